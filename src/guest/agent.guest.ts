@@ -1,0 +1,91 @@
+// The runtime agent: the init process of every Node-based sandbox (process,
+// container, microvm). It reads framed messages from the host over its control
+// channel, loads the function once, and runs invocations (several at once when
+// the function's concurrency allows), replying with results and captured logs.
+import { createRequire } from 'node:module';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { openChannel } from './channel.guest.ts';
+import { LogCapture } from './log-capture.guest.ts';
+import { resolveHandler, runHandler, GuestCodedError, type ResolvedHandler, type CallContext } from './handlers.guest.ts';
+import { HostMessage, encodeFrame, FrameDecoder, type GuestMessage, type GuestError } from './protocol.ts';
+
+const channel = openChannel(process.env.NIMBUS_AGENT_CHANNEL ?? 'fd:3');
+const decoder = new FrameDecoder(64 * 1024 * 1024);
+const failActivation = new AsyncLocalStorage<(e: unknown) => void>();
+let logs: LogCapture | undefined;
+let handler: ResolvedHandler | undefined;
+let base: Omit<CallContext, 'activationId' | 'deadline'> | undefined;
+
+function send(message: GuestMessage): void {
+  channel.write(encodeFrame(message));
+}
+
+function toGuestError(e: unknown): GuestError {
+  if (e instanceof GuestCodedError) return { code: e.code, message: e.message, stack: e.stack };
+  if (e instanceof Error) return { code: 'function_error', message: e.message || e.name, stack: e.stack };
+  return { code: 'function_error', message: typeof e === 'string' ? e : JSON.stringify(e) ?? String(e) };
+}
+
+function init(msg: Extract<HostMessage, { type: 'init' }>): void {
+  logs = new LogCapture(msg.logLimitBytes);
+  logs.install();
+  Object.assign(process.env, msg.env);
+  base = {
+    functionName: msg.functionName,
+    functionVersion: msg.functionVersion,
+    memoryMb: msg.memoryMb,
+    env: msg.env,
+    resultLimitBytes: msg.resultLimitBytes,
+  };
+  try {
+    const mod = createRequire(msg.artifactPath)(msg.artifactPath) as unknown;
+    handler = resolveHandler(mod, msg.handler);
+    send({ type: 'ready', style: handler.style, initLogs: logs.takeOutside() });
+  } catch (e) {
+    send({ type: 'init_error', error: toGuestError(e), initLogs: logs.takeOutside() });
+  }
+}
+
+async function invoke(msg: Extract<HostMessage, { type: 'invoke' }>): Promise<void> {
+  if (!handler || !base || !logs) {
+    send({ type: 'result', id: msg.id, ok: false, error: { code: 'internal', message: 'agent not initialised' }, logs: '', logsTruncated: false });
+    return;
+  }
+  const h = handler;
+  const ctx: CallContext = { ...base, activationId: msg.id, deadline: msg.deadline };
+  const { buffer, result } = logs.run(
+    () =>
+      new Promise((resolve, reject) => {
+        failActivation.run(reject, () => runHandler(h, msg.input, ctx).then(resolve, reject));
+      }),
+  );
+  try {
+    const output = (await result) as Awaited<ReturnType<typeof runHandler>>;
+    send({ type: 'result', id: msg.id, ok: true, output, logs: buffer.text(), logsTruncated: buffer.truncated });
+  } catch (e) {
+    send({ type: 'result', id: msg.id, ok: false, error: toGuestError(e), logs: buffer.text(), logsTruncated: buffer.truncated });
+  }
+}
+
+function onStrayError(e: unknown): void {
+  const fail = failActivation.getStore();
+  if (fail) fail(e);
+  else process.stderr.write(`uncaught outside any activation: ${e instanceof Error ? e.stack : String(e)}\n`);
+}
+process.on('uncaughtException', onStrayError);
+process.on('unhandledRejection', onStrayError);
+
+channel.on('data', (chunk: Buffer) => {
+  for (const frame of decoder.push(chunk)) {
+    const msg = HostMessage.parse(JSON.parse(frame.toString('utf8')));
+    if (msg.type === 'init') init(msg);
+    else if (msg.type === 'invoke') void invoke(msg);
+    else {
+      const m = process.memoryUsage();
+      send({ type: 'pong', id: msg.id, rssBytes: m.rss, heapUsedBytes: m.heapUsed });
+    }
+  }
+});
+channel.on('end', () => process.exit(0));
+channel.on('close', () => process.exit(0));
+channel.on('error', () => process.exit(0));

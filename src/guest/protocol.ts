@@ -1,0 +1,108 @@
+// The wire protocol between the host and the runtime agent inside a sandbox:
+// length-prefixed JSON frames (4-byte big-endian length, then UTF-8 JSON), each
+// validated on arrival. Shared by host and guest; imports nothing from the host.
+import { z } from 'zod';
+
+export const HttpRequestData = z.object({
+  method: z.string(),
+  url: z.string(), // path and query, e.g. /fn/hello/a?b=1
+  headers: z.record(z.string(), z.string()),
+  bodyBase64: z.string(),
+});
+export type HttpRequestData = z.infer<typeof HttpRequestData>;
+
+export const HttpResponseData = z.object({
+  status: z.number().int().min(100).max(599),
+  headers: z.record(z.string(), z.string()),
+  bodyBase64: z.string(),
+});
+export type HttpResponseData = z.infer<typeof HttpResponseData>;
+
+export const InvokeInput = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('event'), event: z.unknown() }),
+  z.object({ kind: z.literal('http'), request: HttpRequestData }),
+]);
+export type InvokeInput = z.infer<typeof InvokeInput>;
+
+export const InvokeOutput = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('value'), value: z.unknown() }),
+  z.object({ kind: z.literal('http'), response: HttpResponseData }),
+]);
+export type InvokeOutput = z.infer<typeof InvokeOutput>;
+
+export const GuestError = z.object({
+  code: z.string(),
+  message: z.string(),
+  stack: z.string().optional(),
+});
+export type GuestError = z.infer<typeof GuestError>;
+
+export const HostMessage = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('init'),
+    artifactPath: z.string(),
+    handler: z.string().optional(),
+    functionName: z.string(),
+    functionVersion: z.number(),
+    memoryMb: z.number(),
+    env: z.record(z.string(), z.string()),
+    resultLimitBytes: z.number(),
+    logLimitBytes: z.number(),
+  }),
+  z.object({
+    type: z.literal('invoke'),
+    id: z.string(),
+    input: InvokeInput,
+    deadline: z.number(), // epoch milliseconds
+  }),
+  z.object({ type: z.literal('ping'), id: z.string() }),
+]);
+export type HostMessage = z.infer<typeof HostMessage>;
+
+export const GuestMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), style: z.string(), initLogs: z.string() }),
+  z.object({ type: z.literal('init_error'), error: GuestError, initLogs: z.string() }),
+  z.object({
+    type: z.literal('result'),
+    id: z.string(),
+    ok: z.boolean(),
+    output: InvokeOutput.optional(),
+    error: GuestError.optional(),
+    logs: z.string(),
+    logsTruncated: z.boolean(),
+  }),
+  z.object({ type: z.literal('pong'), id: z.string(), rssBytes: z.number(), heapUsedBytes: z.number() }),
+]);
+export type GuestMessage = z.infer<typeof GuestMessage>;
+
+export function encodeFrame(message: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(message), 'utf8');
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(body.length, 0);
+  return Buffer.concat([head, body]);
+}
+
+/** Splits a byte stream into frames; rejects any frame over maxBytes. */
+export class FrameDecoder {
+  private buffered: Buffer = Buffer.alloc(0);
+  constructor(private readonly maxBytes: number) {}
+
+  push(chunk: Buffer): Buffer[] {
+    this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
+    const frames: Buffer[] = [];
+    while (this.buffered.length >= 4) {
+      const size = this.buffered.readUInt32BE(0);
+      if (size > this.maxBytes) throw new FrameTooLargeError(size, this.maxBytes);
+      if (this.buffered.length < 4 + size) break;
+      frames.push(this.buffered.subarray(4, 4 + size));
+      this.buffered = this.buffered.subarray(4 + size);
+    }
+    return frames;
+  }
+}
+
+export class FrameTooLargeError extends Error {
+  constructor(readonly size: number, readonly maxBytes: number) {
+    super(`frame of ${size} bytes is over the ${maxBytes}-byte limit`);
+  }
+}

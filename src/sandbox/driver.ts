@@ -1,0 +1,125 @@
+// The sandbox driver contract: every engine (process, isolate, container,
+// microvm) implements SandboxDriver, and its sandboxes implement Sandbox. The
+// lecture's VM operations beyond create/delete (snapshot, migrate, resize) are
+// optional capabilities that a driver declares, with a reason when it lacks one.
+import type { InvokeInput, InvokeOutput, GuestError } from '../guest/protocol.ts';
+
+export const ENGINE_KINDS = ['process', 'isolate', 'container', 'microvm'] as const;
+export type EngineKind = (typeof ENGINE_KINDS)[number];
+
+export interface SandboxSpec {
+  id: string;
+  functionName: string;
+  functionVersion: number;
+  /** Bundled function code on the host's disk (content-addressed). */
+  artifactPath: string;
+  artifactSha256: string;
+  handler?: string;
+  memoryMb: number;
+  cpus: number;
+  env: Record<string, string>;
+  network: boolean;
+  resultLimitBytes: number;
+  logLimitBytes: number;
+}
+
+export interface InvokeCall {
+  activationId: string;
+  input: InvokeInput;
+  timeoutMs: number;
+}
+
+export interface InvokeOutcome {
+  ok: boolean;
+  output?: InvokeOutput;
+  /** On failure: code is an ErrorCode (function_error, timeout, memory_exhausted, ...). */
+  error?: GuestError;
+  logs: string;
+  logsTruncated: boolean;
+  runMs: number;
+  /** Peak memory seen during the call, in MB, when the engine can tell. */
+  maxMemoryMb?: number;
+}
+
+export type SandboxState = 'ready' | 'dead';
+
+export interface SandboxInfo {
+  id: string;
+  engine: EngineKind;
+  functionName: string;
+  functionVersion: number;
+  state: SandboxState;
+  memoryMb: number;
+  cpus: number;
+  createdAt: string;
+  /** Engine-specific facts: pid, container id, accelerator, and why. */
+  details: Record<string, unknown>;
+}
+
+export interface ResizeRequest {
+  memoryMb?: number;
+  cpus?: number;
+}
+export interface ResizeReport {
+  before: { memoryMb: number; cpus: number };
+  after: { memoryMb: number; cpus: number };
+  details?: Record<string, unknown>;
+}
+
+export interface Sandbox {
+  readonly id: string;
+  readonly engine: EngineKind;
+  readonly spec: SandboxSpec;
+  readonly state: SandboxState;
+  info(): SandboxInfo;
+  /**
+   * Runs one call. Resolves with the outcome for every fault of the function
+   * (error, timeout, crash, memory); after a timeout, crash or memory fault the
+   * sandbox is dead and must not be reused. Rejects only for platform faults.
+   */
+  invoke(call: InvokeCall): Promise<InvokeOutcome>;
+  /** Current memory use in MB, if the engine can measure it. */
+  memoryUsageMb(): Promise<number | undefined>;
+  /** Called once when the sandbox dies for any reason (including dispose). */
+  onDeath(listener: (reason: string) => void): void;
+  dispose(): Promise<void>;
+  resize?(request: ResizeRequest): Promise<ResizeReport>;
+}
+
+/** What a driver can do beyond create/invoke/dispose: true, or the reason it cannot. */
+export interface DriverCapabilities {
+  resize: true | string;
+  snapshot: true | string;
+  migrate: true | string;
+  /** Whether this engine can stop a function from reading the host's files. */
+  filesystemIsolation: true | string;
+  /** Whether this engine can keep a function off the network. */
+  networkIsolation: true | string;
+}
+
+export interface DriverAvailability {
+  available: boolean;
+  reason: string;
+  details?: Record<string, unknown>;
+}
+
+export interface SandboxDriver {
+  readonly kind: EngineKind;
+  readonly capabilities: DriverCapabilities;
+  /** Whether this host can run the engine, and why (not). */
+  probe(): Promise<DriverAvailability>;
+  /** Starts a sandbox and loads the function; resolves when it is ready to invoke. */
+  create(spec: SandboxSpec): Promise<Sandbox>;
+  /** Removes whatever a previous, killed platform left behind. */
+  cleanupLeftovers?(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** Options every driver factory receives. */
+export interface DriverContext {
+  /** Platform data directory (.nimbus). */
+  dataDir: string;
+  /** Path of the bundled guest runtime agent (JavaScript). */
+  agentPath: string;
+  log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
+}

@@ -1,0 +1,120 @@
+// The Store contract: everything nimbus keeps (functions, versions, artifacts,
+// activation records, the async queue). Drivers: sqlite/ (embedded) and
+// postgres/ (cluster); both pass test/storage/conformance.
+import type { EngineKind } from '../sandbox/driver.ts';
+
+export interface FunctionConfig {
+  runtime: 'nodejs';
+  language: 'javascript' | 'typescript';
+  handler?: string;
+  engine: EngineKind;
+  memoryMb: number;
+  timeoutMs: number;
+  concurrency: number;
+  minSandboxes: number;
+  maxSandboxes: number;
+  network: boolean;
+  env: Record<string, string>;
+}
+
+export interface VersionRecord {
+  name: string;
+  version: number;
+  config: FunctionConfig;
+  artifactSha256: string;
+  artifactBytes: number;
+  createdAt: string;
+}
+
+export interface FunctionRecord extends VersionRecord {
+  /** When the function was first deployed. */
+  firstDeployedAt: string;
+}
+
+export const ACTIVATION_STATUSES = [
+  'queued',
+  'running',
+  'success',
+  'error',
+  'timeout',
+  'memory_exhausted',
+  'crashed',
+  'result_too_large',
+  'dead_letter',
+] as const;
+export type ActivationStatus = (typeof ACTIVATION_STATUSES)[number];
+
+export interface ActivationRecord {
+  id: string;
+  functionName: string;
+  functionVersion: number;
+  engine: EngineKind;
+  trigger: 'sync' | 'async' | 'http';
+  status: ActivationStatus;
+  cold: boolean | null;
+  invoker: string | null;
+  sandboxId: string | null;
+  attempts: number;
+  queuedMs: number | null;
+  initMs: number | null;
+  runMs: number | null;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  result: unknown;
+  error: { code: string; message: string; stack?: string } | null;
+  logs: string;
+  logsTruncated: boolean;
+  maxMemoryMb: number | null;
+  gbSeconds: number | null;
+}
+
+export interface QueueEntry {
+  activationId: string;
+  functionName: string;
+  /** The invocation input as JSON (InvokeInput). */
+  input: unknown;
+  attempts: number;
+  maxAttempts: number;
+  runAt: number;
+  idempotencyKey: string | null;
+  state: 'pending' | 'done';
+}
+
+export interface ActivationQuery {
+  functionName?: string;
+  status?: ActivationStatus;
+  limit: number;
+  /** Only records created before this ISO time (paging). */
+  before?: string;
+}
+
+export interface Store {
+  migrate(): Promise<void>;
+  /** Stores the artifact (if new), a new version and the function pointer, atomically. */
+  deployVersion(name: string, config: FunctionConfig, artifactSha256: string, artifact: Buffer): Promise<VersionRecord>;
+  getFunction(name: string): Promise<FunctionRecord | undefined>;
+  listFunctions(): Promise<FunctionRecord[]>;
+  getVersion(name: string, version: number): Promise<VersionRecord | undefined>;
+  /** Deletes the function and its versions (activation records stay). */
+  deleteFunction(name: string): Promise<boolean>;
+  getArtifact(sha256: string): Promise<Buffer | undefined>;
+
+  putActivation(record: ActivationRecord): Promise<void>;
+  getActivation(id: string): Promise<ActivationRecord | undefined>;
+  listActivations(query: ActivationQuery): Promise<ActivationRecord[]>;
+
+  /**
+   * Records a queued activation and its queue entry in one transaction. With an
+   * idempotency key already seen for the function, stores nothing and returns
+   * the earlier activation id.
+   */
+  enqueue(record: ActivationRecord, entry: QueueEntry): Promise<{ activationId: string; duplicate: boolean }>;
+  getQueueEntry(activationId: string): Promise<QueueEntry | undefined>;
+  pendingQueue(): Promise<QueueEntry[]>;
+  updateQueueEntry(activationId: string, change: Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>): Promise<void>;
+
+  /** Whether the store answers (for /healthz and fail-fast 503s). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
