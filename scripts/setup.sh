@@ -31,3 +31,8 @@ if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.jso
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
   touch "$stamp"
 fi
+
+# The TypeScript example carries its own node_modules (it is deployed as a directory).
+if [ ! -d examples/greeter-ts/node_modules/ms ]; then
+  (cd examples/greeter-ts && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -1,0 +1,57 @@
+// The CLI's HTTP client for the nimbus API: NIMBUS_URL and NIMBUS_API_KEY,
+// JSON in and out, API errors turned into one clear line.
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  body: unknown;
+  text: string;
+}
+
+export function apiBase(): string {
+  return (process.env.NIMBUS_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+}
+
+export async function api(method: string, path: string, body?: { json?: unknown; raw?: Buffer; type?: string }, headers: Record<string, string> = {}): Promise<ApiResponse> {
+  const h: Record<string, string> = { ...headers };
+  if (process.env.NIMBUS_API_KEY) h.authorization = `Bearer ${process.env.NIMBUS_API_KEY}`;
+  let payload: BodyInit | undefined;
+  if (body?.json !== undefined) {
+    h['content-type'] = 'application/json';
+    payload = JSON.stringify(body.json);
+  } else if (body?.raw) {
+    h['content-type'] = body.type ?? 'application/octet-stream';
+    payload = new Uint8Array(body.raw);
+  }
+  let res: Response;
+  try {
+    res = await fetch(`${apiBase()}${path}`, { method, headers: h, body: payload });
+  } catch (e) {
+    throw new CliError(`cannot reach nimbus at ${apiBase()} (${(e as Error).cause ?? (e as Error).message}); start it with \`nimbus serve\` or set NIMBUS_URL`, 3);
+  }
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON: keep the text */
+  }
+  return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+/** Throws a CliError for an error response, with the API's code and message. */
+export function check(res: ApiResponse): ApiResponse {
+  if (res.status < 400) return res;
+  const err = (res.body as { error?: { code?: string; message?: string; activationId?: string } } | null)?.error;
+  const id = err?.activationId ? ` (activation ${err.activationId}; see \`nimbus logs ${err.activationId}\`)` : '';
+  throw new CliError(err ? `${err.code}: ${err.message}${id}` : `HTTP ${res.status}: ${res.text.slice(0, 500)}`, res.status === 401 ? 4 : 1);
+}
+
+export function print(value: unknown): void {
+  process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
+}

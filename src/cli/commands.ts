@@ -1,0 +1,100 @@
+// The client verbs of the `nimbus` CLI, declared in one registry: deploy,
+// invoke, list, get, delete, activations, logs, doctor, sandbox.
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { api, check, CliError, print } from './client.ts';
+import { packDirectory } from './pack.ts';
+
+const collectEnv = (value: string, prev: Record<string, string>) => {
+  const i = value.indexOf('=');
+  if (i < 1) throw new CliError(`--env expects KEY=VALUE, got "${value}"`, 2);
+  return { ...prev, [value.slice(0, i)]: value.slice(i + 1) };
+};
+
+const int = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new CliError(`${flag} expects a positive whole number, got "${v}"`, 2);
+  return n;
+};
+
+async function readData(data: string | undefined): Promise<unknown> {
+  if (data === undefined) return {};
+  const text = data.startsWith('@') ? await readFile(data.slice(1), 'utf8').catch(() => {
+    throw new CliError(`cannot read ${data.slice(1)}`, 2);
+  }) : data;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CliError(`--data is not valid JSON (${(e as Error).message}); pass JSON or @file.json`, 2);
+  }
+}
+
+interface DeployOpts { name?: string; engine?: string; memory?: number; timeout?: number; handler?: string; concurrency?: number; env: Record<string, string> }
+
+async function deploy(target: string, o: DeployOpts): Promise<void> {
+  const st = await stat(target).catch(() => {
+    throw new CliError(`${target} does not exist: give a .js/.ts file or a directory`, 2);
+  });
+  const name = o.name ?? path.basename(target).replace(/\.(m?[jt]s|cjs)$/, '');
+  const cfg = { runtime: 'nodejs', engine: o.engine, memoryMb: o.memory, timeoutMs: o.timeout, handler: o.handler, concurrency: o.concurrency, env: Object.keys(o.env).length ? o.env : undefined };
+  const res = st.isDirectory()
+    ? await api('PUT', `/v1/functions/${encodeURIComponent(name)}`, { raw: await packDirectory(target), type: 'application/gzip' }, { 'x-nimbus-config': JSON.stringify(cfg) })
+    : await api('PUT', `/v1/functions/${encodeURIComponent(name)}`, { json: { ...cfg, code: await readFile(target, 'utf8'), language: target.endsWith('.ts') ? 'typescript' : undefined } });
+  const v = check(res).body as { name: string; version: number; config: { engine: string } };
+  print(`deployed ${v.name} version ${v.version} (engine ${v.config.engine})`);
+}
+
+export function registerClientCommands(program: Command): void {
+  program.command('deploy <path>').description('deploy a .js/.ts file or a directory (with package.json, node_modules)')
+    .option('--name <name>', 'function name (default: file or directory name)')
+    .option('--engine <engine>', 'process | isolate | container | microvm')
+    .option('--memory <mb>', 'memory in MB', int('--memory'))
+    .option('--timeout <ms>', 'timeout in ms', int('--timeout'))
+    .option('--concurrency <n>', 'invocations per sandbox at once', int('--concurrency'))
+    .option('--handler <handler>', 'export to call, e.g. handler or src/app.handler')
+    .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collectEnv, {})
+    .action(deploy);
+
+  program.command('invoke <name>').description('invoke a function and print its result')
+    .option('--data <json>', 'the event: JSON or @file.json')
+    .option('--async', 'queue it and print the activation id')
+    .action(async (name: string, o: { data?: string; async?: boolean }) => {
+      const res = check(await api('POST', `/v1/functions/${encodeURIComponent(name)}/invoke${o.async ? '?async=1' : ''}`, { json: await readData(o.data) }));
+      print(o.async ? res.body : res.text);
+    });
+
+  program.command('list').description('list functions').action(async () => {
+    const { functions } = check(await api('GET', '/v1/functions')).body as { functions: { name: string; version: number; config: { engine: string; memoryMb: number } }[] };
+    print(functions.length ? functions.map((f) => `${f.name}\tv${f.version}\t${f.config.engine}\t${f.config.memoryMb} MB`).join('\n') : 'no functions yet: nimbus deploy <file>');
+  });
+
+  program.command('get <name>').description('show a function').action(async (name: string) => print(check(await api('GET', `/v1/functions/${encodeURIComponent(name)}`)).body));
+
+  program.command('delete <name>').description('delete a function').action(async (name: string) => {
+    check(await api('DELETE', `/v1/functions/${encodeURIComponent(name)}`));
+    print(`deleted ${name}`);
+  });
+
+  program.command('activations').description('list recent activations')
+    .option('--function <name>', 'only this function')
+    .option('--limit <n>', 'how many', int('--limit'))
+    .action(async (o: { function?: string; limit?: number }) => {
+      const q = new URLSearchParams();
+      if (o.function) q.set('function', o.function);
+      if (o.limit) q.set('limit', String(o.limit));
+      const { activations } = check(await api('GET', `/v1/activations?${q}`)).body as { activations: { id: string; functionName: string; status: string; cold: boolean | null; runMs: number | null; createdAt: string }[] };
+      print(activations.map((a) => `${a.id}\t${a.functionName}\t${a.status}\t${a.cold ? 'cold' : 'warm'}\t${a.runMs ?? '-'} ms\t${a.createdAt}`).join('\n') || 'no activations');
+    });
+
+  program.command('logs <activationId>').description("print an activation's logs").action(async (id: string) => {
+    const a = check(await api('GET', `/v1/activations/${encodeURIComponent(id)}`)).body as { logs: string; error: { code: string; message: string } | null };
+    process.stdout.write(a.logs);
+    if (a.error) process.stderr.write(`${a.error.code}: ${a.error.message}\n`);
+  });
+
+  program.command('doctor').description('show which engines this nimbus can run, and why (not)').action(async () => {
+    const { engines } = check(await api('GET', '/v1/engines')).body as { engines: Record<string, { available: boolean; reason: string }> };
+    print(Object.entries(engines).map(([k, e]) => `${k.padEnd(10)} ${e.available ? 'available  ' : 'unavailable'}  ${e.reason}`).join('\n'));
+  });
+}

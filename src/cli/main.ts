@@ -1,0 +1,24 @@
+// The `nimbus` command: `serve` runs the platform; the other verbs talk to a
+// running nimbus over HTTP (NIMBUS_URL). Errors print one line and exit non-zero.
+import { Command, CommanderError } from 'commander';
+import { CliError } from './client.ts';
+import { registerClientCommands } from './commands.ts';
+import { registerSandboxCommands } from './sandbox-commands.ts';
+import { registerServeCommand } from './serve.ts';
+
+const program = new Command('nimbus')
+  .description('nimbus: serverless functions on microVMs, containers, V8 isolates or processes')
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+registerServeCommand(program);
+registerClientCommands(program);
+registerSandboxCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+  process.stderr.write(`nimbus: ${(e as Error).message}\n`);
+  process.exit(e instanceof CliError ? e.exitCode : 1);
+}

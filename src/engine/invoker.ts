@@ -1,0 +1,199 @@
+// The invoker: the execution engine's front door. It answers run requests from
+// the bus, keeps a warm pool per function version, starts sandboxes through the
+// drivers, and stores an activation record for every run.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Bus, Unsubscribe } from '../bus/bus.ts';
+import type { NimbusConfig } from '../config/options.ts';
+import type { DriverContext, ResizeReport, ResizeRequest, Sandbox, SandboxInfo } from '../sandbox/driver.ts';
+import type { Store, VersionRecord } from '../storage/store.ts';
+import type { Metrics } from '../shared/metrics.ts';
+import { NimbusError, isNimbusError } from '../shared/errors.ts';
+import { ArtifactCache } from './artifacts.ts';
+import { DriverSet } from './drivers.ts';
+import { RunRequest, invokerSubject, type RunReply } from './messages.ts';
+import { FunctionPool, type Lease } from './pool.ts';
+import { buildRecord } from './records.ts';
+
+export interface InvokerDeps {
+  config: NimbusConfig;
+  store: Store;
+  bus: Bus;
+  metrics: Metrics;
+  driverContext: DriverContext;
+}
+
+export class Invoker {
+  readonly drivers: DriverSet;
+  private readonly artifacts: ArtifactCache;
+  private readonly pools = new Map<string, FunctionPool>();
+  private readonly versions = new Map<string, VersionRecord>();
+  private unsubscribe?: Unsubscribe;
+
+  private constructor(private readonly deps: InvokerDeps) {
+    this.drivers = new DriverSet(deps.driverContext);
+    this.artifacts = new ArtifactCache(path.join(deps.config.dataDir, 'artifacts'), deps.store);
+  }
+
+  static async create(deps: InvokerDeps): Promise<Invoker> {
+    const invoker = new Invoker(deps);
+    invoker.unsubscribe = await deps.bus.serve(invokerSubject(deps.config.invokerId), (data) => invoker.run(RunRequest.parse(data)));
+    deps.metrics.sandboxSources.add(invoker.collectGauge);
+    return invoker;
+  }
+
+  get id(): string {
+    return this.deps.config.invokerId;
+  }
+
+  async run(req: RunRequest): Promise<RunReply> {
+    const version = await this.version(req.functionName, req.functionVersion);
+    const { config } = version;
+    const startedAt = Date.now();
+    const base = { req, config, invokerId: this.id, startedAt };
+    let lease: Lease;
+    try {
+      lease = await (await this.pool(version)).acquire();
+    } catch (e) {
+      if (!isNimbusError(e) || e.code === 'throttled' || e.code === 'unavailable') throw e;
+      const logs = typeof e.details.logs === 'string' ? e.details.logs : '';
+      const record = buildRecord({ ...base, cold: true, sandboxId: null, initMs: Date.now() - startedAt, queuedMs: startedAt - req.acceptedAt, failure: { code: e.code, message: e.message, stack: e.details.stack, logs } });
+      return this.finish(record);
+    }
+    const queuedMs = Date.now() - req.acceptedAt - lease.initMs;
+    if (lease.cold) this.deps.metrics.coldStart.observe({ engine: config.engine }, lease.initMs / 1000);
+    let outcome;
+    try {
+      outcome = await lease.sandbox.invoke({ activationId: req.activationId, input: req.input, timeoutMs: config.timeoutMs });
+    } finally {
+      this.poolFor(version)?.release(lease);
+    }
+    const record = buildRecord({ ...base, cold: lease.cold, sandboxId: lease.sandbox.id, initMs: lease.cold ? lease.initMs : null, queuedMs, outcome });
+    return this.finish(record, outcome.ok ? outcome.output : undefined);
+  }
+
+  private async finish(record: RunReply['activation'], output?: RunReply['output']): Promise<RunReply> {
+    await this.deps.store.putActivation(record);
+    const m = this.deps.metrics;
+    m.invocations.inc({ function: record.functionName, status: record.status, cold: String(record.cold), engine: record.engine });
+    if (record.runMs !== null) m.duration.observe({ function: record.functionName, engine: record.engine }, record.runMs / 1000);
+    return { activation: record, output };
+  }
+
+  private async version(name: string, version: number): Promise<VersionRecord> {
+    const key = `${name}@${version}`;
+    let v = this.versions.get(key);
+    if (!v) {
+      v = await this.deps.store.getVersion(name, version);
+      if (!v) throw new NimbusError('not_found', `function ${name} version ${version} does not exist`);
+      this.versions.set(key, v);
+    }
+    return v;
+  }
+
+  private poolFor(v: VersionRecord): FunctionPool | undefined {
+    return this.pools.get(`${v.name}@${v.version}`);
+  }
+
+  private async pool(v: VersionRecord): Promise<FunctionPool> {
+    const existing = this.poolFor(v);
+    if (existing) return existing;
+    const driver = await this.drivers.get(v.config.engine);
+    const artifactPath = await this.artifacts.path(v.artifactSha256);
+    const { config } = this.deps;
+    const pool = this.poolFor(v) ?? new FunctionPool(`${v.name}@${v.version}`, () =>
+      driver.create({
+        id: `sb-${randomUUID().slice(0, 12)}`,
+        functionName: v.name,
+        functionVersion: v.version,
+        artifactPath,
+        artifactSha256: v.artifactSha256,
+        handler: v.config.handler,
+        memoryMb: v.config.memoryMb,
+        cpus: 1,
+        env: v.config.env,
+        network: v.config.network,
+        resultLimitBytes: config.resultLimitBytes,
+        logLimitBytes: config.logLimitBytes,
+      }), {
+      concurrency: v.config.concurrency,
+      maxSandboxes: v.config.maxSandboxes,
+      waitQueueLimit: config.waitQueueLimit,
+      keepAliveMs: config.keepAliveMs,
+    });
+    this.pools.set(pool.key, pool);
+    await this.retireOlderVersions(v);
+    return pool;
+  }
+
+  /** A newer version makes older pools of the same function useless: drain them. */
+  private async retireOlderVersions(v: VersionRecord): Promise<void> {
+    for (const [key, pool] of this.pools) {
+      const [name, ver] = key.split('@');
+      if (name === v.name && Number(ver) < v.version) {
+        this.pools.delete(key);
+        void pool.close();
+      }
+    }
+  }
+
+  /** Called when a function is deleted or redeployed elsewhere. */
+  async forget(name: string): Promise<void> {
+    for (const [key, pool] of this.pools) {
+      if (key.startsWith(`${name}@`)) {
+        this.pools.delete(key);
+        await pool.close();
+      }
+    }
+    for (const key of this.versions.keys()) if (key.startsWith(`${name}@`)) this.versions.delete(key);
+  }
+
+  listSandboxes(): (SandboxInfo & { inflight: number; lastUsed: string })[] {
+    return [...this.pools.values()].flatMap((p) =>
+      p.sandboxes().map((s) => ({ ...s.sandbox.info(), inflight: s.inflight, lastUsed: new Date(s.lastUsed).toISOString(), invoker: this.id })),
+    );
+  }
+
+  private findSandbox(id: string): { pool: FunctionPool; sandbox: Sandbox } {
+    for (const pool of this.pools.values()) {
+      const hit = pool.sandboxes().find((s) => s.sandbox.id === id);
+      if (hit) return { pool, sandbox: hit.sandbox };
+    }
+    throw new NimbusError('not_found', `sandbox ${id} does not exist on invoker ${this.id}`);
+  }
+
+  async prewarm(name: string, version: number): Promise<SandboxInfo> {
+    const v = await this.version(name, version);
+    const sandbox = await (await this.pool(v)).prewarm();
+    return sandbox.info();
+  }
+
+  async deleteSandbox(id: string): Promise<void> {
+    const { pool } = this.findSandbox(id);
+    await pool.removeSandbox(id);
+  }
+
+  async resizeSandbox(id: string, request: ResizeRequest): Promise<ResizeReport> {
+    const { sandbox } = this.findSandbox(id);
+    if (!sandbox.resize) {
+      const driver = await this.drivers.get(sandbox.engine);
+      const reason = driver.capabilities.resize === true ? 'this sandbox cannot be resized' : driver.capabilities.resize;
+      throw new NimbusError('conflict', `cannot resize a ${sandbox.engine} sandbox: ${reason}`);
+    }
+    return sandbox.resize(request);
+  }
+
+  private readonly collectGauge = (g: Metrics['sandboxes']): void => {
+    for (const pool of this.pools.values()) {
+      for (const s of pool.sandboxes()) g.inc({ engine: s.sandbox.engine, state: s.inflight > 0 ? 'busy' : 'idle' });
+    }
+  };
+
+  async dispose(): Promise<void> {
+    this.deps.metrics.sandboxSources.delete(this.collectGauge);
+    await this.unsubscribe?.();
+    await Promise.all([...this.pools.values()].map((p) => p.close()));
+    this.pools.clear();
+    await this.drivers.dispose();
+  }
+}

@@ -1,0 +1,30 @@
+// Messages between front ends/scheduler and invokers, validated whenever they
+// cross the bus (in embedded mode too, so both modes behave the same).
+import { z } from 'zod';
+import { InvokeInput, InvokeOutput } from '../guest/protocol.ts';
+import { ACTIVATION_STATUSES, type ActivationRecord } from '../storage/store.ts';
+
+export const RunRequest = z.object({
+  activationId: z.string().min(1),
+  functionName: z.string().min(1),
+  functionVersion: z.number().int().min(1),
+  trigger: z.enum(['sync', 'async', 'http']),
+  input: InvokeInput,
+  /** When the front end accepted the call (epoch ms): queue time counts from here. */
+  acceptedAt: z.number(),
+  attempt: z.number().int().min(1),
+  createdAt: z.string(),
+});
+export type RunRequest = z.infer<typeof RunRequest>;
+
+export const RunReply = z.object({
+  activation: z.object({ id: z.string(), status: z.enum(ACTIVATION_STATUSES) }).passthrough(),
+  output: InvokeOutput.optional(),
+});
+export type RunReply = { activation: ActivationRecord; output?: InvokeOutput };
+
+export function invokerSubject(invokerId: string): string {
+  return `nimbus.invoker.${invokerId}.run`;
+}
+
+export const ASYNC_QUEUE = 'nimbus-async';

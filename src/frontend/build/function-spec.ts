@@ -1,0 +1,68 @@
+// What a deploy request may say: the function's name rules and its config,
+// validated with defaults from the platform config. Errors name the field and
+// how to fix it.
+import { z } from 'zod';
+import type { NimbusConfig } from '../../config/options.ts';
+import { ENGINE_KINDS } from '../../sandbox/driver.ts';
+import type { FunctionConfig } from '../../storage/store.ts';
+import { NimbusError } from '../../shared/errors.ts';
+
+export const FUNCTION_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;
+
+export function checkFunctionName(name: string): string {
+  if (!FUNCTION_NAME.test(name)) {
+    throw new NimbusError('bad_request', `invalid function name "${name.slice(0, 80)}": use 1-64 letters, digits, "-" or "_", starting with a letter`);
+  }
+  return name;
+}
+
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export const DeployConfig = z
+  .object({
+    runtime: z.literal('nodejs', { message: 'runtime must be "nodejs"' }).default('nodejs'),
+    language: z.enum(['javascript', 'typescript']).optional(),
+    handler: z.string().regex(/^[A-Za-z0-9_./-]{1,128}$/, 'handler must look like "handler" or "file.exportName"').optional(),
+    engine: z.enum(ENGINE_KINDS).optional(),
+    memoryMb: z.number().int().min(128).max(8192).optional(),
+    timeoutMs: z.number().int().min(100).max(900_000).optional(),
+    concurrency: z.number().int().min(1).max(1000).optional(),
+    minSandboxes: z.number().int().min(0).max(100).optional(),
+    maxSandboxes: z.number().int().min(1).max(1000).optional(),
+    network: z.boolean().optional(),
+    env: z
+      .record(z.string().regex(ENV_KEY, 'env names must be letters, digits and "_", not starting with a digit'), z.string())
+      .refine((e) => JSON.stringify(e).length <= 64 * 1024, 'env may hold at most 64 KB')
+      .optional(),
+  })
+  .strict();
+export type DeployConfig = z.infer<typeof DeployConfig>;
+
+export const DeployJson = DeployConfig.extend({ code: z.string().min(1, 'code must not be empty').max(6 * 1024 * 1024) }).strict();
+
+export function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => `${i.path.join('.') || what}: ${i.message}`).join('; ');
+  throw new NimbusError('bad_request', `invalid ${what}: ${issues}`);
+}
+
+export function compileConfig(c: DeployConfig, language: FunctionConfig['language'], config: NimbusConfig): FunctionConfig {
+  const d = config.defaults;
+  const minSandboxes = c.minSandboxes ?? 0;
+  const maxSandboxes = c.maxSandboxes ?? Math.max(d.maxSandboxes, minSandboxes);
+  if (minSandboxes > maxSandboxes) throw new NimbusError('bad_request', `minSandboxes (${minSandboxes}) is over maxSandboxes (${maxSandboxes})`);
+  return {
+    runtime: 'nodejs',
+    language,
+    ...(c.handler ? { handler: c.handler } : {}),
+    engine: c.engine ?? d.engine,
+    memoryMb: c.memoryMb ?? d.memoryMb,
+    timeoutMs: c.timeoutMs ?? d.timeoutMs,
+    concurrency: c.concurrency ?? d.concurrency,
+    minSandboxes,
+    maxSandboxes,
+    network: c.network ?? false,
+    env: c.env ?? {},
+  };
+}

@@ -1,0 +1,88 @@
+// Function programming: deploy (JSON source or an archive), read and delete.
+// A deploy builds and validates everything first and then stores the artifact,
+// the version and the function pointer in one transaction: all or nothing.
+import { rm } from 'node:fs/promises';
+import type { NimbusConfig } from '../config/options.ts';
+import type { FunctionRecord, Store, VersionRecord } from '../storage/store.ts';
+import { NimbusError } from '../shared/errors.ts';
+import { archiveKind, unpackArchive } from './build/archive.ts';
+import { bundleDirectory, bundleSource, checkExports, type Bundle } from './build/bundle.ts';
+import { DeployConfig, DeployJson, checkFunctionName, compileConfig, parseOrThrow } from './build/function-spec.ts';
+
+export interface FunctionEvents {
+  /** A function was deleted or got a new version: drop what is cached for it. */
+  changed(name: string): Promise<void>;
+}
+
+export class FunctionsService {
+  constructor(
+    private readonly store: Store,
+    private readonly config: NimbusConfig,
+    private readonly events: FunctionEvents,
+  ) {}
+
+  /** Deploys from a JSON body {code, runtime, ...config}. */
+  async deployJson(name: string, body: unknown): Promise<VersionRecord> {
+    checkFunctionName(name);
+    const { code, ...rest } = parseOrThrow(DeployJson, body, 'deploy request');
+    const bundle = await bundleSource(code, rest.language);
+    return this.store_(name, rest, bundle);
+  }
+
+  /** Deploys from a zip or tar(.gz) of a directory; config comes separately. */
+  async deployArchive(name: string, archive: Buffer, rawConfig: unknown): Promise<VersionRecord> {
+    checkFunctionName(name);
+    const cfg = parseOrThrow(DeployConfig, rawConfig, 'deploy config');
+    const kind = archiveKind(archive);
+    if (!kind) throw new NimbusError('bad_archive', 'the body is not a zip, tar or tar.gz archive; send JSON {code, runtime} or an archive');
+    const dir = await unpackArchive(archive, kind, { unpackedBytes: this.config.unpackedLimitBytes, files: this.config.archiveFileLimit });
+    try {
+      const bundle = await bundleDirectory(dir, cfg.handler);
+      return await this.store_(name, cfg, bundle);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private async store_(name: string, cfg: DeployConfig, bundle: Bundle): Promise<VersionRecord> {
+    checkExports(bundle, cfg.handler);
+    const fnConfig = compileConfig(cfg, cfg.language ?? bundle.language, this.config);
+    const current = await this.store.getFunction(name);
+    if (current && current.artifactSha256 === bundle.sha256 && JSON.stringify(current.config) === JSON.stringify(fnConfig)) return current;
+    const version = await this.store.deployVersion(name, fnConfig, bundle.sha256, bundle.code);
+    await this.events.changed(name);
+    return version;
+  }
+
+  async get(name: string): Promise<FunctionRecord> {
+    checkFunctionName(name);
+    const fn = await this.store.getFunction(name);
+    if (!fn) throw new NimbusError('not_found', `function "${name}" does not exist; deploy it with PUT /v1/functions/${name}`);
+    return fn;
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return (await this.store.getFunction(name)) !== undefined;
+  }
+
+  list(): Promise<FunctionRecord[]> {
+    return this.store.listFunctions();
+  }
+
+  async delete(name: string): Promise<void> {
+    checkFunctionName(name);
+    if (!(await this.store.deleteFunction(name))) throw new NimbusError('not_found', `function "${name}" does not exist`);
+    await this.events.changed(name);
+  }
+}
+
+export function describeVersion(v: VersionRecord): Record<string, unknown> {
+  return {
+    name: v.name,
+    version: v.version,
+    config: v.config,
+    artifact: { sha256: v.artifactSha256, bytes: v.artifactBytes },
+    createdAt: v.createdAt,
+    ...('firstDeployedAt' in v ? { firstDeployedAt: (v as FunctionRecord).firstDeployedAt } : {}),
+  };
+}

@@ -1,0 +1,41 @@
+// The lecture's VM operations on sandboxes: list, create (pre-warm), delete and
+// resize, for every engine that can. Engines that cannot answer 409 with why.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Invoker } from '../../engine/invoker.ts';
+import type { FunctionsService } from '../functions-service.ts';
+import { isJson, parseJson, rawBody } from '../request-body.ts';
+import { parseOrThrow } from '../build/function-spec.ts';
+import { NimbusError } from '../../shared/errors.ts';
+
+const ResizeBody = z
+  .object({ memoryMb: z.number().int().min(64).max(65536).optional(), cpus: z.number().min(0.1).max(64).optional() })
+  .strict()
+  .refine((b) => b.memoryMb !== undefined || b.cpus !== undefined, 'give memoryMb and/or cpus');
+
+export function sandboxRoutes(app: FastifyInstance, invoker: Invoker | undefined, functions: FunctionsService): void {
+  const local = (): Invoker => {
+    if (!invoker) throw new NimbusError('not_supported', 'this front end runs no invoker; manage sandboxes on an invoker node');
+    return invoker;
+  };
+
+  app.get('/v1/sandboxes', async () => ({ sandboxes: invoker ? invoker.listSandboxes() : [] }));
+
+  app.post<{ Params: { name: string } }>('/v1/functions/:name/sandboxes', async (request, reply) => {
+    const fn = await functions.get(request.params.name);
+    return reply.code(201).send(await local().prewarm(fn.name, fn.version));
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/sandboxes/:id', async (request) => {
+    await local().deleteSandbox(request.params.id);
+    return { deleted: request.params.id };
+  });
+
+  app.patch<{ Params: { id: string } }>('/v1/sandboxes/:id', async (request) => {
+    if (!isJson(request)) throw new NimbusError('bad_request', 'send JSON {memoryMb?, cpus?}');
+    const body = parseOrThrow(ResizeBody, parseJson(rawBody(request), 'the resize request'), 'resize request');
+    return local().resizeSandbox(request.params.id, body);
+  });
+
+  app.get('/v1/engines', async () => ({ engines: invoker ? await invoker.drivers.report() : {} }));
+}

@@ -1,0 +1,93 @@
+// Puts the components together. Embedded mode: SQLite store, in-memory bus,
+// one local invoker, the async scheduler and the front end in one process.
+// Store and bus are opened from the config through their registries, so
+// cluster mode reuses the same composition.
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { SingleInvokerBalancer, type Balancer } from './balancer/balancer.ts';
+import type { Bus } from './bus/bus.ts';
+import { openBus } from './bus/registry.ts';
+import { isLoopback, resolveConfig, type NimbusConfig, type NimbusOptions } from './config/options.ts';
+import { Invoker } from './engine/invoker.ts';
+import { loadOrCreateApiKey } from './frontend/auth.ts';
+import { FunctionsService } from './frontend/functions-service.ts';
+import { InvocationsService } from './frontend/invocations-service.ts';
+import { buildServer } from './frontend/server.ts';
+import { bundleGuest } from './sandbox/agent-bundle.ts';
+import { AsyncScheduler } from './scheduler/async-scheduler.ts';
+import { Dispatcher } from './scheduler/dispatcher.ts';
+import { createMetrics, type Metrics } from './shared/metrics.ts';
+import { openStore } from './storage/registry.ts';
+import type { Store } from './storage/store.ts';
+
+export interface PlatformOptions extends NimbusOptions {
+  /** Run an invoker in this process (embedded: yes). */
+  withInvoker?: boolean;
+  /** Serve HTTP (a pure invoker node: no). */
+  withFrontend?: boolean;
+  logLevel?: string;
+  /** A balancer for cluster mode; embedded uses its own invoker. */
+  balancer?: (bus: Bus, config: NimbusConfig) => Balancer;
+}
+
+export interface Platform {
+  config: NimbusConfig;
+  store: Store;
+  bus: Bus;
+  metrics: Metrics;
+  invoker?: Invoker;
+  server?: FastifyInstance;
+  /** http://host:port once listening. */
+  url?: string;
+  /** Set when an API key is required; `created` when it was generated now. */
+  apiKey?: { key: string; created: boolean };
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
+  const { withInvoker = true, withFrontend = true, logLevel = process.env.NIMBUS_LOG_LEVEL ?? 'warn', balancer, ...rest } = options;
+  const config = resolveConfig(rest);
+  const logger = pino({ level: logLevel, base: { invoker: config.invokerId } });
+  const metrics = createMetrics();
+  const store = await openStore(config);
+  await store.migrate();
+  const bus = await openBus(config);
+  const cleanups: (() => Promise<void>)[] = [() => store.close(), () => bus.close()];
+  const close = async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch((e: unknown) => logger.warn({ err: e }, 'close failed'));
+  };
+  try {
+    let invoker: Invoker | undefined;
+    if (withInvoker) {
+      const agentPath = await bundleGuest(path.join(config.dataDir, 'build'));
+      const driverContext = { dataDir: config.dataDir, agentPath, log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => logger[level](extra ?? {}, msg) };
+      invoker = await Invoker.create({ config, store, bus, metrics, driverContext });
+      const inv = invoker;
+      cleanups.push(() => inv.dispose());
+    }
+    const dispatcher = new Dispatcher(bus, balancer ? balancer(bus, config) : new SingleInvokerBalancer(config.invokerId));
+    const scheduler = new AsyncScheduler(store, bus, dispatcher, config, (msg, extra) => logger.info(extra ?? {}, msg));
+    await scheduler.start();
+    cleanups.push(() => scheduler.stop());
+    const platform: Platform = { config, store, bus, metrics, invoker, logger, close };
+    if (withFrontend) {
+      const needsKey = !isLoopback(config.host) || config.apiKey !== undefined;
+      if (needsKey) platform.apiKey = config.apiKey ? { key: config.apiKey, created: false } : await loadOrCreateApiKey(config.dataDir);
+      const functions = new FunctionsService(store, config, { changed: async (name) => invoker?.forget(name) });
+      const invocations = new InvocationsService(functions, dispatcher, scheduler);
+      const server = buildServer({ config, store, metrics, functions, invocations, invoker, apiKey: platform.apiKey?.key, logger });
+      cleanups.push(() => server.close());
+      await server.listen({ host: config.host, port: config.port });
+      const address = server.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      platform.server = server;
+      platform.url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    }
+    return platform;
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}

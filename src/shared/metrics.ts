@@ -1,0 +1,53 @@
+// The Prometheus metrics nimbus exports, one registry per platform instance
+// (so several platforms can live in one test process).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  invocations: Counter<'function' | 'status' | 'cold' | 'engine'>;
+  duration: Histogram<'function' | 'engine'>;
+  coldStart: Histogram<'engine'>;
+  sandboxes: Gauge<'engine' | 'state'>;
+  /** Sources of the sandboxes gauge, polled at each scrape. */
+  sandboxSources: Set<(gauge: Gauge<'engine' | 'state'>) => void>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  const sandboxSources = new Set<(gauge: Gauge<'engine' | 'state'>) => void>();
+  collectDefaultMetrics({ register: registry, prefix: 'nimbus_process_' });
+  return {
+    registry,
+    invocations: new Counter({
+      name: 'nimbus_invocations_total',
+      help: 'Invocations by function, final status, cold or warm start, and engine',
+      labelNames: ['function', 'status', 'cold', 'engine'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'nimbus_invocation_duration_seconds',
+      help: 'Time a function ran, per invocation',
+      labelNames: ['function', 'engine'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+      registers: [registry],
+    }),
+    coldStart: new Histogram({
+      name: 'nimbus_cold_start_seconds',
+      help: 'Time to create a sandbox and load the function',
+      labelNames: ['engine'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: [registry],
+    }),
+    sandboxes: new Gauge({
+      name: 'nimbus_sandboxes',
+      help: 'Sandboxes by engine and state (busy, idle)',
+      labelNames: ['engine', 'state'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const source of sandboxSources) source(this);
+      },
+    }),
+    sandboxSources,
+  };
+}

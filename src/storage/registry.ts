@@ -1,0 +1,15 @@
+// Opens the store the config names: "sqlite" (a file in the data directory) or
+// a postgres:// URL (cluster mode).
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { NimbusConfig } from '../config/options.ts';
+import type { Store } from './store.ts';
+import { SqliteStore } from './sqlite/store.ts';
+
+export async function openStore(config: NimbusConfig): Promise<Store> {
+  if (config.store === 'sqlite') {
+    await mkdir(config.dataDir, { recursive: true });
+    return new SqliteStore(path.join(config.dataDir, 'nimbus.db'));
+  }
+  throw new Error(`unknown store "${config.store}": use "sqlite" or a postgres:// URL`);
+}
