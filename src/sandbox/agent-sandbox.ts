@@ -19,6 +19,8 @@ export interface AgentProcess {
   kill(): Promise<void>;
   memoryMb(): Promise<number | undefined>;
   details: Record<string, unknown>;
+  /** Optional: 'memory' when the engine saw the sandbox killed for its memory (a cgroup OOM kill). */
+  deathCause?(): Promise<'memory' | undefined>;
 }
 
 type DeathCause = 'timeout' | 'memory' | 'oversized' | 'crash' | 'disposed';
@@ -57,7 +59,7 @@ export class AgentSandbox implements Sandbox {
       this.stderrTail = (this.stderrTail + c.toString('utf8')).slice(-4096);
       if (OOM_PATTERN.test(this.stderrTail)) this.die('memory', 'the function ran out of memory (V8 heap limit)');
     });
-    void proc.exited.then((how) => this.die('crash', `sandbox exited (${how})`));
+    void proc.exited.then((how) => this.crashed(`sandbox exited (${how})`));
   }
 
   /** Starts the agent's function: sends init and waits for ready. */
@@ -120,7 +122,11 @@ export class AgentSandbox implements Sandbox {
         logLimitBytes: this.spec.logLimitBytes,
       });
     }).then(() => {
-      this.channel.on('broken', (reason, oversized) => this.die(oversized ? 'oversized' : 'crash', reason));
+      this.channel.on('broken', (reason, oversized) => {
+        if (oversized) return this.die('oversized', reason);
+        // A closed channel usually means the sandbox is exiting: let its exit status say why.
+        setTimeout(() => this.crashed(reason), 300).unref();
+      });
     });
   }
 
@@ -170,6 +176,15 @@ export class AgentSandbox implements Sandbox {
     if (mb === undefined || this.cause) return;
     for (const p of this.pending.values()) p.peakMb = Math.max(p.peakMb ?? 0, mb);
     if (mb > this.memoryLimitMb) this.die('memory', `sandbox used ${Math.round(mb)} MB, over its ${this.memoryLimitMb} MB limit`);
+  }
+
+  /** The sandbox broke or exited: a crash, unless the engine says memory killed it. */
+  private crashed(reason: string): void {
+    if (!this.proc.deathCause) return this.die('crash', reason);
+    void this.proc.deathCause().then(
+      (cause) => (cause === 'memory' ? this.die('memory', 'the sandbox was killed for going over its memory limit') : this.die('crash', reason)),
+      () => this.die('crash', reason),
+    );
   }
 
   private die(cause: DeathCause, reason: string): void {

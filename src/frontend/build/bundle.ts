@@ -58,7 +58,7 @@ export async function bundleSource(source: string, language?: Bundle['language']
   const empty = await mkdtemp(path.join(os.tmpdir(), 'nimbus-src-'));
   try {
     const attempt = (lang: Bundle['language']) =>
-      twoPass({ stdin: { contents: source, loader: lang === 'typescript' ? 'ts' : 'js', sourcefile: lang === 'typescript' ? 'index.ts' : 'index.js', resolveDir: empty } });
+      twoPass({ stdin: { contents: source, loader: lang === 'typescript' ? 'ts' : 'js', sourcefile: lang === 'typescript' ? 'index.ts' : 'index.js', resolveDir: empty }, absWorkingDir: empty });
     if (language) {
       const r = await attempt(language);
       return finish(r.code, r.exports, language);
