@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every test: the type check, then node's test runner over test/**/*.test.ts
+# (real processes, sandboxes and services). Extra arguments narrow the files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "nimbus test: type check"
+npx --no-install tsc --noEmit
+
+if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(find test -name '*.test.ts' | sort); fi
+echo "nimbus test: ${#files[@]} test files"
+exec node --import tsx --test --test-reporter=spec "${files[@]}"
