@@ -8,7 +8,9 @@ import path from 'node:path';
 /**
  * Creates a fresh directory under the OS temp dir now, and registers its
  * removal with `after` at the current level: call it at a test file's top
- * level or in a `describe` body, not inside a test or hook. The directory is
+ * level or in a `describe` body, not inside a test or hook, and at top level
+ * before the tests that use it are declared (with top-level await, a file's
+ * `after` hooks run once the tests declared so far are done). The directory is
  * private (0700) unless `mode` says otherwise, e.g. 0o755 for one that code
  * running as another user (a sandbox) must be able to pass through.
  */

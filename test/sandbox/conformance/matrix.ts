@@ -56,17 +56,22 @@ async function load(kind: EngineKind, factory: DriverFactory, ctx: DriverContext
 
 /**
  * Declares `body`'s cases once per registered driver. Call it at a test file's
- * top level with `await`: drivers are probed before the blocks are declared,
- * so that an unavailable one is reported as one skipped block.
+ * top level with `await`, after the file's other awaits: drivers are built and
+ * probed first (so that an unavailable one is reported as one skipped block),
+ * then every block is declared at once, because the file's `after` hooks run
+ * as soon as the blocks declared so far are done.
  */
 export async function forEachDriver(body: (d: DriverUnderTest) => void): Promise<void> {
   const agentPath = await bundledAgent();
+  const drivers: { kind: EngineKind; dataDir: string; loaded: Loaded }[] = [];
   for (const kind of ENGINE_KINDS) {
     const factory = DRIVER_FACTORIES[kind];
     if (!factory) continue; // not built yet: nothing to hold to the contract
     // 0755, as the platform's own mkdir makes its data dir (engines may check that sandbox users can pass).
     const dataDir = await createTempDir(`nimbus-conformance-${kind}`, 0o755);
-    const loaded = await load(kind, factory, { dataDir, agentPath, log: contextLog(kind) });
+    drivers.push({ kind, dataDir, loaded: await load(kind, factory, { dataDir, agentPath, log: contextLog(kind) }) });
+  }
+  for (const { kind, dataDir, loaded } of drivers) {
     const skip = 'driver' in loaded ? loaded.unavailable ?? false : false;
     describe(`${kind} driver`, { skip }, () => {
       if ('error' in loaded) {
