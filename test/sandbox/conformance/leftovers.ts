@@ -12,14 +12,22 @@ import type { EngineKind, SandboxInfo, SandboxSpec } from '../../../src/sandbox/
 
 type LeftoverCheck = (info: SandboxInfo, dataDir: string) => Promise<void>;
 
-/** Live (not zombie) host processes as [pid, process group]; a zombie holds nothing but its pid entry. */
-async function liveProcesses(): Promise<[number, number][]> {
-  const live: [number, number][] = [];
+interface HostProcess {
+  pid: number;
+  ppid: number;
+  pgrp: number;
+  comm: string;
+}
+
+/** Live (not zombie) host processes; a zombie holds nothing but its pid entry. */
+async function liveProcesses(): Promise<HostProcess[]> {
+  const live: HostProcess[] = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (state && state !== 'Z') live.push([Number(name), Number(pgrp)]);
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const [state, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (state && state !== 'Z') live.push({ pid: Number(name), ppid: Number(ppid), pgrp: Number(pgrp), comm });
   }
   return live;
 }
@@ -37,7 +45,7 @@ async function pathsNamed(dir: string, names: string[]): Promise<string[]> {
 const generic: LeftoverCheck = async (info, dataDir) => {
   const pid = info.details.pid;
   if (typeof pid === 'number') {
-    const alive = (await liveProcesses()).some(([p]) => p === pid);
+    const alive = (await liveProcesses()).some((p) => p.pid === pid);
     assert.equal(alive, false, `pid ${pid} of sandbox ${info.id} still runs after dispose`);
   }
   assert.deepEqual(await pathsNamed(dataDir, namesOf(info)), [], `files named after sandbox ${info.id} remain in ${dataDir}`);
@@ -55,17 +63,21 @@ async function cgroupDirs(cgroupsPath: string): Promise<string[]> {
 
 const run = promisify(execFile);
 
+async function runcContainers(dataDir: string): Promise<{ id: string; bundle: string }[]> {
+  const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`; // Debian keeps runc in /usr/sbin
+  const { stdout } = await run('runc', ['--root', path.join(dataDir, 'runc'), 'list', '--format', 'json'], { env: { ...process.env, PATH } });
+  return (JSON.parse(stdout) ?? []) as { id: string; bundle: string }[];
+}
+
 const EXTRA: Partial<Record<EngineKind, LeftoverCheck>> = {
   process: async (info) => {
     const pid = info.details.pid;
     if (typeof pid !== 'number') return;
-    const group = (await liveProcesses()).filter(([, pgrp]) => pgrp === pid).map(([p]) => p);
+    const group = (await liveProcesses()).filter((p) => p.pgrp === pid).map((p) => p.pid);
     assert.deepEqual(group, [], `processes of sandbox ${info.id} (process group ${String(pid)}) still run after dispose`);
   },
   container: async (info, dataDir) => {
-    const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`; // Debian keeps runc in /usr/sbin
-    const { stdout } = await run('runc', ['--root', path.join(dataDir, 'runc'), 'list', '--format', 'json'], { env: { ...process.env, PATH } });
-    const containers = (JSON.parse(stdout) ?? []) as { id: string; bundle: string }[];
+    const containers = await runcContainers(dataDir);
     const names = namesOf(info);
     const left = containers.filter((c) => names.some((n) => c.id.includes(n) || c.bundle.includes(n)));
     assert.deepEqual(left, [], `runc still lists the container of sandbox ${info.id}`);
@@ -84,4 +96,15 @@ export async function assertNothingLeft(kind: EngineKind, info: SandboxInfo, dat
 export function assertNothingLeftOfSpec(kind: EngineKind, spec: SandboxSpec, dataDir: string): Promise<void> {
   const { id, functionName, functionVersion, memoryMb, cpus } = spec;
   return assertNothingLeft(kind, { id, engine: kind, functionName, functionVersion, state: 'dead', memoryMb, cpus, createdAt: '', details: {} }, dataDir);
+}
+
+/**
+ * After driver.dispose(): no child process of this (platform) process runs, but
+ * esbuild's service, which bundling the fixtures started; and for containers,
+ * runc lists nothing in the driver's root.
+ */
+export async function assertDriverLeftNothing(kind: EngineKind, dataDir: string): Promise<void> {
+  const children = (await liveProcesses()).filter((p) => p.ppid === process.pid && p.comm !== 'esbuild');
+  assert.deepEqual(children, [], `the ${kind} driver left child processes running after dispose`);
+  if (kind === 'container') assert.deepEqual(await runcContainers(dataDir), [], 'runc still lists containers after the driver was disposed');
 }

@@ -6,7 +6,7 @@ import { it } from 'node:test';
 import type { Sandbox } from '../../../src/sandbox/driver.ts';
 import { forEachDriver } from './matrix.ts';
 import { useFixtures } from './functions.ts';
-import { assertNothingLeft } from './leftovers.ts';
+import { assertDriverLeftNothing, assertNothingLeft } from './leftovers.ts';
 import { event, valueOf } from './kit.ts';
 
 const fx = await useFixtures(['faults', 'stateful']);
@@ -89,5 +89,12 @@ await forEachDriver(({ kind, driver, kit, ms, dataDir, node }) => {
     assert.equal(report.after.memoryMb, 256);
     assert.equal(sandbox.info().memoryMb, 256);
     assert.equal(valueOf(await kit.invoke(sandbox, event({}))), 1);
+  });
+
+  it('driver dispose (last) leaves no process behind', { timeout }, async () => {
+    await kit.create(fx.stateful, { handler: 'counter' });
+    await kit.disposeAll();
+    await driver.dispose();
+    await assertDriverLeftNothing(kind, dataDir);
   });
 });
