@@ -1,19 +1,21 @@
-// The embedded bus: in-process request/reply and work queues. Messages are
-// copied through JSON on the way, as they would be on a real wire, so nothing
-// can depend on sharing objects. Not durable: the scheduler keeps async
-// invocations in the store and re-queues them after a restart.
+// The embedded bus: in-process request/reply, broadcasts and work queues.
+// Messages are copied through JSON on the way, as they would be on a real
+// wire, so nothing can depend on sharing objects. Not durable: the scheduler
+// keeps async invocations in the store and re-queues them after a restart.
 import { NimbusError, errorFromJSON, isNimbusError } from '../../shared/errors.ts';
-import type { Bus, QueueMessage, Unsubscribe } from '../bus.ts';
+import { Redeliver, redeliveryDelayMs, type Bus, type ConsumeOptions, type QueueMessage, type Unsubscribe } from '../bus.ts';
 
 type Handler = (data: unknown) => Promise<unknown>;
-type Consumer = (m: QueueMessage) => Promise<void>;
+type Consumer = { handler: (m: QueueMessage) => Promise<void>; options: ConsumeOptions };
 
-const REDELIVER_MS = 1000;
+/** Deliveries of one message before it is dead-lettered (as the NATS driver's MaxDeliver). */
+export const MEMORY_MAX_DELIVERIES = 64;
 const wire = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 
 export class MemoryBus implements Bus {
   readonly durable = false;
   private readonly servers = new Map<string, Handler>();
+  private readonly listeners = new Map<string, Set<(data: unknown) => Promise<void>>>();
   private readonly consumers = new Map<string, Consumer[]>();
   private readonly backlog = new Map<string, QueueMessage[]>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -30,7 +32,7 @@ export class MemoryBus implements Bus {
 
   async request(subject: string, data: unknown, timeoutMs: number): Promise<unknown> {
     const handler = this.servers.get(subject);
-    if (!handler || this.closed) throw new NimbusError('unavailable', `nothing answers on ${subject}`);
+    if (!handler || this.closed) throw new NimbusError('unavailable', `nothing answers on ${subject}`, { delivered: false });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new NimbusError('unavailable', `no reply on ${subject} within ${timeoutMs} ms`)), timeoutMs);
@@ -44,6 +46,21 @@ export class MemoryBus implements Bus {
     }
   }
 
+  async broadcast(subject: string, data: unknown): Promise<void> {
+    if (this.closed) throw new NimbusError('unavailable', 'bus is closed');
+    const set = this.listeners.get(subject) ?? new Set();
+    await Promise.all([...set].map((h) => h(wire(data)).catch(() => undefined)));
+  }
+
+  async listen(subject: string, handler: (data: unknown) => Promise<void>): Promise<Unsubscribe> {
+    const set = this.listeners.get(subject) ?? new Set();
+    set.add(handler);
+    this.listeners.set(subject, set);
+    return async () => {
+      set.delete(handler);
+    };
+  }
+
   async enqueue(queue: string, id: string, data: unknown, delayMs = 0): Promise<void> {
     if (this.closed) throw new NimbusError('unavailable', 'bus is closed');
     const key = `${queue}/${id}`;
@@ -52,16 +69,17 @@ export class MemoryBus implements Bus {
     this.later(() => this.deliver(queue, { id, data: wire(data), deliveries: 1 }), delayMs);
   }
 
-  async consume(queue: string, handler: Consumer): Promise<Unsubscribe> {
+  async consume(queue: string, handler: (m: QueueMessage) => Promise<void>, options: ConsumeOptions = {}): Promise<Unsubscribe> {
     const list = this.consumers.get(queue) ?? [];
-    list.push(handler);
+    const consumer: Consumer = { handler, options };
+    list.push(consumer);
     this.consumers.set(queue, list);
     const waiting = this.backlog.get(queue) ?? [];
     this.backlog.delete(queue);
     for (const m of waiting) this.deliver(queue, m);
     return async () => {
       const l = this.consumers.get(queue) ?? [];
-      this.consumers.set(queue, l.filter((h) => h !== handler));
+      this.consumers.set(queue, l.filter((c) => c !== consumer));
     };
   }
 
@@ -69,13 +87,18 @@ export class MemoryBus implements Bus {
     if (this.closed) return;
     this.recentIds.delete(`${queue}/${message.id}`);
     const list = this.consumers.get(queue) ?? [];
-    const handler = list[this.next++ % Math.max(1, list.length)];
-    if (!handler) {
+    const consumer = list[this.next++ % Math.max(1, list.length)];
+    if (!consumer) {
       this.backlog.set(queue, [...(this.backlog.get(queue) ?? []), message]);
       return;
     }
-    handler(message).catch(() => {
-      this.later(() => this.deliver(queue, { ...message, deliveries: message.deliveries + 1 }), REDELIVER_MS);
+    consumer.handler(message).catch((e: unknown) => {
+      if (message.deliveries >= MEMORY_MAX_DELIVERIES) {
+        void consumer.options.onDeadLetter?.(message).catch(() => undefined);
+        return;
+      }
+      const delay = e instanceof Redeliver ? e.delayMs : redeliveryDelayMs(message.deliveries);
+      this.later(() => this.deliver(queue, { ...message, deliveries: message.deliveries + 1 }), delay);
     });
   }
 

@@ -1,0 +1,216 @@
+// The cluster bus on NATS. Sync: core request/reply, every server subscribed
+// in a queue group; nobody listening → `unavailable` at once (no-responders),
+// no reply in time → `unavailable`. Broadcasts: plain subjects. Async: a
+// JetStream work-queue stream per queue, publishes deduplicated by
+// Nats-Msg-Id and resolved only on the stream's ack, a durable pull consumer
+// per queue (queue-worker.ts) and a dead-letter stream (dead-letter.ts).
+// Presence: heartbeats in a KV bucket (presence.ts). Reconnects forever.
+import { connect, headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { NimbusError, isNimbusError } from '../../shared/errors.ts';
+import type { Bus, ConsumeOptions, QueueMessage, Unsubscribe } from '../bus.ts';
+import { decode, encode, errorReply, okReply, openReply } from './codec.ts';
+import { startDeadLetters } from './dead-letter.ts';
+import { parseNatsUrl, type NatsBusOptions } from './options.ts';
+import { NatsPresence } from './presence.ts';
+import { NOT_BEFORE_HEADER, QueueWorker } from './queue-worker.ts';
+import { ensureQueue, queueNames, type QueueNames } from './streams.ts';
+
+type Log = (msg: string, extra?: Record<string, unknown>) => void;
+
+export class NatsBus implements Bus {
+  readonly durable = true;
+  readonly presence: NatsPresence;
+  private connected = true;
+  private readonly reconnectHooks = new Set<() => void>();
+  private readonly queues = new Map<string, Promise<QueueNames>>();
+  private readonly stoppers = new Set<() => Promise<void>>();
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    readonly options: NatsBusOptions,
+    private readonly log: Log,
+  ) {
+    const o = options;
+    this.presence = new NatsPresence({
+      js,
+      bucket: `${o.namespace ? `${o.namespace}_` : ''}nimbus_invokers`,
+      intervalMs: o.heartbeat,
+      ttlMs: o.presence_ttl,
+      replicas: o.replicas,
+      connected: () => this.connected,
+      onReconnect: (fn) => this.reconnectHooks.add(fn),
+      log,
+    });
+  }
+
+  static async create(url: string, log: Log = () => undefined): Promise<NatsBus> {
+    const target = parseNatsUrl(url);
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: target.servers,
+        user: target.user,
+        pass: target.pass,
+        name: `nimbus-${process.pid}`,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        timeout: target.options.timeout,
+        pingInterval: 10_000,
+      });
+    } catch (e) {
+      throw new Error(`cannot connect to NATS at ${target.servers.join(', ')}: ${(e as Error).message}`);
+    }
+    const js = jetstream(nc, { timeout: target.options.timeout });
+    const jsm = await jetstreamManager(nc, { timeout: target.options.timeout }).catch((e: Error) => {
+      void nc.close();
+      throw new Error(`NATS at ${target.servers.join(', ')} has no JetStream (start nats-server with -js): ${e.message}`);
+    });
+    const bus = new NatsBus(nc, js, jsm, target.options, log);
+    void bus.watchStatus();
+    return bus;
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') {
+        this.connected = false;
+        this.log('disconnected from NATS');
+      } else if (s.type === 'reconnect') {
+        this.connected = true;
+        this.log('reconnected to NATS');
+        for (const fn of this.reconnectHooks) fn();
+      }
+    }
+  }
+
+  private subject(s: string): string {
+    return this.options.namespace ? `${this.options.namespace}.${s}` : s;
+  }
+
+  private checkSize(bytes: Uint8Array, what: string): void {
+    const max = this.nc.info?.max_payload ?? 1024 * 1024;
+    if (bytes.length > max) {
+      throw new NimbusError('payload_too_large', `${what} is ${bytes.length} bytes, over the NATS server's max_payload of ${max}; raise max_payload in nats-server.conf`);
+    }
+  }
+
+  private down(what: string): NimbusError {
+    return new NimbusError('unavailable', `${what}: not connected to NATS (reconnecting)`, { delivered: false });
+  }
+
+  async serve(subject: string, handler: (data: unknown) => Promise<unknown>): Promise<Unsubscribe> {
+    const sub: Subscription = this.nc.subscribe(this.subject(subject), {
+      queue: 'nimbus',
+      callback: (err, msg) => {
+        if (err) return this.log('subscription error', { subject, err: String(err) });
+        void (async () => {
+          let reply;
+          try {
+            reply = okReply(await handler(decode(msg.data, `a request on ${subject}`)));
+          } catch (e) {
+            if (!isNimbusError(e)) this.log('request handler failed', { subject, err: String(e) });
+            reply = errorReply(e);
+          }
+          let bytes = encode(reply);
+          try {
+            this.checkSize(bytes, 'the reply');
+          } catch (e) {
+            bytes = encode(errorReply(e));
+          }
+          msg.respond(bytes);
+        })();
+      },
+    });
+    return async () => sub.unsubscribe();
+  }
+
+  async request(subject: string, data: unknown, timeoutMs: number): Promise<unknown> {
+    const bytes = encode(data);
+    this.checkSize(bytes, 'the request');
+    if (!this.connected || this.nc.isClosed()) throw this.down(`cannot send to ${subject}`);
+    let msg;
+    try {
+      msg = await this.nc.request(this.subject(subject), bytes, { timeout: timeoutMs });
+    } catch (e) {
+      const err = e as Error & { isNoResponders?: () => boolean };
+      if (typeof err.isNoResponders === 'function' && err.isNoResponders()) {
+        throw new NimbusError('unavailable', `nothing answers on ${subject}`, { delivered: false });
+      }
+      if (err.name === 'TimeoutError' || /timeout/i.test(err.message)) throw new NimbusError('unavailable', `no reply on ${subject} within ${timeoutMs} ms`);
+      throw new NimbusError('unavailable', `request on ${subject} failed: ${err.message}`);
+    }
+    return openReply(msg.data, subject);
+  }
+
+  async broadcast(subject: string, data: unknown): Promise<void> {
+    if (!this.connected || this.nc.isClosed()) throw this.down(`cannot broadcast on ${subject}`);
+    this.nc.publish(this.subject(subject), encode(data));
+    await this.nc.flush();
+  }
+
+  async listen(subject: string, handler: (data: unknown) => Promise<void>): Promise<Unsubscribe> {
+    const sub = this.nc.subscribe(this.subject(subject), {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          void handler(decode(msg.data, `a broadcast on ${subject}`)).catch((e: unknown) => this.log('broadcast handler failed', { subject, err: String(e) }));
+        } catch (e) {
+          this.log('bad broadcast', { subject, err: String(e) });
+        }
+      },
+    });
+    return async () => sub.unsubscribe();
+  }
+
+  private queue(queue: string): Promise<QueueNames> {
+    let p = this.queues.get(queue);
+    if (!p) {
+      const names = queueNames(queue, this.options.namespace);
+      p = ensureQueue(this.jsm, names, this.options).then(() => names);
+      p.catch(() => this.queues.delete(queue));
+      this.queues.set(queue, p);
+    }
+    return p;
+  }
+
+  async enqueue(queue: string, id: string, data: unknown, delayMs = 0): Promise<void> {
+    if (!this.connected || this.nc.isClosed()) throw this.down(`cannot queue ${id}`);
+    const bytes = encode({ id, data });
+    this.checkSize(bytes, 'the queued message');
+    try {
+      const names = await this.queue(queue);
+      const h = headers();
+      if (delayMs > 0) h.set(NOT_BEFORE_HEADER, String(Date.now() + delayMs));
+      await this.js.publish(names.subject, bytes, { msgID: id, headers: h, timeout: this.options.timeout });
+    } catch (e) {
+      if (isNimbusError(e)) throw e;
+      throw new NimbusError('unavailable', `the queue did not acknowledge ${id}: ${(e as Error).message}`);
+    }
+  }
+
+  async consume(queue: string, handler: (m: QueueMessage) => Promise<void>, options: ConsumeOptions = {}): Promise<Unsubscribe> {
+    const names = await this.queue(queue);
+    const consumer = await this.js.consumers.get(names.stream, names.consumer);
+    const worker = new QueueWorker(consumer, handler, { concurrency: this.options.concurrency, ackWaitMs: this.options.ack_wait, log: this.log });
+    await worker.start();
+    const stopDead = options.onDeadLetter
+      ? await startDeadLetters({ js: this.js, jsm: this.jsm, names, onDeadLetter: options.onDeadLetter, log: this.log })
+      : async () => undefined;
+    const stop = async () => {
+      this.stoppers.delete(stop);
+      await Promise.all([worker.stop(), stopDead()]);
+    };
+    this.stoppers.add(stop);
+    return stop;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.stoppers].map((s) => s()));
+    this.reconnectHooks.clear();
+    if (this.nc.isClosed()) return;
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+}

@@ -1,0 +1,64 @@
+// Options of the NATS bus, read from its URL: nats://[user:pass@]host:port
+// [,nats://host2:port…][?name=value…]. Every option has a default and is
+// validated once; the rest of the driver reads the compiled form.
+import { z } from 'zod';
+
+const ms = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
+
+export const NatsBusOptions = z.object({
+  /** Prefix of every subject, stream, consumer and bucket: several clusters (or tests) can share a server. */
+  namespace: z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/).optional(),
+  /** How long a delivered queue message may go without an ack or in-progress ack before redelivery, ms. */
+  ack_wait: ms(30_000, 1000),
+  /** Deliveries of one message before it goes to the dead-letter stream. */
+  max_deliver: z.coerce.number().int().min(2).max(10_000).default(64),
+  /** Window in which a repeated message id (Nats-Msg-Id) is dropped as a duplicate, ms. */
+  dedupe_window: ms(120_000, 1000),
+  /** Replicas of every stream and bucket (1 on a single server; 3 on a cluster). */
+  replicas: z.coerce.number().int().min(1).max(5).default(1),
+  /** Messages one process runs from the queue at once. */
+  concurrency: z.coerce.number().int().min(1).max(1000).default(32),
+  /** Invoker heartbeat period, ms. */
+  heartbeat: ms(1000, 100),
+  /** An invoker whose heartbeats stop for this long leaves the pool, ms. */
+  presence_ttl: ms(5000, 500),
+  /** Time to wait for the server at connect and for a JetStream publish ack, ms. */
+  timeout: ms(5000, 100),
+});
+export type NatsBusOptions = z.output<typeof NatsBusOptions>;
+
+export interface NatsTarget {
+  servers: string[];
+  user?: string;
+  pass?: string;
+  options: NatsBusOptions;
+}
+
+/** Parses a bus URL; throws a message saying what is wrong and how to write it. */
+export function parseNatsUrl(url: string): NatsTarget {
+  const parts = url.split(',').map((s) => s.trim()).filter(Boolean);
+  const servers: string[] = [];
+  let user: string | undefined;
+  let pass: string | undefined;
+  let query = new URLSearchParams();
+  for (const part of parts) {
+    let u: URL;
+    try {
+      u = new URL(part.includes('://') ? part : `nats://${part}`);
+    } catch {
+      throw new Error(`bad bus URL "${part}": write nats://host:port`);
+    }
+    if (u.protocol !== 'nats:') throw new Error(`bad bus URL "${part}": the scheme must be nats://`);
+    if (u.username) (user = decodeURIComponent(u.username)), (pass = decodeURIComponent(u.password));
+    if (u.search) query = u.searchParams;
+    servers.push(`${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${u.port || '4222'}`);
+  }
+  if (servers.length === 0) throw new Error('empty bus URL: write nats://host:port');
+  const parsed = NatsBusOptions.safeParse(Object.fromEntries(query));
+  if (!parsed.success) {
+    throw new Error(`bad bus URL options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const unknown = [...query.keys()].filter((k) => !(k in NatsBusOptions.shape));
+  if (unknown.length) throw new Error(`unknown bus URL option(s) ${unknown.join(', ')}; known: ${Object.keys(NatsBusOptions.shape).join(', ')}`);
+  return { servers, user, pass, options: parsed.data };
+}
