@@ -1,7 +1,10 @@
 // Puts the components together. Embedded mode: SQLite store, in-memory bus,
 // one local invoker, the async scheduler and the front end in one process.
 // Store and bus are opened from the config through their registries, so
-// cluster mode reuses the same composition.
+// cluster mode reuses the same composition: a front end (no invoker, no queue
+// consumer, the sharding balancer) or an invoker node (invoker, heartbeats,
+// queue consumer, no HTTP).
+import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -17,6 +20,7 @@ import { buildServer } from './frontend/server.ts';
 import { bundleGuest } from './sandbox/agent-bundle.ts';
 import { AsyncScheduler } from './scheduler/async-scheduler.ts';
 import { Dispatcher } from './scheduler/dispatcher.ts';
+import { announceChange, onFunctionChanged } from './scheduler/function-events.ts';
 import { createMetrics, type Metrics } from './shared/metrics.ts';
 import { openStore } from './storage/registry.ts';
 import type { Store } from './storage/store.ts';
@@ -27,9 +31,16 @@ export interface PlatformOptions extends NimbusOptions {
   /** Serve HTTP (a pure invoker node: no). */
   withFrontend?: boolean;
   logLevel?: string;
+  /** Consume the async queue here (default: when running an invoker). */
+  consumeQueue?: boolean;
+  /** Runs this invoker takes before balancers overflow to others (cluster; default 4 per CPU). */
+  slots?: number;
   /** A balancer for cluster mode; embedded uses its own invoker. */
-  balancer?: (bus: Bus, config: NimbusConfig) => Balancer;
+  balancer?: (bus: Bus, config: NimbusConfig, logger: Logger) => Balancer | Promise<Balancer>;
 }
+
+/** How long a stopping invoker waits for its runs in flight, ms. */
+const DRAIN_MS = 15_000;
 
 export interface Platform {
   config: NimbusConfig;
@@ -47,13 +58,13 @@ export interface Platform {
 }
 
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
-  const { withInvoker = true, withFrontend = true, logLevel = process.env.NIMBUS_LOG_LEVEL ?? 'warn', balancer, ...rest } = options;
+  const { withInvoker = true, withFrontend = true, logLevel = process.env.NIMBUS_LOG_LEVEL ?? 'warn', balancer, consumeQueue = withInvoker, slots, ...rest } = options;
   const config = resolveConfig(rest);
   const logger = pino({ level: logLevel, base: { invoker: config.invokerId } });
   const metrics = createMetrics();
   const store = await openStore(config);
   await store.migrate();
-  const bus = await openBus(config);
+  const bus = await openBus(config, (msg, extra) => logger.info(extra ?? {}, msg));
   const cleanups: (() => Promise<void>)[] = [() => store.close(), () => bus.close()];
   const close = async () => {
     for (const c of cleanups.splice(0).reverse()) await c().catch((e: unknown) => logger.warn({ err: e }, 'close failed'));
@@ -66,16 +77,36 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       invoker = await Invoker.create({ config, store, bus, metrics, driverContext });
       const inv = invoker;
       cleanups.push(() => inv.dispose());
+      cleanups.push(await onFunctionChanged(bus, (c) => inv.forget(c.name, c.version ?? Infinity)));
     }
-    const dispatcher = new Dispatcher(bus, balancer ? balancer(bus, config) : new SingleInvokerBalancer(config.invokerId));
+    const chosen: Balancer = balancer ? await balancer(bus, config, logger) : new SingleInvokerBalancer(config.invokerId);
+    cleanups.push(async () => chosen.close?.());
+    const dispatcher = new Dispatcher(bus, chosen);
     const scheduler = new AsyncScheduler(store, bus, dispatcher, config, (msg, extra) => logger.info(extra ?? {}, msg));
-    await scheduler.start();
-    cleanups.push(() => scheduler.stop());
+    if (consumeQueue) {
+      await scheduler.start();
+      cleanups.push(() => scheduler.stop());
+    }
+    if (invoker && bus.presence) {
+      const inv = invoker;
+      const load = { slots: slots ?? Math.max(2, os.cpus().length * 4) };
+      const identity = { id: config.invokerId, host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString() };
+      const goodbye = await bus.presence.announce(identity, () => ({ inflight: inv.inflight, slots: load.slots }));
+      cleanups.push(async () => {
+        await goodbye();
+        const until = Date.now() + DRAIN_MS;
+        while (inv.inflight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      });
+    }
     const platform: Platform = { config, store, bus, metrics, invoker, logger, close };
     if (withFrontend) {
       const needsKey = !isLoopback(config.host) || config.apiKey !== undefined;
       if (needsKey) platform.apiKey = config.apiKey ? { key: config.apiKey, created: false } : await loadOrCreateApiKey(config.dataDir);
-      const functions = new FunctionsService(store, config, { changed: async (name) => invoker?.forget(name) });
+      const changed = async (name: string) => {
+        const current = await store.getFunction(name);
+        await announceChange(bus, { name, version: current?.version ?? null }).catch((e: unknown) => logger.warn({ err: e }, 'could not tell invokers that a function changed'));
+      };
+      const functions = new FunctionsService(store, config, { changed });
       const invocations = new InvocationsService(functions, dispatcher, scheduler);
       const server = buildServer({ config, store, metrics, functions, invocations, invoker, apiKey: platform.apiKey?.key, logger });
       cleanups.push(() => server.close());

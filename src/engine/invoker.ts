@@ -29,6 +29,7 @@ export class Invoker {
   private readonly pools = new Map<string, FunctionPool>();
   private readonly versions = new Map<string, VersionRecord>();
   private unsubscribe?: Unsubscribe;
+  private running = 0;
 
   private constructor(private readonly deps: InvokerDeps) {
     this.drivers = new DriverSet(deps.driverContext);
@@ -46,7 +47,21 @@ export class Invoker {
     return this.deps.config.invokerId;
   }
 
+  /** Runs in progress here now (reported in heartbeats for the balancer). */
+  get inflight(): number {
+    return this.running;
+  }
+
   async run(req: RunRequest): Promise<RunReply> {
+    this.running++;
+    try {
+      return await this.runCounted(req);
+    } finally {
+      this.running--;
+    }
+  }
+
+  private async runCounted(req: RunRequest): Promise<RunReply> {
     const version = await this.version(req.functionName, req.functionVersion);
     const { config } = version;
     const startedAt = Date.now();
@@ -137,15 +152,19 @@ export class Invoker {
     }
   }
 
-  /** Called when a function is deleted or redeployed elsewhere. */
-  async forget(name: string): Promise<void> {
+  /**
+   * Called when a function is deleted or redeployed elsewhere: drops its pools
+   * and cached versions, all of them or those older than `keepFrom`.
+   */
+  async forget(name: string, keepFrom = Infinity): Promise<void> {
+    const stale = (key: string) => key.startsWith(`${name}@`) && Number(key.slice(name.length + 1)) < keepFrom;
     for (const [key, pool] of this.pools) {
-      if (key.startsWith(`${name}@`)) {
+      if (stale(key)) {
         this.pools.delete(key);
         await pool.close();
       }
     }
-    for (const key of this.versions.keys()) if (key.startsWith(`${name}@`)) this.versions.delete(key);
+    for (const key of this.versions.keys()) if (stale(key)) this.versions.delete(key);
   }
 
   listSandboxes(): (SandboxInfo & { inflight: number; lastUsed: string })[] {

@@ -1,17 +1,24 @@
 // Async invocations: accepted into the store (and the bus) before the 202 is
 // sent, run by whichever scheduler consumes the queue, retried with backoff on
-// function failure, and ended as dead_letter when the retries are spent. With
+// function failure (the bus redelivers the message after the delay), and ended
+// as dead_letter when the retries are spent or when the bus gives up on the
+// message (delivered too often without completing: crashing invokers). With
 // a non-durable bus, pending invocations are re-queued from the store at start.
 import { randomUUID } from 'node:crypto';
-import type { Bus, QueueMessage, Unsubscribe } from '../bus/bus.ts';
+import { z } from 'zod';
+import { Redeliver, type Bus, type QueueMessage, type Unsubscribe } from '../bus/bus.ts';
 import type { NimbusConfig } from '../config/options.ts';
 import { ASYNC_QUEUE } from '../engine/messages.ts';
 import type { InvokeInput } from '../guest/protocol.ts';
 import type { ActivationRecord, FunctionRecord, Store } from '../storage/store.ts';
-import { FUNCTION_FAILURES, isNimbusError, type ErrorCode } from '../shared/errors.ts';
+import { FUNCTION_FAILURES, NimbusError, isNimbusError, type ErrorCode } from '../shared/errors.ts';
 import type { Dispatcher } from './dispatcher.ts';
 
-const PLATFORM_RETRY_MS = 1000;
+/** Retry delay when no invoker could take the run (throttled, unavailable): 1 s doubling to 30 s. */
+const platformRetryMs = (deliveries: number) => Math.min(30_000, 1000 * 2 ** Math.min(5, Math.max(0, deliveries - 1)));
+/** What an async queue message carries (validated: it crossed the bus). */
+const AsyncMessage = z.object({ activationId: z.string().min(1).max(200) });
+const NOT_ACCEPTED = 'not accepted: the message bus did not acknowledge it, so it will not run';
 
 export function newActivationId(): string {
   return randomUUID().replace(/-/g, '');
@@ -29,7 +36,7 @@ export class AsyncScheduler {
   ) {}
 
   async start(): Promise<void> {
-    this.unsubscribe = await this.bus.consume(ASYNC_QUEUE, (m) => this.handle(m));
+    this.unsubscribe = await this.bus.consume(ASYNC_QUEUE, (m) => this.handle(m), { onDeadLetter: (m) => this.deadLetter(m) });
     if (!this.bus.durable) {
       const pending = await this.store.pendingQueue();
       for (const e of pending) await this.bus.enqueue(ASYNC_QUEUE, e.activationId, { activationId: e.activationId }, Math.max(0, e.runAt - Date.now()));
@@ -49,12 +56,41 @@ export class AsyncScheduler {
       activationId: record.id, functionName: fn.name, input, attempts: 0, maxAttempts: this.config.asyncRetries + 1,
       runAt: now.getTime(), idempotencyKey: idempotencyKey ?? null, state: 'pending',
     });
-    if (!accepted.duplicate) await this.bus.enqueue(ASYNC_QUEUE, accepted.activationId, { activationId: accepted.activationId });
+    if (!accepted.duplicate) await this.publish(record, accepted.activationId);
+    else await this.retryRejected(accepted.activationId);
     return accepted;
   }
 
+  /**
+   * Puts an accepted invocation on the bus. When the bus does not acknowledge,
+   * the caller gets the error (503) and the stored invocation is marked as not
+   * accepted, so that a message that did reach the queue is skipped.
+   */
+  private async publish(record: ActivationRecord, messageId: string): Promise<void> {
+    try {
+      await this.bus.enqueue(ASYNC_QUEUE, messageId, { activationId: record.id });
+    } catch (e) {
+      const error = { code: 'unavailable', message: `${NOT_ACCEPTED}: ${(e as Error).message}` };
+      await this.store.putActivation({ ...record, status: 'error', error, endedAt: new Date().toISOString() }).catch(() => undefined);
+      await this.store.updateQueueEntry(record.id, { state: 'done' }).catch(() => undefined);
+      throw isNimbusError(e) ? e : new NimbusError('unavailable', error.message);
+    }
+  }
+
+  /** A retry (same idempotency key) of an invocation the bus did not acknowledge: queue it again. */
+  private async retryRejected(id: string): Promise<void> {
+    const record = await this.store.getActivation(id);
+    if (!record || record.status !== 'error' || record.attempts !== 0 || !record.error?.message.startsWith(NOT_ACCEPTED)) return;
+    const revived: ActivationRecord = { ...record, status: 'queued', error: null, endedAt: null };
+    await this.store.putActivation(revived);
+    await this.store.updateQueueEntry(id, { state: 'pending', runAt: Date.now() });
+    await this.publish(revived, `${id}-${Date.now().toString(36)}`);
+  }
+
   private async handle(message: QueueMessage): Promise<void> {
-    const id = String((message.data as { activationId?: unknown })?.activationId ?? message.id);
+    const parsed = AsyncMessage.safeParse(message.data);
+    if (!parsed.success) return this.log(`dropping malformed async message ${message.id}`);
+    const id = parsed.data.activationId;
     const entry = await this.store.getQueueEntry(id);
     const queued = await this.store.getActivation(id);
     if (!entry || entry.state === 'done' || !queued) return;
@@ -69,9 +105,9 @@ export class AsyncScheduler {
       );
     } catch (e) {
       if (isNimbusError(e) && (e.code === 'throttled' || e.code === 'unavailable')) {
-        await this.store.updateQueueEntry(id, { runAt: Date.now() + PLATFORM_RETRY_MS });
-        await this.bus.enqueue(ASYNC_QUEUE, id, { activationId: id }, PLATFORM_RETRY_MS);
-        return;
+        const delay = platformRetryMs(message.deliveries);
+        await this.store.updateQueueEntry(id, { runAt: Date.now() + delay });
+        throw new Redeliver(delay, e.message);
       }
       throw e;
     }
@@ -82,11 +118,23 @@ export class AsyncScheduler {
       const delay = this.config.asyncRetryBaseMs * 2 ** (attempt - 1);
       await this.store.putActivation({ ...record, status: 'queued' });
       await this.store.updateQueueEntry(id, { attempts: attempt, runAt: Date.now() + delay });
-      await this.bus.enqueue(ASYNC_QUEUE, id, { activationId: id }, delay);
-      return;
+      throw new Redeliver(delay, `attempt ${attempt} failed`);
     }
     this.log(`async activation ${id} of ${fn.name} is dead-lettered after ${attempt} attempts`, { error: record.error });
     await this.end(record, record.error, 'dead_letter');
+  }
+
+  /** The bus gave up on this message (delivered too often without completing). */
+  private async deadLetter(message: QueueMessage): Promise<void> {
+    const parsed = AsyncMessage.safeParse(message.data);
+    if (!parsed.success) return;
+    const id = parsed.data.activationId;
+    const entry = await this.store.getQueueEntry(id);
+    const record = await this.store.getActivation(id);
+    if (!entry || entry.state === 'done' || !record) return;
+    this.log(`async activation ${id} is dead-lettered: delivered ${message.deliveries} times without completing`);
+    const error = { code: 'unavailable', message: `delivered ${message.deliveries} times without completing (invokers crashed or could not take it); moved to the dead-letter queue` };
+    await this.end(record, error, 'dead_letter');
   }
 
   private async end(record: ActivationRecord, error: ActivationRecord['error'], status: 'error' | 'dead_letter'): Promise<void> {
