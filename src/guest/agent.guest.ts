@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { openChannel } from './channel.guest.ts';
 import { LogCapture } from './log-capture.guest.ts';
+import { prepare } from './prepare.guest.ts';
 import { resolveHandler, runHandler, GuestCodedError, type ResolvedHandler, type CallContext } from './handlers.guest.ts';
 import { HostMessage, encodeFrame, FrameDecoder, type GuestMessage, type GuestError } from './protocol.ts';
 
@@ -80,6 +81,7 @@ channel.on('data', (chunk: Buffer) => {
     const msg = HostMessage.parse(JSON.parse(frame.toString('utf8')));
     if (msg.type === 'init') init(msg);
     else if (msg.type === 'invoke') void invoke(msg);
+    else if (msg.type === 'prepare') send(prepare(msg));
     else {
       const m = process.memoryUsage();
       send({ type: 'pong', id: msg.id, rssBytes: m.rss, heapUsedBytes: m.heapUsed });

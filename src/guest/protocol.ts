@@ -56,6 +56,14 @@ export const HostMessage = z.discriminatedUnion('type', [
     deadline: z.number(), // epoch milliseconds
   }),
   z.object({ type: z.literal('ping'), id: z.string() }),
+  // Sent before init by engines that start guests from a snapshot (microvm):
+  // the function's files to write, and the host's clock for the guest to set.
+  z.object({
+    type: z.literal('prepare'),
+    id: z.string(),
+    epochMs: z.number().optional(),
+    files: z.array(z.object({ path: z.string(), contentBase64: z.string() })),
+  }),
 ]);
 export type HostMessage = z.infer<typeof HostMessage>;
 
@@ -72,6 +80,7 @@ export const GuestMessage = z.discriminatedUnion('type', [
     logsTruncated: z.boolean(),
   }),
   z.object({ type: z.literal('pong'), id: z.string(), rssBytes: z.number(), heapUsedBytes: z.number() }),
+  z.object({ type: z.literal('prepared'), id: z.string(), clockSet: z.boolean(), error: z.string().optional() }),
 ]);
 export type GuestMessage = z.infer<typeof GuestMessage>;
 
