@@ -56,7 +56,7 @@ export async function makeTar(entries: { name: string; data?: string; type?: 'fi
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (c: unknown) => void chunks.push(c as Buffer));
-  const done = new Promise((resolve) => pack.on('end', resolve));
+  const done = new Promise<void>((resolve) => pack.on('end', () => resolve()));
   for (const e of entries) {
     if (e.type === 'symlink') pack.entry({ name: e.name, type: 'symlink', linkname: e.linkname ?? '/etc/passwd' });
     else pack.entry({ name: e.name }, e.data ?? '');

@@ -1,6 +1,9 @@
 // The process engine: each sandbox is a child Node process running the guest
 // agent, in its own process group, with V8's heap capped and an RSS watchdog.
 // No isolation from the host beyond that: for development, as DESIGN.md says.
+// Like OpenWhisk's prewarmed "stem cell" containers, the driver keeps one
+// spawned but not yet specialised agent per recently used memory size, so a
+// cold start only loads the function.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
@@ -9,6 +12,8 @@ import { AgentSandbox, type AgentProcess } from '../agent-sandbox.ts';
 import type { DriverContext, Sandbox, SandboxDriver, SandboxSpec, DriverCapabilities } from '../driver.ts';
 
 const INIT_TIMEOUT_MS = 10_000;
+/** Memory sizes for which a stem cell is kept ready (most recently used). */
+const STEM_SIZES = 2;
 
 export function heapLimitMb(memoryMb: number): number {
   return Math.max(16, Math.floor(memoryMb * 0.85));
@@ -24,6 +29,11 @@ export async function rssOfPid(pid: number): Promise<number | undefined> {
   }
 }
 
+interface SpawnedAgent {
+  proc: AgentProcess;
+  alive: () => boolean;
+}
+
 export class ProcessDriver implements SandboxDriver {
   readonly kind = 'process' as const;
   readonly capabilities: DriverCapabilities = {
@@ -33,6 +43,8 @@ export class ProcessDriver implements SandboxDriver {
     filesystemIsolation: 'the process engine runs functions as host processes: they can read what the platform user can read',
     networkIsolation: 'the process engine runs functions as host processes on the host network',
   };
+  private readonly stems = new Map<number, SpawnedAgent>();
+  private disposed = false;
 
   constructor(private readonly ctx: DriverContext) {}
 
@@ -41,13 +53,39 @@ export class ProcessDriver implements SandboxDriver {
   }
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
-    const child = spawn(process.execPath, [`--max-old-space-size=${heapLimitMb(spec.memoryMb)}`, this.ctx.agentPath], {
+    const stem = this.stems.get(spec.memoryMb);
+    this.stems.delete(spec.memoryMb);
+    const agent = stem?.alive() ? stem : this.spawnAgent(spec.memoryMb);
+    if (stem && stem !== agent) void stem.proc.kill();
+    this.refill(spec.memoryMb);
+    return AgentSandbox.start('process', spec, agent.proc, INIT_TIMEOUT_MS);
+  }
+
+  /** Keeps a fresh stem cell for this memory size, dropping the least recently used size. */
+  private refill(memoryMb: number): void {
+    if (this.disposed) return;
+    this.stems.set(memoryMb, this.spawnAgent(memoryMb));
+    for (const [size, stem] of this.stems) {
+      if (this.stems.size <= STEM_SIZES) break;
+      this.stems.delete(size);
+      void stem.proc.kill();
+    }
+  }
+
+  private spawnAgent(memoryMb: number): SpawnedAgent {
+    // The function's env arrives with the init message; the process env stays minimal.
+    const child = spawn(process.execPath, [`--max-old-space-size=${heapLimitMb(memoryMb)}`, this.ctx.agentPath], {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       detached: true,
-      env: { NIMBUS_AGENT_CHANNEL: 'fd:3', PATH: process.env.PATH ?? '/usr/bin:/bin', ...spec.env },
+      env: { NIMBUS_AGENT_CHANNEL: 'fd:3', PATH: process.env.PATH ?? '/usr/bin:/bin' },
     });
+    // Spare and idle sandboxes must not keep the platform's event loop alive.
+    child.unref();
+    (child.stdio[3] as Duplex & { unref?: () => void }).unref?.();
+    (child.stderr as (typeof child.stderr & { unref?: () => void }) | null)?.unref?.();
     const exited = once(child, 'exit').then(([code, signal]) => (signal ? `signal ${signal}` : `exit code ${code}`));
     const pid = child.pid;
+    const alive = () => child.exitCode === null && child.signalCode === null;
     const proc: AgentProcess = {
       channel: child.stdio[3] as Duplex,
       stderr: child.stderr ?? undefined,
@@ -55,7 +93,8 @@ export class ProcessDriver implements SandboxDriver {
       details: { pid },
       memoryMb: () => (pid ? rssOfPid(pid) : Promise.resolve(undefined)),
       kill: async () => {
-        if (pid && child.exitCode === null && child.signalCode === null) {
+        if (pid && alive()) {
+          child.ref(); // wait for the exit even when nothing else keeps the loop alive
           try {
             process.kill(-pid, 'SIGKILL');
           } catch {
@@ -65,8 +104,13 @@ export class ProcessDriver implements SandboxDriver {
         }
       },
     };
-    return AgentSandbox.start('process', spec, proc, INIT_TIMEOUT_MS);
+    return { proc, alive };
   }
 
-  async dispose(): Promise<void> {}
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const stems = [...this.stems.values()];
+    this.stems.clear();
+    await Promise.all(stems.map((s) => s.proc.kill()));
+  }
 }
