@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { NimbusConfig } from '../config/options.ts';
 import type { Store } from './store.ts';
+import { PostgresStore } from './postgres/store.ts';
 import { SqliteStore } from './sqlite/store.ts';
 
 export async function openStore(config: NimbusConfig): Promise<Store> {
@@ -11,5 +12,6 @@ export async function openStore(config: NimbusConfig): Promise<Store> {
     await mkdir(config.dataDir, { recursive: true });
     return new SqliteStore(path.join(config.dataDir, 'nimbus.db'));
   }
+  if (/^postgres(ql)?:\/\//.test(config.store)) return new PostgresStore(config.store);
   throw new Error(`unknown store "${config.store}": use "sqlite" or a postgres:// URL`);
 }

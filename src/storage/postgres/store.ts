@@ -1,0 +1,247 @@
+// The cluster Store on PostgreSQL (`pg` pool): every front end and invoker
+// shares it. Artifacts live in the database (bytea), so any invoker can fetch
+// and cache them. Migrations run under an advisory lock, so processes starting
+// together apply each one once. When the database cannot be reached, calls
+// fail fast with `unavailable` (short connect timeout, query timeout) and the
+// pool reconnects by itself when it returns.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { loadMigrations } from '../migrations.ts';
+import type { ActivationQuery, ActivationRecord, FunctionConfig, FunctionRecord, QueueEntry, Store, VersionRecord } from '../store.ts';
+import { translate } from './errors.ts';
+
+const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+/** Key of the advisory lock held while migrating (any constant unique to nimbus). */
+const MIGRATION_LOCK = 7_316_221_001;
+
+export interface PostgresOptions {
+  /** Time to open a connection before `unavailable`, ms. */
+  connectTimeoutMs?: number;
+  /** Time for one query before `unavailable`, ms. */
+  queryTimeoutMs?: number;
+  /** Connections in the pool. */
+  max?: number;
+}
+
+interface VersionRow {
+  name: string;
+  version: number;
+  config: string;
+  artifact_sha256: string;
+  created_at: string;
+  size: number;
+  first_deployed_at?: string;
+}
+
+interface QueueRow {
+  activation_id: string;
+  function_name: string;
+  input: string;
+  attempts: number;
+  max_attempts: number;
+  run_at: string | number;
+  idempotency_key: string | null;
+  state: 'pending' | 'done';
+}
+
+const toVersion = (r: VersionRow): VersionRecord => ({
+  name: r.name,
+  version: r.version,
+  config: JSON.parse(r.config) as FunctionConfig,
+  artifactSha256: r.artifact_sha256,
+  artifactBytes: r.size,
+  createdAt: r.created_at,
+});
+
+const toFunction = (r: VersionRow): FunctionRecord => ({ ...toVersion(r), firstDeployedAt: r.first_deployed_at ?? r.created_at });
+
+const toQueueEntry = (r: QueueRow): QueueEntry => ({
+  activationId: r.activation_id,
+  functionName: r.function_name,
+  input: JSON.parse(r.input) as unknown,
+  attempts: r.attempts,
+  maxAttempts: r.max_attempts,
+  runAt: Number(r.run_at),
+  idempotencyKey: r.idempotency_key,
+  state: r.state,
+});
+
+const VERSION_SELECT = `SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size FROM versions v JOIN artifacts a ON a.sha256 = v.artifact_sha256`;
+const FUNCTION_SELECT = `SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size, f.first_deployed_at
+  FROM functions f JOIN versions v ON v.name = f.name AND v.version = f.latest_version JOIN artifacts a ON a.sha256 = v.artifact_sha256`;
+const UPSERT_ACTIVATION = `INSERT INTO activations (id, function_name, function_version, created_at, status, body) VALUES ($1, $2, $3, $4, $5, $6)
+  ON CONFLICT (id) DO UPDATE SET status = excluded.status, function_version = excluded.function_version, body = excluded.body`;
+const activationArgs = (r: ActivationRecord) => [r.id, r.functionName, r.functionVersion, r.createdAt, r.status, JSON.stringify(r)];
+
+export class PostgresStore implements Store {
+  private readonly pool: pg.Pool;
+
+  constructor(url: string, options: PostgresOptions = {}) {
+    this.pool = new pg.Pool({
+      connectionString: url,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 2000,
+      query_timeout: options.queryTimeoutMs ?? 10_000,
+      max: options.max ?? 10,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      application_name: 'nimbus',
+    });
+    // An idle connection that breaks must not crash the process; the pool drops it.
+    this.pool.on('error', () => undefined);
+  }
+
+  private async q<R extends pg.QueryResultRow>(sql: string, args: unknown[] = []): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(sql, args)).rows;
+    } catch (e) {
+      return translate(e);
+    }
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      return translate(e);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch((re: Error) => (broken = re));
+      return translate(e);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async migrate(): Promise<void> {
+    const migrations = await loadMigrations(MIGRATIONS_DIR);
+    await this.tx(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+      const done = new Set((await c.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+      for (const m of migrations) {
+        if (done.has(m.version)) continue;
+        await c.query(m.sql);
+        await c.query('INSERT INTO schema_migrations VALUES ($1, $2, $3)', [m.version, m.name, new Date().toISOString()]);
+      }
+    });
+  }
+
+  async deployVersion(name: string, config: FunctionConfig, sha: string, artifact: Buffer): Promise<VersionRecord> {
+    const now = new Date().toISOString();
+    return this.tx(async (c) => {
+      await c.query('INSERT INTO artifacts (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING', [sha, artifact, artifact.length, now]);
+      const counter = await c.query<{ last_version: number }>(
+        `INSERT INTO version_counters (name, last_version) VALUES ($1, 1)
+         ON CONFLICT (name) DO UPDATE SET last_version = version_counters.last_version + 1 RETURNING last_version`,
+        [name],
+      );
+      const version = counter.rows[0]?.last_version ?? 1;
+      await c.query('INSERT INTO versions (name, version, config, artifact_sha256, created_at) VALUES ($1, $2, $3, $4, $5)', [name, version, JSON.stringify(config), sha, now]);
+      await c.query(
+        `INSERT INTO functions (name, latest_version, first_deployed_at) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET latest_version = excluded.latest_version`,
+        [name, version, now],
+      );
+      return { name, version, config, artifactSha256: sha, artifactBytes: artifact.length, createdAt: now };
+    });
+  }
+
+  async getFunction(name: string): Promise<FunctionRecord | undefined> {
+    const [row] = await this.q<VersionRow>(`${FUNCTION_SELECT} WHERE f.name = $1`, [name]);
+    return row ? toFunction(row) : undefined;
+  }
+
+  async listFunctions(): Promise<FunctionRecord[]> {
+    return (await this.q<VersionRow>(`${FUNCTION_SELECT} ORDER BY f.name`)).map(toFunction);
+  }
+
+  async getVersion(name: string, version: number): Promise<VersionRecord | undefined> {
+    const [row] = await this.q<VersionRow>(`${VERSION_SELECT} WHERE v.name = $1 AND v.version = $2`, [name, version]);
+    return row ? toVersion(row) : undefined;
+  }
+
+  async deleteFunction(name: string): Promise<boolean> {
+    return this.tx(async (c) => {
+      const gone = ((await c.query('DELETE FROM functions WHERE name = $1', [name])).rowCount ?? 0) > 0;
+      await c.query('DELETE FROM versions WHERE name = $1', [name]);
+      return gone;
+    });
+  }
+
+  async getArtifact(sha: string): Promise<Buffer | undefined> {
+    const [row] = await this.q<{ bytes: Buffer }>('SELECT bytes FROM artifacts WHERE sha256 = $1', [sha]);
+    return row?.bytes;
+  }
+
+  async putActivation(r: ActivationRecord): Promise<void> {
+    await this.q(UPSERT_ACTIVATION, activationArgs(r));
+  }
+
+  async getActivation(id: string): Promise<ActivationRecord | undefined> {
+    const [row] = await this.q<{ body: string }>('SELECT body FROM activations WHERE id = $1', [id]);
+    return row ? (JSON.parse(row.body) as ActivationRecord) : undefined;
+  }
+
+  async listActivations(query: ActivationQuery): Promise<ActivationRecord[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (sql: string, value: unknown) => (args.push(value), where.push(sql.replace('?', `$${args.length}`)));
+    if (query.functionName) add('function_name = ?', query.functionName);
+    if (query.status) add('status = ?', query.status);
+    if (query.before) add('created_at < ?', query.before);
+    args.push(query.limit);
+    const sql = `SELECT body FROM activations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`;
+    return (await this.q<{ body: string }>(sql, args)).map((r) => JSON.parse(r.body) as ActivationRecord);
+  }
+
+  async enqueue(record: ActivationRecord, e: QueueEntry): Promise<{ activationId: string; duplicate: boolean }> {
+    return this.tx(async (c) => {
+      const inserted = await c.query(
+        `INSERT INTO async_queue (activation_id, function_name, input, attempts, max_attempts, run_at, idempotency_key, state)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (function_name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`,
+        [e.activationId, e.functionName, JSON.stringify(e.input), e.attempts, e.maxAttempts, e.runAt, e.idempotencyKey, e.state],
+      );
+      if ((inserted.rowCount ?? 0) === 0) {
+        const prior = await c.query<{ activation_id: string }>('SELECT activation_id FROM async_queue WHERE function_name = $1 AND idempotency_key = $2', [e.functionName, e.idempotencyKey]);
+        const id = prior.rows[0]?.activation_id;
+        if (!id) throw new Error(`idempotency key ${e.idempotencyKey} conflicted but no earlier entry was found`);
+        return { activationId: id, duplicate: true };
+      }
+      await c.query(UPSERT_ACTIVATION, activationArgs(record));
+      return { activationId: e.activationId, duplicate: false };
+    });
+  }
+
+  async getQueueEntry(activationId: string): Promise<QueueEntry | undefined> {
+    const [row] = await this.q<QueueRow>('SELECT * FROM async_queue WHERE activation_id = $1', [activationId]);
+    return row ? toQueueEntry(row) : undefined;
+  }
+
+  async pendingQueue(): Promise<QueueEntry[]> {
+    return (await this.q<QueueRow>("SELECT * FROM async_queue WHERE state = 'pending' ORDER BY run_at")).map(toQueueEntry);
+  }
+
+  async updateQueueEntry(activationId: string, change: Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>): Promise<void> {
+    await this.q(
+      'UPDATE async_queue SET attempts = COALESCE($2, attempts), run_at = COALESCE($3, run_at), state = COALESCE($4, state) WHERE activation_id = $1',
+      [activationId, change.attempts ?? null, change.runAt ?? null, change.state ?? null],
+    );
+  }
+
+  async ping(): Promise<void> {
+    await this.q('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,142 @@
+// The storage conformance cases, declared once and run against every Store
+// driver (conformance.test.ts): functions and versions, artifacts, activation
+// records with filters and paging, the async queue with idempotency keys.
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+import type { Store } from '../../src/storage/store.ts';
+import { activation, artifact, config, entry, newId } from './records.ts';
+
+export type OpenStore = () => Promise<Store>;
+
+export function storeCases(label: string, open: OpenStore): void {
+  describe(`store conformance: ${label}`, () => {
+    let s: Store;
+    beforeEach(async () => {
+      s = await open();
+    });
+
+    it('migrates idempotently', async () => {
+      await s.migrate();
+      await s.migrate();
+      await s.ping();
+    });
+
+    it('deploys versions with monotonic numbers, keeps old versions, never reuses a number after delete', async () => {
+      const a = artifact('exports.handler = () => 1');
+      const b = artifact('exports.handler = () => 2');
+      const v1 = await s.deployVersion('fn', config(), a.sha, a.bytes);
+      const v2 = await s.deployVersion('fn', config({ memoryMb: 512 }), b.sha, b.bytes);
+      assert.deepEqual([v1.version, v2.version], [1, 2]);
+      assert.equal(v2.artifactBytes, b.bytes.length);
+      const current = await s.getFunction('fn');
+      assert.equal(current?.version, 2);
+      assert.equal(current?.config.memoryMb, 512);
+      assert.equal(current?.firstDeployedAt, v1.createdAt);
+      assert.equal((await s.getVersion('fn', 1))?.artifactSha256, a.sha);
+      assert.equal(await s.getVersion('fn', 3), undefined);
+      assert.equal(await s.deleteFunction('fn'), true);
+      assert.equal(await s.deleteFunction('fn'), false);
+      assert.equal(await s.getFunction('fn'), undefined);
+      assert.equal(await s.getVersion('fn', 2), undefined);
+      const v3 = await s.deployVersion('fn', config(), a.sha, a.bytes);
+      assert.equal(v3.version, 3);
+    });
+
+    it('gives concurrent deploys distinct consecutive versions, and readers never see a half-made one', async () => {
+      const deploys = Array.from({ length: 12 }, (_, i) => artifact(`v${i}`)).map((x) => s.deployVersion('busy', config(), x.sha, x.bytes));
+      const reads = Array.from({ length: 12 }, () => s.getFunction('busy'));
+      const versions = (await Promise.all(deploys)).map((v) => v.version).sort((x, y) => x - y);
+      assert.deepEqual(versions, Array.from({ length: 12 }, (_, i) => i + 1));
+      for (const r of await Promise.all(reads)) if (r) assert.equal((await s.getVersion('busy', r.version))?.artifactSha256, r.artifactSha256);
+      assert.equal((await s.getFunction('busy'))?.version, 12);
+    });
+
+    it('lists functions by name with their latest version', async () => {
+      const x = artifact('x');
+      for (const name of ['beta', 'alpha', 'gamma']) await s.deployVersion(name, config(), x.sha, x.bytes);
+      await s.deployVersion('beta', config(), x.sha, x.bytes);
+      const list = await s.listFunctions();
+      assert.deepEqual(list.map((f) => [f.name, f.version]), [['alpha', 1], ['beta', 2], ['gamma', 1]]);
+    });
+
+    it('stores artifacts byte for byte, once per sha256', async () => {
+      const bytes = Buffer.concat([Buffer.from([0, 1, 2, 255, 0]), Buffer.alloc(1024 * 1024, 7)]);
+      const sha = artifact(bytes.toString('latin1')).sha;
+      await s.deployVersion('big', config(), sha, bytes);
+      await s.deployVersion('big2', config(), sha, bytes);
+      assert.ok((await s.getArtifact(sha))?.equals(bytes));
+      assert.equal(await s.getArtifact('0'.repeat(64)), undefined);
+    });
+
+    it('puts, updates and gets activation records whole', async () => {
+      const r = activation({ logs: 'line one\nünïcödé \u0000 nul\n', result: { nested: [1, 'two', null] }, error: null });
+      await s.putActivation(r);
+      assert.deepEqual(await s.getActivation(r.id), r);
+      const updated = { ...r, status: 'error' as const, error: { code: 'function_error', message: 'boom', stack: 'at x' } };
+      await s.putActivation(updated);
+      assert.deepEqual(await s.getActivation(r.id), updated);
+      assert.equal(await s.getActivation('missing'), undefined);
+    });
+
+    it('lists activations newest first, filtered by function and status, paged with before', async () => {
+      const base = Date.parse('2030-01-01T00:00:00.000Z');
+      const at = (i: number) => new Date(base + i * 1000).toISOString();
+      for (let i = 0; i < 10; i++) {
+        await s.putActivation(activation({ functionName: i % 2 ? 'odd' : 'even', status: i % 3 === 0 ? 'error' : 'success', createdAt: at(i) }));
+      }
+      const all = await s.listActivations({ limit: 100 });
+      assert.deepEqual(all.map((r) => r.createdAt), Array.from({ length: 10 }, (_, i) => at(9 - i)));
+      assert.deepEqual((await s.listActivations({ functionName: 'odd', limit: 100 })).map((r) => r.createdAt), [9, 7, 5, 3, 1].map(at));
+      assert.deepEqual((await s.listActivations({ status: 'error', limit: 100 })).map((r) => r.createdAt), [9, 6, 3, 0].map(at));
+      assert.deepEqual((await s.listActivations({ functionName: 'even', status: 'error', limit: 100 })).map((r) => r.createdAt), [6, 0].map(at));
+      const page1 = await s.listActivations({ limit: 4 });
+      const page2 = await s.listActivations({ limit: 4, before: page1.at(-1)?.createdAt });
+      const page3 = await s.listActivations({ limit: 4, before: page2.at(-1)?.createdAt });
+      assert.deepEqual([...page1, ...page2, ...page3].map((r) => r.createdAt), all.map((r) => r.createdAt));
+      assert.equal(page3.length, 2);
+    });
+
+    it('enqueues a record with its queue entry; a repeated idempotency key stores nothing and returns the earlier id', async () => {
+      const first = activation({ status: 'queued', trigger: 'async' });
+      assert.deepEqual(await s.enqueue(first, entry(first, { idempotencyKey: 'k1' })), { activationId: first.id, duplicate: false });
+      const again = activation({ status: 'queued', trigger: 'async' });
+      assert.deepEqual(await s.enqueue(again, entry(again, { idempotencyKey: 'k1' })), { activationId: first.id, duplicate: true });
+      assert.equal(await s.getActivation(again.id), undefined);
+      assert.equal(await s.getQueueEntry(again.id), undefined);
+      const other = activation({ functionName: 'g', status: 'queued' });
+      assert.equal((await s.enqueue(other, entry(other, { idempotencyKey: 'k1' }))).duplicate, false, 'keys are per function');
+      const n1 = activation({ status: 'queued' });
+      const n2 = activation({ status: 'queued' });
+      assert.equal((await s.enqueue(n1, entry(n1))).duplicate, false);
+      assert.equal((await s.enqueue(n2, entry(n2))).duplicate, false, 'no key, no dedupe');
+      assert.deepEqual(await s.getActivation(first.id), first);
+      assert.deepEqual((await s.getQueueEntry(first.id))?.input, { kind: 'event', event: { n: 1 } });
+    });
+
+    it('lets exactly one of many concurrent enqueues with one key win', async () => {
+      const key = newId();
+      const attempts = Array.from({ length: 8 }, () => activation({ status: 'queued' }));
+      const results = await Promise.all(attempts.map((r) => s.enqueue(r, entry(r, { idempotencyKey: key }))));
+      const winners = results.filter((r) => !r.duplicate);
+      assert.equal(winners.length, 1);
+      assert.ok(results.every((r) => r.activationId === winners[0]?.activationId));
+    });
+
+    it('lists the pending queue by run time and applies partial updates', async () => {
+      const now = Date.now();
+      const rs = [activation(), activation(), activation()];
+      await s.enqueue(rs[0]!, entry(rs[0]!, { runAt: now + 3000 }));
+      await s.enqueue(rs[1]!, entry(rs[1]!, { runAt: now + 1000 }));
+      await s.enqueue(rs[2]!, entry(rs[2]!, { runAt: now + 2000 }));
+      assert.deepEqual((await s.pendingQueue()).map((e) => e.activationId), [rs[1]!.id, rs[2]!.id, rs[0]!.id]);
+      await s.updateQueueEntry(rs[2]!.id, { state: 'done' });
+      await s.updateQueueEntry(rs[0]!.id, { attempts: 2, runAt: now });
+      const pending = await s.pendingQueue();
+      assert.deepEqual(pending.map((e) => e.activationId), [rs[0]!.id, rs[1]!.id]);
+      assert.deepEqual(await s.getQueueEntry(rs[0]!.id), { ...entry(rs[0]!, { runAt: now, attempts: 2 }) });
+      assert.equal((await s.getQueueEntry(rs[2]!.id))?.state, 'done');
+      await s.updateQueueEntry('missing', { state: 'done' });
+      assert.equal(await s.getQueueEntry('missing'), undefined);
+    });
+  });
+}
