@@ -44,18 +44,24 @@ export class HashRing {
     this.points = points.sort((a, b) => a.at - b.at || a.member.localeCompare(b.member));
   }
 
-  /** The members in the order a key meets them walking clockwise (home first), each once. */
-  walk(key: string): string[] {
-    const n = this.points.length;
-    if (n === 0) return [];
+  /** Index of the first point at or after the key's hash (wrapping). */
+  private start(key: string): number {
     const h = hash32(key);
     let lo = 0;
-    let hi = n;
+    let hi = this.points.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if ((this.points[mid]?.at ?? 0) < h) lo = mid + 1;
       else hi = mid;
     }
+    return lo % Math.max(1, this.points.length);
+  }
+
+  /** The members in the order a key meets them walking clockwise (home first), each once. */
+  walk(key: string): string[] {
+    const n = this.points.length;
+    if (n === 0) return [];
+    const lo = this.start(key);
     const order: string[] = [];
     const seen = new Set<string>();
     for (let i = 0; i < n && seen.size < this.members.size; i++) {
@@ -70,6 +76,6 @@ export class HashRing {
 
   /** The key's home member, if the ring has any. */
   home(key: string): string | undefined {
-    return this.walk(key)[0];
+    return this.points[this.start(key)]?.member;
   }
 }
