@@ -1,0 +1,59 @@
+// Core benchmark, side by side in one run: a bare node:http server running the
+// hello handler inline vs nimbus warm invoke through the full HTTP path (front
+// end, scheduler, bus, invoker, process sandbox) → throughput ratio, p50/p99;
+// then process-engine cold starts (sandbox deleted before each call).
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { load, percentile, spawnServer, table } from './lib.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 40);
+const root = path.resolve(import.meta.dirname, '..');
+const HELLO = 'exports.handler = async (event) => ({ message: `Hello, ${event.name ?? "world"}!` });';
+
+const bare = await spawnServer(process.execPath, [path.join(root, 'bench/bare-server.mjs')], /listening (\d+)/);
+const bareUrl = `http://127.0.0.1:${bare.match[1]}/`;
+const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-bench-'));
+const nimbus = await spawnServer(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], /running at (http:\S+)/);
+const base = nimbus.match[1] ?? '';
+try {
+  const put = await fetch(`${base}/v1/functions/hello`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runtime: 'nodejs', code: HELLO, maxSandboxes: 2 }) });
+  if (!put.ok) throw new Error(await put.text());
+  const invokeUrl = `${base}/v1/functions/hello/invoke`;
+  await load(bareUrl, { name: 'bench' }, 2);
+  await load(invokeUrl, { name: 'bench' }, 2);
+  const bareRun = await load(bareUrl, { name: 'bench' }, SECONDS);
+  const warm = await load(invokeUrl, { name: 'bench' }, SECONDS);
+
+  const inits: number[] = [];
+  const totals: number[] = [];
+  for (let i = 0; i < COLD_RUNS; i++) {
+    const { sandboxes } = (await (await fetch(`${base}/v1/sandboxes`)).json()) as { sandboxes: { id: string }[] };
+    for (const s of sandboxes) await fetch(`${base}/v1/sandboxes/${s.id}`, { method: 'DELETE' });
+    await new Promise((r) => setTimeout(r, 150)); // let the stem cell refill, as between real cold starts
+    const t = performance.now();
+    const res = await fetch(invokeUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    totals.push(performance.now() - t);
+    const id = res.headers.get('x-nimbus-activation-id');
+    const rec = (await (await fetch(`${base}/v1/activations/${id}`)).json()) as { initMs: number; cold: boolean };
+    if (rec.cold) inits.push(rec.initMs);
+  }
+  console.log(`\nWarm throughput, ${SECONDS} s each, 16 connections, same machine (${os.cpus().length} cores)\n`);
+  console.log(table([
+    ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors'],
+    ['bare node:http', bareRun.rps.toFixed(0), bareRun.p50, bareRun.p99, bareRun.errors + bareRun.non2xx],
+    ['nimbus warm invoke', warm.rps.toFixed(0), warm.p50, warm.p99, warm.errors + warm.non2xx],
+    ['ratio nimbus/bare', (warm.rps / bareRun.rps).toFixed(2), '', '', ''],
+  ]));
+  console.log(`\nProcess engine cold start, ${inits.length} runs (sandbox deleted before each)\n`);
+  console.log(table([
+    ['measure', 'p50 ms', 'p99 ms'],
+    ['sandbox create → ready (initMs)', percentile(inits, 50), percentile(inits, 99)],
+    ['cold invoke, client round trip', percentile(totals, 50).toFixed(1), percentile(totals, 99).toFixed(1)],
+  ]));
+} finally {
+  bare.child.kill();
+  nimbus.child.kill();
+  await rm(dataDir, { recursive: true, force: true });
+}
