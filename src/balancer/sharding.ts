@@ -132,3 +132,9 @@ export class ShardingBalancer implements Balancer {
     await this.unwatch?.();
   }
 }
+
+/** The platform's balancer factory for cluster mode: needs a bus that keeps presence (NATS). */
+export function shardingBalancerFor(bus: { presence?: Presence }, log?: ShardingOptions['log']): Promise<ShardingBalancer> {
+  if (!bus.presence) throw new Error('cluster mode needs a bus with invoker presence: use --bus nats://host:4222');
+  return ShardingBalancer.create(bus.presence, { log });
+}

@@ -1,8 +1,10 @@
-// The `nimbus` command: `serve` runs the platform; the other verbs talk to a
-// running nimbus over HTTP (NIMBUS_URL). Errors print one line and exit non-zero.
+// The `nimbus` command: `serve` runs the platform (or a cluster front end),
+// `invoker` a cluster execution node; the other verbs talk to a running
+// nimbus over HTTP (NIMBUS_URL). Errors print one line and exit non-zero.
 import { Command, CommanderError } from 'commander';
 import { CliError } from './client.ts';
 import { registerClientCommands } from './commands.ts';
+import { registerInvokerCommand } from './invoker.ts';
 import { registerSandboxCommands } from './sandbox-commands.ts';
 import { registerServeCommand } from './serve.ts';
 
@@ -12,6 +14,7 @@ const program = new Command('nimbus')
   .configureOutput({ outputError: (text, write) => write(text) });
 
 registerServeCommand(program);
+registerInvokerCommand(program);
 registerClientCommands(program);
 registerSandboxCommands(program);
 

@@ -1,14 +1,29 @@
 // `nimbus serve`: runs the platform (embedded by default), optionally deploys
 // the examples, prints where to reach it, and shuts down cleanly on a signal.
+// With a nats:// bus it is a cluster front end: no invoker of its own, runs go
+// to the invokers (`nimbus invoker`) through the sharding balancer.
 import type { Command } from 'commander';
-import { startPlatform } from '../platform.ts';
+import { shardingBalancerFor } from '../balancer/sharding.ts';
+import { startPlatform, type PlatformOptions } from '../platform.ts';
 import { deployExamples } from './examples.ts';
 import { CliError } from './client.ts';
+
+/** A URL fit for printing: the password hidden. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+/** The platform options for a cluster node, or a CliError saying what is missing. */
+export function clusterOptions(bus: string, store: string): Pick<PlatformOptions, 'balancer'> {
+  if (!/^nats:\/\//.test(bus)) throw new CliError(`cluster mode needs --bus nats://host:4222 (or NIMBUS_BUS), got "${bus}"`, 2);
+  if (!/^postgres(ql)?:\/\//.test(store)) throw new CliError(`cluster mode needs a shared store: --store postgres://… (or NIMBUS_STORE), got "${store}"`, 2);
+  return { balancer: (b, _config, logger) => shardingBalancerFor(b, (msg, extra) => logger.info(extra ?? {}, msg)) };
+}
 
 interface ServeOpts { port: string; host: string; dataDir: string; examples?: boolean; bus: string; store: string; invokerId: string; logLevel: string }
 
 export function registerServeCommand(program: Command): void {
-  program.command('serve').description('run nimbus (embedded: one process, SQLite, in-memory bus)')
+  program.command('serve').description('run nimbus: embedded (one process, SQLite, in-memory bus), or a cluster front end with --bus nats://… --store postgres://…')
     .option('--port <port>', 'port to listen on', process.env.NIMBUS_PORT ?? '8080')
     .option('--host <host>', 'address to listen on (beyond loopback an API key is required)', process.env.NIMBUS_HOST ?? '127.0.0.1')
     .option('--data-dir <dir>', 'where state lives', process.env.NIMBUS_DATA_DIR ?? '.nimbus')
@@ -20,10 +35,16 @@ export function registerServeCommand(program: Command): void {
     .action(async (o: ServeOpts) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0-65535, got "${o.port}"`, 2);
-      const platform = await startPlatform({ port, host: o.host, dataDir: o.dataDir, bus: o.bus, store: o.store, invokerId: o.invokerId, logLevel: o.logLevel }).catch((e: Error) => {
+      const cluster = o.bus !== 'memory';
+      const mode = cluster ? { withInvoker: false, ...clusterOptions(o.bus, o.store) } : {};
+      const platform = await startPlatform({ port, host: o.host, dataDir: o.dataDir, bus: o.bus, store: o.store, invokerId: o.invokerId, logLevel: o.logLevel, ...mode }).catch((e: Error) => {
         throw new CliError(`cannot start: ${e.message}`);
       });
-      const lines = [`nimbus is running at ${platform.url} (data in ${platform.config.dataDir})`];
+      const lines = [
+        cluster
+          ? `nimbus front end is running at ${platform.url} (bus ${redact(o.bus)}, store ${redact(o.store)}; runs go to \`nimbus invoker\` nodes)`
+          : `nimbus is running at ${platform.url} (data in ${platform.config.dataDir})`,
+      ];
       if (platform.apiKey?.created) lines.push(`API key (shown once; also in ${platform.config.dataDir}/api-key): ${platform.apiKey.key}`);
       if (o.examples) lines.push(...(await deployExamples(platform)));
       process.stdout.write(`${lines.join('\n')}\n`);
