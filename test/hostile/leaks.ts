@@ -1,0 +1,52 @@
+// What a hostile function might leave behind on the host, measured before and
+// after: stray processes (by command line), nimbus temp directories, files
+// written to /, and the pids of the sandboxes it ran in.
+import { readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+
+export interface HostSnapshot {
+  sleepers: Set<number>;
+  tempDirs: Set<string>;
+}
+
+async function sleepers(): Promise<Set<number>> {
+  const out = new Set<number>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmd = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmd === 'sleep\u0000300\u0000') out.add(Number(entry));
+  }
+  return out;
+}
+
+export async function snapshot(): Promise<HostSnapshot> {
+  const tempDirs = new Set((await readdir(os.tmpdir())).filter((d) => d.startsWith('nimbus-archive-') || d.startsWith('nimbus-src-')));
+  return { sleepers: await sleepers(), tempDirs };
+}
+
+/** New stray processes and temp dirs since `before`, waiting briefly for exits. */
+export async function leaksSince(before: HostSnapshot): Promise<string[]> {
+  for (let i = 0; i < 40; i++) {
+    const now = await snapshot();
+    const procs = [...now.sleepers].filter((p) => !before.sleepers.has(p));
+    const dirs = [...now.tempDirs].filter((d) => !before.tempDirs.has(d));
+    if (procs.length === 0 && dirs.length === 0) return [];
+    if (i === 39) return [...procs.map((p) => `process ${p} (sleep 300)`), ...dirs.map((d) => `temp dir ${d}`)];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return [];
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Files the process engine's "write outside /tmp" case is documented to leave: removed here. */
+export async function removeRootWrites(): Promise<void> {
+  for (const f of await readdir('/')) if (f.startsWith('nimbus-hostile-write-')) await rm(`/${f}`, { force: true });
+}
