@@ -1,5 +1,5 @@
 // The client verbs of the `nimbus` CLI, declared in one registry: deploy,
-// invoke, list, get, delete, activations, logs, doctor, sandbox.
+// invoke, list, get, delete, activations, logs.
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -91,10 +91,5 @@ export function registerClientCommands(program: Command): void {
     const a = check(await api('GET', `/v1/activations/${encodeURIComponent(id)}`)).body as { logs: string; error: { code: string; message: string } | null };
     process.stdout.write(a.logs);
     if (a.error) process.stderr.write(`${a.error.code}: ${a.error.message}\n`);
-  });
-
-  program.command('doctor').description('show which engines this nimbus can run, and why (not)').action(async () => {
-    const { engines } = check(await api('GET', '/v1/engines')).body as { engines: Record<string, { available: boolean; reason: string }> };
-    print(Object.entries(engines).map(([k, e]) => `${k.padEnd(10)} ${e.available ? 'available  ' : 'unavailable'}  ${e.reason}`).join('\n'));
   });
 }

@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './client.ts';
 import { registerClientCommands } from './commands.ts';
+import { registerDoctorCommand } from './doctor.ts';
 import { registerInvokerCommand } from './invoker.ts';
 import { registerSandboxCommands } from './sandbox-commands.ts';
 import { registerServeCommand } from './serve.ts';
@@ -16,6 +17,7 @@ const program = new Command('nimbus')
 registerServeCommand(program);
 registerInvokerCommand(program);
 registerClientCommands(program);
+registerDoctorCommand(program);
 registerSandboxCommands(program);
 
 try {
