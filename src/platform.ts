@@ -77,7 +77,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       invoker = await Invoker.create({ config, store, bus, metrics, driverContext });
       const inv = invoker;
       cleanups.push(() => inv.dispose());
-      cleanups.push(await onFunctionChanged(bus, (c) => inv.forget(c.name, c.version ?? Infinity)));
+      const warm = (name: string) => inv.keepWarm(name).catch((e: unknown) => logger.warn({ err: e, function: name }, 'could not pre-warm minSandboxes'));
+      cleanups.push(await onFunctionChanged(bus, async (c) => {
+        await inv.forget(c.name, c.version ?? Infinity);
+        void warm(c.name);
+      }));
+      for (const fn of await store.listFunctions()) if (fn.config.minSandboxes > 0) void warm(fn.name);
     }
     const chosen: Balancer = balancer ? await balancer(bus, config, logger) : new SingleInvokerBalancer(config.invokerId);
     cleanups.push(async () => chosen.close?.());

@@ -133,6 +133,7 @@ export class Invoker {
       }), {
       concurrency: v.config.concurrency,
       maxSandboxes: v.config.maxSandboxes,
+      minSandboxes: v.config.minSandboxes,
       waitQueueLimit: config.waitQueueLimit,
       keepAliveMs: config.keepAliveMs,
     });
@@ -156,6 +157,13 @@ export class Invoker {
    * Called when a function is deleted or redeployed elsewhere: drops its pools
    * and cached versions, all of them or those older than `keepFrom`.
    */
+  /** Keeps the function's minSandboxes warm on this invoker (after a deploy, and at start). */
+  async keepWarm(name: string): Promise<void> {
+    const fn = await this.deps.store.getFunction(name);
+    if (!fn || fn.config.minSandboxes === 0) return;
+    await (await this.pool(fn)).fillTo(fn.config.minSandboxes);
+  }
+
   async forget(name: string, keepFrom = Infinity): Promise<void> {
     const stale = (key: string) => key.startsWith(`${name}@`) && Number(key.slice(name.length + 1)) < keepFrom;
     for (const [key, pool] of this.pools) {

@@ -7,6 +7,8 @@ import { NimbusError } from '../shared/errors.ts';
 
 export interface PoolLimits {
   concurrency: number;
+  /** Sandboxes kept warm even when idle past keep-alive. */
+  minSandboxes: number;
   maxSandboxes: number;
   waitQueueLimit: number;
   keepAliveMs: number;
@@ -69,6 +71,11 @@ export class FunctionPool {
     const lease = await this.coldStart();
     this.release(lease);
     return lease.sandbox;
+  }
+
+  /** Starts sandboxes until the pool holds at least `count` (minSandboxes). */
+  async fillTo(count: number): Promise<void> {
+    while (!this.closed && this.slots.size + this.creating < Math.min(count, this.limits.maxSandboxes)) await this.prewarm();
   }
 
   release(lease: Lease): void {
@@ -139,7 +146,7 @@ export class FunctionPool {
   private armIdleTimer(slot: Slot): void {
     clearTimeout(slot.idleTimer);
     slot.idleTimer = setTimeout(() => {
-      if (slot.inflight === 0) this.remove(slot);
+      if (slot.inflight === 0 && this.slots.size > this.limits.minSandboxes) this.remove(slot);
     }, this.limits.keepAliveMs);
     slot.idleTimer.unref();
   }

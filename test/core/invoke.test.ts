@@ -115,6 +115,20 @@ describe('invoke (embedded, process engine)', () => {
     assert.equal(b.json.duplicate, true);
   });
 
+  it('keeps minSandboxes warm from deploy on, so the first call is warm', async () => {
+    assert.equal((await t.deploy('prewarmed', 'exports.handler = async () => "warm"', { minSandboxes: 1 })).status, 201);
+    const until = Date.now() + 20_000;
+    let sandboxes: { functionName: string }[] = [];
+    while (Date.now() < until) {
+      sandboxes = (await t.request('GET', '/v1/sandboxes')).json.sandboxes.filter((s: { functionName: string }) => s.functionName === 'prewarmed');
+      if (sandboxes.length === 1) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(sandboxes.length, 1);
+    const r = await t.invoke('prewarmed');
+    assert.equal(r.headers.get('x-nimbus-cold-start'), 'false');
+  });
+
   it('exposes health and Prometheus metrics', async () => {
     const h = await t.request('GET', '/healthz');
     assert.equal(h.status, 200);

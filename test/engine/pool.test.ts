@@ -35,7 +35,7 @@ describe('FunctionPool', () => {
   };
 
   it('reuses a warm sandbox and queues beyond maxSandboxes', async () => {
-    const pool = new FunctionPool('f@1', start, { concurrency: 1, maxSandboxes: 2, waitQueueLimit: 10, keepAliveMs: 60_000 });
+    const pool = new FunctionPool('f@1', start, { concurrency: 1, minSandboxes: 0, maxSandboxes: 2, waitQueueLimit: 10, keepAliveMs: 60_000 });
     const a = await call(pool);
     const b = await call(pool);
     assert.equal(a.cold, true);
@@ -48,7 +48,7 @@ describe('FunctionPool', () => {
   });
 
   it('runs several calls in one sandbox when concurrency allows', async () => {
-    const pool = new FunctionPool('f@2', start, { concurrency: 4, maxSandboxes: 4, waitQueueLimit: 0, keepAliveMs: 60_000 });
+    const pool = new FunctionPool('f@2', start, { concurrency: 4, minSandboxes: 0, maxSandboxes: 4, waitQueueLimit: 0, keepAliveMs: 60_000 });
     await call(pool);
     const many = await Promise.all([0, 1, 2, 3].map(() => call(pool, 200)));
     assert.equal(new Set(many.map((m) => m.pid)).size, 1);
@@ -56,7 +56,7 @@ describe('FunctionPool', () => {
   });
 
   it('refuses with throttled when the wait queue is full', async () => {
-    const pool = new FunctionPool('f@3', start, { concurrency: 1, maxSandboxes: 1, waitQueueLimit: 1, keepAliveMs: 60_000 });
+    const pool = new FunctionPool('f@3', start, { concurrency: 1, minSandboxes: 0, maxSandboxes: 1, waitQueueLimit: 1, keepAliveMs: 60_000 });
     const results = await Promise.allSettled([call(pool, 300), call(pool, 0), call(pool, 0)]);
     assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected']);
     const rejected = results[2] as PromiseRejectedResult;
@@ -65,12 +65,24 @@ describe('FunctionPool', () => {
   });
 
   it('disposes sandboxes idle past keep-alive', async () => {
-    const pool = new FunctionPool('f@4', start, { concurrency: 1, maxSandboxes: 1, waitQueueLimit: 1, keepAliveMs: 200 });
+    const pool = new FunctionPool('f@4', start, { concurrency: 1, minSandboxes: 0, maxSandboxes: 1, waitQueueLimit: 1, keepAliveMs: 200 });
     const { pid } = await call(pool);
     assert.equal(pool.size, 1);
     await new Promise((r) => setTimeout(r, 600));
     assert.equal(pool.size, 0);
     assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the idle sandbox process is gone');
+    await pool.close();
+  });
+
+  it('keeps minSandboxes warm past keep-alive', async () => {
+    const pool = new FunctionPool('f@5', start, { concurrency: 1, minSandboxes: 1, maxSandboxes: 2, waitQueueLimit: 1, keepAliveMs: 200 });
+    await pool.fillTo(1);
+    assert.equal(pool.size, 1);
+    await Promise.all([call(pool, 100), call(pool, 100)]);
+    assert.equal(pool.size, 2);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(pool.size, 1, 'idle sandboxes above the minimum are disposed, the minimum stays');
+    assert.equal((await call(pool)).cold, false);
     await pool.close();
   });
 });
