@@ -10,7 +10,7 @@ import { Redeliver, type Bus, type QueueMessage, type Unsubscribe } from '../bus
 import type { NimbusConfig } from '../config/options.ts';
 import { ASYNC_QUEUE } from '../engine/messages.ts';
 import type { InvokeInput } from '../guest/protocol.ts';
-import type { ActivationRecord, FunctionRecord, Store } from '../storage/store.ts';
+import type { ActivationRecord, FunctionRecord, QueueEntry, Store, VersionRecord } from '../storage/store.ts';
 import { FUNCTION_FAILURES, NimbusError, isNimbusError, type ErrorCode } from '../shared/errors.ts';
 import type { Dispatcher } from './dispatcher.ts';
 
@@ -97,20 +97,9 @@ export class AsyncScheduler {
     const fn = await this.store.getVersion(entry.functionName, queued.functionVersion);
     if (!fn) return this.end(queued, { code: 'not_found', message: `function ${entry.functionName} version ${queued.functionVersion} was deleted before it ran` }, 'error');
     const attempt = entry.attempts + 1;
-    let reply;
-    try {
-      reply = await this.dispatcher.run(
-        { activationId: id, functionName: fn.name, functionVersion: fn.version, trigger: 'async', input: entry.input as InvokeInput, acceptedAt: Date.parse(queued.createdAt), attempt, createdAt: queued.createdAt },
-        fn.config.timeoutMs,
-      );
-    } catch (e) {
-      if (isNimbusError(e) && (e.code === 'throttled' || e.code === 'unavailable')) {
-        const delay = platformRetryMs(message.deliveries);
-        await this.store.updateQueueEntry(id, { runAt: Date.now() + delay });
-        throw new Redeliver(delay, e.message);
-      }
-      throw e;
-    }
+    // A record no longer 'queued' means an earlier delivery ran it and the invoker
+    // stored the outcome, but the bookkeeping here did not finish: use it, do not run again.
+    const reply = queued.status !== 'queued' ? { activation: queued } : await this.dispatch(fn, entry, queued, attempt, message.deliveries);
     const record = reply.activation;
     const failed = record.error && FUNCTION_FAILURES.has(record.error.code as ErrorCode);
     if (!failed) return this.store.updateQueueEntry(id, { attempts: attempt, state: 'done' });
@@ -122,6 +111,22 @@ export class AsyncScheduler {
     }
     this.log(`async activation ${id} of ${fn.name} is dead-lettered after ${attempt} attempts`, { error: record.error });
     await this.end(record, record.error, 'dead_letter');
+  }
+
+  private async dispatch(fn: VersionRecord, entry: QueueEntry, queued: ActivationRecord, attempt: number, deliveries: number): Promise<{ activation: ActivationRecord }> {
+    try {
+      return await this.dispatcher.run(
+        { activationId: queued.id, functionName: fn.name, functionVersion: fn.version, trigger: 'async', input: entry.input as InvokeInput, acceptedAt: Date.parse(queued.createdAt), attempt, createdAt: queued.createdAt },
+        fn.config.timeoutMs,
+      );
+    } catch (e) {
+      if (isNimbusError(e) && (e.code === 'throttled' || e.code === 'unavailable')) {
+        const delay = platformRetryMs(deliveries);
+        await this.store.updateQueueEntry(queued.id, { runAt: Date.now() + delay });
+        throw new Redeliver(delay, e.message);
+      }
+      throw e;
+    }
   }
 
   /** The bus gave up on this message (delivered too often without completing). */

@@ -4,7 +4,8 @@
 // JetStream work-queue stream per queue, publishes deduplicated by
 // Nats-Msg-Id and resolved only on the stream's ack, a durable pull consumer
 // per queue (queue-worker.ts) and a dead-letter stream (dead-letter.ts).
-// Presence: heartbeats in a KV bucket (presence.ts). Reconnects forever.
+// Presence: heartbeats in a KV bucket (presence.ts). Reconnects forever; a
+// request waiting for its reply when the connection drops fails at once.
 import { connect, headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { NimbusError, isNimbusError } from '../../shared/errors.ts';
@@ -25,6 +26,7 @@ export class NatsBus implements Bus {
   private readonly reconnectHooks = new Set<() => void>();
   private readonly queues = new Map<string, Promise<QueueNames>>();
   private readonly stoppers = new Set<() => Promise<void>>();
+  private readonly waiting = new Set<(e: Error) => void>();
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -78,6 +80,8 @@ export class NatsBus implements Bus {
       if (s.type === 'disconnect') {
         this.connected = false;
         this.log('disconnected from NATS');
+        const lost = new NimbusError('unavailable', 'lost the connection to NATS while waiting for the reply');
+        for (const fail of [...this.waiting]) fail(lost);
       } else if (s.type === 'reconnect') {
         this.connected = true;
         this.log('reconnected to NATS');
@@ -132,15 +136,23 @@ export class NatsBus implements Bus {
     this.checkSize(bytes, 'the request');
     if (!this.connected || this.nc.isClosed()) throw this.down(`cannot send to ${subject}`);
     let msg;
+    let fail: (e: Error) => void = () => undefined;
+    const lost = new Promise<never>((_, reject) => (fail = reject));
+    this.waiting.add(fail);
     try {
-      msg = await this.nc.request(this.subject(subject), bytes, { timeout: timeoutMs });
+      const sent = this.nc.request(this.subject(subject), bytes, { timeout: timeoutMs });
+      sent.catch(() => undefined);
+      msg = await Promise.race([sent, lost]);
     } catch (e) {
+      if (isNimbusError(e)) throw e;
       const err = e as Error & { isNoResponders?: () => boolean };
       if (typeof err.isNoResponders === 'function' && err.isNoResponders()) {
         throw new NimbusError('unavailable', `nothing answers on ${subject}`, { delivered: false });
       }
       if (err.name === 'TimeoutError' || /timeout/i.test(err.message)) throw new NimbusError('unavailable', `no reply on ${subject} within ${timeoutMs} ms`);
       throw new NimbusError('unavailable', `request on ${subject} failed: ${err.message}`);
+    } finally {
+      this.waiting.delete(fail);
     }
     return openReply(msg.data, subject);
   }

@@ -1,0 +1,113 @@
+// Cluster mode with real processes: two front ends and two invokers joined by
+// NATS (the shared server, a namespace of this run) and PostgreSQL (a database
+// of this run). Deploy through one front end, invoke through the other, sync
+// and async; warm affinity; redeploys and deletes reach the invokers; a
+// killed invoker does not break sync calls.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { createTestDatabase } from '../storage/pg-database.ts';
+import { startCluster, type Cluster } from './cluster.ts';
+import { call, deploy, invoke, settled } from './http.ts';
+import { sharedBusUrl } from './shared-nats.ts';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('cluster: two front ends, two invokers', async () => {
+  const bus = sharedBusUrl({ presence_ttl: 3000, heartbeat: 500 });
+  const store = await createTestDatabase();
+  const c: Cluster = startCluster(bus, store);
+  let fe1: string;
+  let fe2: string;
+
+  before(async () => {
+    await Promise.all([c.startInvoker('inv-a'), c.startInvoker('inv-b')]);
+    [fe1, fe2] = (await Promise.all([c.startFrontEnd(), c.startFrontEnd()])).map((f) => f.url) as [string, string];
+  });
+
+  it('deploys through one front end and invokes warm through the other, sync and async', async () => {
+    const code = `let calls = 0; exports.handler = async (e) => ({ hi: e.name, calls: ++calls, pid: process.pid });`;
+    assert.equal((await deploy(fe1, 'greet', code)).status, 201);
+    const first = await invoke(fe2, 'greet', { name: 'ada' });
+    assert.equal(first.status, 200, `${first.text}\n${c.logs()}`);
+    assert.equal(first.headers.get('x-nimbus-cold-start'), 'true');
+    const second = await invoke(fe2, 'greet', { name: 'bob' });
+    assert.equal(second.headers.get('x-nimbus-cold-start'), 'false', 'the second call lands on the warm sandbox');
+    assert.equal(second.json.calls, 2);
+    assert.equal(second.json.pid, first.json.pid);
+    const [r1, r2] = await Promise.all([first, second].map((r) => call(fe1, 'GET', `/v1/activations/${r.headers.get('x-nimbus-activation-id')}`)));
+    assert.equal(r1?.json.invoker, r2?.json.invoker, 'same invoker in both records');
+    assert.ok(['inv-a', 'inv-b'].includes(r1?.json.invoker));
+    assert.equal(r1?.json.sandboxId, r2?.json.sandboxId);
+
+    const headers = { 'idempotency-key': 'order-17' };
+    const a1 = await invoke(fe1, 'greet', { name: 'async' }, '?async=1', headers);
+    const a2 = await invoke(fe2, 'greet', { name: 'async' }, '?async=1', headers);
+    assert.equal(a1.status, 202, a1.text);
+    assert.deepEqual(a2.json, { activationId: a1.json.activationId, duplicate: true });
+    const done = await settled(fe2, a1.json.activationId);
+    assert.equal(done.status, 'success');
+    assert.equal(done.invoker, r1?.json.invoker, 'async runs go to the same home invoker');
+    assert.equal(done.result.hi, 'async');
+  });
+
+  it('serves a redeploy made through the other front end, and a delete drops the warm sandbox on the invoker', async () => {
+    assert.equal((await deploy(fe1, 'shift', 'exports.handler = async () => ({ v: 1, pid: process.pid })')).status, 201);
+    const v1 = await invoke(fe2, 'shift');
+    assert.equal(v1.json.v, 1);
+    assert.equal((await deploy(fe2, 'shift', 'exports.handler = async () => ({ v: 2, pid: process.pid })')).json.version, 2);
+    const v2 = await invoke(fe1, 'shift');
+    assert.equal(v2.json.v, 2);
+    assert.equal(v2.headers.get('x-nimbus-function-version'), '2');
+    assert.ok(alive(v2.json.pid));
+    assert.equal((await call(fe1, 'DELETE', '/v1/functions/shift')).status, 200);
+    await until(`sandbox process ${v2.json.pid} of the deleted function exits`, () => !alive(v2.json.pid));
+    assert.equal((await invoke(fe2, 'shift')).status, 404);
+  });
+
+  it('says clearly that sandboxes are managed on invoker nodes, not on a front end', async () => {
+    assert.equal((await deploy(fe1, 'plain', 'exports.handler = async () => 1')).status, 201);
+    const r = await call(fe1, 'POST', '/v1/functions/plain/sandboxes');
+    assert.equal(r.status, 409);
+    assert.equal(r.json.error.code, 'not_supported');
+    assert.deepEqual((await call(fe2, 'GET', '/v1/sandboxes')).json, { sandboxes: [] });
+  });
+
+  it('dead-letters an async call whose function keeps failing, after its retries', async () => {
+    assert.equal((await deploy(fe1, 'fails', 'exports.handler = async () => { throw new Error("nope"); }')).status, 201);
+    const a = await invoke(fe2, 'fails', {}, '?async=1');
+    const done = await settled(fe1, a.json.activationId, 30_000);
+    assert.equal(done.status, 'dead_letter');
+    assert.equal(done.attempts, 3);
+    assert.match(done.error.message, /nope/);
+  });
+
+  it('keeps answering sync calls when the home invoker is killed', async () => {
+    assert.equal((await deploy(fe1, 'sturdy', 'exports.handler = async () => ({ pid: process.pid })')).status, 201);
+    const first = await invoke(fe1, 'sturdy');
+    const home = (await call(fe1, 'GET', `/v1/activations/${first.headers.get('x-nimbus-activation-id')}`)).json.invoker as string;
+    await c.invokers.get(home)?.kill('SIGKILL');
+    const started = Date.now();
+    for (let i = 0; i < 5; i++) {
+      const r = await invoke(i % 2 ? fe1 : fe2, 'sturdy');
+      assert.equal(r.status, 200, r.text);
+      const rec = await call(fe1, 'GET', `/v1/activations/${r.headers.get('x-nimbus-activation-id')}`);
+      assert.notEqual(rec.json.invoker, home);
+    }
+    assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
+  });
+});

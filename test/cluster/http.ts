@@ -1,0 +1,42 @@
+// Small HTTP helpers for cluster tests: JSON requests against a front end,
+// deploy, invoke, and waiting for an activation to settle (bounded).
+export interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any;
+}
+
+export async function call(base: string, method: string, p: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<Reply> {
+  const res = await fetch(`${base}${p}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+export const deploy = (base: string, name: string, code: string, config: Record<string, unknown> = {}) =>
+  call(base, 'PUT', `/v1/functions/${name}`, { runtime: 'nodejs', code, ...config });
+
+export const invoke = (base: string, name: string, event: unknown = {}, query = '', headers: Record<string, string> = {}) =>
+  call(base, 'POST', `/v1/functions/${name}/invoke${query}`, event, headers);
+
+/** Polls an activation until it is no longer queued or running. */
+export async function settled(base: string, id: string, timeoutMs = 30_000): Promise<any> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await call(base, 'GET', `/v1/activations/${id}`);
+    if (r.status === 200 && !['queued', 'running'].includes(r.json.status)) return r.json;
+    if (Date.now() > until) throw new Error(`activation ${id} did not settle in ${timeoutMs} ms: ${r.text.slice(0, 300)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
