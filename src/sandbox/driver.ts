@@ -66,6 +66,19 @@ export interface ResizeReport {
   details?: Record<string, unknown>;
 }
 
+/** Where to move a running sandbox (live migration). */
+export interface MigrateRequest {
+  /** The invoker or host to move to; engines that move only within this host ignore it. */
+  target?: string;
+}
+export interface MigrationReport {
+  /** From the request to the sandbox answering again, in its new place, ms. */
+  totalMs: number;
+  /** How long the sandbox was paused, ms, when the engine can tell. */
+  downtimeMs?: number;
+  details?: Record<string, unknown>;
+}
+
 export interface Sandbox {
   readonly id: string;
   readonly engine: EngineKind;
@@ -84,6 +97,8 @@ export interface Sandbox {
   onDeath(listener: (reason: string) => void): void;
   dispose(): Promise<void>;
   resize?(request: ResizeRequest): Promise<ResizeReport>;
+  /** Moves the running sandbox, memory and module state included, to another hypervisor process or host. */
+  migrate?(request?: MigrateRequest): Promise<MigrationReport>;
 }
 
 /** What a driver can do beyond create/invoke/dispose: true, or the reason it cannot. */
