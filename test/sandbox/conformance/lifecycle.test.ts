@@ -1,6 +1,6 @@
 // Conformance, lifecycle: overlapping calls in one sandbox, module state kept
-// warm across calls, dispose that leaves nothing behind, onDeath fired once,
-// and resize where the driver can do it.
+// warm across calls, dispose that leaves nothing behind (sandbox and driver),
+// onDeath fired once.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { Sandbox } from '../../../src/sandbox/driver.ts';
@@ -78,17 +78,6 @@ await forEachDriver(({ kind, driver, kit, ms, dataDir, node }) => {
     await sandbox.dispose();
     await nextTick();
     assert.equal(death.reasons.length, 1, `onDeath fired ${death.reasons.length} times: ${death.reasons.join(' | ')}`);
-  });
-
-  const resize = driver.capabilities.resize;
-  it('resizes memory and reports before and after', { timeout, skip: resize === true ? false : resize }, async () => {
-    const sandbox = await kit.create(fx.stateful, { handler: 'counter', memoryMb: 128 });
-    assert.ok(sandbox.resize, 'the driver declares resize but its sandbox has no resize()');
-    const report = await sandbox.resize({ memoryMb: 256 });
-    assert.equal(report.before.memoryMb, 128);
-    assert.equal(report.after.memoryMb, 256);
-    assert.equal(sandbox.info().memoryMb, 256);
-    assert.equal(valueOf(await kit.invoke(sandbox, event({}))), 1);
   });
 
   it('driver dispose (last) leaves no process behind', { timeout }, async () => {
