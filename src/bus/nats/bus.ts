@@ -128,6 +128,7 @@ export class NatsBus implements Bus {
         })();
       },
     });
+    await this.nc.flush(); // the server knows the subscription before this resolves
     return async () => sub.unsubscribe();
   }
 
@@ -174,6 +175,7 @@ export class NatsBus implements Bus {
         }
       },
     });
+    await this.nc.flush();
     return async () => sub.unsubscribe();
   }
 
@@ -221,6 +223,7 @@ export class NatsBus implements Bus {
 
   async close(): Promise<void> {
     await Promise.all([...this.stoppers].map((s) => s()));
+    await this.presence.close();
     this.reconnectHooks.clear();
     if (this.nc.isClosed()) return;
     await this.nc.drain().catch(() => this.nc.close());

@@ -23,6 +23,7 @@ export interface NatsPresenceDeps {
 
 export class NatsPresence implements Presence {
   private kvPromise?: Promise<KV>;
+  private readonly stops = new Set<() => Promise<void>>();
 
   constructor(private readonly d: NatsPresenceDeps) {}
 
@@ -59,10 +60,13 @@ export class NatsPresence implements Presence {
         .catch((e: unknown) => this.d.log('heartbeat failed', { err: String(e) }))
         .finally(() => (busy = false));
     }, this.d.intervalMs);
-    return async () => {
+    const stop = async () => {
+      this.stops.delete(stop);
       clearInterval(timer);
       await kv.delete(identity.id).catch(() => undefined);
     };
+    this.stops.add(stop);
+    return stop;
   }
 
   async watch(events: PresenceEvents): Promise<() => Promise<void>> {
@@ -102,11 +106,19 @@ export class NatsPresence implements Presence {
       const now = Date.now();
       for (const [id, at] of lastSeen) if (now - at > this.d.ttlMs) leave(id, `no heartbeat for ${now - at} ms`);
     }, Math.max(100, Math.floor(this.d.intervalMs / 2)));
-    return async () => {
+    const stop = async () => {
+      this.stops.delete(stop);
       stopped = true;
       clearInterval(sweeper);
       iterator?.stop();
       await loop;
     };
+    this.stops.add(stop);
+    return stop;
+  }
+
+  /** Stops every heartbeat (with its goodbye) and every watch. */
+  async close(): Promise<void> {
+    await Promise.all([...this.stops].map((s) => s()));
   }
 }
