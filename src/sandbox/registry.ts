@@ -2,12 +2,13 @@
 // created lazily, once per platform instance, and probed before use.
 import type { DriverContext, EngineKind, SandboxDriver } from './driver.ts';
 import { ProcessDriver } from './process/driver.ts';
+import { ContainerDriver } from './container/driver.ts';
 
 type DriverFactory = (ctx: DriverContext) => SandboxDriver | Promise<SandboxDriver>;
 
 export const DRIVER_FACTORIES: Record<EngineKind, DriverFactory | undefined> = {
   process: (ctx) => new ProcessDriver(ctx),
   isolate: undefined,
-  container: undefined,
+  container: (ctx) => new ContainerDriver(ctx),
   microvm: undefined,
 };
