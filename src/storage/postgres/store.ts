@@ -203,22 +203,26 @@ export class PostgresStore implements Store {
   }
 
   async enqueue(record: ActivationRecord, e: QueueEntry): Promise<{ activationId: string; duplicate: boolean }> {
-    return this.tx(async (c) => {
-      const inserted = await c.query(
-        `INSERT INTO async_queue (activation_id, function_name, input, attempts, max_attempts, run_at, idempotency_key, state)
+    // One statement (one round trip, one commit): the queue entry, and the record only if the entry went in.
+    const [row] = await this.q<{ inserted: string | null }>(
+      `WITH q AS (
+         INSERT INTO async_queue (activation_id, function_name, input, attempts, max_attempts, run_at, idempotency_key, state)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (function_name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`,
-        [e.activationId, e.functionName, JSON.stringify(e.input), e.attempts, e.maxAttempts, e.runAt, e.idempotencyKey, e.state],
-      );
-      if ((inserted.rowCount ?? 0) === 0) {
-        const prior = await c.query<{ activation_id: string }>('SELECT activation_id FROM async_queue WHERE function_name = $1 AND idempotency_key = $2', [e.functionName, e.idempotencyKey]);
-        const id = prior.rows[0]?.activation_id;
-        if (!id) throw new Error(`idempotency key ${e.idempotencyKey} conflicted but no earlier entry was found`);
-        return { activationId: id, duplicate: true };
-      }
-      await c.query(UPSERT_ACTIVATION, activationArgs(record));
-      return { activationId: e.activationId, duplicate: false };
-    });
+         ON CONFLICT (function_name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+         RETURNING activation_id
+       ), a AS (
+         INSERT INTO activations (id, function_name, function_version, created_at, status, body)
+         SELECT $9, $10, $11, $12, $13, $14 WHERE EXISTS (SELECT 1 FROM q)
+         RETURNING id
+       )
+       SELECT (SELECT activation_id FROM q) AS inserted, (SELECT count(*) FROM a) AS records`,
+      [e.activationId, e.functionName, JSON.stringify(e.input), e.attempts, e.maxAttempts, e.runAt, e.idempotencyKey, e.state, ...activationArgs(record)],
+    );
+    if (row?.inserted) return { activationId: row.inserted, duplicate: false };
+    // The key was taken (possibly by a transaction that committed after this statement's snapshot): read it now.
+    const [prior] = await this.q<{ activation_id: string }>('SELECT activation_id FROM async_queue WHERE function_name = $1 AND idempotency_key = $2', [e.functionName, e.idempotencyKey]);
+    if (!prior) throw new Error(`idempotency key ${e.idempotencyKey} conflicted but no earlier entry was found`);
+    return { activationId: prior.activation_id, duplicate: true };
   }
 
   async getQueueEntry(activationId: string): Promise<QueueEntry | undefined> {
