@@ -20,7 +20,7 @@ export function clusterOptions(bus: string, store: string): Pick<PlatformOptions
   return { balancer: (b, _config, logger) => shardingBalancerFor(b, (msg, extra) => logger.info(extra ?? {}, msg)) };
 }
 
-interface ServeOpts { port: string; host: string; dataDir: string; examples?: boolean; bus: string; store: string; invokerId: string; logLevel: string }
+interface ServeOpts { port: string; host: string; dataDir: string; examples?: boolean; bus: string; store: string; invokerId: string; logLevel: string; apiKey?: string }
 
 export function registerServeCommand(program: Command): void {
   program.command('serve').description('run nimbus: embedded (one process, SQLite, in-memory bus), or a cluster front end with --bus nats://… --store postgres://…')
@@ -31,13 +31,14 @@ export function registerServeCommand(program: Command): void {
     .option('--store <url>', '"sqlite" or postgres://…', process.env.NIMBUS_STORE ?? 'sqlite')
     .option('--invoker-id <id>', 'name of this process\'s invoker', process.env.NIMBUS_INVOKER_ID ?? 'local')
     .option('--log-level <level>', 'pino log level', process.env.NIMBUS_LOG_LEVEL ?? 'info')
+    .option('--api-key <key>', 'API key clients must send (16+ characters); front-end replicas share one (default: generated into the data dir when needed)', process.env.NIMBUS_API_KEY)
     .option('--examples', 'deploy the functions in examples/ at start')
     .action(async (o: ServeOpts) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0-65535, got "${o.port}"`, 2);
       const cluster = o.bus !== 'memory';
       const mode = cluster ? { withInvoker: false, ...clusterOptions(o.bus, o.store) } : {};
-      const platform = await startPlatform({ port, host: o.host, dataDir: o.dataDir, bus: o.bus, store: o.store, invokerId: o.invokerId, logLevel: o.logLevel, ...mode }).catch((e: Error) => {
+      const platform = await startPlatform({ port, host: o.host, dataDir: o.dataDir, bus: o.bus, store: o.store, invokerId: o.invokerId, logLevel: o.logLevel, apiKey: o.apiKey, ...mode }).catch((e: Error) => {
         throw new CliError(`cannot start: ${e.message}`);
       });
       const lines = [
