@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { EngineKind, SandboxInfo, SandboxSpec } from '../../../src/sandbox/driver.ts';
@@ -83,6 +84,12 @@ const EXTRA: Partial<Record<EngineKind, LeftoverCheck>> = {
     assert.deepEqual(left, [], `runc still lists the container of sandbox ${info.id}`);
     const cgroupsPath = info.details.cgroupsPath;
     if (typeof cgroupsPath === 'string') assert.deepEqual(await cgroupDirs(cgroupsPath), [], `cgroups of sandbox ${info.id} remain`);
+  },
+  microvm: async (info) => {
+    // QEMU's run directories (sockets, pid file) live in <tmpdir>/nimbus-microvm-<hash>/, short for unix socket paths.
+    const roots = (await readdir(tmpdir())).filter((name) => name.startsWith('nimbus-microvm-'));
+    const left = (await Promise.all(roots.map((root) => pathsNamed(path.join(tmpdir(), root), namesOf(info))))).flat();
+    assert.deepEqual(left, [], `run directories of sandbox ${info.id} remain`);
   },
 };
 
