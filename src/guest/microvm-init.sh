@@ -39,6 +39,9 @@ if [ "$(param net)" = 1 ]; then
   echo "nameserver 10.0.2.3" >/etc/resolv.conf
 fi
 
+# The modules are loaded: their files would only hold guest RAM.
+rm -rf /lib/modules
+
 port=
 for dir in /sys/class/virtio-ports/*; do
   [ "$(cat "$dir/name" 2>/dev/null)" = nimbus.agent ] && port="/dev/${dir##*/}"

@@ -10,5 +10,5 @@ export const DRIVER_FACTORIES: Record<EngineKind, DriverFactory | undefined> = {
   process: (ctx) => new ProcessDriver(ctx),
   isolate: undefined,
   container: (ctx) => new ContainerDriver(ctx),
-  microvm: undefined,
+  microvm: async (ctx) => new (await import('./microvm/driver.ts')).MicrovmDriver(ctx),
 };

@@ -1,0 +1,99 @@
+// The QEMU command line of a nimbus microVM: the `microvm` machine with no
+// PCI, no firmware option ROMs and no default devices; virtio-mmio devices
+// only: a serial port for the agent, the read-only runtime disk, a balloon,
+// and a network card only when the function asked for network. The part that
+// defines the VM (everything but sockets and names) also names its snapshots.
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { MicrovmImage } from './image/build.ts';
+
+export const QEMU = 'qemu-system-x86_64';
+export type Accelerator = 'kvm' | 'tcg';
+
+export interface VmConfig {
+  image: MicrovmImage;
+  accelerator: Accelerator;
+  /** Guest RAM at boot: the most the balloon can give back to the guest. */
+  ceilingMb: number;
+  /** What the guest may use: the balloon holds the rest of the ceiling. */
+  memoryMb: number;
+  cpus: number;
+  network: boolean;
+  /** V8's old-space limit for the agent, MB. */
+  heapMb: number;
+}
+
+export interface VmSockets {
+  qmp: string;
+  agent: string;
+}
+
+/** CPU model per accelerator: TCG emulates the newest it knows; this KVM lacks an MSR that `host` sets. */
+const CPU_MODEL: Record<Accelerator, string> = { tcg: 'max', kvm: 'host,arch-capabilities=off' };
+
+let tscKhz: number | undefined;
+/**
+ * The host's TSC rate in kHz. Under TCG the guest reads the host's TSC, and
+ * calibrating it against the emulated PIT fails on a busy host (the kernel then
+ * hangs waiting for timer ticks), so the guest is told the rate instead.
+ */
+export function hostTscKhz(): number {
+  if (tscKhz === undefined) {
+    const mhz = /^cpu MHz\s*:\s*([\d.]+)/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
+    tscKhz = mhz ? Math.round(Number(mhz) * 1000) : 2_000_000;
+  }
+  return tscKhz;
+}
+
+let qemuVersion: string | undefined;
+export function qemuVersionLine(): string {
+  qemuVersion ??= execFileSync(QEMU, ['--version'], { encoding: 'utf8' }).split('\n')[0] ?? 'unknown';
+  return qemuVersion;
+}
+
+function kernelCommandLine(config: VmConfig): string {
+  const words = ['console=ttyS0', 'quiet', 'panic=-1', 'reboot=t', 'tsc=reliable', `tsc_early_khz=${hostTscKhz()}`];
+  words.push(`nimbus.heap=${config.heapMb}`, `nimbus.net=${config.network ? 1 : 0}`);
+  return words.join(' ');
+}
+
+type ImageFiles = Pick<MicrovmImage, 'vmlinux' | 'initrd' | 'runtimeDisk'>;
+
+/** The arguments that define the virtual machine (the same for a snapshot and every VM restored from it). */
+export function machineArgs(config: VmConfig, files: ImageFiles = config.image): string[] {
+  // TCG's translation cache defaults to 1 GiB, which QEMU's RSS grows into: 64 MiB holds a guest's working set.
+  const accel = config.accelerator === 'tcg' ? 'tcg,thread=multi,tb-size=64' : 'kvm';
+  const args = ['-M', 'microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=on', '-accel', accel, '-cpu', CPU_MODEL[config.accelerator]];
+  args.push('-m', String(config.ceilingMb), '-smp', String(config.cpus));
+  args.push('-nodefaults', '-no-user-config', '-nographic', '-no-reboot');
+  args.push('-kernel', files.vmlinux, '-initrd', files.initrd, '-append', kernelCommandLine(config));
+  args.push('-serial', 'stdio');
+  args.push('-device', 'virtio-serial-device', '-device', 'virtserialport,chardev=agent,name=nimbus.agent');
+  args.push('-drive', `if=none,id=runtime,file=${files.runtimeDisk},format=raw,readonly=on`, '-device', 'virtio-blk-device,drive=runtime');
+  args.push('-device', 'virtio-balloon-device,id=balloon0');
+  if (config.network) args.push('-netdev', 'user,id=net0', '-device', 'virtio-net-device,netdev=net0');
+  return args;
+}
+
+/** The arguments of one QEMU process: its control sockets and how it starts (paused, or waiting for a migration). */
+export function instanceArgs(name: string, sockets: VmSockets, start: 'paused' | 'incoming'): string[] {
+  const args = ['-name', `nimbus-${name}`];
+  args.push('-chardev', `socket,id=qmp,path=${sockets.qmp},server=on,wait=off`, '-mon', 'chardev=qmp,mode=control');
+  args.push('-chardev', `socket,id=agent,path=${sockets.agent},server=on,wait=off`);
+  args.push(...(start === 'paused' ? ['-S'] : ['-incoming', 'defer']));
+  return args;
+}
+
+/** Names a VM state: the machine arguments (image files by their hash, not their path) and the QEMU build. */
+export function machineKey(config: VmConfig): string {
+  const placeholders = { vmlinux: '<vmlinux>', initrd: '<initrd>', runtimeDisk: '<runtime>' };
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ image: config.image.hash, qemu: qemuVersionLine(), args: machineArgs(config, placeholders), balloonMb: config.memoryMb }));
+  return hash.digest('hex').slice(0, 16);
+}
+
+export function socketsIn(runDir: string): VmSockets {
+  return { qmp: path.join(runDir, 'qmp.sock'), agent: path.join(runDir, 'agent.sock') };
+}

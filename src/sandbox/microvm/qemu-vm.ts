@@ -1,0 +1,131 @@
+// One QEMU process running one microVM: spawned with its own run directory
+// (QMP and agent sockets, pid file), connected to both sockets before the guest
+// runs (a virtio serial port whose host side is closed reads as end-of-file in
+// the guest), then started from boot or from a saved state. Killing it removes
+// the run directory too.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { rssOfPid } from '../process/driver.ts';
+import { QmpClient } from './qmp.ts';
+import { QEMU, instanceArgs, machineArgs, socketsIn, type VmConfig } from './qemu-args.ts';
+
+const CONNECT_TIMEOUT_MS = 15_000;
+
+async function connectWhenListening(file: string, child: ChildProcess, deadline: number): Promise<net.Socket> {
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`QEMU exited before listening on ${path.basename(file)}`);
+    try {
+      const socket = net.connect(file);
+      await once(socket, 'connect');
+      return socket;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`QEMU did not listen on ${file} within ${CONNECT_TIMEOUT_MS} ms: ${String(e)}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
+export class QemuVm {
+  private constructor(
+    readonly name: string,
+    readonly runDir: string,
+    private readonly child: ChildProcess,
+    readonly pid: number,
+    readonly qmp: QmpClient,
+    /** The host end of the agent's virtio serial port. */
+    readonly agentSocket: net.Socket,
+    /** Resolves with how QEMU ended, once it has. */
+    readonly exited: Promise<string>,
+    private readonly stderrLog: { text: string },
+  ) {}
+
+  /** Spawns QEMU for `config` (paused, or waiting for an incoming migration) and connects to it. */
+  static async launch(config: VmConfig, runDir: string, name: string, start: 'paused' | 'incoming'): Promise<QemuVm> {
+    await mkdir(runDir, { recursive: true, mode: 0o700 });
+    const args = [...machineArgs(config), ...instanceArgs(name, socketsIn(runDir), start)];
+    const child = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    const stderrLog = { text: '' };
+    child.stderr?.on('data', (c: Buffer) => (stderrLog.text = (stderrLog.text + c.toString('utf8')).slice(-2000)));
+    const stderr = () => stderrLog.text.trim();
+    const exited = new Promise<string>((resolve) => {
+      child.once('exit', (code, signal) => resolve(signal ? `QEMU killed by ${signal}` : `QEMU exited with code ${code}${stderr() ? `: ${stderr()}` : ''}`));
+      child.once('error', (e) => resolve(`QEMU could not run: ${e.message}`));
+    });
+    const pid = child.pid;
+    try {
+      if (!pid) throw new Error(`cannot start ${QEMU}: ${await exited}`);
+      await writeFile(path.join(runDir, 'qemu.pid'), `${pid}\n`);
+      const deadline = Date.now() + CONNECT_TIMEOUT_MS;
+      const sockets = socketsIn(runDir);
+      const qmp = await QmpClient.connect(await connectWhenListening(sockets.qmp, child, deadline));
+      const agent = await connectWhenListening(sockets.agent, child, deadline);
+      return new QemuVm(name, runDir, child, pid, qmp, agent, exited, stderrLog);
+    } catch (e) {
+      child.kill('SIGKILL');
+      await exited;
+      await rm(runDir, { recursive: true, force: true });
+      throw new Error(`${(e as Error).message}${stderr() ? ` (QEMU: ${stderr().slice(-500)})` : ''}`);
+    }
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The guest's serial console (kernel messages, init, node's own stderr). */
+  get console(): Readable {
+    const stdout = this.child.stdout;
+    if (!stdout) throw new Error('QEMU has no stdout pipe');
+    return stdout;
+  }
+
+  /** QEMU's own recent stderr, for error messages. */
+  get stderr(): string {
+    return this.stderrLog.text.trim();
+  }
+
+  /** Resident memory of the QEMU process (guest RAM it touched, plus QEMU and, under TCG, translated code). */
+  rssMb(): Promise<number | undefined> {
+    return rssOfPid(this.pid);
+  }
+
+  /** Runs a VM launched paused. */
+  async start(): Promise<void> {
+    await this.qmp.execute('cont');
+  }
+
+  /** Makes a VM launched with `incoming` wait for a VM state at `uri` (exec: for a file, unix: for a live migration). */
+  async acceptIncoming(uri: string): Promise<void> {
+    await this.qmp.execute('migrate-incoming', { uri });
+  }
+
+  /** Waits until the incoming state has loaded, then runs the VM (a state saved from a stopped VM arrives stopped). */
+  async runWhenLoaded(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!this.alive) throw new Error(`loading the VM state failed: ${await this.exited}`);
+      const { status } = await this.qmp.execute<{ status: string }>('query-status');
+      if (status === 'running') return;
+      if (status === 'paused' || status === 'postmigrate' || status === 'prelaunch') {
+        await this.qmp.execute('cont');
+        return;
+      }
+      if (status !== 'inmigrate') throw new Error(`the VM is ${status} after loading its state`);
+      if (Date.now() > deadline) throw new Error(`the VM state did not load within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  /** Kills QEMU, waits for it to be gone and removes the run directory. */
+  async kill(): Promise<void> {
+    if (this.alive) this.child.kill('SIGKILL');
+    await this.exited;
+    this.qmp.close();
+    this.agentSocket.destroy();
+    await rm(this.runDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,100 @@
+// Bringing a microVM to a ready agent, the two ways: booting the kernel (init,
+// modules, node, the agent), or loading a saved VM state in which the agent is
+// already up and waiting; and saving such a state (QEMU's migration stream
+// into a file, with the VM stopped). Both end with the agent answering a ping.
+import { rename, rm } from 'node:fs/promises';
+import { GuestLink } from './guest-link.ts';
+import { setGuestMemory } from './balloon.ts';
+import { QemuVm } from './qemu-vm.ts';
+import type { VmConfig } from './qemu-args.ts';
+
+export interface StartedVm {
+  vm: QemuVm;
+  link: GuestLink;
+  /** Launch to ready agent, ms. */
+  readyMs: number;
+}
+
+const BALLOON_TIMEOUT_MS = 60_000;
+const MIGRATION_POLL_MS = 50;
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Waits for the agent to answer a ping; fails early if QEMU exits. */
+async function agentReady(vm: QemuVm, link: GuestLink, timeoutMs: number): Promise<void> {
+  const exited = vm.exited.then((how) => Promise.reject(new Error(`the VM stopped before its agent was up: ${how}`)));
+  exited.catch(() => undefined);
+  const answer = await Promise.race([link.request({ type: 'ping', id: link.newId() }, timeoutMs), exited]);
+  if (answer.type !== 'pong') throw new Error(`the guest agent answered a ping with ${answer.type}`);
+}
+
+async function withCleanup<T>(vm: QemuVm, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    await vm.kill();
+    throw e;
+  }
+}
+
+/** Boots a VM from its kernel to a ready agent, with the balloon at config.memoryMb. */
+export async function bootVm(config: VmConfig, runDir: string, name: string, timeoutMs: number): Promise<StartedVm> {
+  const started = Date.now();
+  const vm = await QemuVm.launch(config, runDir, name, 'paused');
+  return withCleanup(vm, async () => {
+    const link = new GuestLink(vm.agentSocket);
+    await vm.start();
+    await agentReady(vm, link, timeoutMs);
+    if (config.memoryMb < config.ceilingMb) {
+      const reached = await setGuestMemory(vm.qmp, config.memoryMb, BALLOON_TIMEOUT_MS);
+      if (reached !== config.memoryMb) throw new Error(`the balloon reached ${reached} MB, not ${config.memoryMb} MB`);
+    }
+    return { vm, link, readyMs: Date.now() - started };
+  });
+}
+
+/** Starts a VM from a state saved by saveVm (same config); resolves once its agent answers. */
+export async function restoreVm(config: VmConfig, stateFile: string, runDir: string, name: string, timeoutMs: number): Promise<StartedVm> {
+  const started = Date.now();
+  const vm = await QemuVm.launch(config, runDir, name, 'incoming');
+  return withCleanup(vm, async () => {
+    const link = new GuestLink(vm.agentSocket);
+    await vm.acceptIncoming(`exec:cat ${shellQuote(stateFile)}`);
+    await vm.runWhenLoaded(timeoutMs);
+    await agentReady(vm, link, timeoutMs);
+    return { vm, link, readyMs: Date.now() - started };
+  });
+}
+
+/** Waits for the outgoing migration of `vm` to complete; returns QEMU's figures. */
+export async function migrationDone(vm: QemuVm, timeoutMs: number): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = await vm.qmp.execute<{ status?: string; 'error-desc'?: string } & Record<string, unknown>>('query-migrate');
+    if (info.status === 'completed') return info;
+    if (info.status === 'failed' || info.status === 'cancelled') throw new Error(`migration ${info.status}: ${info['error-desc'] ?? 'no reason given'}`);
+    if (Date.now() > deadline) throw new Error(`migration not done within ${timeoutMs} ms (status ${info.status})`);
+    await new Promise((resolve) => setTimeout(resolve, MIGRATION_POLL_MS));
+  }
+}
+
+/** Lets migrations use the host's full speed (QEMU's default is 32 MiB/s). */
+export async function unthrottleMigration(vm: QemuVm): Promise<void> {
+  await vm.qmp.execute('migrate-set-parameters', { 'max-bandwidth': 8 * 1024 * 1024 * 1024, 'downtime-limit': 100 });
+}
+
+/** Stops the VM and writes its whole state to `file` (atomically). */
+export async function saveVm(vm: QemuVm, file: string, timeoutMs: number): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    await vm.qmp.execute('stop');
+    await unthrottleMigration(vm);
+    await vm.qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(tmp)}` });
+    await migrationDone(vm, timeoutMs);
+    await rename(tmp, file);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
