@@ -4,7 +4,7 @@
 // when the platform itself was killed with SIGKILL.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
@@ -57,15 +57,19 @@ async function nothingLeft(dataDir: string, info: Pick<SandboxInfo, 'details'>):
   assert.match(stat.slice(stat.lastIndexOf(')') + 2), /^[ZX]/, 'the container init still runs');
 }
 
+// Registered before the temp dirs' removal, so that it runs first (after hooks run in order).
+const drivers: ContainerDriver[] = [];
+after(() => Promise.all(drivers.map((d) => d.dispose())));
 const dataDir = await createTempDir('nimbus-container', 0o755);
 const fnDir = await createTempDir('nimbus-container-fns', 0o755);
 const orphanDataDir = await createTempDir('nimbus-container-orphans', 0o755);
 const privateDataDir = await createTempDir('nimbus-container-private');
 const coldDataDir = await createTempDir('nimbus-container-cold', 0o755);
+const exitDataDir = await createTempDir('nimbus-container-exit', 0o755);
 const agentPath = await bundledAgent();
 const driver = new ContainerDriver({ dataDir, agentPath, log: () => undefined });
+drivers.push(driver);
 const probe = await driver.probe();
-after(() => driver.dispose());
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
 const HELLO = `exports.handler = async (event) => { console.log('hello log'); return { hello: event.name, uid: process.getuid(), map: require('fs').readFileSync('/proc/self/uid_map', 'utf8').trim() }; };`;
@@ -94,6 +98,24 @@ const WORKLOAD = String.raw`exports.handler = async () => {
   await step('fetch-local', async () => { const srv = http.createServer((q, s) => s.end('ok')); await new Promise((r) => srv.listen(0, '127.0.0.1', r)); await (await fetch('http://127.0.0.1:' + srv.address().port + '/')).text(); srv.close(); });
   return steps;
 };`;
+
+/** A platform in a child process that creates `count` sandboxes, prints their details, then stays or exits without dispose. */
+async function startPlatform(dir: string, count: number, ending: 'stay' | 'exit'): Promise<{ platform: ChildProcess; sandboxes: Record<string, string>[] }> {
+  const script = path.join(fnDir, `platform-${randomUUID().slice(0, 6)}.mts`);
+  const specs = await Promise.all(Array.from({ length: count }, async () => makeSpec(await fixture(fnDir, 'platform', HELLO))));
+  await writeFile(script, `
+    import { ContainerDriver } from ${JSON.stringify(path.join(REPO_ROOT, 'src/sandbox/container/driver.ts'))};
+    const driver = new ContainerDriver({ dataDir: ${JSON.stringify(dir)}, agentPath: ${JSON.stringify(agentPath)}, log: () => {} });
+    for (const spec of ${JSON.stringify(specs)}) console.log(JSON.stringify((await driver.create(spec)).info().details));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the next stem cell starts
+    if (${JSON.stringify(ending)} === 'exit') process.exit(0);
+    setInterval(() => {}, 1000);`);
+  const platform = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: platform.stdout })[Symbol.asyncIterator]();
+  const sandboxes: Record<string, string>[] = [];
+  for (let i = 0; i < count; i++) sandboxes.push(JSON.parse(String((await lines.next()).value)));
+  return { platform, sandboxes };
+}
 
 describe('container driver (runc)', { skip: probe.available ? false : probe.reason, timeout: 120_000 }, () => {
   before(() => driver.cleanupLeftovers());
@@ -273,6 +295,7 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
 
   it('runs as host uid 65534 without a user namespace when the data dir is private', async () => {
     const privateDriver = new ContainerDriver({ dataDir: privateDataDir, agentPath, log: () => undefined });
+    drivers.push(privateDriver);
     try {
       const sandbox = await privateDriver.create(makeSpec(await fixture(fnDir, 'private', HELLO)));
       const info = sandbox.info();
@@ -288,29 +311,28 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
   });
 
   it('cleanupLeftovers removes the containers of a platform killed with SIGKILL', async () => {
-    const script = path.join(fnDir, `platform-${randomUUID().slice(0, 6)}.mts`);
-    const specs = [makeSpec(await fixture(fnDir, 'orphan', HELLO)), makeSpec(await fixture(fnDir, 'orphan', HELLO))];
-    await writeFile(script, `
-      import { ContainerDriver } from ${JSON.stringify(path.join(REPO_ROOT, 'src/sandbox/container/driver.ts'))};
-      const driver = new ContainerDriver({ dataDir: ${JSON.stringify(orphanDataDir)}, agentPath: ${JSON.stringify(agentPath)}, log: () => {} });
-      for (const spec of ${JSON.stringify(specs)}) console.log(JSON.stringify((await driver.create(spec)).info().details));
-      setInterval(() => {}, 1000);`);
-    const platform = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    const lines = createInterface({ input: platform.stdout })[Symbol.asyncIterator]();
-    const orphans = [JSON.parse((await lines.next()).value), JSON.parse((await lines.next()).value)] as Record<string, string>[];
+    const { platform, sandboxes } = await startPlatform(orphanDataDir, 2, 'stay');
     platform.kill('SIGKILL');
     await once(platform, 'exit');
     const listed = (await runcList(orphanDataDir)).map((c) => c.id);
-    for (const o of orphans) assert.ok(listed.includes(String(o.containerId)), 'the container outlived its platform');
+    for (const o of sandboxes) assert.ok(listed.includes(String(o.containerId)), 'the container outlived its platform');
     // The second one's runc state is lost too: only its cgroup still knows its processes.
-    await rm(path.join(orphanDataDir, 'runc', String(orphans[1]?.containerId)), { recursive: true });
+    await rm(path.join(orphanDataDir, 'runc', String(sandboxes[1]?.containerId)), { recursive: true });
     const fresh = new ContainerDriver({ dataDir: orphanDataDir, agentPath, log: () => undefined });
+    drivers.push(fresh);
     const report = await fresh.removeLeftovers();
     assert.ok(report.cgroups.length > 0, 'the orphaned cgroups were swept');
-    for (const o of orphans) await nothingLeft(orphanDataDir, { details: o });
+    for (const o of sandboxes) await nothingLeft(orphanDataDir, { details: o });
     assert.deepEqual(await runcList(orphanDataDir), [], 'the prewarmed container went too');
     assert.deepEqual(await readdir(path.join(orphanDataDir, 'containers')), ['.image']);
-    await fresh.dispose();
+  });
+
+  it('leaves nothing when the platform exits without disposing its sandboxes', async () => {
+    const { platform, sandboxes } = await startPlatform(exitDataDir, 1, 'exit');
+    assert.deepEqual((await once(platform, 'exit'))[0], 0);
+    await nothingLeft(exitDataDir, { details: sandboxes[0] ?? {} });
+    assert.deepEqual(await runcList(exitDataDir), [], 'the prewarmed container went too');
+    assert.deepEqual(await readdir(path.join(exitDataDir, 'containers')), ['.image']);
   });
 
   it('measures cold start (create to ready): prewarmed, not prewarmed, and the process engine', async (t) => {
@@ -341,6 +363,7 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
 
   it('dispose kills prewarmed containers too and leaves only the shared image', async () => {
     const own = new ContainerDriver({ dataDir: coldDataDir, agentPath, log: () => undefined });
+    drivers.push(own);
     const sandbox = await own.create(makeSpec(await fixture(fnDir, 'stem', HELLO)));
     const info = sandbox.info();
     await sandbox.dispose();

@@ -79,7 +79,10 @@ export async function readLimits(cgroupsPath: string): Promise<{ memoryBytes?: n
 
 /** Every cgroup mount point (one per v1 controller, or the v2 root). */
 export async function cgroupMountPoints(): Promise<string[]> {
-  const mounts = await readFile('/proc/self/mounts', 'utf8');
+  return parseCgroupMounts(await readFile('/proc/self/mounts', 'utf8'));
+}
+
+export function parseCgroupMounts(mounts: string): string[] {
   return mounts
     .split('\n')
     .map((line) => line.split(' '))

@@ -13,7 +13,8 @@ import { NimbusError } from '../../shared/errors.ts';
 import { cpuQuotaUs } from './container-config.ts';
 import { ContainerSandbox } from './container-sandbox.ts';
 import { ContainerLauncher, type ContainerProfile, type Launched } from './launcher.ts';
-import { removeLeftovers, type LeftoverReport } from './leftovers.ts';
+import { removeScopeSync } from './exit-guard.ts';
+import { removeEmptyScope, removeLeftovers, type LeftoverReport } from './leftovers.ts';
 import { probeRuntimes } from './probe.ts';
 import { artifactKind, bundleName, placeArtifact, prepareRuntime, removeBundle, validateSpec } from './runtime.ts';
 import { StemCells } from './stem-cells.ts';
@@ -47,6 +48,8 @@ export class ContainerDriver implements SandboxDriver {
   private launcher: Promise<ContainerLauncher> | undefined;
   private probed: Promise<DriverAvailability> | undefined;
   private readonly stems = new StemCells((name, profile) => this.launch(name, profile, {}));
+  /** Set once a container runs: a platform that exits without dispose() still leaves nothing. */
+  private exitGuard: (() => void) | undefined;
 
   constructor(private readonly ctx: DriverContext, private readonly options: ContainerDriverOptions = {}) {
     this.dataDir = path.resolve(ctx.dataDir);
@@ -77,7 +80,13 @@ export class ContainerDriver implements SandboxDriver {
   }
 
   private async launch(name: string, profile: ContainerProfile, env: Record<string, string>, artifactDir?: string): Promise<Launched> {
-    const launched = await (await this.prepared()).launch({ name, ...profile, env, artifactDir });
+    const launcher = await this.prepared();
+    if (!this.exitGuard) {
+      const scope = { runc: launcher.runc, containersDir: this.containersDir, cgroupParent: this.cgroupParent };
+      this.exitGuard = () => removeScopeSync(scope);
+      process.on('exit', this.exitGuard);
+    }
+    const launched = await launcher.launch({ name, ...profile, env, artifactDir });
     this.live.set(launched.containerId, launched);
     void launched.proc.exited.then(() => this.live.delete(launched.containerId));
     return launched;
@@ -146,5 +155,8 @@ export class ContainerDriver implements SandboxDriver {
   async dispose(): Promise<void> {
     await this.stems.dispose();
     await Promise.all([...this.live.values()].map((l) => l.proc.kill()));
+    if (this.exitGuard) process.off('exit', this.exitGuard);
+    this.exitGuard = undefined;
+    await removeEmptyScope(this.cgroupParent);
   }
 }

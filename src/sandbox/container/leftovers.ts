@@ -4,12 +4,12 @@
 // Containers the running driver owns are left alone.
 import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { cgroupDirsUnder } from './cgroup.ts';
+import { cgroupDirsUnder, cgroupMountPoints } from './cgroup.ts';
 import type { Runc } from './runc.ts';
 
 export const CONTAINER_PREFIX = 'nimbus-';
 /** Names in the containers directory that are not bundles. */
-const SHARED_ENTRIES = new Set(['.image']);
+export const SHARED_ENTRIES = new Set(['.image']);
 
 export interface LeftoverScope {
   runc: Runc;
@@ -72,4 +72,9 @@ export async function removeLeftovers(scope: LeftoverScope): Promise<LeftoverRep
     report.cgroups.push(dir);
   }
   return report;
+}
+
+/** Removes the driver's own cgroup parent in every hierarchy, where it is empty. */
+export async function removeEmptyScope(cgroupParent: string): Promise<void> {
+  for (const mount of await cgroupMountPoints()) await rmdir(path.join(mount, cgroupParent)).catch(() => undefined);
 }

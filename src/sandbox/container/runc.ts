@@ -32,6 +32,9 @@ export async function findBinary(name: string): Promise<string | undefined> {
 }
 
 export class Runc {
+  /** Pids of `runc run` processes still starting a container. */
+  readonly starting = new Set<number>();
+
   constructor(readonly binary: string, readonly root: string) {}
 
   run(args: string[]): Promise<string> {
@@ -51,7 +54,13 @@ export class Runc {
    */
   spawnDetached(id: string, bundle: string, pidFile: string): ChildProcess {
     const args = ['--root', this.root, 'run', '--detach', '--bundle', bundle, '--pid-file', pidFile, '--preserve-fds', '1', id];
-    return spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
+    const pid = child.pid;
+    if (pid) {
+      this.starting.add(pid);
+      child.once('exit', () => this.starting.delete(pid));
+    }
+    return child;
   }
 
   async list(): Promise<RuncContainer[]> {
