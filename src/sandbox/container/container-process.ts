@@ -22,6 +22,10 @@ export interface ContainerLaunch {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long `runc run --detach` may take before it is killed and the start fails. */
+const START_TIMEOUT_MS = 30_000;
+/** How long the container may take to die on its own before reap kills it. */
+const GRACE_MS = 2000;
 
 /** Field 22 of /proc/<pid>/stat (start time), or undefined once the process is gone or a zombie. */
 async function liveStartTime(pid: number): Promise<string | undefined> {
@@ -74,7 +78,9 @@ export class ContainerProcess implements AgentProcess {
     let runcOutput = '';
     const collect = (c: Buffer) => (runcOutput = (runcOutput + c.toString('utf8')).slice(-4096));
     source.on('data', collect);
+    const hung = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
     const [code, signal] = (await Promise.race([once(child, 'exit'), once(child, 'error').then(([e]) => [String(e), null])])) as [unknown, unknown];
+    clearTimeout(hung);
     source.off('data', collect);
     const channel = child.stdio[3] as Duplex;
     const pid = code === 0 ? Number(await readFile(pidFile, 'utf8').catch(() => NaN)) : NaN;
@@ -108,12 +114,19 @@ export class ContainerProcess implements AgentProcess {
     await this.reap();
   }
 
+  /** Whether the container's init (not a later process with a reused pid) still runs. */
+  private async initRuns(): Promise<boolean> {
+    return this.startTime !== undefined && (await liveStartTime(this.pid)) === this.startTime;
+  }
+
   /** Waits until the container's init is gone, then removes container, cgroups and bundle. Runs once. */
   private reap(): Promise<void> {
     this.reaping ??= (async () => {
-      for (let waited = 0, step = 5; (await liveStartTime(this.pid)) === this.startTime && this.startTime; waited += step, step = Math.min(step * 2, 500)) {
-        if (waited > 2000) await this.launch.runc.killAll(this.launch.containerId);
+      let waited = 0;
+      for (let step = 5; await this.initRuns(); step = Math.min(step * 2, 500)) {
+        if (waited > GRACE_MS) await this.launch.runc.killAll(this.launch.containerId);
         await sleep(step);
+        waited += step;
       }
       this.finalOom = await readOomState(this.memoryDir);
       const { runc, containerId } = this.launch;

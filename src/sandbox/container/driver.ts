@@ -47,7 +47,12 @@ export class ContainerDriver implements SandboxDriver {
   private readonly live = new Map<string, Launched>();
   private launcher: Promise<ContainerLauncher> | undefined;
   private probed: Promise<DriverAvailability> | undefined;
-  private readonly stems = new StemCells((name, profile) => this.launch(name, profile, {}));
+  private readonly stems = new StemCells((name, profile) =>
+    this.launch(name, profile, {}).catch((e: unknown) => {
+      this.ctx.log('warn', 'could not start a prewarmed container', { error: String(e) });
+      throw e;
+    }),
+  );
   /** Set once a container runs: a platform that exits without dispose() still leaves nothing. */
   private exitGuard: (() => void) | undefined;
 
