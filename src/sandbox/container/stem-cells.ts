@@ -3,6 +3,7 @@
 // agent, waiting for a function. A cold start then only places the function's
 // file in /var/task, renames the bundle to the sandbox's id, adjusts the CPU
 // quota if it differs, and sends init: runc and node's start are already paid.
+// The function's env reaches it with the init message, as with process stems.
 import { randomUUID } from 'node:crypto';
 import type { ContainerProfile, Launched } from './launcher.ts';
 
