@@ -79,7 +79,10 @@ export function machineArgs(config: VmConfig, files: ImageFiles = config.image):
 
 /** The arguments of one QEMU process: its control sockets and how it starts (paused, or waiting for a migration). */
 export function instanceArgs(name: string, sockets: VmSockets, start: 'paused' | 'incoming'): string[] {
-  const args = ['-name', `nimbus-${name}`];
+  // QEMU's seccomp filter: no obsolete syscalls, no privilege changes, no
+  // scheduler/affinity changes. Spawning stays allowed: saving and restoring
+  // VM states runs `cat` through exec: migration.
+  const args = ['-name', `nimbus-${name}`, '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,resourcecontrol=deny'];
   args.push('-chardev', `socket,id=qmp,path=${sockets.qmp},server=on,wait=off`, '-mon', 'chardev=qmp,mode=control');
   args.push('-chardev', `socket,id=agent,path=${sockets.agent},server=on,wait=off`);
   args.push(...(start === 'paused' ? ['-S'] : ['-incoming', 'defer']));

@@ -41,7 +41,16 @@ export class QemuVm {
     /** Resolves with how QEMU ended, once it has. */
     readonly exited: Promise<string>,
     private readonly stderrLog: { text: string },
-  ) {}
+  ) {
+    child.stdout?.on('data', (c: Buffer) => (this.consoleLog = (this.consoleLog + c.toString('utf8')).slice(-2000)));
+  }
+
+  private consoleLog = '';
+
+  /** The end of what the guest printed on its console, for error messages. */
+  get consoleTail(): string {
+    return this.consoleLog.trim();
+  }
 
   /** Spawns QEMU for `config` (paused, or waiting for an incoming migration) and connects to it. */
   static async launch(config: VmConfig, runDir: string, name: string, start: 'paused' | 'incoming'): Promise<QemuVm> {

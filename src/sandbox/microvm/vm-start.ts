@@ -26,7 +26,10 @@ function shellQuote(text: string): string {
 async function agentReady(vm: QemuVm, link: GuestLink, timeoutMs: number): Promise<void> {
   const exited = vm.exited.then((how) => Promise.reject(new Error(`the VM stopped before its agent was up: ${how}`)));
   exited.catch(() => undefined);
-  const answer = await Promise.race([link.request({ type: 'ping', id: link.newId() }, timeoutMs), exited]);
+  const answer = await Promise.race([link.request({ type: 'ping', id: link.newId() }, timeoutMs), exited]).catch((e: unknown) => {
+    const said = [vm.stderr && `QEMU: ${vm.stderr}`, vm.consoleTail && `guest console: ${vm.consoleTail}`].filter(Boolean).join('; ');
+    throw new Error(`${(e as Error).message}${said ? ` (${said.slice(-600)})` : ' (the guest printed nothing)'}`);
+  });
   if (answer.type !== 'pong') throw new Error(`the guest agent answered a ping with ${answer.type}`);
 }
 
