@@ -4,7 +4,14 @@
 // TCG (dynamic binary translation) otherwise. Cold starts restore a saved VM
 // (per memory size and CPU count) whose agent is already waiting, then hand it
 // the function's code over the agent's serial port; booting from the kernel is
-// the fallback (options.snapshots=false forces it).
+// the fallback (options.snapshots=false forces it). The code travels over the
+// channel rather than on a 9p share because QEMU refuses to migrate (and so to
+// snapshot) a VM that has a 9p share mounted.
+//
+// Memory: a sandbox's memoryMb is its guest's RAM, the kernel's share
+// included. The VM boots with twice that (the ceiling resize can grow to) and
+// the virtio balloon holds the rest from the start; see sandbox.ts for how a
+// guest out of memory becomes memory_exhausted.
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

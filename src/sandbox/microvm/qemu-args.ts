@@ -37,12 +37,15 @@ let tscKhz: number | undefined;
 /**
  * The host's TSC rate in kHz. Under TCG the guest reads the host's TSC, and
  * calibrating it against the emulated PIT fails on a busy host (the kernel then
- * hangs waiting for timer ticks), so the guest is told the rate instead.
+ * hangs waiting for timer ticks), so the guest is told the rate instead:
+ * NIMBUS_MICROVM_TSC_KHZ, else /proc/cpuinfo's "cpu MHz" (the calibrated TSC
+ * rate on hosts with tsc_known_freq; a running frequency on some others).
  */
 export function hostTscKhz(): number {
   if (tscKhz === undefined) {
+    const configured = Number(process.env.NIMBUS_MICROVM_TSC_KHZ);
     const mhz = /^cpu MHz\s*:\s*([\d.]+)/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
-    tscKhz = mhz ? Math.round(Number(mhz) * 1000) : 2_000_000;
+    tscKhz = configured > 0 ? Math.round(configured) : mhz ? Math.round(Number(mhz) * 1000) : 2_000_000;
   }
   return tscKhz;
 }
