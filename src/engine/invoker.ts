@@ -131,7 +131,8 @@ export class Invoker {
         resultLimitBytes: config.resultLimitBytes,
         logLimitBytes: config.logLimitBytes,
       }), {
-      concurrency: v.config.concurrency,
+      // Engines whose sandboxes run one call at a time get one call per sandbox.
+      concurrency: driver.capabilities.concurrentCalls === undefined || driver.capabilities.concurrentCalls === true ? v.config.concurrency : 1,
       maxSandboxes: v.config.maxSandboxes,
       minSandboxes: v.config.minSandboxes,
       waitQueueLimit: config.waitQueueLimit,

@@ -110,6 +110,8 @@ export interface DriverCapabilities {
   filesystemIsolation: true | string;
   /** Whether this engine can keep a function off the network. */
   networkIsolation: true | string;
+  /** Whether one sandbox runs several calls at once (absent: it can). */
+  concurrentCalls?: true | string;
 }
 
 export interface DriverAvailability {
