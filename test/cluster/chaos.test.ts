@@ -95,18 +95,21 @@ describe(`chaos: ${N} async invocations, an invoker killed, NATS restarted`, asy
     const sendMs = Date.now() - started;
     assert.deepEqual(events, ['kill', 'nats', 'rejoin'], 'every fault happened while invocations were coming in');
 
-    const db = new pg.Client({ connectionString: store });
-    await db.connect();
-    after(() => db.end());
     const ids = [...accepted.keys()];
     let byStatus = new Map<string, number>();
     const end = Date.now() + SETTLE_MS;
-    for (;;) {
-      const rows = (await db.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM activations WHERE id = ANY($1) GROUP BY status', [ids])).rows;
-      byStatus = new Map(rows.map((r) => [r.status, Number(r.n)]));
-      const final = (byStatus.get('success') ?? 0) + (byStatus.get('dead_letter') ?? 0);
-      if (final === ids.length || Date.now() > end) break;
-      await new Promise((r) => setTimeout(r, 500));
+    const db = new pg.Client({ connectionString: store });
+    await db.connect();
+    try {
+      for (;;) {
+        const rows = (await db.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM activations WHERE id = ANY($1) GROUP BY status', [ids])).rows;
+        byStatus = new Map(rows.map((r) => [r.status, Number(r.n)]));
+        const final = (byStatus.get('success') ?? 0) + (byStatus.get('dead_letter') ?? 0);
+        if (final === ids.length || Date.now() > end) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      await db.end();
     }
     const totalMs = Date.now() - started;
 
@@ -129,5 +132,7 @@ describe(`chaos: ${N} async invocations, an invoker killed, NATS restarted`, asy
     assert.equal(ids.length, N, `every invocation is accepted in the end, refused ones on a retry with their key: ${JSON.stringify(summary)}`);
     assert.equal(lost, 0, `every accepted id has a success or dead_letter record: ${JSON.stringify(summary)}\n${c.logs()}`);
     for (const [id, i] of accepted) if (!runs.has(i)) assert.fail(`activation ${id} (event ${i}) has a record but never ran`);
+    const last = await invoke(fe, 'work', { i: -2 });
+    assert.equal(last.status, 200, `sync calls work after the chaos: ${last.text}`);
   });
 });

@@ -54,11 +54,16 @@ describe('cluster: the database goes away and comes back', async () => {
       else await timed(`async invoke ${i}`, Promise.resolve(r));
     }
     assert.deepEqual(acknowledged, [], 'no 202 while the store is unreachable');
-    const db = new pg.Client({ connectionString: store });
-    await db.connect();
-    after(() => db.end());
-    const kept = await db.query("SELECT count(*)::int AS n FROM async_queue WHERE idempotency_key LIKE 'outage-%'");
-    assert.equal(kept.rows[0].n, 0, 'nothing was stored for the refused calls');
+    const count = async (sql: string, args: unknown[] = []) => {
+      const db = new pg.Client({ connectionString: store });
+      await db.connect();
+      try {
+        return (await db.query<{ n: number }>(sql, args)).rows[0]?.n;
+      } finally {
+        await db.end();
+      }
+    };
+    assert.equal(await count("SELECT count(*)::int AS n FROM async_queue WHERE idempotency_key LIKE 'outage-%'"), 0, 'nothing was stored for the refused calls');
 
     await proxy.restore();
     const end = Date.now() + 15_000;
@@ -72,7 +77,6 @@ describe('cluster: the database goes away and comes back', async () => {
     const a = await invoke(fe, 'echo', { later: 1 }, '?async=1', { 'idempotency-key': 'outage-0' });
     assert.equal(a.status, 202);
     assert.equal((await settled(fe, a.json.activationId)).status, 'success');
-    const stored = await db.query('SELECT count(*)::int AS n FROM activations WHERE id = $1', [a.json.activationId]);
-    assert.equal(stored.rows[0].n, 1);
+    assert.equal(await count('SELECT count(*)::int AS n FROM activations WHERE id = $1', [a.json.activationId]), 1);
   });
 });

@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after } from 'node:test';
+import { after, describe } from 'node:test';
 import pg from 'pg';
 import { PostgresStore } from '../../src/storage/postgres/store.ts';
 import { SqliteStore } from '../../src/storage/sqlite/store.ts';
@@ -12,31 +12,33 @@ import type { Store } from '../../src/storage/store.ts';
 import { storeCases } from './cases.ts';
 import { createTestDatabase } from './pg-database.ts';
 
-const opened: Store[] = [];
-after(async () => {
-  for (const s of opened.splice(0)) await s.close().catch(() => undefined);
+describe('sqlite driver', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'nimbus-store-'));
+  const opened: Store[] = [];
+  after(async () => {
+    for (const s of opened.splice(0)) await s.close().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+  let n = 0;
+  storeCases('sqlite', async () => {
+    const s = new SqliteStore(path.join(dir, `case-${n++}.db`));
+    opened.push(s);
+    await s.migrate();
+    return s;
+  });
 });
 
-const sqliteDir = await mkdtemp(path.join(tmpdir(), 'nimbus-store-'));
-after(() => rm(sqliteDir, { recursive: true, force: true }));
-let n = 0;
-storeCases('sqlite', async () => {
-  const s = new SqliteStore(path.join(sqliteDir, `case-${n++}.db`));
-  opened.push(s);
-  await s.migrate();
-  return s;
-});
-
-const pgUrl = await createTestDatabase();
-let pgStore: PostgresStore | undefined;
-storeCases('postgres', async () => {
-  await pgStore?.close();
-  pgStore = new PostgresStore(pgUrl);
-  opened.push(pgStore);
-  await pgStore.migrate();
-  const c = new pg.Client({ connectionString: pgUrl });
-  await c.connect();
-  await c.query('TRUNCATE activations, async_queue, functions, versions, version_counters, artifacts');
-  await c.end();
-  return pgStore;
+describe('postgres driver', async () => {
+  const url = await createTestDatabase();
+  let store: PostgresStore | undefined;
+  after(() => store?.close());
+  storeCases('postgres', async () => {
+    await store?.close();
+    store = new PostgresStore(url);
+    await store.migrate();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query('TRUNCATE activations, async_queue, functions, versions, version_counters, artifacts').finally(() => c.end());
+    return store;
+  });
 });

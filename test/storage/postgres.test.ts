@@ -2,7 +2,7 @@
 // migration once (advisory lock); an unreachable database gives
 // `unavailable` fast, and the same store works again when it returns.
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { PostgresStore } from '../../src/storage/postgres/store.ts';
 import { isNimbusError } from '../../src/shared/errors.ts';
 import { TcpProxy } from '../cluster/tcp-proxy.ts';
@@ -26,21 +26,29 @@ describe('postgres store', async () => {
   it('answers unavailable within seconds when the database is unreachable, and recovers', async () => {
     const target = new URL(url);
     const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
-    after(() => proxy.close());
     const viaProxy = new URL(url);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
     const store = new PostgresStore(viaProxy.toString());
-    after(() => store.close());
-    await store.migrate();
-    await store.ping();
-    await proxy.cut();
-    for (const call of [() => store.ping(), () => store.getFunction('m'), () => store.listActivations({ limit: 5 })]) {
-      const started = Date.now();
-      await assert.rejects(call(), (e) => isNimbusError(e) && e.code === 'unavailable');
-      assert.ok(Date.now() - started < 3000, `failed in ${Date.now() - started} ms`);
+    try {
+      await outageAndBack(store, proxy);
+    } finally {
+      await store.close();
+      await proxy.close();
     }
-    await proxy.restore();
-    await store.ping();
-    assert.equal((await store.getFunction('m'))?.version, 1);
   });
 });
+
+/** Cuts the proxy under a working store: calls fail fast with `unavailable`; restored, the same store works. */
+async function outageAndBack(store: PostgresStore, proxy: TcpProxy): Promise<void> {
+  await store.migrate();
+  await store.ping();
+  await proxy.cut();
+  for (const call of [() => store.ping(), () => store.getFunction('m'), () => store.listActivations({ limit: 5 })]) {
+    const started = Date.now();
+    await assert.rejects(call(), (e) => isNimbusError(e) && e.code === 'unavailable');
+    assert.ok(Date.now() - started < 3000, `failed in ${Date.now() - started} ms`);
+  }
+  await proxy.restore();
+  await store.ping();
+  assert.equal((await store.getFunction('m'))?.version, 1);
+}

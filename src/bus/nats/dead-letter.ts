@@ -6,7 +6,7 @@
 // application (which marks the activation dead_letter), then deletes the
 // message from the work stream and acks the advisory. Retried until that works.
 import { headers } from '@nats-io/transport-node';
-import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { z } from 'zod';
 import { redeliveryDelayMs, type QueueMessage } from '../bus.ts';
 import { QueueBody, decode } from './codec.ts';
@@ -57,15 +57,28 @@ export async function handleAdvisory(m: JsMsg, d: DeadLetterDeps): Promise<void>
   }
 }
 
-/** Works the dead-letter consumer until stopped. */
+/** Works the dead-letter consumer until stopped (consuming again if the subscription ends on its own). */
 export async function startDeadLetters(d: DeadLetterDeps): Promise<() => Promise<void>> {
   const consumer = await d.js.consumers.get(d.names.dlqStream, d.names.dlqConsumer);
-  const messages = await consumer.consume({ max_messages: 8 });
+  let stopped = false;
+  let messages: ConsumerMessages | undefined = await consumer.consume({ max_messages: 8 });
   const loop = (async () => {
-    for await (const m of messages) await handleAdvisory(m, d);
-  })().catch((e: unknown) => d.log('dead-letter consumer stopped on an error', { err: String(e) }));
+    while (!stopped) {
+      try {
+        messages ??= await consumer.consume({ max_messages: 8 });
+        if (stopped) break;
+        for await (const m of messages) await handleAdvisory(m, d);
+      } catch (e) {
+        d.log('dead-letter consumer failed; consuming again', { err: String(e) });
+      }
+      messages = undefined;
+      if (!stopped) await new Promise((r) => setTimeout(r, 1000));
+    }
+    await messages?.close().catch(() => undefined);
+  })();
   return async () => {
-    await messages.close().catch(() => undefined);
+    stopped = true;
+    await messages?.close().catch(() => undefined);
     await loop;
   };
 }

@@ -29,18 +29,32 @@ export class QueueWorker {
 
   async start(): Promise<void> {
     this.messages = await this.consumer.consume({ max_messages: this.options.concurrency });
-    const messages = this.messages;
-    this.loop = (async () => {
-      for await (const m of messages) {
-        if (this.stopped) {
-          m.nak();
-          continue;
+    this.loop = this.run(this.messages);
+  }
+
+  /** Works the messages; if the subscription ends on its own, makes a new one (until stopped). */
+  private async run(first: ConsumerMessages): Promise<void> {
+    let messages: ConsumerMessages | undefined = first;
+    while (!this.stopped) {
+      try {
+        messages ??= this.messages = await this.consumer.consume({ max_messages: this.options.concurrency });
+        if (this.stopped) break;
+        for await (const m of messages) {
+          if (this.stopped) {
+            m.nak();
+            continue;
+          }
+          const p = this.process(m).finally(() => this.running.delete(p));
+          this.running.add(p);
+          while (this.running.size >= this.options.concurrency) await Promise.race(this.running);
         }
-        const p = this.process(m).finally(() => this.running.delete(p));
-        this.running.add(p);
-        while (this.running.size >= this.options.concurrency) await Promise.race(this.running);
+      } catch (e) {
+        this.options.log('queue consumer failed; consuming again', { err: String(e) });
       }
-    })().catch((e: unknown) => this.options.log('queue consumer stopped on an error', { err: String(e) }));
+      messages = undefined;
+      if (!this.stopped) await new Promise((r) => setTimeout(r, 1000));
+    }
+    await messages?.close().catch(() => undefined);
   }
 
   private async process(m: JsMsg): Promise<void> {
