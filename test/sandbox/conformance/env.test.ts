@@ -1,6 +1,7 @@
 // Conformance, environment: spec.env reaches the function in every handler
-// style (process.env for Lambda and main on Node engines, the `env` argument
-// for fetch) and the host's own environment does not.
+// style (process.env for Lambda and main: Node's own on Node engines, a frozen
+// `process` holding only `env` in the isolate engine; the `env` argument for
+// fetch) and the host's own environment does not.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { forEachDriver } from './matrix.ts';
@@ -19,8 +20,6 @@ const seen = { NIMBUS_CONFORMANCE_GREETING: env.NIMBUS_CONFORMANCE_GREETING, [HO
 
 await forEachDriver(({ kit, ms }) => {
   const timeout = ms(60_000);
-  // Every engine hands spec.env to process.env: Node engines through the real
-  // one, the isolate engine through a frozen `process` holding only `env`.
 
   it('hands spec.env to a Lambda handler through process.env, not the host environment', { timeout }, async () => {
     const sandbox = await kit.create(fx.env, { handler: 'handler', env });

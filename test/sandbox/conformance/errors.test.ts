@@ -56,7 +56,7 @@ await forEachDriver(({ kind, driver, dataDir, kit, ms, node }) => {
       await assert.rejects(kit.invoke(sandbox, event({})), 'a dead sandbox refuses calls');
     });
   } else {
-    it('reports process.exit as function_error: the engine has no process to exit', { timeout }, async () => {
+    it('reports process.exit as function_error: the isolate\'s process holds only env', { timeout }, async () => {
       const sandbox = await kit.create(fx.faults, { handler: 'exit' });
       errorOf(await kit.invoke(sandbox, event({})), 'function_error');
       assert.equal(sandbox.state, 'ready');

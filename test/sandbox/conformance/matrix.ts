@@ -13,7 +13,11 @@ import { SandboxKit } from './kit.ts';
 /** How many times slower than a process an engine may be (microvm: TCG emulates every instruction). */
 const SLOWNESS: Record<EngineKind, number> = { process: 1, isolate: 1, container: 2, microvm: 20 };
 
-/** Engines whose functions run on Node, with a real `process` object. */
+/**
+ * Engines whose functions run on Node, with its whole `process` (exit, child
+ * processes); the isolate engine's `process` holds only `env`
+ * (src/guest/isolate-runtime.guest.ts).
+ */
 const NODE_ENGINES: ReadonlySet<EngineKind> = new Set(['process', 'container', 'microvm']);
 
 export interface DriverUnderTest {
@@ -21,12 +25,22 @@ export interface DriverUnderTest {
   driver: SandboxDriver;
   dataDir: string;
   slowness: number;
-  /** Whether functions run on Node (process.env, process.exit) rather than bare V8. */
+  /** Whether functions run on Node (process.exit, child processes) rather than in a V8 isolate. */
   node: boolean;
   /** Scales a time budget in ms by the engine's slowness. */
   ms(base: number): number;
   /** Creates sandboxes for this driver; whatever a case leaves is disposed after it. */
   kit: SandboxKit;
+}
+
+/**
+ * NIMBUS_REQUIRE_ENGINES (comma-separated kinds, or "all"): engines a host must
+ * run, such as the project's CI machines; there an unavailable one fails
+ * instead of being skipped, so a broken probe cannot hide a driver.
+ */
+function required(kind: EngineKind): boolean {
+  const list = (process.env.NIMBUS_REQUIRE_ENGINES ?? '').split(',').map((s) => s.trim());
+  return list.includes('all') || list.includes(kind);
 }
 
 type DriverFactory = NonNullable<(typeof DRIVER_FACTORIES)[EngineKind]>;
@@ -45,7 +59,9 @@ async function load(kind: EngineKind, factory: DriverFactory, ctx: DriverContext
     const availability = await driver.probe();
     if (!availability.available) {
       await driver.dispose();
-      return { driver, unavailable: `${kind} unavailable on this host: ${availability.reason}` };
+      const reason = `${kind} unavailable on this host: ${availability.reason}`;
+      if (required(kind)) return { error: new Error(`${reason} (NIMBUS_REQUIRE_ENGINES says this host must run it)`) };
+      return { driver, unavailable: reason };
     }
     await driver.cleanupLeftovers?.();
     return { driver };
