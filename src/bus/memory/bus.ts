@@ -8,8 +8,10 @@ import { Redeliver, redeliveryDelayMs, type Bus, type ConsumeOptions, type Queue
 type Handler = (data: unknown) => Promise<unknown>;
 type Consumer = { handler: (m: QueueMessage) => Promise<void>; options: ConsumeOptions };
 
-/** Deliveries of one message before it is dead-lettered (as the NATS driver's MaxDeliver). */
-export const MEMORY_MAX_DELIVERIES = 64;
+export interface MemoryBusOptions {
+  /** Deliveries of one message before it is dead-lettered (as the NATS driver's MaxDeliver). */
+  maxDeliveries?: number;
+}
 const wire = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 
 export class MemoryBus implements Bus {
@@ -22,6 +24,11 @@ export class MemoryBus implements Bus {
   private readonly recentIds = new Map<string, number>();
   private next = 0;
   private closed = false;
+  private readonly maxDeliveries: number;
+
+  constructor(options: MemoryBusOptions = {}) {
+    this.maxDeliveries = options.maxDeliveries ?? 64;
+  }
 
   async serve(subject: string, handler: Handler): Promise<Unsubscribe> {
     this.servers.set(subject, handler);
@@ -93,7 +100,7 @@ export class MemoryBus implements Bus {
       return;
     }
     consumer.handler(message).catch((e: unknown) => {
-      if (message.deliveries >= MEMORY_MAX_DELIVERIES) {
+      if (message.deliveries >= this.maxDeliveries) {
         void consumer.options.onDeadLetter?.(message).catch(() => undefined);
         return;
       }
