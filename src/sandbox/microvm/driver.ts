@@ -13,7 +13,7 @@
 // the virtio balloon holds the rest from the start; see sandbox.ts for how a
 // guest out of memory becomes memory_exhausted.
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DriverAvailability, DriverCapabilities, DriverContext, Sandbox, SandboxDriver, SandboxSpec } from '../driver.ts';
@@ -168,7 +168,7 @@ export class MicrovmDriver implements SandboxDriver {
         return restored;
       } catch (e) {
         this.ctx.log('warn', `microvm: restoring snapshot ${state.key} failed, booting instead: ${(e as Error).message}`);
-        await this.snapshots.discard(state);
+        await this.snapshots.discard(config, state);
       }
     }
     const booted = await bootVm(config, runDir, spec.id, this.bootTimeoutMs);
@@ -194,6 +194,7 @@ export class MicrovmDriver implements SandboxDriver {
   async dispose(): Promise<void> {
     this.disposed = true;
     await Promise.all([...this.live].map((s) => s.dispose()));
+    await rmdir(this.runRoot).catch(() => undefined); // only when no VM of this data dir runs
   }
 }
 

@@ -2,7 +2,7 @@
 // (image, accelerator, memory, CPUs, network), made by booting a VM once to a
 // ready agent that has no function yet, and saving it with QEMU's migration
 // stream. Kept in <dataDir>/images/<image>/snapshots/<key>.vmstate and in the
-// machine cache. Every sandbox of that configuration restores from it.
+// machine cache (snapshots/<image>/<key>.vmstate). Every sandbox of that configuration restores from it.
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { exists, linkOrCopy, sharedCacheDir } from './image/shared-cache.ts';
@@ -35,9 +35,9 @@ export class SnapshotStore {
   }
 
   /** Forgets a state that failed to restore (made by another QEMU, or damaged). */
-  async discard(state: SnapshotState): Promise<void> {
+  async discard(config: VmConfig, state: SnapshotState): Promise<void> {
     await rm(state.file, { force: true });
-    const shared = this.sharedFile(state.key);
+    const shared = this.sharedFile(config, state.key);
     if (shared) await rm(shared, { force: true });
   }
 
@@ -45,15 +45,15 @@ export class SnapshotStore {
     return path.join(this.dataDir, 'images', config.image.hash, 'snapshots', `${key}.vmstate`);
   }
 
-  private sharedFile(key: string): string | undefined {
+  private sharedFile(config: VmConfig, key: string): string | undefined {
     const shared = sharedCacheDir();
-    return shared ? path.join(shared, 'snapshots', `${key}.vmstate`) : undefined;
+    return shared ? path.join(shared, 'snapshots', config.image.hash, `${key}.vmstate`) : undefined;
   }
 
   private async find(key: string, config: VmConfig): Promise<SnapshotState> {
     const file = this.fileFor(config, key);
     if (await exists(file)) return { key, file };
-    const shared = this.sharedFile(key);
+    const shared = this.sharedFile(config, key);
     if (shared && (await exists(shared))) {
       await linkOrCopy(shared, file);
       return { key, file };

@@ -14,13 +14,15 @@ import { BUSYBOX, INIT_SCRIPT_PATH, initramfsEntries } from './initramfs.ts';
 import { downloadKernelPackage, extractVmlinux, resolveKernelPackage, unpackKernelPackage, type KernelPackage } from './kernel.ts';
 import { indexModules, loadOrder } from './modules.ts';
 import { buildRuntimeDisk, runtimeFiles, type RuntimeFiles } from './rootfs.ts';
-import { exists, linkFiles, sharedCacheDir } from './shared-cache.ts';
+import { exists, linkFiles, markUsed, pruneImages, sharedCacheDir } from './shared-cache.ts';
 
 /** Bump when the layout of what is built changes. */
 const BUILDER_VERSION = 1;
 const BASE_MODULES = ['virtio_mmio', 'virtio_console', 'virtio_blk', 'virtio_balloon', 'crc32c_generic', 'ext4'];
 const NET_MODULES = ['virtio_net'];
 const IMAGE_FILES = ['vmlinux', 'initrd.cpio', 'runtime.ext4'];
+/** Images kept per data directory and in the machine cache (older ones, and their snapshots, are removed). */
+const IMAGES_KEPT = 3;
 const MANIFEST = 'manifest.json';
 
 export interface MicrovmImage {
@@ -123,10 +125,13 @@ async function ensure(dataDir: string, progress: ImageProgress, options: { agent
   const [kernel, files, initScript] = await Promise.all([resolveKernelPackage(), runtimeFiles(agentPath), readFile(INIT_SCRIPT_PATH, 'utf8')]);
   const hash = await inputsHash(kernel, files, initScript);
   const dir = path.join(dataDir, 'images', hash);
-  const local = await readManifest(dir);
-  if (local) return imageAt(dir, local);
   const shared = sharedCacheDir();
   const sharedDir = shared ? path.join(shared, 'images', hash) : undefined;
+  const local = await readManifest(dir);
+  if (local) {
+    await markUsed(dir);
+    return imageAt(dir, local);
+  }
   if (sharedDir && (await readManifest(sharedDir))) {
     progress(`microvm image ${hash}: linking from the machine cache ${sharedDir}`);
     await linkFiles(sharedDir, dir, IMAGE_FILES, MANIFEST);
@@ -137,5 +142,17 @@ async function ensure(dataDir: string, progress: ImageProgress, options: { agent
   }
   const manifest = await readManifest(dir);
   if (!manifest) throw new Error(`microvm image ${hash} has no manifest after building`);
+  await forgetOldImages(dataDir, dir, sharedDir, progress);
   return imageAt(dir, manifest);
+}
+
+async function forgetOldImages(dataDir: string, dir: string, sharedDir: string | undefined, progress: ImageProgress): Promise<void> {
+  await markUsed(dir);
+  const removed = await pruneImages(path.join(dataDir, 'images'), IMAGES_KEPT);
+  if (sharedDir) {
+    await markUsed(sharedDir);
+    const root = path.dirname(path.dirname(sharedDir));
+    removed.push(...(await pruneImages(path.dirname(sharedDir), IMAGES_KEPT, (old) => [path.join(root, 'snapshots', old)])));
+  }
+  if (removed.length) progress(`microvm images removed (older than the ${IMAGES_KEPT} last used): ${removed.join(', ')}`);
 }
