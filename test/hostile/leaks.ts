@@ -1,6 +1,7 @@
 // What a hostile function might leave behind on the host, measured before and
 // after: stray processes (by command line), nimbus temp directories, files
 // written to /, and the pids of the sandboxes it ran in.
+import { readFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 
@@ -37,10 +38,15 @@ export async function leaksSince(before: HostSnapshot): Promise<string[]> {
   return [];
 }
 
+/** Whether a pid runs; a zombie (dead, waiting for a parent that never reaps it) counts as gone. */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {
     return false;
   }
