@@ -2,7 +2,8 @@
 // NATS (the shared server, a namespace of this run) and PostgreSQL (a database
 // of this run). Deploy through one front end, invoke through the other, sync
 // and async; warm affinity; redeploys and deletes reach the invokers; a
-// killed invoker does not break sync calls.
+// full home invoker overflows to the other; a killed invoker does not break
+// sync calls.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { createTestDatabase } from '../storage/pg-database.ts';
@@ -35,7 +36,7 @@ describe('cluster: two front ends, two invokers', async () => {
   let fe2: string;
 
   before(async () => {
-    await Promise.all([c.startInvoker('inv-a'), c.startInvoker('inv-b')]);
+    await Promise.all([c.startInvoker('inv-a', ['--slots', '2']), c.startInvoker('inv-b', ['--slots', '2'])]);
     [fe1, fe2] = (await Promise.all([c.startFrontEnd(), c.startFrontEnd()])).map((f) => f.url) as [string, string];
   });
 
@@ -90,10 +91,22 @@ describe('cluster: two front ends, two invokers', async () => {
   it('dead-letters an async call whose function keeps failing, after its retries', async () => {
     assert.equal((await deploy(fe1, 'fails', 'exports.handler = async () => { throw new Error("nope"); }')).status, 201);
     const a = await invoke(fe2, 'fails', {}, '?async=1');
-    const done = await settled(fe1, a.json.activationId, 30_000);
+    const done = await settled(fe1, a.json.activationId, 30_000, 'dead_letter');
     assert.equal(done.status, 'dead_letter');
     assert.equal(done.attempts, 3);
     assert.match(done.error.message, /nope/);
+  });
+
+  it('overflows to the other invoker when the home one is full', async () => {
+    const code = 'exports.handler = async () => { await new Promise((r) => setTimeout(r, 400)); return { pid: process.pid }; };';
+    assert.equal((await deploy(fe1, 'busy', code)).status, 201);
+    const first = await invoke(fe1, 'busy');
+    const home = (await call(fe1, 'GET', `/v1/activations/${first.headers.get('x-nimbus-activation-id')}`)).json.invoker as string;
+    const burst = await Promise.all(Array.from({ length: 6 }, () => invoke(fe1, 'busy')));
+    const where = await Promise.all(burst.map((r) => call(fe1, 'GET', `/v1/activations/${r.headers.get('x-nimbus-activation-id')}`).then((a) => a.json.invoker as string)));
+    assert.ok(burst.every((r) => r.status === 200));
+    const away = where.filter((w) => w !== home).length;
+    assert.ok(away > 0 && away < 6, `some calls overflow, the home keeps its share: ${where.join(', ')} (home ${home})`);
   });
 
   it('keeps answering sync calls when the home invoker is killed', async () => {
