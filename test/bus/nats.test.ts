@@ -77,13 +77,16 @@ describe('NATS bus', () => {
     await bye();
     await until('the goodbye', () => events.includes('left i1'));
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(FIXTURES, 'announce.ts'), url, 'i2'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    after(() => void child.kill('SIGKILL'));
-    await until('i2 joined', () => events.includes('seen i2 0/1'));
-    child.kill('SIGKILL');
-    const killedAt = Date.now();
-    await until('i2 left after the TTL', () => events.includes('left i2'), 5000);
-    assert.ok(Date.now() - killedAt >= 700, 'not before the TTL');
-    await unwatch();
+    try {
+      await until('i2 joined', () => events.includes('seen i2 0/1'));
+      child.kill('SIGKILL');
+      const killedAt = Date.now();
+      await until('i2 left after the TTL', () => events.includes('left i2'), 5000);
+      assert.ok(Date.now() - killedAt >= 700, 'not before the TTL');
+    } finally {
+      child.kill('SIGKILL');
+      await unwatch();
+    }
   });
 
   it('keeps every acknowledged message and resumes consuming across a server restart', async () => {
