@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './client.ts';
 import { registerClientCommands } from './commands.ts';
 import { registerDoctorCommand } from './doctor.ts';
+import { registerSetupCommand } from './setup.ts';
 import { registerInvokerCommand } from './invoker.ts';
 import { registerSandboxCommands } from './sandbox-commands.ts';
 import { registerServeCommand } from './serve.ts';
@@ -18,6 +19,7 @@ registerServeCommand(program);
 registerInvokerCommand(program);
 registerClientCommands(program);
 registerDoctorCommand(program);
+registerSetupCommand(program);
 registerSandboxCommands(program);
 
 try {

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Bus, Unsubscribe } from '../bus/bus.ts';
 import type { NimbusConfig } from '../config/options.ts';
-import type { DriverContext, ResizeReport, ResizeRequest, Sandbox, SandboxInfo } from '../sandbox/driver.ts';
+import type { DriverContext, MigrateRequest, MigrationReport, ResizeReport, ResizeRequest, Sandbox, SandboxInfo } from '../sandbox/driver.ts';
 import type { Store, VersionRecord } from '../storage/store.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import { NimbusError, isNimbusError } from '../shared/errors.ts';
@@ -199,6 +199,16 @@ export class Invoker {
   async deleteSandbox(id: string): Promise<void> {
     const { pool } = this.findSandbox(id);
     await pool.removeSandbox(id);
+  }
+
+  async migrateSandbox(id: string, request: MigrateRequest): Promise<MigrationReport> {
+    const { sandbox } = this.findSandbox(id);
+    if (!sandbox.migrate) {
+      const driver = await this.drivers.get(sandbox.engine);
+      const reason = driver.capabilities.migrate === true ? 'this sandbox cannot be migrated' : driver.capabilities.migrate;
+      throw new NimbusError('conflict', `cannot migrate a ${sandbox.engine} sandbox: ${reason}`);
+    }
+    return sandbox.migrate(request);
   }
 
   async resizeSandbox(id: string, request: ResizeRequest): Promise<ResizeReport> {

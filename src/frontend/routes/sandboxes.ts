@@ -13,6 +13,8 @@ const ResizeBody = z
   .strict()
   .refine((b) => b.memoryMb !== undefined || b.cpus !== undefined, 'give memoryMb and/or cpus');
 
+const MigrateBody = z.object({ target: z.string().min(1).max(200).optional() }).strict();
+
 export function sandboxRoutes(app: FastifyInstance, invoker: Invoker | undefined, functions: FunctionsService): void {
   const local = (): Invoker => {
     if (!invoker) throw new NimbusError('not_supported', 'this front end runs no invoker; manage sandboxes on an invoker node');
@@ -35,6 +37,12 @@ export function sandboxRoutes(app: FastifyInstance, invoker: Invoker | undefined
     if (!isJson(request)) throw new NimbusError('bad_request', 'send JSON {memoryMb?, cpus?}');
     const body = parseOrThrow(ResizeBody, parseJson(rawBody(request), 'the resize request'), 'resize request');
     return local().resizeSandbox(request.params.id, body);
+  });
+
+  app.post<{ Params: { id: string } }>('/v1/sandboxes/:id/migrate', async (request) => {
+    const raw = rawBody(request);
+    const body = raw.length ? parseOrThrow(MigrateBody, parseJson(raw, 'the migrate request'), 'migrate request') : {};
+    return local().migrateSandbox(request.params.id, body);
   });
 
   app.get('/v1/engines', async () => ({ engines: invoker ? await invoker.drivers.report() : {} }));
