@@ -1,12 +1,13 @@
 // A TCP proxy on loopback that a test controls: forwards connections to a
-// target until cut (every connection reset, new ones refused), then can be
-// restored on the same port. Stands in for a network failure between a
+// target until cut (every connection reset, new ones refused) or frozen (no
+// data moves, nothing is reset), then can be restored on the same port. Stands in for a network failure between a
 // nimbus process and its database.
 import net from 'node:net';
 
 export class TcpProxy {
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  private frozen = false;
 
   private constructor(readonly port: number, private readonly target: { host: string; port: number }) {}
 
@@ -30,6 +31,10 @@ export class TcpProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => undefined);
       }
+      if (this.frozen) {
+        client.pause();
+        return;
+      }
       client.pipe(upstream);
       upstream.pipe(client);
       client.on('close', () => upstream.destroy());
@@ -42,8 +47,21 @@ export class TcpProxy {
     this.server = server;
   }
 
+  /**
+   * Silence without a reset (a partition, a hung server): open connections
+   * stop carrying data and new ones are accepted but never answered.
+   */
+  freeze(): void {
+    this.frozen = true;
+    for (const s of this.sockets) {
+      s.unpipe();
+      s.pause();
+    }
+  }
+
   /** Resets every open connection and refuses new ones. */
   async cut(): Promise<void> {
+    this.frozen = false;
     const server = this.server;
     this.server = undefined;
     for (const s of this.sockets) s.resetAndDestroy();

@@ -36,6 +36,29 @@ describe('postgres store', async () => {
       await proxy.close();
     }
   });
+
+  it('answers unavailable when the database goes silent (no reset), within the query timeout', async () => {
+    const target = new URL(url);
+    const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+    const viaProxy = new URL(url);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const store = new PostgresStore(viaProxy.toString(), { queryTimeoutMs: 1500, connectTimeoutMs: 1500 });
+    try {
+      await store.ping();
+      proxy.freeze();
+      for (const call of [() => store.ping(), () => store.getFunction('m')]) {
+        const started = Date.now();
+        await assert.rejects(call(), (e) => isNimbusError(e) && e.code === 'unavailable');
+        assert.ok(Date.now() - started < 3000, `failed in ${Date.now() - started} ms`);
+      }
+      await proxy.cut();
+      await proxy.restore();
+      await store.ping();
+    } finally {
+      await store.close();
+      await proxy.close();
+    }
+  });
 });
 
 /** Cuts the proxy under a working store: calls fail fast with `unavailable`; restored, the same store works. */

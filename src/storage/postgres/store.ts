@@ -81,7 +81,7 @@ export class PostgresStore implements Store {
     this.pool = new pg.Pool({
       connectionString: url,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 2000,
-      query_timeout: options.queryTimeoutMs ?? 10_000,
+      query_timeout: options.queryTimeoutMs ?? 5000,
       max: options.max ?? 10,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
