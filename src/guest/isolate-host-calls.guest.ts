@@ -1,93 +1,168 @@
-// Globals inside an isolate that need the pool process: timers (the pool keeps
-// the real timer and calls __nimbusFire back) and crypto's random bytes. The
-// pool installs $nimbusHost (an isolated-vm Reference) before this runs.
-import { atob } from './isolate-web-encoding.guest.ts';
+// Globals inside an isolate that need the pool process: timers, crypto's
+// random bytes and (network: true only) fetch. Timers live in the isolate; the
+// pool keeps one wake-up per isolate and calls tick(), which runs one due
+// timer per entry so that its microtasks stay with its activation. Timers and
+// fetches belong to the activation that started them and end with it.
+import { base64ToBytes, bytesToBase64 } from './base64.guest.ts';
+import { NimbusDOMException } from './isolate-web-encoding.guest.ts';
+import { liveActivation, scope, type Activation } from './isolate-scope.guest.ts';
 
-interface HostRef {
-  applySync(thisArg: undefined, args: unknown[]): unknown;
-  applyIgnored(thisArg: undefined, args: unknown[]): void;
+/** The pool's functions, handed in as isolated-vm Callbacks (copies in, copies out). */
+export interface HostCalls {
+  /** Asks the pool to call tick() in `ms` (fire and forget). */
+  wake(ms: number): void;
+  random(bytes: number): Uint8Array;
+  /** Present only for functions with network: true. */
+  fetch?: (id: number, json: string) => void;
 }
 
 type TimerFn = (...args: unknown[]) => void;
+interface Timer {
+  owner: Activation;
+  at: number;
+  fn: TimerFn;
+  args: unknown[];
+  repeat: number | undefined;
+}
 
-export function installTimersAndCrypto(g: Record<string, unknown>): void {
-  const host = g.$nimbusHost as HostRef | undefined;
-  delete g.$nimbusHost;
-  const timers = new Map<number, { fn: TimerFn; args: unknown[]; repeat: number | undefined }>();
-  let next = 1;
-  const schedule = (fn: TimerFn, ms: unknown, args: unknown[], repeat: boolean) => {
-    if (typeof fn !== 'function') throw new TypeError('timer callback must be a function');
-    const id = next++;
-    const delay = Math.max(0, Number(ms) || 0);
-    timers.set(id, { fn, args, repeat: repeat ? Math.max(1, delay) : undefined });
-    host?.applyIgnored(undefined, ['timer', id, delay]);
-    return id;
-  };
-  const clear = (id: unknown) => {
-    if (timers.delete(Number(id))) host?.applyIgnored(undefined, ['clear', Number(id)]);
-  };
+const timers = new Map<number, Timer>();
+const fetches = new Map<number, { owner: Activation; resolve: (r: Response) => void; reject: (e: unknown) => void }>();
+let host: HostCalls;
+let nextTimer = 1;
+let nextFetch = 1;
+
+function schedule(fn: TimerFn, ms: unknown, args: unknown[], repeat: boolean): number {
+  if (typeof fn !== 'function') throw new TypeError('The "callback" argument must be of type function');
+  const id = nextTimer++;
+  const owner = liveActivation();
+  // Outside a running call (module load, after the call answered) a timer would run on nobody's time: it never fires.
+  if (!owner) return id;
+  const delay = Math.min(Math.max(0, Number(ms) || 0), 2 ** 31 - 1);
+  timers.set(id, { owner, at: Date.now() + delay, fn, args, repeat: repeat ? Math.max(1, delay) : undefined });
+  host.wake(delay);
+  return id;
+}
+
+function nextDelay(): number {
+  let at = Infinity;
+  for (const t of timers.values()) at = Math.min(at, t.at);
+  return at === Infinity ? -1 : Math.max(0, at - Date.now());
+}
+
+/** Runs the earliest due timer, if any; returns ms until the next one, or -1. */
+export function tick(): number {
+  const now = Date.now();
+  let due: [number, Timer] | undefined;
+  for (const entry of timers) if (entry[1].at <= now && (!due || entry[1].at < due[1].at)) due = entry;
+  if (due) {
+    const [id, t] = due;
+    if (t.repeat === undefined) timers.delete(id);
+    else t.at = now + t.repeat;
+    scope.current = t.owner;
+    try {
+      t.fn(...t.args);
+    } catch (e) {
+      t.owner.fail(e);
+    }
+  }
+  return nextDelay();
+}
+
+let randomPool: Uint8Array = new Uint8Array(0);
+let randomAt = 0;
+function randomBytes(n: number): Uint8Array {
+  if (randomAt + n > randomPool.length) {
+    randomPool = host.random(Math.max(4096, n));
+    randomAt = 0;
+  }
+  randomAt += n;
+  return randomPool.slice(randomAt - n, randomAt);
+}
+
+const INTEGER_ARRAYS = ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'BigInt64Array', 'BigUint64Array'];
+
+const crypto = {
+  getRandomValues<T extends ArrayBufferView>(array: T): T {
+    if (!ArrayBuffer.isView(array) || !INTEGER_ARRAYS.includes(array.constructor.name)) throw new NimbusDOMException('getRandomValues needs an integer typed array', 'TypeMismatchError');
+    if (array.byteLength > 65536) throw new NimbusDOMException(`getRandomValues: ${array.byteLength} bytes is over the 65536-byte limit`, 'QuotaExceededError');
+    new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(randomBytes(array.byteLength));
+    return array;
+  },
+  randomUUID(): string {
+    const b = randomBytes(16);
+    b[6] = ((b[6] as number) & 0x0f) | 0x40;
+    b[8] = ((b[8] as number) & 0x3f) | 0x80;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  },
+};
+
+async function fetchViaHost(input: unknown, init?: unknown): Promise<Response> {
+  const owner = liveActivation();
+  if (!owner) throw new TypeError('fetch() can only run while the function is handling a call');
+  const request = new Request(input as string, init as RequestInit);
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+  const body = hasBody ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array(0);
+  const headers: Record<string, string> = {};
+  request.headers.forEach((v, k) => (headers[k] = v));
+  const id = nextFetch++;
+  const answer = new Promise<Response>((resolve, reject) => fetches.set(id, { owner, resolve, reject }));
+  host.fetch?.(id, JSON.stringify({ request: { method: request.method, url: request.url, headers, bodyBase64: bytesToBase64(body) }, deadline: owner.deadline }));
+  return answer;
+}
+
+interface Fetched {
+  response?: { status: number; statusText: string; headers: [string, string][]; bodyBase64: string; url: string; redirected: boolean };
+  error?: string;
+}
+
+/** The pool hands in what the host fetched. */
+export function fetched(id: number, json: string): void {
+  const pending = fetches.get(id);
+  fetches.delete(id);
+  if (!pending || pending.owner.ended) return;
+  scope.current = pending.owner;
+  const { response: r, error } = JSON.parse(json) as Fetched;
+  if (!r) return pending.reject(new TypeError(`fetch failed: ${error ?? 'no response'}`));
+  const nullBody = [204, 205, 304].includes(r.status);
+  const response = new Response(nullBody ? null : base64ToBytes(r.bodyBase64), { status: r.status, statusText: r.statusText, headers: r.headers });
+  (Response as unknown as { describe(r: Response, url: string, redirected: boolean): void }).describe(response, r.url, r.redirected);
+  pending.resolve(response);
+}
+
+async function noNetwork(): Promise<never> {
+  throw new TypeError('fetch is not available: this function runs without network access (deploy it with network: true)');
+}
+
+/** Drops what an answered call left behind: its timers never fire, its fetches never resolve. */
+export function endActivation(a: Activation): void {
+  a.ended = true;
+  for (const [id, t] of timers) if (t.owner === a) timers.delete(id);
+  for (const [id, f] of fetches) if (f.owner === a) fetches.delete(id);
+}
+
+export function installHostCalls(g: Record<string, unknown>, calls: HostCalls): void {
+  host = calls;
+  const clear = (id: unknown) => void timers.delete(Number(id));
   g.setTimeout = (fn: TimerFn, ms?: number, ...args: unknown[]) => schedule(fn, ms, args, false);
   g.setInterval = (fn: TimerFn, ms?: number, ...args: unknown[]) => schedule(fn, ms, args, true);
   g.clearTimeout = clear;
   g.clearInterval = clear;
-  g.queueMicrotask = (fn: () => void) => void Promise.resolve().then(fn);
-  g.__nimbusFire = (id: number) => {
-    const t = timers.get(id);
-    if (!t) return;
-    if (t.repeat === undefined) timers.delete(id);
-    else host?.applyIgnored(undefined, ['timer', id, t.repeat]);
-    t.fn(...t.args);
+  g.queueMicrotask = (fn: () => void) => {
+    if (typeof fn !== 'function') throw new TypeError('The "callback" argument must be of type function');
+    void Promise.resolve().then(() => {
+      try {
+        fn();
+      } catch (e) {
+        liveActivation()?.fail(e);
+      }
+    });
   };
-
-  const randomBytes = (n: number): Uint8Array => {
-    const b64 = String(host?.applySync(undefined, ['random', n]) ?? '');
-    const bin = atob(b64);
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out;
-  };
-  g.crypto = {
-    getRandomValues<T extends ArrayBufferView>(array: T): T {
-      if (array.byteLength > 65536) throw new RangeError('getRandomValues: at most 65536 bytes');
-      new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(randomBytes(array.byteLength));
-      return array;
-    },
-    randomUUID(): string {
-      const b = randomBytes(16);
-      b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
-      b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
-      const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-      return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-    },
-  };
-  g.fetch = async () => {
-    throw new TypeError('fetch is not available in the isolate engine: it runs without network (deploy on the container or microvm engine with network: true)');
-  };
+  g.crypto = crypto;
+  g.fetch = noNetwork;
 }
 
-/** structuredClone for plain data: primitives, arrays, objects, Date, Map, Set, typed arrays. */
-export function structuredCloneShim<T>(value: T, seen = new Map<unknown, unknown>()): T {
-  if (typeof value !== 'object' || value === null) {
-    if (typeof value === 'function' || typeof value === 'symbol') throw new Error('structuredClone: value could not be cloned');
-    return value;
-  }
-  if (seen.has(value)) return seen.get(value) as T;
-  let out: unknown;
-  if (value instanceof Date) out = new Date(value.getTime());
-  else if (value instanceof Map) out = new Map([...value].map(([k, v]) => [structuredCloneShim(k, seen), structuredCloneShim(v, seen)]));
-  else if (value instanceof Set) out = new Set([...value].map((v) => structuredCloneShim(v, seen)));
-  else if (ArrayBuffer.isView(value)) out = (value as unknown as { slice(): unknown }).slice();
-  else if (Array.isArray(value)) {
-    const arr: unknown[] = [];
-    seen.set(value, arr);
-    for (const v of value) arr.push(structuredCloneShim(v, seen));
-    return arr as T;
-  } else {
-    const obj: Record<string, unknown> = {};
-    seen.set(value, obj);
-    for (const [k, v] of Object.entries(value)) obj[k] = structuredCloneShim(v, seen);
-    return obj as T;
-  }
-  seen.set(value, out);
-  return out as T;
+/** Gives the function a real fetch (through the host): for network: true only, decided when it loads. */
+export function enableFetch(g: Record<string, unknown>): void {
+  if (host.fetch) g.fetch = fetchViaHost;
 }

@@ -1,12 +1,40 @@
 // Messages between the host's isolate driver and the isolate pool process,
-// framed like the agent protocol (length-prefixed JSON) and validated on arrival.
+// framed like the agent protocol (length-prefixed JSON) and validated on
+// arrival; plus what the runtime inside an isolate hands back to the pool,
+// which the pool validates too, since user code shares the isolate with it.
 import { z } from 'zod';
-import { GuestError, InvokeInput, InvokeOutput } from './protocol.ts';
+import { GuestError, HttpRequestData, InvokeInput, InvokeOutput } from './protocol.ts';
+
+/** Typed command enum: host → pool. */
+export const POOL_COMMANDS = ['create', 'invoke', 'dispose', 'stats', 'fetched', 'ping'] as const;
+/** Typed event enum: pool → host. */
+export const POOL_EVENTS = ['ready', 'created', 'create_error', 'result', 'dead', 'disposed', 'stats', 'fetch', 'pong'] as const;
+
+export const HeapStats = z.object({
+  usedMb: z.number(),
+  totalMb: z.number(),
+  externalMb: z.number(),
+  limitMb: z.number(),
+});
+export type HeapStats = z.infer<typeof HeapStats>;
+
+/** A response the host fetched for a function (network: true only). */
+export const FetchedResponse = z.object({
+  status: z.number().int().min(200).max(599),
+  statusText: z.string(),
+  headers: z.array(z.tuple([z.string(), z.string()])),
+  bodyBase64: z.string(),
+  url: z.string(),
+  redirected: z.boolean(),
+});
+export type FetchedResponse = z.infer<typeof FetchedResponse>;
+
+const sid = z.string().min(1);
 
 export const PoolCommand = z.discriminatedUnion('type', [
   z.object({
-    type: z.literal('create'),
-    sid: z.string(),
+    type: z.literal(POOL_COMMANDS[0]),
+    sid,
     /** The bundled function (sent, so the confined pool needs no access to the host's files). */
     code: z.string(),
     /** Key for V8's code cache (the artifact's sha256). */
@@ -14,33 +42,72 @@ export const PoolCommand = z.discriminatedUnion('type', [
     handler: z.string().optional(),
     functionName: z.string(),
     functionVersion: z.number(),
-    memoryMb: z.number(),
+    memoryMb: z.number().positive(),
     env: z.record(z.string(), z.string()),
-    resultLimitBytes: z.number(),
-    logLimitBytes: z.number(),
+    network: z.boolean(),
+    resultLimitBytes: z.number().int().positive(),
+    logLimitBytes: z.number().int().positive(),
+    initTimeoutMs: z.number().positive(),
   }),
-  z.object({ type: z.literal('invoke'), sid: z.string(), id: z.string(), input: InvokeInput, deadline: z.number() }),
-  z.object({ type: z.literal('dispose'), sid: z.string() }),
-  z.object({ type: z.literal('stats'), sid: z.string(), id: z.string() }),
+  z.object({ type: z.literal(POOL_COMMANDS[1]), sid, id: z.string(), input: InvokeInput, deadline: z.number() }),
+  z.object({ type: z.literal(POOL_COMMANDS[2]), sid, id: z.string() }),
+  z.object({ type: z.literal(POOL_COMMANDS[3]), sid, id: z.string() }),
+  z.object({ type: z.literal(POOL_COMMANDS[4]), sid, fetchId: z.number().int(), response: FetchedResponse.optional(), error: z.string().optional() }),
+  z.object({ type: z.literal(POOL_COMMANDS[5]), id: z.string() }),
 ]);
 export type PoolCommand = z.infer<typeof PoolCommand>;
 
 export const PoolEvent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ready'), pid: z.number() }),
-  z.object({ type: z.literal('created'), sid: z.string(), style: z.string(), initMs: z.number() }),
-  z.object({ type: z.literal('create_error'), sid: z.string(), error: GuestError, logs: z.string().optional() }),
+  z.object({ type: z.literal(POOL_EVENTS[0]), pid: z.number(), node: z.string() }),
   z.object({
-    type: z.literal('result'),
-    sid: z.string(),
+    type: z.literal(POOL_EVENTS[1]),
+    sid,
+    style: z.string(),
+    initMs: z.number(),
+    codeCache: z.enum(['hit', 'miss', 'rejected']),
+    /** Whether a ready spare shell was used (else the isolate was made for this create). */
+    spare: z.boolean(),
+    logs: z.string(),
+  }),
+  z.object({ type: z.literal(POOL_EVENTS[2]), sid, error: GuestError, logs: z.string() }),
+  z.object({
+    type: z.literal(POOL_EVENTS[3]),
+    sid,
     id: z.string(),
     ok: z.boolean(),
     output: InvokeOutput.optional(),
     error: GuestError.optional(),
     logs: z.string(),
     logsTruncated: z.boolean(),
+    /** Heap after the previous call (sampled off the call's path). */
+    heap: HeapStats.optional(),
   }),
   /** The isolate is gone (timeout, memory, dispose): the sandbox is dead. */
-  z.object({ type: z.literal('dead'), sid: z.string(), reason: z.string() }),
-  z.object({ type: z.literal('stats'), sid: z.string(), id: z.string(), heapMb: z.number().optional() }),
+  z.object({ type: z.literal(POOL_EVENTS[4]), sid, code: z.string(), reason: z.string() }),
+  z.object({ type: z.literal(POOL_EVENTS[5]), sid, id: z.string() }),
+  z.object({ type: z.literal(POOL_EVENTS[6]), sid, id: z.string(), heap: HeapStats.optional() }),
+  z.object({ type: z.literal(POOL_EVENTS[7]), sid, fetchId: z.number().int(), request: HttpRequestData, deadline: z.number() }),
+  z.object({ type: z.literal(POOL_EVENTS[8]), id: z.string() }),
 ]);
 export type PoolEvent = z.infer<typeof PoolEvent>;
+
+/** Error codes the runtime inside an isolate may report; anything else becomes function_error. */
+export const RUNTIME_ERROR_CODES = new Set(['function_error', 'result_too_large']);
+
+export const RuntimeInit = z.object({
+  ok: z.boolean(),
+  style: z.enum(['lambda', 'fetch', 'main']).optional(),
+  error: GuestError.optional(),
+  logs: z.string(),
+});
+
+export const RuntimeResult = z.object({
+  ok: z.boolean(),
+  output: InvokeOutput.optional(),
+  error: GuestError.optional(),
+  logs: z.string(),
+  logsTruncated: z.boolean(),
+});
+export type RuntimeResult = z.infer<typeof RuntimeResult>;
+
+export const RuntimeFetch = z.object({ request: HttpRequestData, deadline: z.number() });

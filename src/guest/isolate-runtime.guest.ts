@@ -1,92 +1,121 @@
-// The runtime inside every V8 isolate: Web-standard globals (console, URL,
-// Request/Response/Headers, TextEncoder/Decoder, atob/btoa, crypto, timers,
-// structuredClone), a CommonJS loader without Node modules, and the entry
-// points the pool calls: __nimbus.register, init, invoke, fire.
-import { atob, btoa, NimbusTextDecoder, NimbusTextEncoder } from './isolate-web-encoding.guest.ts';
+// The runtime inside every V8 isolate (bundled to one IIFE, compiled with
+// V8's code cache): Web-standard globals, a CommonJS loader without Node
+// modules, `process` as a frozen object holding only `env` (what Lambda-style
+// code reads; Workers code gets env as an argument), and one entry function
+// the pool holds a reference to. Nothing of the pool is reachable from here.
+import { atob, btoa, NimbusDOMException, NimbusTextDecoder, NimbusTextEncoder } from './isolate-web-encoding.guest.ts';
 import { NimbusURL, NimbusURLSearchParams } from './isolate-web-url.guest.ts';
-import { HeadersShim, RequestShim, ResponseShim } from './isolate-web-fetch.guest.ts';
-import { installTimersAndCrypto, structuredCloneShim } from './isolate-host-calls.guest.ts';
+import { NimbusHeaders } from './isolate-web-headers.guest.ts';
+import { NimbusRequest, NimbusResponse } from './isolate-web-fetch.guest.ts';
+import { structuredClone } from './isolate-web-clone.guest.ts';
+import { createConsole } from './isolate-console.guest.ts';
+import { enableFetch, endActivation, fetched, installHostCalls, tick, type HostCalls } from './isolate-host-calls.guest.ts';
+import { warmup } from './isolate-warmup.guest.ts';
+import { LogBuffer, scope, type Activation } from './isolate-scope.guest.ts';
 import { resolveHandler, runHandler, GuestCodedError, type ResolvedHandler, type CallContext } from './handlers.guest.ts';
-import type { InvokeInput } from './protocol.ts';
+import type { InvokeInput, InvokeOutput } from './protocol.ts';
 
-const g = globalThis as Record<string, unknown>;
-Object.assign(g, {
-  TextEncoder: NimbusTextEncoder, TextDecoder: NimbusTextDecoder, atob, btoa,
-  URL: NimbusURL, URLSearchParams: NimbusURLSearchParams, Headers: HeadersShim, Request: RequestShim, Response: ResponseShim,
-  structuredClone: structuredCloneShim,
-});
-installTimersAndCrypto(g);
+const g = globalThis as unknown as Record<string, unknown>;
+const define = (name: string, value: unknown) => Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
 
-let logs = { text: '', bytes: 0, dropped: 0, limit: 1024 * 1024 };
-const format = (args: unknown[]) => args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.stack ?? a.message : safeJson(a))).join(' ');
-function safeJson(v: unknown): string {
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
+function takeHostCalls(): HostCalls {
+  const calls = { wake: g.__nimbus_wake, random: g.__nimbus_random, fetch: g.__nimbus_fetch } as HostCalls;
+  for (const name of ['__nimbus_wake', '__nimbus_random', '__nimbus_fetch']) delete g[name];
+  return calls;
 }
-function write(line: string): void {
-  const size = line.length;
-  if (logs.dropped > 0 || logs.bytes + size > logs.limit) {
-    const room = Math.max(0, logs.limit - logs.bytes);
-    if (logs.dropped === 0 && room > 0) logs.text += line.slice(0, room);
-    logs.dropped += size - (logs.dropped === 0 ? room : 0);
-    logs.bytes = logs.limit;
-    return;
-  }
-  logs.text += line;
-  logs.bytes += size;
-}
-const log = (...args: unknown[]) => write(`${format(args)}\n`);
-g.console = { log, info: log, warn: log, error: log, debug: log, trace: log };
 
-let factory: ((exports: unknown, module: { exports: unknown }, require: (name: string) => never) => void) | undefined;
+installHostCalls(g, takeHostCalls());
+const origin = Date.now();
+const globals: Record<string, unknown> = {
+  TextEncoder: NimbusTextEncoder, TextDecoder: NimbusTextDecoder, atob, btoa, DOMException: NimbusDOMException,
+  URL: NimbusURL, URLSearchParams: NimbusURLSearchParams, Headers: NimbusHeaders, Request: NimbusRequest, Response: NimbusResponse,
+  structuredClone, console: createConsole(), self: globalThis, navigator: Object.freeze({ userAgent: 'nimbus-isolate' }),
+  performance: Object.freeze({ timeOrigin: origin, now: () => Date.now() - origin }),
+};
+for (const [name, value] of Object.entries(globals)) define(name, value);
+
+type Factory = (this: unknown, exports: unknown, require: (name: string) => never, module: { exports: unknown }, filename: string, dirname: string) => void;
+interface InitConfig extends Omit<CallContext, 'activationId' | 'deadline'> {
+  handler?: string;
+  logLimitBytes: number;
+  network: boolean;
+}
+
 let handler: ResolvedHandler | undefined;
 let base: Omit<CallContext, 'activationId' | 'deadline'> | undefined;
+let logLimitBytes = 64 * 1024;
 
-const requireBlocked = (name: string): never => {
-  throw new Error(`require('${name}'): Node modules are not available in the isolate engine; bundle pure JavaScript dependencies or use another engine`);
-};
-
-function takeLogs(): { logs: string; logsTruncated: boolean } {
-  const out = { logs: logs.dropped ? `${logs.text}\n[nimbus: log truncated, ${logs.dropped} bytes dropped]\n` : logs.text, logsTruncated: logs.dropped > 0 };
-  logs = { text: '', bytes: 0, dropped: 0, limit: logs.limit };
-  return out;
+function requireBlocked(name: string): never {
+  throw new Error(`require('${name}'): node modules are not available in the isolate engine; bundle pure JavaScript dependencies, or deploy on the process, container or microvm engine`);
 }
 
 function guestError(e: unknown): { code: string; message: string; stack?: string } {
   if (e instanceof GuestCodedError) return { code: e.code, message: e.message };
   if (e instanceof Error) return { code: 'function_error', message: e.message || e.name, stack: e.stack };
-  return { code: 'function_error', message: typeof e === 'string' ? e : safeJson(e) };
+  let text: string | undefined;
+  try {
+    text = typeof e === 'string' ? e : JSON.stringify(e);
+  } catch {
+    /* fall through */
+  }
+  return { code: 'function_error', message: text ?? String(e) };
 }
 
-g.__nimbus = {
-  register(fn: typeof factory) {
-    factory = fn;
-  },
-  init(json: string): string {
-    const o = JSON.parse(json) as { handler?: string; env: Record<string, string>; logLimitBytes: number } & Omit<CallContext, 'activationId' | 'deadline' | 'env'>;
-    logs.limit = o.logLimitBytes;
-    g.process = Object.freeze({ env: { ...o.env } });
-    base = { functionName: o.functionName, functionVersion: o.functionVersion, memoryMb: o.memoryMb, env: o.env, resultLimitBytes: o.resultLimitBytes };
-    try {
-      const module = { exports: {} as unknown };
-      factory?.(module.exports, module, requireBlocked);
-      handler = resolveHandler(module.exports, o.handler);
-      return JSON.stringify({ ok: true, style: handler.style, ...takeLogs() });
-    } catch (e) {
-      return JSON.stringify({ ok: false, error: guestError(e), ...takeLogs() });
-    }
-  },
-  async invoke(json: string): Promise<string> {
-    const o = JSON.parse(json) as { id: string; input: InvokeInput; deadline: number };
-    if (!handler || !base) return JSON.stringify({ ok: false, error: { code: 'internal', message: 'isolate not initialised' }, logs: '', logsTruncated: false });
-    try {
-      const output = await runHandler(handler, o.input, { ...base, activationId: o.id, deadline: o.deadline });
-      return JSON.stringify({ ok: true, output, ...takeLogs() });
-    } catch (e) {
-      return JSON.stringify({ ok: false, error: guestError(e), ...takeLogs() });
-    }
-  },
-};
+function init(factory: Factory, json: string): string {
+  const cfg = JSON.parse(json) as InitConfig;
+  logLimitBytes = cfg.logLimitBytes;
+  const load = new LogBuffer(cfg.logLimitBytes);
+  scope.loading = load;
+  define('process', Object.freeze({ env: { ...cfg.env } }));
+  if (cfg.network) enableFetch(g);
+  base = { functionName: cfg.functionName, functionVersion: cfg.functionVersion, memoryMb: cfg.memoryMb, env: cfg.env, resultLimitBytes: cfg.resultLimitBytes };
+  try {
+    const module = { exports: {} as unknown };
+    factory.call(module.exports, module.exports, requireBlocked, module, '/function.js', '/');
+    handler = resolveHandler(module.exports, cfg.handler);
+    return JSON.stringify({ ok: true, style: handler.style, logs: load.text() });
+  } catch (e) {
+    return JSON.stringify({ ok: false, error: guestError(e), logs: load.text() });
+  } finally {
+    scope.loading = undefined;
+  }
+}
+
+async function invoke(json: string): Promise<string> {
+  const o = JSON.parse(json) as { id: string; input: InvokeInput; deadline: number };
+  const h = handler;
+  const b = base;
+  if (!h || !b) return JSON.stringify({ ok: false, error: { code: 'function_error', message: 'the function is not loaded' }, logs: '', logsTruncated: false });
+  const act: Activation = { id: o.id, deadline: o.deadline, logs: new LogBuffer(logLimitBytes), ended: false, fail: () => undefined };
+  scope.current = act;
+  let answer: { ok: true; output: InvokeOutput } | { ok: false; error: ReturnType<typeof guestError> };
+  try {
+    const output = await new Promise<InvokeOutput>((resolve, reject) => {
+      act.fail = reject;
+      runHandler(h, o.input, { ...b, activationId: o.id, deadline: o.deadline }).then(resolve, reject);
+    });
+    answer = { ok: true, output };
+  } catch (e) {
+    answer = { ok: false, error: guestError(e) };
+  }
+  const logs = { logs: act.logs.text(), logsTruncated: act.logs.truncated };
+  endActivation(act);
+  try {
+    return JSON.stringify({ ...answer, ...logs });
+  } catch (e) {
+    return JSON.stringify({ ok: false, error: { code: 'function_error', message: `the result cannot be serialized: ${(e as Error).message}` }, ...logs });
+  }
+}
+
+/** The one function the pool calls: warmup(), init(factory, config), invoke(call), tick(), fetched(id, answer). */
+function entry(op: string, a?: unknown, b?: unknown): unknown {
+  if (op === 'invoke') return invoke(a as string);
+  if (op === 'warmup') return warmup();
+  if (op === 'tick') return tick();
+  if (op === 'fetched') return fetched(a as number, b as string);
+  if (op === 'init') return init(a as Factory, b as string);
+  throw new Error(`unknown runtime operation ${op}`);
+}
+
+// The pool takes this right after the runtime runs (and before any function code does) and deletes it.
+define('__nimbus_entry', entry);

@@ -3,7 +3,7 @@
 // `fatal`), atob and btoa, and the DOMException they throw.
 
 export class NimbusDOMException extends Error {
-  constructor(message = '', readonly name = 'Error') {
+  constructor(message = '', override readonly name = 'Error') {
     super(message);
   }
   get code(): number {

@@ -1,91 +1,62 @@
-// Headers, Request and Response for the isolate engine: the Fetch API objects
-// a Workers-style function receives and returns, with bodies held as bytes.
-import { NimbusTextDecoder as TextDecoderShim, NimbusTextEncoder as TextEncoderShim } from './isolate-web-encoding.guest.ts';
-import { NimbusURLSearchParams as URLSearchParamsShim, NimbusURL as URLShim } from './isolate-web-url.guest.ts';
+// Request and Response for the isolate runtime: the Fetch API objects a
+// Workers-style function receives and returns. Bodies are held as bytes (no
+// streams in a bare isolate): string, ArrayBuffer, typed arrays, DataView and
+// URLSearchParams are accepted; text(), json(), arrayBuffer(), bytes() read.
+import { NimbusTextDecoder, utf8Encode } from './isolate-web-encoding.guest.ts';
+import { NimbusURL, NimbusURLSearchParams } from './isolate-web-url.guest.ts';
+import { NimbusHeaders, type HeadersInit } from './isolate-web-headers.guest.ts';
 
-type HeadersInit = HeadersShim | Record<string, string> | [string, string][];
-type BodyInit = string | Uint8Array | ArrayBuffer | URLSearchParamsShim | null | undefined;
+type BodyInit = string | ArrayBuffer | ArrayBufferView | NimbusURLSearchParams | null | undefined;
 
-export class HeadersShim {
-  private readonly map = new Map<string, string>();
-  constructor(init?: HeadersInit) {
-    if (init instanceof HeadersShim) init.forEach((v, k) => this.set(k, v));
-    else if (Array.isArray(init)) for (const [k, v] of init) this.append(k, v);
-    else if (init) for (const [k, v] of Object.entries(init)) this.set(k, v);
-  }
-  get(name: string): string | null {
-    return this.map.get(name.toLowerCase()) ?? null;
-  }
-  set(name: string, value: string): void {
-    this.map.set(name.toLowerCase(), String(value));
-  }
-  append(name: string, value: string): void {
-    const cur = this.get(name);
-    this.set(name, cur === null ? String(value) : `${cur}, ${value}`);
-  }
-  has(name: string): boolean {
-    return this.map.has(name.toLowerCase());
-  }
-  delete(name: string): void {
-    this.map.delete(name.toLowerCase());
-  }
-  forEach(fn: (value: string, key: string) => void): void {
-    for (const [k, v] of [...this.map].sort(([a], [b]) => a.localeCompare(b))) fn(v, k);
-  }
-  entries(): IterableIterator<[string, string]> {
-    return new Map([...this.map].sort(([a], [b]) => a.localeCompare(b))).entries();
-  }
-  keys(): IterableIterator<string> {
-    return [...this.entries()].map(([k]) => k)[Symbol.iterator]();
-  }
-  values(): IterableIterator<string> {
-    return [...this.entries()].map(([, v]) => v)[Symbol.iterator]();
-  }
-  [Symbol.iterator](): IterableIterator<[string, string]> {
-    return this.entries();
-  }
-}
-
-function toBytes(body: BodyInit, headers: HeadersShim): Uint8Array | null {
+function bodyBytes(body: BodyInit, headers: NimbusHeaders): Uint8Array | null {
   if (body === null || body === undefined) return null;
+  const type = (t: string) => void (headers.has('content-type') ? undefined : headers.set('content-type', t));
   if (typeof body === 'string') {
-    if (!headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8');
-    return new TextEncoderShim().encode(body);
+    type('text/plain;charset=UTF-8');
+    return utf8Encode(body);
   }
-  if (body instanceof URLSearchParamsShim) {
-    if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
-    return new TextEncoderShim().encode(body.toString());
+  if (body instanceof NimbusURLSearchParams) {
+    type('application/x-www-form-urlencoded;charset=UTF-8');
+    return utf8Encode(body.toString());
   }
   if (body instanceof ArrayBuffer) return new Uint8Array(body.slice(0));
   if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
-  return new TextEncoderShim().encode(String(body));
+  type('text/plain;charset=UTF-8');
+  return utf8Encode(String(body));
 }
 
-class BodyShim {
-  protected bytes: Uint8Array | null;
-  bodyUsed = false;
-  readonly headers: HeadersShim;
+class Body {
+  #bytes: Uint8Array | null;
+  #used = false;
+  readonly headers: NimbusHeaders;
+
   constructor(body: BodyInit, headers?: HeadersInit) {
-    this.headers = new HeadersShim(headers);
-    this.bytes = toBytes(body, this.headers);
+    this.headers = new NimbusHeaders(headers);
+    this.#bytes = bodyBytes(body, this.headers);
+  }
+  /** The body's bytes, for clone() and for the runtime; null when there is none. */
+  protected peek(): Uint8Array | null {
+    return this.#bytes;
   }
   get body(): Uint8Array | null {
-    return this.bytes;
+    return this.#bytes;
   }
-  private take(): Uint8Array {
-    if (this.bodyUsed) throw new TypeError('Body has already been used');
-    this.bodyUsed = true;
-    return this.bytes ?? new Uint8Array(0);
+  get bodyUsed(): boolean {
+    return this.#used;
+  }
+  #take(): Uint8Array {
+    if (this.#used) throw new TypeError('Body has already been used');
+    this.#used = true;
+    return this.#bytes ?? new Uint8Array(0);
   }
   async arrayBuffer(): Promise<ArrayBuffer> {
-    const b = this.take();
-    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+    return this.#take().slice().buffer;
   }
-  async bytesAsync(): Promise<Uint8Array> {
-    return this.take();
+  async bytes(): Promise<Uint8Array> {
+    return this.#take().slice();
   }
   async text(): Promise<string> {
-    return new TextDecoderShim().decode(this.take());
+    return new NimbusTextDecoder().decode(this.#take());
   }
   async json(): Promise<unknown> {
     return JSON.parse(await this.text());
@@ -93,44 +64,102 @@ class BodyShim {
   async formData(): Promise<never> {
     throw new TypeError('formData() is not available in the isolate engine');
   }
+  async blob(): Promise<never> {
+    throw new TypeError('blob() is not available in the isolate engine; use arrayBuffer() or bytes()');
+  }
 }
 
-export class RequestShim extends BodyShim {
+interface RequestInit {
+  method?: string;
+  headers?: HeadersInit;
+  body?: BodyInit;
+  redirect?: string;
+}
+
+const METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH'];
+
+export class NimbusRequest extends Body {
   readonly url: string;
   readonly method: string;
-  constructor(input: string | URLShim | RequestShim, init: { method?: string; headers?: HeadersInit; body?: BodyInit } = {}) {
-    const from = input instanceof RequestShim ? input : undefined;
-    super(init.body ?? (from ? from.bytes : null), init.headers ?? from?.headers);
-    this.url = new URLShim(from ? from.url : String(input)).href;
-    this.method = (init.method ?? from?.method ?? 'GET').toUpperCase();
-    if ((this.method === 'GET' || this.method === 'HEAD') && this.bytes) throw new TypeError('Request with GET/HEAD method cannot have body');
+  readonly redirect: string;
+  readonly signal = null;
+
+  constructor(input: string | NimbusURL | NimbusRequest, init: RequestInit = {}) {
+    const from = input instanceof NimbusRequest ? input : undefined;
+    if (from?.bodyUsed) throw new TypeError('Cannot construct a Request from one whose body has been used');
+    super(init.body !== undefined ? init.body : (from?.peek() ?? null), init.headers ?? from?.headers);
+    this.url = new NimbusURL(from ? from.url : String(input)).href;
+    const method = String(init.method ?? from?.method ?? 'GET');
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(method)) throw new TypeError(`"${method}" is not a valid HTTP method`);
+    this.method = METHODS.includes(method.toUpperCase()) ? method.toUpperCase() : method;
+    this.redirect = init.redirect ?? from?.redirect ?? 'follow';
+    if ((this.method === 'GET' || this.method === 'HEAD') && this.peek()) throw new TypeError('Request with GET/HEAD method cannot have body');
   }
-  clone(): RequestShim {
-    return new RequestShim(this);
+  clone(): NimbusRequest {
+    if (this.bodyUsed) throw new TypeError('Cannot clone a Request whose body has been used');
+    return new NimbusRequest(this);
   }
 }
 
-export class ResponseShim extends BodyShim {
+interface ResponseInit {
+  status?: number;
+  statusText?: string;
+  headers?: HeadersInit;
+}
+
+export class NimbusResponse extends Body {
   readonly status: number;
   readonly statusText: string;
-  constructor(body?: BodyInit, init: { status?: number; statusText?: string; headers?: HeadersInit } = {}) {
+  #url = '';
+  #redirected = false;
+  #type: 'default' | 'basic' | 'error' = 'default';
+
+  constructor(body?: BodyInit, init: ResponseInit = {}) {
     super(body, init.headers);
     this.status = init.status ?? 200;
-    if (this.status < 200 || this.status > 599) throw new RangeError(`Response status ${this.status} is not in 200-599`);
-    this.statusText = init.statusText ?? '';
+    if (!Number.isInteger(this.status) || this.status < 200 || this.status > 599) throw new RangeError(`Response status ${this.status} is not in the range 200 to 599`);
+    if ([204, 205, 304].includes(this.status) && this.peek()) throw new TypeError(`Response with status ${this.status} cannot have a body`);
+    this.statusText = String(init.statusText ?? '');
   }
   get ok(): boolean {
     return this.status >= 200 && this.status < 300;
   }
-  clone(): ResponseShim {
-    return new ResponseShim(this.bytes, { status: this.status, statusText: this.statusText, headers: this.headers });
+  get url(): string {
+    return this.#url;
   }
-  static json(data: unknown, init: { status?: number; headers?: HeadersInit } = {}): ResponseShim {
-    const headers = new HeadersShim(init.headers);
+  get redirected(): boolean {
+    return this.#redirected;
+  }
+  get type(): string {
+    return this.#type;
+  }
+  clone(): NimbusResponse {
+    if (this.bodyUsed) throw new TypeError('Cannot clone a Response whose body has been used');
+    const copy = new NimbusResponse(this.peek(), { status: this.status, statusText: this.statusText, headers: this.headers });
+    NimbusResponse.describe(copy, this.#url, this.#redirected);
+    return copy;
+  }
+  /** Marks a response as fetched from `url` (used by the runtime's fetch). */
+  static describe(r: NimbusResponse, url: string, redirected: boolean): void {
+    r.#url = url;
+    r.#redirected = redirected;
+    r.#type = 'basic';
+  }
+  static json(data: unknown, init: ResponseInit = {}): NimbusResponse {
+    const text = JSON.stringify(data);
+    if (text === undefined) throw new TypeError('Response.json: the value is not JSON-serializable');
+    const headers = new NimbusHeaders(init.headers);
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-    return new ResponseShim(JSON.stringify(data), { ...init, headers });
+    return new NimbusResponse(text, { ...init, headers });
   }
-  static redirect(url: string, status = 302): ResponseShim {
-    return new ResponseShim(null, { status, headers: { location: new URLShim(url).href } });
+  static redirect(url: string, status = 302): NimbusResponse {
+    if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError(`Invalid redirect status ${status}`);
+    return new NimbusResponse(null, { status, headers: { location: new NimbusURL(url).href } });
+  }
+  static error(): NimbusResponse {
+    const r = new NimbusResponse(null, { status: 200 });
+    (r as { status: number }).status = 0;
+    r.#type = 'error';
+    return r;
   }
 }

@@ -1,92 +1,100 @@
 // The isolate engine: unikernel-style, the function plus only the runtime it
-// needs, in a V8 isolate (isolated-vm). All isolates live in one pool process
-// that is itself confined by bubblewrap, since an isolate escape must not
-// reach the host; a dead pool is restarted on the next create.
-import { execFile } from 'node:child_process';
+// needs, in a V8 isolate (isolated-vm). All isolates of a driver live in one
+// pool process confined by bubblewrap, because isolated-vm 5 on Node 20 lacks
+// the security fixes of later releases: an isolate escape must still not
+// reach the host. A dead pool is restarted by the next create.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { bundleGuest } from '../agent-bundle.ts';
 import type { DriverAvailability, DriverCapabilities, DriverContext, Sandbox, SandboxDriver, SandboxSpec } from '../driver.ts';
-import { isolatedVmDir, PoolProcess, type PoolPaths } from './pool-process.ts';
+import { NimbusError } from '../../shared/errors.ts';
+import { bundleIsolateGuest, type IsolateBundles } from './bundle.ts';
+import { bwrapVersion, findBwrap, isolatedVmDir } from './bwrap.ts';
+import { PoolProcess } from './pool-process.ts';
 import { IsolateSandbox } from './sandbox.ts';
 
-const INIT_TIMEOUT_MS = 15_000;
+export interface IsolateDriverOptions {
+  /** How long a function's module may run while it loads (default 10 000 ms). */
+  initTimeoutMs?: number;
+}
 
 export class IsolateDriver implements SandboxDriver {
   readonly kind = 'isolate' as const;
   readonly capabilities: DriverCapabilities = {
-    resize: 'isolated-vm fixes an isolate\'s memory limit when it is created',
-    snapshot: 'V8 isolates here start from a code cache, not from a heap snapshot',
-    migrate: 'an isolate\'s heap cannot be moved to another process',
+    resize: "isolated-vm fixes an isolate's memory limit when the isolate is created; a new size needs a new sandbox",
+    snapshot: "isolated-vm's heap snapshots are unstable and cannot capture a running function; cold starts use V8's code cache instead",
+    migrate: "an isolate's heap lives inside one pool process and cannot be serialized to move to another",
     filesystemIsolation: true,
     networkIsolation: true,
-    concurrentCalls: 'calls to one isolate run one at a time: V8 offers no async context inside an isolate, so the logs of overlapping calls could not be told apart',
   };
   private pool: Promise<PoolProcess> | undefined;
-  private paths: Promise<PoolPaths> | undefined;
-  private probed: Promise<DriverAvailability> | undefined;
+  private bundles: Promise<IsolateBundles> | undefined;
+  private disposed = false;
 
-  constructor(private readonly ctx: DriverContext) {}
+  constructor(private readonly ctx: DriverContext, private readonly options: IsolateDriverOptions = {}) {}
 
-  private bundles(): Promise<PoolPaths> {
-    const buildDir = path.join(this.ctx.dataDir, 'build');
-    this.paths ??= Promise.all([
-      bundleGuest(buildDir, 'isolate-pool.guest.ts', { external: ['isolated-vm'] }),
-      bundleGuest(buildDir, 'isolate-runtime.guest.ts', { format: 'iife' }),
-    ]).then(([poolBundle, runtimeBundle]) => ({ poolBundle, runtimeBundle }));
-    return this.paths;
+  private startPool(forProbe = false): Promise<PoolProcess> {
+    return (async () => {
+      const bwrap = findBwrap();
+      if (!bwrap) throw new NimbusError('unavailable', 'bubblewrap (bwrap) is not installed: the isolate pool must run inside an OS sandbox (apt-get install bubblewrap)');
+      this.bundles ??= bundleIsolateGuest(path.join(this.ctx.dataDir, 'build', 'isolate'));
+      const bundles = await this.bundles.catch((e: Error) => {
+        this.bundles = undefined;
+        throw e;
+      });
+      const pool = await PoolProcess.start(bwrap, bundles);
+      if (forProbe) return pool;
+      this.ctx.log('debug', 'isolate pool started', { nodePid: pool.nodePid, bwrapPid: pool.bwrapPid, startMs: Math.round(performance.now() - pool.startedAt) });
+      pool.onDeath((reason) => this.ctx.log(this.disposed ? 'debug' : 'warn', 'isolate pool ended', { reason }));
+      return pool;
+    })();
   }
 
+  /** The running pool, started (once, even for concurrent callers) when there is none or it died. */
   private livePool(): Promise<PoolProcess> {
     const current = this.pool;
-    const restart = async () => PoolProcess.start(await this.bundles());
-    this.pool = current
-      ? current.then((p) => (p.alive ? p : restart()), restart)
-      : restart();
-    return this.pool;
+    const replace = () => {
+      if (this.pool === current) this.pool = this.startPool();
+      return this.pool as Promise<PoolProcess>;
+    };
+    if (!current) return replace();
+    return current.then((p) => (p.alive ? p : replace()), replace);
   }
 
-  probe(): Promise<DriverAvailability> {
-    this.probed ??= (async () => {
-      try {
-        await promisify(execFile)('bwrap', ['--version']);
-      } catch {
-        return { available: false, reason: 'bubblewrap (bwrap) is missing: the isolate pool must run inside an OS sandbox (apt-get install bubblewrap)' };
-      }
-      try {
-        isolatedVmDir();
-      } catch {
-        return { available: false, reason: 'the isolated-vm package is not installed (npm install)' };
-      }
-      try {
-        // A real start of a throwaway pool; the working pool starts with the first sandbox.
-        const started = performance.now();
-        const pool = await PoolProcess.start(await this.bundles());
-        const ms = Math.round(performance.now() - started);
-        await pool.kill('probe done');
-        return { available: true, reason: `V8 isolates (isolated-vm) in a pool process confined by bubblewrap (no network, read-only filesystem); a pool starts in ${ms} ms` };
-      } catch (e) {
-        return { available: false, reason: `the isolate pool does not start here: ${(e as Error).message}` };
-      }
-    })();
-    return this.probed;
+  async probe(): Promise<DriverAvailability> {
+    const bwrap = findBwrap();
+    if (!bwrap) return { available: false, reason: 'bubblewrap (bwrap) is not installed: the isolate pool must run inside an OS sandbox (apt-get install bubblewrap)' };
+    let ivmVersion: string;
+    try {
+      ivmVersion = (JSON.parse(await readFile(path.join(isolatedVmDir(), 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return { available: false, reason: 'the isolated-vm package is not installed (npm install builds it)' };
+    }
+    try {
+      // A real start, thrown away: a probe leaves no process behind; the first create starts the pool for good.
+      const started = performance.now();
+      const pool = await this.startPool(true);
+      const startMs = Math.round(performance.now() - started);
+      await pool.kill('probe done');
+      const major = Number(process.versions.node.split('.')[0]);
+      const note = major < 22 ? `; Node ${process.version} gets isolated-vm 5 without the fixes of its Node 22 releases, which is why the pool is confined` : '';
+      return {
+        available: true,
+        reason: `V8 isolates (isolated-vm ${ivmVersion}) in one pool process confined by bubblewrap: no network, read-only filesystem, own pid namespace; a pool starts in ${startMs} ms${note}`,
+        details: { bwrap: await bwrapVersion(bwrap), isolatedVm: ivmVersion, node: process.version, poolStartMs: startMs },
+      };
+    } catch (e) {
+      return { available: false, reason: `the isolate pool does not start here: ${(e as Error).message}` };
+    }
   }
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
-    const code = await readFile(spec.artifactPath, 'utf8');
-    const pool = await this.livePool();
-    const sandbox = new IsolateSandbox(spec, pool);
-    try {
-      await sandbox.start(code, spec.artifactSha256, INIT_TIMEOUT_MS);
-    } catch (e) {
-      await sandbox.dispose();
-      throw e;
-    }
-    return sandbox;
+    if (this.disposed) throw new NimbusError('unavailable', 'the isolate driver has been disposed');
+    const [code, pool] = await Promise.all([readFile(spec.artifactPath, 'utf8'), this.livePool()]);
+    return IsolateSandbox.create(spec, pool, code, this.options.initTimeoutMs ?? 10_000);
   }
 
   async dispose(): Promise<void> {
+    this.disposed = true;
     const pool = this.pool;
     this.pool = undefined;
     if (pool) await (await pool.catch(() => undefined))?.kill('driver disposed');

@@ -1,59 +1,129 @@
-// One isolate sandbox: a V8 isolate in the pool process. Calls run one at a
-// time (an isolate has one thread); the pool enforces each call's deadline and
-// memory limit, and a host-side backstop kills the whole pool if it stops
-// answering, so a wedged pool can never hang a caller.
+// One isolate sandbox: a V8 isolate in the shared pool process. Calls run
+// concurrently in the isolate; the pool enforces each call's deadline and the
+// memory limit, and a host-side backstop answers `timeout` on time even when
+// the pool hangs, then pings it and kills the whole pool if it stays silent
+// (its other calls fail with function_crashed; the next create restarts it).
 import type { GuestError } from '../../guest/protocol.ts';
-import type { PoolEvent } from '../../guest/isolate-protocol.ts';
-import { NimbusError } from '../../shared/errors.ts';
+import type { HeapStats, PoolEvent } from '../../guest/isolate-protocol.ts';
+import { NimbusError, type ErrorCode } from '../../shared/errors.ts';
 import type { InvokeCall, InvokeOutcome, Sandbox, SandboxInfo, SandboxSpec, SandboxState } from '../driver.ts';
 import type { PoolProcess } from './pool-process.ts';
+import { proxyFetch } from './fetch-proxy.ts';
 
-const BACKSTOP_MS = 3000;
+/** How long past a call's deadline the host waits for the pool before it answers timeout itself. */
+export const BACKSTOP_GRACE_MS = 250;
+/** How long a pool may take to answer a ping, a dispose or a stats request. */
+const ANSWER_MS = 1500;
 const FATAL = new Set(['timeout', 'memory_exhausted', 'function_crashed']);
+const CREATE_ERRORS = new Set<ErrorCode>(['timeout', 'memory_exhausted', 'function_crashed', 'function_error', 'internal']);
+
+interface PendingCall {
+  resolve: (outcome: InvokeOutcome) => void;
+  timer: NodeJS.Timeout;
+  startedAt: number;
+}
+
+export interface LoadFacts {
+  style: string;
+  initMs: number;
+  coldStartMs: number;
+  codeCache: string;
+  /** Whether a ready spare isolate was used. */
+  spare: boolean;
+}
 
 export class IsolateSandbox implements Sandbox {
   readonly engine = 'isolate' as const;
   readonly id: string;
   private deadReason: string | undefined;
   private readonly deathListeners: ((reason: string) => void)[] = [];
-  private readonly pending = new Map<string, (e: Extract<PoolEvent, { type: 'result' }>) => void>();
-  private readonly statsWaiters = new Map<string, (mb: number | undefined) => void>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly pending = new Map<string, PendingCall>();
+  private readonly waiters = new Map<string, (e: PoolEvent | undefined) => void>();
   private readonly createdAt = new Date().toISOString();
   private readonly unlisten: () => void;
-  style = 'unknown';
+  private readonly unwatchPool: () => void;
+  private disposing: Promise<void> | undefined;
+  private asked = 0;
+  private heap: HeapStats | undefined;
+  private onLoad: ((e: PoolEvent) => void) | undefined;
+  load: LoadFacts | undefined;
 
-  constructor(readonly spec: SandboxSpec, private readonly pool: PoolProcess) {
+  private constructor(readonly spec: SandboxSpec, private readonly pool: PoolProcess) {
     this.id = spec.id;
     this.unlisten = pool.listen(spec.id, (e) => this.onEvent(e));
-    pool.onDeath((reason) => this.die(`the isolate pool died: ${reason}`));
+    this.unwatchPool = pool.onDeath((reason) => this.die(`the isolate pool died: ${reason}`));
   }
 
-  /** Sends create and waits for the isolate to load the function. */
-  async start(code: string, codeKey: string, timeoutMs: number): Promise<void> {
-    const created = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new NimbusError('timeout', `function did not load within ${timeoutMs} ms`)), timeoutMs);
-      this.onCreated = (e) => {
-        clearTimeout(timer);
-        if (e.type === 'created') {
-          this.style = e.style;
-          resolve();
-        } else reject(new NimbusError(e.error.code === 'memory_exhausted' ? 'memory_exhausted' : 'function_error', e.error.message, { logs: e.logs ?? '' }));
-      };
-      this.pool.onDeath((reason) => reject(new NimbusError('function_crashed', `the isolate pool died while loading the function: ${reason}`)));
-    });
+  /** Creates the isolate in the pool and loads the function; rejects with the function's load error. */
+  static async create(spec: SandboxSpec, pool: PoolProcess, code: string, initTimeoutMs: number): Promise<IsolateSandbox> {
+    const started = performance.now();
+    const sandbox = new IsolateSandbox(spec, pool);
+    try {
+      const e = await sandbox.loaded(code, initTimeoutMs);
+      sandbox.load = { style: e.style, initMs: e.initMs, codeCache: e.codeCache, spare: e.spare, coldStartMs: performance.now() - started };
+      return sandbox;
+    } catch (e) {
+      await sandbox.dispose();
+      throw e;
+    }
+  }
+
+  private loaded(code: string, initTimeoutMs: number): Promise<Extract<PoolEvent, { type: 'created' }>> {
     const s = this.spec;
-    this.pool.send({ type: 'create', sid: s.id, code, codeKey, handler: s.handler, functionName: s.functionName, functionVersion: s.functionVersion, memoryMb: s.memoryMb, env: s.env, resultLimitBytes: s.resultLimitBytes, logLimitBytes: s.logLimitBytes });
-    await created;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new NimbusError('timeout', `the function did not load within ${initTimeoutMs} ms`));
+        void this.pool.checkAlive(ANSWER_MS);
+      }, initTimeoutMs + BACKSTOP_GRACE_MS);
+      this.onLoad = (e) => {
+        clearTimeout(timer);
+        this.onLoad = undefined;
+        if (e.type === 'created') return resolve(e);
+        if (e.type !== 'create_error') return;
+        const code = CREATE_ERRORS.has(e.error.code as ErrorCode) ? (e.error.code as ErrorCode) : 'function_error';
+        reject(new NimbusError(code, e.error.message, { stack: e.error.stack, logs: e.logs }));
+      };
+      this.onDeath((reason) => {
+        clearTimeout(timer);
+        reject(new NimbusError('function_crashed', `the sandbox died while loading the function: ${reason}`));
+      });
+      this.pool.send({
+        type: 'create', sid: s.id, code, codeKey: s.artifactSha256, handler: s.handler, functionName: s.functionName, functionVersion: s.functionVersion,
+        memoryMb: s.memoryMb, env: s.env, network: s.network, resultLimitBytes: s.resultLimitBytes, logLimitBytes: s.logLimitBytes, initTimeoutMs,
+      });
+    });
   }
-
-  private onCreated: ((e: Extract<PoolEvent, { type: 'created' | 'create_error' }>) => void) | undefined;
 
   private onEvent(e: PoolEvent): void {
-    if (e.type === 'created' || e.type === 'create_error') this.onCreated?.(e);
-    else if (e.type === 'result') this.pending.get(e.id)?.(e);
-    else if (e.type === 'stats') this.statsWaiters.get(e.id)?.(e.heapMb);
-    else if (e.type === 'dead') this.die(`isolate ended: ${e.reason}`);
+    if (e.type === 'created' || e.type === 'create_error') this.onLoad?.(e);
+    else if (e.type === 'result') this.onResult(e);
+    else if (e.type === 'dead') this.die(`the isolate ended (${e.code}): ${e.reason}`);
+    else if (e.type === 'stats' || e.type === 'disposed') this.waiters.get(e.id)?.(e);
+    else if (e.type === 'fetch') void this.onFetch(e);
+  }
+
+  private onResult(e: Extract<PoolEvent, { type: 'result' }>): void {
+    const p = this.pending.get(e.id);
+    if (e.heap) this.heap = e.heap;
+    if (!p) return;
+    this.pending.delete(e.id);
+    clearTimeout(p.timer);
+    p.resolve({
+      ok: e.ok,
+      output: e.output,
+      error: e.ok ? undefined : (e.error ?? { code: 'function_error', message: 'unknown error' }),
+      logs: e.logs,
+      logsTruncated: e.logsTruncated,
+      runMs: Date.now() - p.startedAt,
+      maxMemoryMb: this.heap ? this.heap.usedMb + this.heap.externalMb : undefined,
+    });
+    // These end the isolate: never hand it another call, even before the pool's 'dead' arrives.
+    if (!e.ok && e.error && FATAL.has(e.error.code)) this.die(`the isolate ended: ${e.error.code}`);
+  }
+
+  private async onFetch(e: Extract<PoolEvent, { type: 'fetch' }>): Promise<void> {
+    const answer = this.spec.network ? await proxyFetch(e.request, e.deadline) : { error: 'this function has no network access' };
+    if (!this.deadReason) this.pool.send({ type: 'fetched', sid: this.id, fetchId: e.fetchId, ...answer });
   }
 
   get state(): SandboxState {
@@ -64,54 +134,62 @@ export class IsolateSandbox implements Sandbox {
     return {
       id: this.id, engine: 'isolate', functionName: this.spec.functionName, functionVersion: this.spec.functionVersion,
       state: this.state, memoryMb: this.spec.memoryMb, cpus: this.spec.cpus, createdAt: this.createdAt,
-      details: { poolPid: this.pool.hostPid, handlerStyle: this.style, ...(this.deadReason ? { deathReason: this.deadReason } : {}) },
+      details: {
+        poolPid: this.pool.nodePid,
+        bwrapPid: this.pool.bwrapPid,
+        confinement: 'bubblewrap: no network, read-only filesystem, own pid namespace, no capabilities',
+        node: this.pool.node,
+        ...(this.load ?? {}),
+        ...(this.heap ? { heap: this.heap } : {}),
+        ...(this.deadReason ? { deathReason: this.deadReason } : {}),
+      },
     };
   }
 
   invoke(call: InvokeCall): Promise<InvokeOutcome> {
     if (this.deadReason) return Promise.reject(new NimbusError('unavailable', `sandbox ${this.id} is dead: ${this.deadReason}`));
-    const run = this.queue.then(() => this.runOne(call));
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  private runOne(call: InvokeCall): Promise<InvokeOutcome> {
-    if (this.deadReason) return Promise.resolve(this.failure({ code: 'function_crashed', message: `the isolate is gone: ${this.deadReason}` }, 0));
-    const started = Date.now();
     return new Promise((resolve) => {
-      const backstop = setTimeout(() => {
-        this.pending.delete(call.activationId);
-        resolve(this.failure({ code: 'timeout', message: `function timed out after ${call.timeoutMs} ms (the pool stopped answering and was restarted)` }, started));
-        void this.pool.kill('a call overran its deadline and the pool did not stop it');
-      }, call.timeoutMs + BACKSTOP_MS);
-      this.pending.set(call.activationId, (e) => {
-        clearTimeout(backstop);
-        this.pending.delete(call.activationId);
-        // These end the isolate: never hand it another call, even before the pool's 'dead' arrives.
-        if (!e.ok && e.error && FATAL.has(e.error.code)) this.die(`isolate ended: ${e.error.code}`);
-        resolve({ ok: e.ok, output: e.output, error: e.ok ? undefined : e.error, logs: e.logs, logsTruncated: e.logsTruncated, runMs: Date.now() - started });
-      });
-      this.pool.send({ type: 'invoke', sid: this.id, id: call.activationId, input: call.input, deadline: started + call.timeoutMs });
+      const startedAt = Date.now();
+      const timer = setTimeout(() => this.onBackstop(call), call.timeoutMs + BACKSTOP_GRACE_MS);
+      this.pending.set(call.activationId, { resolve, timer, startedAt });
+      this.pool.send({ type: 'invoke', sid: this.id, id: call.activationId, input: call.input, deadline: startedAt + call.timeoutMs });
     });
   }
 
-  private failure(error: GuestError, started: number): InvokeOutcome {
-    return { ok: false, error, logs: '', logsTruncated: false, runMs: started ? Date.now() - started : 0 };
+  /** The pool did not answer a call by its deadline: answer timeout here, then make sure the pool lives. */
+  private onBackstop(call: InvokeCall): void {
+    const p = this.pending.get(call.activationId);
+    if (!p) return;
+    this.pending.delete(call.activationId);
+    p.resolve(this.failure(p, { code: 'timeout', message: `function timed out after ${call.timeoutMs} ms (the isolate pool did not stop it in time)` }));
+    this.die(`call ${call.activationId} timed out and the pool did not stop it`);
+    void this.pool.checkAlive(ANSWER_MS);
   }
 
-  memoryUsageMb(): Promise<number | undefined> {
-    if (this.deadReason) return Promise.resolve(undefined);
-    const id = `stats-${Math.random().toString(36).slice(2)}`;
+  private failure(p: PendingCall, error: GuestError): InvokeOutcome {
+    return { ok: false, error, logs: '', logsTruncated: false, runMs: Date.now() - p.startedAt };
+  }
+
+  /** Sends a request that the pool answers by id; undefined when it does not answer in time. */
+  private ask(type: 'stats' | 'dispose'): Promise<PoolEvent | undefined> {
+    const id = `${type}-${++this.asked}`;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => done(undefined), 2000);
-      const done = (mb: number | undefined) => {
+      const timer = setTimeout(() => done(undefined), ANSWER_MS);
+      const done = (e: PoolEvent | undefined) => {
         clearTimeout(timer);
-        this.statsWaiters.delete(id);
-        resolve(mb);
+        this.waiters.delete(id);
+        resolve(e);
       };
-      this.statsWaiters.set(id, done);
-      this.pool.send({ type: 'stats', sid: this.id, id });
+      this.waiters.set(id, done);
+      this.pool.send({ type, sid: this.id, id });
     });
+  }
+
+  async memoryUsageMb(): Promise<number | undefined> {
+    if (this.deadReason) return undefined;
+    const e = await this.ask('stats');
+    if (e?.type === 'stats' && e.heap) this.heap = e.heap;
+    return e?.type === 'stats' && e.heap ? e.heap.usedMb + e.heap.externalMb : undefined;
   }
 
   onDeath(listener: (reason: string) => void): void {
@@ -122,14 +200,24 @@ export class IsolateSandbox implements Sandbox {
   private die(reason: string): void {
     if (this.deadReason) return;
     this.deadReason = reason;
-    for (const [id, resolve] of this.pending) resolve({ type: 'result', sid: this.id, id, ok: false, error: { code: 'function_crashed', message: reason }, logs: '', logsTruncated: false });
-    this.pending.clear();
-    this.unlisten();
+    this.unwatchPool();
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.resolve(this.failure(p, { code: 'function_crashed', message: reason }));
+    }
     for (const l of this.deathListeners.splice(0)) l(reason);
   }
 
-  async dispose(): Promise<void> {
-    if (!this.deadReason) this.pool.send({ type: 'dispose', sid: this.id });
-    this.die('disposed');
+  /** Ends the isolate in the pool (waiting for the pool to confirm, or killing a pool that does not). */
+  dispose(): Promise<void> {
+    this.disposing ??= (async () => {
+      const ack = this.pool.alive ? this.ask('dispose') : undefined;
+      this.die('disposed');
+      if (ack && !(await ack) && this.pool.alive) await this.pool.checkAlive(ANSWER_MS);
+      this.unlisten();
+      for (const w of this.waiters.values()) w(undefined);
+    })();
+    return this.disposing;
   }
 }

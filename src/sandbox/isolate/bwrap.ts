@@ -1,0 +1,65 @@
+// The OS sandbox around the isolate pool: bubblewrap with every namespace
+// unshared (no network: only a loopback of its own; own pid, ipc, uts and
+// mount namespaces), no capabilities, a read-only view of the system
+// libraries, Node, isolated-vm and the two bundles, a fresh /tmp, and death
+// with its parent, all under /nimbus. Host files such as /etc and the data
+// dir are not there.
+import { execFile } from 'node:child_process';
+import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { IsolateBundles } from './bundle.ts';
+
+/** The isolated-vm package directory in the project's node_modules. */
+export function isolatedVmDir(): string {
+  return path.dirname(createRequire(import.meta.url).resolve('isolated-vm/package.json'));
+}
+
+/** bubblewrap's path, or undefined when it is not installed. */
+export function findBwrap(): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/usr/local/bin', '/bin'];
+  return dirs.map((d) => path.join(d, 'bwrap')).find((p) => existsSync(p));
+}
+
+export async function bwrapVersion(bwrap: string): Promise<string> {
+  const { stdout } = await promisify(execFile)(bwrap, ['--version'], { timeout: 5000 });
+  return stdout.trim();
+}
+
+/** /bin, /lib, /lib64, /sbin: the same symlink where the host has merged /usr, else a read-only bind. */
+function systemDirs(): string[] {
+  const args: string[] = ['--ro-bind', '/usr', '/usr'];
+  for (const dir of ['/bin', '/sbin', '/lib', '/lib64', '/lib32']) {
+    if (!existsSync(dir)) continue;
+    if (lstatSync(dir).isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir);
+    else args.push('--ro-bind', dir, dir);
+  }
+  return args;
+}
+
+/** Where the pool finds what it needs inside the sandbox (no host path shows through). */
+export const INSIDE = { dir: '/nimbus', pool: '/nimbus/pool.cjs', runtime: '/nimbus/runtime.js', ivm: '/nimbus/node_modules/isolated-vm' };
+
+export function poolCommand(bwrap: string, bundles: IsolateBundles): { command: string; args: string[] } {
+  const node = process.execPath;
+  const nodeOutsideUsr = !node.startsWith('/usr/') ? ['--ro-bind', path.dirname(path.dirname(node)), path.dirname(path.dirname(node))] : [];
+  const args = [
+    '--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--clearenv',
+    '--hostname', 'nimbus-isolate-pool',
+    '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
+    ...systemDirs(), ...nodeOutsideUsr,
+    '--dir', INSIDE.dir,
+    '--ro-bind', isolatedVmDir(), INSIDE.ivm,
+    '--ro-bind', bundles.pool, INSIDE.pool,
+    '--ro-bind', bundles.runtime, INSIDE.runtime,
+    '--remount-ro', '/',
+    '--chdir', '/',
+    '--setenv', 'PATH', '/usr/bin:/bin',
+    '--setenv', 'NIMBUS_AGENT_CHANNEL', 'fd:3',
+    '--setenv', 'NIMBUS_IVM_PATH', INSIDE.ivm,
+    '--setenv', 'NIMBUS_ISOLATE_RUNTIME', INSIDE.runtime,
+    '--', node, '--no-node-snapshot', INSIDE.pool,
+  ];
+  return { command: bwrap, args };
+}

@@ -1,0 +1,66 @@
+// fetch() for isolate functions deployed with network: true. The pool has no
+// network of its own, so the host makes the request on the function's
+// behalf: http(s) only, bounded by the calling activation's deadline, with
+// the response body capped. Functions without network never get here.
+import type { HttpRequestData } from '../../guest/protocol.ts';
+import type { FetchedResponse } from '../../guest/isolate-protocol.ts';
+
+/** Largest response body handed to a function. */
+export const FETCH_MAX_BYTES = 16 * 1024 * 1024;
+const MAX_FETCH_MS = 60_000;
+const DROPPED_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'expect']);
+
+async function readCapped(res: Response, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const reader = res.body?.getReader();
+  if (!reader) return Buffer.alloc(0);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new Error(`the response body is over ${maxBytes} bytes`);
+    }
+    chunks.push(Buffer.from(value));
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function proxyFetch(request: HttpRequestData, deadline: number, maxBytes = FETCH_MAX_BYTES): Promise<{ response?: FetchedResponse; error?: string }> {
+  let url: URL;
+  try {
+    url = new URL(request.url);
+  } catch {
+    return { error: `invalid URL ${JSON.stringify(request.url)}` };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { error: `only http and https URLs can be fetched, not ${url.protocol}` };
+  const ms = Math.min(MAX_FETCH_MS, deadline - Date.now());
+  if (ms <= 0) return { error: 'the call is past its deadline' };
+  const headers = Object.entries(request.headers).filter(([k]) => !DROPPED_HEADERS.has(k.toLowerCase()));
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+  try {
+    const res = await fetch(url, {
+      method: request.method,
+      headers,
+      body: hasBody ? Buffer.from(request.bodyBase64, 'base64') : undefined,
+      redirect: 'follow',
+      signal: AbortSignal.timeout(ms),
+    });
+    const body = await readCapped(res, maxBytes);
+    return {
+      response: {
+        status: res.status,
+        statusText: res.statusText,
+        headers: [...res.headers],
+        bodyBase64: body.toString('base64'),
+        url: res.url,
+        redirected: res.redirected,
+      },
+    };
+  } catch (e) {
+    const err = e as Error & { cause?: { message?: string } };
+    return { error: `${err.name === 'TimeoutError' ? `no answer within ${ms} ms` : err.message}${err.cause?.message ? ` (${err.cause.message})` : ''}` };
+  }
+}
