@@ -33,7 +33,7 @@ interface PendingCall {
 }
 
 const OOM_PATTERN = /heap out of memory|Reached heap limit|Allocation failed/;
-const WATCH_INTERVAL_MS = 50;
+const WATCH_INTERVAL_MS = 100;
 
 export class AgentSandbox implements Sandbox {
   readonly id: string;
@@ -45,6 +45,7 @@ export class AgentSandbox implements Sandbox {
   private cause: DeathCause | undefined;
   private deathReason: string | undefined;
   private watchdog: NodeJS.Timeout | undefined;
+  private lastSampleMb: number | undefined;
   private killing: Promise<void> | undefined;
   memoryLimitMb: number;
   cpus: number;
@@ -136,7 +137,8 @@ export class AgentSandbox implements Sandbox {
       const timer = setTimeout(() => this.onTimeout(call), call.timeoutMs);
       const pending: PendingCall = { resolve, timer, startedAt: Date.now() };
       this.pending.set(call.activationId, pending);
-      void this.proc.memoryMb().then((mb) => (pending.peakMb = Math.max(pending.peakMb ?? 0, mb ?? 0) || undefined), () => undefined);
+      // The watchdog samples while calls run; a call shorter than its interval gets the latest sample.
+      if (this.lastSampleMb !== undefined) pending.peakMb = this.lastSampleMb;
       this.channel.send({ type: 'invoke', id: call.activationId, input: call.input, deadline: Date.now() + call.timeoutMs });
     });
   }
@@ -174,6 +176,7 @@ export class AgentSandbox implements Sandbox {
     if (this.cause || this.pending.size === 0) return;
     const mb = await this.proc.memoryMb().catch(() => undefined);
     if (mb === undefined || this.cause) return;
+    this.lastSampleMb = mb;
     for (const p of this.pending.values()) p.peakMb = Math.max(p.peakMb ?? 0, mb);
     if (mb > this.memoryLimitMb) this.die('memory', `sandbox used ${Math.round(mb)} MB, over its ${this.memoryLimitMb} MB limit`);
   }

@@ -5,6 +5,7 @@
 // spawned but not yet specialised agent per recently used memory size, so a
 // cold start only loads the function.
 import { spawn } from 'node:child_process';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
@@ -26,6 +27,35 @@ export async function rssOfPid(pid: number): Promise<number | undefined> {
     return m ? Number(m[1]) / 1024 : undefined;
   } catch {
     return undefined;
+  }
+}
+
+const PAGE_MB = 4096 / (1024 * 1024);
+
+/**
+ * Reads a process's resident memory from /proc/<pid>/statm through one file
+ * descriptor kept open: one pread per sample, cheap enough for a watchdog.
+ */
+export class RssReader {
+  private fd: number | undefined;
+  private readonly buffer = Buffer.alloc(128);
+  constructor(private readonly pid: number) {}
+
+  read(): number | undefined {
+    try {
+      this.fd ??= openSync(`/proc/${this.pid}/statm`, 'r');
+      const n = readSync(this.fd, this.buffer, 0, this.buffer.length, 0);
+      const pages = Number(this.buffer.toString('latin1', 0, n).split(' ')[1]);
+      return Number.isFinite(pages) ? pages * PAGE_MB : undefined;
+    } catch {
+      this.close();
+      return undefined;
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 
@@ -86,12 +116,14 @@ export class ProcessDriver implements SandboxDriver {
     const exited = once(child, 'exit').then(([code, signal]) => (signal ? `signal ${signal}` : `exit code ${code}`));
     const pid = child.pid;
     const alive = () => child.exitCode === null && child.signalCode === null;
+    const rss = pid ? new RssReader(pid) : undefined;
+    void exited.then(() => rss?.close());
     const proc: AgentProcess = {
       channel: child.stdio[3] as Duplex,
       stderr: child.stderr ?? undefined,
       exited,
       details: { pid },
-      memoryMb: () => (pid ? rssOfPid(pid) : Promise.resolve(undefined)),
+      memoryMb: async () => rss?.read(),
       kill: async () => {
         if (pid && alive()) {
           child.ref(); // wait for the exit even when nothing else keeps the loop alive
