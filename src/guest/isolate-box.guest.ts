@@ -64,6 +64,7 @@ export class PoolIsolate implements ShellOwner {
       return false;
     } finally {
       clearTimeout(loadTimer);
+      this.env.spares.replenish(this.c.memoryMb);
     }
   }
 

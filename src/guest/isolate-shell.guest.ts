@@ -56,6 +56,8 @@ export async function makeShell(deps: ShellDeps, memoryMb: number, warm: boolean
   }
 }
 
+const REFILL_DELAY_MS = 50;
+
 /** One spare shell per recently used memory size (a handful of sizes at most). */
 export class Spares {
   private readonly ready = new Map<number, Shell>();
@@ -64,14 +66,22 @@ export class Spares {
 
   constructor(private readonly deps: ShellDeps, private readonly maxSizes = 4) {}
 
-  /** A shell for this memory size: the spare when there is one (then another is made), else a new one. */
+  /** A shell for this memory size: the spare when there is one, else a new one. Call replenish() after. */
   async take(memoryMb: number): Promise<{ shell: Shell; spare: boolean }> {
     this.touch(memoryMb);
     const spare = this.ready.get(memoryMb);
     this.ready.delete(memoryMb);
-    setImmediate(() => this.refill(memoryMb));
     if (spare) return { shell: spare, spare: true };
     return { shell: await makeShell(this.deps, memoryMb, false), spare: false };
+  }
+
+  /**
+   * Makes the next spare for this size a little after the create that took one has answered:
+   * new Isolate() runs on the pool's main thread for a few milliseconds, and the warm-up takes CPU,
+   * which must sit neither on that create's path nor on the first call that usually follows it.
+   */
+  replenish(memoryMb: number): void {
+    setTimeout(() => this.refill(memoryMb), REFILL_DELAY_MS);
   }
 
   private touch(memoryMb: number): void {
