@@ -53,7 +53,8 @@ async function invoke(msg: Extract<HostMessage, { type: 'invoke' }>): Promise<vo
     return;
   }
   const h = handler;
-  const ctx: CallContext = { ...base, activationId: msg.id, deadline: msg.deadline };
+  const deadline = msg.timeoutMs === undefined ? msg.deadline : Date.now() + msg.timeoutMs;
+  const ctx: CallContext = { ...base, activationId: msg.id, deadline };
   const { buffer, result } = logs.run(
     () =>
       new Promise((resolve, reject) => {

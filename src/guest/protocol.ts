@@ -53,7 +53,9 @@ export const HostMessage = z.discriminatedUnion('type', [
     type: z.literal('invoke'),
     id: z.string(),
     input: InvokeInput,
-    deadline: z.number(), // epoch milliseconds
+    deadline: z.number(), // epoch milliseconds, by the host's clock
+    /** The call's time budget; a guest with its own clock (a VM) counts from receipt. */
+    timeoutMs: z.number().optional(),
   }),
   z.object({ type: z.literal('ping'), id: z.string() }),
   // Sent before init by engines that start guests from a snapshot (microvm):

@@ -139,7 +139,7 @@ export class AgentSandbox implements Sandbox {
       this.pending.set(call.activationId, pending);
       // The watchdog samples while calls run; a call shorter than its interval gets the latest sample.
       if (this.lastSampleMb !== undefined) pending.peakMb = this.lastSampleMb;
-      this.channel.send({ type: 'invoke', id: call.activationId, input: call.input, deadline: Date.now() + call.timeoutMs });
+      this.channel.send({ type: 'invoke', id: call.activationId, input: call.input, deadline: Date.now() + call.timeoutMs, timeoutMs: call.timeoutMs });
     });
   }
 
