@@ -9,7 +9,7 @@ export type CacheUse = 'hit' | 'miss' | 'rejected';
 export class CodeCache {
   private readonly entries = new Map<string, IVM.ExternalCopy<ArrayBuffer>>();
 
-  constructor(private readonly maxEntries = 256) {}
+  constructor(private readonly maxEntries = 128) {}
 
   async compile(isolate: IVM.Isolate, key: string, code: string, filename: string): Promise<{ script: IVM.Script; cache: CacheUse }> {
     const cachedData = this.entries.get(key);
