@@ -2,14 +2,14 @@
 // cold start (create → ready) with and without a warm spare isolate, warm
 // call latency, and memory per warm isolate (V8 heap, and the pool's RSS
 // growth per isolate). Not a test: numbers depend on the machine's load.
-// Run: node --import tsx src/sandbox/isolate/measure.ts [isolates=50]
+// Run: npm run bench:isolate -- [isolates=50]
 import { build } from 'esbuild';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Sandbox, SandboxSpec } from '../driver.ts';
-import { IsolateDriver } from './driver.ts';
+import type { Sandbox, SandboxSpec } from '../src/sandbox/driver.ts';
+import { IsolateDriver } from '../src/sandbox/isolate/driver.ts';
 
 const count = Number(process.argv[2] ?? 50);
 const dir = await mkdtemp(path.join(tmpdir(), 'nimbus-isolate-measure-'));
