@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { startPlatform } from '../platform.ts';
 import { CliError } from './client.ts';
 import { clusterOptions, redact } from './serve.ts';
+import { closeOnSignals } from './shutdown.ts';
 
 interface InvokerOpts { dataDir: string; bus: string; store: string; invokerId: string; slots?: string; logLevel: string }
 
@@ -31,14 +32,6 @@ export function registerInvokerCommand(program: Command): void {
         throw new CliError(`cannot start: ${e.message}`);
       });
       process.stdout.write(`nimbus invoker ${platform.config.invokerId} is running (bus ${redact(o.bus)}, store ${redact(o.store)}, data in ${platform.config.dataDir})\n`);
-      let stopping = false;
-      const stop = async () => {
-        if (stopping) return;
-        stopping = true;
-        await platform.close();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void stop());
-      process.on('SIGTERM', () => void stop());
+      closeOnSignals(platform);
     });
 }

@@ -7,6 +7,7 @@ import { shardingBalancerFor } from '../balancer/sharding.ts';
 import { startPlatform, type PlatformOptions } from '../platform.ts';
 import { deployExamples } from './examples.ts';
 import { CliError } from './client.ts';
+import { closeOnSignals } from './shutdown.ts';
 
 /** A URL fit for printing: the password hidden. */
 export function redact(url: string): string {
@@ -49,14 +50,6 @@ export function registerServeCommand(program: Command): void {
       if (platform.apiKey?.created) lines.push(`API key (shown once; also in ${platform.config.dataDir}/api-key): ${platform.apiKey.key}`);
       if (o.examples) lines.push(...(await deployExamples(platform)));
       process.stdout.write(`${lines.join('\n')}\n`);
-      let stopping = false;
-      const stop = async () => {
-        if (stopping) return;
-        stopping = true;
-        await platform.close();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void stop());
-      process.on('SIGTERM', () => void stop());
+      closeOnSignals(platform);
     });
 }

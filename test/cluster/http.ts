@@ -1,11 +1,8 @@
 // Small HTTP helpers for cluster tests: JSON requests against a front end,
 // deploy, invoke, and waiting for an activation to settle (bounded).
-export interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
-}
+import { toTestResponse, type TestResponse } from '../helpers/platform.ts';
+
+export type Reply = TestResponse;
 
 export async function call(base: string, method: string, p: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<Reply> {
   const res = await fetch(`${base}${p}`, {
@@ -14,14 +11,7 @@ export async function call(base: string, method: string, p: string, body?: unkno
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(timeoutMs),
   });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
+  return toTestResponse(res);
 }
 
 export const deploy = (base: string, name: string, code: string, config: Record<string, unknown> = {}) =>
