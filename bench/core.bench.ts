@@ -1,6 +1,7 @@
 // Core benchmark, side by side in one run: a bare node:http server running the
 // hello handler inline vs nimbus warm invoke through the full HTTP path (front
-// end, scheduler, bus, invoker, process sandbox) → throughput ratio, p50/p99;
+// end, scheduler, bus, invoker, process sandbox; BENCH_CONCURRENCY calls per
+// sandbox, default 8) → throughput ratio, p50/p99;
 // then process-engine cold starts (sandbox deleted before each call).
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -18,7 +19,7 @@ const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-bench-'));
 const nimbus = await spawnServer(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], /running at (http:\S+)/);
 const base = nimbus.match[1] ?? '';
 try {
-  const put = await fetch(`${base}/v1/functions/hello`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runtime: 'nodejs', code: HELLO, maxSandboxes: 2 }) });
+  const put = await fetch(`${base}/v1/functions/hello`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runtime: 'nodejs', code: HELLO, maxSandboxes: 2, concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8) }) });
   if (!put.ok) throw new Error(await put.text());
   const invokeUrl = `${base}/v1/functions/hello/invoke`;
   await load(bareUrl, { name: 'bench' }, 2);
