@@ -15,6 +15,14 @@ import { RunRequest, invokerSubject, type RunReply } from './messages.ts';
 import { FunctionPool, type Lease } from './pool.ts';
 import { buildRecord } from './records.ts';
 
+/** Sandbox facts copied into each activation record (a microVM's accelerator and why). */
+const RECORDED_DETAILS = ['accelerator', 'acceleratorReason', 'start'];
+
+function recordedDetails(details: Record<string, unknown>): Record<string, string> | undefined {
+  const picked = Object.fromEntries(RECORDED_DETAILS.filter((k) => typeof details[k] === 'string').map((k) => [k, String(details[k])]));
+  return Object.keys(picked).length ? picked : undefined;
+}
+
 export interface InvokerDeps {
   config: NimbusConfig;
   store: Store;
@@ -84,6 +92,8 @@ export class Invoker {
       this.poolFor(version)?.release(lease);
     }
     const record = buildRecord({ ...base, cold: lease.cold, sandboxId: lease.sandbox.id, initMs: lease.cold ? lease.initMs : null, queuedMs, outcome });
+    const engineDetails = recordedDetails(lease.sandbox.info().details);
+    if (engineDetails) record.engineDetails = engineDetails;
     return this.finish(record, outcome.ok ? outcome.output : undefined);
   }
 

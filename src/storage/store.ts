@@ -67,6 +67,8 @@ export interface ActivationRecord {
   logsTruncated: boolean;
   maxMemoryMb: number | null;
   gbSeconds: number | null;
+  /** Engine facts worth keeping per run, e.g. a microVM's accelerator and why. */
+  engineDetails?: Record<string, string>;
 }
 
 export interface QueueEntry {

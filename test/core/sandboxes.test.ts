@@ -55,7 +55,11 @@ describe('sandbox operations API', () => {
   it('live-migrates a microVM sandbox and its module state continues', { timeout: 600_000 }, async (ctx) => {
     if (!engines.microvm?.available) return ctx.skip(`microvm engine unavailable here: ${engines.microvm?.reason}`);
     await t.deploy('mover', 'let n = 0; exports.handler = async () => ++n', { engine: 'microvm', timeoutMs: 60_000 });
-    assert.equal((await t.invoke('mover')).json, 1);
+    const first = await t.invoke('mover');
+    assert.equal(first.json, 1);
+    const record = (await t.request('GET', `/v1/activations/${first.headers.get('x-nimbus-activation-id')}`)).json;
+    assert.match(record.engineDetails.accelerator, /^(kvm|tcg)$/, 'the record says which accelerator ran the function');
+    assert.ok(record.engineDetails.acceleratorReason.length > 0);
     const [sb] = await mine('mover');
     const m = await t.request('POST', `/v1/sandboxes/${sb?.id}/migrate`, {});
     assert.equal(m.status, 200, m.text);
