@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadMigrations } from '../migrations.ts';
 import type { ActivationQuery, ActivationRecord, FunctionConfig, FunctionRecord, QueueEntry, Store, VersionRecord } from '../store.ts';
+import { toFunction, toQueueEntry, toVersion, type QueueRow, type VersionRow } from '../rows.ts';
 import { translate } from './errors.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -23,49 +24,6 @@ export interface PostgresOptions {
   /** Connections in the pool. */
   max?: number;
 }
-
-interface VersionRow {
-  name: string;
-  version: number;
-  config: string;
-  artifact_sha256: string;
-  created_at: string;
-  size: number;
-  first_deployed_at?: string;
-}
-
-interface QueueRow {
-  activation_id: string;
-  function_name: string;
-  input: string;
-  attempts: number;
-  max_attempts: number;
-  run_at: string | number;
-  idempotency_key: string | null;
-  state: 'pending' | 'done';
-}
-
-const toVersion = (r: VersionRow): VersionRecord => ({
-  name: r.name,
-  version: r.version,
-  config: JSON.parse(r.config) as FunctionConfig,
-  artifactSha256: r.artifact_sha256,
-  artifactBytes: r.size,
-  createdAt: r.created_at,
-});
-
-const toFunction = (r: VersionRow): FunctionRecord => ({ ...toVersion(r), firstDeployedAt: r.first_deployed_at ?? r.created_at });
-
-const toQueueEntry = (r: QueueRow): QueueEntry => ({
-  activationId: r.activation_id,
-  functionName: r.function_name,
-  input: JSON.parse(r.input) as unknown,
-  attempts: r.attempts,
-  maxAttempts: r.max_attempts,
-  runAt: Number(r.run_at),
-  idempotencyKey: r.idempotency_key,
-  state: r.state,
-});
 
 const VERSION_SELECT = `SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size FROM versions v JOIN artifacts a ON a.sha256 = v.artifact_sha256`;
 const FUNCTION_SELECT = `SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size, f.first_deployed_at

@@ -5,53 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadMigrations } from '../migrations.ts';
 import type { ActivationQuery, ActivationRecord, FunctionConfig, FunctionRecord, QueueEntry, Store, VersionRecord } from '../store.ts';
+import { toFunction, toQueueEntry, toVersion, type QueueRow, type VersionRow } from '../rows.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
-
-interface VersionRow {
-  name: string;
-  version: number;
-  config: string;
-  artifact_sha256: string;
-  created_at: string;
-  size: number;
-  first_deployed_at?: string;
-}
-
-interface QueueRow {
-  activation_id: string;
-  function_name: string;
-  input: string;
-  attempts: number;
-  max_attempts: number;
-  run_at: number;
-  idempotency_key: string | null;
-  state: 'pending' | 'done';
-}
-
-function toVersion(row: VersionRow): VersionRecord {
-  return {
-    name: row.name,
-    version: row.version,
-    config: JSON.parse(row.config) as FunctionConfig,
-    artifactSha256: row.artifact_sha256,
-    artifactBytes: row.size,
-    createdAt: row.created_at,
-  };
-}
-
-function toQueueEntry(row: QueueRow): QueueEntry {
-  return {
-    activationId: row.activation_id,
-    functionName: row.function_name,
-    input: JSON.parse(row.input) as unknown,
-    attempts: row.attempts,
-    maxAttempts: row.max_attempts,
-    runAt: row.run_at,
-    idempotencyKey: row.idempotency_key,
-    state: row.state,
-  };
-}
 
 const VERSION_SELECT = `SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size FROM versions v JOIN artifacts a ON a.sha256 = v.artifact_sha256`;
 const FUNCTION_SELECT = `SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size, f.first_deployed_at
@@ -98,12 +54,12 @@ export class SqliteStore implements Store {
 
   async getFunction(name: string): Promise<FunctionRecord | undefined> {
     const row = this.db.prepare(`${FUNCTION_SELECT} WHERE f.name = ?`).get(name) as VersionRow | undefined;
-    return row ? { ...toVersion(row), firstDeployedAt: row.first_deployed_at ?? row.created_at } : undefined;
+    return row ? toFunction(row) : undefined;
   }
 
   async listFunctions(): Promise<FunctionRecord[]> {
     const rows = this.db.prepare(`${FUNCTION_SELECT} ORDER BY f.name`).all() as VersionRow[];
-    return rows.map((row) => ({ ...toVersion(row), firstDeployedAt: row.first_deployed_at ?? row.created_at }));
+    return rows.map((row) => (toFunction(row)));
   }
 
   async getVersion(name: string, version: number): Promise<VersionRecord | undefined> {
