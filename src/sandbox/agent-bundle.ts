@@ -17,17 +17,9 @@ async function sourcesHash(): Promise<string> {
   return hash.digest('hex').slice(0, 16);
 }
 
-export interface GuestBundleOptions {
-  /** 'cjs' for Node processes (default), 'iife' for code run inside a V8 isolate. */
-  format?: 'cjs' | 'iife';
-  /** Modules left to be loaded at run time (native addons). */
-  external?: string[];
-}
-
 /** Returns the path of the bundled entry (e.g. agent.guest.ts), building it if needed. */
-export async function bundleGuest(buildDir: string, entry = 'agent.guest.ts', options: GuestBundleOptions = {}): Promise<string> {
-  const format = options.format ?? 'cjs';
-  const out = path.join(buildDir, `${entry.replace(/\.guest\.ts$/, '')}-${await sourcesHash()}.${format === 'cjs' ? 'cjs' : 'js'}`);
+export async function bundleGuest(buildDir: string, entry = 'agent.guest.ts'): Promise<string> {
+  const out = path.join(buildDir, `${entry.replace(/\.guest\.ts$/, '')}-${await sourcesHash()}.cjs`);
   try {
     await stat(out);
     return out;
@@ -40,10 +32,9 @@ export async function bundleGuest(buildDir: string, entry = 'agent.guest.ts', op
     entryPoints: [path.join(GUEST_DIR, entry)],
     outfile: tmp,
     bundle: true,
-    platform: format === 'cjs' ? 'node' : 'neutral',
-    format,
-    external: options.external,
-    target: format === 'cjs' ? 'node20' : 'es2022',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
     minify: true,
     legalComments: 'none',
     logLevel: 'silent',
