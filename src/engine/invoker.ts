@@ -213,22 +213,21 @@ export class Invoker {
 
   async migrateSandbox(id: string, request: MigrateRequest): Promise<MigrationReport> {
     const { sandbox } = this.findSandbox(id);
-    if (!sandbox.migrate) {
-      const driver = await this.drivers.get(sandbox.engine);
-      const reason = driver.capabilities.migrate === true ? 'this sandbox cannot be migrated' : driver.capabilities.migrate;
-      throw new NimbusError('conflict', `cannot migrate a ${sandbox.engine} sandbox: ${reason}`);
-    }
+    if (!sandbox.migrate) throw await this.lacking(sandbox, 'migrate');
     return sandbox.migrate(request);
   }
 
   async resizeSandbox(id: string, request: ResizeRequest): Promise<ResizeReport> {
     const { sandbox } = this.findSandbox(id);
-    if (!sandbox.resize) {
-      const driver = await this.drivers.get(sandbox.engine);
-      const reason = driver.capabilities.resize === true ? 'this sandbox cannot be resized' : driver.capabilities.resize;
-      throw new NimbusError('conflict', `cannot resize a ${sandbox.engine} sandbox: ${reason}`);
-    }
+    if (!sandbox.resize) throw await this.lacking(sandbox, 'resize');
     return sandbox.resize(request);
+  }
+
+  /** The 409 for an operation a sandbox lacks, with the reason its driver declares. */
+  private async lacking(sandbox: Sandbox, operation: 'resize' | 'migrate'): Promise<NimbusError> {
+    const declared = (await this.drivers.get(sandbox.engine)).capabilities[operation];
+    const reason = declared === true ? `this sandbox cannot ${operation}` : declared;
+    return new NimbusError('conflict', `cannot ${operation} a ${sandbox.engine} sandbox: ${reason}`);
   }
 
   private readonly collectGauge = (g: Metrics['sandboxes']): void => {
