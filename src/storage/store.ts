@@ -102,6 +102,11 @@ export interface Store {
   deleteFunction(name: string): Promise<boolean>;
   getArtifact(sha256: string): Promise<Buffer | undefined>;
 
+  /**
+   * Stores (or replaces) an activation record. Once it resolves, reads through
+   * this store see the record. A store may commit it a few milliseconds later
+   * (SQLite batches them), but never after a write that came later.
+   */
   putActivation(record: ActivationRecord): Promise<void>;
   getActivation(id: string): Promise<ActivationRecord | undefined>;
   listActivations(query: ActivationQuery): Promise<ActivationRecord[]>;

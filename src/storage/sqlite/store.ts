@@ -1,13 +1,19 @@
 // The embedded Store: one SQLite file (better-sqlite3, WAL) under the data
-// directory. Every multi-row change runs in one transaction.
+// directory. Every multi-row change runs in one transaction. Activation
+// records are written behind (see write-behind.ts): queued writes are
+// committed before any other write and before any read of activations.
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadMigrations } from '../migrations.ts';
 import type { ActivationQuery, ActivationRecord, FunctionConfig, FunctionRecord, QueueEntry, Store, VersionRecord } from '../store.ts';
+import { WriteBehind, type WriteBehindOptions } from './write-behind.ts';
 import { toFunction, toQueueEntry, toVersion, type QueueRow, type VersionRow } from '../rows.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+/** Longest an activation record waits to be committed (a crash loses at most this much). */
+export const ACTIVATION_WRITE_DELAY_MS = 10;
 
 const VERSION_SELECT = `SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size FROM versions v JOIN artifacts a ON a.sha256 = v.artifact_sha256`;
 const FUNCTION_SELECT = `SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size, f.first_deployed_at
@@ -15,13 +21,38 @@ const FUNCTION_SELECT = `SELECT v.name, v.version, v.config, v.artifact_sha256, 
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
+  /** Prepared statements by SQL text: preparing costs more than running a small query. */
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly activationWrites: WriteBehind<ActivationRecord>;
+  /**
+   * Each function's current row, read once: this process is the file's only
+   * writer, so the cache changes exactly when deployVersion or deleteFunction do.
+   */
+  private readonly functionRows = new Map<string, VersionRow>();
 
-  constructor(file: string) {
+  constructor(file: string, options: Partial<WriteBehindOptions> = {}) {
     this.db = new Database(file);
+    this.activationWrites = new WriteBehind<ActivationRecord>(
+      (records) => this.db.transaction(() => records.forEach((r) => this.writeActivation(r)))(),
+      {
+        delayMs: options.delayMs ?? ACTIVATION_WRITE_DELAY_MS,
+        maxItems: options.maxItems ?? 256,
+        onError: options.onError ?? ((e, lost) => process.stderr.write(`nimbus: ${lost} activation records could not be written: ${(e as Error).message}\n`)),
+      },
+    );
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+  }
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
   }
 
   async migrate(): Promise<void> {
@@ -37,56 +68,61 @@ export class SqliteStore implements Store {
   }
 
   async deployVersion(name: string, config: FunctionConfig, sha: string, artifact: Buffer): Promise<VersionRecord> {
+    this.activationWrites.flush();
+    this.functionRows.delete(name);
     const now = new Date().toISOString();
     return this.db.transaction(() => {
-      this.db.prepare('INSERT OR IGNORE INTO artifacts (sha256, bytes, size, created_at) VALUES (?, ?, ?, ?)').run(sha, artifact, artifact.length, now);
-      this.db
-        .prepare('INSERT INTO version_counters (name, last_version) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET last_version = last_version + 1')
+      this.sql('INSERT OR IGNORE INTO artifacts (sha256, bytes, size, created_at) VALUES (?, ?, ?, ?)').run(sha, artifact, artifact.length, now);
+      this.sql('INSERT INTO version_counters (name, last_version) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET last_version = last_version + 1')
         .run(name);
-      const { last_version: version } = this.db.prepare('SELECT last_version FROM version_counters WHERE name = ?').get(name) as { last_version: number };
-      this.db.prepare('INSERT INTO versions (name, version, config, artifact_sha256, created_at) VALUES (?, ?, ?, ?, ?)').run(name, version, JSON.stringify(config), sha, now);
-      this.db
-        .prepare('INSERT INTO functions (name, latest_version, first_deployed_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET latest_version = excluded.latest_version')
+      const { last_version: version } = this.sql('SELECT last_version FROM version_counters WHERE name = ?').get(name) as { last_version: number };
+      this.sql('INSERT INTO versions (name, version, config, artifact_sha256, created_at) VALUES (?, ?, ?, ?, ?)').run(name, version, JSON.stringify(config), sha, now);
+      this.sql('INSERT INTO functions (name, latest_version, first_deployed_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET latest_version = excluded.latest_version')
         .run(name, version, now);
       return { name, version, config, artifactSha256: sha, artifactBytes: artifact.length, createdAt: now };
     })();
   }
 
   async getFunction(name: string): Promise<FunctionRecord | undefined> {
-    const row = this.db.prepare(`${FUNCTION_SELECT} WHERE f.name = ?`).get(name) as VersionRow | undefined;
+    let row = this.functionRows.get(name);
+    if (!row) {
+      row = this.sql(`${FUNCTION_SELECT} WHERE f.name = ?`).get(name) as VersionRow | undefined;
+      if (row) this.functionRows.set(name, row);
+    }
     return row ? toFunction(row) : undefined;
   }
 
   async listFunctions(): Promise<FunctionRecord[]> {
-    const rows = this.db.prepare(`${FUNCTION_SELECT} ORDER BY f.name`).all() as VersionRow[];
+    const rows = this.sql(`${FUNCTION_SELECT} ORDER BY f.name`).all() as VersionRow[];
     return rows.map((row) => (toFunction(row)));
   }
 
   async getVersion(name: string, version: number): Promise<VersionRecord | undefined> {
-    const row = this.db.prepare(`${VERSION_SELECT} WHERE v.name = ? AND v.version = ?`).get(name, version) as VersionRow | undefined;
+    const row = this.sql(`${VERSION_SELECT} WHERE v.name = ? AND v.version = ?`).get(name, version) as VersionRow | undefined;
     return row ? toVersion(row) : undefined;
   }
 
   async deleteFunction(name: string): Promise<boolean> {
+    this.activationWrites.flush();
+    this.functionRows.delete(name);
     return this.db.transaction(() => {
-      const gone = this.db.prepare('DELETE FROM functions WHERE name = ?').run(name).changes > 0;
-      this.db.prepare('DELETE FROM versions WHERE name = ?').run(name);
+      const gone = this.sql('DELETE FROM functions WHERE name = ?').run(name).changes > 0;
+      this.sql('DELETE FROM versions WHERE name = ?').run(name);
       return gone;
     })();
   }
 
   async getArtifact(sha: string): Promise<Buffer | undefined> {
-    const row = this.db.prepare('SELECT bytes FROM artifacts WHERE sha256 = ?').get(sha) as { bytes: Buffer } | undefined;
+    const row = this.sql('SELECT bytes FROM artifacts WHERE sha256 = ?').get(sha) as { bytes: Buffer } | undefined;
     return row?.bytes;
   }
 
   async putActivation(r: ActivationRecord): Promise<void> {
-    this.writeActivation(r);
+    this.activationWrites.write(r.id, r);
   }
 
   private writeActivation(r: ActivationRecord): void {
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO activations (id, function_name, function_version, created_at, status, body) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET status = excluded.status, function_version = excluded.function_version, body = excluded.body`,
       )
@@ -94,22 +130,25 @@ export class SqliteStore implements Store {
   }
 
   async getActivation(id: string): Promise<ActivationRecord | undefined> {
-    const row = this.db.prepare('SELECT body FROM activations WHERE id = ?').get(id) as { body: string } | undefined;
+    this.activationWrites.flush();
+    const row = this.sql('SELECT body FROM activations WHERE id = ?').get(id) as { body: string } | undefined;
     return row ? (JSON.parse(row.body) as ActivationRecord) : undefined;
   }
 
   async listActivations(q: ActivationQuery): Promise<ActivationRecord[]> {
+    this.activationWrites.flush();
     const where: string[] = [];
     const args: (string | number)[] = [];
     if (q.functionName) (where.push('function_name = ?'), args.push(q.functionName));
     if (q.status) (where.push('status = ?'), args.push(q.status));
     if (q.before) (where.push('created_at < ?'), args.push(q.before));
     const sql = `SELECT body FROM activations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, q.limit) as { body: string }[];
+    const rows = this.sql(sql).all(...args, q.limit) as { body: string }[];
     return rows.map((r) => JSON.parse(r.body) as ActivationRecord);
   }
 
   async enqueue(record: ActivationRecord, e: QueueEntry): Promise<{ activationId: string; duplicate: boolean }> {
+    this.activationWrites.flush();
     return this.db.transaction(() => {
       if (e.idempotencyKey) {
         const prior = this.db
@@ -118,20 +157,19 @@ export class SqliteStore implements Store {
         if (prior) return { activationId: prior.activation_id, duplicate: true };
       }
       this.writeActivation(record);
-      this.db
-        .prepare('INSERT INTO async_queue (activation_id, function_name, input, attempts, max_attempts, run_at, idempotency_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      this.sql('INSERT INTO async_queue (activation_id, function_name, input, attempts, max_attempts, run_at, idempotency_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         .run(e.activationId, e.functionName, JSON.stringify(e.input), e.attempts, e.maxAttempts, e.runAt, e.idempotencyKey, e.state);
       return { activationId: e.activationId, duplicate: false };
     })();
   }
 
   async getQueueEntry(activationId: string): Promise<QueueEntry | undefined> {
-    const row = this.db.prepare('SELECT * FROM async_queue WHERE activation_id = ?').get(activationId) as QueueRow | undefined;
+    const row = this.sql('SELECT * FROM async_queue WHERE activation_id = ?').get(activationId) as QueueRow | undefined;
     return row ? toQueueEntry(row) : undefined;
   }
 
   async pendingQueue(): Promise<QueueEntry[]> {
-    const rows = this.db.prepare("SELECT * FROM async_queue WHERE state = 'pending' ORDER BY run_at").all() as QueueRow[];
+    const rows = this.sql("SELECT * FROM async_queue WHERE state = 'pending' ORDER BY run_at").all() as QueueRow[];
     return rows.map(toQueueEntry);
   }
 
@@ -139,14 +177,19 @@ export class SqliteStore implements Store {
     const cur = await this.getQueueEntry(activationId);
     if (!cur) return;
     const next = { ...cur, ...change };
-    this.db.prepare('UPDATE async_queue SET attempts = ?, run_at = ?, state = ? WHERE activation_id = ?').run(next.attempts, next.runAt, next.state, activationId);
+    this.activationWrites.flush();
+    this.sql('UPDATE async_queue SET attempts = ?, run_at = ?, state = ? WHERE activation_id = ?').run(next.attempts, next.runAt, next.state, activationId);
   }
 
   async ping(): Promise<void> {
-    this.db.prepare('SELECT 1').get();
+    this.sql('SELECT 1').get();
   }
 
   async close(): Promise<void> {
-    this.db.close();
+    try {
+      this.activationWrites.flush();
+    } finally {
+      this.db.close();
+    }
   }
 }
