@@ -8,17 +8,18 @@ import { openChannel } from './channel.guest.ts';
 import { LogCapture } from './log-capture.guest.ts';
 import { prepare } from './prepare.guest.ts';
 import { resolveHandler, runHandler, GuestCodedError, type ResolvedHandler, type CallContext } from './handlers.guest.ts';
-import { HostMessage, encodeFrame, FrameDecoder, type GuestMessage, type GuestError } from './protocol.ts';
+import { HostMessage, FrameWriter, FrameDecoder, type GuestMessage, type GuestError } from './protocol.ts';
 
 const channel = openChannel(process.env.NIMBUS_AGENT_CHANNEL ?? 'fd:3');
 const decoder = new FrameDecoder(64 * 1024 * 1024);
+const writer = new FrameWriter(channel);
 const failActivation = new AsyncLocalStorage<(e: unknown) => void>();
 let logs: LogCapture | undefined;
 let handler: ResolvedHandler | undefined;
 let base: Omit<CallContext, 'activationId' | 'deadline'> | undefined;
 
 function send(message: GuestMessage): void {
-  channel.write(encodeFrame(message));
+  writer.send(message);
 }
 
 function toGuestError(e: unknown): GuestError {

@@ -2,7 +2,7 @@
 // with a hard cap on frame size so that a hostile guest cannot flood the host.
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { GuestMessage, encodeFrame, FrameDecoder, FrameTooLargeError, type HostMessage } from '../guest/protocol.ts';
+import { GuestMessage, FrameWriter, FrameDecoder, FrameTooLargeError, type HostMessage } from '../guest/protocol.ts';
 
 export interface AgentChannelEvents {
   message: [GuestMessage];
@@ -12,11 +12,13 @@ export interface AgentChannelEvents {
 
 export class AgentChannel extends EventEmitter<AgentChannelEvents> {
   private readonly decoder: FrameDecoder;
+  private readonly writer: FrameWriter;
   private isBroken = false;
 
   constructor(private readonly stream: Duplex, maxFrameBytes: number) {
     super();
     this.decoder = new FrameDecoder(maxFrameBytes);
+    this.writer = new FrameWriter({ write: (chunk) => !this.isBroken && !stream.destroyed && stream.write(chunk) });
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', (e) => this.break(`control channel error: ${e.message}`));
     stream.on('close', () => this.break('control channel closed'));
@@ -25,7 +27,7 @@ export class AgentChannel extends EventEmitter<AgentChannelEvents> {
 
   send(message: HostMessage): void {
     if (this.isBroken) return;
-    this.stream.write(encodeFrame(message));
+    this.writer.send(message);
   }
 
   close(): void {
