@@ -1,13 +1,15 @@
 // The embedded Store: one SQLite file (better-sqlite3, WAL) under the data
 // directory. Every multi-row change runs in one transaction. Activation
-// records are written behind (see write-behind.ts): queued writes are
-// committed before any other write and before any read of activations.
+// records are written behind, from a worker thread (activation-writer.ts):
+// queued records are committed before any other write and before any read of
+// activations.
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadMigrations } from '../migrations.ts';
 import type { ActivationQuery, ActivationRecord, FunctionConfig, FunctionRecord, QueueEntry, Store, VersionRecord } from '../store.ts';
-import { WriteBehind, type WriteBehindOptions } from './write-behind.ts';
+import { ACTIVATION_UPSERT, activationRow } from './activation-rows.ts';
+import { ActivationWriter, type ActivationWriterOptions } from './activation-writer.ts';
 import { toFunction, toQueueEntry, toVersion, type QueueRow, type VersionRow } from '../rows.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -23,23 +25,20 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   /** Prepared statements by SQL text: preparing costs more than running a small query. */
   private readonly statements = new Map<string, Database.Statement>();
-  private readonly activationWrites: WriteBehind<ActivationRecord>;
+  private readonly activationWrites: ActivationWriter;
   /**
    * Each function's current row, read once: this process is the file's only
    * writer, so the cache changes exactly when deployVersion or deleteFunction do.
    */
   private readonly functionRows = new Map<string, VersionRow>();
 
-  constructor(file: string, options: Partial<WriteBehindOptions> = {}) {
+  constructor(file: string, options: Partial<ActivationWriterOptions> = {}) {
     this.db = new Database(file);
-    this.activationWrites = new WriteBehind<ActivationRecord>(
-      (records) => this.db.transaction(() => records.forEach((r) => this.writeActivation(r)))(),
-      {
-        delayMs: options.delayMs ?? ACTIVATION_WRITE_DELAY_MS,
-        maxItems: options.maxItems ?? 256,
-        onError: options.onError ?? ((e, lost) => process.stderr.write(`nimbus: ${lost} activation records could not be written: ${(e as Error).message}\n`)),
-      },
-    );
+    this.activationWrites = new ActivationWriter(file, {
+      delayMs: options.delayMs ?? ACTIVATION_WRITE_DELAY_MS,
+      maxItems: options.maxItems ?? 256,
+      onError: options.onError ?? ((e, lost) => process.stderr.write(`nimbus: ${lost} activation records could not be written: ${e.message}\n`)),
+    });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
@@ -68,7 +67,7 @@ export class SqliteStore implements Store {
   }
 
   async deployVersion(name: string, config: FunctionConfig, sha: string, artifact: Buffer): Promise<VersionRecord> {
-    this.activationWrites.flush();
+    await this.activationWrites.flush();
     this.functionRows.delete(name);
     const now = new Date().toISOString();
     return this.db.transaction(() => {
@@ -103,7 +102,7 @@ export class SqliteStore implements Store {
   }
 
   async deleteFunction(name: string): Promise<boolean> {
-    this.activationWrites.flush();
+    await this.activationWrites.flush();
     this.functionRows.delete(name);
     return this.db.transaction(() => {
       const gone = this.sql('DELETE FROM functions WHERE name = ?').run(name).changes > 0;
@@ -118,25 +117,21 @@ export class SqliteStore implements Store {
   }
 
   async putActivation(r: ActivationRecord): Promise<void> {
-    this.activationWrites.write(r.id, r);
+    this.activationWrites.write(r);
   }
 
   private writeActivation(r: ActivationRecord): void {
-    this.sql(
-        `INSERT INTO activations (id, function_name, function_version, created_at, status, body) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT(id) DO UPDATE SET status = excluded.status, function_version = excluded.function_version, body = excluded.body`,
-      )
-      .run(r.id, r.functionName, r.functionVersion, r.createdAt, r.status, JSON.stringify(r));
+    this.sql(ACTIVATION_UPSERT).run(...activationRow(r));
   }
 
   async getActivation(id: string): Promise<ActivationRecord | undefined> {
-    this.activationWrites.flush();
+    await this.activationWrites.flush();
     const row = this.sql('SELECT body FROM activations WHERE id = ?').get(id) as { body: string } | undefined;
     return row ? (JSON.parse(row.body) as ActivationRecord) : undefined;
   }
 
   async listActivations(q: ActivationQuery): Promise<ActivationRecord[]> {
-    this.activationWrites.flush();
+    await this.activationWrites.flush();
     const where: string[] = [];
     const args: (string | number)[] = [];
     if (q.functionName) (where.push('function_name = ?'), args.push(q.functionName));
@@ -148,7 +143,7 @@ export class SqliteStore implements Store {
   }
 
   async enqueue(record: ActivationRecord, e: QueueEntry): Promise<{ activationId: string; duplicate: boolean }> {
-    this.activationWrites.flush();
+    await this.activationWrites.flush();
     return this.db.transaction(() => {
       if (e.idempotencyKey) {
         const prior = this.db
@@ -177,7 +172,7 @@ export class SqliteStore implements Store {
     const cur = await this.getQueueEntry(activationId);
     if (!cur) return;
     const next = { ...cur, ...change };
-    this.activationWrites.flush();
+    await this.activationWrites.flush();
     this.sql('UPDATE async_queue SET attempts = ?, run_at = ?, state = ? WHERE activation_id = ?').run(next.attempts, next.runAt, next.state, activationId);
   }
 
@@ -187,7 +182,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     try {
-      this.activationWrites.flush();
+      await this.activationWrites.close();
     } finally {
       this.db.close();
     }
