@@ -36,6 +36,7 @@ export class Invoker {
   private readonly artifacts: ArtifactCache;
   private readonly pools = new Map<string, FunctionPool>();
   private readonly versions = new Map<string, VersionRecord>();
+  private readonly detailsBySandbox = new WeakMap<Sandbox, Record<string, string> | undefined>();
   private unsubscribe?: Unsubscribe;
   private running = 0;
 
@@ -70,13 +71,13 @@ export class Invoker {
   }
 
   private async runCounted(req: RunRequest): Promise<RunReply> {
-    const version = await this.version(req.functionName, req.functionVersion);
+    const version = this.versions.get(`${req.functionName}@${req.functionVersion}`) ?? (await this.version(req.functionName, req.functionVersion));
     const { config } = version;
     const startedAt = Date.now();
     const base = { req, config, invokerId: this.id, startedAt };
     let lease: Lease;
     try {
-      lease = await (await this.pool(version)).acquire();
+      lease = await (this.poolFor(version) ?? (await this.pool(version))).acquire();
     } catch (e) {
       if (!isNimbusError(e) || e.code === 'throttled' || e.code === 'unavailable') throw e;
       const logs = typeof e.details.logs === 'string' ? e.details.logs : '';
@@ -92,7 +93,7 @@ export class Invoker {
       this.poolFor(version)?.release(lease);
     }
     const record = buildRecord({ ...base, cold: lease.cold, sandboxId: lease.sandbox.id, initMs: lease.cold ? lease.initMs : null, queuedMs, outcome });
-    const engineDetails = recordedDetails(lease.sandbox.info().details);
+    const engineDetails = this.recordedDetails(lease.sandbox);
     if (engineDetails) record.engineDetails = engineDetails;
     return this.finish(record, outcome.ok ? outcome.output : undefined);
   }
@@ -103,6 +104,12 @@ export class Invoker {
     m.invocations.inc({ function: record.functionName, status: record.status, cold: String(record.cold), engine: record.engine });
     if (record.runMs !== null) m.duration.observe({ function: record.functionName, engine: record.engine }, record.runMs / 1000);
     return { activation: record, output };
+  }
+
+  /** The sandbox facts activation records carry, read once per sandbox (and again after a migrate or resize). */
+  private recordedDetails(sandbox: Sandbox): Record<string, string> | undefined {
+    if (!this.detailsBySandbox.has(sandbox)) this.detailsBySandbox.set(sandbox, recordedDetails(sandbox.info().details));
+    return this.detailsBySandbox.get(sandbox);
   }
 
   private async version(name: string, version: number): Promise<VersionRecord> {
@@ -214,13 +221,14 @@ export class Invoker {
   async migrateSandbox(id: string, request: MigrateRequest): Promise<MigrationReport> {
     const { sandbox } = this.findSandbox(id);
     if (!sandbox.migrate) throw await this.lacking(sandbox, 'migrate');
-    return sandbox.migrate(request);
+    this.detailsBySandbox.delete(sandbox);
+    return sandbox.migrate(request).finally(() => this.detailsBySandbox.delete(sandbox));
   }
 
   async resizeSandbox(id: string, request: ResizeRequest): Promise<ResizeReport> {
     const { sandbox } = this.findSandbox(id);
     if (!sandbox.resize) throw await this.lacking(sandbox, 'resize');
-    return sandbox.resize(request);
+    return sandbox.resize(request).finally(() => this.detailsBySandbox.delete(sandbox));
   }
 
   /** The 409 for an operation a sandbox lacks, with the reason its driver declares. */

@@ -30,10 +30,11 @@ export class Dispatcher {
   async run(req: RunRequest, timeoutMs: number): Promise<RunReply> {
     for (let send = 1; ; send++) {
       const invokerId = await this.balancer.pick(req.functionName);
-      const gone = untilAborted(this.balancer.departure?.(invokerId));
+      const gone = this.balancer.departure ? untilAborted(this.balancer.departure(invokerId)) : undefined;
       let reply: unknown;
       try {
-        reply = await Promise.race([this.bus.request(invokerSubject(invokerId), req, timeoutMs + RUN_MARGIN_MS), gone.promise]);
+        const sent = this.bus.request(invokerSubject(invokerId), req, timeoutMs + RUN_MARGIN_MS);
+        reply = await (gone ? Promise.race([sent, gone.promise]) : sent);
       } catch (e) {
         if (isNimbusError(e) && e.code === 'unavailable') {
           this.balancer.reportFailure?.(invokerId);
@@ -41,7 +42,7 @@ export class Dispatcher {
         }
         throw e;
       } finally {
-        gone.cancel();
+        gone?.cancel();
         this.balancer.finished?.(invokerId);
       }
       const parsed = RunReply.safeParse(reply);

@@ -1,7 +1,9 @@
 // The embedded bus: in-process request/reply, broadcasts and work queues.
-// Messages are copied through JSON on the way, as they would be on a real
-// wire, so nothing can depend on sharing objects. Not durable: the scheduler
-// keeps async invocations in the store and re-queues them after a restart.
+// Requests and replies (the invoke hot path) are handed over as they are:
+// receivers validate them as on any bus and never change what they were given.
+// Broadcasts and queued messages are copied through JSON, as on a real wire.
+// Not durable: the scheduler keeps async invocations in the store and
+// re-queues them after a restart.
 import { NimbusError, errorFromJSON, isNimbusError } from '../../shared/errors.ts';
 import { Redeliver, redeliveryDelayMs, type Bus, type ConsumeOptions, type QueueMessage, type Unsubscribe } from '../bus.ts';
 
@@ -45,7 +47,7 @@ export class MemoryBus implements Bus {
       timer = setTimeout(() => reject(new NimbusError('unavailable', `no reply on ${subject} within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      return wire(await Promise.race([handler(wire(data)), timeout]));
+      return await Promise.race([handler(data), timeout]);
     } catch (e) {
       throw isNimbusError(e) ? errorFromJSON(wire(e.toJSON())) : e;
     } finally {
