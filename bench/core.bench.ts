@@ -1,8 +1,10 @@
 // Core benchmark, side by side in one run: a bare node:http server running the
-// hello handler inline vs nimbus warm invoke through the full HTTP path (front
-// end, scheduler, bus, invoker, process sandbox; BENCH_CONCURRENCY calls per
-// sandbox, default 8) → throughput ratio, p50/p99;
-// then process-engine cold starts (sandbox deleted before each call).
+// hello handler inline, the same server relaying each request to a child
+// process (the floor for any engine that runs functions in another process),
+// and nimbus warm invoke through the full HTTP path (front end, scheduler,
+// bus, invoker, process sandbox; BENCH_CONCURRENCY calls per sandbox, default
+// 8) → throughput ratios, p50/p99; then process-engine cold starts (sandbox
+// deleted before each call).
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +17,8 @@ const HELLO = 'exports.handler = async (event) => ({ message: `Hello, ${event.na
 
 const bare = await spawnServer(process.execPath, [path.join(root, 'bench/bare-server.mjs')], /listening (\d+)/);
 const bareUrl = `http://127.0.0.1:${bare.match[1]}/`;
+const relay = await spawnServer(process.execPath, [path.join(root, 'bench/relay-floor.mjs')], /listening (\d+)/);
+const relayUrl = `http://127.0.0.1:${relay.match[1]}/`;
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-bench-'));
 const nimbus = await spawnServer(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], /running at (http:\S+)/);
 const base = nimbus.match[1] ?? '';
@@ -22,9 +26,9 @@ try {
   const put = await fetch(`${base}/v1/functions/hello`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runtime: 'nodejs', code: HELLO, maxSandboxes: 2, concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8) }) });
   if (!put.ok) throw new Error(await put.text());
   const invokeUrl = `${base}/v1/functions/hello/invoke`;
-  await load(bareUrl, { name: 'bench' }, 2);
-  await load(invokeUrl, { name: 'bench' }, 2);
+  for (const url of [bareUrl, relayUrl, invokeUrl]) await load(url, { name: 'bench' }, 2);
   const bareRun = await load(bareUrl, { name: 'bench' }, SECONDS);
+  const relayRun = await load(relayUrl, { name: 'bench' }, SECONDS);
   const warm = await load(invokeUrl, { name: 'bench' }, SECONDS);
 
   const inits: number[] = [];
@@ -44,8 +48,11 @@ try {
   console.log(table([
     ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors'],
     ['bare node:http', bareRun.rps.toFixed(0), bareRun.p50, bareRun.p99, bareRun.errors + bareRun.non2xx],
+    ['relay to a child process (floor)', relayRun.rps.toFixed(0), relayRun.p50, relayRun.p99, relayRun.errors + relayRun.non2xx],
     ['nimbus warm invoke', warm.rps.toFixed(0), warm.p50, warm.p99, warm.errors + warm.non2xx],
-    ['ratio nimbus/bare', (warm.rps / bareRun.rps).toFixed(2), '', '', ''],
+    ['ratio floor/bare', (relayRun.rps / bareRun.rps).toFixed(2), '', '', ''],
+    ['ratio nimbus/bare (target >= 0.5)', (warm.rps / bareRun.rps).toFixed(2), '', '', ''],
+    ['ratio nimbus/floor', (warm.rps / relayRun.rps).toFixed(2), '', '', ''],
   ]));
   console.log(`\nProcess engine cold start, ${inits.length} runs (sandbox deleted before each)\n`);
   console.log(table([
@@ -55,6 +62,7 @@ try {
   ]));
 } finally {
   bare.child.kill();
+  relay.child.kill();
   nimbus.child.kill();
   await rm(dataDir, { recursive: true, force: true });
 }

@@ -1,0 +1,57 @@
+// The floor for any engine that runs functions in another process: a bare
+// node:http server that relays each request to one child process over a
+// socket pair (length-prefixed JSON, frames of one event-loop turn written
+// together) and answers with the child's result. No validation, no records,
+// no routing: what it costs is what crossing into a separate process costs.
+import http from 'node:http';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+function framer(socket, onMessage) {
+  let queued = [];
+  let buffered = Buffer.alloc(0);
+  socket.on('data', (chunk) => {
+    buffered = buffered.length ? Buffer.concat([buffered, chunk]) : chunk;
+    while (buffered.length >= 4) {
+      const size = buffered.readUInt32BE(0);
+      if (buffered.length < 4 + size) break;
+      onMessage(JSON.parse(buffered.subarray(4, 4 + size).toString()));
+      buffered = buffered.subarray(4 + size);
+    }
+  });
+  return (message) => {
+    const json = JSON.stringify(message);
+    const frame = Buffer.allocUnsafe(4 + Buffer.byteLength(json));
+    frame.writeUInt32BE(frame.length - 4, 0);
+    frame.write(json, 4);
+    if (queued.push(frame) === 1) setImmediate(() => { const all = queued; queued = []; socket.write(Buffer.concat(all)); });
+  };
+}
+
+if (process.argv[2] === 'child') {
+  const handler = async (event) => ({ message: `Hello, ${event.name ?? 'world'}!` });
+  const socket = new net.Socket({ fd: 3, readable: true, writable: true });
+  const send = framer(socket, async (m) => send({ id: m.id, value: await handler(m.event) }));
+} else {
+  const children = Number(process.env.RELAY_CHILDREN ?? 2);
+  const pending = new Map();
+  let next = 0;
+  const senders = Array.from({ length: children }, () => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'child'], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
+    return framer(child.stdio[3], (m) => { pending.get(m.id)?.(m.value); pending.delete(m.id); });
+  });
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const id = next++;
+      pending.set(id, (value) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(value));
+      });
+      senders[id % senders.length]({ id, event: JSON.parse(Buffer.concat(chunks).toString() || '{}') });
+    });
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${server.address().port}\n`));
+}
