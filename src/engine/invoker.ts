@@ -13,7 +13,7 @@ import { ArtifactCache } from './artifacts.ts';
 import { DriverSet } from './drivers.ts';
 import { RunRequest, invokerSubject, type RunReply } from './messages.ts';
 import { FunctionPool, type Lease } from './pool.ts';
-import { buildRecord } from './records.ts';
+import { buildRecord, statusOf } from './records.ts';
 
 /** Sandbox facts copied into each activation record (a microVM's accelerator and why). */
 const RECORDED_DETAILS = ['accelerator', 'acceleratorReason', 'start'];
@@ -101,7 +101,8 @@ export class Invoker {
   private async finish(record: RunReply['activation'], output?: RunReply['output']): Promise<RunReply> {
     await this.deps.store.putActivation(record);
     const m = this.deps.metrics;
-    m.invocations.inc({ function: record.functionName, status: record.status, cold: String(record.cold), engine: record.engine });
+    // A failed attempt that will be retried is recorded as queued; the metric counts what happened.
+    m.invocations.inc({ function: record.functionName, status: statusOf(record.error?.code), cold: String(record.cold), engine: record.engine });
     if (record.runMs !== null) m.duration.observe({ function: record.functionName, engine: record.engine }, record.runMs / 1000);
     return { activation: record, output };
   }

@@ -13,6 +13,8 @@ export const RunRequest = z.object({
   /** When the front end accepted the call (epoch ms): queue time counts from here. */
   acceptedAt: z.number(),
   attempt: z.number().int().min(1),
+  /** A function failure in this run will be retried (async): recorded as `queued` with its error, not as failed. */
+  retryable: z.boolean().optional(),
   createdAt: z.string(),
 });
 export type RunRequest = z.infer<typeof RunRequest>;

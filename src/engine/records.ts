@@ -3,6 +3,7 @@
 import type { InvokeOutcome } from '../sandbox/driver.ts';
 import type { ActivationRecord, ActivationStatus, FunctionConfig } from '../storage/store.ts';
 import type { RunRequest } from './messages.ts';
+import { FUNCTION_FAILURES, type ErrorCode } from '../shared/errors.ts';
 
 const STATUS_BY_CODE: Record<string, ActivationStatus> = {
   timeout: 'timeout',
@@ -13,6 +14,11 @@ const STATUS_BY_CODE: Record<string, ActivationStatus> = {
 
 export function statusOf(code: string | undefined): ActivationStatus {
   return code ? STATUS_BY_CODE[code] ?? 'error' : 'success';
+}
+
+/** A function failure the scheduler will retry leaves the record queued (its error says why), so it never reads as final. */
+function recordedStatus(code: string | undefined, retryable: boolean | undefined): ActivationStatus {
+  return code && retryable && FUNCTION_FAILURES.has(code as ErrorCode) ? 'queued' : statusOf(code);
 }
 
 export function gbSeconds(memoryMb: number, ms: number): number {
@@ -44,7 +50,7 @@ export function buildRecord(i: RecordInputs): ActivationRecord {
     functionVersion: i.req.functionVersion,
     engine: i.config.engine,
     trigger: i.req.trigger,
-    status: statusOf(error?.code),
+    status: recordedStatus(error?.code, i.req.retryable),
     cold: i.cold,
     invoker: i.invokerId,
     sandboxId: i.sandboxId,

@@ -103,15 +103,15 @@ export class AsyncScheduler {
     const fn = await this.store.getVersion(entry.functionName, queued.functionVersion);
     if (!fn) return this.end(queued, { code: 'not_found', message: `function ${entry.functionName} version ${queued.functionVersion} was deleted before it ran` }, 'error');
     const attempt = entry.attempts + 1;
-    // A record no longer 'queued' means an earlier delivery ran it and the invoker
+    // A record of this attempt means an earlier delivery ran it and the invoker
     // stored the outcome, but the bookkeeping here did not finish: use it, do not run again.
-    const reply = queued.status !== 'queued' ? { activation: queued } : await this.dispatch(fn, entry, queued, attempt, message.deliveries);
+    const reply = queued.attempts >= attempt ? { activation: queued } : await this.dispatch(fn, entry, queued, attempt, message.deliveries);
     const record = reply.activation;
     const failed = record.error && FUNCTION_FAILURES.has(record.error.code as ErrorCode);
     if (!failed) return this.store.updateQueueEntry(id, { attempts: attempt, state: 'done' });
     if (attempt < entry.maxAttempts) {
       const delay = this.config.asyncRetryBaseMs * 2 ** (attempt - 1);
-      await this.store.putActivation({ ...record, status: 'queued' });
+      if (record.status !== 'queued') await this.store.putActivation({ ...record, status: 'queued' });
       await this.store.updateQueueEntry(id, { attempts: attempt, runAt: Date.now() + delay });
       throw new Redeliver(delay, `attempt ${attempt} failed`);
     }
@@ -122,7 +122,7 @@ export class AsyncScheduler {
   private async dispatch(fn: VersionRecord, entry: QueueEntry, queued: ActivationRecord, attempt: number, deliveries: number): Promise<{ activation: ActivationRecord }> {
     try {
       return await this.dispatcher.run(
-        { activationId: queued.id, functionName: fn.name, functionVersion: fn.version, trigger: 'async', input: entry.input as InvokeInput, acceptedAt: Date.parse(queued.createdAt), attempt, createdAt: queued.createdAt },
+        { activationId: queued.id, functionName: fn.name, functionVersion: fn.version, trigger: 'async', input: entry.input as InvokeInput, acceptedAt: Date.parse(queued.createdAt), attempt, retryable: attempt < entry.maxAttempts, createdAt: queued.createdAt },
         fn.config.timeoutMs,
       );
     } catch (e) {

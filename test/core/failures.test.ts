@@ -3,6 +3,8 @@
 // failure keeps its activation record and the platform keeps serving.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { invokerSubject } from '../../src/engine/messages.ts';
+import { newActivationId } from '../../src/scheduler/async-scheduler.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 describe('failures (embedded, process engine)', () => {
@@ -114,5 +116,40 @@ describe('failures (embedded, process engine)', () => {
     assert.equal(rec.status, 'dead_letter');
     assert.equal(rec.attempts, 3);
     assert.match(String((rec.error as { message: string }).message), /always/);
+  });
+});
+
+describe('async retries (embedded, process engine)', () => {
+  let t: TestPlatform;
+  before(async () => {
+    t = await startTestPlatform();
+  });
+  after(() => t.close());
+
+  it('the invoker stores a failed attempt that will be retried as queued with its error, and the last attempt as failed', async () => {
+    await t.deploy('always-fails', 'exports.handler = async () => { throw new Error("nope"); }');
+    const subject = invokerSubject(t.platform.config.invokerId);
+    const run = async (attempt: number, retryable: boolean) => {
+      const now = Date.now();
+      const req = { activationId: newActivationId(), functionName: 'always-fails', functionVersion: 1, trigger: 'async', input: { kind: 'event', event: {} }, acceptedAt: now, attempt, retryable, createdAt: new Date(now).toISOString() };
+      const reply = (await t.platform.bus.request(subject, req, 30_000)) as { activation: { id: string } };
+      return (await t.request('GET', `/v1/activations/${reply.activation.id}`)).json;
+    };
+    const retried = await run(1, true);
+    assert.equal(retried.status, 'queued');
+    assert.equal(retried.attempts, 1);
+    assert.match(String(retried.error?.message), /nope/);
+    const last = await run(3, false);
+    assert.equal(last.status, 'error');
+    assert.match(String(last.error?.message), /nope/);
+  });
+
+  it('an async call that fails once and then succeeds ends success on its second attempt', async () => {
+    await t.deploy('second-time', 'let calls = 0; exports.handler = async () => { if (++calls === 1) throw new Error("first call fails"); return "ok"; }');
+    const r = await t.invoke('second-time', {}, '?async=1');
+    const done = await t.settled(r.json.activationId);
+    assert.equal(done.status, 'success');
+    assert.equal(done.attempts, 2);
+    assert.equal(done.result, 'ok');
   });
 });
