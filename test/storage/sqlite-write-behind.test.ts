@@ -74,6 +74,23 @@ describe('sqlite activation write-behind', () => {
     await again.close();
   });
 
+  it('after a failed batch, later reads and writes work (the failure is reported once, not kept)', async () => {
+    const failures: number[] = [];
+    const { store, reader, onDisk } = await open({ delayMs: 20, onError: (_e, lost) => failures.push(lost) });
+    const broken = { ...activation(), functionName: null as unknown as string }; // violates NOT NULL: its batch fails
+    await store.putActivation(broken);
+    const until = Date.now() + 2000;
+    while (failures.length === 0 && Date.now() < until) await new Promise((res) => setTimeout(res, 10));
+    assert.deepEqual(failures, [1]);
+    assert.equal(await store.getActivation(broken.id), undefined);
+    const good = activation();
+    await store.putActivation(good);
+    assert.equal((await store.getActivation(good.id))?.id, good.id);
+    assert.equal(onDisk(good.id)?.status, 'success');
+    reader.close();
+    await store.close();
+  });
+
   it('reports a failed commit with the number of records lost', async () => {
     const failures: { message: string; lost: number }[] = [];
     const { file, store, reader } = await open({ delayMs: 20, onError: (e, lost) => failures.push({ message: (e as Error).message, lost }) });

@@ -38,8 +38,8 @@ export class ActivationWriter {
   private timer: NodeJS.Timeout | undefined;
   private worker: Worker | undefined;
   private seq = 0;
-  private readonly inFlight = new Map<number, { lost: number; settle: (error?: Error) => void }>();
-  private lastSent: Promise<void> = Promise.resolve();
+  /** Batches sent and not yet answered, by sequence number (the worker answers in order). */
+  private readonly inFlight = new Map<number, { lost: number; done: Promise<void>; settle: (error?: Error) => void }>();
 
   constructor(private readonly file: string, private readonly options: ActivationWriterOptions) {}
 
@@ -59,17 +59,20 @@ export class ActivationWriter {
   private send(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.batch.size === 0) return this.lastSent;
+    // Nothing queued: wait for the newest batch still in flight (a failed batch already answered is not waited on again).
+    if (this.batch.size === 0) return this.inFlight.get(this.seq)?.done ?? Promise.resolve();
     const rows = [...this.batch.values()].map(activationRow);
     this.batch = new Map();
     const seq = ++this.seq;
-    this.lastSent = new Promise<void>((resolve, reject) => {
-      this.inFlight.set(seq, { lost: rows.length, settle: (error) => (error ? reject(error) : resolve()) });
+    let settle: (error?: Error) => void = () => undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error ? reject(error) : resolve());
     });
+    this.inFlight.set(seq, { lost: rows.length, done, settle });
     const worker = this.started();
     worker.ref(); // a batch in flight keeps the process alive until it is committed
     worker.postMessage({ seq, rows } satisfies WriterRequest);
-    return this.lastSent;
+    return done;
   }
 
   private started(): Worker {
