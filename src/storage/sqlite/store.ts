@@ -146,8 +146,7 @@ export class SqliteStore implements Store {
     await this.activationWrites.flush();
     return this.db.transaction(() => {
       if (e.idempotencyKey) {
-        const prior = this.db
-          .prepare('SELECT activation_id FROM async_queue WHERE function_name = ? AND idempotency_key = ?')
+        const prior = this.sql('SELECT activation_id FROM async_queue WHERE function_name = ? AND idempotency_key = ?')
           .get(e.functionName, e.idempotencyKey) as { activation_id: string } | undefined;
         if (prior) return { activationId: prior.activation_id, duplicate: true };
       }
