@@ -71,13 +71,13 @@ export class Invoker {
   }
 
   private async runCounted(req: RunRequest): Promise<RunReply> {
-    const version = this.versions.get(`${req.functionName}@${req.functionVersion}`) ?? (await this.version(req.functionName, req.functionVersion));
+    const version = await this.version(req.functionName, req.functionVersion);
     const { config } = version;
     const startedAt = Date.now();
     const base = { req, config, invokerId: this.id, startedAt };
     let lease: Lease;
     try {
-      lease = await (this.poolFor(version) ?? (await this.pool(version))).acquire();
+      lease = await (await this.pool(version)).acquire();
     } catch (e) {
       if (!isNimbusError(e) || e.code === 'throttled' || e.code === 'unavailable') throw e;
       const logs = typeof e.details.logs === 'string' ? e.details.logs : '';
@@ -222,7 +222,6 @@ export class Invoker {
   async migrateSandbox(id: string, request: MigrateRequest): Promise<MigrationReport> {
     const { sandbox } = this.findSandbox(id);
     if (!sandbox.migrate) throw await this.lacking(sandbox, 'migrate');
-    this.detailsBySandbox.delete(sandbox);
     return sandbox.migrate(request).finally(() => this.detailsBySandbox.delete(sandbox));
   }
 
