@@ -3,7 +3,7 @@
 // arrival; plus what the runtime inside an isolate hands back to the pool,
 // which the pool validates too, since user code shares the isolate with it.
 import { z } from 'zod';
-import { GuestError, HttpRequestData, InvokeInput, InvokeOutput } from './protocol.ts';
+import { GuestError, HttpRequestData, InvokeInput, callResultFields } from './protocol.ts';
 
 /** Typed command enum: host → pool. */
 export const POOL_COMMANDS = ['create', 'invoke', 'dispose', 'stats', 'fetched', 'ping'] as const;
@@ -73,12 +73,7 @@ export const PoolEvent = z.discriminatedUnion('type', [
   z.object({
     type: z.literal(POOL_EVENTS[3]),
     sid,
-    id: z.string(),
-    ok: z.boolean(),
-    output: InvokeOutput.optional(),
-    error: GuestError.optional(),
-    logs: z.string(),
-    logsTruncated: z.boolean(),
+    ...callResultFields,
     /** Heap after the previous call (sampled off the call's path). */
     heap: HeapStats.optional(),
   }),
@@ -101,13 +96,8 @@ export const RuntimeInit = z.object({
   logs: z.string(),
 });
 
-export const RuntimeResult = z.object({
-  ok: z.boolean(),
-  output: InvokeOutput.optional(),
-  error: GuestError.optional(),
-  logs: z.string(),
-  logsTruncated: z.boolean(),
-});
+/** A call's result as the runtime inside an isolate hands it to the pool (the pool adds the id). */
+export const RuntimeResult = z.object(callResultFields).omit({ id: true });
 export type RuntimeResult = z.infer<typeof RuntimeResult>;
 
 export const RuntimeFetch = z.object({ request: HttpRequestData, deadline: z.number() });

@@ -69,18 +69,20 @@ export const HostMessage = z.discriminatedUnion('type', [
 ]);
 export type HostMessage = z.infer<typeof HostMessage>;
 
+/** What a finished call reports, in the agent's `result` and the isolate pool's `result` alike. */
+export const callResultFields = {
+  id: z.string(),
+  ok: z.boolean(),
+  output: InvokeOutput.optional(),
+  error: GuestError.optional(),
+  logs: z.string(),
+  logsTruncated: z.boolean(),
+};
+
 export const GuestMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), style: z.string(), initLogs: z.string() }),
   z.object({ type: z.literal('init_error'), error: GuestError, initLogs: z.string() }),
-  z.object({
-    type: z.literal('result'),
-    id: z.string(),
-    ok: z.boolean(),
-    output: InvokeOutput.optional(),
-    error: GuestError.optional(),
-    logs: z.string(),
-    logsTruncated: z.boolean(),
-  }),
+  z.object({ type: z.literal('result'), ...callResultFields }),
   z.object({ type: z.literal('pong'), id: z.string(), rssBytes: z.number(), heapUsedBytes: z.number() }),
   z.object({ type: z.literal('prepared'), id: z.string(), clockSet: z.boolean(), error: z.string().optional() }),
 ]);
