@@ -3,17 +3,15 @@
 // Commits (and the WAL checkpoints they trigger, with their fsync) happen here,
 // off the thread that serves requests.
 import { parentPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { WriterReply, WriterRequest } from './activation-writer.ts';
 import { ACTIVATION_UPSERT } from './activation-rows.ts';
+import { openConnection } from './connection.ts';
 
 const port = parentPort;
 if (!port) throw new Error('activation-writer.worker.ts runs as a worker thread');
 
-const db = new Database((workerData as { file: string }).file);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = NORMAL');
-db.pragma('busy_timeout = 5000');
+const db = openConnection((workerData as { file: string }).file);
 let statement: Database.Statement | undefined;
 
 const commit = db.transaction((rows: WriterRequest['rows']) => {

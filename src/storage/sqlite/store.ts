@@ -3,13 +3,14 @@
 // records are written behind, from a worker thread (activation-writer.ts):
 // queued records are committed before any other write and before any read of
 // activations.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadMigrations } from '../migrations.ts';
 import type { ActivationQuery, ActivationRecord, FunctionConfig, FunctionRecord, QueueEntry, Store, VersionRecord } from '../store.ts';
 import { ACTIVATION_UPSERT, activationRow } from './activation-rows.ts';
 import { ActivationWriter, type ActivationWriterOptions } from './activation-writer.ts';
+import { openConnection } from './connection.ts';
 import { toFunction, toQueueEntry, toVersion, type QueueRow, type VersionRow } from '../rows.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -33,16 +34,12 @@ export class SqliteStore implements Store {
   private readonly functionRows = new Map<string, VersionRow>();
 
   constructor(file: string, options: Partial<ActivationWriterOptions> = {}) {
-    this.db = new Database(file);
+    this.db = openConnection(file);
     this.activationWrites = new ActivationWriter(file, {
       delayMs: options.delayMs ?? ACTIVATION_WRITE_DELAY_MS,
       maxItems: options.maxItems ?? 256,
       onError: options.onError ?? ((e, lost) => process.stderr.write(`nimbus: ${lost} activation records could not be written: ${e.message}\n`)),
     });
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
   }
 
   private sql(text: string): Database.Statement {
