@@ -1,5 +1,5 @@
-// Base64 and UTF-8 helpers built on Web-standard globals only (btoa, atob,
-// TextEncoder), so that both the Node agent and the isolate runtime can use them.
+// Base64 and UTF-8 helpers built on Web-standard globals only (btoa, atob), so
+// that both the Node agent and the isolate runtime can use them.
 
 export function bytesToBase64(bytes: Uint8Array): string {
   let binary = '';
@@ -17,6 +17,20 @@ export function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/** UTF-8 length of a string without encoding it. */
 export function utf8Length(text: string): number {
-  return new TextEncoder().encode(text).length;
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
 }

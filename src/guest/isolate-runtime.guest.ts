@@ -11,7 +11,8 @@ import { structuredClone } from './isolate-web-clone.guest.ts';
 import { createConsole } from './isolate-console.guest.ts';
 import { enableFetch, endActivation, fetched, installHostCalls, tick, type HostCalls } from './isolate-host-calls.guest.ts';
 import { warmup } from './isolate-warmup.guest.ts';
-import { LogBuffer, scope, type Activation } from './isolate-scope.guest.ts';
+import { LogBuffer } from './log-buffer.guest.ts';
+import { scope, type Activation } from './isolate-scope.guest.ts';
 import { resolveHandler, runHandler, GuestCodedError, type ResolvedHandler, type CallContext } from './handlers.guest.ts';
 import type { InvokeInput, InvokeOutput } from './protocol.ts';
 

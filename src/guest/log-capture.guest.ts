@@ -3,40 +3,7 @@
 // that concurrent activations in one sandbox keep their logs apart. Each
 // activation's log is capped; what is cut is counted and marked.
 import { AsyncLocalStorage } from 'node:async_hooks';
-
-export class LogBuffer {
-  private chunks: string[] = [];
-  private bytes = 0;
-  private dropped = 0;
-  constructor(private readonly limitBytes: number) {}
-
-  add(text: string): void {
-    const size = Buffer.byteLength(text);
-    if (this.dropped > 0 || this.bytes + size > this.limitBytes) {
-      const room = this.limitBytes - this.bytes;
-      if (room > 0 && this.dropped === 0) {
-        const head = Buffer.from(text).subarray(0, room).toString('utf8');
-        this.chunks.push(head);
-        this.bytes += Buffer.byteLength(head);
-        this.dropped += size - Buffer.byteLength(head);
-      } else {
-        this.dropped += size;
-      }
-      return;
-    }
-    this.chunks.push(text);
-    this.bytes += size;
-  }
-
-  get truncated(): boolean {
-    return this.dropped > 0;
-  }
-
-  text(): string {
-    const body = this.chunks.join('');
-    return this.truncated ? `${body}\n[nimbus: log truncated, ${this.dropped} bytes dropped]\n` : body;
-  }
-}
+import { LogBuffer } from './log-buffer.guest.ts';
 
 export class LogCapture {
   private readonly current = new AsyncLocalStorage<LogBuffer>();
