@@ -3,12 +3,14 @@
 // process (the floor for any engine that runs functions in another process),
 // and nimbus warm invoke through the full HTTP path (front end, scheduler,
 // bus, invoker, process sandbox; BENCH_CONCURRENCY calls per sandbox, default
-// 8) → throughput ratios, p50/p99; then process-engine cold starts (sandbox
-// deleted before each call).
+// 8) → throughput ratios, p50/p99, and the CPU each spends per request (server,
+// its children, the load generator) against what 0.5 x bare leaves; then
+// process-engine cold starts (sandbox deleted before each call).
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { load, percentile, spawnServer, table } from './lib.ts';
+import { cpuSnapshot, perRequest, type CpuPerRequest } from './cpu.ts';
+import { load, percentile, spawnServer, table, type LoadResult } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 40);
@@ -27,9 +29,14 @@ try {
   if (!put.ok) throw new Error(await put.text());
   const invokeUrl = `${base}/v1/functions/hello/invoke`;
   for (const url of [bareUrl, relayUrl, invokeUrl]) await load(url, { name: 'bench' }, 2);
-  const bareRun = await load(bareUrl, { name: 'bench' }, SECONDS);
-  const relayRun = await load(relayUrl, { name: 'bench' }, SECONDS);
-  const warm = await load(invokeUrl, { name: 'bench' }, SECONDS);
+  const measured = async (url: string, pid: number | undefined): Promise<[LoadResult, CpuPerRequest]> => {
+    const before = cpuSnapshot(pid ?? 0);
+    const run = await load(url, { name: 'bench' }, SECONDS);
+    return [run, perRequest(before, cpuSnapshot(pid ?? 0), run.requests)];
+  };
+  const [bareRun, bareCpu] = await measured(bareUrl, bare.child.pid);
+  const [relayRun, relayCpu] = await measured(relayUrl, relay.child.pid);
+  const [warm, warmCpu] = await measured(invokeUrl, nimbus.child.pid);
 
   const inits: number[] = [];
   const totals: number[] = [];
@@ -54,6 +61,14 @@ try {
     ['ratio nimbus/bare (target >= 0.5)', (warm.rps / bareRun.rps).toFixed(2), '', '', ''],
     ['ratio nimbus/floor', (warm.rps / relayRun.rps).toFixed(2), '', '', ''],
   ]));
+  const cores = os.cpus().length;
+  const budgetUs = Math.round((cores * 1e6) / (0.5 * bareRun.rps));
+  console.log(`\nCPU per request, microseconds (/proc; the load generator runs on the same ${cores} cores)\n`);
+  console.log(table([
+    ['server', 'server process', 'its children', 'load generator', 'all'],
+    ...([['bare node:http', bareCpu], ['relay (floor)', relayCpu], ['nimbus warm invoke', warmCpu]] as const).map(([name, c]) => [name, c.serverUs, c.descendantsUs, c.loadUs, c.totalUs]),
+  ]));
+  console.log(`\nAt 0.5 x bare (${Math.round(bareRun.rps / 2)} req/s) the ${cores} cores leave ${budgetUs} us of CPU per request for all three columns; and a server's main thread can spend at most ${Math.round(2e6 / bareRun.rps)} us.`);
   console.log(`\nProcess engine cold start, ${inits.length} runs (sandbox deleted before each)\n`);
   console.log(table([
     ['measure', 'p50 ms', 'p99 ms'],

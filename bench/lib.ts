@@ -25,6 +25,8 @@ export async function spawnServer(cmd: string, args: string[], ready: RegExp, en
 
 export interface LoadResult {
   rps: number;
+  /** Requests answered in all. */
+  requests: number;
   p50: number;
   p99: number;
   errors: number;
@@ -33,7 +35,7 @@ export interface LoadResult {
 
 export async function load(url: string, body: unknown, seconds: number, connections = 16): Promise<LoadResult> {
   const r = await autocannon({ url, method: 'POST', connections, duration: seconds, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
+  return { rps: r.requests.average, requests: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
 }
 
 export function percentile(values: number[], p: number): number {
