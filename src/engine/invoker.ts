@@ -172,10 +172,6 @@ export class Invoker {
     }
   }
 
-  /**
-   * Called when a function is deleted or redeployed elsewhere: drops its pools
-   * and cached versions, all of them or those older than `keepFrom`.
-   */
   /** Keeps the function's minSandboxes warm on this invoker (after a deploy, and at start). */
   async keepWarm(name: string): Promise<void> {
     const fn = await this.deps.store.getFunction(name);
@@ -183,6 +179,10 @@ export class Invoker {
     await (await this.pool(fn)).fillTo(fn.config.minSandboxes);
   }
 
+  /**
+   * Called when a function is deleted or redeployed elsewhere: drops its pools
+   * and cached versions, all of them or those older than `keepFrom`.
+   */
   async forget(name: string, keepFrom = Infinity): Promise<void> {
     const stale = (key: string) => key.startsWith(`${name}@`) && Number(key.slice(name.length + 1)) < keepFrom;
     for (const [key, pool] of this.pools) {
