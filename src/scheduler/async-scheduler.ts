@@ -27,7 +27,8 @@ const NOT_ACCEPTED = 'not accepted: the message bus did not acknowledge it, so i
  * which halves what writing an activation record costs.
  */
 export function newActivationId(): string {
-  return Date.now().toString(16).padStart(12, '0') + randomUUID().replace(/-/g, '').slice(0, 20);
+  const u = randomUUID(); // 8-4-4-4-12 hex digits
+  return Date.now().toString(16).padStart(12, '0') + u.slice(0, 8) + u.slice(9, 13) + u.slice(14, 18) + u.slice(19, 23);
 }
 
 export class AsyncScheduler {

@@ -45,3 +45,12 @@ export const toQueueEntry = (r: QueueRow): QueueEntry => ({
   idempotencyKey: r.idempotency_key,
   state: r.state,
 });
+
+/** Freezes a record and everything in it, so that a cached record can be handed to every caller. */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

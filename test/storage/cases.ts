@@ -51,6 +51,25 @@ export function storeCases(label: string, open: OpenStore): void {
       assert.equal((await s.getFunction('busy'))?.version, 12);
     });
 
+    it('hands out function records that no caller can change for the next one', async () => {
+      const x = artifact('x');
+      await s.deployVersion('shared', config({ env: { A: '1' } }), x.sha, x.bytes);
+      const first = await s.getFunction('shared');
+      assert.ok(first);
+      const tamper = () => {
+        first.config.memoryMb = 1;
+        first.config.env.A = 'changed';
+      };
+      try {
+        tamper(); // a store may hand out copies (mutable) or one frozen record (throws)
+      } catch (e) {
+        assert.ok(e instanceof TypeError, String(e));
+      }
+      const again = await s.getFunction('shared');
+      assert.notEqual(again?.config.memoryMb, 1);
+      assert.equal(again?.config.env.A, '1');
+    });
+
     it('lists functions by name with their latest version', async () => {
       const x = artifact('x');
       for (const name of ['beta', 'alpha', 'gamma']) await s.deployVersion(name, config(), x.sha, x.bytes);

@@ -11,7 +11,7 @@ import type { ActivationQuery, ActivationRecord, FunctionConfig, FunctionRecord,
 import { ACTIVATION_UPSERT, activationRow } from './activation-rows.ts';
 import { ActivationWriter, type ActivationWriterOptions } from './activation-writer.ts';
 import { openConnection } from './connection.ts';
-import { toFunction, toQueueEntry, toVersion, type QueueRow, type VersionRow } from '../rows.ts';
+import { deepFreeze, toFunction, toQueueEntry, toVersion, type QueueRow, type VersionRow } from '../rows.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -28,10 +28,11 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly activationWrites: ActivationWriter;
   /**
-   * Each function's current row, read once: this process is the file's only
-   * writer, so the cache changes exactly when deployVersion or deleteFunction do.
+   * Each function's current record, read once and frozen (callers share it):
+   * this process is the file's only writer, so the cache changes exactly when
+   * deployVersion or deleteFunction do.
    */
-  private readonly functionRows = new Map<string, VersionRow>();
+  private readonly functions = new Map<string, FunctionRecord>();
 
   constructor(file: string, options: Partial<ActivationWriterOptions> = {}) {
     this.db = openConnection(file);
@@ -65,7 +66,7 @@ export class SqliteStore implements Store {
 
   async deployVersion(name: string, config: FunctionConfig, sha: string, artifact: Buffer): Promise<VersionRecord> {
     await this.activationWrites.flush();
-    this.functionRows.delete(name);
+    this.functions.delete(name);
     const now = new Date().toISOString();
     return this.db.transaction(() => {
       this.sql('INSERT OR IGNORE INTO artifacts (sha256, bytes, size, created_at) VALUES (?, ?, ?, ?)').run(sha, artifact, artifact.length, now);
@@ -80,17 +81,19 @@ export class SqliteStore implements Store {
   }
 
   async getFunction(name: string): Promise<FunctionRecord | undefined> {
-    let row = this.functionRows.get(name);
-    if (!row) {
-      row = this.sql(`${FUNCTION_SELECT} WHERE f.name = ?`).get(name) as VersionRow | undefined;
-      if (row) this.functionRows.set(name, row);
+    let fn = this.functions.get(name);
+    if (!fn) {
+      const row = this.sql(`${FUNCTION_SELECT} WHERE f.name = ?`).get(name) as VersionRow | undefined;
+      if (!row) return undefined;
+      fn = deepFreeze(toFunction(row));
+      this.functions.set(name, fn);
     }
-    return row ? toFunction(row) : undefined;
+    return fn;
   }
 
   async listFunctions(): Promise<FunctionRecord[]> {
     const rows = this.sql(`${FUNCTION_SELECT} ORDER BY f.name`).all() as VersionRow[];
-    return rows.map((row) => (toFunction(row)));
+    return rows.map(toFunction);
   }
 
   async getVersion(name: string, version: number): Promise<VersionRecord | undefined> {
@@ -100,7 +103,7 @@ export class SqliteStore implements Store {
 
   async deleteFunction(name: string): Promise<boolean> {
     await this.activationWrites.flush();
-    this.functionRows.delete(name);
+    this.functions.delete(name);
     return this.db.transaction(() => {
       const gone = this.sql('DELETE FROM functions WHERE name = ?').run(name).changes > 0;
       this.sql('DELETE FROM versions WHERE name = ?').run(name);
