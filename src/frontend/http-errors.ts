@@ -52,6 +52,6 @@ export function sendError(reply: FastifyReply, error: NimbusError, extraHeaders:
 
 export function errorHandler(e: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const error = toNimbusError(e);
-  if (error.code === 'internal') request.log.error({ err: e }, 'internal error');
+  if (error.code === 'internal') request.log.error({ err: e, reqId: request.id }, 'internal error');
   return sendError(reply, error);
 }

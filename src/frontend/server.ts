@@ -1,7 +1,7 @@
 // Builds the front end's HTTP server (fastify): one raw-bytes body parser for
 // every content type, API-key auth when required, the v1 routes, function
 // routes, /healthz and /metrics, and the single error handler.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { NimbusConfig } from '../config/options.ts';
 import type { Invoker } from '../engine/invoker.ts';
@@ -31,9 +31,13 @@ export interface FrontendDeps {
 export const DEPLOY_LIMIT_BYTES = 50 * 1024 * 1024;
 
 export function buildServer(deps: FrontendDeps): FastifyInstance {
+  const debug = deps.logger.isLevelEnabled('debug');
   const app = Fastify({
     // Request lines are logged at info: keep them out unless the platform logs at debug.
-    loggerInstance: deps.logger.child({}, { level: deps.logger.isLevelEnabled('debug') ? 'info' : 'warn' }),
+    loggerInstance: deps.logger.child({}, { level: debug ? 'info' : 'warn' }),
+    // Without request lines, a child logger per request (its cost on every call) would serve
+    // only the rare internal-error line, which names its request id itself.
+    ...(debug ? {} : { childLoggerFactory: (logger: FastifyBaseLogger) => logger }),
     bodyLimit: deps.config.bodyLimitBytes,
     routerOptions: { maxParamLength: 200 },
   }) as unknown as FastifyInstance;
