@@ -42,6 +42,11 @@ function busCases(label: string, open: () => Promise<[Bus, Bus]>): void {
       const started = Date.now();
       await assert.rejects(b.request('svc.nobody', {}, 10_000), (e) => isNimbusError(e) && e.code === 'unavailable' && e.details.delivered === false);
       assert.ok(Date.now() - started < 1000);
+      // A handler that throws before returning a promise (a schema check up front) answers with its error too.
+      await a.serve('svc.strict', (() => {
+        throw new NimbusError('bad_request', 'checked up front');
+      }) as unknown as (d: unknown) => Promise<unknown>);
+      await assert.rejects(b.request('svc.strict', {}, 2000), (e) => isNimbusError(e) && e.code === 'bad_request');
       await a.serve('svc.slow', () => new Promise((r) => setTimeout(r, 1500)));
       await assert.rejects(b.request('svc.slow', {}, 200), (e) => isNimbusError(e) && e.code === 'unavailable');
       await stop();

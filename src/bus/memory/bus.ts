@@ -42,17 +42,25 @@ export class MemoryBus implements Bus {
   async request(subject: string, data: unknown, timeoutMs: number): Promise<unknown> {
     const handler = this.servers.get(subject);
     if (!handler || this.closed) throw new NimbusError('unavailable', `nothing answers on ${subject}`, { delivered: false });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new NimbusError('unavailable', `no reply on ${subject} within ${timeoutMs} ms`)), timeoutMs);
-    });
+    let handled: Promise<unknown>;
     try {
-      return await Promise.race([handler(data), timeout]);
+      handled = handler(data);
     } catch (e) {
-      throw isNimbusError(e) ? errorFromJSON(wire(e.toJSON())) : e;
-    } finally {
-      clearTimeout(timer);
+      handled = Promise.reject(e); // a handler that throws before its first await
     }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new NimbusError('unavailable', `no reply on ${subject} within ${timeoutMs} ms`)), timeoutMs);
+      handled.then(
+        (reply) => {
+          clearTimeout(timer);
+          resolve(reply);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(isNimbusError(e) ? errorFromJSON(wire(e.toJSON())) : e);
+        },
+      );
+    });
   }
 
   async broadcast(subject: string, data: unknown): Promise<void> {
