@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { openChannel } from './channel.guest.ts';
 import { LogCapture } from './log-capture.guest.ts';
+import type { LogBuffer } from './log-buffer.guest.ts';
 import { prepare } from './prepare.guest.ts';
 import { resolveHandler, runHandler, GuestCodedError, type ResolvedHandler, type CallContext } from './handlers.guest.ts';
 import { HostMessage, FrameWriter, FrameDecoder, type GuestMessage, type GuestError } from './protocol.ts';
@@ -13,7 +14,12 @@ import { HostMessage, FrameWriter, FrameDecoder, type GuestMessage, type GuestEr
 const channel = openChannel(process.env.NIMBUS_AGENT_CHANNEL ?? 'fd:3');
 const decoder = new FrameDecoder(64 * 1024 * 1024);
 const writer = new FrameWriter(channel);
-const failActivation = new AsyncLocalStorage<(e: unknown) => void>();
+/**
+ * The activation that code running now belongs to: its log, and how to fail it
+ * from an error thrown where no caller can catch it. One AsyncLocalStorage for
+ * both: on Node 20 each instance costs every promise a hook.
+ */
+const running = new AsyncLocalStorage<{ log: LogBuffer; fail: (e: unknown) => void }>();
 let logs: LogCapture | undefined;
 let handler: ResolvedHandler | undefined;
 let base: Omit<CallContext, 'activationId' | 'deadline'> | undefined;
@@ -29,7 +35,7 @@ function toGuestError(e: unknown): GuestError {
 }
 
 function init(msg: Extract<HostMessage, { type: 'init' }>): void {
-  logs = new LogCapture(msg.logLimitBytes);
+  logs = new LogCapture(msg.logLimitBytes, () => running.getStore()?.log);
   logs.install();
   Object.assign(process.env, msg.env);
   base = {
@@ -56,12 +62,10 @@ async function invoke(msg: Extract<HostMessage, { type: 'invoke' }>): Promise<vo
   const h = handler;
   const deadline = msg.timeoutMs === undefined ? msg.deadline : Date.now() + msg.timeoutMs;
   const ctx: CallContext = { ...base, activationId: msg.id, deadline };
-  const { buffer, result } = logs.run(
-    () =>
-      new Promise((resolve, reject) => {
-        failActivation.run(reject, () => runHandler(h, msg.input, ctx).then(resolve, reject));
-      }),
-  );
+  const buffer = logs.newLog();
+  const result = new Promise((resolve, reject) => {
+    running.run({ log: buffer, fail: reject }, () => runHandler(h, msg.input, ctx).then(resolve, reject));
+  });
   try {
     const output = (await result) as Awaited<ReturnType<typeof runHandler>>;
     send({ type: 'result', id: msg.id, ok: true, output, logs: buffer.text(), logsTruncated: buffer.truncated });
@@ -71,7 +75,7 @@ async function invoke(msg: Extract<HostMessage, { type: 'invoke' }>): Promise<vo
 }
 
 function onStrayError(e: unknown): void {
-  const fail = failActivation.getStore();
+  const fail = running.getStore()?.fail;
   if (fail) fail(e);
   else process.stderr.write(`uncaught outside any activation: ${e instanceof Error ? e.stack : String(e)}\n`);
 }

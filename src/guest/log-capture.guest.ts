@@ -1,23 +1,22 @@
 // Captures what a function writes (console, process.stdout, process.stderr)
-// and files it under the activation that wrote it, using AsyncLocalStorage so
-// that concurrent activations in one sandbox keep their logs apart. Each
-// activation's log is capped; what is cut is counted and marked.
-import { AsyncLocalStorage } from 'node:async_hooks';
+// and files it under the activation that wrote it. The agent says which log
+// is current (its one AsyncLocalStorage keeps concurrent activations in one
+// sandbox apart); output with no current activation goes to the "outside" log
+// (module load, stray timers). Each log is capped; what is cut is marked.
 import { LogBuffer } from './log-buffer.guest.ts';
 
 export class LogCapture {
-  private readonly current = new AsyncLocalStorage<LogBuffer>();
-  /** Output written outside any activation (module load, stray timers). */
+  /** Output written outside any activation. */
   private outside: LogBuffer;
 
-  constructor(private readonly limitBytes: number) {
+  constructor(private readonly limitBytes: number, private readonly current: () => LogBuffer | undefined) {
     this.outside = new LogBuffer(limitBytes);
   }
 
   install(): void {
     const capture = (chunk: unknown, encoding?: unknown, cb?: unknown): boolean => {
       const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString(typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-      (this.current.getStore() ?? this.outside).add(text);
+      (this.current() ?? this.outside).add(text);
       const done = typeof encoding === 'function' ? encoding : cb;
       if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
       return true;
@@ -26,13 +25,9 @@ export class LogCapture {
     process.stderr.write = capture as typeof process.stderr.write;
   }
 
-  run<T>(fn: () => Promise<T>): { buffer: LogBuffer; result: Promise<T> } {
-    const buffer = new LogBuffer(this.limitBytes);
-    return { buffer, result: this.current.run(buffer, fn) };
-  }
-
-  active(): LogBuffer | undefined {
-    return this.current.getStore();
+  /** A new log for one activation, capped like every other. */
+  newLog(): LogBuffer {
+    return new LogBuffer(this.limitBytes);
   }
 
   /** Takes (and resets) what was written outside activations. */

@@ -1,6 +1,7 @@
 // Conformance, function failures: a throw or a rejection is a function_error
-// with message and stack and leaves the sandbox usable; a module that cannot
-// load fails create(); process.exit kills the sandbox on Node engines.
+// with message and stack and leaves the sandbox usable (a throw from a timer
+// fails the call that set it); a module that cannot load fails create();
+// process.exit kills the sandbox on Node engines.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { isNimbusError } from '../../../src/shared/errors.ts';
@@ -29,6 +30,13 @@ await forEachDriver(({ kind, driver, dataDir, kit, ms, node }) => {
     assert.equal(error.message, 'conformance async boom');
     assert.match(error.stack ?? '', /TypeError: conformance async boom/);
     assert.equal(sandbox.state, 'ready');
+  });
+
+  it('fails the call whose timer throws with function_error, and keeps the sandbox', { timeout }, async () => {
+    const sandbox = await kit.create(fx.faults, { handler: 'timerThrows' });
+    const error = errorOf(await kit.invoke(sandbox, event({})), 'function_error');
+    assert.match(error.message, /conformance timer boom/);
+    assert.equal(sandbox.state, 'ready', 'an error thrown from a timer must not kill the sandbox');
   });
 
   it('rejects create() with function_error when the module throws while loading, leaving nothing behind', { timeout }, async () => {
