@@ -11,6 +11,7 @@ import { NimbusError } from '../shared/errors.ts';
 import { requireApiKey } from './auth.ts';
 import type { FunctionsService } from './functions-service.ts';
 import { errorHandler, sendError } from './http-errors.ts';
+import { collectRoutes } from './method-not-allowed.ts';
 import type { InvocationsService } from './invocations-service.ts';
 import { activationRoutes } from './routes/activations.ts';
 import { functionRoutes } from './routes/functions.ts';
@@ -48,6 +49,7 @@ export function buildServer(deps: FrontendDeps): FastifyInstance {
     sendError(reply, new NimbusError('not_found', `no route ${request.method} ${request.url.split('?')[0]}; see GET /v1/functions, POST /v1/functions/:name/invoke, ANY /fn/:name/*`)),
   );
   if (deps.apiKey) requireApiKey(app, deps.apiKey);
+  const answerOtherMethods = collectRoutes(app);
 
   functionRoutes(app, deps.functions, Math.max(DEPLOY_LIMIT_BYTES, deps.config.bodyLimitBytes));
   invokeRoutes(app, deps.invocations);
@@ -63,5 +65,6 @@ export function buildServer(deps: FrontendDeps): FastifyInstance {
     }
   });
   app.get('/metrics', async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
+  answerOtherMethods();
   return app;
 }

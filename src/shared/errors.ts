@@ -8,6 +8,7 @@ export const ERROR_CODES = [
   'bad_archive', // zip/tar rejected (slip, symlink, bomb, corrupt)
   'unauthorized', // missing or wrong API key
   'not_found', // unknown function, activation or sandbox
+  'method_not_allowed', // a known path, asked with a method it does not serve
   'conflict', // state does not allow the operation
   'payload_too_large', // request body over the limit
   'throttled', // wait queue full

@@ -31,6 +31,24 @@ describe('validation', () => {
     assert.match(r.json.error.message, /no handler found \(it exports something\)/);
   });
 
+  it('a known path asked with a method it does not serve is a 405 that names the allowed ones', async () => {
+    const invoke = await t.request('GET', '/v1/functions/anything/invoke');
+    assert.equal(invoke.status, 405);
+    assert.equal(invoke.json.error.code, 'method_not_allowed');
+    assert.equal(invoke.headers.get('allow'), 'POST');
+    assert.match(invoke.json.error.message, /GET is not allowed on \/v1\/functions\/:name\/invoke; use POST/);
+    const fn = await t.request('POST', '/v1/functions/anything');
+    assert.equal(fn.status, 405);
+    assert.equal(fn.headers.get('allow'), 'GET, PUT, DELETE');
+    assert.equal((await t.request('GET', '/v1/no-such-thing')).status, 404, 'an unknown path stays a 404');
+  });
+
+  it('an unknown deploy field is named once, with what to do', async () => {
+    const r = await t.request('PUT', '/v1/functions/typo', { code: 'exports.handler = () => 1', runtime: 'nodejs', memroyMb: 256 });
+    assert.equal(r.status, 400);
+    assert.match(r.json.error.message, /^invalid deploy request: unknown field "memroyMb" \(the fields are [^)]*\bmemoryMb\b[^)]*\)$/);
+  });
+
   it('malformed JSON is a 400', async () => {
     const r = await t.request('PUT', '/v1/functions/x', '{"code": ', { 'content-type': 'application/json' });
     assert.equal(r.status, 400);

@@ -43,7 +43,10 @@ export const DeployJson = DeployConfig.extend({ code: z.string().min(1, 'code mu
 export function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => `${i.path.join('.') || what}: ${i.message}`).join('; ');
+  const fields = schema instanceof z.ZodObject ? Object.keys(schema.shape).join(', ') : undefined;
+  const describe = (i: z.core.$ZodIssue) =>
+    i.code === 'unrecognized_keys' && fields && i.path.length === 0 ? `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (the fields are ${fields})` : i.message;
+  const issues = r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${describe(i)}` : describe(i))).join('; ');
   throw new NimbusError('bad_request', `invalid ${what}: ${issues}`);
 }
 
