@@ -35,7 +35,11 @@ export function cpuSnapshot(pid: number): CpuSnapshot {
   const family = new Set([pid]);
   for (let grew = true; grew; ) {
     grew = false;
-    for (const [p, s] of stats) if (!family.has(p) && family.has(s.ppid)) grew = family.add(p) !== undefined;
+    for (const [p, s] of stats) {
+      if (family.has(p) || !family.has(s.ppid)) continue;
+      family.add(p);
+      grew = true;
+    }
   }
   family.delete(pid);
   const usage = process.cpuUsage();

@@ -30,9 +30,10 @@ export class LogBuffer {
     }
     if (this.dropped === 0) {
       const head = headBytes(text, this.limitBytes - this.bytes);
+      const headSize = utf8Length(head);
       this.chunks.push(head);
-      this.bytes += utf8Length(head);
-      this.dropped += size - utf8Length(head);
+      this.bytes += headSize;
+      this.dropped += size - headSize;
     } else this.dropped += size;
   }
 
