@@ -13,7 +13,7 @@ import { ArtifactCache } from './artifacts.ts';
 import { DriverSet } from './drivers.ts';
 import { RunRequest, invokerSubject, type RunReply } from './messages.ts';
 import { FunctionPool, type Lease } from './pool.ts';
-import { buildRecord, statusOf } from './records.ts';
+import { buildRecord, statusOf, type RunFacts } from './records.ts';
 
 /** Sandbox facts copied into each activation record (a microVM's accelerator and why). */
 const RECORDED_DETAILS = ['accelerator', 'acceleratorReason', 'start'];
@@ -74,14 +74,14 @@ export class Invoker {
     const version = await this.version(req.functionName, req.functionVersion);
     const { config } = version;
     const startedAt = Date.now();
-    const base = { req, config, invokerId: this.id, startedAt };
+    const facts: RunFacts = { req, config, invokerId: this.id, startedAt };
     let lease: Lease;
     try {
       lease = await (await this.pool(version)).acquire();
     } catch (e) {
       if (!isNimbusError(e) || e.code === 'throttled' || e.code === 'unavailable') throw e;
       const logs = typeof e.details.logs === 'string' ? e.details.logs : '';
-      const record = buildRecord({ ...base, cold: true, sandboxId: null, initMs: Date.now() - startedAt, queuedMs: startedAt - req.acceptedAt, failure: { code: e.code, message: e.message, stack: e.details.stack, logs } });
+      const record = buildRecord(facts, { cold: true, sandboxId: null, initMs: Date.now() - startedAt, queuedMs: startedAt - req.acceptedAt, failure: { code: e.code, message: e.message, stack: e.details.stack, logs } });
       return this.finish(record);
     }
     const queuedMs = Date.now() - req.acceptedAt - lease.initMs;
@@ -92,7 +92,7 @@ export class Invoker {
     } finally {
       this.poolFor(version)?.release(lease);
     }
-    const record = buildRecord({ ...base, cold: lease.cold, sandboxId: lease.sandbox.id, initMs: lease.cold ? lease.initMs : null, queuedMs, outcome });
+    const record = buildRecord(facts, { cold: lease.cold, sandboxId: lease.sandbox.id, initMs: lease.cold ? lease.initMs : null, queuedMs, outcome });
     const engineDetails = this.recordedDetails(lease.sandbox);
     if (engineDetails) record.engineDetails = engineDetails;
     return this.finish(record, outcome.ok ? outcome.output : undefined);

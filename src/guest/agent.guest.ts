@@ -8,7 +8,7 @@ import { openChannel } from './channel.guest.ts';
 import { LogCapture } from './log-capture.guest.ts';
 import type { LogBuffer } from './log-buffer.guest.ts';
 import { prepare } from './prepare.guest.ts';
-import { resolveHandler, runHandler, GuestCodedError, type ResolvedHandler, type CallContext } from './handlers.guest.ts';
+import { resolveHandler, runHandler, GuestCodedError, type ResolvedHandler, type FunctionContext, callContext } from './handlers.guest.ts';
 import { HostMessage, FrameWriter, FrameDecoder, type GuestMessage, type GuestError } from './protocol.ts';
 
 const channel = openChannel(process.env.NIMBUS_AGENT_CHANNEL ?? 'fd:3');
@@ -22,7 +22,7 @@ const writer = new FrameWriter(channel);
 const running = new AsyncLocalStorage<{ log: LogBuffer; fail: (e: unknown) => void }>();
 let logs: LogCapture | undefined;
 let handler: ResolvedHandler | undefined;
-let base: Omit<CallContext, 'activationId' | 'deadline'> | undefined;
+let base: FunctionContext | undefined;
 
 function send(message: GuestMessage): void {
   writer.send(message);
@@ -60,11 +60,11 @@ async function invoke(msg: Extract<HostMessage, { type: 'invoke' }>): Promise<vo
     return;
   }
   const h = handler;
+  const fn = base;
   const deadline = msg.timeoutMs === undefined ? msg.deadline : Date.now() + msg.timeoutMs;
-  const ctx: CallContext = { ...base, activationId: msg.id, deadline };
   const buffer = logs.newLog();
   const result = new Promise((resolve, reject) => {
-    running.run({ log: buffer, fail: reject }, () => runHandler(h, msg.input, ctx).then(resolve, reject));
+    running.run({ log: buffer, fail: reject }, () => runHandler(h, msg.input, callContext(fn, msg.id, deadline)).then(resolve, reject));
   });
   try {
     const output = (await result) as Awaited<ReturnType<typeof runHandler>>;

