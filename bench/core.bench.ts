@@ -1,5 +1,6 @@
 // Core benchmark, side by side in one run: a bare node:http server running the
-// hello handler inline, the same server relaying each request to a child
+// hello handler inline, fastify running it inline (the framework's own cost),
+// the bare server relaying each request to a child
 // process (the floor for any engine that runs functions in another process),
 // and nimbus warm invoke through the full HTTP path (front end, scheduler,
 // bus, invoker, process sandbox; BENCH_CONCURRENCY calls per sandbox, default
@@ -19,6 +20,8 @@ const HELLO = 'exports.handler = async (event) => ({ message: `Hello, ${event.na
 
 const bare = await spawnServer(process.execPath, [path.join(root, 'bench/bare-server.mjs')], /listening (\d+)/);
 const bareUrl = `http://127.0.0.1:${bare.match[1]}/`;
+const framework = await spawnServer(process.execPath, [path.join(root, 'bench/fastify-inline.mjs')], /listening (\d+)/);
+const frameworkUrl = `http://127.0.0.1:${framework.match[1]}/v1/functions/hello/invoke`;
 const relay = await spawnServer(process.execPath, [path.join(root, 'bench/relay-floor.mjs')], /listening (\d+)/);
 const relayUrl = `http://127.0.0.1:${relay.match[1]}/`;
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-bench-'));
@@ -28,13 +31,14 @@ try {
   const put = await fetch(`${base}/v1/functions/hello`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runtime: 'nodejs', code: HELLO, maxSandboxes: 2, concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8) }) });
   if (!put.ok) throw new Error(await put.text());
   const invokeUrl = `${base}/v1/functions/hello/invoke`;
-  for (const url of [bareUrl, relayUrl, invokeUrl]) await load(url, { name: 'bench' }, 2);
+  for (const url of [bareUrl, frameworkUrl, relayUrl, invokeUrl]) await load(url, { name: 'bench' }, 2);
   const measured = async (url: string, pid: number | undefined): Promise<[LoadResult, CpuPerRequest]> => {
     const before = cpuSnapshot(pid ?? 0);
     const run = await load(url, { name: 'bench' }, SECONDS);
     return [run, perRequest(before, cpuSnapshot(pid ?? 0), run.requests)];
   };
   const [bareRun, bareCpu] = await measured(bareUrl, bare.child.pid);
+  const [frameworkRun, frameworkCpu] = await measured(frameworkUrl, framework.child.pid);
   const [relayRun, relayCpu] = await measured(relayUrl, relay.child.pid);
   const [warm, warmCpu] = await measured(invokeUrl, nimbus.child.pid);
 
@@ -55,8 +59,10 @@ try {
   console.log(table([
     ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors'],
     ['bare node:http', bareRun.rps.toFixed(0), bareRun.p50, bareRun.p99, bareRun.errors + bareRun.non2xx],
+    ['fastify, handler inline', frameworkRun.rps.toFixed(0), frameworkRun.p50, frameworkRun.p99, frameworkRun.errors + frameworkRun.non2xx],
     ['relay to a child process (floor)', relayRun.rps.toFixed(0), relayRun.p50, relayRun.p99, relayRun.errors + relayRun.non2xx],
     ['nimbus warm invoke', warm.rps.toFixed(0), warm.p50, warm.p99, warm.errors + warm.non2xx],
+    ['ratio fastify/bare', (frameworkRun.rps / bareRun.rps).toFixed(2), '', '', ''],
     ['ratio floor/bare', (relayRun.rps / bareRun.rps).toFixed(2), '', '', ''],
     ['ratio nimbus/bare (target >= 0.5)', (warm.rps / bareRun.rps).toFixed(2), '', '', ''],
     ['ratio nimbus/floor', (warm.rps / relayRun.rps).toFixed(2), '', '', ''],
@@ -66,7 +72,7 @@ try {
   console.log(`\nCPU per request, microseconds (/proc; the load generator runs on the same ${cores} cores)\n`);
   console.log(table([
     ['server', 'server process', 'its children', 'load generator', 'all'],
-    ...([['bare node:http', bareCpu], ['relay (floor)', relayCpu], ['nimbus warm invoke', warmCpu]] as const).map(([name, c]) => [name, c.serverUs, c.descendantsUs, c.loadUs, c.totalUs]),
+    ...([['bare node:http', bareCpu], ['fastify inline', frameworkCpu], ['relay (floor)', relayCpu], ['nimbus warm invoke', warmCpu]] as const).map(([name, c]) => [name, c.serverUs, c.descendantsUs, c.loadUs, c.totalUs]),
   ]));
   console.log(`\nAt 0.5 x bare (${Math.round(bareRun.rps / 2)} req/s) the ${cores} cores leave ${budgetUs} us of CPU per request for all three columns; and a server's main thread can spend at most ${Math.round(2e6 / bareRun.rps)} us.`);
   console.log(`\nProcess engine cold start, ${inits.length} runs (sandbox deleted before each)\n`);
@@ -77,6 +83,7 @@ try {
   ]));
 } finally {
   bare.child.kill();
+  framework.child.kill();
   relay.child.kill();
   nimbus.child.kill();
   await rm(dataDir, { recursive: true, force: true });
