@@ -25,7 +25,7 @@ export interface CallContext {
 /** What every call of one loaded function shares. */
 export type FunctionContext = Omit<CallContext, 'activationId' | 'deadline'>;
 
-/** One call's context, written out field by field: in V8 11 (Node 20) each field written after an object spread costs about 1 us. */
+/** One call's context, written out field by field: in V8 11 (Node 20) a spread followed by new fields gets a hidden class of its own every time (about 1 us a field). */
 export function callContext(f: FunctionContext, activationId: string, deadline: number): CallContext {
   return { activationId, functionName: f.functionName, functionVersion: f.functionVersion, memoryMb: f.memoryMb, deadline, env: f.env, resultLimitBytes: f.resultLimitBytes };
 }
