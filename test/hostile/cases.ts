@@ -3,6 +3,7 @@
 // the case says so and the suite asserts exactly that documented behaviour.
 import { readdirSync } from 'node:fs';
 import type { EngineKind } from '../../src/sandbox/driver.ts';
+import { STRAY_SLEEP } from './leaks.ts';
 
 const hostHasRootWrite = () => readdirSync('/').some((f) => f.startsWith('nimbus-hostile-write-'));
 
@@ -49,7 +50,7 @@ export const HOSTILE_CASES: HostileCase[] = [
   },
   {
     name: 'a child process that outlives the handler',
-    code: `exports.handler = async () => { const cp = require('child_process'); const c = cp.spawn('sleep', ['300'], { stdio: 'ignore' }); c.unref(); return { pid: c.pid }; }`,
+    code: `exports.handler = async () => { const cp = require('child_process'); const c = cp.spawn('sleep', ['${STRAY_SLEEP}'], { stdio: 'ignore' }); c.unref(); return { pid: c.pid }; }`,
     check: (e, o) => {
       if (e === 'isolate') expectFailed(o); // no child_process in an isolate
     },
@@ -57,7 +58,7 @@ export const HOSTILE_CASES: HostileCase[] = [
   {
     name: 'fork bomb',
     // A failed fork shows as a child without a pid (its error event comes later).
-    code: `exports.handler = async () => { const cp = require('child_process'); for (let i = 0; i < 100000; i++) { try { const c = cp.spawn('sleep', ['300'], { stdio: 'ignore' }); c.on('error', () => {}); c.unref(); if (c.pid === undefined) return { stopped: 'fork failed', after: i }; } catch (e) { return { stopped: String(e.code || e.message), after: i }; } } return { stopped: 'never' }; }`,
+    code: `exports.handler = async () => { const cp = require('child_process'); for (let i = 0; i < 100000; i++) { try { const c = cp.spawn('sleep', ['${STRAY_SLEEP}'], { stdio: 'ignore' }); c.on('error', () => {}); c.unref(); if (c.pid === undefined) return { stopped: 'fork failed', after: i }; } catch (e) { return { stopped: String(e.code || e.message), after: i }; } } return { stopped: 'never' }; }`,
     config: { timeoutMs: 8000 },
     refuseOn: { process: 'the process engine has no pids limit: a fork bomb would hurt the host' },
     check: (e, o) => {

@@ -10,12 +10,18 @@ export interface HostSnapshot {
   tempDirs: Set<string>;
 }
 
+/**
+ * How long the stray processes that hostile cases start sleep: an odd number,
+ * so that a `sleep 300` someone runs on the same machine is not taken for one.
+ */
+export const STRAY_SLEEP = '317';
+
 async function sleepers(): Promise<Set<number>> {
   const out = new Set<number>();
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const cmd = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmd === 'sleep\u0000300\u0000') out.add(Number(entry));
+    if (cmd === `sleep\u0000${STRAY_SLEEP}\u0000`) out.add(Number(entry));
   }
   return out;
 }
@@ -32,7 +38,7 @@ export async function leaksSince(before: HostSnapshot): Promise<string[]> {
     const procs = [...now.sleepers].filter((p) => !before.sleepers.has(p));
     const dirs = [...now.tempDirs].filter((d) => !before.tempDirs.has(d));
     if (procs.length === 0 && dirs.length === 0) return [];
-    if (i === 39) return [...procs.map((p) => `process ${p} (sleep 300)`), ...dirs.map((d) => `temp dir ${d}`)];
+    if (i === 39) return [...procs.map((p) => `process ${p} (sleep ${STRAY_SLEEP})`), ...dirs.map((d) => `temp dir ${d}`)];
     await new Promise((r) => setTimeout(r, 100));
   }
   return [];
