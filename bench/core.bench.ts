@@ -1,7 +1,8 @@
 // Core benchmark, side by side in one run: a bare node:http server running the
 // hello handler inline, fastify running it inline (the framework's own cost),
-// the bare server relaying each request to a child
-// process (the floor for any engine that runs functions in another process),
+// the bare server relaying each request to a child process (the floor for any
+// engine that runs functions in another process), fastify doing the same (that
+// floor on nimbus's own stack, before the platform does anything),
 // and nimbus warm invoke through the full HTTP path (front end, scheduler,
 // bus, invoker, process sandbox; BENCH_CONCURRENCY calls per sandbox, default
 // 8) → throughput ratios, p50/p99, and the CPU each spends per request (server,
@@ -24,6 +25,8 @@ const framework = await spawnServer(process.execPath, [path.join(root, 'bench/fa
 const frameworkUrl = `http://127.0.0.1:${framework.match[1]}/v1/functions/hello/invoke`;
 const relay = await spawnServer(process.execPath, [path.join(root, 'bench/relay-floor.mjs')], /listening (\d+)/);
 const relayUrl = `http://127.0.0.1:${relay.match[1]}/`;
+const stackFloor = await spawnServer(process.execPath, [path.join(root, 'bench/relay-floor.mjs')], /listening (\d+)/, { RELAY_FRONT: 'fastify' });
+const stackFloorUrl = `http://127.0.0.1:${stackFloor.match[1]}/v1/functions/hello/invoke`;
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-bench-'));
 const nimbus = await spawnServer(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], /running at (http:\S+)/);
 const base = nimbus.match[1] ?? '';
@@ -31,7 +34,7 @@ try {
   const put = await fetch(`${base}/v1/functions/hello`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runtime: 'nodejs', code: HELLO, maxSandboxes: 2, concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8) }) });
   if (!put.ok) throw new Error(await put.text());
   const invokeUrl = `${base}/v1/functions/hello/invoke`;
-  for (const url of [bareUrl, frameworkUrl, relayUrl, invokeUrl]) await load(url, { name: 'bench' }, 2);
+  for (const url of [bareUrl, frameworkUrl, relayUrl, stackFloorUrl, invokeUrl]) await load(url, { name: 'bench' }, 2);
   const measured = async (url: string, pid: number | undefined): Promise<[LoadResult, CpuPerRequest]> => {
     const before = cpuSnapshot(pid ?? 0);
     const run = await load(url, { name: 'bench' }, SECONDS);
@@ -40,6 +43,7 @@ try {
   const [bareRun, bareCpu] = await measured(bareUrl, bare.child.pid);
   const [frameworkRun, frameworkCpu] = await measured(frameworkUrl, framework.child.pid);
   const [relayRun, relayCpu] = await measured(relayUrl, relay.child.pid);
+  const [stackRun, stackCpu] = await measured(stackFloorUrl, stackFloor.child.pid);
   const [warm, warmCpu] = await measured(invokeUrl, nimbus.child.pid);
 
   const inits: number[] = [];
@@ -61,18 +65,21 @@ try {
     ['bare node:http', bareRun.rps.toFixed(0), bareRun.p50, bareRun.p99, bareRun.errors + bareRun.non2xx],
     ['fastify, handler inline', frameworkRun.rps.toFixed(0), frameworkRun.p50, frameworkRun.p99, frameworkRun.errors + frameworkRun.non2xx],
     ['relay to a child process (floor)', relayRun.rps.toFixed(0), relayRun.p50, relayRun.p99, relayRun.errors + relayRun.non2xx],
+    ['fastify relaying to a child process (stack floor)', stackRun.rps.toFixed(0), stackRun.p50, stackRun.p99, stackRun.errors + stackRun.non2xx],
     ['nimbus warm invoke', warm.rps.toFixed(0), warm.p50, warm.p99, warm.errors + warm.non2xx],
     ['ratio fastify/bare', (frameworkRun.rps / bareRun.rps).toFixed(2), '', '', ''],
     ['ratio floor/bare', (relayRun.rps / bareRun.rps).toFixed(2), '', '', ''],
+    ['ratio stack floor/bare', (stackRun.rps / bareRun.rps).toFixed(2), '', '', ''],
     ['ratio nimbus/bare (target >= 0.5)', (warm.rps / bareRun.rps).toFixed(2), '', '', ''],
     ['ratio nimbus/floor', (warm.rps / relayRun.rps).toFixed(2), '', '', ''],
+    ['ratio nimbus/stack floor', (warm.rps / stackRun.rps).toFixed(2), '', '', ''],
   ]));
   const cores = os.cpus().length;
   const budgetUs = Math.round((cores * 1e6) / (0.5 * bareRun.rps));
   console.log(`\nCPU per request, microseconds (/proc; the load generator runs on the same ${cores} cores)\n`);
   console.log(table([
     ['server', 'server process', 'its children', 'load generator', 'all'],
-    ...([['bare node:http', bareCpu], ['fastify inline', frameworkCpu], ['relay (floor)', relayCpu], ['nimbus warm invoke', warmCpu]] as const).map(([name, c]) => [name, c.serverUs, c.descendantsUs, c.loadUs, c.totalUs]),
+    ...([['bare node:http', bareCpu], ['fastify inline', frameworkCpu], ['relay (floor)', relayCpu], ['fastify relay (stack floor)', stackCpu], ['nimbus warm invoke', warmCpu]] as const).map(([name, c]) => [name, c.serverUs, c.descendantsUs, c.loadUs, c.totalUs]),
   ]));
   console.log(`\nAt 0.5 x bare (${Math.round(bareRun.rps / 2)} req/s) the ${cores} cores leave ${budgetUs} us of CPU per request for all three columns; and a server's main thread can spend at most ${Math.round(2e6 / bareRun.rps)} us.`);
   console.log(`\nProcess engine cold start, ${inits.length} runs (sandbox deleted before each)\n`);
@@ -85,6 +92,7 @@ try {
   bare.child.kill();
   framework.child.kill();
   relay.child.kill();
+  stackFloor.child.kill();
   nimbus.child.kill();
   await rm(dataDir, { recursive: true, force: true });
 }

@@ -3,10 +3,13 @@
 // socket pair (length-prefixed JSON, frames of one event-loop turn written
 // together) and answers with the child's result. No validation, no records,
 // no routing: what it costs is what crossing into a separate process costs.
+// With RELAY_FRONT=fastify the relay sits behind fastify instead of bare
+// node:http: the floor for nimbus's own stack, before the platform does anything.
 import http from 'node:http';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { listenFastify } from './fastify-front.mjs';
 
 function framer(socket, onMessage) {
   let queued = [];
@@ -41,17 +44,22 @@ if (process.argv[2] === 'child') {
     const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'child'], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
     return framer(child.stdio[3], (m) => { pending.get(m.id)?.(m.value); pending.delete(m.id); });
   });
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const id = next++;
-      pending.set(id, (value) => {
+  const relay = (event) => new Promise((resolve) => {
+    const id = next++;
+    pending.set(id, resolve);
+    senders[id % senders.length]({ id, event });
+  });
+  if (process.env.RELAY_FRONT === 'fastify') await listenFastify(relay);
+  else {
+    const server = http.createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', async () => {
+        const value = await relay(JSON.parse(Buffer.concat(chunks).toString() || '{}'));
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(value));
       });
-      senders[id % senders.length]({ id, event: JSON.parse(Buffer.concat(chunks).toString() || '{}') });
     });
-  });
-  server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${server.address().port}\n`));
+    server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${server.address().port}\n`));
+  }
 }
