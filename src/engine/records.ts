@@ -49,33 +49,33 @@ export interface RunEnd {
   failure?: { code: string; message: string; stack?: string; logs?: string };
 }
 
-export function buildRecord(f: RunFacts, end: RunEnd): ActivationRecord {
+export function buildRecord(facts: RunFacts, end: RunEnd): ActivationRecord {
   const o = end.outcome;
   const error = end.failure ?? (o && !o.ok ? o.error ?? { code: 'function_error', message: 'unknown error' } : null);
   const runMs = o?.runMs ?? 0;
   const value = o?.ok && o.output ? (o.output.kind === 'value' ? o.output.value : { http: o.output.response }) : null;
   return {
-    id: f.req.activationId,
-    functionName: f.req.functionName,
-    functionVersion: f.req.functionVersion,
-    engine: f.config.engine,
-    trigger: f.req.trigger,
-    status: recordedStatus(error?.code, f.req.retryable),
+    id: facts.req.activationId,
+    functionName: facts.req.functionName,
+    functionVersion: facts.req.functionVersion,
+    engine: facts.config.engine,
+    trigger: facts.req.trigger,
+    status: recordedStatus(error?.code, facts.req.retryable),
     cold: end.cold,
-    invoker: f.invokerId,
+    invoker: facts.invokerId,
     sandboxId: end.sandboxId,
-    attempts: f.req.attempt,
+    attempts: facts.req.attempt,
     queuedMs: end.queuedMs,
     initMs: end.initMs,
     runMs: o ? runMs : null,
-    createdAt: f.req.createdAt,
-    startedAt: new Date(f.startedAt).toISOString(),
+    createdAt: facts.req.createdAt,
+    startedAt: new Date(facts.startedAt).toISOString(),
     endedAt: new Date().toISOString(),
     result: value ?? null,
     error: error ? { code: error.code, message: error.message, ...(error.stack ? { stack: error.stack } : {}) } : null,
     logs: o?.logs ?? end.failure?.logs ?? '',
     logsTruncated: o?.logsTruncated ?? false,
     maxMemoryMb: o?.maxMemoryMb !== undefined ? Math.round(o.maxMemoryMb * 10) / 10 : null,
-    gbSeconds: gbSeconds(f.config.memoryMb, runMs + (end.initMs ?? 0)),
+    gbSeconds: gbSeconds(facts.config.memoryMb, runMs + (end.initMs ?? 0)),
   };
 }
