@@ -8,6 +8,7 @@
 // 8) → throughput ratios, p50/p99, and the CPU each spends per request (server,
 // its children, the load generator) against what 0.5 x bare leaves; then
 // process-engine cold starts (sandbox deleted before each call).
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,32 +20,45 @@ const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 40);
 const root = path.resolve(import.meta.dirname, '..');
 const HELLO = 'exports.handler = async (event) => ({ message: `Hello, ${event.name ?? "world"}!` });';
 
-const bare = await spawnServer(process.execPath, [path.join(root, 'bench/bare-server.mjs')], /listening (\d+)/);
-const bareUrl = `http://127.0.0.1:${bare.match[1]}/`;
-const framework = await spawnServer(process.execPath, [path.join(root, 'bench/fastify-inline.mjs')], /listening (\d+)/);
-const frameworkUrl = `http://127.0.0.1:${framework.match[1]}/v1/functions/hello/invoke`;
-const relay = await spawnServer(process.execPath, [path.join(root, 'bench/relay-floor.mjs')], /listening (\d+)/);
-const relayUrl = `http://127.0.0.1:${relay.match[1]}/`;
-const stackFloor = await spawnServer(process.execPath, [path.join(root, 'bench/relay-floor.mjs')], /listening (\d+)/, { RELAY_FRONT: 'fastify' });
-const stackFloorUrl = `http://127.0.0.1:${stackFloor.match[1]}/v1/functions/hello/invoke`;
+const INVOKE_PATH = '/v1/functions/hello/invoke';
+/** The reference servers, each run side by side with nimbus (scripts in bench/). */
+const REFERENCES = [
+  { key: 'bare', name: 'bare node:http', cpuName: 'bare node:http', script: 'bare-server.mjs', path: '/', env: {} },
+  { key: 'fastify', name: 'fastify, handler inline', cpuName: 'fastify inline', script: 'fastify-inline.mjs', path: INVOKE_PATH, env: {} },
+  { key: 'floor', name: 'relay to a child process (floor)', cpuName: 'relay (floor)', script: 'relay-floor.mjs', path: '/', env: {} },
+  { key: 'stack', name: 'fastify relaying to a child process (stack floor)', cpuName: 'fastify relay (stack floor)', script: 'relay-floor.mjs', path: INVOKE_PATH, env: { RELAY_FRONT: 'fastify' } },
+] as const;
+type ServerKey = (typeof REFERENCES)[number]['key'] | 'nimbus';
+interface Server {
+  key: ServerKey;
+  name: string;
+  cpuName: string;
+  url: string;
+  child: ChildProcess;
+}
+
+const servers: Server[] = [];
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-bench-'));
-const nimbus = await spawnServer(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], /running at (http:\S+)/);
-const base = nimbus.match[1] ?? '';
 try {
+  for (const r of REFERENCES) {
+    const { child, match } = await spawnServer(process.execPath, [path.join(root, 'bench', r.script)], /listening (\d+)/, r.env);
+    servers.push({ ...r, url: `http://127.0.0.1:${match[1]}${r.path}`, child });
+  }
+  const nimbus = await spawnServer(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], /running at (http:\S+)/);
+  const base = nimbus.match[1] ?? '';
+  const invokeUrl = `${base}${INVOKE_PATH}`;
+  servers.push({ key: 'nimbus', name: 'nimbus warm invoke', cpuName: 'nimbus warm invoke', url: invokeUrl, child: nimbus.child });
   const put = await fetch(`${base}/v1/functions/hello`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runtime: 'nodejs', code: HELLO, maxSandboxes: 2, concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8) }) });
   if (!put.ok) throw new Error(await put.text());
-  const invokeUrl = `${base}/v1/functions/hello/invoke`;
-  for (const url of [bareUrl, frameworkUrl, relayUrl, stackFloorUrl, invokeUrl]) await load(url, { name: 'bench' }, 2);
-  const measured = async (url: string, pid: number | undefined): Promise<[LoadResult, CpuPerRequest]> => {
-    const before = cpuSnapshot(pid ?? 0);
-    const run = await load(url, { name: 'bench' }, SECONDS);
-    return [run, perRequest(before, cpuSnapshot(pid ?? 0), run.requests)];
-  };
-  const [bareRun, bareCpu] = await measured(bareUrl, bare.child.pid);
-  const [frameworkRun, frameworkCpu] = await measured(frameworkUrl, framework.child.pid);
-  const [relayRun, relayCpu] = await measured(relayUrl, relay.child.pid);
-  const [stackRun, stackCpu] = await measured(stackFloorUrl, stackFloor.child.pid);
-  const [warm, warmCpu] = await measured(invokeUrl, nimbus.child.pid);
+  for (const s of servers) await load(s.url, { name: 'bench' }, 2);
+  const results = new Map<ServerKey, { run: LoadResult; cpu: CpuPerRequest }>();
+  for (const s of servers) {
+    const before = cpuSnapshot(s.child.pid ?? 0);
+    const run = await load(s.url, { name: 'bench' }, SECONDS);
+    results.set(s.key, { run, cpu: perRequest(before, cpuSnapshot(s.child.pid ?? 0), run.requests) });
+  }
+  const runOf = (key: ServerKey): LoadResult => results.get(key)!.run;
+  const ratio = (label: string, of: ServerKey, to: ServerKey) => [`ratio ${label}`, (runOf(of).rps / runOf(to).rps).toFixed(2), '', '', ''];
 
   const inits: number[] = [];
   const totals: number[] = [];
@@ -62,26 +76,29 @@ try {
   console.log(`\nWarm throughput, ${SECONDS} s each, 16 connections, same machine (${os.cpus().length} cores)\n`);
   console.log(table([
     ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors'],
-    ['bare node:http', bareRun.rps.toFixed(0), bareRun.p50, bareRun.p99, bareRun.errors + bareRun.non2xx],
-    ['fastify, handler inline', frameworkRun.rps.toFixed(0), frameworkRun.p50, frameworkRun.p99, frameworkRun.errors + frameworkRun.non2xx],
-    ['relay to a child process (floor)', relayRun.rps.toFixed(0), relayRun.p50, relayRun.p99, relayRun.errors + relayRun.non2xx],
-    ['fastify relaying to a child process (stack floor)', stackRun.rps.toFixed(0), stackRun.p50, stackRun.p99, stackRun.errors + stackRun.non2xx],
-    ['nimbus warm invoke', warm.rps.toFixed(0), warm.p50, warm.p99, warm.errors + warm.non2xx],
-    ['ratio fastify/bare', (frameworkRun.rps / bareRun.rps).toFixed(2), '', '', ''],
-    ['ratio floor/bare', (relayRun.rps / bareRun.rps).toFixed(2), '', '', ''],
-    ['ratio stack floor/bare', (stackRun.rps / bareRun.rps).toFixed(2), '', '', ''],
-    ['ratio nimbus/bare (target >= 0.5)', (warm.rps / bareRun.rps).toFixed(2), '', '', ''],
-    ['ratio nimbus/floor', (warm.rps / relayRun.rps).toFixed(2), '', '', ''],
-    ['ratio nimbus/stack floor', (warm.rps / stackRun.rps).toFixed(2), '', '', ''],
+    ...servers.map((sv) => {
+      const r = runOf(sv.key);
+      return [sv.name, r.rps.toFixed(0), r.p50, r.p99, r.errors + r.non2xx];
+    }),
+    ratio('fastify/bare', 'fastify', 'bare'),
+    ratio('floor/bare', 'floor', 'bare'),
+    ratio('stack floor/bare', 'stack', 'bare'),
+    ratio('nimbus/bare (target >= 0.5)', 'nimbus', 'bare'),
+    ratio('nimbus/floor', 'nimbus', 'floor'),
+    ratio('nimbus/stack floor', 'nimbus', 'stack'),
   ]));
   const cores = os.cpus().length;
-  const budgetUs = Math.round((cores * 1e6) / (0.5 * bareRun.rps));
+  const bareRps = runOf('bare').rps;
+  const budgetUs = Math.round((cores * 1e6) / (0.5 * bareRps));
   console.log(`\nCPU per request, microseconds (/proc; the load generator runs on the same ${cores} cores)\n`);
   console.log(table([
     ['server', 'server process', 'its children', 'load generator', 'all'],
-    ...([['bare node:http', bareCpu], ['fastify inline', frameworkCpu], ['relay (floor)', relayCpu], ['fastify relay (stack floor)', stackCpu], ['nimbus warm invoke', warmCpu]] as const).map(([name, c]) => [name, c.serverUs, c.descendantsUs, c.loadUs, c.totalUs]),
+    ...servers.map((sv) => {
+      const c = results.get(sv.key)!.cpu;
+      return [sv.cpuName, c.serverUs, c.descendantsUs, c.loadUs, c.totalUs];
+    }),
   ]));
-  console.log(`\nAt 0.5 x bare (${Math.round(bareRun.rps / 2)} req/s) the ${cores} cores leave ${budgetUs} us of CPU per request for all three columns; and a server's main thread can spend at most ${Math.round(2e6 / bareRun.rps)} us.`);
+  console.log(`\nAt 0.5 x bare (${Math.round(bareRps / 2)} req/s) the ${cores} cores leave ${budgetUs} us of CPU per request for all three columns; and a server's main thread can spend at most ${Math.round(2e6 / bareRps)} us.`);
   console.log(`\nProcess engine cold start, ${inits.length} runs (sandbox deleted before each)\n`);
   console.log(table([
     ['measure', 'p50 ms', 'p99 ms'],
@@ -89,10 +106,6 @@ try {
     ['cold invoke, client round trip', percentile(totals, 50).toFixed(1), percentile(totals, 99).toFixed(1)],
   ]));
 } finally {
-  bare.child.kill();
-  framework.child.kill();
-  relay.child.kill();
-  stackFloor.child.kill();
-  nimbus.child.kill();
+  for (const s of servers) s.child.kill();
   await rm(dataDir, { recursive: true, force: true });
 }
