@@ -2,8 +2,15 @@
 // parameters, shared by the store's own connection and the writer thread.
 import type { ActivationRecord } from '../store.ts';
 
-export const ACTIVATION_UPSERT = `INSERT INTO activations (id, function_name, function_version, created_at, status, body) VALUES (?, ?, ?, ?, ?, ?)
-  ON CONFLICT(id) DO UPDATE SET status = excluded.status, function_version = excluded.function_version, body = excluded.body`;
+const COLUMNS = '(id, function_name, function_version, created_at, status, body)';
+const ON_CONFLICT = 'ON CONFLICT(id) DO UPDATE SET status = excluded.status, function_version = excluded.function_version, body = excluded.body';
+
+/** The upsert of `rows` records in one statement (one row by default). */
+export function activationUpsert(rows = 1): string {
+  return `INSERT INTO activations ${COLUMNS} VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?)').join(', ')}\n  ${ON_CONFLICT}`;
+}
+
+export const ACTIVATION_UPSERT = activationUpsert();
 
 export type ActivationRow = [id: string, functionName: string, functionVersion: number, createdAt: string, status: string, body: string];
 
