@@ -7,15 +7,18 @@
 // bus, invoker, process sandbox; BENCH_CONCURRENCY calls per sandbox, default
 // 8) → throughput ratios, p50/p99, and the CPU each spends per request (server,
 // its children, the load generator) against what 0.5 x bare leaves; then
-// process-engine cold starts (sandbox deleted before each call).
+// process-engine cold starts (sandbox deleted before each call). The servers
+// take turns, BENCH_ROUNDS rounds of BENCH_SECONDS each, and each is reported
+// by its median round: one round alone varies by up to a tenth on this machine.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { cpuSnapshot, perRequest, type CpuPerRequest } from './cpu.ts';
+import { cpuBetween, cpuSnapshot, perRequest, type CpuUs } from './cpu.ts';
 import { load, percentile, spawnServer, table, type LoadResult } from './lib.ts';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 40);
 const root = path.resolve(import.meta.dirname, '..');
 const HELLO = 'exports.handler = async (event) => ({ message: `Hello, ${event.name ?? "world"}!` });';
@@ -51,14 +54,27 @@ try {
   const put = await fetch(`${base}/v1/functions/hello`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runtime: 'nodejs', code: HELLO, maxSandboxes: 2, concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8) }) });
   if (!put.ok) throw new Error(await put.text());
   for (const s of servers) await load(s.url, { name: 'bench' }, 2);
-  const results = new Map<ServerKey, { run: LoadResult; cpu: CpuPerRequest }>();
-  for (const s of servers) {
-    const before = cpuSnapshot(s.child.pid ?? 0);
-    const run = await load(s.url, { name: 'bench' }, SECONDS);
-    results.set(s.key, { run, cpu: perRequest(before, cpuSnapshot(s.child.pid ?? 0), run.requests) });
+  const rounds = new Map<ServerKey, LoadResult[]>(servers.map((s) => [s.key, []]));
+  /** CPU per server, summed over its own rounds only (the others ran between them). */
+  const cpuUsed = new Map<ServerKey, CpuUs>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const s of servers) {
+      const before = cpuSnapshot(s.child.pid ?? 0);
+      rounds.get(s.key)!.push(await load(s.url, { name: 'bench' }, SECONDS));
+      cpuUsed.set(s.key, cpuBetween(before, cpuSnapshot(s.child.pid ?? 0), cpuUsed.get(s.key)));
+    }
   }
-  const runOf = (key: ServerKey): LoadResult => results.get(key)!.run;
-  const ratio = (label: string, of: ServerKey, to: ServerKey) => [`ratio ${label}`, (runOf(of).rps / runOf(to).rps).toFixed(2), '', '', ''];
+  const cpuOf = (key: ServerKey): CpuUs => perRequest(cpuUsed.get(key)!, rounds.get(key)!.reduce((n, r) => n + r.requests, 0));
+  /** The round with the median throughput. */
+  const runOf = (key: ServerKey): LoadResult => {
+    const sorted = [...rounds.get(key)!].sort((a, b) => a.rps - b.rps);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  };
+  const rangeOf = (key: ServerKey) => {
+    const rps = rounds.get(key)!.map((r) => r.rps);
+    return `${Math.min(...rps).toFixed(0)}-${Math.max(...rps).toFixed(0)}`;
+  };
+  const ratio = (label: string, of: ServerKey, to: ServerKey) => [`ratio ${label}`, (runOf(of).rps / runOf(to).rps).toFixed(2), '', '', '', ''];
 
   const inits: number[] = [];
   const totals: number[] = [];
@@ -73,12 +89,13 @@ try {
     const rec = (await (await fetch(`${base}/v1/activations/${id}`)).json()) as { initMs: number; cold: boolean };
     if (rec.cold) inits.push(rec.initMs);
   }
-  console.log(`\nWarm throughput, ${SECONDS} s each, 16 connections, same machine (${os.cpus().length} cores)\n`);
+  console.log(`\nWarm throughput, ${ROUNDS} rounds of ${SECONDS} s each in turn, median round, 16 connections, same machine (${os.cpus().length} cores)\n`);
   console.log(table([
-    ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors'],
+    ['server', 'req/s', 'rounds', 'p50 ms', 'p99 ms', 'errors'],
     ...servers.map((sv) => {
       const r = runOf(sv.key);
-      return [sv.name, r.rps.toFixed(0), r.p50, r.p99, r.errors + r.non2xx];
+      const errors = rounds.get(sv.key)!.reduce((n, x) => n + x.errors + x.non2xx, 0);
+      return [sv.name, r.rps.toFixed(0), rangeOf(sv.key), r.p50, r.p99, errors];
     }),
     ratio('fastify/bare', 'fastify', 'bare'),
     ratio('floor/bare', 'floor', 'bare'),
@@ -94,7 +111,7 @@ try {
   console.log(table([
     ['server', 'server process', 'its children', 'load generator', 'all'],
     ...servers.map((sv) => {
-      const c = results.get(sv.key)!.cpu;
+      const c = cpuOf(sv.key);
       return [sv.cpuName, c.serverUs, c.descendantsUs, c.loadUs, c.totalUs];
     }),
   ]));

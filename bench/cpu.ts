@@ -50,18 +50,26 @@ export function cpuSnapshot(pid: number): CpuSnapshot {
   };
 }
 
-export interface CpuPerRequest {
+/** CPU microseconds: the server, its descendants, the load generator, all three. */
+export interface CpuUs {
   serverUs: number;
   descendantsUs: number;
   loadUs: number;
   totalUs: number;
 }
 
-/** Microseconds of CPU per request between two snapshots. */
-export function perRequest(before: CpuSnapshot, after: CpuSnapshot, requests: number): CpuPerRequest {
-  const us = (a: number, b: number) => Math.round(((b - a) * 1000) / Math.max(1, requests));
-  const serverUs = us(before.serverMs, after.serverMs);
-  const descendantsUs = us(before.descendantsMs, after.descendantsMs);
-  const loadUs = us(before.loadMs, after.loadMs);
+export const NO_CPU: CpuUs = { serverUs: 0, descendantsUs: 0, loadUs: 0, totalUs: 0 };
+
+/** CPU used between two snapshots, added to `sum` (to add up several measured stretches). */
+export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, sum: CpuUs = NO_CPU): CpuUs {
+  const serverUs = sum.serverUs + (after.serverMs - before.serverMs) * 1000;
+  const descendantsUs = sum.descendantsUs + (after.descendantsMs - before.descendantsMs) * 1000;
+  const loadUs = sum.loadUs + (after.loadMs - before.loadMs) * 1000;
   return { serverUs, descendantsUs, loadUs, totalUs: serverUs + descendantsUs + loadUs };
+}
+
+/** Whole microseconds of CPU per request. */
+export function perRequest(used: CpuUs, requests: number): CpuUs {
+  const per = (us: number) => Math.round(us / Math.max(1, requests));
+  return { serverUs: per(used.serverUs), descendantsUs: per(used.descendantsUs), loadUs: per(used.loadUs), totalUs: per(used.totalUs) };
 }
