@@ -59,6 +59,19 @@ describe('validation', () => {
     assert.equal(inv.status, 400);
   });
 
+  it('an async flag that is neither yes nor no is a 400, and runs nothing', async () => {
+    await t.deploy('flagged', 'let n = 0; exports.handler = async () => ++n');
+    for (const query of ['?async=maybe', '?async=toString', '?async=1&async=1']) {
+      const r = await t.request('POST', `/v1/functions/flagged/invoke${query}`, {});
+      assert.equal(r.status, 400, query);
+      assert.match(r.json.error.message, /async must be 1, true, 0 or false/, query);
+    }
+    const sync = await t.request('POST', '/v1/functions/flagged/invoke?async=false', {});
+    assert.equal(sync.status, 200);
+    assert.equal(sync.json, 1, 'the rejected calls did not run');
+    for (const query of ['?async', '?async=true']) assert.equal((await t.request('POST', `/v1/functions/flagged/invoke${query}`, {})).status, 202, query);
+  });
+
   it('bad config values are a 400 naming the field', async () => {
     const r = await t.deploy('cfg', 'exports.handler = () => 1', { memoryMb: 5, engine: 'vmware' });
     assert.equal(r.status, 400);

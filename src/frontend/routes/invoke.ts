@@ -25,13 +25,20 @@ function sendRun(reply: FastifyReply, run: RunReply): FastifyReply {
   return reply.code(200).type('application/json').send(JSON.stringify(out?.kind === 'value' ? out.value ?? null : null));
 }
 
-function wantsAsync(query: Record<string, string>, prefer: string | string[] | undefined): boolean {
+const ASYNC_VALUES = new Map([['', true], ['1', true], ['true', true], ['0', false], ['false', false]]);
+
+/** `?async` (alone, 1 or true) or `Prefer: respond-async`; `?async=0|false` is sync; any other value is an error, not a guess. */
+function wantsAsync(query: Record<string, string | string[]>, prefer: string | string[] | undefined): boolean {
   const q = query.async;
-  return q === '1' || q === 'true' || String(prefer ?? '').includes('respond-async');
+  const asked = typeof q === 'string' ? ASYNC_VALUES.get(q) : undefined;
+  if (q !== undefined && asked === undefined) {
+    throw new NimbusError('bad_request', `async must be 1, true, 0 or false, not ${JSON.stringify(q)}; use ?async=1 to get 202 and an activation id`);
+  }
+  return asked === true || String(prefer ?? '').includes('respond-async');
 }
 
 export function invokeRoutes(app: FastifyInstance, invocations: InvocationsService): void {
-  app.post<{ Params: Params; Querystring: Record<string, string> }>('/v1/functions/:name/invoke', async (request, reply) => {
+  app.post<{ Params: Params; Querystring: Record<string, string | string[]> }>('/v1/functions/:name/invoke', async (request, reply) => {
     const name = checkFunctionName(request.params.name);
     const input = { kind: 'event' as const, event: eventOf(request) };
     if (wantsAsync(request.query, request.headers.prefer)) {
