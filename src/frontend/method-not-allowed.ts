@@ -1,6 +1,7 @@
 // Every API path answers the methods it does not serve with 405 and an Allow
 // header naming those it does (GET on an invoke URL is a wrong method, not an
-// unknown route). Collects the routes as they are added, then fills the gaps.
+// unknown route), and OPTIONS with 204 and the same Allow header. Collects the
+// routes as they are added, then fills the gaps.
 import type { FastifyInstance } from 'fastify';
 import { NimbusError } from '../shared/errors.ts';
 import { sendError } from './http-errors.ts';
@@ -20,6 +21,7 @@ export function collectRoutes(app: FastifyInstance): () => void {
       const missing = API_METHODS.filter((m) => !methods.has(m));
       if (missing.length === 0) continue;
       const allow = API_METHODS.filter((m) => methods.has(m)).join(', ');
+      if (!methods.has('OPTIONS')) app.options(url, (_request, reply) => reply.code(204).header('allow', allow).send());
       app.route({
         method: missing,
         url,

@@ -40,6 +40,9 @@ describe('validation', () => {
     const fn = await t.request('POST', '/v1/functions/anything');
     assert.equal(fn.status, 405);
     assert.equal(fn.headers.get('allow'), 'GET, PUT, DELETE');
+    const options = await t.request('OPTIONS', '/v1/functions/anything');
+    assert.equal(options.status, 204, 'OPTIONS names the methods instead');
+    assert.equal(options.headers.get('allow'), 'GET, PUT, DELETE');
     assert.equal((await t.request('GET', '/v1/no-such-thing')).status, 404, 'an unknown path stays a 404');
   });
 
