@@ -58,7 +58,7 @@ export interface CpuUs {
   totalUs: number;
 }
 
-export const NO_CPU: CpuUs = { serverUs: 0, descendantsUs: 0, loadUs: 0, totalUs: 0 };
+const NO_CPU: CpuUs = { serverUs: 0, descendantsUs: 0, loadUs: 0, totalUs: 0 };
 
 /** CPU used between two snapshots, added to `sum` (to add up several measured stretches). */
 export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, sum: CpuUs = NO_CPU): CpuUs {

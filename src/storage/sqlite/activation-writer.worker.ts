@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { WriterReply, WriterRequest } from './activation-writer.ts';
-import { activationUpsert } from './activation-rows.ts';
+import { ACTIVATION_UPSERT, activationUpsert } from './activation-rows.ts';
 import { openConnection } from './connection.ts';
 
 const port = parentPort;
@@ -17,7 +17,7 @@ const db = openConnection((workerData as { file: string }).file);
 let statements: { one: Database.Statement; chunk: Database.Statement } | undefined;
 
 const commit = db.transaction((rows: WriterRequest['rows']) => {
-  statements ??= { one: db.prepare(activationUpsert()), chunk: db.prepare(activationUpsert(CHUNK)) };
+  statements ??= { one: db.prepare(ACTIVATION_UPSERT), chunk: db.prepare(activationUpsert(CHUNK)) };
   let i = 0;
   for (; i + CHUNK <= rows.length; i += CHUNK) statements.chunk.run(rows.slice(i, i + CHUNK).flat());
   for (; i < rows.length; i++) statements.one.run(rows[i]);
