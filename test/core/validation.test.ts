@@ -73,6 +73,9 @@ describe('validation', () => {
     assert.equal(sync.status, 200);
     assert.equal(sync.json, 1, 'the rejected calls did not run');
     for (const query of ['?async', '?async=true']) assert.equal((await t.request('POST', `/v1/functions/flagged/invoke${query}`, {})).status, 202, query);
+    const explicitSync = await t.request('POST', '/v1/functions/flagged/invoke?async=0', {}, { prefer: 'respond-async' });
+    assert.equal(explicitSync.status, 200, '?async=0 outranks Prefer: respond-async');
+    assert.equal(typeof explicitSync.json, 'number');
   });
 
   it('bad config values are a 400 naming the field', async () => {

@@ -27,14 +27,17 @@ function sendRun(reply: FastifyReply, run: RunReply): FastifyReply {
 
 const ASYNC_VALUES = new Map([['', true], ['1', true], ['true', true], ['0', false], ['false', false]]);
 
-/** `?async` (alone, 1 or true) or `Prefer: respond-async`; `?async=0|false` is sync; any other value is an error, not a guess. */
+/**
+ * `?async` (alone, 1 or true) or `Prefer: respond-async`; `?async=0|false` is sync even with that
+ * header (the query is the more specific ask); any other value is an error, not a guess.
+ */
 function wantsAsync(query: Record<string, string | string[]>, prefer: string | string[] | undefined): boolean {
   const q = query.async;
   const asked = typeof q === 'string' ? ASYNC_VALUES.get(q) : undefined;
   if (q !== undefined && asked === undefined) {
     throw new NimbusError('bad_request', `async must be 1, true, 0 or false, not ${JSON.stringify(q)}; use ?async=1 to get 202 and an activation id`);
   }
-  return asked === true || String(prefer ?? '').includes('respond-async');
+  return asked ?? String(prefer ?? '').includes('respond-async');
 }
 
 export function invokeRoutes(app: FastifyInstance, invocations: InvocationsService): void {
