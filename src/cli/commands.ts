@@ -20,8 +20,9 @@ const int = (flag: string) => (v: string) => {
 
 async function readData(data: string | undefined): Promise<unknown> {
   if (data === undefined) return {};
-  const text = data.startsWith('@') ? await readFile(data.slice(1), 'utf8').catch(() => {
-    throw new CliError(`cannot read ${data.slice(1)}`, 2);
+  const text = data.startsWith('@') ? await readFile(data.slice(1), 'utf8').catch((e: NodeJS.ErrnoException) => {
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.message;
+    throw new CliError(`cannot read --data ${data} (${why}); give --data a JSON text or @ and the path of a JSON file`, 2);
   }) : data;
   try {
     return JSON.parse(text);

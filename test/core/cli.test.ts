@@ -64,6 +64,9 @@ describe('nimbus CLI', () => {
     assert.match(badJson.stderr, /--data is not valid JSON/);
     const badFile = await runCli(['deploy', path.join(dir, 'absent.js')], env);
     assert.equal(badFile.code, 2);
+    const noDataFile = await runCli(['invoke', 'greet', '--data', `@${path.join(dir, 'absent.json')}`], env);
+    assert.equal(noDataFile.code, 2);
+    assert.match(noDataFile.stderr, /cannot read --data @.*absent\.json \(no such file\)/);
     const broken = path.join(dir, 'broken.js');
     await writeFile(broken, 'exports.handler = (;');
     const compile = await runCli(['deploy', broken], env);
