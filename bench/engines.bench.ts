@@ -18,7 +18,7 @@ const only = process.env.BENCH_ENGINES?.split(',') as EngineKind[] | undefined;
 const dir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-bench-engines-'));
 const artifactPath = path.join(dir, 'hello.cjs');
 await writeFile(artifactPath, 'let n = 0; exports.handler = async (e) => ({ hello: e.name ?? "world", n: ++n });');
-const drivers = new DriverSet({ dataDir: dir, agentPath: await bundleGuest(path.join(dir, 'build')), log: () => undefined });
+const drivers = new DriverSet({ dataDir: dir, agentPath: await bundleGuest(path.join(dir, 'build')), log: () => undefined, egress: { allow: [] } });
 const spec = (memoryMb: number) => ({
   id: `sb-${randomUUID().slice(0, 8)}`, functionName: 'hello', functionVersion: 1, artifactPath, artifactSha256: 'bench',
   memoryMb, cpus: 1, env: {}, network: false, resultLimitBytes: 6 * 1024 * 1024, logLimitBytes: 1024 * 1024,
@@ -26,7 +26,7 @@ const spec = (memoryMb: number) => ({
 /** microVM cold starts without the snapshot: a full boot to a ready agent. */
 async function microvmBoots(): Promise<(string | number)[]> {
   const { MicrovmDriver } = await import('../src/sandbox/microvm/driver.ts');
-  const booting = new MicrovmDriver({ dataDir: dir, agentPath: await bundleGuest(path.join(dir, 'build')), log: () => undefined }, { snapshots: false });
+  const booting = new MicrovmDriver({ dataDir: dir, agentPath: await bundleGuest(path.join(dir, 'build')), log: () => undefined, egress: { allow: [] } }, { snapshots: false });
   const boots: number[] = [];
   try {
     for (let i = 0; i < 2; i++) {

@@ -29,7 +29,7 @@ const stats = (xs: number[]) => {
 const rssMb = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const settle = () => new Promise((r) => setTimeout(r, 150));
 
-const driver = new IsolateDriver({ dataDir: path.join(dir, 'data'), agentPath: '', log: () => undefined });
+const driver = new IsolateDriver({ dataDir: path.join(dir, 'data'), agentPath: '', log: () => undefined, egress: { allow: [] } });
 const t0 = performance.now();
 const probe = await driver.probe();
 if (!probe.available) throw new Error(probe.reason);

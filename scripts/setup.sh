@@ -4,6 +4,7 @@
 # the engines and cluster mode use. Safe to run again; quiet when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node-env.sh
 
 need=()
 command -v runc >/dev/null || need+=(runc)
@@ -14,6 +15,9 @@ command -v bwrap >/dev/null || need+=(bubblewrap)
 command -v nginx >/dev/null || need+=(nginx)
 command -v nats-server >/dev/null || need+=(nats-server)
 command -v xz >/dev/null || need+=(xz-utils)
+command -v nft >/dev/null || need+=(nftables)
+command -v slirp4netns >/dev/null || need+=(slirp4netns)
+command -v prlimit >/dev/null || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   echo "nimbus setup: installing Debian packages: ${need[*]}"
   if [ "$(id -u)" != 0 ]; then

@@ -3,6 +3,7 @@
 # (real processes, sandboxes and services). Extra arguments narrow the files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node-env.sh
 
 echo "nimbus test: type check"
 npx --no-install tsc --noEmit

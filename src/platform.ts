@@ -73,7 +73,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     let invoker: Invoker | undefined;
     if (withInvoker) {
       const agentPath = await bundleGuest(path.join(config.dataDir, 'build'));
-      const driverContext = { dataDir: config.dataDir, agentPath, log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => logger[level](extra ?? {}, msg) };
+      const driverContext = { dataDir: config.dataDir, agentPath, egress: { allow: config.egressAllow }, log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => logger[level](extra ?? {}, msg) };
       invoker = await Invoker.create({ config, store, bus, metrics, driverContext });
       const inv = invoker;
       cleanups.push(() => inv.dispose());

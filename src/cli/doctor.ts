@@ -11,7 +11,7 @@ import { print } from './client.ts';
 
 export async function doctorReport(): Promise<string> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-doctor-'));
-  const drivers = new DriverSet({ dataDir, agentPath: await bundleGuest(path.join(dataDir, 'build')), log: () => undefined });
+  const drivers = new DriverSet({ dataDir, agentPath: await bundleGuest(path.join(dataDir, 'build')), log: () => undefined, egress: { allow: [] } });
   try {
     const report = await drivers.report();
     const lines: string[] = [];

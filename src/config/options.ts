@@ -1,5 +1,6 @@
 // Platform options: every option with its default, validated once at start
 // into a compiled config that the rest of nimbus reads (never raw input).
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ENGINE_KINDS } from '../sandbox/driver.ts';
@@ -49,13 +50,41 @@ export const NimbusOptions = z.object({
   store: z.string().default('sqlite'),
   /** This process's invoker name (unique in a cluster). */
   invokerId: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/).default('local'),
+  /**
+   * Where functions with `network: true` may connect beyond the public internet:
+   * CIDRs (IPv4 or IPv6) an operator allows, such as "10.1.0.0/16". Loopback, the
+   * host's own addresses, link-local and private ranges are refused otherwise.
+   * @default [] (the public internet only)
+   */
+  egressAllow: z.array(z.string()).default([]),
+  /**
+   * Port of the function origin (`/fn/:name/*`), kept apart from the management
+   * API so that a function's answer can never speak for the API's origin.
+   * @default port + 1, or 0 (any free port) when port is 0
+   */
+  functionsPort: z.number().int().min(0).max(65535).optional(),
+  /**
+   * Most sandboxes this invoker runs at once, every function and engine together.
+   * @default one per 64 MB of the machine's memory, at most 1000
+   */
+  maxSandboxesTotal: z.number().int().min(1).optional(),
+  /**
+   * Most memory (MB) the sandboxes of this invoker may be given together.
+   * @default three quarters of the machine's memory
+   */
+  sandboxMemoryTotalMb: z.number().int().min(128).optional(),
   /** API key; generated into dataDir when needed and not given. */
   apiKey: z.string().min(16).optional(),
   defaults: FunctionDefaults.default(FunctionDefaults.parse({})),
 });
 
 export type NimbusOptions = z.input<typeof NimbusOptions>;
-export type NimbusConfig = z.output<typeof NimbusOptions> & { dataDir: string };
+export type NimbusConfig = Omit<z.output<typeof NimbusOptions>, 'functionsPort' | 'maxSandboxesTotal' | 'sandboxMemoryTotalMb'> & {
+  dataDir: string;
+  functionsPort: number;
+  maxSandboxesTotal: number;
+  sandboxMemoryTotalMb: number;
+};
 
 export function resolveConfig(input: NimbusOptions = {}): NimbusConfig {
   const parsed = NimbusOptions.safeParse(input);
@@ -63,7 +92,15 @@ export function resolveConfig(input: NimbusOptions = {}): NimbusConfig {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ');
     throw new Error(`invalid nimbus options: ${issues}`);
   }
-  return { ...parsed.data, dataDir: path.resolve(parsed.data.dataDir) };
+  const d = parsed.data;
+  const totalMb = Math.floor(os.totalmem() / MB);
+  return {
+    ...d,
+    dataDir: path.resolve(d.dataDir),
+    functionsPort: d.functionsPort ?? (d.port === 0 ? 0 : d.port + 1),
+    maxSandboxesTotal: d.maxSandboxesTotal ?? Math.max(1, Math.min(1000, Math.floor(totalMb / 64))),
+    sandboxMemoryTotalMb: d.sandboxMemoryTotalMb ?? Math.max(128, Math.floor(totalMb * 0.75)),
+  };
 }
 
 export function isLoopback(host: string): boolean {

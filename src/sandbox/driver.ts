@@ -132,8 +132,20 @@ export interface SandboxDriver {
   dispose(): Promise<void>;
 }
 
+/**
+ * Where a sandbox with `network: true` may connect: the public internet, plus
+ * the CIDRs the operator allows. Every engine enforces it outside the function
+ * (src/sandbox/network/), on the address actually connected.
+ */
+export interface EgressPolicy {
+  /** CIDRs allowed although private, loopback or link-local (operator's choice). */
+  allow: readonly string[];
+}
+
 /** Options every driver factory receives. */
 export interface DriverContext {
+  /** The egress policy for sandboxes with network. */
+  egress: EgressPolicy;
   /** Platform data directory (.nimbus). */
   dataDir: string;
   /** Path of the bundled guest runtime agent (JavaScript). */

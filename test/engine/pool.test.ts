@@ -18,7 +18,7 @@ describe('FunctionPool', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-pool-'));
     artifactPath = path.join(dir, 'fn.cjs');
     await writeFile(artifactPath, 'exports.handler = async (e) => { await new Promise(r => setTimeout(r, e.ms ?? 0)); return process.pid; };');
-    driver = new ProcessDriver({ dataDir: dir, agentPath: await bundleGuest(path.join(dir, 'build')), log: () => undefined });
+    driver = new ProcessDriver({ dataDir: dir, agentPath: await bundleGuest(path.join(dir, 'build')), log: () => undefined, egress: { allow: [] } });
   });
   after(() => rm(dir, { recursive: true, force: true }));
 

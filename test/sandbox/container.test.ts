@@ -67,7 +67,7 @@ const privateDataDir = await createTempDir('nimbus-container-private');
 const coldDataDir = await createTempDir('nimbus-container-cold', 0o755);
 const exitDataDir = await createTempDir('nimbus-container-exit', 0o755);
 const agentPath = await bundledAgent();
-const driver = new ContainerDriver({ dataDir, agentPath, log: () => undefined });
+const driver = new ContainerDriver({ dataDir, agentPath, log: () => undefined, egress: { allow: [] } });
 drivers.push(driver);
 const probe = await driver.probe();
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -105,7 +105,7 @@ async function startPlatform(dir: string, count: number, ending: 'stay' | 'exit'
   const specs = await Promise.all(Array.from({ length: count }, async () => makeSpec(await fixture(fnDir, 'platform', HELLO))));
   await writeFile(script, `
     import { ContainerDriver } from ${JSON.stringify(path.join(REPO_ROOT, 'src/sandbox/container/driver.ts'))};
-    const driver = new ContainerDriver({ dataDir: ${JSON.stringify(dir)}, agentPath: ${JSON.stringify(agentPath)}, log: () => {} });
+    const driver = new ContainerDriver({ dataDir: ${JSON.stringify(dir)}, agentPath: ${JSON.stringify(agentPath)}, log: () => {}, egress: { allow: [] } });
     for (const spec of ${JSON.stringify(specs)}) console.log(JSON.stringify((await driver.create(spec)).info().details));
     await new Promise((resolve) => setTimeout(resolve, 300)); // the next stem cell starts
     if (${JSON.stringify(ending)} === 'exit') process.exit(0);
@@ -294,7 +294,7 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
   });
 
   it('runs as host uid 65534 without a user namespace when the data dir is private', async () => {
-    const privateDriver = new ContainerDriver({ dataDir: privateDataDir, agentPath, log: () => undefined });
+    const privateDriver = new ContainerDriver({ dataDir: privateDataDir, agentPath, log: () => undefined, egress: { allow: [] } });
     drivers.push(privateDriver);
     try {
       const sandbox = await privateDriver.create(makeSpec(await fixture(fnDir, 'private', HELLO)));
@@ -318,7 +318,7 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
     for (const o of sandboxes) assert.ok(listed.includes(String(o.containerId)), 'the container outlived its platform');
     // The second one's runc state is lost too: only its cgroup still knows its processes.
     await rm(path.join(orphanDataDir, 'runc', String(sandboxes[1]?.containerId)), { recursive: true });
-    const fresh = new ContainerDriver({ dataDir: orphanDataDir, agentPath, log: () => undefined });
+    const fresh = new ContainerDriver({ dataDir: orphanDataDir, agentPath, log: () => undefined, egress: { allow: [] } });
     drivers.push(fresh);
     const report = await fresh.removeLeftovers();
     assert.ok(report.cgroups.length > 0, 'the orphaned cgroups were swept');
@@ -339,8 +339,8 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
     const fn = await fixture(fnDir, 'cold', HELLO);
     const drivers = {
       prewarmed: driver,
-      'not prewarmed': new ContainerDriver({ dataDir: coldDataDir, agentPath, log: () => undefined }, { prewarm: false }),
-      process: new ProcessDriver({ dataDir, agentPath, log: () => undefined }),
+      'not prewarmed': new ContainerDriver({ dataDir: coldDataDir, agentPath, log: () => undefined, egress: { allow: [] } }, { prewarm: false }),
+      process: new ProcessDriver({ dataDir, agentPath, log: () => undefined, egress: { allow: [] } }),
     };
     const times: Record<string, number[]> = {};
     for (let i = 0; i < 6; i++) {
@@ -362,7 +362,7 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
   });
 
   it('dispose kills prewarmed containers too and leaves only the shared image', async () => {
-    const own = new ContainerDriver({ dataDir: coldDataDir, agentPath, log: () => undefined });
+    const own = new ContainerDriver({ dataDir: coldDataDir, agentPath, log: () => undefined, egress: { allow: [] } });
     drivers.push(own);
     const sandbox = await own.create(makeSpec(await fixture(fnDir, 'stem', HELLO)));
     const info = sandbox.info();

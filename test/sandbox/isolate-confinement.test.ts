@@ -54,7 +54,7 @@ after(async () => {
 });
 
 function newDriver(): IsolateDriver {
-  const d = new IsolateDriver({ dataDir, agentPath: '', log: () => undefined });
+  const d = new IsolateDriver({ dataDir, agentPath: '', log: () => undefined, egress: { allow: [] } });
   drivers.push(d);
   return d;
 }

@@ -94,7 +94,7 @@ type Name = keyof typeof SOURCES;
 const dataDir = await createTempDir('nimbus-isolate-test', 0o755);
 const fnDir = await createTempDir('nimbus-isolate-fns', 0o755);
 const fx = {} as Record<Name, BundledFunction>;
-const driver = new IsolateDriver({ dataDir, agentPath: '', log: () => undefined }, { initTimeoutMs: 1000 });
+const driver = new IsolateDriver({ dataDir, agentPath: '', log: () => undefined, egress: { allow: [] } }, { initTimeoutMs: 1000 });
 const live: Sandbox[] = [];
 
 before(async () => {

@@ -86,7 +86,7 @@ describe('microvm engine (real QEMU)', () => {
     if (process.env.NIMBUS_TEST_LOG || level === 'warn' || level === 'error') console.error(`[microvm ${level}] ${msg}`);
   };
   const newDriver = (options: { snapshots?: boolean } = {}) => {
-    const driver = new MicrovmDriver({ dataDir, agentPath, log }, options);
+    const driver = new MicrovmDriver({ dataDir, agentPath, log, egress: { allow: [] } }, options);
     drivers.push(driver);
     return driver;
   };
