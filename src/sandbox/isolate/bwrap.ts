@@ -16,6 +16,11 @@ export function isolatedVmDir(): string {
   return path.dirname(createRequire(import.meta.url).resolve('isolated-vm/package.json'));
 }
 
+/** node-gyp-build, which isolated-vm 7 requires to pick its prebuilt binary for this Node. */
+export function nodeGypBuildDir(): string {
+  return path.dirname(createRequire(path.join(isolatedVmDir(), 'package.json')).resolve('node-gyp-build/package.json'));
+}
+
 /** bubblewrap's path, or undefined when it is not installed. */
 export function findBwrap(): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/usr/local/bin', '/bin'];
@@ -39,7 +44,7 @@ function systemDirs(): string[] {
 }
 
 /** Where the pool finds what it needs inside the sandbox (no host path shows through). */
-export const INSIDE = { dir: '/nimbus', pool: '/nimbus/pool.cjs', runtime: '/nimbus/runtime.js', ivm: '/nimbus/node_modules/isolated-vm' };
+export const INSIDE = { dir: '/nimbus', pool: '/nimbus/pool.cjs', runtime: '/nimbus/runtime.js', ivm: '/nimbus/node_modules/isolated-vm', gypBuild: '/nimbus/node_modules/node-gyp-build' };
 
 export function poolCommand(bwrap: string, bundles: IsolateBundles): { command: string; args: string[] } {
   const node = process.execPath;
@@ -51,6 +56,7 @@ export function poolCommand(bwrap: string, bundles: IsolateBundles): { command: 
     ...systemDirs(), ...nodeOutsideUsr,
     '--dir', INSIDE.dir,
     '--ro-bind', isolatedVmDir(), INSIDE.ivm,
+    '--ro-bind', nodeGypBuildDir(), INSIDE.gypBuild,
     '--ro-bind', bundles.pool, INSIDE.pool,
     '--ro-bind', bundles.runtime, INSIDE.runtime,
     '--remount-ro', '/',
