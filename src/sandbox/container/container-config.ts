@@ -24,6 +24,8 @@ export interface SandboxContainerPlan {
   args: string[];
   env: Record<string, string>;
   network: boolean;
+  /** With network: the sandbox's own filtered namespace (src/sandbox/network) and the resolv.conf that points at its DNS forwarder. */
+  sandboxNetwork?: { netnsPath: string; resolvConf: string };
   memoryMb: number;
   cpus: number;
   pidsLimit: number;
@@ -77,6 +79,9 @@ export function configTemplate(image: ContainerImage): OciConfig {
 }
 
 export function sandboxConfig(template: OciConfig, plan: SandboxContainerPlan): OciConfig {
+  // The host's network namespace is never shared: with network, the container joins its own filtered one.
+  if (plan.network && !plan.sandboxNetwork) throw new Error('a container with network needs its own network namespace (sandboxNetwork)');
+  const net = plan.network ? plan.sandboxNetwork : undefined;
   const env = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', ...plan.env, NIMBUS_AGENT_CHANNEL: 'fd:3' };
   const memoryBytes = plan.memoryMb * MB;
   return {
@@ -87,11 +92,12 @@ export function sandboxConfig(template: OciConfig, plan: SandboxContainerPlan): 
       { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', `size=${plan.tmpfsMb}m`] },
       { destination: TASK_DIR, type: 'bind', source: plan.taskDir, options: READ_ONLY_BIND },
       { destination: AGENT_IN_CONTAINER, type: 'bind', source: plan.agentPath, options: READ_ONLY_BIND },
+      ...(net ? [{ destination: '/etc/resolv.conf', type: 'bind', source: net.resolvConf, options: READ_ONLY_BIND } satisfies OciMount] : []),
     ],
     linux: {
       ...template.linux,
-      // Without a network namespace of its own the container shares the host's.
-      namespaces: plan.network ? template.linux.namespaces : [...template.linux.namespaces, { type: 'network' }],
+      // A new empty namespace (loopback only) without network; the sandbox's filtered one with it.
+      namespaces: [...template.linux.namespaces, net ? { type: 'network', path: net.netnsPath } : { type: 'network' }],
       cgroupsPath: plan.cgroupsPath,
       resources: {
         ...template.linux.resources,

@@ -18,6 +18,7 @@ import { removeEmptyScope, removeLeftovers, type LeftoverReport } from './leftov
 import { probeRuntimes } from './probe.ts';
 import { artifactKind, bundleName, placeArtifact, prepareRuntime, removeBundle, validateSpec } from './runtime.ts';
 import { StemCells } from './stem-cells.ts';
+import { EgressRules } from '../network/policy.ts';
 
 export interface ContainerDriverOptions {
   /** Most processes (and threads) a container may hold. Default 128. */
@@ -56,7 +57,10 @@ export class ContainerDriver implements SandboxDriver {
   /** Set once a container runs: a platform that exits without dispose() still leaves nothing. */
   private exitGuard: (() => void) | undefined;
 
+  private readonly egress: EgressRules;
+
   constructor(private readonly ctx: DriverContext, private readonly options: ContainerDriverOptions = {}) {
+    this.egress = new EgressRules(ctx.egress);
     this.dataDir = path.resolve(ctx.dataDir);
     this.containersDir = path.join(this.dataDir, 'containers');
     this.cgroupParent = `/nimbus/${createHash('sha256').update(this.dataDir).digest('hex').slice(0, 12)}`;
@@ -66,7 +70,7 @@ export class ContainerDriver implements SandboxDriver {
   private prepared(): Promise<ContainerLauncher> {
     const { containersDir, cgroupParent, dataDir } = this;
     this.launcher ??= prepareRuntime({ dataDir, containersDir, agentPath: this.ctx.agentPath, userNamespace: this.options.userNamespace ?? true }).then(
-      (rt) => new ContainerLauncher(rt, { containersDir, cgroupParent, pidsLimit: this.options.pidsLimit ?? 128, tmpfsMb: this.options.tmpfsMb ?? 64, log: this.ctx.log }),
+      (rt) => new ContainerLauncher(rt, { containersDir, cgroupParent, pidsLimit: this.options.pidsLimit ?? 128, tmpfsMb: this.options.tmpfsMb ?? 64, egress: this.egress, log: this.ctx.log }),
     );
     return this.launcher;
   }

@@ -3,7 +3,7 @@
 // then `runc run --detach`. A launched container runs the agent, which waits
 // for its init message; the function's file may be placed in /var/task later.
 import path from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import type { DriverContext } from '../driver.ts';
 import { heapLimitMb } from '../process/driver.ts';
 import { sandboxConfig } from './container-config.ts';
@@ -13,6 +13,8 @@ import { CONTAINER_PREFIX } from './leftovers.ts';
 import type { OciConfig } from './oci-spec.ts';
 import type { Runc } from './runc.ts';
 import { NimbusError } from '../../shared/errors.ts';
+import { openSandboxNetwork, type SandboxNetwork } from '../network/namespace.ts';
+import type { EgressRules } from '../network/policy.ts';
 import { makeBundleDir, removeBundle, writeBundleConfig, type PreparedRuntime } from './runtime.ts';
 
 export interface ContainerProfile {
@@ -43,6 +45,8 @@ export interface LauncherOptions {
   cgroupParent: string;
   pidsLimit: number;
   tmpfsMb: number;
+  /** Where containers with network may connect (each gets its own filtered namespace). */
+  egress: EgressRules;
   log: DriverContext['log'];
 }
 
@@ -54,7 +58,7 @@ export class ContainerLauncher {
     return this.rt.runc;
   }
 
-  config(containerId: string, taskDir: string, args: string[], req: ContainerProfile & { env: Record<string, string> }): OciConfig {
+  config(containerId: string, taskDir: string, args: string[], req: ContainerProfile & { env: Record<string, string>; sandboxNetwork?: { netnsPath: string; resolvConf: string } }): OciConfig {
     return sandboxConfig(this.rt.template, {
       cgroupsPath: `${this.o.cgroupParent}/${containerId}`,
       taskDir,
@@ -62,6 +66,7 @@ export class ContainerLauncher {
       args,
       env: req.env,
       network: req.network,
+      sandboxNetwork: req.sandboxNetwork,
       memoryMb: req.memoryMb,
       cpus: req.cpus,
       pidsLimit: this.o.pidsLimit,
@@ -72,24 +77,37 @@ export class ContainerLauncher {
   async launch(req: LaunchRequest): Promise<Launched> {
     const runc = this.runc;
     const bundleDir = await makeBundleDir(this.o.containersDir, req.name);
+    let sandboxNet: SandboxNetwork | undefined;
     try {
       const taskDir = req.artifactDir ?? path.join(bundleDir, 'task');
       if (!req.artifactDir) await mkdir(taskDir, { mode: 0o755 });
       const containerId = CONTAINER_PREFIX + req.name;
       const args = [this.rt.nodePath, `--max-old-space-size=${heapLimitMb(req.memoryMb)}`, AGENT_IN_CONTAINER];
-      const config = this.config(containerId, taskDir, args, req);
+      let sandboxNetwork: { netnsPath: string; resolvConf: string } | undefined;
+      if (req.network) {
+        const opened = await openSandboxNetwork(this.o.egress);
+        sandboxNet = opened;
+        const resolvConf = path.join(bundleDir, 'resolv.conf');
+        await writeFile(resolvConf, `nameserver ${opened.dns}\n`, { mode: 0o644 });
+        sandboxNetwork = { netnsPath: opened.netnsPath, resolvConf };
+      }
+      const config = this.config(containerId, taskDir, args, { ...req, sandboxNetwork });
       await writeBundleConfig(bundleDir, config);
       const proc = await ContainerProcess.start({
         runc,
         containerId,
         bundleDir,
         cgroupsPath: config.linux.cgroupsPath,
-        details: { runtime: 'runc', identity: this.rt.image.identity.reason, network: req.network ? 'host' : 'none (loopback only)' },
+        details: { runtime: 'runc', identity: this.rt.image.identity.reason, network: sandboxNet ? sandboxNet.details : 'none (loopback only)' },
         log: this.o.log,
       });
+      // The namespace's helpers go with the container, whichever way it ends.
+      const opened = sandboxNet;
+      if (opened) void proc.exited.then(() => opened.close());
       const { memoryMb, cpus, network } = req;
       return { proc, containerId, cgroupsPath: config.linux.cgroupsPath, taskDir, profile: { memoryMb, cpus, network } };
     } catch (e) {
+      await sandboxNet?.close();
       await removeBundle(bundleDir);
       throw e;
     }
