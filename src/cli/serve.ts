@@ -21,10 +21,28 @@ export function clusterOptions(bus: string, store: string): Pick<PlatformOptions
   return { balancer: (b, _config, logger) => shardingBalancerFor(b, (msg, extra) => logger.info(extra ?? {}, msg)) };
 }
 
-interface ServeOpts { port: string; host: string; dataDir: string; examples?: boolean; bus: string; store: string; invokerId: string; logLevel: string; apiKey?: string }
+/** The platform-wide sandbox caps of an invoker (`--max-sandboxes-total`, `--sandbox-memory-total-mb`), checked. */
+export interface CapsOpts { maxSandboxesTotal?: string; sandboxMemoryTotalMb?: string }
+export function capsOptions(o: CapsOpts): Pick<PlatformOptions, 'maxSandboxesTotal' | 'sandboxMemoryTotalMb'> {
+  const whole = (flag: string, raw: string | undefined, min: number) => {
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) throw new CliError(`${flag} must be a whole number ≥ ${min}, got "${raw}"`, 2);
+    return n;
+  };
+  return { maxSandboxesTotal: whole('--max-sandboxes-total', o.maxSandboxesTotal, 1), sandboxMemoryTotalMb: whole('--sandbox-memory-total-mb', o.sandboxMemoryTotalMb, 128) };
+}
+export const CAPS_FLAGS: [string, string, string | undefined][] = [
+  ['--max-sandboxes-total <n>', 'most sandboxes this invoker runs at once, all functions together (default: one per 64 MB of memory, at most 1000)', process.env.NIMBUS_MAX_SANDBOXES_TOTAL],
+  ['--sandbox-memory-total-mb <mb>', 'most memory its sandboxes may be given together (default: 3/4 of the machine\'s)', process.env.NIMBUS_SANDBOX_MEMORY_TOTAL_MB],
+];
+
+interface ServeOpts extends CapsOpts { port: string; host: string; dataDir: string; examples?: boolean; bus: string; store: string; invokerId: string; logLevel: string; apiKey?: string }
 
 export function registerServeCommand(program: Command): void {
-  program.command('serve').description('run nimbus: embedded (one process, SQLite, in-memory bus), or a cluster front end with --bus nats://… --store postgres://…')
+  const serve = program.command('serve');
+  for (const [flag, help, env] of CAPS_FLAGS) serve.option(flag, help, env);
+  serve.description('run nimbus: embedded (one process, SQLite, in-memory bus), or a cluster front end with --bus nats://… --store postgres://…')
     .option('--port <port>', 'port to listen on', process.env.NIMBUS_PORT ?? '8080')
     .option('--host <host>', 'address to listen on (beyond loopback an API key is required)', process.env.NIMBUS_HOST ?? '127.0.0.1')
     .option('--data-dir <dir>', 'where state lives', process.env.NIMBUS_DATA_DIR ?? '.nimbus')
@@ -39,7 +57,7 @@ export function registerServeCommand(program: Command): void {
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0-65535, got "${o.port}"`, 2);
       const cluster = o.bus !== 'memory';
       const mode = cluster ? { withInvoker: false, ...clusterOptions(o.bus, o.store) } : {};
-      const platform = await startPlatform({ port, host: o.host, dataDir: o.dataDir, bus: o.bus, store: o.store, invokerId: o.invokerId, logLevel: o.logLevel, apiKey: o.apiKey, ...mode }).catch((e: Error) => {
+      const platform = await startPlatform({ port, host: o.host, dataDir: o.dataDir, bus: o.bus, store: o.store, invokerId: o.invokerId, logLevel: o.logLevel, apiKey: o.apiKey, ...capsOptions(o), ...mode }).catch((e: Error) => {
         throw new CliError(`cannot start: ${e.message}`);
       });
       const lines = [

@@ -10,6 +10,7 @@ import type { Store, VersionRecord } from '../storage/store.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import { NimbusError, isNimbusError } from '../shared/errors.ts';
 import { ArtifactCache } from './artifacts.ts';
+import { Capacity } from './capacity.ts';
 import { DriverSet } from './drivers.ts';
 import { RunRequest, invokerSubject, type RunReply } from './messages.ts';
 import { FunctionPool, type Lease } from './pool.ts';
@@ -33,6 +34,8 @@ export interface InvokerDeps {
 
 export class Invoker {
   readonly drivers: DriverSet;
+  /** The platform-wide caps every sandbox creation here goes through. */
+  readonly capacity: Capacity;
   private readonly artifacts: ArtifactCache;
   private readonly pools = new Map<string, FunctionPool>();
   private readonly versions = new Map<string, VersionRecord>();
@@ -42,13 +45,16 @@ export class Invoker {
 
   private constructor(private readonly deps: InvokerDeps) {
     this.drivers = new DriverSet(deps.driverContext);
-    this.artifacts = new ArtifactCache(path.join(deps.config.dataDir, 'artifacts'), deps.store);
+    const { maxSandboxesTotal, sandboxMemoryTotalMb } = deps.config;
+    this.capacity = new Capacity({ maxSandboxesTotal, sandboxMemoryTotalMb }, (exceptKey) => this.evictIdle(exceptKey));
+    this.artifacts = new ArtifactCache(path.join(deps.config.dataDir, 'artifacts'), deps.store, (level, msg, extra) => deps.driverContext.log(level, msg, extra));
   }
 
   static async create(deps: InvokerDeps): Promise<Invoker> {
     const invoker = new Invoker(deps);
     invoker.unsubscribe = await deps.bus.serve(invokerSubject(deps.config.invokerId), (data) => invoker.run(RunRequest.parse(data)));
     deps.metrics.sandboxSources.add(invoker.collectGauge);
+    deps.metrics.capacitySources.add(invoker.collectCapacity);
     return invoker;
   }
 
@@ -132,14 +138,14 @@ export class Invoker {
     const existing = this.poolFor(v);
     if (existing) return existing;
     const driver = await this.drivers.get(v.config.engine);
-    const artifactPath = await this.artifacts.path(v.artifactSha256);
     const { config } = this.deps;
-    const pool = this.poolFor(v) ?? new FunctionPool(`${v.name}@${v.version}`, () =>
+    // The artifact is looked up (and its hash checked) at every sandbox creation, not once per pool.
+    const pool = this.poolFor(v) ?? new FunctionPool(`${v.name}@${v.version}`, async () =>
       driver.create({
         id: `sb-${randomUUID().slice(0, 12)}`,
         functionName: v.name,
         functionVersion: v.version,
-        artifactPath,
+        artifactPath: await this.artifacts.path(v.artifactSha256),
         artifactSha256: v.artifactSha256,
         handler: v.config.handler,
         memoryMb: v.config.memoryMb,
@@ -155,7 +161,7 @@ export class Invoker {
       minSandboxes: v.config.minSandboxes,
       waitQueueLimit: config.waitQueueLimit,
       keepAliveMs: config.keepAliveMs,
-    });
+    }, { admit: (evict) => this.capacity.admit(v.config.memoryMb, `${v.name}@${v.version}`, evict) });
     this.pools.set(pool.key, pool);
     await this.retireOlderVersions(v);
     return pool;
@@ -176,7 +182,22 @@ export class Invoker {
   async keepWarm(name: string): Promise<void> {
     const fn = await this.deps.store.getFunction(name);
     if (!fn || fn.config.minSandboxes === 0) return;
-    await (await this.pool(fn)).fillTo(fn.config.minSandboxes);
+    const pool = await this.pool(fn);
+    await pool.fillTo(fn.config.minSandboxes).catch((e: unknown) => {
+      // The caps came first: what fits stays warm, and the caller logs why the rest does not.
+      if (!isNimbusError(e) || e.code !== 'throttled') throw e;
+      throw new NimbusError('throttled', `function ${name} has ${pool.size} of its ${fn.config.minSandboxes} minSandboxes warm: ${e.message}`, e.details);
+    });
+  }
+
+  /** Evicts the least recently used idle sandbox of another function, to make room for a call (capacity.ts). */
+  private async evictIdle(exceptKey: string): Promise<boolean> {
+    let oldest: { pool: FunctionPool; id: string; lastUsed: number } | undefined;
+    for (const pool of this.pools.values()) {
+      const candidate = pool.key === exceptKey ? undefined : pool.evictable();
+      if (candidate && (!oldest || candidate.lastUsed < oldest.lastUsed)) oldest = { pool, ...candidate };
+    }
+    return oldest ? oldest.pool.evict(oldest.id) : false;
   }
 
   /**
@@ -226,9 +247,14 @@ export class Invoker {
   }
 
   async resizeSandbox(id: string, request: ResizeRequest): Promise<ResizeReport> {
-    const { sandbox } = this.findSandbox(id);
+    const { pool, sandbox } = this.findSandbox(id);
     if (!sandbox.resize) throw await this.lacking(sandbox, 'resize');
-    return sandbox.resize(request).finally(() => this.detailsBySandbox.delete(sandbox));
+    // More memory is admitted like a new sandbox's (429 naming the cap when it does not fit).
+    const undo = request.memoryMb === undefined ? undefined : pool.ticketOf(id)?.resize(request.memoryMb);
+    return sandbox.resize(request).catch((e: unknown) => {
+      undo?.();
+      throw e;
+    }).finally(() => this.detailsBySandbox.delete(sandbox));
   }
 
   /** The 409 for an operation a sandbox lacks, with the reason its driver declares. */
@@ -244,8 +270,17 @@ export class Invoker {
     }
   };
 
+  private readonly collectCapacity = (g: Metrics['capacity']): void => {
+    const u = this.capacity.usage();
+    g.set({ resource: 'sandboxes', measure: 'limit' }, u.maxSandboxesTotal);
+    g.set({ resource: 'sandboxes', measure: 'admitted' }, u.sandboxes);
+    g.set({ resource: 'memory_mb', measure: 'limit' }, u.sandboxMemoryTotalMb);
+    g.set({ resource: 'memory_mb', measure: 'admitted' }, u.memoryMb);
+  };
+
   async dispose(): Promise<void> {
     this.deps.metrics.sandboxSources.delete(this.collectGauge);
+    this.deps.metrics.capacitySources.delete(this.collectCapacity);
     await this.unsubscribe?.();
     await Promise.all([...this.pools.values()].map((p) => p.close()));
     this.pools.clear();

@@ -1,9 +1,12 @@
 // The warm pool of one function version: reuses warm sandboxes, starts new ones
 // (cold starts) up to maxSandboxes, runs up to `concurrency` calls per sandbox,
 // queues a bounded number of waiters (429 past that), and disposes sandboxes
-// idle for longer than keep-alive.
+// idle for longer than keep-alive. Each sandbox it starts is first admitted by
+// the invoker's platform-wide caps (capacity.ts), and gives its room back once
+// disposed.
 import type { Sandbox } from '../sandbox/driver.ts';
-import { NimbusError } from '../shared/errors.ts';
+import { NimbusError, isNimbusError } from '../shared/errors.ts';
+import type { Ticket } from './capacity.ts';
 
 export interface PoolLimits {
   concurrency: number;
@@ -14,8 +17,20 @@ export interface PoolLimits {
   keepAliveMs: number;
 }
 
+/** Where a pool asks for room before it starts a sandbox; `evict` lets it displace idle sandboxes of other functions. */
+export interface Admission {
+  admit(evict: boolean): Promise<Ticket>;
+}
+
+/** No platform-wide caps (a pool used on its own). */
+const UNCAPPED: Admission = {
+  admit: async () => ({ memoryMb: 0, release: () => undefined, resize: () => () => undefined }),
+};
+
 interface Slot {
   sandbox: Sandbox;
+  /** This sandbox's share of the platform caps, released once it is disposed. */
+  ticket: Ticket;
   inflight: number;
   lastUsed: number;
   idleTimer?: NodeJS.Timeout;
@@ -42,6 +57,7 @@ export class FunctionPool {
     readonly key: string,
     private readonly startSandbox: () => Promise<Sandbox>,
     private limits: PoolLimits,
+    private readonly admission: Admission = UNCAPPED,
   ) {}
 
   get size(): number {
@@ -56,19 +72,33 @@ export class FunctionPool {
     if (this.closed) throw new NimbusError('unavailable', `pool ${this.key} is closed`);
     const warm = this.freeSlot();
     if (warm) return this.lease(warm, false, 0);
-    if (this.slots.size + this.creating < this.limits.maxSandboxes) return this.coldStart();
+    if (this.slots.size + this.creating < this.limits.maxSandboxes) {
+      try {
+        return await this.coldStart(true);
+      } catch (e) {
+        // The platform is full: a function with sandboxes of its own waits for
+        // one of them (as at maxSandboxes); one with none is refused now.
+        if (!isCapacityRefusal(e) || this.slots.size + this.creating === 0 || this.waiters.length >= this.limits.waitQueueLimit) throw e;
+        const free = this.freeSlot();
+        return free ? this.lease(free, false, 0) : this.wait();
+      }
+    }
     if (this.waiters.length >= this.limits.waitQueueLimit) {
       throw new NimbusError('throttled', `function ${this.key} is at its limit of ${this.limits.maxSandboxes} sandboxes and ${this.limits.waitQueueLimit} waiting calls; retry later or raise maxSandboxes`, { retryAfterSeconds: 1 });
     }
+    return this.wait();
+  }
+
+  private wait(): Promise<Lease> {
     return new Promise<Lease>((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  /** Adds a sandbox ahead of demand (pre-warm); returns it. */
+  /** Adds a sandbox ahead of demand (pre-warm; never evicts another function's); returns it. */
   async prewarm(): Promise<Sandbox> {
     if (this.slots.size + this.creating >= this.limits.maxSandboxes) {
       throw new NimbusError('conflict', `function ${this.key} already has its maximum of ${this.limits.maxSandboxes} sandboxes`);
     }
-    const lease = await this.coldStart();
+    const lease = await this.coldStart(false);
     this.release(lease);
     return lease.sandbox;
   }
@@ -108,12 +138,15 @@ export class FunctionPool {
     return { sandbox: slot.sandbox, cold, initMs };
   }
 
-  private async coldStart(): Promise<Lease> {
+  private async coldStart(evict: boolean): Promise<Lease> {
     this.creating++;
     const started = Date.now();
+    let ticket: Ticket | undefined;
     try {
+      ticket = await this.admission.admit(evict);
       const sandbox = await this.startSandbox();
-      const slot: Slot = { sandbox, inflight: 0, lastUsed: Date.now() };
+      const slot: Slot = { sandbox, ticket, inflight: 0, lastUsed: Date.now() };
+      ticket = undefined; // the slot holds it now, until the sandbox is disposed
       this.slots.set(sandbox.id, slot);
       sandbox.onDeath(() => {
         if (slot.inflight === 0) this.remove(slot);
@@ -124,6 +157,7 @@ export class FunctionPool {
       }
       return this.lease(slot, true, Date.now() - started);
     } finally {
+      ticket?.release();
       this.creating--;
     }
   }
@@ -139,7 +173,7 @@ export class FunctionPool {
       if (this.slots.size + this.creating >= this.limits.maxSandboxes) return;
       const waiter = this.waiters.shift();
       if (!waiter) return;
-      this.coldStart().then(waiter.resolve, waiter.reject);
+      this.coldStart(true).then(waiter.resolve, waiter.reject);
     }
   }
 
@@ -155,7 +189,41 @@ export class FunctionPool {
     clearTimeout(slot.idleTimer);
     if (this.slots.get(slot.sandbox.id) !== slot) return;
     this.slots.delete(slot.sandbox.id);
-    void slot.sandbox.dispose().catch(() => undefined);
+    void this.retire(slot).catch(() => undefined);
+  }
+
+  /** Disposes a slot's sandbox, then gives its room back (also when dispose fails: it is no longer ours to count). */
+  private async retire(slot: Slot): Promise<void> {
+    clearTimeout(slot.idleTimer);
+    try {
+      await slot.sandbox.dispose();
+    } finally {
+      slot.ticket.release();
+    }
+  }
+
+  /** This pool's least recently used idle sandbox that may be evicted (above minSandboxes). */
+  evictable(): { id: string; lastUsed: number } | undefined {
+    if (this.slots.size <= this.limits.minSandboxes) return undefined;
+    let best: Slot | undefined;
+    for (const slot of this.slots.values()) {
+      if (slot.inflight === 0 && slot.sandbox.state === 'ready' && (!best || slot.lastUsed < best.lastUsed)) best = slot;
+    }
+    return best && { id: best.sandbox.id, lastUsed: best.lastUsed };
+  }
+
+  /** Disposes an idle sandbox to give its room to another function; false when it is no longer idle here. */
+  async evict(id: string): Promise<boolean> {
+    const slot = this.slots.get(id);
+    if (!slot || slot.inflight > 0) return false;
+    this.slots.delete(id);
+    await this.retire(slot).catch(() => undefined);
+    return true;
+  }
+
+  /** The caps ticket of one sandbox here (for a resize). */
+  ticketOf(id: string): Ticket | undefined {
+    return this.slots.get(id)?.ticket;
   }
 
   /** Disposes one sandbox by id (the lecture's "delete"); false if not here. */
@@ -163,8 +231,7 @@ export class FunctionPool {
     const slot = this.slots.get(id);
     if (!slot) return false;
     this.slots.delete(id);
-    clearTimeout(slot.idleTimer);
-    await slot.sandbox.dispose();
+    await this.retire(slot);
     this.serveWaiters();
     return true;
   }
@@ -174,9 +241,11 @@ export class FunctionPool {
     for (const w of this.waiters.splice(0)) w.reject(new NimbusError('unavailable', `pool ${this.key} closed`));
     const all = [...this.slots.values()];
     this.slots.clear();
-    await Promise.all(all.map(async (s) => {
-      clearTimeout(s.idleTimer);
-      await s.sandbox.dispose().catch(() => undefined);
-    }));
+    await Promise.all(all.map((s) => this.retire(s).catch(() => undefined)));
   }
+}
+
+/** A throttled error from the platform caps (it names the cap), as opposed to this function's own limits. */
+function isCapacityRefusal(e: unknown): boolean {
+  return isNimbusError(e) && e.code === 'throttled' && typeof e.details.cap === 'string';
 }

@@ -10,11 +10,15 @@ export interface Metrics {
   sandboxes: Gauge<'engine' | 'state'>;
   /** Sources of the sandboxes gauge, polled at each scrape. */
   sandboxSources: Set<(gauge: Gauge<'engine' | 'state'>) => void>;
+  /** The invoker's platform-wide caps and their use: resource sandboxes|memory_mb, measure limit|admitted. */
+  capacity: Gauge<'resource' | 'measure'>;
+  capacitySources: Set<(gauge: Gauge<'resource' | 'measure'>) => void>;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   const sandboxSources = new Set<(gauge: Gauge<'engine' | 'state'>) => void>();
+  const capacitySources = new Set<(gauge: Gauge<'resource' | 'measure'>) => void>();
   collectDefaultMetrics({ register: registry, prefix: 'nimbus_process_' });
   return {
     registry,
@@ -49,5 +53,16 @@ export function createMetrics(): Metrics {
       },
     }),
     sandboxSources,
+    capacity: new Gauge({
+      name: 'nimbus_sandbox_capacity',
+      help: 'Platform-wide sandbox caps (measure=limit) and what is admitted against them (measure=admitted), for resource sandboxes and memory_mb',
+      labelNames: ['resource', 'measure'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const source of capacitySources) source(this);
+      },
+    }),
+    capacitySources,
   };
 }

@@ -55,12 +55,19 @@ export function compileConfig(c: DeployConfig, language: FunctionConfig['languag
   const minSandboxes = c.minSandboxes ?? 0;
   const maxSandboxes = c.maxSandboxes ?? Math.max(d.maxSandboxes, minSandboxes);
   if (minSandboxes > maxSandboxes) throw new NimbusError('bad_request', `minSandboxes (${minSandboxes}) is over maxSandboxes (${maxSandboxes})`);
+  const memoryMb = c.memoryMb ?? d.memoryMb;
+  // Warm sandboxes that could never all run on an invoker are refused now, not left to fail at every start.
+  if (minSandboxes > config.maxSandboxesTotal) throw new NimbusError('bad_request', `minSandboxes (${minSandboxes}) is over the platform's maxSandboxesTotal (${config.maxSandboxesTotal}); ask for fewer, or start nimbus with a larger --max-sandboxes-total`);
+  if (memoryMb > config.sandboxMemoryTotalMb) throw new NimbusError('bad_request', `memoryMb (${memoryMb}) is over the platform's sandboxMemoryTotalMb (${config.sandboxMemoryTotalMb} MB), so no sandbox of this function could start; ask for less memory`);
+  if (minSandboxes * memoryMb > config.sandboxMemoryTotalMb) {
+    throw new NimbusError('bad_request', `minSandboxes × memoryMb (${minSandboxes} × ${memoryMb} MB = ${minSandboxes * memoryMb} MB) is over the platform's sandboxMemoryTotalMb (${config.sandboxMemoryTotalMb} MB); ask for fewer or smaller sandboxes, or start nimbus with a larger --sandbox-memory-total-mb`);
+  }
   return {
     runtime: 'nodejs',
     language,
     ...(c.handler ? { handler: c.handler } : {}),
     engine: c.engine ?? d.engine,
-    memoryMb: c.memoryMb ?? d.memoryMb,
+    memoryMb,
     timeoutMs: c.timeoutMs ?? d.timeoutMs,
     concurrency: c.concurrency ?? d.concurrency,
     minSandboxes,

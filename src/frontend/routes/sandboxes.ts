@@ -21,7 +21,8 @@ export function sandboxRoutes(app: FastifyInstance, invoker: Invoker | undefined
     return invoker;
   };
 
-  app.get('/v1/sandboxes', async () => ({ sandboxes: invoker ? invoker.listSandboxes() : [] }));
+  // capacity: the invoker's platform-wide caps and what is admitted against them now.
+  app.get('/v1/sandboxes', async () => (invoker ? { sandboxes: invoker.listSandboxes(), capacity: invoker.capacity.usage() } : { sandboxes: [] }));
 
   app.post<{ Params: { name: string } }>('/v1/functions/:name/sandboxes', async (request, reply) => {
     const fn = await functions.get(request.params.name);
