@@ -22,6 +22,7 @@ import { AsyncScheduler } from './scheduler/async-scheduler.ts';
 import { Dispatcher } from './scheduler/dispatcher.ts';
 import { announceChange, onFunctionChanged } from './scheduler/function-events.ts';
 import { createMetrics, type Metrics } from './shared/metrics.ts';
+import { securePlatformState } from './shared/private-state.ts';
 import { openStore } from './storage/registry.ts';
 import type { Store } from './storage/store.ts';
 
@@ -62,6 +63,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const config = resolveConfig(rest);
   const logger = pino({ level: logLevel, base: { invoker: config.invokerId } });
   const metrics = createMetrics();
+  const tightened = await securePlatformState(config.dataDir);
+  if (tightened.length) logger.warn({ changed: tightened.slice(0, 50), count: tightened.length }, `made ${tightened.length} entries of the data directory private (they were readable or writable by other users)`);
   const store = await openStore(config);
   await store.migrate();
   const bus = await openBus(config, (msg, extra) => logger.info(extra ?? {}, msg));
