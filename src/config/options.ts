@@ -32,6 +32,16 @@ export const NimbusOptions = z.object({
   unpackedLimitBytes: z.number().int().min(1024).default(250 * MB),
   /** Most files in a deployable archive. */
   archiveFileLimit: z.number().int().min(1).default(20_000),
+  /**
+   * Longest a deploy's build (bundling with esbuild, in its sandbox) may take, ms.
+   * @default 30000
+   */
+  buildTimeoutMs: z.number().int().min(100).default(30_000),
+  /**
+   * Memory a deploy's build may use, MB (Node and esbuild together, a memory cgroup).
+   * @default 1536 (esbuild bundling a 9 MB library peaks near 240 MB)
+   */
+  buildMemoryMb: z.number().int().min(128).default(1536),
   /** Largest function result, bytes (an error above, never silent truncation). */
   resultLimitBytes: z.number().int().min(1024).default(6 * MB),
   /** Largest log kept per activation, bytes (truncated with a marker above). */
