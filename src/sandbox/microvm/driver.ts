@@ -24,6 +24,7 @@ import { qemuVersionLine, type VmConfig } from './qemu-args.ts';
 import { MicrovmSandbox } from './sandbox.ts';
 import { SnapshotStore } from './snapshots.ts';
 import { bootVm, restoreVm, type StartedVm } from './vm-start.ts';
+import { EgressRules } from '../network/policy.ts';
 
 export interface MicrovmOptions {
   /** Start sandboxes from saved VM states (default true); false boots every one. */
@@ -66,8 +67,10 @@ export class MicrovmDriver implements SandboxDriver {
   private readonly ownRunDirs = new Set<string>();
   private setup: Promise<{ image: MicrovmImage; accel: AcceleratorChoice }> | undefined;
   private disposed = false;
+  private readonly egress: EgressRules;
 
   constructor(private readonly ctx: DriverContext, private readonly options: MicrovmOptions = {}) {
+    this.egress = new EgressRules(ctx.egress);
     const dataDir = path.resolve(ctx.dataDir);
     this.runRoot = path.join(tmpdir(), `nimbus-microvm-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`);
     this.snapshots = new SnapshotStore(dataDir, (name) => this.runDirFor(name), this.bootTimeoutMs);
@@ -124,11 +127,13 @@ export class MicrovmDriver implements SandboxDriver {
       memoryMb: spec.memoryMb,
       cpus: Math.max(1, Math.floor(spec.cpus)),
       network: spec.network,
+      egress: spec.network ? this.egress : undefined,
       heapMb: heapLimitMb(spec.memoryMb),
     };
     const code = await readFile(spec.artifactPath);
     const details: Record<string, unknown> = { accelerator: accel.accelerator, acceleratorReason: accel.reason, image: image.hash, ceilingMb: config.ceilingMb, heapMb: config.heapMb };
     const started = await this.startVm(spec, config, details);
+    if (started.vm.network) details.network = started.vm.network.details;
     const guestArtifactPath = `/run/nimbus/function/${path.basename(spec.artifactPath)}`;
     try {
       await this.prepare(started, { files: [{ path: guestArtifactPath, contentBase64: code.toString('base64') }] });

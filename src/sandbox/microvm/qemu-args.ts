@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { MicrovmImage } from './image/build.ts';
+import type { EgressRules } from '../network/policy.ts';
 
 export const QEMU = 'qemu-system-x86_64';
 export type Accelerator = 'kvm' | 'tcg';
@@ -21,6 +22,8 @@ export interface VmConfig {
   memoryMb: number;
   cpus: number;
   network: boolean;
+  /** With network: where the VM may connect; QEMU then runs in a filtered network namespace of its own (qemu-vm.ts). */
+  egress?: EgressRules;
   /** V8's old-space limit for the agent, MB. */
   heapMb: number;
 }

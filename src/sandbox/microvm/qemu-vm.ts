@@ -2,10 +2,16 @@
 // (QMP and agent sockets, pid file), connected to both sockets before the guest
 // runs (a virtio serial port whose host side is closed reads as end-of-file in
 // the guest), then started from boot or from a saved state. Killing it removes
-// the run directory too.
+// the run directory too. A VM with network runs inside a filtered network
+// namespace of its own (src/sandbox/network): QEMU's user network makes the
+// guest's connections from QEMU's process, so they obey the namespace's
+// nftables rules, and its 10.0.2.2 alias reaches only that namespace's empty
+// loopback. A mount namespace gives QEMU a resolv.conf naming the namespace's
+// DNS forwarder (the host's resolver may sit on a refused private address).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { openSandboxNetwork, type SandboxNetwork } from '../network/namespace.ts';
 import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -41,6 +47,8 @@ export class QemuVm {
     /** Resolves with how QEMU ended, once it has. */
     readonly exited: Promise<string>,
     private readonly stderrLog: { text: string },
+    /** The VM's own network namespace, when it has network. */
+    readonly network: SandboxNetwork | undefined,
   ) {
     child.stdout?.on('data', (c: Buffer) => (this.consoleLog = (this.consoleLog + c.toString('utf8')).slice(-2000)));
   }
@@ -56,7 +64,18 @@ export class QemuVm {
   static async launch(config: VmConfig, runDir: string, name: string, start: 'paused' | 'incoming'): Promise<QemuVm> {
     await mkdir(runDir, { recursive: true, mode: 0o700 });
     const args = [...machineArgs(config), ...instanceArgs(name, socketsIn(runDir), start)];
-    const child = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    let network: SandboxNetwork | undefined;
+    let command = [QEMU, ...args];
+    if (config.network) {
+      if (!config.egress) throw new Error('a microVM with network needs the egress policy');
+      network = await openSandboxNetwork(config.egress);
+      const resolvConf = path.join(runDir, 'resolv.conf');
+      await writeFile(resolvConf, `nameserver ${network.dns}\n`);
+      const inMountNs = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolvConf];
+      command = ['nsenter', `--net=${network.netnsPath}`, '--', ...inMountNs, QEMU, ...args];
+    }
+    const [program = QEMU, ...programArgs] = command;
+    const child = spawn(program, programArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
     const stderrLog = { text: '' };
     child.stderr?.on('data', (c: Buffer) => (stderrLog.text = (stderrLog.text + c.toString('utf8')).slice(-2000)));
     const stderr = () => stderrLog.text.trim();
@@ -64,6 +83,8 @@ export class QemuVm {
       child.once('exit', (code, signal) => resolve(signal ? `QEMU killed by ${signal}` : `QEMU exited with code ${code}${stderr() ? `: ${stderr()}` : ''}`));
       child.once('error', (e) => resolve(`QEMU could not run: ${e.message}`));
     });
+    // The namespace's helpers go with QEMU, however it ends.
+    void exited.then(() => network?.close());
     const pid = child.pid;
     try {
       if (!pid) throw new Error(`cannot start ${QEMU}: ${await exited}`);
@@ -72,10 +93,11 @@ export class QemuVm {
       const sockets = socketsIn(runDir);
       const qmp = await QmpClient.connect(await connectWhenListening(sockets.qmp, child, deadline));
       const agent = await connectWhenListening(sockets.agent, child, deadline);
-      return new QemuVm(name, runDir, child, pid, qmp, agent, exited, stderrLog);
+      return new QemuVm(name, runDir, child, pid, qmp, agent, exited, stderrLog, network);
     } catch (e) {
       child.kill('SIGKILL');
       await exited;
+      await network?.close();
       await rm(runDir, { recursive: true, force: true });
       throw new Error(`${(e as Error).message}${stderr() ? ` (QEMU: ${stderr().slice(-500)})` : ''}`);
     }
@@ -133,6 +155,7 @@ export class QemuVm {
   async kill(): Promise<void> {
     if (this.alive) this.child.kill('SIGKILL');
     await this.exited;
+    await this.network?.close();
     this.qmp.close();
     this.agentSocket.destroy();
     await rm(this.runDir, { recursive: true, force: true });
