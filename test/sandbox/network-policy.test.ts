@@ -35,7 +35,7 @@ describe('egress policy core', () => {
   it('says why an address is refused', () => {
     assert.match(none.refusal('169.254.169.254') ?? '', /169\.254\.0\.0\/16, link-local/);
     assert.match(none.refusal('::') ?? '', /::\/96, unspecified/);
-    assert.match(none.refusal('::1') ?? '', /host itself/);
+    assert.match(none.refusal('::1') ?? '', /::\/96/);
     assert.match(none.refusal('not-an-ip') ?? '', /not an IP address/);
   });
 

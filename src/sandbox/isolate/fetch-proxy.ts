@@ -1,9 +1,15 @@
 // fetch() for isolate functions deployed with network: true. The pool has no
 // network of its own, so the host makes the request on the function's
 // behalf: http(s) only, bounded by the calling activation's deadline, with
-// the response body capped. Functions without network never get here.
+// the response body capped, and only to addresses the egress policy allows
+// (checked on the address actually connected, every redirect hop included:
+// src/sandbox/network/egress-agent.ts). Functions without network never get here.
+import { fetch, type Agent, type Response } from 'undici';
 import type { HttpRequestData } from '../../guest/protocol.ts';
 import type { FetchedResponse } from '../../guest/isolate-protocol.ts';
+import type { EgressPolicy } from '../driver.ts';
+import { egressAgent, EGRESS_REFUSED } from '../network/egress-agent.ts';
+import { EgressRules } from '../network/policy.ts';
 
 /** Largest response body handed to a function. */
 export const FETCH_MAX_BYTES = 16 * 1024 * 1024;
@@ -28,7 +34,21 @@ async function readCapped(res: Response, maxBytes: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export async function proxyFetch(request: HttpRequestData, deadline: number, maxBytes = FETCH_MAX_BYTES): Promise<{ response?: FetchedResponse; error?: string }> {
+const agents = new WeakMap<EgressRules | EgressPolicy, Agent>();
+const PUBLIC_ONLY: EgressPolicy = { allow: [] };
+
+/** The connection pool for a policy, made once per policy object. */
+function agentFor(egress: EgressRules | EgressPolicy): Agent {
+  let agent = agents.get(egress);
+  if (!agent) {
+    agent = egressAgent(egress instanceof EgressRules ? egress : new EgressRules(egress));
+    agents.set(egress, agent);
+  }
+  return agent;
+}
+
+/** Without a policy, the public internet only (no operator allow list). */
+export async function proxyFetch(request: HttpRequestData, deadline: number, egress: EgressRules | EgressPolicy = PUBLIC_ONLY, maxBytes = FETCH_MAX_BYTES): Promise<{ response?: FetchedResponse; error?: string }> {
   let url: URL;
   try {
     url = new URL(request.url);
@@ -47,6 +67,7 @@ export async function proxyFetch(request: HttpRequestData, deadline: number, max
       body: hasBody ? Buffer.from(request.bodyBase64, 'base64') : undefined,
       redirect: 'follow',
       signal: AbortSignal.timeout(ms),
+      dispatcher: agentFor(egress),
     });
     const body = await readCapped(res, maxBytes);
     return {
@@ -60,7 +81,8 @@ export async function proxyFetch(request: HttpRequestData, deadline: number, max
       },
     };
   } catch (e) {
-    const err = e as Error & { cause?: { message?: string } };
+    const err = e as Error & { cause?: { message?: string; code?: string } };
+    if (err.cause?.code === EGRESS_REFUSED) return { error: err.cause.message ?? 'egress refused' };
     return { error: `${err.name === 'TimeoutError' ? `no answer within ${ms} ms` : err.message}${err.cause?.message ? ` (${err.cause.message})` : ''}` };
   }
 }

@@ -65,11 +65,13 @@ export class EgressRules {
     if (!family) return `${JSON.stringify(address)} is not an IP address`;
     const bare = address.split('%')[0] ?? address;
     if (this.allowList.check(bare, family)) return undefined;
+    if (this.blockedList.check(bare, family)) {
+      const range = this.blocked.find((r) => blockListOf([r]).check(bare, family));
+      return `${address} is ${range ? `in ${range.text}, ${range.why}` : 'not on the public internet'}`;
+    }
     this.hostAddresses();
     if (this.host.list.check(bare, family)) return `${address} is an address of the host itself`;
-    if (!this.blockedList.check(bare, family)) return undefined;
-    const range = this.blocked.find((r) => blockListOf([r]).check(bare, family));
-    return `${address} is ${range ? `in ${range.text}, ${range.why}` : 'not on the public internet'}`;
+    return undefined;
   }
 
   /** Whether the operator's allow list names `address`. */
