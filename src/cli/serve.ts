@@ -8,6 +8,7 @@ import { startPlatform, type PlatformOptions } from '../platform.ts';
 import { deployExamples } from './examples.ts';
 import { CliError } from './client.ts';
 import { closeOnSignals } from './shutdown.ts';
+import { addEgressFlag, egressOptions, type EgressOpts } from './egress-flag.ts';
 
 /** A URL fit for printing: the password hidden. */
 export function redact(url: string): string {
@@ -37,11 +38,12 @@ export const CAPS_FLAGS: [string, string, string | undefined][] = [
   ['--sandbox-memory-total-mb <mb>', 'most memory its sandboxes may be given together (default: 3/4 of the machine\'s)', process.env.NIMBUS_SANDBOX_MEMORY_TOTAL_MB],
 ];
 
-interface ServeOpts extends CapsOpts { port: string; host: string; dataDir: string; examples?: boolean; bus: string; store: string; invokerId: string; logLevel: string; apiKey?: string }
+interface ServeOpts extends CapsOpts, EgressOpts { port: string; host: string; dataDir: string; examples?: boolean; bus: string; store: string; invokerId: string; logLevel: string; apiKey?: string }
 
 export function registerServeCommand(program: Command): void {
   const serve = program.command('serve');
   for (const [flag, help, env] of CAPS_FLAGS) serve.option(flag, help, env);
+  addEgressFlag(serve);
   serve.description('run nimbus: embedded (one process, SQLite, in-memory bus), or a cluster front end with --bus nats://… --store postgres://…')
     .option('--port <port>', 'port to listen on', process.env.NIMBUS_PORT ?? '8080')
     .option('--host <host>', 'address to listen on (beyond loopback an API key is required)', process.env.NIMBUS_HOST ?? '127.0.0.1')
@@ -57,7 +59,7 @@ export function registerServeCommand(program: Command): void {
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0-65535, got "${o.port}"`, 2);
       const cluster = o.bus !== 'memory';
       const mode = cluster ? { withInvoker: false, ...clusterOptions(o.bus, o.store) } : {};
-      const platform = await startPlatform({ port, host: o.host, dataDir: o.dataDir, bus: o.bus, store: o.store, invokerId: o.invokerId, logLevel: o.logLevel, apiKey: o.apiKey, ...capsOptions(o), ...mode }).catch((e: Error) => {
+      const platform = await startPlatform({ port, host: o.host, dataDir: o.dataDir, bus: o.bus, store: o.store, invokerId: o.invokerId, logLevel: o.logLevel, apiKey: o.apiKey, ...capsOptions(o), ...egressOptions(o), ...mode }).catch((e: Error) => {
         throw new CliError(`cannot start: ${e.message}`);
       });
       const lines = [

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ENGINE_KINDS } from '../sandbox/driver.ts';
+import { cidrProblem } from '../sandbox/network/cidr.ts';
 
 const MB = 1024 * 1024;
 
@@ -66,7 +67,7 @@ export const NimbusOptions = z.object({
    * host's own addresses, link-local and private ranges are refused otherwise.
    * @default [] (the public internet only)
    */
-  egressAllow: z.array(z.string()).default([]),
+  egressAllow: z.array(z.string().refine((c) => cidrProblem(c) === undefined, { error: (i) => `${JSON.stringify(i.input)} is not a CIDR (${cidrProblem(String(i.input))}); write e.g. 10.1.0.0/16` })).default([]),
   /**
    * Port of the function origin (`/fn/:name/*`), kept apart from the management
    * API so that a function's answer can never speak for the API's origin.
