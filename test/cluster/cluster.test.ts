@@ -10,15 +10,10 @@ import { createTestDatabase } from '../storage/pg-database.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 import { call, deploy, invoke, settled } from './http.ts';
 import { sharedBusUrl } from './shared-nats.ts';
+import { processesOf } from '../../src/sandbox/process/jailed-agent.ts';
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+/** Whether a process sandbox still runs: each runs as its own host uid (its pid is 2 in its own pid namespace). */
+const alive = async (uid: number) => (await processesOf(uid)).length > 0;
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -41,7 +36,7 @@ describe('cluster: two front ends, two invokers', async () => {
   });
 
   it('deploys through one front end and invokes warm through the other, sync and async', async () => {
-    const code = `let calls = 0; exports.handler = async (e) => ({ hi: e.name, calls: ++calls, pid: process.pid });`;
+    const code = `let calls = 0; exports.handler = async (e) => ({ hi: e.name, calls: ++calls, uid: process.getuid() });`;
     assert.equal((await deploy(fe1, 'greet', code)).status, 201);
     const first = await invoke(fe2, 'greet', { name: 'ada' });
     assert.equal(first.status, 200, `${first.text}\n${c.logs()}`);
@@ -49,7 +44,7 @@ describe('cluster: two front ends, two invokers', async () => {
     const second = await invoke(fe2, 'greet', { name: 'bob' });
     assert.equal(second.headers.get('x-nimbus-cold-start'), 'false', 'the second call lands on the warm sandbox');
     assert.equal(second.json.calls, 2);
-    assert.equal(second.json.pid, first.json.pid);
+    assert.equal(second.json.uid, first.json.uid);
     const [r1, r2] = await Promise.all([first, second].map((r) => call(fe1, 'GET', `/v1/activations/${r.headers.get('x-nimbus-activation-id')}`)));
     assert.equal(r1?.json.invoker, r2?.json.invoker, 'same invoker in both records');
     assert.ok(['inv-a', 'inv-b'].includes(r1?.json.invoker));
@@ -67,16 +62,16 @@ describe('cluster: two front ends, two invokers', async () => {
   });
 
   it('serves a redeploy made through the other front end, and a delete drops the warm sandbox on the invoker', async () => {
-    assert.equal((await deploy(fe1, 'shift', 'exports.handler = async () => ({ v: 1, pid: process.pid })')).status, 201);
+    assert.equal((await deploy(fe1, 'shift', 'exports.handler = async () => ({ v: 1, uid: process.getuid() })')).status, 201);
     const v1 = await invoke(fe2, 'shift');
     assert.equal(v1.json.v, 1);
-    assert.equal((await deploy(fe2, 'shift', 'exports.handler = async () => ({ v: 2, pid: process.pid })')).json.version, 2);
+    assert.equal((await deploy(fe2, 'shift', 'exports.handler = async () => ({ v: 2, uid: process.getuid() })')).json.version, 2);
     const v2 = await invoke(fe1, 'shift');
     assert.equal(v2.json.v, 2);
     assert.equal(v2.headers.get('x-nimbus-function-version'), '2');
-    assert.ok(alive(v2.json.pid));
+    assert.ok(await alive(v2.json.uid));
     assert.equal((await call(fe1, 'DELETE', '/v1/functions/shift')).status, 200);
-    await until(`sandbox process ${v2.json.pid} of the deleted function exits`, () => !alive(v2.json.pid));
+    await until(`sandbox process of uid ${v2.json.uid} of the deleted function exits`, async () => !(await alive(v2.json.uid)));
     assert.equal((await invoke(fe2, 'shift')).status, 404);
   });
 

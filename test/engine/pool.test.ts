@@ -1,5 +1,7 @@
 // The warm pool's rules with real process sandboxes: warm reuse, max
 // sandboxes, concurrency per sandbox, the bounded wait queue, keep-alive.
+// A sandbox tells itself apart by its uid: each runs as its own host uid (its
+// pid is 2 in its own pid namespace).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { FunctionPool } from '../../src/engine/pool.ts';
 import { bundleGuest } from '../../src/sandbox/agent-bundle.ts';
 import { ProcessDriver } from '../../src/sandbox/process/driver.ts';
+import { processesOf } from '../../src/sandbox/process/jailed-agent.ts';
 
 describe('FunctionPool', () => {
   let dir: string;
@@ -17,7 +20,7 @@ describe('FunctionPool', () => {
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-pool-'));
     artifactPath = path.join(dir, 'fn.cjs');
-    await writeFile(artifactPath, 'exports.handler = async (e) => { await new Promise(r => setTimeout(r, e.ms ?? 0)); return process.pid; };');
+    await writeFile(artifactPath, 'exports.handler = async (e) => { await new Promise(r => setTimeout(r, e.ms ?? 0)); return process.getuid(); };');
     driver = new ProcessDriver({ dataDir: dir, agentPath: await bundleGuest(path.join(dir, 'build')), log: () => undefined, egress: { allow: [] } });
   });
   after(() => rm(dir, { recursive: true, force: true }));
@@ -66,11 +69,11 @@ describe('FunctionPool', () => {
 
   it('disposes sandboxes idle past keep-alive', async () => {
     const pool = new FunctionPool('f@4', start, { concurrency: 1, minSandboxes: 0, maxSandboxes: 1, waitQueueLimit: 1, keepAliveMs: 200 });
-    const { pid } = await call(pool);
+    const { pid: uid } = await call(pool);
     assert.equal(pool.size, 1);
     await new Promise((r) => setTimeout(r, 600));
     assert.equal(pool.size, 0);
-    assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the idle sandbox process is gone');
+    assert.deepEqual(await processesOf(uid), [], 'the idle sandbox process is gone');
     await pool.close();
   });
 

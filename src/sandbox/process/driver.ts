@@ -1,67 +1,30 @@
-// The process engine: each sandbox is a child Node process running the guest
-// agent, in its own process group, with V8's heap capped and an RSS watchdog.
-// No isolation from the host beyond that: for development, as DESIGN.md says.
-// Like OpenWhisk's prewarmed "stem cell" containers, the driver keeps one
-// spawned but not yet specialised agent per recently used memory size, so a
-// cold start only loads the function.
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, readSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { once } from 'node:events';
-import type { Duplex } from 'node:stream';
-import { AgentSandbox, type AgentProcess } from '../agent-sandbox.ts';
-import type { DriverContext, Sandbox, SandboxDriver, SandboxSpec, DriverCapabilities } from '../driver.ts';
+// The process engine: each sandbox is a Node process running the guest agent
+// under bubblewrap (jail.ts) as an unprivileged uid of its own, in its own
+// user, pid, mount, ipc, uts and network namespaces, with a read-only view of
+// the system, a private size-capped /tmp and a per-uid process limit; V8's
+// heap is capped and an RSS watchdog runs outside. It shares the host's
+// kernel (no seccomp filter, no cgroup memory limit: see README.md for how it
+// differs from the container engine). Like OpenWhisk's prewarmed "stem cell"
+// containers, the driver keeps one spawned but not yet specialised agent per
+// recently used memory size; its function is copied into the sandbox's own
+// directory at create, so a cold start only loads the function.
+import { AgentSandbox } from '../agent-sandbox.ts';
+import type { DriverAvailability, DriverCapabilities, DriverContext, Sandbox, SandboxDriver, SandboxSpec } from '../driver.ts';
+import { NimbusError } from '../../shared/errors.ts';
+import { killOrphans, spawnJailedAgent, type JailedAgent, type JailTools, type JoinedNetwork } from './jailed-agent.ts';
+import { probeJail } from './probe.ts';
+import { RunDir } from './run-dir.ts';
+import { findJailTools } from './tools.ts';
+
+export { heapLimitMb, rssOfPid, RssReader } from './rss.ts';
 
 const INIT_TIMEOUT_MS = 10_000;
 /** Memory sizes for which a stem cell is kept ready (most recently used). */
 const STEM_SIZES = 2;
 
-export function heapLimitMb(memoryMb: number): number {
-  return Math.max(16, Math.floor(memoryMb * 0.85));
-}
-
-export async function rssOfPid(pid: number): Promise<number | undefined> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const m = /VmRSS:\s+(\d+) kB/.exec(status);
-    return m ? Number(m[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const PAGE_MB = 4096 / (1024 * 1024);
-
-/**
- * Reads a process's resident memory from /proc/<pid>/statm through one file
- * descriptor kept open: one pread per sample, cheap enough for a watchdog.
- */
-export class RssReader {
-  private fd: number | undefined;
-  private readonly buffer = Buffer.alloc(128);
-  constructor(private readonly pid: number) {}
-
-  read(): number | undefined {
-    try {
-      this.fd ??= openSync(`/proc/${this.pid}/statm`, 'r');
-      const n = readSync(this.fd, this.buffer, 0, this.buffer.length, 0);
-      const pages = Number(this.buffer.toString('latin1', 0, n).split(' ')[1]);
-      return Number.isFinite(pages) ? pages * PAGE_MB : undefined;
-    } catch {
-      this.close();
-      return undefined;
-    }
-  }
-
-  close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-  }
-}
-
-interface SpawnedAgent {
-  proc: AgentProcess;
-  alive: () => boolean;
+export interface ProcessDriverOptions {
+  /** Opens the egress namespace a `network: true` sandbox joins (src/sandbox/network/). */
+  openNetwork?: (ctx: DriverContext) => Promise<JoinedNetwork>;
 }
 
 export class ProcessDriver implements SandboxDriver {
@@ -70,79 +33,92 @@ export class ProcessDriver implements SandboxDriver {
     resize: 'a process sandbox cannot change its V8 heap limit while running',
     snapshot: 'the process engine has no snapshot mechanism',
     migrate: 'the process engine has no migration mechanism',
-    filesystemIsolation: 'the process engine runs functions as host processes: they can read what the platform user can read',
-    networkIsolation: 'the process engine runs functions as host processes on the host network',
+    filesystemIsolation: true,
+    networkIsolation: true,
   };
-  private readonly stems = new Map<number, SpawnedAgent>();
+  private readonly stems = new Map<number, Promise<JailedAgent>>();
+  private setup: Promise<{ tools: JailTools; runDir: RunDir }> | undefined;
   private disposed = false;
 
-  constructor(private readonly ctx: DriverContext) {}
+  constructor(private readonly ctx: DriverContext, private readonly options: ProcessDriverOptions = {}) {}
 
-  async probe() {
-    return { available: true, reason: `child processes of ${process.execPath} (${process.version}); no isolation, for development` };
+  /** The tools and this driver's run directory, made once; fails with why the engine cannot run here. */
+  private ready(): Promise<{ tools: JailTools; runDir: RunDir }> {
+    this.setup ??= (async () => {
+      const tools = findJailTools();
+      if (typeof tools === 'string') throw new NimbusError('unavailable', `the process engine cannot run here: ${tools}`);
+      return { tools, runDir: await RunDir.create(this.ctx.agentPath) };
+    })();
+    return this.setup;
+  }
+
+  async probe(): Promise<DriverAvailability> {
+    try {
+      const { tools, runDir } = await this.ready();
+      return await probeJail(tools, runDir);
+    } catch (e) {
+      return { available: false, reason: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  async cleanupLeftovers(): Promise<void> {
+    await killOrphans(this.ctx);
+    await RunDir.removeLeftovers();
   }
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
+    if (this.disposed) throw new NimbusError('unavailable', 'the process driver is shut down');
+    if (spec.network) return this.start(spec, await this.spawn(spec.memoryMb, await this.openNetwork()));
     const stem = this.stems.get(spec.memoryMb);
     this.stems.delete(spec.memoryMb);
-    const agent = stem?.alive() ? stem : this.spawnAgent(spec.memoryMb);
-    if (stem && stem !== agent) void stem.proc.kill();
+    const taken = await stem?.catch(() => undefined);
+    const agent = taken?.alive() ? taken : await this.spawn(spec.memoryMb);
+    if (taken && taken !== agent) void taken.proc.kill();
     this.refill(spec.memoryMb);
-    return AgentSandbox.start('process', spec, agent.proc, INIT_TIMEOUT_MS);
+    return this.start(spec, agent);
+  }
+
+  private async openNetwork(): Promise<JoinedNetwork> {
+    if (!this.options.openNetwork) throw new NimbusError('not_supported', 'the process engine has no egress network yet: deploy with network: false, or choose the container engine');
+    return this.options.openNetwork(this.ctx);
+  }
+
+  private async spawn(memoryMb: number, network?: JoinedNetwork): Promise<JailedAgent> {
+    const { tools, runDir } = await this.ready();
+    return spawnJailedAgent(this.ctx, runDir, tools, memoryMb, network);
+  }
+
+  /** Copies the function into the sandbox's directory and loads it there. */
+  private async start(spec: SandboxSpec, agent: JailedAgent): Promise<Sandbox> {
+    let inside: string;
+    try {
+      inside = await (await this.ready()).runDir.placeArtifact(agent.id, spec.artifactPath);
+    } catch (e) {
+      await agent.proc.kill();
+      throw e;
+    }
+    return AgentSandbox.start('process', spec, agent.proc, INIT_TIMEOUT_MS, inside);
   }
 
   /** Keeps a fresh stem cell for this memory size, dropping the least recently used size. */
   private refill(memoryMb: number): void {
     if (this.disposed) return;
-    this.stems.set(memoryMb, this.spawnAgent(memoryMb));
-    for (const [size, stem] of this.stems) {
+    const stem = this.spawn(memoryMb);
+    stem.catch((e: Error) => this.ctx.log('warn', `could not prewarm a process sandbox: ${e.message}`));
+    this.stems.set(memoryMb, stem);
+    for (const [size, old] of this.stems) {
       if (this.stems.size <= STEM_SIZES) break;
       this.stems.delete(size);
-      void stem.proc.kill();
+      void old.then((a) => a.proc.kill(), () => undefined);
     }
-  }
-
-  private spawnAgent(memoryMb: number): SpawnedAgent {
-    // The function's env arrives with the init message; the process env stays minimal.
-    const child = spawn(process.execPath, [`--max-old-space-size=${heapLimitMb(memoryMb)}`, this.ctx.agentPath], {
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      detached: true,
-      env: { NIMBUS_AGENT_CHANNEL: 'fd:3', PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    });
-    // Spare and idle sandboxes must not keep the platform's event loop alive.
-    child.unref();
-    (child.stdio[3] as Duplex & { unref?: () => void }).unref?.();
-    (child.stderr as (typeof child.stderr & { unref?: () => void }) | null)?.unref?.();
-    const exited = once(child, 'exit').then(([code, signal]) => (signal ? `signal ${signal}` : `exit code ${code}`));
-    const pid = child.pid;
-    const alive = () => child.exitCode === null && child.signalCode === null;
-    const rss = pid ? new RssReader(pid) : undefined;
-    void exited.then(() => rss?.close());
-    const proc: AgentProcess = {
-      channel: child.stdio[3] as Duplex,
-      stderr: child.stderr ?? undefined,
-      exited,
-      details: { pid },
-      memoryMb: async () => rss?.read(),
-      kill: async () => {
-        if (pid && alive()) {
-          child.ref(); // wait for the exit even when nothing else keeps the loop alive
-          try {
-            process.kill(-pid, 'SIGKILL');
-          } catch {
-            /* already gone */
-          }
-          await exited;
-        }
-      },
-    };
-    return { proc, alive };
   }
 
   async dispose(): Promise<void> {
     this.disposed = true;
     const stems = [...this.stems.values()];
     this.stems.clear();
-    await Promise.all(stems.map((s) => s.proc.kill()));
+    await Promise.all(stems.map((s) => s.then((a) => a.proc.kill(), () => undefined)));
+    const setup = await this.setup?.catch(() => undefined);
+    await setup?.runDir.remove();
   }
 }

@@ -1,0 +1,92 @@
+// The wall around a process sandbox: the command line that starts the guest
+// agent under bubblewrap as the sandbox's own unprivileged uid. Every
+// namespace is its own (user, pid, mount, ipc, uts, and network unless the
+// sandbox joins its egress namespace), no capabilities, no nested user
+// namespaces, a cleared environment, a new session, death with the platform;
+// the filesystem is a read-only view of the system (/usr and its links, only
+// the /etc files Node needs), Node's install directory, the agent, the
+// sandbox's own directory (its function, passwd, group), fresh /proc and
+// /dev, and a private, size-capped /tmp. A per-uid RLIMIT_NPROC (prlimit)
+// bounds its processes and threads.
+import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+import { AGENT_INSIDE, FUNCTION_INSIDE } from './run-dir.ts';
+
+/** Processes and threads one sandbox may have, bubblewrap and Node's own included (as the container engine's pids limit). */
+export const SANDBOX_TASKS = 128;
+/** Size of a sandbox's private /tmp (tmpfs). */
+export const SANDBOX_TMP_BYTES = 64 * 1024 * 1024;
+
+/** Host /etc files Node may read (libraries, time zone, name resolution, TLS roots); never shadow, never the rest. */
+const ETC_FILES = ['/etc/ld.so.cache', '/etc/localtime', '/etc/hosts', '/etc/host.conf', '/etc/nsswitch.conf', '/etc/gai.conf', '/etc/ssl/certs', '/etc/ssl/openssl.cnf'];
+
+export interface JailSpec {
+  bwrap: string;
+  prlimit: string;
+  /** The sandbox's uid and gid (the same number). */
+  id: number;
+  /** Its directory on the host (RunDir.openSlot). */
+  slotDir: string;
+  /** The agent's copy on the host (RunDir.agent). */
+  agent: string;
+  heapMb: number;
+  /** A network namespace to join (egress): entered with nsenter as root, before the uid changes. */
+  netns?: { nsenter: string; path: string };
+  /** What to run instead of the agent (the driver's probe). */
+  command?: string[];
+}
+
+/** /bin, /lib, /lib64, /sbin: the same symlink where the host has merged /usr, else a read-only bind. */
+function systemDirs(): string[] {
+  const args = ['--ro-bind', '/usr', '/usr'];
+  for (const dir of ['/bin', '/sbin', '/lib', '/lib64', '/lib32']) {
+    if (!existsSync(dir)) continue;
+    if (lstatSync(dir).isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir);
+    else args.push('--ro-bind', dir, dir);
+  }
+  return args;
+}
+
+function etcFiles(slotDir: string, network: boolean): string[] {
+  const args: string[] = [];
+  for (const file of ETC_FILES) if (existsSync(file)) args.push('--ro-bind', file, file);
+  args.push('--ro-bind', path.join(slotDir, 'passwd'), '/etc/passwd', '--ro-bind', path.join(slotDir, 'group'), '/etc/group');
+  if (network) args.push('--ro-bind', path.join(slotDir, 'resolv.conf'), '/etc/resolv.conf');
+  return args;
+}
+
+/** Node's install directory, when it is not under /usr (a Node from .tools/, nvm, ...). */
+function nodeDir(): string[] {
+  const dir = path.dirname(path.dirname(process.execPath));
+  return dir === '/usr' || dir.startsWith('/usr/') ? [] : ['--ro-bind', dir, dir];
+}
+
+export function bwrapArgs(spec: JailSpec): string[] {
+  return [
+    '--unshare-all', '--unshare-user', ...(spec.netns ? ['--share-net'] : []), '--disable-userns',
+    '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--clearenv',
+    '--hostname', 'nimbus-sandbox',
+    '--proc', '/proc', '--dev', '/dev', '--size', String(SANDBOX_TMP_BYTES), '--tmpfs', '/tmp',
+    ...systemDirs(), ...nodeDir(), ...etcFiles(spec.slotDir, spec.netns !== undefined),
+    '--ro-bind', spec.agent, AGENT_INSIDE,
+    '--ro-bind', path.join(spec.slotDir, 'fn'), FUNCTION_INSIDE,
+    '--remount-ro', '/',
+    '--chdir', '/tmp',
+    '--setenv', 'PATH', '/usr/bin:/bin',
+    '--setenv', 'HOME', '/tmp',
+    '--setenv', 'NIMBUS_AGENT_CHANNEL', 'fd:3',
+    '--', ...(spec.command ?? [process.execPath, `--max-old-space-size=${spec.heapMb}`, AGENT_INSIDE]),
+  ];
+}
+
+/**
+ * The whole command. Without network the platform spawns it as the sandbox's
+ * uid (`asUser`); with an egress namespace it starts as root, because only
+ * root may enter that namespace, and nsenter takes the uid before bubblewrap.
+ */
+export function jailCommand(spec: JailSpec): { command: string; args: string[]; asUser: boolean } {
+  const limited = [spec.prlimit, `--nproc=${SANDBOX_TASKS}:${SANDBOX_TASKS}`, '--', spec.bwrap, ...bwrapArgs(spec)];
+  if (!spec.netns) return { command: limited[0] as string, args: limited.slice(1), asUser: true };
+  const id = String(spec.id);
+  return { command: spec.netns.nsenter, args: [`--net=${spec.netns.path}`, `--setuid=${id}`, `--setgid=${id}`, '--', ...limited], asUser: false };
+}
