@@ -4,6 +4,7 @@
 // against the schema, result and logs held to the sandbox's limits, error
 // codes limited to the ones a function may report, ids taken from the pool.
 import { RuntimeResult, RUNTIME_ERROR_CODES, type PoolEvent, type HeapStats } from './isolate-protocol.ts';
+import { MEMORY_REFUSED } from './isolate-memory-budget.guest.ts';
 
 export type ResultEvent = Extract<PoolEvent, { type: 'result' }>;
 type GuestError = { code: string; message: string; stack?: string };
@@ -50,9 +51,10 @@ export function checkAnswer(sid: string, id: string, answer: unknown, limits: Li
   const logs = capLogs(r.logs, r.logsTruncated, limits.logLimitBytes);
   if (!r.ok) {
     const e = r.error ?? { code: 'function_error', message: 'unknown error' };
-    const memory = /Array buffer allocation failed/.test(e.message);
+    const refused = e.message.startsWith(MEMORY_REFUSED);
+    const memory = refused || /Array buffer allocation failed/.test(e.message);
     const code = memory ? 'memory_exhausted' : RUNTIME_ERROR_CODES.has(e.code) ? e.code : 'function_error';
-    const message = memory ? 'the function could not allocate memory (ArrayBuffer over the isolate memory limit)' : e.message;
+    const message = refused ? e.message.slice(MEMORY_REFUSED.length + 2) : memory ? 'the function could not allocate memory (ArrayBuffer over the isolate memory limit)' : e.message;
     return { event: { type: 'result', sid, id, ok: false, error: { code, message, stack: e.stack }, ...logs, heap }, memory };
   }
   if (!r.output) return bad('the runtime answered without an output');

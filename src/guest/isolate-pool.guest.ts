@@ -17,12 +17,25 @@ import { Spares } from './isolate-shell.guest.ts';
 const ivm = require(process.env.NIMBUS_IVM_PATH ?? 'isolated-vm') as typeof IVM;
 
 const channel = openChannel(process.env.NIMBUS_AGENT_CHANNEL ?? 'fd:3');
+const CHANNEL_FD = Number(/^fd:(\d+)$/.exec(process.env.NIMBUS_AGENT_CHANNEL ?? 'fd:3')?.[1] ?? 3);
 const boxes = new Map<string, PoolIsolate>();
 
 const cache = new CodeCache();
 const runtimeCode = fs.readFileSync(process.env.NIMBUS_ISOLATE_RUNTIME ?? '', 'utf8');
+/**
+ * isolated-vm says the process must end after a catastrophic error. Tell the host whose isolate it was
+ * first, written synchronously (an asynchronous write would never leave before the abort).
+ */
+function onFatal(sid: string, message: string): void {
+  try {
+    if (channel.writableLength === 0) fs.writeSync(CHANNEL_FD, encodeFrame({ type: 'fatal', sid, message: String(message).slice(0, 500) } satisfies PoolEvent));
+  } finally {
+    process.abort();
+  }
+}
+
 const env: PoolEnv = {
-  spares: new Spares({ ivm, runtimeCode, cache }),
+  spares: new Spares({ ivm, runtimeCode, cache, onFatal }),
   cache,
   send: (e: PoolEvent) => void channel.write(encodeFrame(e)),
   onGone: (box) => {

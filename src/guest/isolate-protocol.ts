@@ -8,7 +8,7 @@ import { GuestError, HttpRequestData, InvokeInput, callResultFields } from './pr
 /** Typed command enum: host → pool. */
 export const POOL_COMMANDS = ['create', 'invoke', 'dispose', 'stats', 'fetched', 'ping'] as const;
 /** Typed event enum: pool → host. */
-export const POOL_EVENTS = ['ready', 'created', 'create_error', 'result', 'dead', 'disposed', 'stats', 'fetch', 'pong'] as const;
+export const POOL_EVENTS = ['ready', 'created', 'create_error', 'result', 'dead', 'disposed', 'stats', 'fetch', 'pong', 'fatal'] as const;
 
 export const HeapStats = z.object({
   usedMb: z.number(),
@@ -83,6 +83,8 @@ export const PoolEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal(POOL_EVENTS[6]), sid, id: z.string(), heap: HeapStats.optional() }),
   z.object({ type: z.literal(POOL_EVENTS[7]), sid, fetchId: z.number().int(), request: HttpRequestData, deadline: z.number() }),
   z.object({ type: z.literal(POOL_EVENTS[8]), id: z.string() }),
+  /** V8 lost control of this sandbox's isolate (isolated-vm's onCatastrophicError): the pool aborts right after. */
+  z.object({ type: z.literal(POOL_EVENTS[9]), sid: z.string(), message: z.string().max(500) }),
 ]);
 export type PoolEvent = z.infer<typeof PoolEvent>;
 

@@ -11,6 +11,8 @@ import { structuredClone } from './isolate-web-clone.guest.ts';
 import { createConsole } from './isolate-console.guest.ts';
 import { enableFetch, endActivation, fetched, installHostCalls, tick, type HostCalls } from './isolate-host-calls.guest.ts';
 import { warmup } from './isolate-warmup.guest.ts';
+import { installMemoryLimits } from './isolate-memory.guest.ts';
+import { setMemoryBudget } from './isolate-memory-budget.guest.ts';
 import { LogBuffer } from './log-buffer.guest.ts';
 import { scope, type Activation } from './isolate-scope.guest.ts';
 import { resolveHandler, runHandler, GuestCodedError, type ResolvedHandler, type FunctionContext, callContext } from './handlers.guest.ts';
@@ -26,6 +28,7 @@ function takeHostCalls(): HostCalls {
 }
 
 installHostCalls(g, takeHostCalls());
+installMemoryLimits(g);
 const origin = Date.now();
 const globals: Record<string, unknown> = {
   TextEncoder: NimbusTextEncoder, TextDecoder: NimbusTextDecoder, atob, btoa, DOMException: NimbusDOMException,
@@ -65,6 +68,7 @@ function guestError(e: unknown): { code: string; message: string; stack?: string
 function init(factory: Factory, json: string): string {
   const cfg = JSON.parse(json) as InitConfig;
   logLimitBytes = cfg.logLimitBytes;
+  setMemoryBudget(cfg.memoryMb);
   const load = new LogBuffer(cfg.logLimitBytes);
   scope.loading = load;
   define('process', Object.freeze({ env: { ...cfg.env } }));

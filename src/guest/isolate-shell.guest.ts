@@ -12,6 +12,7 @@ export type EntryFn = (op: string, a?: unknown, b?: unknown) => unknown;
 
 /** Who the shell's callbacks reach once it is taken. */
 export interface ShellOwner {
+  readonly sid: string;
   onWake(ms: number): void;
   onFetch(id: number, json: string): void;
 }
@@ -29,6 +30,8 @@ export interface ShellDeps {
   ivm: typeof IVM;
   runtimeCode: string;
   cache: CodeCache;
+  /** V8 lost control of a shell's isolate (`sid` of its owner, '' for a spare): the pool must end now. */
+  onFatal: (sid: string, message: string) => void;
 }
 
 /** Appended to the runtime bundle: its completion value is the entry, which leaves the global scope. */
@@ -37,10 +40,10 @@ const TAKE_ENTRY = '\n;(() => { const e = globalThis.__nimbus_entry; delete glob
 /** Makes a shell; `warm` runs the runtime's common paths once (worth it for spares, not on a create's path). */
 export async function makeShell(deps: ShellDeps, memoryMb: number, warm: boolean): Promise<Shell> {
   const { ivm } = deps;
-  const isolate = new ivm.Isolate({ memoryLimit: Math.max(8, memoryMb) });
+  let owner: ShellOwner | undefined;
+  const isolate = new ivm.Isolate({ memoryLimit: Math.max(8, memoryMb), onCatastrophicError: (message) => deps.onFatal(owner?.sid ?? '', message) });
   try {
     const context = await isolate.createContext();
-    let owner: ShellOwner | undefined;
     const jail = context.global;
     await jail.set('__nimbus_wake', new ivm.Callback((ms: number) => owner?.onWake(ms), { ignored: true }));
     await jail.set('__nimbus_random', new ivm.Callback((n: number) => new Uint8Array(randomBytes(Math.min(65536, Math.max(1, Number(n) || 1))))));

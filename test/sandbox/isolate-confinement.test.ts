@@ -135,8 +135,9 @@ describe('isolate engine: the pool is confined by bubblewrap', () => {
 describe('isolate engine: hangs and cleanup', () => {
   it('answers timeout on time when the pool hangs, fails its other calls, and restarts the pool', async () => {
     const driver = newDriver();
-    const a = await create(driver, 'escapes', { handler: 'hello' });
-    const b = await create(driver, 'slow');
+    // Two sandboxes of one function share that function's pool: a hang of the pool takes both.
+    const a = await create(driver, 'escapes', { handler: 'hello', functionName: 'hangs' });
+    const b = await create(driver, 'slow', { functionName: 'hangs' });
     const { pool } = pids(a);
     const inFlight = call(b, event({ ms: 3000 }), 10_000);
     process.kill(pool, 'SIGSTOP');
@@ -157,15 +158,15 @@ describe('isolate engine: hangs and cleanup', () => {
       }
     }
     assert.equal(await goneWithin(pool, 3000), true, 'the hung pool still runs');
-    const fresh = await create(driver, 'escapes', { handler: 'hello' });
+    const fresh = await create(driver, 'escapes', { handler: 'hello', functionName: 'hangs' });
     assert.notEqual(pids(fresh).pool, pool);
     assert.equal(value(await call(fresh, event({ name: 'again' }))), 'hello again');
   });
 
   it('disposes a sandbox without touching the pool, and a driver without leaving any process', async () => {
     const driver = newDriver();
-    const keep = await create(driver, 'escapes', { handler: 'hello' });
-    const gone = await create(driver, 'escapes', { handler: 'hello' });
+    const keep = await create(driver, 'escapes', { handler: 'hello', functionName: 'disposes' });
+    const gone = await create(driver, 'escapes', { handler: 'hello', functionName: 'disposes' });
     const { pool, bwrap } = pids(gone);
     const deaths: string[] = [];
     gone.onDeath((r) => deaths.push(r));

@@ -94,7 +94,8 @@ type Name = keyof typeof SOURCES;
 const dataDir = await createTempDir('nimbus-isolate-test', 0o755);
 const fnDir = await createTempDir('nimbus-isolate-fns', 0o755);
 const fx = {} as Record<Name, BundledFunction>;
-const driver = new IsolateDriver({ dataDir, agentPath: '', log: () => undefined, egress: { allow: [] } }, { initTimeoutMs: 1000 });
+// The operator allows the host's loopback, where the fetch test's server listens (the egress policy refuses it otherwise).
+const driver = new IsolateDriver({ dataDir, agentPath: '', log: () => undefined, egress: { allow: ['127.0.0.1/32'] } }, { initTimeoutMs: 1000 });
 const live: Sandbox[] = [];
 
 before(async () => {
@@ -297,12 +298,13 @@ describe('isolate engine: limits and concurrency', () => {
   });
 
   it('reuses the code cache and a warm spare isolate for the next sandbox of a function', async () => {
-    const first = await create('faults', { handler: 'hello', memoryMb: 48 });
+    // One function: its sandboxes share the function's pool, where the spare is kept.
+    const first = await create('faults', { handler: 'hello', memoryMb: 48, functionName: 'spare-fn' });
     assert.equal(first.info().details.spare, false, 'no spare of this size can exist yet');
     // The spare for 48 MB is made in the background after that create: the next creates take it once it is there.
     let details: Record<string, unknown> = {};
     for (const until = Date.now() + 10_000; details.spare !== true && Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
-      const next = await create('faults', { handler: 'hello', memoryMb: 48 });
+      const next = await create('faults', { handler: 'hello', memoryMb: 48, functionName: 'spare-fn' });
       details = next.info().details;
       assert.equal(value(await call(next, event({ name: 'warm' }))), 'hello warm');
       const mb = await next.memoryUsageMb();

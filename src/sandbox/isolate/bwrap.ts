@@ -44,11 +44,13 @@ function systemDirs(): string[] {
 }
 
 /** Where the pool finds what it needs inside the sandbox (no host path shows through). */
-export const INSIDE = { dir: '/nimbus', pool: '/nimbus/pool.cjs', runtime: '/nimbus/runtime.js', ivm: '/nimbus/node_modules/isolated-vm', gypBuild: '/nimbus/node_modules/node-gyp-build' };
+export const INSIDE = { dir: '/nimbus', pool: '/nimbus/pool.cjs', runtime: '/nimbus/runtime.js', ivm: '/nimbus/node_modules/isolated-vm', gypBuild: '/nimbus/node_modules/node-gyp-build', node: '/nimbus/bin/node' };
 
 export function poolCommand(bwrap: string, bundles: IsolateBundles): { command: string; args: string[] } {
-  const node = process.execPath;
-  const nodeOutsideUsr = !node.startsWith('/usr/') ? ['--ro-bind', path.dirname(path.dirname(node)), path.dirname(path.dirname(node))] : [];
+  // Node outside /usr (the Node 24 that setup fetches into .tools/) is bound in as one file, so that no
+  // host path (the project's checkout) shows through.
+  const node = process.execPath.startsWith('/usr/') ? process.execPath : INSIDE.node;
+  const nodeOutsideUsr = node === INSIDE.node ? ['--ro-bind', process.execPath, INSIDE.node] : [];
   const args = [
     '--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--clearenv',
     '--hostname', 'nimbus-isolate-pool',

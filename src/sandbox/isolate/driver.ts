@@ -1,15 +1,16 @@
 // The isolate engine: unikernel-style, the function plus only the runtime it
-// needs, in a V8 isolate (isolated-vm). All isolates of a driver live in one
-// pool process confined by bubblewrap, because isolated-vm 5 on Node 20 lacks
-// the security fixes of later releases: an isolate escape must still not
-// reach the host. A dead pool is restarted by the next create.
+// needs, in a V8 isolate (isolated-vm). The isolates of one function live in
+// that function's pool process, confined by bubblewrap so that an isolate
+// escape still does not reach the host; one function that aborts V8 or runs
+// over its memory fails only its own calls (function-pools.ts).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DriverAvailability, DriverCapabilities, DriverContext, Sandbox, SandboxDriver, SandboxSpec } from '../driver.ts';
 import { NimbusError } from '../../shared/errors.ts';
 import { bundleIsolateGuest, type IsolateBundles } from './bundle.ts';
 import { bwrapVersion, findBwrap, isolatedVmDir } from './bwrap.ts';
-import { PoolProcess } from './pool-process.ts';
+import { FunctionPools } from './function-pools.ts';
+import { PoolProcess, type PoolLog } from './pool-process.ts';
 import { IsolateSandbox } from './sandbox.ts';
 
 export interface IsolateDriverOptions {
@@ -26,9 +27,11 @@ export class IsolateDriver implements SandboxDriver {
     filesystemIsolation: true,
     networkIsolation: true,
   };
-  private pool: Promise<PoolProcess> | undefined;
   private bundles: Promise<IsolateBundles> | undefined;
   private disposed = false;
+  private readonly log: PoolLog = (level, msg, extra) => this.ctx.log(this.disposed ? 'debug' : level, msg, extra);
+  /** One pool process per function. */
+  readonly pools = new FunctionPools(() => this.startPool(), this.log);
 
   constructor(private readonly ctx: DriverContext, private readonly options: IsolateDriverOptions = {}) {}
 
@@ -41,23 +44,10 @@ export class IsolateDriver implements SandboxDriver {
         this.bundles = undefined;
         throw e;
       });
-      const pool = await PoolProcess.start(bwrap, bundles);
-      if (forProbe) return pool;
-      this.ctx.log('debug', 'isolate pool started', { nodePid: pool.nodePid, bwrapPid: pool.bwrapPid, startMs: Math.round(performance.now() - pool.startedAt) });
-      pool.onDeath((reason) => this.ctx.log(this.disposed ? 'debug' : 'warn', 'isolate pool ended', { reason }));
+      const pool = await PoolProcess.start(bwrap, bundles, this.log);
+      if (!forProbe) this.log('debug', 'isolate pool started', { nodePid: pool.nodePid, bwrapPid: pool.bwrapPid, startMs: Math.round(performance.now() - pool.startedAt) });
       return pool;
     })();
-  }
-
-  /** The running pool, started (once, even for concurrent callers) when there is none or it died. */
-  private livePool(): Promise<PoolProcess> {
-    const current = this.pool;
-    const replace = () => {
-      if (this.pool === current) this.pool = this.startPool();
-      return this.pool as Promise<PoolProcess>;
-    };
-    if (!current) return replace();
-    return current.then((p) => (p.alive ? p : replace()), replace);
   }
 
   async probe(): Promise<DriverAvailability> {
@@ -79,7 +69,7 @@ export class IsolateDriver implements SandboxDriver {
       const note = major < 22 ? `; Node ${process.version} gets isolated-vm 5 without the fixes of its Node 22 releases, which is why the pool is confined` : '';
       return {
         available: true,
-        reason: `V8 isolates (isolated-vm ${ivmVersion}) in one pool process confined by bubblewrap: no network, read-only filesystem, own pid namespace; a pool starts in ${startMs} ms${note}`,
+        reason: `V8 isolates (isolated-vm ${ivmVersion}) in a pool process per function, each confined by bubblewrap: no network, read-only filesystem, own pid namespace; a pool starts in ${startMs} ms${note}`,
         details: { bwrap: await bwrapVersion(bwrap), isolatedVm: ivmVersion, node: process.version, poolStartMs: startMs },
       };
     } catch (e) {
@@ -89,14 +79,20 @@ export class IsolateDriver implements SandboxDriver {
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
     if (this.disposed) throw new NimbusError('unavailable', 'the isolate driver has been disposed');
-    const [code, pool] = await Promise.all([readFile(spec.artifactPath, 'utf8'), this.livePool()]);
-    return IsolateSandbox.create(spec, pool, code, this.options.initTimeoutMs ?? 10_000);
+    const code = await readFile(spec.artifactPath, 'utf8');
+    const lease = await this.pools.acquire(spec);
+    try {
+      const sandbox = await IsolateSandbox.create(spec, lease.pool, code, this.options.initTimeoutMs ?? 10_000, this.ctx.egress);
+      sandbox.onDeath(() => lease.release());
+      return sandbox;
+    } catch (e) {
+      lease.release();
+      throw e;
+    }
   }
 
   async dispose(): Promise<void> {
     this.disposed = true;
-    const pool = this.pool;
-    this.pool = undefined;
-    if (pool) await (await pool.catch(() => undefined))?.kill('driver disposed');
+    await this.pools.dispose();
   }
 }

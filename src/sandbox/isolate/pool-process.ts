@@ -1,9 +1,12 @@
-// Starts and talks to the isolate pool process (bubblewrap → Node running the
-// pool bundle): framed, validated events routed by sandbox id, a liveness
-// check that kills a pool which stops answering, and a kill that waits until
-// every process of the pool is gone.
+// Starts and talks to one isolate pool process (bubblewrap → Node running the
+// pool bundle; one per function): framed, validated events routed by sandbox
+// id, a liveness check that kills a pool which stops answering, and a kill
+// that waits until every process of the pool is gone. When a pool dies its
+// sandboxes learn what happened in words a caller may read; the pool's own
+// stderr (V8's fatal reports, stacks of the pool) goes to the platform's log.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { constants } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { encodeFrame, FrameDecoder } from '../../guest/protocol.ts';
 import { PoolEvent, type PoolCommand } from '../../guest/isolate-protocol.ts';
@@ -28,14 +31,33 @@ async function descendants(pid: number): Promise<number[]> {
   return out;
 }
 
+/** How a pool ended, for its sandboxes: what to tell callers, with which code. */
+export interface PoolDeath {
+  message: string;
+  code: 'function_crashed' | 'memory_exhausted';
+  /** The sandbox whose isolate caused it, when the pool knows; the others only lost their pool. */
+  culprit?: string;
+  /** Whether the pool crashed or was killed for misbehaving (counts toward the restart backoff). */
+  crashed: boolean;
+}
+
+export type PoolLog = (level: 'debug' | 'warn', msg: string, extra?: Record<string, unknown>) => void;
+
+/** bubblewrap passes its child's end on: 134 is 128 + SIGABRT. */
+export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal) return `signal ${signal}`;
+  const name = code !== null && code > 128 ? Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0] : undefined;
+  return name ? `signal ${name} / exit ${code}` : `exit ${code}`;
+}
+
 const alive = (pid: number) => readFile(`/proc/${pid}/stat`, 'utf8').then((s) => !/^\d+ \(.*\) Z/.test(s), () => false);
 
 export class PoolProcess {
   private readonly listeners = new Map<string, (e: PoolEvent) => void>();
-  private readonly deathListeners = new Set<(reason: string) => void>();
+  private readonly deathListeners = new Set<(death: PoolDeath) => void>();
   private readonly decoder = new FrameDecoder(MAX_FRAME_BYTES);
   private stderrTail = '';
-  private dead: string | undefined;
+  private dead: PoolDeath | undefined;
   private pings = 0;
   /** Host pids of everything inside the sandbox (found after start). */
   private inner: number[] = [];
@@ -44,30 +66,30 @@ export class PoolProcess {
   node = '';
   readonly startedAt = performance.now();
 
-  private constructor(private readonly child: ChildProcess, private readonly channel: Duplex) {
+  private constructor(private readonly child: ChildProcess, private readonly channel: Duplex, private readonly log: PoolLog) {
     channel.on('data', (chunk: Buffer) => this.onData(chunk));
-    channel.on('error', () => this.die('the pool channel failed'));
-    child.stderr?.on('data', (c: Buffer) => (this.stderrTail = (this.stderrTail + c.toString('utf8')).slice(-2000)));
-    child.once('exit', (code, signal) => this.die(`the isolate pool exited (${signal ?? `code ${code}`})${this.stderr()}`));
+    channel.on('error', () => this.die({ message: 'the channel to the isolate pool for this function failed; it is being restarted', code: 'function_crashed', crashed: true }));
+    child.stderr?.on('data', (c: Buffer) => (this.stderrTail = (this.stderrTail + c.toString('utf8')).slice(-4000)));
+    child.once('exit', (code, signal) => this.onExit(code, signal));
   }
 
   /** Spawns the pool inside bubblewrap and waits for its ready event. */
-  static async start(bwrap: string, bundles: IsolateBundles, timeoutMs = 15_000): Promise<PoolProcess> {
+  static async start(bwrap: string, bundles: IsolateBundles, log: PoolLog, timeoutMs = 15_000): Promise<PoolProcess> {
     const { command, args } = poolCommand(bwrap, bundles);
     const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
-    const pool = new PoolProcess(child, child.stdio[3] as Duplex);
+    const pool = new PoolProcess(child, child.stdio[3] as Duplex, log);
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the isolate pool did not start within ${timeoutMs} ms${pool.stderr()}`)), timeoutMs);
+        const timer = setTimeout(() => reject(new Error(`the isolate pool did not start within ${timeoutMs} ms`)), timeoutMs);
         pool.listeners.set('', (e) => {
           if (e.type !== 'ready') return;
           clearTimeout(timer);
           pool.node = e.node;
           resolve();
         });
-        pool.onDeath((reason) => {
+        pool.onDeath((death) => {
           clearTimeout(timer);
-          reject(new Error(reason));
+          reject(new Error(`the isolate pool did not start: ${death.message}`));
         });
       });
     } catch (e) {
@@ -80,9 +102,25 @@ export class PoolProcess {
     return pool;
   }
 
-  private stderr(): string {
-    const tail = this.stderrTail.trim();
-    return tail ? `: ${tail.slice(-500)}` : '';
+  /** The pool's stderr goes to the platform's log, never into a message a caller reads. */
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    const how = describeExit(code, signal);
+    const stderr = this.stderrTail.trim();
+    this.log(this.dead ? 'debug' : 'warn', 'isolate pool exited', { exit: how, bwrapPid: this.child.pid, nodePid: this.nodePid, ...(stderr ? { stderr } : {}) });
+    this.die({ message: `the isolate pool for this function crashed (${how}); it is being restarted`, code: 'function_crashed', crashed: true });
+  }
+
+  /** Why the pool ended, once it has. */
+  get death(): PoolDeath | undefined {
+    return this.dead;
+  }
+
+  /** Resident memory of the Node process that holds the isolates, in MB (undefined once it is gone). */
+  async rssMb(): Promise<number | undefined> {
+    if (!this.nodePid || this.dead) return undefined;
+    const statm = await readFile(`/proc/${this.nodePid}/statm`, 'utf8').catch(() => '');
+    const pages = Number(statm.split(' ')[1]);
+    return statm && Number.isFinite(pages) ? (pages * 4096) / (1024 * 1024) : undefined;
   }
 
   get alive(): boolean {
@@ -107,7 +145,7 @@ export class PoolProcess {
   }
 
   /** Calls `fn` once when the pool dies; returns the unsubscribe. */
-  onDeath(fn: (reason: string) => void): () => void {
+  onDeath(fn: (death: PoolDeath) => void): () => void {
     if (this.dead) {
       fn(this.dead);
       return () => undefined;
@@ -123,7 +161,7 @@ export class PoolProcess {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.listeners.delete(id);
-        void this.kill(`the isolate pool did not answer a ping within ${ms} ms; killed with every isolate in it`);
+        void this.kill(`the isolate pool for this function did not answer a ping within ${ms} ms; killed with every isolate in it`, 'function_crashed', true);
         resolve(false);
       }, ms);
       this.listeners.set(id, () => {
@@ -139,25 +177,39 @@ export class PoolProcess {
     try {
       for (const frame of this.decoder.push(chunk)) {
         const e = PoolEvent.parse(JSON.parse(frame.toString('utf8')));
+        if (e.type === 'fatal') return this.onFatal(e.sid, e.message);
         const key = 'sid' in e ? e.sid : e.type === 'pong' ? e.id : '';
         this.listeners.get(key)?.(e);
       }
     } catch (e) {
-      void this.kill(`the pool sent an invalid message: ${(e as Error).message.slice(0, 200)}`);
+      this.log('warn', 'isolate pool sent an invalid message', { error: (e as Error).message.slice(0, 500) });
+      void this.kill('the isolate pool for this function sent an invalid message; it is being restarted', 'function_crashed', true);
     }
   }
 
-  private die(reason: string): void {
+  /** V8 gave up on one isolate (isolated-vm's onCatastrophicError): the pool aborts next; say whose it was. */
+  private onFatal(sid: string, message: string): void {
+    this.log('warn', 'V8 lost control of an isolate; the isolate pool aborts', { sid, message });
+    const memory = /out.of.memory/i.test(message);
+    void this.kill(
+      memory
+        ? `V8 ran out of memory in this function's isolate (${message}) and the isolate pool for this function crashed; it is being restarted`
+        : `V8 lost control of this function's isolate (${message}) and the isolate pool for this function crashed; it is being restarted`,
+      memory ? 'memory_exhausted' : 'function_crashed', true, sid || undefined,
+    );
+  }
+
+  private die(death: PoolDeath): void {
     if (this.dead) return;
-    this.dead = reason;
-    for (const l of [...this.deathListeners]) l(reason);
+    this.dead = death;
+    for (const l of [...this.deathListeners]) l(death);
     this.deathListeners.clear();
   }
 
   /** Kills the pool and everything in it; resolves once none of its processes runs. */
-  async kill(reason = 'killed'): Promise<void> {
+  async kill(reason = 'killed', code: PoolDeath['code'] = 'function_crashed', crashed = false, culprit?: string): Promise<void> {
     const exited = this.child.exitCode !== null || this.child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.die(reason);
+    this.die({ message: reason, code, crashed, culprit });
     this.child.kill('SIGKILL');
     this.channel.destroy();
     await exited;

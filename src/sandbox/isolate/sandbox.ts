@@ -1,4 +1,4 @@
-// One isolate sandbox: a V8 isolate in the shared pool process. Calls run
+// One isolate sandbox: a V8 isolate in its function's pool process. Calls run
 // concurrently in the isolate; the pool enforces each call's deadline and the
 // memory limit, and a host-side backstop answers `timeout` on time even when
 // the pool hangs, then pings it and kills the whole pool if it stays silent
@@ -6,8 +6,8 @@
 import type { GuestError } from '../../guest/protocol.ts';
 import type { HeapStats, PoolEvent } from '../../guest/isolate-protocol.ts';
 import { NimbusError, type ErrorCode } from '../../shared/errors.ts';
-import type { InvokeCall, InvokeOutcome, Sandbox, SandboxInfo, SandboxSpec, SandboxState } from '../driver.ts';
-import type { PoolProcess } from './pool-process.ts';
+import type { EgressPolicy, InvokeCall, InvokeOutcome, Sandbox, SandboxInfo, SandboxSpec, SandboxState } from '../driver.ts';
+import type { PoolDeath, PoolProcess } from './pool-process.ts';
 import { proxyFetch } from './fetch-proxy.ts';
 
 /** How long past a call's deadline the host waits for the pool before it answers timeout itself. */
@@ -48,16 +48,16 @@ export class IsolateSandbox implements Sandbox {
   private onLoad: ((e: PoolEvent) => void) | undefined;
   load: LoadFacts | undefined;
 
-  private constructor(readonly spec: SandboxSpec, private readonly pool: PoolProcess) {
+  private constructor(readonly spec: SandboxSpec, private readonly pool: PoolProcess, private readonly egress: EgressPolicy | undefined) {
     this.id = spec.id;
     this.unlisten = pool.listen(spec.id, (e) => this.onEvent(e));
-    this.unwatchPool = pool.onDeath((reason) => this.die(`the isolate pool died: ${reason}`));
+    this.unwatchPool = pool.onDeath((d) => this.onPoolDeath(d));
   }
 
   /** Creates the isolate in the pool and loads the function; rejects with the function's load error. */
-  static async create(spec: SandboxSpec, pool: PoolProcess, code: string, initTimeoutMs: number): Promise<IsolateSandbox> {
+  static async create(spec: SandboxSpec, pool: PoolProcess, code: string, initTimeoutMs: number, egress?: EgressPolicy): Promise<IsolateSandbox> {
     const started = performance.now();
-    const sandbox = new IsolateSandbox(spec, pool);
+    const sandbox = new IsolateSandbox(spec, pool, egress);
     try {
       const e = await sandbox.loaded(code, initTimeoutMs);
       sandbox.load = { style: e.style, initMs: e.initMs, codeCache: e.codeCache, spare: e.spare, coldStartMs: performance.now() - started };
@@ -85,13 +85,22 @@ export class IsolateSandbox implements Sandbox {
       };
       this.onDeath((reason) => {
         clearTimeout(timer);
-        reject(new NimbusError('function_crashed', `the sandbox died while loading the function: ${reason}`));
+        const death = this.pool.death;
+        const code = death && (!death.culprit || death.culprit === this.id) ? death.code : 'function_crashed';
+        reject(new NimbusError(code, `the sandbox died while loading the function: ${reason}`));
       });
       this.pool.send({
         type: 'create', sid: s.id, code, codeKey: s.artifactSha256, handler: s.handler, functionName: s.functionName, functionVersion: s.functionVersion,
         memoryMb: s.memoryMb, env: s.env, network: s.network, resultLimitBytes: s.resultLimitBytes, logLimitBytes: s.logLimitBytes, initTimeoutMs,
       });
     });
+  }
+
+  /** Only the isolate that brought the pool down gets the pool's verdict; the others lost their pool. */
+  private onPoolDeath(d: PoolDeath): void {
+    if (d.culprit && d.culprit !== this.id) {
+      this.die(`another sandbox of this function brought its isolate pool down (${d.code === 'memory_exhausted' ? 'out of memory' : 'crash'}); the pool is being restarted`);
+    } else this.die(d.message, d.code);
   }
 
   private onEvent(e: PoolEvent): void {
@@ -122,7 +131,7 @@ export class IsolateSandbox implements Sandbox {
   }
 
   private async onFetch(e: Extract<PoolEvent, { type: 'fetch' }>): Promise<void> {
-    const answer = this.spec.network ? await proxyFetch(e.request, e.deadline) : { error: 'this function has no network access' };
+    const answer = this.spec.network ? await proxyFetch(e.request, e.deadline, this.egress) : { error: 'this function has no network access' };
     if (!this.deadReason) this.pool.send({ type: 'fetched', sid: this.id, fetchId: e.fetchId, ...answer });
   }
 
@@ -197,14 +206,14 @@ export class IsolateSandbox implements Sandbox {
     else this.deathListeners.push(listener);
   }
 
-  private die(reason: string): void {
+  private die(reason: string, code: PoolDeath['code'] = 'function_crashed'): void {
     if (this.deadReason) return;
     this.deadReason = reason;
     this.unwatchPool();
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
       this.pending.delete(id);
-      p.resolve(this.failure(p, { code: 'function_crashed', message: reason }));
+      p.resolve(this.failure(p, { code, message: reason }));
     }
     for (const l of this.deathListeners.splice(0)) l(reason);
   }
