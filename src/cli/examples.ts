@@ -19,6 +19,7 @@ async function put(platform: Platform, name: string, init: { body: BodyInit; typ
 
 export async function deployExamples(platform: Platform): Promise<string[]> {
   const url = platform.url ?? '';
+  const fnUrl = platform.functionsUrl ?? '';
   const auth = platform.apiKey ? ` -H "authorization: Bearer $(cat ${platform.config.dataDir}/api-key)"` : '';
   const hello = await put(platform, 'hello', { type: 'application/json', body: JSON.stringify({ runtime: 'nodejs', code: await readFile(path.join(EXAMPLES_DIR, 'hello.js'), 'utf8') }) });
   const echo = await put(platform, 'http-echo', { type: 'application/json', body: JSON.stringify({ runtime: 'nodejs', code: await readFile(path.join(EXAMPLES_DIR, 'http-echo.js'), 'utf8'), env: { GREETING: 'hello from env' } }) });
@@ -26,7 +27,7 @@ export async function deployExamples(platform: Platform): Promise<string[]> {
   return [
     'examples deployed:',
     `  hello (${hello}):       curl -s${auth} -X POST ${url}/v1/functions/hello/invoke -H 'content-type: application/json' -d '{"name":"you"}'`,
-    `  http-echo (${echo}):   curl -s${auth} '${url}/fn/http-echo/some/path?x=1'`,
+    `  http-echo (${echo}):   curl -s${auth} '${fnUrl}/fn/http-echo/some/path?x=1'`,
     `  greeter-ts (${greeter}):  curl -s${auth} -X POST ${url}/v1/functions/greeter-ts/invoke -d '{"name":"you","since":1700000000000}'`,
     `  CLI: NIMBUS_URL=${url} npm run nimbus -- list`,
   ];

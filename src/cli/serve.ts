@@ -38,7 +38,7 @@ export const CAPS_FLAGS: [string, string, string | undefined][] = [
   ['--sandbox-memory-total-mb <mb>', 'most memory its sandboxes may be given together (default: 3/4 of the machine\'s)', process.env.NIMBUS_SANDBOX_MEMORY_TOTAL_MB],
 ];
 
-interface ServeOpts extends CapsOpts, EgressOpts { port: string; host: string; dataDir: string; examples?: boolean; bus: string; store: string; invokerId: string; logLevel: string; apiKey?: string }
+interface ServeOpts extends CapsOpts, EgressOpts { port: string; functionsPort?: string; host: string; dataDir: string; examples?: boolean; bus: string; store: string; invokerId: string; logLevel: string; apiKey?: string }
 
 export function registerServeCommand(program: Command): void {
   const serve = program.command('serve');
@@ -46,6 +46,7 @@ export function registerServeCommand(program: Command): void {
   addEgressFlag(serve);
   serve.description('run nimbus: embedded (one process, SQLite, in-memory bus), or a cluster front end with --bus nats://… --store postgres://…')
     .option('--port <port>', 'port to listen on', process.env.NIMBUS_PORT ?? '8080')
+    .option('--functions-port <port>', 'port of the function origin (ANY /fn/:name/*), kept apart from the API (default: --port + 1; any free port when --port is 0)', process.env.NIMBUS_FUNCTIONS_PORT)
     .option('--host <host>', 'address to listen on (beyond loopback an API key is required)', process.env.NIMBUS_HOST ?? '127.0.0.1')
     .option('--data-dir <dir>', 'where state lives', process.env.NIMBUS_DATA_DIR ?? '.nimbus')
     .option('--bus <url>', '"memory" or nats://host:port', process.env.NIMBUS_BUS ?? 'memory')
@@ -57,15 +58,21 @@ export function registerServeCommand(program: Command): void {
     .action(async (o: ServeOpts) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0-65535, got "${o.port}"`, 2);
+      const functionsPort = o.functionsPort === undefined ? undefined : Number(o.functionsPort);
+      if (functionsPort !== undefined && (!Number.isInteger(functionsPort) || functionsPort < 0 || functionsPort > 65535)) {
+        throw new CliError(`--functions-port must be 0-65535, got "${o.functionsPort}"`, 2);
+      }
+      if (functionsPort !== undefined && functionsPort !== 0 && functionsPort === port) throw new CliError(`--functions-port must differ from --port (${port}): functions get their own origin`, 2);
       const cluster = o.bus !== 'memory';
       const mode = cluster ? { withInvoker: false, ...clusterOptions(o.bus, o.store) } : {};
-      const platform = await startPlatform({ port, host: o.host, dataDir: o.dataDir, bus: o.bus, store: o.store, invokerId: o.invokerId, logLevel: o.logLevel, apiKey: o.apiKey, ...capsOptions(o), ...egressOptions(o), ...mode }).catch((e: Error) => {
+      const platform = await startPlatform({ port, functionsPort, host: o.host, dataDir: o.dataDir, bus: o.bus, store: o.store, invokerId: o.invokerId, logLevel: o.logLevel, apiKey: o.apiKey, ...capsOptions(o), ...egressOptions(o), ...mode }).catch((e: Error) => {
         throw new CliError(`cannot start: ${e.message}`);
       });
       const lines = [
         cluster
           ? `nimbus front end is running at ${platform.url} (bus ${redact(o.bus)}, store ${redact(o.store)}; runs go to \`nimbus invoker\` nodes)`
           : `nimbus is running at ${platform.url} (data in ${platform.config.dataDir})`,
+        `functions are served at ${platform.functionsUrl}/fn/<name>/ (their own origin, apart from the API)`,
       ];
       if (platform.apiKey?.created) lines.push(`API key (shown once; also in ${platform.config.dataDir}/api-key): ${platform.apiKey.key}`);
       if (o.examples) lines.push(...(await deployExamples(platform)));

@@ -8,6 +8,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   compile_error: 400,
   bad_archive: 400,
   unauthorized: 401,
+  bad_host: 421,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
@@ -47,6 +48,8 @@ export function sendError(reply: FastifyReply, error: NimbusError, extraHeaders:
   const status = statusFor(error.code);
   if (error.details.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.details.retryAfterSeconds));
   for (const [k, v] of Object.entries(extraHeaders)) reply.header(k, v);
+  // Also on the function origin, where a platform error must not be sniffed into something else.
+  reply.header('x-content-type-options', 'nosniff');
   const { stack: _stack, logs: _logs, ...details } = error.details;
   return reply.code(status).type('application/json').send({ error: { code: error.code, message: error.message, ...details } });
 }

@@ -1,20 +1,22 @@
-// Builds the front end's HTTP server (fastify): one raw-bytes body parser for
-// every content type, API-key auth when required, the v1 routes, function
-// routes, /healthz and /metrics, and the single error handler.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+// Builds the management API's HTTP server (fastify): the v1 routes, /healthz
+// and /metrics, on the walls and error handling every origin shares (app.ts).
+// Function routes have their own origin (functions-server.ts); here /fn/*
+// only says where that is, and every answer is JSON that browsers must not sniff.
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { NimbusConfig } from '../config/options.ts';
 import type { Invoker } from '../engine/invoker.ts';
 import type { Store } from '../storage/store.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import { NimbusError } from '../shared/errors.ts';
-import { requireApiKey } from './auth.ts';
+import { createApp } from './app.ts';
 import type { FunctionsService } from './functions-service.ts';
-import { errorHandler, sendError } from './http-errors.ts';
 import { collectRoutes } from './method-not-allowed.ts';
 import type { InvocationsService } from './invocations-service.ts';
 import { activationRoutes } from './routes/activations.ts';
+import { functionRoutesMoved } from './routes/function-routes.ts';
 import { functionRoutes } from './routes/functions.ts';
+import { healthRoute } from './routes/health.ts';
 import { invokeRoutes } from './routes/invoke.ts';
 import { sandboxRoutes } from './routes/sandboxes.ts';
 
@@ -27,43 +29,30 @@ export interface FrontendDeps {
   invoker?: Invoker;
   apiKey?: string;
   logger: Logger;
+  /** Each origin's URL, filled in once both listen (messages name the other origin). */
+  origins: { api: string; functions: string };
 }
 
 export const DEPLOY_LIMIT_BYTES = 50 * 1024 * 1024;
 
 export function buildServer(deps: FrontendDeps): FastifyInstance {
-  const debug = deps.logger.isLevelEnabled('debug');
-  const app = Fastify({
-    // Request lines are logged at info: keep them out unless the platform logs at debug.
-    loggerInstance: deps.logger.child({}, { level: debug ? 'info' : 'warn' }),
-    // Without request lines, a child logger per request (its cost on every call) would serve
-    // only the rare internal-error line, which names its request id itself.
-    ...(debug ? {} : { childLoggerFactory: (logger: FastifyBaseLogger) => logger }),
-    bodyLimit: deps.config.bodyLimitBytes,
-    routerOptions: { maxParamLength: 200 },
-  }) as unknown as FastifyInstance;
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new NimbusError('not_found', `no route ${request.method} ${request.url.split('?')[0]}; see GET /v1/functions, POST /v1/functions/:name/invoke, ANY /fn/:name/*`)),
-  );
-  if (deps.apiKey) requireApiKey(app, deps.apiKey);
+  const app = createApp({
+    ...deps,
+    notFound: (request) =>
+      new NimbusError('not_found', `no route ${request.method} ${request.url.split('?')[0]}; see GET /v1/functions, POST /v1/functions/:name/invoke, and ANY /fn/:name/* on ${deps.origins.functions}`),
+  });
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.header('x-content-type-options', 'nosniff');
+    done();
+  });
   const answerOtherMethods = collectRoutes(app);
 
   functionRoutes(app, deps.functions, Math.max(DEPLOY_LIMIT_BYTES, deps.config.bodyLimitBytes));
   invokeRoutes(app, deps.invocations);
+  functionRoutesMoved(app, () => deps.origins.functions);
   activationRoutes(app, deps.store);
   sandboxRoutes(app, deps.invoker, deps.functions);
-
-  app.get('/healthz', async (_request, reply) => {
-    try {
-      await deps.store.ping();
-      return { status: 'ok', invoker: deps.invoker?.id ?? null };
-    } catch (e) {
-      return sendError(reply, new NimbusError('unavailable', `store unreachable: ${(e as Error).message}`));
-    }
-  });
+  healthRoute(app, deps);
   app.get('/metrics', async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
   answerOtherMethods();
   return app;

@@ -7,6 +7,7 @@ export const ERROR_CODES = [
   'compile_error', // the function's code does not build
   'bad_archive', // zip/tar rejected (slip, symlink, bomb, corrupt)
   'unauthorized', // missing or wrong API key
+  'bad_host', // a Host header a loopback front end does not answer (DNS rebinding guard)
   'not_found', // unknown function, activation or sandbox
   'method_not_allowed', // a known path, asked with a method it does not serve
   'conflict', // state does not allow the operation

@@ -47,7 +47,7 @@ describe('invoke (embedded, process engine)', () => {
           { status: 201, headers: { 'content-type': 'application/json', 'x-from-fn': 'yes' } });
       } };`;
     assert.equal((await t.deploy('fetch-style', code, { env: { SECRET: 's3' } })).status, 201);
-    const r = await t.request('POST', '/fn/fetch-style/a/b?q=1', 'raw body', { 'x-test': 'hdr', 'content-type': 'text/plain' });
+    const r = await t.fnRequest('POST', '/fn/fetch-style/a/b?q=1', 'raw body', { 'x-test': 'hdr', 'content-type': 'text/plain' });
     assert.equal(r.status, 201, r.text);
     assert.equal(r.headers.get('x-from-fn'), 'yes');
     assert.ok(r.headers.get('x-nimbus-activation-id'));
@@ -61,7 +61,7 @@ describe('invoke (embedded, process engine)', () => {
   it('runs an OpenWhisk-style main(params), as an event and as a web action', async () => {
     assert.equal((await t.deploy('main-style', 'function main(params) { return { got: params.a ?? null, method: params.__ow_method ?? null }; } module.exports.main = main;')).status, 201);
     assert.deepEqual((await t.invoke('main-style', { a: 5 })).json, { got: 5, method: null });
-    const web = await t.request('GET', '/fn/main-style/x?a=7');
+    const web = await t.fnRequest('GET', '/fn/main-style/x?a=7');
     assert.equal(web.status, 200);
     assert.deepEqual(web.json, { got: '7', method: 'get' });
   });

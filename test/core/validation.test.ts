@@ -101,7 +101,7 @@ describe('validation', () => {
     assert.equal((await t.request('GET', '/v1/functions/ghost')).json.error.code, 'not_found');
     assert.equal((await t.request('DELETE', '/v1/functions/ghost')).status, 404);
     assert.equal((await t.request('GET', '/v1/activations/nope')).status, 404);
-    assert.equal((await t.request('GET', '/fn/ghost/x')).status, 404);
+    assert.equal((await t.fnRequest('GET', '/fn/ghost/x')).status, 404);
     assert.equal((await t.request('GET', '/v2/whatever')).status, 404);
   });
 

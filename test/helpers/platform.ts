@@ -8,8 +8,12 @@ import { startPlatform, type Platform, type PlatformOptions } from '../../src/pl
 export interface TestPlatform {
   platform: Platform;
   url: string;
+  /** The function origin, where ANY /fn/:name/* is served. */
+  functionsUrl: string;
   dataDir: string;
   request(method: string, p: string, body?: unknown, headers?: Record<string, string>): Promise<TestResponse>;
+  /** A request to the function origin (p starts with /fn/). */
+  fnRequest(method: string, p: string, body?: unknown, headers?: Record<string, string>): Promise<TestResponse>;
   deploy(name: string, code: string, config?: Record<string, unknown>): Promise<TestResponse>;
   invoke(name: string, event?: unknown, query?: string): Promise<TestResponse>;
   /** Polls an activation until its status is final (not queued/running). */
@@ -39,7 +43,8 @@ export async function startTestPlatform(options: PlatformOptions = {}): Promise<
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'nimbus-test-')));
   const platform = await startPlatform({ port: 0, logLevel: 'silent', asyncRetryBaseMs: 100, ...options, dataDir });
   const url = platform.url ?? '';
-  const request = async (method: string, p: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const functionsUrl = platform.functionsUrl ?? '';
+  const send = async (base: string, method: string, p: string, body?: unknown, headers: Record<string, string> = {}) => {
     const h: Record<string, string> = { ...headers };
     let payload: BodyInit | undefined;
     if (Buffer.isBuffer(body)) payload = new Uint8Array(body);
@@ -48,13 +53,16 @@ export async function startTestPlatform(options: PlatformOptions = {}): Promise<
       payload = JSON.stringify(body);
       h['content-type'] ??= 'application/json';
     }
-    return toTestResponse(await fetch(`${url}${p}`, { method, headers: h, body: payload }));
+    return toTestResponse(await fetch(`${base}${p}`, { method, headers: h, body: payload }));
   };
+  const request = (method: string, p: string, body?: unknown, headers?: Record<string, string>) => send(url, method, p, body, headers);
   const tp: TestPlatform = {
     platform,
     url,
+    functionsUrl,
     dataDir,
     request,
+    fnRequest: (method, p, body, headers) => send(functionsUrl, method, p, body, headers),
     deploy: (name, code, config = {}) => request('PUT', `/v1/functions/${name}`, { runtime: 'nodejs', code, ...config }),
     invoke: (name, event = {}, query = '') => request('POST', `/v1/functions/${name}/invoke${query}`, event),
     async settled(id, timeoutMs = 30_000) {

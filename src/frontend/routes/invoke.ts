@@ -1,29 +1,14 @@
-// Routes for function serving: POST /v1/functions/:name/invoke (sync, or async
-// with ?async=1 / Prefer: respond-async) and ANY /fn/:name/* (HTTP routes).
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { RunReply } from '../../engine/messages.ts';
+// Routes for function serving on the management API: POST
+// /v1/functions/:name/invoke (sync, or async with ?async=1 / Prefer:
+// respond-async). HTTP routes (/fn/:name/*) live on the function origin.
+import type { FastifyInstance } from 'fastify';
 import { NimbusError } from '../../shared/errors.ts';
-import { sendError } from '../http-errors.ts';
 import type { InvocationsService } from '../invocations-service.ts';
-import { eventOf, httpInputOf } from '../request-body.ts';
+import { eventOf } from '../request-body.ts';
+import { sendOnApiOrigin } from '../run-reply.ts';
 import { checkFunctionName } from '../build/function-spec.ts';
 
 type Params = { name: string };
-
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'trailer']);
-
-function sendRun(reply: FastifyReply, run: RunReply): FastifyReply {
-  const a = run.activation;
-  const headers = { 'x-nimbus-activation-id': a.id, 'x-nimbus-cold-start': String(a.cold === true), 'x-nimbus-function-version': String(a.functionVersion) };
-  if (a.error) return sendError(reply, new NimbusError(a.error.code as NimbusError['code'], a.error.message, { activationId: a.id }), headers);
-  reply.headers(headers);
-  const out = run.output;
-  if (out?.kind === 'http') {
-    for (const [k, v] of Object.entries(out.response.headers)) if (!HOP_BY_HOP.has(k.toLowerCase())) reply.header(k, v);
-    return reply.code(out.response.status).send(Buffer.from(out.response.bodyBase64, 'base64'));
-  }
-  return reply.code(200).type('application/json').send(JSON.stringify(out?.kind === 'value' ? out.value ?? null : null));
-}
 
 const ASYNC_VALUES = new Map([['', true], ['1', true], ['true', true], ['0', false], ['false', false]]);
 
@@ -49,13 +34,6 @@ export function invokeRoutes(app: FastifyInstance, invocations: InvocationsServi
       const accepted = await invocations.async(name, input, typeof key === 'string' && key ? key.slice(0, 256) : undefined);
       return reply.code(202).header('x-nimbus-activation-id', accepted.activationId).send({ activationId: accepted.activationId, duplicate: accepted.duplicate });
     }
-    return sendRun(reply, await invocations.sync(name, input, 'sync'));
+    return sendOnApiOrigin(reply, await invocations.sync(name, input, 'sync'));
   });
-
-  const route = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
-    const name = checkFunctionName(request.params.name);
-    return sendRun(reply, await invocations.sync(name, { kind: 'http', request: httpInputOf(request, `/fn/${name}`) }, 'http'));
-  };
-  app.all<{ Params: Params }>('/fn/:name', route);
-  app.all<{ Params: Params }>('/fn/:name/*', route);
 }

@@ -1,0 +1,29 @@
+// HTTP routes to functions, ANY /fn/:name and /fn/:name/*, served only on the
+// function origin. On the management API the same paths answer 404 with the
+// function origin's URL, so nothing a function answers comes from the API's origin.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { NimbusError } from '../../shared/errors.ts';
+import { checkFunctionName } from '../build/function-spec.ts';
+import { sendError } from '../http-errors.ts';
+import type { InvocationsService } from '../invocations-service.ts';
+import { httpInputOf } from '../request-body.ts';
+import { sendOnFunctionOrigin } from '../run-reply.ts';
+
+type Params = { name: string };
+
+export function functionOriginRoutes(app: FastifyInstance, invocations: InvocationsService): void {
+  const route = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    const name = checkFunctionName(request.params.name);
+    return sendOnFunctionOrigin(reply, await invocations.sync(name, { kind: 'http', request: httpInputOf(request, `/fn/${name}`) }, 'http'));
+  };
+  app.all<{ Params: Params }>('/fn/:name', route);
+  app.all<{ Params: Params }>('/fn/:name/*', route);
+}
+
+/** On the management API: where the function route asked for is served instead. */
+export function functionRoutesMoved(app: FastifyInstance, functionsUrl: () => string): void {
+  const moved = (request: FastifyRequest, reply: FastifyReply) =>
+    sendError(reply, new NimbusError('not_found', `function routes are not served by the management API; they have their own origin: ${functionsUrl()}${request.url}`));
+  app.all('/fn/:name', moved);
+  app.all('/fn/:name/*', moved);
+}
