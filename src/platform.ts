@@ -16,6 +16,8 @@ import { Invoker } from './engine/invoker.ts';
 import { loadOrCreateApiKey } from './frontend/auth.ts';
 import { FunctionsService } from './frontend/functions-service.ts';
 import { InvocationsService } from './frontend/invocations-service.ts';
+import { listenOrExplain } from './frontend/app.ts';
+import { buildFunctionsServer } from './frontend/functions-server.ts';
 import { buildServer } from './frontend/server.ts';
 import { bundleGuest } from './sandbox/agent-bundle.ts';
 import { AsyncScheduler } from './scheduler/async-scheduler.ts';
@@ -52,6 +54,9 @@ export interface Platform {
   server?: FastifyInstance;
   /** http://host:port once listening. */
   url?: string;
+  /** The function origin (ANY /fn/:name/*), a second listener on functionsPort. */
+  functionsServer?: FastifyInstance;
+  functionsUrl?: string;
   /** Set when an API key is required; `created` when it was generated now. */
   apiKey?: { key: string; created: boolean };
   logger: Logger;
@@ -116,13 +121,18 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       };
       const functions = new FunctionsService(store, config, { changed });
       const invocations = new InvocationsService(functions, dispatcher, scheduler);
-      const server = buildServer({ config, store, metrics, functions, invocations, invoker, apiKey: platform.apiKey?.key, logger });
+      const origins = { api: '', functions: '' };
+      const deps = { config, store, metrics, functions, invocations, invoker, apiKey: platform.apiKey?.key, logger, origins };
+      const server = buildServer(deps);
       cleanups.push(() => server.close());
-      await server.listen({ host: config.host, port: config.port });
-      const address = server.server.address();
-      const port = typeof address === 'object' && address ? address.port : config.port;
+      const fnServer = buildFunctionsServer(deps);
+      cleanups.push(() => fnServer.close());
+      origins.api = await listenOrExplain(server, config.host, config.port, 'management API', '--port (NIMBUS_PORT)');
+      origins.functions = await listenOrExplain(fnServer, config.host, config.functionsPort, 'function origin', '--functions-port (NIMBUS_FUNCTIONS_PORT)');
       platform.server = server;
-      platform.url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+      platform.url = origins.api;
+      platform.functionsServer = fnServer;
+      platform.functionsUrl = origins.functions;
     }
     return platform;
   } catch (e) {
