@@ -13,6 +13,9 @@ export interface FrontEnd {
   proc: NodeProcess;
   url: string;
   port: number;
+  /** The function origin (ANY /fn/:name/*) of this front end. */
+  functionsUrl: string;
+  functionsPort: number;
 }
 
 export class Cluster {
@@ -30,9 +33,11 @@ export class Cluster {
 
   async startFrontEnd(port?: number): Promise<FrontEnd> {
     const p = port ?? (await freePort());
+    // A free port of its own: port + 1 (the default) may be taken on a busy test machine.
+    const fp = await freePort();
     const name = `front-end-${this.frontEnds.length + 1}`;
-    const { proc } = await NodeProcess.start(name, ['serve', '--port', String(p), '--data-dir', await this.dir(name)], { NIMBUS_BUS: this.bus, NIMBUS_STORE: this.store }, /front end is running at (http:\/\/\S+)/);
-    const fe = { proc, url: `http://127.0.0.1:${p}`, port: p };
+    const { proc } = await NodeProcess.start(name, ['serve', '--port', String(p), '--functions-port', String(fp), '--data-dir', await this.dir(name)], { NIMBUS_BUS: this.bus, NIMBUS_STORE: this.store }, /front end is running at (http:\/\/\S+)/);
+    const fe = { proc, url: `http://127.0.0.1:${p}`, port: p, functionsUrl: `http://127.0.0.1:${fp}`, functionsPort: fp };
     this.frontEnds.push(fe);
     return fe;
   }
