@@ -1,5 +1,6 @@
 // A Workers-style function: export default { fetch(request, env, ctx) }.
-// Reach it at /fn/http-echo/any/path; it echoes what it received.
+// Reach it at /fn/http-echo/any/path on the function origin (`nimbus serve`
+// prints it: port 8081 by default); it echoes what it received.
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
