@@ -1,6 +1,6 @@
 // Hostile functions and what each engine must do with them. Where an engine
-// cannot contain a case (the process engine runs functions as host processes),
-// the case says so and the suite asserts exactly that documented behaviour.
+// cannot contain a case, the case says so (refuseOn) and the suite asserts
+// exactly that documented behaviour; today every engine contains them all.
 import { readdirSync } from 'node:fs';
 import type { EngineKind } from '../../src/sandbox/driver.ts';
 import { STRAY_SLEEP } from './leaks.ts';
@@ -60,7 +60,6 @@ export const HOSTILE_CASES: HostileCase[] = [
     // A failed fork shows as a child without a pid (its error event comes later).
     code: `exports.handler = async () => { const cp = require('child_process'); for (let i = 0; i < 100000; i++) { try { const c = cp.spawn('sleep', ['${STRAY_SLEEP}'], { stdio: 'ignore' }); c.on('error', () => {}); c.unref(); if (c.pid === undefined) return { stopped: 'fork failed', after: i }; } catch (e) { return { stopped: String(e.code || e.message), after: i }; } } return { stopped: 'never' }; }`,
     config: { timeoutMs: 8000 },
-    refuseOn: { process: 'the process engine has no pids limit: a fork bomb would hurt the host' },
     check: (e, o) => {
       if (e === 'isolate') return expectFailed(o);
       if (o.record?.status === 'success' && o.body?.stopped === 'never') fail('the fork bomb was never stopped by a pids limit');
@@ -76,7 +75,6 @@ export const HOSTILE_CASES: HostileCase[] = [
     name: 'write until the disk is full',
     code: `exports.handler = async () => { const fs = require('fs'); const chunk = Buffer.alloc(1024 * 1024, 1); let mb = 0; try { for (;;) { fs.appendFileSync('/tmp/fill', chunk); if (++mb > 4096) return { mb, stopped: 'never' }; } } catch (e) { fs.rmSync('/tmp/fill', { force: true }); return { mb, stopped: e.code }; } }`,
     config: { timeoutMs: 60000 },
-    refuseOn: { process: 'the process engine writes to the host disk: filling it would hurt the host' },
     check: (e, o) => {
       if (e === 'isolate') return expectFailed(o);
       if (o.record?.status === 'success' && o.body?.stopped === 'never') fail('the disk never filled up: no size limit on /tmp');
@@ -94,20 +92,12 @@ export const HOSTILE_CASES: HostileCase[] = [
   {
     name: 'read /etc/shadow',
     code: `exports.handler = async () => require('fs').readFileSync('/etc/shadow', 'utf8').slice(0, 5)`,
-    check: (e, o) => {
-      if (e === 'process') {
-        // Documented: the process engine gives no filesystem isolation.
-        if (o.record?.status !== 'success') fail('expected the process engine to read /etc/shadow (documented limitation)');
-        return;
-      }
-      expectFailed(o);
-    },
+    check: (_e, o) => expectFailed(o),
   },
   {
     name: 'write outside /tmp',
     code: `exports.handler = async () => { require('fs').writeFileSync('/nimbus-hostile-write-' + Date.now(), 'x'); return 'wrote'; }`,
     check: (e, o) => {
-      if (e === 'process') return; // documented: as the platform user; the suite removes the file
       if (hostHasRootWrite()) fail('the write reached the host\'s root directory');
       // A microVM's root is the guest's own in-memory filesystem, discarded with the VM.
       if (e !== 'microvm') expectFailed(o);
@@ -116,10 +106,7 @@ export const HOSTILE_CASES: HostileCase[] = [
   {
     name: 'connect to 127.0.0.1:5432 with network off',
     code: `exports.handler = async () => new Promise((resolve, reject) => { const s = require('net').connect(5432, '127.0.0.1'); s.on('connect', () => { s.destroy(); resolve('connected'); }); s.on('error', (e) => reject(e)); setTimeout(() => reject(new Error('no answer')), 3000); })`,
-    check: (e, o) => {
-      if (e === 'process') return; // documented: the process engine is on the host network
-      expectFailed(o);
-    },
+    check: (_e, o) => expectFailed(o),
   },
   {
     name: 'isolate escape through constructors',
