@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../cluster/nats-server.ts';
-import { serve } from '../helpers/cli.ts';
+import { runCli, serve } from '../helpers/cli.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 interface Raw { status: number; headers: Record<string, string | string[] | undefined>; text: string; json: any }
@@ -188,5 +188,14 @@ describe('nimbus serve', () => {
       await s.kill();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses a function origin on the API's port or on a port that is not a number, before starting', async () => {
+    const same = await runCli(['serve', '--port', '18080', '--functions-port', '18080']);
+    assert.equal(same.code, 2);
+    assert.match(same.stderr, /--functions-port must differ from --port \(18080\)/);
+    const bad = await runCli(['serve', '--port', '18080'], { NIMBUS_FUNCTIONS_PORT: 'eighty' });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--functions-port must be 0-65535, got "eighty"/);
   });
 });
