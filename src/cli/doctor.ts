@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { DriverSet } from '../engine/drivers.ts';
 import { bundleGuest } from '../sandbox/agent-bundle.ts';
+import { egressReport } from '../sandbox/network/report.ts';
 import { print } from './client.ts';
 
 export async function doctorReport(): Promise<string> {
@@ -20,6 +21,8 @@ export async function doctorReport(): Promise<string> {
       for (const [k, v] of Object.entries(r.details ?? {})) lines.push(`${''.padEnd(24)}${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
       for (const [cap, v] of Object.entries(r.capabilities ?? {})) if (v !== true) lines.push(`${''.padEnd(24)}no ${cap}: ${v}`);
     }
+    const egress = await egressReport({ allow: [] });
+    egress.lines.forEach((line, i) => lines.push(`${i === 0 ? `${'egress'.padEnd(10)} ${egress.available ? 'available  ' : 'unavailable'}  ` : ''.padEnd(24)}${line}`));
     return lines.join('\n');
   } finally {
     await drivers.dispose();
