@@ -35,6 +35,8 @@ const SOURCES = {
     };
     exports.hello = function (event) { return 'hello ' + event.name; };`,
   slow: `export function handler(event) { return new Promise((resolve) => setTimeout(() => resolve(event.answer ?? 'late'), event.ms ?? 3000)); }`,
+  // A holey array of 2^29 slots: V8 gives up on the isolate long before its heap limit (onCatastrophicError) and the pool aborts.
+  abort: `export function handler() { const a = new Array(2 ** 29); for (let i = 0; i < 2 ** 29; i++) a[i] = i; return 'survived'; }`,
 } as const;
 type Name = keyof typeof SOURCES;
 
@@ -129,6 +131,28 @@ describe('isolate engine: the pool is confined by bubblewrap', () => {
     assert.match(bad.error?.message ?? '', /malformed/);
     assert.equal(victim.state, 'ready');
     assert.equal(value(await call(victim, event({ ms: 1, answer: 'fine' }))), 'fine');
+  });
+});
+
+describe('isolate engine: a pool per function', () => {
+  it('keeps other functions\' pools and calls when V8 aborts one function\'s pool; its error holds no stderr', async () => {
+    const logged: string[] = [];
+    const driver = new IsolateDriver({ dataDir, agentPath: '', log: (_l, msg, extra) => void logged.push(`${msg} ${JSON.stringify(extra ?? {})}`), egress: { allow: [] } });
+    drivers.push(driver);
+    const bystander = await create(driver, 'slow', { functionName: 'bystander' });
+    const culprit = await create(driver, 'abort', { functionName: 'culprit', memoryMb: 128 });
+    assert.notEqual(pids(bystander).pool, pids(culprit).pool, 'two functions share a pool');
+    const inFlight = call(bystander, event({ ms: 1500, answer: 'untouched' }), 30_000);
+    const crashed = await call(culprit, event({}), 60_000);
+    assert.equal(crashed.error?.code, 'memory_exhausted', JSON.stringify(crashed));
+    assert.match(crashed.error?.message ?? '', /V8 ran out of memory in this function's isolate \(.+\) and the isolate pool for this function crashed; it is being restarted/);
+    assert.doesNotMatch(crashed.error?.message ?? '', /FATAL|v8::|Native stack|Last few GCs|<---/);
+    assert.equal(value(await inFlight), 'untouched');
+    assert.equal(bystander.state, 'ready');
+    assert.ok(await goneWithin(pids(culprit).pool, 3000));
+    assert.ok(logged.some((l) => l.startsWith('isolate pool exited') && /SIG/.test(l)), `the pool's end is not logged: ${logged.join('\n')}`);
+    const again = await create(driver, 'slow', { functionName: 'culprit' });
+    assert.equal(value(await call(again, event({ ms: 1, answer: 'back' }))), 'back');
   });
 });
 
