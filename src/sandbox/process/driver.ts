@@ -15,6 +15,7 @@ import { killOrphans, spawnJailedAgent, type JailedAgent, type JailTools, type J
 import { probeJail } from './probe.ts';
 import { RunDir } from './run-dir.ts';
 import { findJailTools } from './tools.ts';
+import { openSandboxNetwork } from '../network/namespace.ts';
 
 export { heapLimitMb, rssOfPid, RssReader } from './rss.ts';
 
@@ -79,8 +80,8 @@ export class ProcessDriver implements SandboxDriver {
   }
 
   private async openNetwork(): Promise<JoinedNetwork> {
-    if (!this.options.openNetwork) throw new NimbusError('not_supported', 'the process engine has no egress network yet: deploy with network: false, or choose the container engine');
-    return this.options.openNetwork(this.ctx);
+    if (this.options.openNetwork) return this.options.openNetwork(this.ctx);
+    return openSandboxNetwork(this.ctx.egress);
   }
 
   private async spawn(memoryMb: number, network?: JoinedNetwork): Promise<JailedAgent> {
