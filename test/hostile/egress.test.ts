@@ -8,6 +8,7 @@
 // A container with network also cannot listen on the host's 0.0.0.0.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -202,5 +203,47 @@ describe('--egress-allow', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'serve', '--port', '0', '--egress-allow', '10.0.0.0/8', '--egress-allow', '10.0.0.0/40'], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /--egress-allow "10\.0\.0\.0\/40" is not a CIDR: the prefix length 40 is over 32.*such as --egress-allow 10\.1\.0\.0\/16/);
+  });
+});
+
+describe('a namespace of its own per sandbox', () => {
+  const netns = (pid: number) => readlinkSync(`/proc/${pid}/ns/net`);
+  const sandboxesOf = async (t: TestPlatform, name: string) =>
+    ((await t.request('GET', '/v1/sandboxes')).json.sandboxes as { id: string; functionName: string; details: { pid: number } }[]).filter((s) => s.functionName === name);
+
+  it('two prewarmed containers with network each get their own, neither the host\'s', { timeout: 240_000 }, async (ctx) => {
+    if (!engines.container?.available) return ctx.skip(`engine unavailable here: ${engines.container?.reason}`);
+    const d = await blocked.deploy('egress-ns-ct', NODE_DIALER, { engine: 'container', network: true, maxSandboxes: 2 });
+    assert.ok(d.status === 201 || d.status === 200, d.text);
+    for (let i = 0; i < 2; i++) assert.equal((await blocked.request('POST', '/v1/functions/egress-ns-ct/sandboxes')).status, 201);
+    const spaces = (await sandboxesOf(blocked, 'egress-ns-ct')).map((s) => netns(s.details.pid));
+    assert.equal(spaces.length, 2);
+    assert.equal(new Set([...spaces, netns(process.pid)]).size, 3, `namespaces: ${spaces.join(', ')}`);
+    await blocked.request('DELETE', '/v1/functions/egress-ns-ct');
+  });
+
+  it('a microVM with network migrates into a new namespace of the same kind', { timeout: 600_000 }, async (ctx) => {
+    if (!engines.microvm?.available) return ctx.skip(`engine unavailable here: ${engines.microvm?.reason}`);
+    const name = 'egress-migrate-vm';
+    const list = targets('microvm');
+    const d = await blocked.deploy(name, NODE_DIALER, { engine: 'microvm', network: true, maxSandboxes: 1, timeoutMs: 60_000 });
+    assert.ok(d.status === 201 || d.status === 200, d.text);
+    assert.equal((await blocked.invoke(name, event('microvm', [list[0]!]))).status, 200);
+    const [before] = await sandboxesOf(blocked, name);
+    assert.ok(before, 'no sandbox');
+    const oldSpace = netns(before.details.pid);
+    const m = await blocked.request('POST', `/v1/sandboxes/${before.id}/migrate`, {});
+    assert.equal(m.status, 200, m.text);
+    const [moved] = await sandboxesOf(blocked, name);
+    assert.ok(moved && moved.details.pid !== before.details.pid, 'the sandbox runs in a new QEMU');
+    const newSpace = netns(moved.details.pid);
+    assert.notEqual(newSpace, netns(process.pid), 'the migrated QEMU shares the host network namespace');
+    assert.notEqual(newSpace, oldSpace);
+    const counted = counts();
+    const r = await blocked.invoke(name, event('microvm', list));
+    assert.equal(r.status, 200, r.text);
+    for (const { label } of list) assert.doesNotMatch(String(r.json[label]), /^connected/, `after migration the VM reached ${label}`);
+    assert.deepEqual(counts(), counted, 'a listener on the host saw a connection');
+    await blocked.request('DELETE', `/v1/functions/${name}`);
   });
 });
