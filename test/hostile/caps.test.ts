@@ -108,6 +108,33 @@ describe('admission control: the memory cap', () => {
   });
 });
 
+describe('admission control: a container resize', () => {
+  let t: TestPlatform;
+  let available = false;
+  before(async () => {
+    t = await startTestPlatform({ sandboxMemoryTotalMb: 512 });
+    available = (await t.request('GET', '/v1/engines')).json.engines.container?.available === true;
+  });
+  after(() => t.close());
+
+  it('runs containers through the private data directory, in a user namespace, and admits a resize only within the memory cap', async (c) => {
+    if (!available) return c.skip('the container engine is not available here');
+    assert.match((await t.request('GET', '/v1/engines')).json.engines.container.details.identity, /^user namespace/, 'the 0711 data directory keeps the user namespace');
+    assert.equal((await t.deploy('boxed', 'exports.handler = async () => process.getuid();', { engine: 'container', memoryMb: 128 })).status, 201);
+    const r = await t.invoke('boxed');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json, 65534);
+    const [box] = (await sandboxes(t)).sandboxes;
+    const tooBig = await t.request('PATCH', `/v1/sandboxes/${box!.id}`, { memoryMb: 1024 });
+    assert.equal(tooBig.status, 429, tooBig.text);
+    assert.match(tooBig.json.error.message, /sandboxMemoryTotalMb = 512 MB/);
+    const fits = await t.request('PATCH', `/v1/sandboxes/${box!.id}`, { memoryMb: 256 });
+    assert.equal(fits.status, 200, fits.text);
+    assert.equal((await sandboxes(t)).capacity.memoryMb, 256);
+    assert.equal((await t.invoke('boxed')).status, 200);
+  });
+});
+
 /** Every entry under dir with its mode, containers/ (left to the container engine) excepted. */
 async function modes(dir: string, rel = ''): Promise<Map<string, number>> {
   const out = new Map<string, number>();
