@@ -23,11 +23,6 @@ const INIT_TIMEOUT_MS = 10_000;
 /** Memory sizes for which a stem cell is kept ready (most recently used). */
 const STEM_SIZES = 2;
 
-export interface ProcessDriverOptions {
-  /** Opens the egress namespace a `network: true` sandbox joins (src/sandbox/network/). */
-  openNetwork?: (ctx: DriverContext) => Promise<JoinedNetwork>;
-}
-
 export class ProcessDriver implements SandboxDriver {
   readonly kind = 'process' as const;
   readonly capabilities: DriverCapabilities = {
@@ -41,7 +36,7 @@ export class ProcessDriver implements SandboxDriver {
   private setup: Promise<{ tools: JailTools; runDir: RunDir }> | undefined;
   private disposed = false;
 
-  constructor(private readonly ctx: DriverContext, private readonly options: ProcessDriverOptions = {}) {}
+  constructor(private readonly ctx: DriverContext) {}
 
   /** The tools and this driver's run directory, made once; fails with why the engine cannot run here. */
   private ready(): Promise<{ tools: JailTools; runDir: RunDir }> {
@@ -69,7 +64,8 @@ export class ProcessDriver implements SandboxDriver {
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
     if (this.disposed) throw new NimbusError('unavailable', 'the process driver is shut down');
-    if (spec.network) return this.start(spec, await this.spawn(spec.memoryMb, await this.openNetwork()));
+    // A sandbox with network joins a filtered namespace of its own (src/sandbox/network/): no stem cell, each needs its own.
+    if (spec.network) return this.start(spec, await this.spawn(spec.memoryMb, await openSandboxNetwork(this.ctx.egress)));
     const stem = this.stems.get(spec.memoryMb);
     this.stems.delete(spec.memoryMb);
     const taken = await stem?.catch(() => undefined);
@@ -77,11 +73,6 @@ export class ProcessDriver implements SandboxDriver {
     if (taken && taken !== agent) void taken.proc.kill();
     this.refill(spec.memoryMb);
     return this.start(spec, agent);
-  }
-
-  private async openNetwork(): Promise<JoinedNetwork> {
-    if (this.options.openNetwork) return this.options.openNetwork(this.ctx);
-    return openSandboxNetwork(this.ctx.egress);
   }
 
   private async spawn(memoryMb: number, network?: JoinedNetwork): Promise<JailedAgent> {
