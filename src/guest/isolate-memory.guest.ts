@@ -5,7 +5,7 @@
 // modules are compiled from bytes whose own memories are capped; the real
 // constructors stay in this closure (prototype.constructor points to the
 // wrappers), so function code cannot reach around the charge.
-import { charge, PAGE, refund, releaseWhenCollected, roomPages, budgetPages, memoryRefused } from './isolate-memory-budget.guest.ts';
+import { charge, PAGE, refund, releaseWhenCollected, makeRoom, budgetPages, memoryRefused } from './isolate-memory-budget.guest.ts';
 import { limitModule } from './isolate-wasm-binary.guest.ts';
 
 type Ctor = abstract new (...args: never[]) => object;
@@ -82,7 +82,9 @@ export function installMemoryLimits(g: Record<string, unknown>): void {
     const big = typeof initial === 'bigint';
     const min = Number(initial);
     if (!Number.isFinite(min) || min < 0) return construct(RealMemory, args, target);
-    const room = roomPages();
+    // A memory may reach its maximum unseen (the memory.grow instruction): room for all of it, a GC first if garbage holds it.
+    const want = mathMin(maximum === undefined ? budgetPages() : Number(maximum), budgetPages());
+    const room = makeRoom(mathMax(min, Number.isFinite(want) ? want : 0));
     const cap = mathMin(maximum === undefined ? Infinity : Number(maximum), room, big ? Infinity : 65536);
     if (min > room) throw memoryRefused(min, 'a WebAssembly.Memory');
     const desc: Record<string, unknown> = { initial, maximum: big ? BigInt(mathMax(cap, 0)) : cap, shared: Boolean(d.shared) };

@@ -12,7 +12,7 @@ import { createConsole } from './isolate-console.guest.ts';
 import { enableFetch, endActivation, fetched, installHostCalls, tick, type HostCalls } from './isolate-host-calls.guest.ts';
 import { warmup } from './isolate-warmup.guest.ts';
 import { installMemoryLimits } from './isolate-memory.guest.ts';
-import { setMemoryBudget } from './isolate-memory-budget.guest.ts';
+import { setMemoryBudget, takeCollector } from './isolate-memory-budget.guest.ts';
 import { LogBuffer } from './log-buffer.guest.ts';
 import { scope, type Activation } from './isolate-scope.guest.ts';
 import { resolveHandler, runHandler, GuestCodedError, type ResolvedHandler, type FunctionContext, callContext } from './handlers.guest.ts';
@@ -28,6 +28,7 @@ function takeHostCalls(): HostCalls {
 }
 
 installHostCalls(g, takeHostCalls());
+takeCollector(g);
 installMemoryLimits(g);
 const origin = Date.now();
 const globals: Record<string, unknown> = {

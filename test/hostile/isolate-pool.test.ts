@@ -35,6 +35,12 @@ const FLOODS = `${WASM_MODULE}
       case 'shared': for (let i = 0; i < 48; i++) keep.push(new Uint8Array(new SharedArrayBuffer(64 * 1024 * 1024)).fill(1)); break;
       case 'resizable': for (let i = 0; i < 6; i++) { const b = new ArrayBuffer(0, { maxByteLength: 2 ** 30 }); b.resize(2 ** 29); new Uint8Array(b).fill(1); keep.push(b); } break;
       case 'growable': for (let i = 0; i < 6; i++) { const b = new SharedArrayBuffer(0, { maxByteLength: 2 ** 30 }); b.grow(2 ** 29); new Uint8Array(b).fill(1); keep.push(b); } break;
+      case 'per-call': {
+        // Neither has a maximum, so each reserves all of memoryMb: it fits only once the last one is collected.
+        const m = event.i % 2 ? new WebAssembly.Memory({ initial: 1600 }) : (await WebAssembly.instantiate(moduleWith(1600))).instance.exports.m;
+        new Uint8Array(m.buffer).fill(3);
+        return 'fresh ' + m.buffer.byteLength;
+      }
       default: { const { instance } = await WebAssembly.instantiate(moduleWith(16)); new Uint8Array(instance.exports.m.buffer).fill(7); return 'small ok ' + instance.exports.m.buffer.byteLength; }
     }
     return 'allocated ' + keep.length;
@@ -118,6 +124,14 @@ describe('hostile isolate functions: one function cannot take down the others', 
 });
 
 describe('hostile isolate functions: every kind of memory counts against memoryMb', () => {
+  it('gives back the memory of collected WebAssembly memories: 100 MB made and dropped on every call keeps working under memoryMb 128', async () => {
+    for (let i = 0; i < 6; i++) {
+      const r = await tp.invoke('floods', { how: 'per-call', i });
+      assert.equal(r.status, 200, `call ${i}: ${r.text}`);
+      assert.equal(r.json, `fresh ${1600 * 65536}`);
+    }
+  });
+
   const cases = ['memories', 'grow', 'module', 'module-grow', 'buffers', 'shared', 'resizable', 'growable'] as const;
   for (const how of cases) {
     it(`ends a ${how} flood under memoryMb 128 with memory_exhausted and the pool's RSS bounded`, async () => {

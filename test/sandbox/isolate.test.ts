@@ -88,6 +88,35 @@ const SOURCES = {
     }`,
   'load-fail': `console.log('loading now'); throw new Error('load failure');`,
   'load-spin': `for (;;) {}`,
+  // What the memory wrappers must keep: the WebAssembly and ArrayBuffer APIs as V8 has them, within memoryMb.
+  wasm: `
+    export async function handler() {
+      const bytes = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0x05, 0x04, 0x01, 0x01, 0x01, 0x04, 0x07, 0x05, 0x01, 0x01, 0x6d, 0x02, 0x00]);
+      const m = new WebAssembly.Memory({ initial: 1, maximum: 8 });
+      const grown = m.grow(2);
+      class Sub extends WebAssembly.Memory {}
+      const sub = new Sub({ initial: 1, maximum: 1 });
+      const module = new WebAssembly.Module(bytes);
+      const instance = new WebAssembly.Instance(module, {});
+      const { instance: viaPromise } = await WebAssembly.instantiate(bytes.buffer);
+      const exported = instance.exports.m;
+      const rab = new ArrayBuffer(8, { maxByteLength: 1024 });
+      rab.resize(512);
+      const errors = [];
+      try { WebAssembly.Memory({ initial: 1 }); } catch (e) { errors.push(e.name); }
+      try { new WebAssembly.Module(new Uint8Array([1, 2, 3])); } catch (e) { errors.push(e.name); }
+      try { exported.grow(4); } catch (e) { errors.push(e.message.includes('memory refused') ? 'refused' : e.message); }
+      return {
+        grown, pages: m.buffer.byteLength / 65536, ctor: m.constructor === WebAssembly.Memory && Object.getPrototypeOf(m).constructor === WebAssembly.Memory,
+        memoryInstance: m instanceof WebAssembly.Memory, sub: sub instanceof Sub && sub instanceof WebAssembly.Memory,
+        moduleExports: WebAssembly.Module.exports(module), instance: instance instanceof WebAssembly.Instance && viaPromise instanceof WebAssembly.Instance,
+        exportedPages: exported.buffer.byteLength / 65536, exportedMax: exported.grow(3),
+        rab: [rab.resizable, rab.byteLength, rab.maxByteLength, rab instanceof ArrayBuffer, rab.constructor === ArrayBuffer],
+        plain: [new ArrayBuffer(4).byteLength, ArrayBuffer.isView(new Uint8Array(1)), new SharedArrayBuffer(8).byteLength],
+        names: [WebAssembly.Memory.name, WebAssembly.Module.name, ArrayBuffer.name], streaming: typeof WebAssembly.instantiateStreaming,
+        errors,
+      };
+    }`,
 } as const;
 type Name = keyof typeof SOURCES;
 
@@ -314,6 +343,21 @@ describe('isolate engine: limits and concurrency', () => {
     assert.equal(details.spare, true, 'no create took a spare isolate');
     assert.equal(details.codeCache, 'hit');
     assert.equal(typeof details.coldStartMs, 'number');
+  });
+});
+
+describe('isolate engine: WebAssembly and buffers within memoryMb', () => {
+  it('keeps the WebAssembly and ArrayBuffer APIs working under the memory wrappers', async () => {
+    const s = await create('wasm');
+    assert.deepEqual(value(await call(s, event({}))), {
+      grown: 1, pages: 3, ctor: true, memoryInstance: true, sub: true,
+      moduleExports: [{ name: 'm', kind: 'memory' }], instance: true,
+      exportedPages: 1, exportedMax: 1,
+      rab: [true, 512, 1024, true, true],
+      plain: [4, true, 8],
+      names: ['Memory', 'Module', 'ArrayBuffer'], streaming: 'undefined',
+      errors: ['TypeError', 'CompileError', 'refused'],
+    });
   });
 });
 

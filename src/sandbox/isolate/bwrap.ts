@@ -67,7 +67,9 @@ export function poolCommand(bwrap: string, bundles: IsolateBundles): { command: 
     '--setenv', 'NIMBUS_AGENT_CHANNEL', 'fd:3',
     '--setenv', 'NIMBUS_IVM_PATH', INSIDE.ivm,
     '--setenv', 'NIMBUS_ISOLATE_RUNTIME', INSIDE.runtime,
-    '--', node, '--no-node-snapshot', INSIDE.pool,
+    // --expose-gc: the runtime in each isolate takes gc() out of the global scope and runs it before it
+    // refuses WebAssembly memory, since collected memories are only given back once found dead.
+    '--', node, '--no-node-snapshot', '--expose-gc', INSIDE.pool,
   ];
   return { command: bwrap, args };
 }
