@@ -32,14 +32,6 @@ async function dialFrom(netnsPath: string, host: string, port: number): Promise<
 
 const alive = async (pid: number) => !/^\S+ \S+ [ZX]/.test((await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '0 (x) X')).replace(/\(.*\)/, '(x)'));
 
-function helperPids(netnsPath: string): Promise<number[]> {
-  const holder = Number(/\/proc\/(\d+)\//.exec(netnsPath)?.[1]);
-  return promisify(execFile)('pgrep', ['-f', `slirp4netns .* ${holder} tap0`]).then(
-    ({ stdout }) => [holder, ...stdout.split('\n').filter(Boolean).map(Number)],
-    () => [holder],
-  );
-}
-
 describe('sandbox network namespace', () => {
   it("refuses the host's loopback, own address and private ranges from inside; the allow list opens them", async () => {
     const loop = await listener('0.0.0.0');
@@ -76,8 +68,10 @@ describe('sandbox network namespace', () => {
 
   it('close() ends the holder and slirp4netns, and so the namespace', async () => {
     const network = await openSandboxNetwork({ allow: [] });
-    const pids = await helperPids(network.netnsPath);
+    const pids = network.helperPids;
     assert.equal(pids.length, 2, `expected holder and slirp4netns, got ${pids.join(', ')}`);
+    for (const pid of pids) assert.equal(await alive(pid), true);
+    assert.match(network.netnsPath, new RegExp(`^/proc/${process.pid}/fd/\\d+$`), 'the namespace is held by the platform, not named by a pid that could be reused');
     await network.close();
     assert.equal(network.closed, true);
     for (const pid of pids) assert.equal(await alive(pid), false, `process ${pid} survived close()`);
@@ -85,11 +79,11 @@ describe('sandbox network namespace', () => {
 
   it('leaves nothing when the platform is killed with SIGKILL', async () => {
     const script = `import { openSandboxNetwork } from ${JSON.stringify(new URL('../../src/sandbox/network/namespace.ts', import.meta.url).pathname)};
-      const n = await openSandboxNetwork({ allow: [] }); console.log(n.netnsPath); setInterval(() => {}, 1000);`;
+      const n = await openSandboxNetwork({ allow: [] }); console.log(JSON.stringify(n.helperPids)); setInterval(() => {}, 1000);`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const netnsPath = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
-    const pids = await helperPids(netnsPath);
+    const pids = JSON.parse(await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString())))) as number[];
     assert.equal(pids.length, 2);
+    for (const pid of pids) assert.equal(await alive(pid), true);
     child.kill('SIGKILL');
     for (let i = 0; i < 100 && (await Promise.all(pids.map(alive))).some(Boolean); i++) await new Promise((r) => setTimeout(r, 50));
     for (const pid of pids) assert.equal(await alive(pid), false, `process ${pid} outlived the platform`);

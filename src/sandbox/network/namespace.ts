@@ -8,6 +8,7 @@
 // slirp4netns when its exit fd closes. See README.md for how engines use it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { EgressPolicy } from '../driver.ts';
 import { NimbusError } from '../../shared/errors.ts';
@@ -15,12 +16,14 @@ import { nftRuleset, allowsHostLoopback, SLIRP } from './nft-rules.ts';
 import { EgressRules } from './policy.ts';
 
 export interface SandboxNetwork {
-  /** The namespace, valid until close(): `nsenter --net=<netnsPath>`, or an OCI `{type: "network", path}` entry. */
+  /** The namespace, valid until close(): `nsenter --net=<netnsPath>`, or an OCI `{type: "network", path}` entry. A path into the platform's own fd table (/proc/<platform pid>/fd/<n>). */
   readonly netnsPath: string;
   /** The resolver to write into the sandbox's /etc/resolv.conf (slirp4netns's DNS forwarder). */
   readonly dns: string;
   /** What the sandbox sees and may reach, for sandbox details and doctor. */
   readonly details: Record<string, unknown>;
+  /** The helper processes (holder, slirp4netns), for tests and leftovers checks. */
+  readonly helperPids: readonly number[];
   /** Whether close() has begun or a helper died (the sandbox then has no outward network left). */
   readonly closed: boolean;
   /** Stops slirp4netns and the holder; the namespace ends with its last process. Idempotent. */
@@ -82,6 +85,7 @@ export async function openSandboxNetwork(policy: EgressPolicy | EgressRules): Pr
   if (process.getuid?.() !== 0) throw new NimbusError('unavailable', `a sandbox with network needs a network namespace of its own, which only root can make; nimbus runs as uid ${process.getuid?.()}`);
   const helpers: ChildProcess[] = [];
   let closing: Promise<void> | undefined;
+  let nsFd: number | undefined;
   const holder = spawn('unshare', ['--net', '--', 'sh', '-c', 'echo ready; exec cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
   helpers.push(holder);
   const close = () =>
@@ -89,15 +93,21 @@ export async function openSandboxNetwork(policy: EgressPolicy | EgressRules): Pr
       const [first, second] = helpers;
       if (second) await stop(second, () => (second.stdio[3] as Writable | null)?.destroy());
       if (first) await stop(first, () => first.stdin?.end());
+      if (nsFd !== undefined) closeSync(nsFd);
+      nsFd = undefined;
     })());
   try {
     await firstOutput(holder, holder.stdout as Readable, 'the network namespace holder (unshare --net)', tail(holder.stderr));
-    const netnsPath = `/proc/${holder.pid}/ns/net`;
+    // The platform holds the namespace by an open fd and hands out that fd's path: a path through the
+    // holder's pid could name another process's namespace (the host's) if the holder died and its pid were reused.
+    nsFd = openSync(`/proc/${holder.pid}/ns/net`, 'r');
+    if (fstatSync(nsFd).ino === statSync('/proc/self/ns/net').ino) throw new Error("the holder's network namespace is the host's");
+    const netnsPath = `/proc/${process.pid}/fd/${nsFd}`;
     await run('nsenter', [`--net=${netnsPath}`, 'nft', '-f', '-'], nftRuleset(rules));
     const hostLoopback = allowsHostLoopback(rules);
     const slirpArgs = ['--configure', '--mtu=65520', '--enable-sandbox', '--enable-seccomp', '--exit-fd=3', '--ready-fd=4'];
     if (!hostLoopback) slirpArgs.push('--disable-host-loopback');
-    const slirp = spawn('slirp4netns', [...slirpArgs, String(holder.pid), SLIRP.device], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+    const slirp = spawn('slirp4netns', [...slirpArgs, '--netns-type=path', netnsPath, SLIRP.device], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
     helpers.push(slirp);
     await firstOutput(slirp, slirp.stdio[4] as Readable, 'slirp4netns', tail(slirp.stderr));
     for (const h of helpers) h.unref();
@@ -106,6 +116,7 @@ export async function openSandboxNetwork(policy: EgressPolicy | EgressRules): Pr
     for (const h of helpers) void exitOf(h).then(() => (helperDied = true));
     return {
       netnsPath,
+      helperPids: helpers.map((h) => h.pid ?? 0),
       dns: SLIRP.dns,
       details: { network: 'own namespace, slirp4netns, nftables egress rules', address: SLIRP.guest, dns: SLIRP.dns, allow: rules.allow.map((c) => c.text), hostLoopback: hostLoopback ? `allowed, as ${SLIRP.gateway}` : 'refused' },
       get closed() {
