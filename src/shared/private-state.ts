@@ -44,6 +44,7 @@ export async function securePlatformState(dataDir: string): Promise<ModeChange[]
     await walk(path.join(dataDir, name), name === RUNTIME_BUNDLES ? runtimeMode : privateMode, changes);
   }
   for (const name of PRIVATE_DIRS) await mkdir(path.join(dataDir, name), { mode: 0o700 }).catch(() => undefined);
+  if (await mkdir(path.join(dataDir, RUNTIME_BUNDLES)).then(() => true, () => false)) await chmod(path.join(dataDir, RUNTIME_BUNDLES), 0o711);
   return changes;
 }
 

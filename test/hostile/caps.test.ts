@@ -166,6 +166,7 @@ describe('private platform state', () => {
       await t.close();
     }
     assert.equal((await lstat(dataDir)).mode & 0o777, 0o711, 'the data directory: searchable (containers), not listable');
+    assert.equal((await lstat(path.join(dataDir, 'build'))).mode & 0o777, 0o711, 'runtime bundles: searchable, not listable');
     const all = await modes(dataDir);
     for (const name of ['nimbus.db', 'artifacts', 'build']) assert.ok(all.has(name), `${name} exists`);
     for (const [p, mode] of all) {
