@@ -89,7 +89,7 @@ describe('process engine: the wall around a hostile function', () => {
     const tag = randomUUID().slice(0, 8);
     const artifacts = (await filesUnder(t.dataDir)).filter((f) => f.includes(`${path.sep}artifacts${path.sep}`));
     const sums = new Map(await Promise.all(artifacts.map(async (f) => [f, createHash('sha256').update(await readFile(f)).digest('hex')] as const)));
-    const targets = ['/root', REPO, '/var/tmp', t.dataDir, '/'].map((d) => path.join(d, `nimbus-hostile-write-${tag}`));
+    const targets = ['/root', REPO, '/var/tmp', t.dataDir, '/', '/dev'].map((d) => path.join(d, `nimbus-hostile-write-${tag}`));
     try {
       const code = `${ATTEMPT} exports.handler = async (e) => ({
         create: attempt(e.targets, (p) => require('fs').writeFileSync(p, 'x')),
@@ -107,16 +107,19 @@ describe('process engine: the wall around a hostile function', () => {
     }
   });
 
-  it('cannot fill the host\'s /tmp: its own /tmp is capped', async (ctx) => {
+  it('cannot fill the host\'s /tmp or memory: its own /tmp and /dev/shm are capped', async (ctx) => {
     if (unavailable) return ctx.skip(unavailable);
     const name = `nimbus-hostile-fill-${randomUUID().slice(0, 8)}`;
     try {
-      const code = `exports.handler = async (e) => { const fs = require('fs'); const chunk = Buffer.alloc(1 << 20, 1); let mb = 0;
-        try { while (mb < 200) { fs.appendFileSync('/tmp/' + e.name, chunk); mb++; } return { mb, stopped: 'never' }; }
-        catch (x) { return { mb, stopped: x.code }; } }`;
+      const code = `exports.handler = async (e) => { const fs = require('fs'); const chunk = Buffer.alloc(1 << 20, 1);
+        const fill = (file) => { let mb = 0; try { while (mb < 200) { fs.appendFileSync(file, chunk); mb++; } return { mb, stopped: 'never' }; }
+          catch (x) { fs.rmSync(file, { force: true }); return { mb, stopped: x.code }; } };
+        return { tmp: fill('/tmp/' + e.name), shm: fill('/dev/shm/' + e.name) }; }`;
       const { body } = await run(code, { name }, { timeoutMs: 60_000 });
-      assert.equal(body.stopped, 'ENOSPC', `writing 200 MB to /tmp: ${JSON.stringify(body)}`);
-      assert.ok(body.mb <= 64, `${body.mb} MB fit in /tmp, over its 64 MB cap`);
+      assert.equal(body.tmp.stopped, 'ENOSPC', `writing 200 MB to /tmp: ${JSON.stringify(body)}`);
+      assert.ok(body.tmp.mb <= 64, `${body.tmp.mb} MB fit in /tmp, over its 64 MB cap`);
+      assert.equal(body.shm.stopped, 'ENOSPC', `writing 200 MB to /dev/shm: ${JSON.stringify(body)}`);
+      assert.ok(body.shm.mb <= 16, `${body.shm.mb} MB fit in /dev/shm, over its 16 MB cap`);
       assert.equal(existsSync(path.join(os.tmpdir(), name)), false, 'the file reached the host\'s /tmp');
     } finally {
       await rm(path.join(os.tmpdir(), name), { force: true });

@@ -5,9 +5,9 @@
 // namespaces, a cleared environment, a new session, death with the platform;
 // the filesystem is a read-only view of the system (/usr and its links, only
 // the /etc files Node needs), Node's install directory, the agent, the
-// sandbox's own directory (its function, passwd, group), fresh /proc and
-// /dev, and a private, size-capped /tmp. A per-uid RLIMIT_NPROC (prlimit)
-// bounds its processes and threads.
+// sandbox's own directory (its function, passwd, group), a fresh /proc, a
+// read-only /dev, and a private, size-capped /tmp and /dev/shm. A per-uid
+// RLIMIT_NPROC (prlimit) bounds its processes and threads.
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { AGENT_INSIDE, FUNCTION_INSIDE } from './run-dir.ts';
@@ -16,6 +16,8 @@ import { AGENT_INSIDE, FUNCTION_INSIDE } from './run-dir.ts';
 export const SANDBOX_TASKS = 128;
 /** Size of a sandbox's private /tmp (tmpfs). */
 export const SANDBOX_TMP_BYTES = 64 * 1024 * 1024;
+/** Size of its /dev/shm; the rest of /dev is read-only (bubblewrap's /dev is an unbounded tmpfs otherwise). */
+const SANDBOX_SHM_BYTES = 16 * 1024 * 1024;
 
 /** Host /etc files Node may read (libraries, time zone, name resolution, TLS roots); never shadow, never the rest. */
 const ETC_FILES = ['/etc/ld.so.cache', '/etc/localtime', '/etc/hosts', '/etc/host.conf', '/etc/nsswitch.conf', '/etc/gai.conf', '/etc/ssl/certs', '/etc/ssl/openssl.cnf'];
@@ -66,7 +68,8 @@ export function bwrapArgs(spec: JailSpec): string[] {
     '--unshare-all', '--unshare-user', ...(spec.netns ? ['--share-net'] : []), '--disable-userns',
     '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--clearenv',
     '--hostname', 'nimbus-sandbox',
-    '--proc', '/proc', '--dev', '/dev', '--size', String(SANDBOX_TMP_BYTES), '--tmpfs', '/tmp',
+    '--proc', '/proc', '--dev', '/dev', '--remount-ro', '/dev', '--size', String(SANDBOX_SHM_BYTES), '--tmpfs', '/dev/shm',
+    '--size', String(SANDBOX_TMP_BYTES), '--tmpfs', '/tmp',
     ...systemDirs(), ...nodeDir(), ...etcFiles(spec.slotDir, spec.netns !== undefined),
     '--ro-bind', spec.agent, AGENT_INSIDE,
     '--ro-bind', path.join(spec.slotDir, 'fn'), FUNCTION_INSIDE,
