@@ -84,7 +84,17 @@ export function refund(pages: number): void {
   budget.used = Math.max(0, budget.used - pages);
 }
 
-/** The charge of `pages` lasts while `holder` lives. */
-export function releaseWhenCollected(holder: object, pages: number): void {
-  if (pages > 0) mapSet(held, budget.nextId++, { ref: new WeakRefCtor(holder), pages });
+const mapGet = Function.prototype.call.bind(Map.prototype.get) as (m: typeof held, k: number) => { ref: WeakRef<object>; pages: number } | undefined;
+
+/** The charge of `pages` lasts while `holder` lives; returns the hold's id (for moveHold). */
+export function releaseWhenCollected(holder: object, pages: number): number {
+  const id = budget.nextId++;
+  if (pages > 0) mapSet(held, id, { ref: new WeakRefCtor(holder), pages });
+  return id;
+}
+
+/** The reservation now lives in another object (a resizable buffer's transfer()). */
+export function moveHold(id: number, holder: object): void {
+  const entry = mapGet(held, id);
+  if (entry) entry.ref = new WeakRefCtor(holder);
 }

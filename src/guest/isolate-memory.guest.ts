@@ -5,7 +5,7 @@
 // modules are compiled from bytes whose own memories are capped; the real
 // constructors stay in this closure (prototype.constructor points to the
 // wrappers), so function code cannot reach around the charge.
-import { charge, PAGE, refund, releaseWhenCollected, makeRoom, budgetPages, memoryRefused } from './isolate-memory-budget.guest.ts';
+import { charge, PAGE, refund, releaseWhenCollected, makeRoom, budgetPages, memoryRefused, moveHold } from './isolate-memory-budget.guest.ts';
 import { limitModule } from './isolate-wasm-binary.guest.ts';
 
 type Ctor = abstract new (...args: never[]) => object;
@@ -39,8 +39,32 @@ function copyBytes(source: unknown): Uint8Array {
   throw new TypeError('WebAssembly: the module bytes must be an ArrayBuffer or a typed array');
 }
 
-/** Resizable ArrayBuffer and growable SharedArrayBuffer reserve their maximum: charged when made. */
+/**
+ * Resizable ArrayBuffer and growable SharedArrayBuffer reserve their maximum: charged when made. A
+ * resizable buffer's transfer() moves the reservation into a new buffer, and the charge moves with it.
+ */
 function limitBuffers(g: Record<string, unknown>): void {
+  const holds = new WeakMap<object, number>();
+  const holdOf = Function.prototype.call.bind(WeakMap.prototype.get) as (m: typeof holds, k: object) => number | undefined;
+  const setHold = Function.prototype.call.bind(WeakMap.prototype.set) as (m: typeof holds, k: object, v: number) => void;
+  const proto = ArrayBuffer.prototype as unknown as Record<string, AnyFn>;
+  for (const method of ['transfer', 'transferToFixedLength'] as const) {
+    const real = proto[method];
+    if (typeof real !== 'function') continue;
+    Object.defineProperty(proto, method, {
+      value: function (this: object, ...args: unknown[]) {
+        const id = holdOf(holds, this);
+        const moved = apply(real, this, args) as object;
+        if (id !== undefined) {
+          moveHold(id, moved);
+          setHold(holds, moved, id);
+        }
+        return moved;
+      },
+      writable: true, configurable: true, enumerable: false,
+    });
+    Object.defineProperty(proto[method], 'name', { value: method });
+  }
   for (const name of ['ArrayBuffer', 'SharedArrayBuffer'] as const) {
     const real = g[name] as unknown as Ctor;
     if (!real) continue;
@@ -53,7 +77,7 @@ function limitBuffers(g: Record<string, unknown>): void {
       charge(pages, `a ${name} with maxByteLength`);
       try {
         const made = construct(real, [args[0], { maxByteLength: max }], target);
-        releaseWhenCollected(made, pages);
+        setHold(holds, made, releaseWhenCollected(made, pages));
         return made;
       } catch (e) {
         refund(pages);

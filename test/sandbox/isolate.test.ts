@@ -102,6 +102,8 @@ const SOURCES = {
       const exported = instance.exports.m;
       const rab = new ArrayBuffer(8, { maxByteLength: 1024 });
       rab.resize(512);
+      const moved = new ArrayBuffer(8, { maxByteLength: 2048 });
+      const taken = moved.transfer();
       const errors = [];
       try { WebAssembly.Memory({ initial: 1 }); } catch (e) { errors.push(e.name); }
       try { new WebAssembly.Module(new Uint8Array([1, 2, 3])); } catch (e) { errors.push(e.name); }
@@ -112,6 +114,7 @@ const SOURCES = {
         moduleExports: WebAssembly.Module.exports(module), instance: instance instanceof WebAssembly.Instance && viaPromise instanceof WebAssembly.Instance,
         exportedPages: exported.buffer.byteLength / 65536, exportedMax: exported.grow(3),
         rab: [rab.resizable, rab.byteLength, rab.maxByteLength, rab instanceof ArrayBuffer, rab.constructor === ArrayBuffer],
+        transfer: [moved.detached, taken.resizable, taken.maxByteLength, taken.byteLength, ArrayBuffer.prototype.transfer.name],
         plain: [new ArrayBuffer(4).byteLength, ArrayBuffer.isView(new Uint8Array(1)), new SharedArrayBuffer(8).byteLength],
         names: [WebAssembly.Memory.name, WebAssembly.Module.name, ArrayBuffer.name], streaming: typeof WebAssembly.instantiateStreaming,
         errors,
@@ -354,6 +357,7 @@ describe('isolate engine: WebAssembly and buffers within memoryMb', () => {
       moduleExports: [{ name: 'm', kind: 'memory' }], instance: true,
       exportedPages: 1, exportedMax: 1,
       rab: [true, 512, 1024, true, true],
+      transfer: [true, true, 2048, 8, 'transfer'],
       plain: [4, true, 8],
       names: ['Memory', 'Module', 'ArrayBuffer'], streaming: 'undefined',
       errors: ['TypeError', 'CompileError', 'refused'],
