@@ -74,10 +74,40 @@ describe('admission control: the sandbox count cap', () => {
     assert.equal((await sandboxes(t)).sandboxes.length, 2);
   });
 
+  it('keeps warm what fits of a minSandboxes that the caps cut short, and still accepts the deploy', async () => {
+    const [first] = (await sandboxes(t)).sandboxes.filter((s) => s.functionName === 'other');
+    assert.equal((await t.request('DELETE', `/v1/sandboxes/${first!.id}`)).status, 200);
+    const d = await t.deploy('warm2', SLEEPER, { memoryMb: 128, minSandboxes: 2 });
+    assert.equal(d.status, 201, d.text);
+    await until(t, (l) => l.some((s) => s.functionName === 'warm2'), 'a warm2 sandbox');
+    await new Promise((r) => setTimeout(r, 500));
+    const { sandboxes: list, capacity } = await sandboxes(t);
+    assert.equal(list.filter((s) => s.functionName === 'warm2').length, 1, 'one of two fits');
+    assert.equal(capacity.sandboxes, 2);
+  });
+
   it('exports the caps and their use as Prometheus gauges', async () => {
     const m = await t.request('GET', '/metrics');
     assert.match(m.text, /nimbus_sandbox_capacity\{resource="sandboxes",measure="limit"\} 2/);
     assert.match(m.text, /nimbus_sandbox_capacity\{resource="sandboxes",measure="admitted"\} 2/);
+  });
+});
+
+describe('admission control: eviction order', () => {
+  let t: TestPlatform;
+  before(async () => {
+    t = await startTestPlatform({ maxSandboxesTotal: 2 });
+  });
+  after(() => t.close());
+
+  it('evicts the least recently used idle sandbox of another function', async () => {
+    for (const name of ['a', 'b', 'c']) assert.equal((await t.deploy(name, SLEEPER, { memoryMb: 128 })).status, 201);
+    const names = async () => (await sandboxes(t)).sandboxes.map((s) => s.functionName).sort();
+    for (const name of ['a', 'b', 'c']) assert.equal((await t.invoke(name)).status, 200);
+    assert.deepEqual(await names(), ['b', 'c'], 'a, used longest ago, made room for c');
+    assert.equal((await t.invoke('b')).headers.get('x-nimbus-cold-start'), 'false');
+    assert.equal((await t.invoke('a')).status, 200);
+    assert.deepEqual(await names(), ['a', 'b'], 'c, now the least recently used, made room for a');
   });
 });
 
