@@ -36,6 +36,7 @@ const SOURCES = {
     exports.hello = function (event) { return 'hello ' + event.name; };`,
   slow: `export function handler(event) { return new Promise((resolve) => setTimeout(() => resolve(event.answer ?? 'late'), event.ms ?? 3000)); }`,
   // A holey array of 2^29 slots: V8 gives up on the isolate long before its heap limit (onCatastrophicError) and the pool aborts.
+  crash: `export function handler() { return 'x'.repeat(2 ** 28).split('').length; }`,
   abort: `export function handler() { const a = new Array(2 ** 29); for (let i = 0; i < 2 ** 29; i++) a[i] = i; return 'survived'; }`,
 } as const;
 type Name = keyof typeof SOURCES;
@@ -153,6 +154,27 @@ describe('isolate engine: a pool per function', () => {
     assert.ok(logged.some((l) => l.startsWith('isolate pool exited') && /SIG/.test(l)), `the pool's end is not logged: ${logged.join('\n')}`);
     const again = await create(driver, 'slow', { functionName: 'culprit' });
     assert.equal(value(await call(again, event({ ms: 1, answer: 'back' }))), 'back');
+  });
+});
+
+describe('isolate engine: crash loops', () => {
+  it('restarts the pool of a function that keeps crashing it after a growing delay', async () => {
+    const driver = newDriver();
+    const createMs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = Date.now();
+      const s = await create(driver, 'crash', { functionName: 'crash-loop', memoryMb: 128 });
+      createMs.push(Date.now() - started);
+      const crashed = await call(s, event({}), 30_000);
+      assert.ok(!crashed.ok && ['function_crashed', 'memory_exhausted'].includes(crashed.error?.code ?? ''), JSON.stringify(crashed));
+      await s.dispose();
+    }
+    // After 1, 2, 3, 4 crashes in a row the next pool waits 0, 250, 500, 1000 ms before it starts.
+    assert.ok(createMs[2]! >= 250 && createMs[3]! >= 500 && createMs[4]! >= 1000, `creates took ${createMs.join(', ')} ms`);
+    const other = await create(driver, 'escapes', { handler: 'hello', functionName: 'not-crashing' });
+    const started = Date.now();
+    assert.equal(value(await call(other, event({ name: 'meanwhile' }))), 'hello meanwhile');
+    assert.ok(Date.now() - started < 1000, 'another function waits for the crashing one\'s backoff');
   });
 });
 
