@@ -17,7 +17,7 @@
 // - build/ holds the platform's own runtime bundles (guest agent, isolate pool
 //   and runtime; no secrets): 0711 directories, files without group/other write
 //   bits, so that a sandbox under another uid can be given them by exact path.
-import { chmod, lstat, mkdir, readdir } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Parts of the data directory made (0700) before any component writes into them. */
@@ -38,7 +38,7 @@ const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, '0');
 export async function securePlatformState(dataDir: string): Promise<ModeChange[]> {
   await mkdir(dataDir, { recursive: true, mode: 0o711 });
   const changes: ModeChange[] = [];
-  await setMode(dataDir, 0o711, changes);
+  await setMode(dataDir, 0o711, changes, (await stat(dataDir)).mode);
   for (const name of await readdir(dataDir)) {
     if (name === LEFT_TO_ENGINE) continue;
     await walk(path.join(dataDir, name), name === RUNTIME_BUNDLES ? runtimeMode : privateMode, changes);
@@ -70,6 +70,9 @@ async function walk(entry: string, rule: (isDir: boolean, mode: number) => numbe
 async function setMode(entry: string, mode: number, changes: ModeChange[], current?: number): Promise<void> {
   const before = current ?? (await lstat(entry)).mode;
   if ((before & 0o7777) === mode) return;
-  await chmod(entry, mode);
+  // Failing the start is safer than running with a secret others can read.
+  await chmod(entry, mode).catch((e: Error) => {
+    throw new Error(`cannot make ${entry} private (${e.message}); give it to the platform's user, or use another data directory`);
+  });
   changes.push({ path: entry, from: octal(before), to: octal(mode) });
 }
