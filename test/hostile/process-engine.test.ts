@@ -3,6 +3,7 @@
 // wall holds. It cannot signal the platform, read the data directory (store,
 // api-key, artifacts) or /etc/shadow, write outside its own /tmp (nor alter
 // another function's artifact), fill the host's /tmp, fork without bound,
+// use more memory than it was given through a child process,
 // leave processes behind after its function is deleted, or reach the host's
 // loopback without network; it runs as an unprivileged uid without
 // capabilities. Each attempt that succeeded on the unconfined engine fails here.
@@ -124,6 +125,20 @@ describe('process engine: the wall around a hostile function', () => {
     } finally {
       await rm(path.join(os.tmpdir(), name), { force: true });
     }
+  });
+
+  it('bounds the memory of the processes it starts, not only its own', { timeout: 120_000 }, async (ctx) => {
+    if (unavailable) return ctx.skip(unavailable);
+    // A child allocates and touches 1 GB: the agent's heap cap and RSS watchdog never see it.
+    const code = `exports.handler = async () => { const r = require('child_process').spawnSync(process.execPath, ['-e', 'const b = Buffer.alloc(1 << 30); b.fill(1); console.log(b.length)'], { encoding: 'utf8' });
+      return { status: r.status, signal: r.signal, out: r.stdout.trim() }; }`;
+    const name = `pe-${randomUUID().slice(0, 8)}`;
+    const d = await t.deploy(name, code, { engine: 'process', memoryMb: 128, timeoutMs: 60_000 });
+    assert.ok(d.status === 201 || d.status === 200, d.text);
+    const r = await t.invoke(name);
+    if (r.status === 200) assert.equal(r.json.signal, 'SIGKILL', `the child allocated 1 GB in a 128 MB sandbox: ${r.text}`);
+    else assert.equal(r.json?.error?.code, 'memory_exhausted', r.text.slice(0, 300));
+    await assertPlatformServes();
   });
 
   it('bounds a fork bomb, and the platform keeps serving', { timeout: 120_000 }, async (ctx) => {

@@ -11,6 +11,8 @@
 import { AgentSandbox } from '../agent-sandbox.ts';
 import type { DriverAvailability, DriverCapabilities, DriverContext, Sandbox, SandboxDriver, SandboxSpec } from '../driver.ts';
 import { NimbusError } from '../../shared/errors.ts';
+import { ownerOfSandboxId, platformRuns } from './identities.ts';
+import { SandboxMemoryCgroup } from './memory-cgroup.ts';
 import { killOrphans, spawnJailedAgent, type JailedAgent, type JailTools, type JoinedNetwork } from './jailed-agent.ts';
 import { probeJail } from './probe.ts';
 import { RunDir } from './run-dir.ts';
@@ -60,6 +62,7 @@ export class ProcessDriver implements SandboxDriver {
   async cleanupLeftovers(): Promise<void> {
     await killOrphans(this.ctx);
     await RunDir.removeLeftovers();
+    await SandboxMemoryCgroup.removeStale((id) => !platformRuns(ownerOfSandboxId(id)));
   }
 
   async create(spec: SandboxSpec): Promise<Sandbox> {

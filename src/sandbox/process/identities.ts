@@ -37,3 +37,14 @@ export function ownerOfSandboxId(uid: number): number | undefined {
   if (uid < SANDBOX_ID_BASE || uid >= SANDBOX_ID_BASE + (PID_LIMIT + 1) * IDS_PER_PLATFORM) return undefined;
   return Math.floor((uid - SANDBOX_ID_BASE) / IDS_PER_PLATFORM);
 }
+
+/** Whether the platform process `pid` runs (undefined: not a sandbox id, so not ours to remove). */
+export function platformRuns(pid: number | undefined): boolean {
+  if (pid === undefined) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -7,7 +7,8 @@
 // the /etc files Node needs), Node's install directory, the agent, the
 // sandbox's own directory (its function, passwd, group), a fresh /proc, a
 // read-only /dev, and a private, size-capped /tmp and /dev/shm. A per-uid
-// RLIMIT_NPROC (prlimit) bounds its processes and threads.
+// RLIMIT_NPROC (prlimit) bounds its processes and threads, a memory cgroup
+// everything it holds.
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { AGENT_INSIDE, FUNCTION_INSIDE } from './run-dir.ts';
@@ -17,7 +18,7 @@ export const SANDBOX_TASKS = 128;
 /** Size of a sandbox's private /tmp (tmpfs). */
 export const SANDBOX_TMP_BYTES = 64 * 1024 * 1024;
 /** Size of its /dev/shm; the rest of /dev is read-only (bubblewrap's /dev is an unbounded tmpfs otherwise). */
-const SANDBOX_SHM_BYTES = 16 * 1024 * 1024;
+export const SANDBOX_SHM_BYTES = 16 * 1024 * 1024;
 
 /** Host /etc files Node may read (libraries, time zone, name resolution, TLS roots); never shadow, never the rest. */
 const ETC_FILES = ['/etc/ld.so.cache', '/etc/localtime', '/etc/hosts', '/etc/host.conf', '/etc/nsswitch.conf', '/etc/gai.conf', '/etc/ssl/certs', '/etc/ssl/openssl.cnf'];
@@ -25,6 +26,9 @@ const ETC_FILES = ['/etc/ld.so.cache', '/etc/localtime', '/etc/hosts', '/etc/hos
 export interface JailSpec {
   bwrap: string;
   prlimit: string;
+  setpriv: string;
+  /** The cgroup.procs file of the sandbox's memory cgroup, when it has one. */
+  cgroupProcs?: string;
   /** The sandbox's uid and gid (the same number). */
   id: number;
   /** Its directory on the host (RunDir.openSlot). */
@@ -83,13 +87,22 @@ export function bwrapArgs(spec: JailSpec): string[] {
 }
 
 /**
- * The whole command. Without network the platform spawns it as the sandbox's
- * uid (`asUser`); with an egress namespace it starts as root, because only
- * root may enter that namespace, and nsenter takes the uid before bubblewrap.
+ * The whole command, started as root: it joins the sandbox's memory cgroup
+ * (a shell writes its own pid, then execs the rest, so every later process
+ * is inside), enters the egress network namespace if it has one (only root
+ * may), then takes the sandbox's uid, gid and no supplementary groups
+ * (setpriv), lowers its process limit (prlimit), and runs bubblewrap. Each
+ * step execs the next: bubblewrap keeps the pid the platform spawned, so it
+ * dies with the platform.
  */
-export function jailCommand(spec: JailSpec): { command: string; args: string[]; asUser: boolean } {
-  const limited = [spec.prlimit, `--nproc=${SANDBOX_TASKS}:${SANDBOX_TASKS}`, '--', spec.bwrap, ...bwrapArgs(spec)];
-  if (!spec.netns) return { command: limited[0] as string, args: limited.slice(1), asUser: true };
+export function jailCommand(spec: JailSpec): { command: string; args: string[] } {
   const id = String(spec.id);
-  return { command: spec.netns.nsenter, args: [`--net=${spec.netns.path}`, `--setuid=${id}`, `--setgid=${id}`, '--', ...limited], asUser: false };
+  const steps = [
+    ...(spec.cgroupProcs ? ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', spec.cgroupProcs] : []),
+    ...(spec.netns ? [spec.netns.nsenter, `--net=${spec.netns.path}`, '--'] : []),
+    spec.setpriv, `--reuid=${id}`, `--regid=${id}`, '--clear-groups', '--',
+    spec.prlimit, `--nproc=${SANDBOX_TASKS}:${SANDBOX_TASKS}`, '--',
+    spec.bwrap, ...bwrapArgs(spec),
+  ];
+  return { command: steps[0] as string, args: steps.slice(1) };
 }

@@ -11,15 +11,17 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import type { AgentProcess } from '../agent-sandbox.ts';
 import type { DriverContext } from '../driver.ts';
-import { jailCommand } from './jail.ts';
+import { jailCommand, SANDBOX_SHM_BYTES, SANDBOX_TMP_BYTES } from './jail.ts';
+import { SandboxMemoryCgroup } from './memory-cgroup.ts';
 import { heapLimitMb, RssReader } from './rss.ts';
-import { ownerOfSandboxId, releaseSandboxId, takeSandboxId } from './identities.ts';
+import { ownerOfSandboxId, platformRuns, releaseSandboxId, takeSandboxId } from './identities.ts';
 import type { RunDir } from './run-dir.ts';
 
 export interface JailTools {
   bwrap: string;
   prlimit: string;
   nsenter: string;
+  setpriv: string;
 }
 
 /** The network namespace a sandbox with `network: true` joins (src/sandbox/network/). */
@@ -87,25 +89,33 @@ async function sweep(uid: number, ctx: DriverContext): Promise<void> {
   throw new Error(`processes of uid ${uid} survive SIGKILL`);
 }
 
+/**
+ * The memory cgroup's limit: the function's memory plus its two tmpfs, whose
+ * pages count there too. The RSS watchdog still stops the agent at memoryMb.
+ */
+function cgroupLimitMb(memoryMb: number): number {
+  return memoryMb + (SANDBOX_TMP_BYTES + SANDBOX_SHM_BYTES) / (1024 * 1024);
+}
+
 export async function spawnJailedAgent(ctx: DriverContext, runDir: RunDir, tools: JailTools, memoryMb: number, network?: JoinedNetwork): Promise<JailedAgent> {
   const id = takeSandboxId();
   let child;
+  let cgroup: SandboxMemoryCgroup | string = 'not made';
   try {
     const slotDir = await runDir.openSlot(id, network ? { 'resolv.conf': `nameserver ${network.dns}\n` } : {});
+    cgroup = await SandboxMemoryCgroup.create(id, cgroupLimitMb(memoryMb));
+    const cgroupProcs = typeof cgroup === 'string' ? undefined : cgroup.procsFile;
     const netns = network ? { nsenter: tools.nsenter, path: network.netnsPath } : undefined;
-    const { command, args, asUser } = jailCommand({ ...tools, id, slotDir, agent: runDir.agent, heapMb: heapLimitMb(memoryMb), netns });
-    child = spawn(command, args, {
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      detached: true,
-      env: { PATH: '/usr/bin:/bin' },
-      ...(asUser ? { uid: id, gid: id } : {}),
-    });
+    const { command, args } = jailCommand({ ...tools, id, slotDir, agent: runDir.agent, heapMb: heapLimitMb(memoryMb), netns, cgroupProcs });
+    child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true, env: { PATH: '/usr/bin:/bin' } });
   } catch (e) {
     await runDir.closeSlot(id).catch(() => undefined);
+    if (typeof cgroup !== 'string') await cgroup.remove();
     releaseSandboxId(id);
     await network?.close();
     throw e;
   }
+  const memoryCgroup = typeof cgroup === 'string' ? undefined : cgroup;
   const spawned = child;
   // Spare and idle sandboxes must not keep the platform's event loop alive.
   spawned.unref();
@@ -118,10 +128,13 @@ export async function spawnJailedAgent(ctx: DriverContext, runDir: RunDir, tools
     spawned.once('error', (e) => resolve(`could not start: ${e.message}`));
   });
   let rss: RssReader | undefined;
+  let killedForMemory = false;
   // Everything is gone once the outer bubblewrap has exited and nothing runs as the uid; then the uid is free again.
   const exited = exitedOuter.then(async (how) => {
     rss?.close();
     await sweep(id, ctx).catch((e: Error) => ctx.log('error', e.message, { uid: id }));
+    killedForMemory = (await memoryCgroup?.overLimit()) ?? false;
+    await memoryCgroup?.remove();
     await runDir.closeSlot(id).catch(() => undefined);
     await network?.close().catch(() => undefined);
     releaseSandboxId(id);
@@ -131,7 +144,9 @@ export async function spawnJailedAgent(ctx: DriverContext, runDir: RunDir, tools
     channel: spawned.stdio[3] as Duplex,
     stderr: spawned.stderr ?? undefined,
     exited,
-    details: { pid: outer, uid: id, ...(network ? { network: network.details } : {}) },
+    details: { pid: outer, uid: id, memoryCgroup: memoryCgroup ? memoryCgroup.dir : cgroup, ...(network ? { network: network.details } : {}) },
+    // Read before the cgroup goes: whether the kernel killed something in it for its memory.
+    deathCause: async () => ((await exited, killedForMemory) ? 'memory' : undefined),
     memoryMb: async () => {
       if (!rss && outer !== undefined) {
         const init = firstChild(outer);
@@ -169,14 +184,5 @@ export async function killOrphans(ctx: DriverContext): Promise<void> {
     } catch {
       /* gone meanwhile */
     }
-  }
-}
-
-function platformRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -19,7 +19,7 @@ export async function probeJail(tools: JailTools, runDir: RunDir): Promise<Drive
     const slotDir = await runDir.openSlot(id);
     const command = [process.execPath, '-e', 'process.stdout.write(String(process.getuid()))'];
     const jail = jailCommand({ ...tools, id, slotDir, agent: runDir.agent, heapMb: 64, command });
-    const { stdout } = await run(jail.command, jail.args, { uid: id, gid: id, timeout: 15_000, env: { PATH: '/usr/bin:/bin' } });
+    const { stdout } = await run(jail.command, jail.args, { timeout: 15_000, env: { PATH: '/usr/bin:/bin' } });
     if (stdout.trim() !== String(id)) return { available: false, reason: `a test sandbox ran as uid ${stdout.trim()}, not its own uid ${id}` };
     const { stdout: version } = await run(tools.bwrap, ['--version'], { timeout: 5000 });
     return {

@@ -9,6 +9,7 @@
 import { chmod, chown, copyFile, cp, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { platformRuns } from './identities.ts';
 
 /** Where a sandbox sees the agent, and its function's directory. */
 export const AGENT_INSIDE = '/nimbus/agent.cjs';
@@ -76,17 +77,8 @@ export class RunDir {
   static async removeLeftovers(): Promise<void> {
     for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
       const pid = Number(/^nimbus-process-(\d+)-/.exec(name)?.[1]);
-      if (pid && pid !== process.pid && !pidRuns(pid)) await rm(path.join(tmpdir(), name), { recursive: true, force: true });
+      if (pid && pid !== process.pid && !platformRuns(pid)) await rm(path.join(tmpdir(), name), { recursive: true, force: true });
     }
-  }
-}
-
-function pidRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,6 +1,7 @@
 // The host programs the process engine runs, and whether this host can run
-// it: bubblewrap (the wall), prlimit (the per-uid process limit) and nsenter
-// (joining an egress namespace), found on the PATH or in the system dirs.
+// it: bubblewrap (the wall), setpriv (the sandbox's uid), prlimit (its
+// per-uid process limit) and nsenter (joining an egress namespace), found on
+// the PATH or in the system dirs.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { JailTools } from './jailed-agent.ts';
@@ -15,10 +16,11 @@ export function findJailTools(): JailTools | string {
   const bwrap = findTool('bwrap');
   const prlimit = findTool('prlimit');
   const nsenter = findTool('nsenter');
-  const missing = [!bwrap && 'bwrap (Debian package bubblewrap)', !prlimit && 'prlimit (util-linux)', !nsenter && 'nsenter (util-linux)'].filter(Boolean);
-  if (missing.length || !bwrap || !prlimit || !nsenter) return `missing ${missing.join(', ')}: install it (npm start does, as root)`;
+  const setpriv = findTool('setpriv');
+  const missing = [!bwrap && 'bwrap (Debian package bubblewrap)', !prlimit && 'prlimit (util-linux)', !nsenter && 'nsenter (util-linux)', !setpriv && 'setpriv (util-linux)'].filter(Boolean);
+  if (missing.length || !bwrap || !prlimit || !nsenter || !setpriv) return `missing ${missing.join(', ')}: install it (npm start does, as root)`;
   if (process.getuid?.() !== 0) {
     return 'the platform does not run as root, and only root can start each sandbox as its own unprivileged uid; run nimbus as root (setup does) or choose another engine';
   }
-  return { bwrap, prlimit, nsenter };
+  return { bwrap, prlimit, nsenter, setpriv };
 }
