@@ -1,10 +1,10 @@
 // The process engine: each sandbox is a Node process running the guest agent
 // under bubblewrap (jail.ts) as an unprivileged uid of its own, in its own
 // user, pid, mount, ipc, uts and network namespaces, with a read-only view of
-// the system, a private size-capped /tmp and a per-uid process limit; V8's
-// heap is capped and an RSS watchdog runs outside. It shares the host's
-// kernel (no seccomp filter, no cgroup memory limit: see README.md for how it
-// differs from the container engine). Like OpenWhisk's prewarmed "stem cell"
+// the system, a private size-capped /tmp, a per-uid process limit and a
+// memory cgroup; V8's heap is capped and an RSS watchdog runs outside. It
+// shares the host's kernel with no seccomp filter (README.md: how it differs
+// from the container engine). Like OpenWhisk's prewarmed "stem cell"
 // containers, the driver keeps one spawned but not yet specialised agent per
 // recently used memory size; its function is copied into the sandbox's own
 // directory at create, so a cold start only loads the function.
