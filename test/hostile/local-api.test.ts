@@ -190,7 +190,7 @@ describe('nimbus serve', () => {
     }
   });
 
-  it('refuses a function origin on the API's port or on a port that is not a number, before starting', async () => {
+  it("refuses a function origin on the API's port or on a port that is not a number, before starting", async () => {
     const same = await runCli(['serve', '--port', '18080', '--functions-port', '18080']);
     assert.equal(same.code, 2);
     assert.match(same.stderr, /--functions-port must differ from --port \(18080\)/);
