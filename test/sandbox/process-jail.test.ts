@@ -1,13 +1,15 @@
-// The process engine when its platform dies: a platform process killed with
-// SIGKILL (no dispose) takes every process of its sandboxes with it, detached
-// children included (bubblewrap's --die-with-parent and the pid namespace),
-// and the next platform's cleanup removes what is left on disk and in the
-// cgroup tree (the run directory, the sandboxes' memory cgroups).
+// The process engine around its platform process: a sandbox holds none of
+// the descriptors the platform inherited (only its control channel and
+// stdio); a platform killed with SIGKILL (no dispose) takes every process of
+// its sandboxes with it, detached children included (bubblewrap's
+// --die-with-parent and the pid namespace), and the next platform's cleanup
+// removes what is left on disk and in the cgroup tree (the run directory,
+// the sandboxes' memory cgroups).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readlink, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
@@ -33,24 +35,33 @@ setInterval(() => {}, 1000);
 
 const FUNCTION = `exports.handler = async () => { const cp = require('child_process');
   cp.spawn('sh', ['-c', 'sleep ${STRAY_SLEEP} &'], { detached: true, stdio: 'ignore' }).unref();
-  await new Promise((r) => setTimeout(r, 200)); return process.getuid(); };`;
+  await new Promise((r) => setTimeout(r, 200));
+  const fs = require('fs'); const fds = fs.readdirSync('/proc/self/fd').map((fd) => { try { const s = fs.fstatSync(Number(fd)); return s.dev + ':' + s.ino; } catch { return fd; } });
+  return { uid: process.getuid(), fds }; };`;
 
-it('a platform killed with SIGKILL leaves no sandbox process; the next one removes its run directory and cgroups', { timeout: 60_000 }, async () => {
+it('holds no descriptor the platform inherited; a platform killed with SIGKILL leaves no sandbox process; the next one removes its run directory and cgroups', { timeout: 60_000 }, async () => {
   const script = path.join(dir, 'platform.mts');
   const artifact = path.join(dir, 'fn.cjs');
   await writeFile(script, PLATFORM);
   await writeFile(artifact, FUNCTION, { mode: 0o444 });
   const host = await snapshot();
-  const child = spawn(process.execPath, ['--import', 'tsx', script, await bundledAgent(), artifact, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let report: { value: { value: number }; details: { pid: number; uid: number; memoryCgroup?: string } };
+  // The platform inherits fd 200 without close-on-exec, as it would a supervisor's log or pipe.
+  const marker = path.join(dir, 'inherited-by-the-platform');
+  const child = spawn('bash', ['-c', 'exec 200>>"$0"; exec "$@"', marker, process.execPath, '--import', 'tsx', script, await bundledAgent(), artifact, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let report: { value: { value: { uid: number; fds: string[] } }; details: { pid: number; uid: number; memoryCgroup?: string } };
+  let inherited: string;
   try {
+    assert.ok(child.stdout);
     const [line] = (await once(child.stdout, 'data')) as [Buffer];
+    const s = await stat(marker);
+    inherited = `${s.dev}:${s.ino}`;
+    assert.ok((await readlink(`/proc/${child.pid}/fd/200`)).endsWith('inherited-by-the-platform'), 'the platform did not inherit the marker');
     report = JSON.parse(line.toString('utf8'));
   } finally {
     child.kill('SIGKILL');
     await once(child, 'exit');
   }
-  const uid = report.value.value;
+  const { uid, fds } = report.value.value;
   assert.equal(report.details.uid, uid);
   const deadline = Date.now() + 5000;
   while ((await processesOf(uid)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -69,4 +80,5 @@ it('a platform killed with SIGKILL leaves no sandbox process; the next one remov
   } finally {
     await next.dispose();
   }
+  assert.ok(!fds.includes(inherited), `the sandbox held the file the platform inherited (${inherited}): ${fds.join(', ')}`);
 });

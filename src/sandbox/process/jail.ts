@@ -27,6 +27,7 @@ export interface JailSpec {
   bwrap: string;
   prlimit: string;
   setpriv: string;
+  bash: string;
   /** The cgroup.procs file of the sandbox's memory cgroup, when it has one. */
   cgroupProcs?: string;
   /** The sandbox's uid and gid (the same number). */
@@ -87,18 +88,25 @@ export function bwrapArgs(spec: JailSpec): string[] {
 }
 
 /**
- * The whole command, started as root: it joins the sandbox's memory cgroup
- * (a shell writes its own pid, then execs the rest, so every later process
- * is inside), enters the egress network namespace if it has one (only root
- * may), then takes the sandbox's uid, gid and no supplementary groups
- * (setpriv), lowers its process limit (prlimit), and runs bubblewrap. Each
- * step execs the next: bubblewrap keeps the pid the platform spawned, so it
- * dies with the platform.
+ * The first step, in bash (dash cannot name a descriptor above 9): close
+ * every descriptor above 3 that the platform itself inherited without
+ * close-on-exec (Node's spawn passes them on; a supervisor's pipe or log must
+ * not reach a function), write its own pid into the memory cgroup when there
+ * is one (every later process is then inside), and exec the rest.
+ */
+const ENTER = 'for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 3 ] && exec {n}>&-; done; [ -z "$0" ] || echo $$ > "$0" && exec "$@"';
+
+/**
+ * The whole command, started as root: the first step above, the egress
+ * network namespace if it has one (only root may enter it), then the
+ * sandbox's uid, gid and no supplementary groups (setpriv), its process limit
+ * (prlimit), and bubblewrap. Each step execs the next: bubblewrap keeps the
+ * pid the platform spawned, so it dies with the platform.
  */
 export function jailCommand(spec: JailSpec): { command: string; args: string[] } {
   const id = String(spec.id);
   const steps = [
-    ...(spec.cgroupProcs ? ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', spec.cgroupProcs] : []),
+    spec.bash, '-c', ENTER, spec.cgroupProcs ?? '',
     ...(spec.netns ? [spec.netns.nsenter, `--net=${spec.netns.path}`, '--'] : []),
     spec.setpriv, `--reuid=${id}`, `--regid=${id}`, '--clear-groups', '--',
     spec.prlimit, `--nproc=${SANDBOX_TASKS}:${SANDBOX_TASKS}`, '--',

@@ -22,6 +22,7 @@ export interface JailTools {
   prlimit: string;
   nsenter: string;
   setpriv: string;
+  bash: string;
 }
 
 /** The network namespace a sandbox with `network: true` joins (src/sandbox/network/). */

@@ -1,7 +1,8 @@
 // The host programs the process engine runs, and whether this host can run
-// it: bubblewrap (the wall), setpriv (the sandbox's uid), prlimit (its
-// per-uid process limit) and nsenter (joining an egress namespace), found on
-// the PATH or in the system dirs.
+// it: bash (the first step: descriptors, cgroup), bubblewrap (the wall),
+// setpriv (the sandbox's uid), prlimit (its per-uid process limit) and
+// nsenter (joining an egress namespace), found on the PATH or in the system
+// dirs.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { JailTools } from './jailed-agent.ts';
@@ -17,10 +18,11 @@ export function findJailTools(): JailTools | string {
   const prlimit = findTool('prlimit');
   const nsenter = findTool('nsenter');
   const setpriv = findTool('setpriv');
-  const missing = [!bwrap && 'bwrap (Debian package bubblewrap)', !prlimit && 'prlimit (util-linux)', !nsenter && 'nsenter (util-linux)', !setpriv && 'setpriv (util-linux)'].filter(Boolean);
-  if (missing.length || !bwrap || !prlimit || !nsenter || !setpriv) return `missing ${missing.join(', ')}: install it (npm start does, as root)`;
+  const bash = findTool('bash');
+  const missing = [!bwrap && 'bwrap (Debian package bubblewrap)', !prlimit && 'prlimit (util-linux)', !nsenter && 'nsenter (util-linux)', !setpriv && 'setpriv (util-linux)', !bash && 'bash'].filter(Boolean);
+  if (missing.length || !bwrap || !prlimit || !nsenter || !setpriv || !bash) return `missing ${missing.join(', ')}: install it (npm start does, as root)`;
   if (process.getuid?.() !== 0) {
     return 'the platform does not run as root, and only root can start each sandbox as its own unprivileged uid; run nimbus as root (setup does) or choose another engine';
   }
-  return { bwrap, prlimit, nsenter, setpriv };
+  return { bwrap, prlimit, nsenter, setpriv, bash };
 }
