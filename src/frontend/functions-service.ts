@@ -1,12 +1,12 @@
 // Function programming: deploy (JSON source or an archive), read and delete.
 // A deploy builds and validates everything first and then stores the artifact,
 // the version and the function pointer in one transaction: all or nothing.
-import { rm } from 'node:fs/promises';
 import type { NimbusConfig } from '../config/options.ts';
 import type { FunctionRecord, Store, VersionRecord } from '../storage/store.ts';
 import { NimbusError } from '../shared/errors.ts';
-import { archiveKind, unpackArchive } from './build/archive.ts';
-import { bundleDirectory, bundleSource, checkExports, type Bundle } from './build/bundle.ts';
+import { archiveKind } from './build/archive.ts';
+import { Builder } from './build/builder.ts';
+import { bundleArchive, checkExports, type Bundle } from './build/bundle.ts';
 import { DeployConfig, DeployJson, checkFunctionName, compileConfig, parseOrThrow } from './build/function-spec.ts';
 
 export interface FunctionEvents {
@@ -15,17 +15,27 @@ export interface FunctionEvents {
 }
 
 export class FunctionsService {
+  /** Builds run in sandboxed workers, never in this process (see build/builder.ts). */
+  private readonly builder: Builder;
+
   constructor(
     private readonly store: Store,
     private readonly config: NimbusConfig,
     private readonly events: FunctionEvents,
-  ) {}
+  ) {
+    this.builder = new Builder({ timeoutMs: config.buildTimeoutMs, memoryMb: config.buildMemoryMb, maxOutputBytes: config.unpackedLimitBytes + 64 * 1024 * 1024 });
+  }
+
+  /** Stops the build workers. */
+  close(): Promise<void> {
+    return this.builder.close();
+  }
 
   /** Deploys from a JSON body {code, runtime, ...config}. */
   async deployJson(name: string, body: unknown): Promise<VersionRecord> {
     checkFunctionName(name);
     const { code, ...rest } = parseOrThrow(DeployJson, body, 'deploy request');
-    const bundle = await bundleSource(code, rest.language);
+    const bundle = await this.builder.source(code, rest.language);
     return this.store_(name, rest, bundle);
   }
 
@@ -35,13 +45,9 @@ export class FunctionsService {
     const cfg = parseOrThrow(DeployConfig, rawConfig, 'deploy config');
     const kind = archiveKind(archive);
     if (!kind) throw new NimbusError('bad_archive', 'the body is not a zip, tar or tar.gz archive; send JSON {code, runtime} or an archive');
-    const dir = await unpackArchive(archive, kind, { unpackedBytes: this.config.unpackedLimitBytes, files: this.config.archiveFileLimit });
-    try {
-      const bundle = await bundleDirectory(dir, cfg.handler);
-      return await this.store_(name, cfg, bundle);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const limits = { unpackedBytes: this.config.unpackedLimitBytes, files: this.config.archiveFileLimit };
+    const bundle = await bundleArchive(this.builder, archive, kind, limits, cfg.handler);
+    return this.store_(name, cfg, bundle);
   }
 
   private async store_(name: string, cfg: DeployConfig, bundle: Bundle): Promise<VersionRecord> {

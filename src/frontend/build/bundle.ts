@@ -1,111 +1,62 @@
-// Bundles a function's source (one file, or a directory with node_modules) with
-// esbuild into one CommonJS artifact, content-addressed by sha256. Build
-// errors become compile_error with esbuild's message and line.
-import { build, type BuildFailure, type BuildOptions, type Message } from 'esbuild';
-import { createHash } from 'node:crypto';
-import { mkdtemp, rm, stat, readFile } from 'node:fs/promises';
-import os from 'node:os';
+// Turns a deploy's code (one source file, or an unpacked directory with
+// node_modules) into one CommonJS artifact, content-addressed by sha256, through
+// the sandboxed builder; finds a directory's entry (never outside it) and checks
+// that the code exports a handler the platform can call.
+import { realpath, rm, stat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NimbusError } from '../../shared/errors.ts';
+import { unpackArchive, type ArchiveKind, type ArchiveLimits } from './archive.ts';
+import type { Builder } from './builder.ts';
+import type { Bundle } from './outcome.ts';
 
-export interface Bundle {
-  code: Buffer;
-  sha256: string;
-  language: 'javascript' | 'typescript';
-  /** ESM export names of the entry, when known. */
-  exports: string[];
-}
-
-const COMMON: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  write: false,
-  logLevel: 'silent',
-  legalComments: 'none',
-  metafile: true,
-  outfile: 'out.js',
-};
-
-function formatMessages(errors: Message[]): string {
-  return errors
-    .slice(0, 5)
-    .map((m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ${m.text}` : m.text))
-    .join('\n');
-}
-
-async function twoPass(options: BuildOptions): Promise<{ code: Buffer; exports: string[] }> {
-  try {
-    const esm = await build({ ...COMMON, ...options, format: 'esm' });
-    const exports = Object.values(esm.metafile?.outputs ?? {})[0]?.exports ?? [];
-    const cjs = await build({ ...COMMON, ...options, format: 'cjs' });
-    const out = cjs.outputFiles?.[0];
-    if (!out) throw new NimbusError('internal', 'esbuild produced no output');
-    return { code: Buffer.from(out.contents), exports };
-  } catch (e) {
-    const failure = e as BuildFailure;
-    if (Array.isArray(failure.errors)) throw new NimbusError('compile_error', `the function does not build:\n${formatMessages(failure.errors)}`);
-    throw e;
-  }
-}
-
-function finish(code: Buffer, exports: string[], language: Bundle['language']): Bundle {
-  return { code, exports, language, sha256: createHash('sha256').update(code).digest('hex') };
-}
-
-/** One source file given as text. Without a language, JavaScript is tried, then TypeScript. */
-export async function bundleSource(source: string, language?: Bundle['language']): Promise<Bundle> {
-  const empty = await mkdtemp(path.join(os.tmpdir(), 'nimbus-src-'));
-  try {
-    const attempt = (lang: Bundle['language']) =>
-      twoPass({ stdin: { contents: source, loader: lang === 'typescript' ? 'ts' : 'js', sourcefile: lang === 'typescript' ? 'index.ts' : 'index.js', resolveDir: empty }, absWorkingDir: empty });
-    if (language) {
-      const r = await attempt(language);
-      return finish(r.code, r.exports, language);
-    }
-    try {
-      const r = await attempt('javascript');
-      return finish(r.code, r.exports, 'javascript');
-    } catch (jsError) {
-      try {
-        const r = await attempt('typescript');
-        return finish(r.code, r.exports, 'typescript');
-      } catch {
-        throw jsError;
-      }
-    }
-  } finally {
-    await rm(empty, { recursive: true, force: true });
-  }
-}
+export type { Bundle } from './outcome.ts';
 
 const ENTRY_CANDIDATES = ['index.ts', 'index.js', 'index.mjs', 'index.cjs', 'handler.ts', 'handler.js', 'main.ts', 'main.js'];
 
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isFile(), () => false);
+/** Whether p is a regular file whose real path lies inside the real directory root. */
+async function fileInside(root: string, p: string): Promise<boolean> {
+  const st = await stat(p).catch(() => undefined);
+  if (!st?.isFile()) return false;
+  const [realRoot, real] = await Promise.all([realpath(root), realpath(p)]);
+  return real.startsWith(realRoot + path.sep);
 }
 
-/** The entry file of an unpacked directory: handler "file.export", package.json main, or index.*. */
+/** The entry file of an unpacked directory, relative to it: handler "file.export", package.json main, or index.*. */
 export async function findEntry(dir: string, handler?: string): Promise<string> {
+  const candidate = async (rel: string) => ((await fileInside(dir, path.join(dir, rel))) ? path.relative(dir, path.join(dir, rel)) : undefined);
   if (handler?.includes('.')) {
     const base = handler.slice(0, handler.lastIndexOf('.'));
-    for (const ext of ['', '.ts', '.js', '.mjs', '.cjs']) if (await exists(path.join(dir, base + ext))) return path.join(dir, base + ext);
+    for (const ext of ['', '.ts', '.js', '.mjs', '.cjs']) {
+      const found = await candidate(base + ext);
+      if (found) return found;
+    }
     throw new NimbusError('bad_request', `handler "${handler}" names file "${base}", which is not in the archive`);
   }
   try {
     const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as { main?: unknown };
-    if (typeof pkg.main === 'string' && (await exists(path.join(dir, pkg.main)))) return path.join(dir, pkg.main);
+    if (typeof pkg.main === 'string') {
+      const found = await candidate(pkg.main);
+      if (found) return found;
+    }
   } catch {
     /* no package.json: look for index files */
   }
-  for (const c of ENTRY_CANDIDATES) if (await exists(path.join(dir, c))) return path.join(dir, c);
+  for (const c of ENTRY_CANDIDATES) {
+    const found = await candidate(c);
+    if (found) return found;
+  }
   throw new NimbusError('bad_request', `no entry file in the archive: add package.json "main", or one of ${ENTRY_CANDIDATES.join(', ')}`);
 }
 
-export async function bundleDirectory(dir: string, handler?: string): Promise<Bundle> {
-  const entry = await findEntry(dir, handler);
-  const r = await twoPass({ entryPoints: [entry], absWorkingDir: dir, nodePaths: [] });
-  return finish(r.code, r.exports, /\.tsx?$/.test(entry) ? 'typescript' : 'javascript');
+/** Unpacks an archive (checked as it goes), finds its entry and builds it. */
+export async function bundleArchive(builder: Builder, body: Buffer, kind: ArchiveKind, limits: ArchiveLimits, handler?: string): Promise<Bundle> {
+  const dir = await unpackArchive(body, kind, limits);
+  try {
+    return await builder.directory(dir, await findEntry(dir, handler));
+  } finally {
+    // Gone already when the builder took it; still here when it failed before.
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Rejects code that exports no handler the platform can call (when its exports are known). */
