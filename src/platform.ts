@@ -120,6 +120,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         await announceChange(bus, { name, version: current?.version ?? null }).catch((e: unknown) => logger.warn({ err: e }, 'could not tell invokers that a function changed'));
       };
       const functions = new FunctionsService(store, config, { changed });
+      cleanups.push(() => functions.close());
       const invocations = new InvocationsService(functions, dispatcher, scheduler);
       const origins = { api: '', functions: '' };
       const deps = { config, store, metrics, functions, invocations, invoker, apiKey: platform.apiKey?.key, logger, origins };
