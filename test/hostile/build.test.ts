@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -213,6 +215,26 @@ describe('ordinary deploys still build', () => {
     const r = await t.deploy('builtins', `const fs = require('fs'); const p = require('node:path'); exports.handler = () => typeof fs.readFileSync + p.sep;`);
     assert.equal(r.status, 201, r.text);
     assert.equal((await t.invoke('builtins')).json, 'function/');
+  });
+
+  it('removes the cgroups and workspaces of a platform process that was killed', async (ctx) => {
+    const cgroupParent = ['/sys/fs/cgroup/memory/nimbus-build', '/sys/fs/cgroup/nimbus-build'].find((d) => existsSync(d));
+    if (!cgroupParent) return ctx.skip('no build cgroup here');
+    const gone = spawnSync('true').pid as number;
+    const cgroup = path.join(cgroupParent, `${gone}-1`);
+    const workspace = path.join(os.tmpdir(), `nimbus-build-${gone}-killed`);
+    await mkdir(cgroup);
+    await mkdir(path.join(workspace, 'workspace', 'upload'), { recursive: true });
+    const next = await startTestPlatform();
+    try {
+      for (let i = 0; i < 100 && (existsSync(cgroup) || existsSync(workspace)); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(!existsSync(cgroup), `${cgroup} is removed`);
+      assert.ok(!existsSync(workspace), `${workspace} is removed`);
+    } finally {
+      await next.close();
+      await rm(workspace, { recursive: true, force: true });
+      await rmdir(cgroup).catch(() => undefined);
+    }
   });
 
   it('leaves no build process or cgroup behind once closed', async () => {

@@ -8,6 +8,7 @@ import { chmod, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { NimbusError } from '../../shared/errors.ts';
+import { workspacePrefix } from './leftovers.ts';
 import { MemoryCgroup } from './memory-cgroup.ts';
 import { sandboxCommand, type BuildTools } from './sandbox-command.ts';
 import { READY } from './worker/protocol.ts';
@@ -85,7 +86,7 @@ export class BuildWorker {
   static async start(o: WorkerOptions): Promise<BuildWorker> {
     // The workspace's outer directory stays root-only (0700): no other host
     // user can look in; the sandbox gets the inner one, readable by its uid.
-    const outer = await mkdtemp(path.join(os.tmpdir(), 'nimbus-build-'));
+    const outer = await mkdtemp(path.join(os.tmpdir(), workspacePrefix(process.pid)));
     const workspace = path.join(outer, 'workspace');
     await mkdir(workspace, { mode: 0o755 });
     await chmod(workspace, 0o755);
@@ -145,8 +146,13 @@ export class BuildWorker {
     return { stdout: Buffer.concat(this.stdout), stderr: this.stderr, code, signal, timedOut, overMemory, outputTooLarge: this.outputTooLarge };
   }
 
+  /** Whether its process still runs (a warm worker can die while it waits). */
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   private kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    if (this.alive) this.child.kill('SIGKILL');
   }
 
   /** Kills whatever still runs, removes the cgroup and the workspace with the upload in it. */

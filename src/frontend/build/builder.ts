@@ -8,6 +8,7 @@
 import os from 'node:os';
 import { NimbusError } from '../../shared/errors.ts';
 import { BuildWorker } from './build-worker.ts';
+import { removeLeftovers } from './leftovers.ts';
 import { readOutcome, type Bundle } from './outcome.ts';
 import { findBuildTools, type BuildTools } from './sandbox-command.ts';
 import type { BuildRequest, Language } from './worker/protocol.ts';
@@ -39,6 +40,7 @@ export class Builder {
 
   constructor(private readonly o: BuilderOptions) {
     this.tools = findBuildTools(this.asRoot);
+    void removeLeftovers().catch(() => undefined);
     this.parallel = o.parallel ?? Math.max(1, Math.min(4, os.cpus().length));
     // One slot more than builds at once: the warm worker's.
     this.freeSlots = Array.from({ length: this.parallel + 1 }, (_, i) => i);
@@ -92,9 +94,15 @@ export class Builder {
   private async takeWorker(): Promise<{ worker: BuildWorker; slot: number }> {
     const warm = this.warm;
     this.warm = undefined;
+    // The next deploy's worker starts while this one builds.
+    if (warm) this.warmUp();
     const slot = warm ? warm.slot : (this.freeSlots.shift() ?? 0);
     try {
-      return { worker: await (warm ? warm.worker : this.startWorker(slot)), slot };
+      const ready = warm ? await warm.worker : undefined;
+      if (ready?.alive) return { worker: ready, slot };
+      // A warm worker that died while it waited is replaced.
+      if (ready) await this.retire(ready);
+      return { worker: await this.startWorker(slot), slot };
     } catch (e) {
       this.freeSlots.push(slot);
       throw e;
@@ -113,6 +121,7 @@ export class Builder {
   }
 
   private warmUp(): void {
+    if (this.closed) return;
     const slot = this.freeSlots.shift();
     if (slot === undefined) return;
     const worker = this.startWorker(slot);

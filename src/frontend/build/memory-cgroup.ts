@@ -4,7 +4,7 @@
 // hierarchy, as on the project's machines) and a pure v2 host both work; the
 // build process enters it before bubblewrap starts, so every child is counted.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { killedForMemory, readOomState } from '../../sandbox/container/cgroup.ts';
 
@@ -32,6 +32,16 @@ export class MemoryCgroup {
       await rmdir(dir).catch(() => undefined);
       return `no memory cgroup for builds (${(e as Error).message})`;
     }
+  }
+
+  /** The build cgroups that exist now, by name. */
+  static async names(): Promise<string[]> {
+    return readdir(PARENT).catch(() => []);
+  }
+
+  /** A cgroup made earlier (by this or another platform process), to remove it. */
+  static existing(name: string): MemoryCgroup {
+    return new MemoryCgroup(path.join(PARENT, name));
   }
 
   /** The file a process writes its pid into to join. */
