@@ -76,6 +76,11 @@ describe('the confine plugin', () => {
     assert.match(r.code ?? '', /'inside'|"inside"/);
     assert.match(r.code ?? '', /require\("fs"\)/);
   });
+
+  it('keeps an optional require() of a missing package inside try a warning, as esbuild does', async () => {
+    const root = await upload({ 'index.js': `let m; try { m = require('not-installed'); } catch {} module.exports = m;` });
+    assert.equal((await bundle(root)).errors, undefined);
+  });
 });
 
 describe('compile error messages', () => {

@@ -46,7 +46,9 @@ async function resolveInside(build: PluginBuild, roots: string[], args: OnResolv
     with: args.with,
     pluginData: NESTED,
   });
-  if (r.errors.length > 0) return { errors: r.errors, warnings: r.warnings };
+  // Nothing found: esbuild resolves it once more and says so itself, as a
+  // warning for an optional require() inside try (no file gets read either way).
+  if (r.errors.length > 0) return undefined;
   if (r.external || r.namespace !== 'file') return { path: r.path, external: r.external, namespace: r.namespace, sideEffects: r.sideEffects, suffix: r.suffix, pluginData: r.pluginData };
   const real = realpathOrUndefined(r.path);
   if (!real || !inside(real)) return refuse(args, 'resolves to a file outside the upload');
