@@ -2,6 +2,7 @@
 // activation records, the async queue). Drivers: sqlite/ (embedded) and
 // postgres/ (cluster); both pass test/storage/conformance.
 import type { EngineKind } from '../sandbox/driver.ts';
+import type { RetentionPolicy, SweepReport } from './retention.ts';
 
 export interface FunctionConfig {
   runtime: 'nodejs';
@@ -83,6 +84,19 @@ export interface QueueEntry {
   state: 'pending' | 'done';
 }
 
+/**
+ * An outbox row claimed for publishing: the queue message of an async entry
+ * that the bus may not hold (its publisher did not confirm it), with the
+ * entry's state and time (null when the entry is gone).
+ */
+export interface OutboxClaim {
+  activationId: string;
+  /** The bus message id to publish under (the bus drops a repeat of it). */
+  messageId: string;
+  state: QueueEntry['state'] | null;
+  runAt: number | null;
+}
+
 export interface ActivationQuery {
   functionName?: string;
   status?: ActivationStatus;
@@ -91,14 +105,24 @@ export interface ActivationQuery {
   before?: string;
 }
 
+/** A version just deployed. */
+export interface DeployedVersion extends VersionRecord {
+  /**
+   * Whether this deploy made the function (no function of the name existed),
+   * decided in the deploy's own transaction: of deploys racing to make one
+   * name, exactly one is `created`.
+   */
+  created: boolean;
+}
+
 export interface Store {
   migrate(): Promise<void>;
   /** Stores the artifact (if new), a new version and the function pointer, atomically. */
-  deployVersion(name: string, config: FunctionConfig, artifactSha256: string, artifact: Buffer): Promise<VersionRecord>;
+  deployVersion(name: string, config: FunctionConfig, artifactSha256: string, artifact: Buffer): Promise<DeployedVersion>;
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   listFunctions(): Promise<FunctionRecord[]>;
   getVersion(name: string, version: number): Promise<VersionRecord | undefined>;
-  /** Deletes the function and its versions (activation records stay). */
+  /** Deletes the function and its versions (activation records stay, until retention deletes them). */
   deleteFunction(name: string): Promise<boolean>;
   getArtifact(sha256: string): Promise<Buffer | undefined>;
 
@@ -112,14 +136,33 @@ export interface Store {
   listActivations(query: ActivationQuery): Promise<ActivationRecord[]>;
 
   /**
-   * Records a queued activation and its queue entry in one transaction. With an
-   * idempotency key already seen for the function, stores nothing and returns
-   * the earlier activation id.
+   * Records a queued activation, its queue entry and its outbox row (message
+   * id = activation id, due at `publishAfter`, default `entry.runAt`) in one
+   * transaction. With an idempotency key already seen for the function,
+   * stores nothing and returns the earlier activation id.
    */
-  enqueue(record: ActivationRecord, entry: QueueEntry): Promise<{ activationId: string; duplicate: boolean }>;
+  enqueue(record: ActivationRecord, entry: QueueEntry, publishAfter?: number): Promise<{ activationId: string; duplicate: boolean }>;
   getQueueEntry(activationId: string): Promise<QueueEntry | undefined>;
   pendingQueue(): Promise<QueueEntry[]>;
   updateQueueEntry(activationId: string, change: Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>): Promise<void>;
+
+  /**
+   * The async outbox: a row per queue message not yet confirmed on the bus.
+   * putOutbox adds or replaces one (its message is due from `publishAfter`).
+   * claimOutbox takes up to `limit` rows due by `now` and makes them due again
+   * at `leaseUntil` (a claimer that dies hands them on); rows another process
+   * is claiming are skipped. clearOutbox removes rows whose messages the bus holds.
+   */
+  putOutbox(activationId: string, messageId: string, publishAfter: number): Promise<void>;
+  claimOutbox(now: number, leaseUntil: number, limit: number): Promise<OutboxClaim[]>;
+  clearOutbox(activationIds: string[]): Promise<void>;
+
+  /**
+   * Deletes activation records the retention policy no longer keeps, in
+   * batches (retention.ts); never a queued or running one. One process at a
+   * time sweeps a shared store: the others skip.
+   */
+  sweepActivations(policy: RetentionPolicy): Promise<SweepReport>;
 
   /** Whether the store answers (for /healthz and fail-fast 503s). */
   ping(): Promise<void>;

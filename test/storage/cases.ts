@@ -1,12 +1,18 @@
 // The storage conformance cases, declared once and run against every Store
 // driver (conformance.test.ts): functions and versions, artifacts, activation
-// records with filters and paging, the async queue with idempotency keys.
+// records with filters and paging, the async queue with idempotency keys,
+// retention (age and per-function count cut-offs, in bounded batches).
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import type { Store } from '../../src/storage/store.ts';
+import { DEFAULT_SWEEP, type RetentionPolicy } from '../../src/storage/retention.ts';
+import type { ActivationRecord, Store } from '../../src/storage/store.ts';
 import { activation, artifact, config, entry, newId } from './records.ts';
 
 export type OpenStore = () => Promise<Store>;
+
+const DAY = 86_400_000;
+const policy = (over: Partial<RetentionPolicy> = {}): RetentionPolicy => ({ maxAgeMs: 7 * DAY, keepPerFunction: 0, ...DEFAULT_SWEEP, pauseMs: 0, ...over });
+const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
 export function storeCases(label: string, open: OpenStore): void {
   describe(`store conformance: ${label}`, () => {
@@ -156,6 +162,53 @@ export function storeCases(label: string, open: OpenStore): void {
       assert.equal((await s.getQueueEntry(rs[2]!.id))?.state, 'done');
       await s.updateQueueEntry('missing', { state: 'done' });
       assert.equal(await s.getQueueEntry('missing'), undefined);
+    });
+
+    it('retention: deletes records older than the age limit with their finished queue entries; never queued, running or pending ones', async () => {
+      const old = (over: Partial<ActivationRecord>) => activation({ createdAt: ago(8 * DAY), logs: 'x'.repeat(10_000), ...over });
+      const gone = [old({}), old({ functionName: 'g', status: 'error' }), old({ status: 'dead_letter', trigger: 'async' })];
+      const asyncDone = old({ trigger: 'async', status: 'success' });
+      const kept = [activation({ createdAt: ago(6 * DAY) }), old({ status: 'running' })];
+      const queued = old({ status: 'queued', trigger: 'async' });
+      const retrying = old({ status: 'error', trigger: 'async' }); // its queue entry is pending: a retry is due
+      for (const r of [...gone, ...kept]) await s.putActivation(r);
+      await s.enqueue(asyncDone, entry(asyncDone, { idempotencyKey: 'old-key', state: 'done' }));
+      await s.enqueue(queued, entry(queued));
+      await s.enqueue(retrying, entry(retrying));
+      await s.putActivation(retrying);
+      const report = await s.sweepActivations(policy());
+      assert.deepEqual(report, { deleted: 4, more: false });
+      for (const r of [...gone, asyncDone]) assert.equal(await s.getActivation(r.id), undefined, `${r.status} ${r.createdAt} deleted`);
+      assert.equal(await s.getQueueEntry(asyncDone.id), undefined, 'its finished queue entry goes with it');
+      for (const r of [...kept, queued, retrying]) assert.equal((await s.getActivation(r.id))?.id, r.id, `${r.status} ${r.createdAt} kept`);
+      assert.equal((await s.getQueueEntry(retrying.id))?.state, 'pending');
+      assert.deepEqual(await s.sweepActivations(policy()), { deleted: 0, more: false });
+      assert.equal((await s.sweepActivations(policy({ maxAgeMs: 0 }))).deleted, 0, '0 keeps records regardless of age');
+    });
+
+    it('retention: keeps the newest N finished records of each function, however old the rest is', async () => {
+      const base = Date.now() - 3600_000;
+      const at = (i: number) => new Date(base + i * 1000).toISOString();
+      const busy = Array.from({ length: 12 }, (_, i) => activation({ functionName: 'busy', createdAt: at(i) }));
+      const special = [activation({ functionName: 'busy', createdAt: at(-5), status: 'running' }), activation({ functionName: 'busy', createdAt: at(-4), status: 'dead_letter' })];
+      const quiet = Array.from({ length: 3 }, (_, i) => activation({ functionName: 'quiet', createdAt: at(i) }));
+      for (const r of [...busy, ...special, ...quiet]) await s.putActivation(r);
+      const report = await s.sweepActivations(policy({ keepPerFunction: 5 }));
+      assert.deepEqual(report, { deleted: 7, more: false });
+      const left = await s.listActivations({ functionName: 'busy', limit: 100 });
+      assert.deepEqual(left.map((r) => r.createdAt), [11, 10, 9, 8, 7, -4, -5].map(at), 'the newest 5, the running one and the dead letter (age only)');
+      assert.equal((await s.listActivations({ functionName: 'quiet', limit: 100 })).length, 3);
+      assert.equal((await s.sweepActivations(policy({ keepPerFunction: 5 }))).deleted, 0);
+    });
+
+    it('retention: deletes in bounded batches and carries on at the next sweep', async () => {
+      for (let i = 0; i < 10; i++) await s.putActivation(activation({ createdAt: ago(30 * DAY - i * 1000) }));
+      const step = policy({ batchSize: 3, maxBatches: 1 });
+      assert.deepEqual(await s.sweepActivations(step), { deleted: 3, more: true });
+      assert.equal((await s.listActivations({ limit: 100 })).length, 7);
+      assert.deepEqual(await s.sweepActivations({ ...step, maxBatches: 2 }), { deleted: 6, more: true });
+      assert.deepEqual(await s.sweepActivations(step), { deleted: 1, more: false });
+      assert.equal((await s.listActivations({ limit: 100 })).length, 0);
     });
   });
 }

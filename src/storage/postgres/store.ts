@@ -8,13 +8,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadMigrations } from '../migrations.ts';
-import type { ActivationQuery, ActivationRecord, FunctionConfig, FunctionRecord, QueueEntry, Store, VersionRecord } from '../store.ts';
+import type { ActivationQuery, ActivationRecord, DeployedVersion, FunctionConfig, FunctionRecord, QueueEntry, Store, VersionRecord } from '../store.ts';
 import { toFunction, toQueueEntry, toVersion, type QueueRow, type VersionRow } from '../rows.ts';
 import { translate } from './errors.ts';
+import { sweepActivations, type RetentionDb, type RetentionPolicy, type SweepReport } from '../retention.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 /** Key of the advisory lock held while migrating (any constant unique to nimbus). */
 const MIGRATION_LOCK = 7_316_221_001;
+/** Key of the advisory lock a process holds while it sweeps old activations (one sweeper at a time). */
+const RETENTION_LOCK = 7_316_221_002;
+/** Retention's `?` placeholders as PostgreSQL's $1, $2, … (its statements have no other question marks). */
+const numbered = (sql: string) => {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+};
 
 export interface PostgresOptions {
   /** Time to open a connection before `unavailable`, ms. */
@@ -92,7 +100,7 @@ export class PostgresStore implements Store {
     });
   }
 
-  async deployVersion(name: string, config: FunctionConfig, sha: string, artifact: Buffer): Promise<VersionRecord> {
+  async deployVersion(name: string, config: FunctionConfig, sha: string, artifact: Buffer): Promise<DeployedVersion> {
     const now = new Date().toISOString();
     return this.tx(async (c) => {
       await c.query('INSERT INTO artifacts (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING', [sha, artifact, artifact.length, now]);
@@ -103,12 +111,12 @@ export class PostgresStore implements Store {
       );
       const version = counter.rows[0]?.last_version ?? 1;
       await c.query('INSERT INTO versions (name, version, config, artifact_sha256, created_at) VALUES ($1, $2, $3, $4, $5)', [name, version, JSON.stringify(config), sha, now]);
-      await c.query(
-        `INSERT INTO functions (name, latest_version, first_deployed_at) VALUES ($1, $2, $3)
-         ON CONFLICT (name) DO UPDATE SET latest_version = excluded.latest_version`,
-        [name, version, now],
-      );
-      return { name, version, config, artifactSha256: sha, artifactBytes: artifact.length, createdAt: now };
+      // The insert that did not meet an existing row made the function; a racing deploy
+      // waits on that row (the counter's, then this one's) and updates it instead.
+      const inserted = await c.query('INSERT INTO functions (name, latest_version, first_deployed_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING', [name, version, now]);
+      const created = inserted.rowCount === 1;
+      if (!created) await c.query('UPDATE functions SET latest_version = $2 WHERE name = $1', [name, version]);
+      return { name, version, config, artifactSha256: sha, artifactBytes: artifact.length, createdAt: now, created };
     });
   }
 
@@ -197,6 +205,50 @@ export class PostgresStore implements Store {
       'UPDATE async_queue SET attempts = COALESCE($2, attempts), run_at = COALESCE($3, run_at), state = COALESCE($4, state) WHERE activation_id = $1',
       [activationId, change.attempts ?? null, change.runAt ?? null, change.state ?? null],
     );
+  }
+
+  /**
+   * Sweeps on one connection that holds the retention lock for the sweep (a
+   * session lock: a process that dies lets go of it); another process already
+   * sweeping means this one skips. Each batch is its own short transaction.
+   */
+  async sweepActivations(policy: RetentionPolicy): Promise<SweepReport> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      return translate(e);
+    }
+    let broken: Error | undefined;
+    try {
+      const [lock] = (await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1) AS got', [RETENTION_LOCK])).rows;
+      if (!lock?.got) return { deleted: 0, more: false, skipped: true };
+      const db: RetentionDb = {
+        all: async <R>(sql: string, args: unknown[]) => (await client.query(numbered(sql), args)).rows as R[],
+        write: async (statements) => {
+          await client.query('BEGIN');
+          try {
+            const changed: number[] = [];
+            for (const st of statements) changed.push((await client.query(numbered(st.sql), st.args)).rowCount ?? 0);
+            await client.query('COMMIT');
+            return changed;
+          } catch (e) {
+            await client.query('ROLLBACK').catch((re: Error) => (broken = re));
+            throw e;
+          }
+        },
+      };
+      try {
+        return await sweepActivations(db, policy);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]).catch((e: Error) => (broken = e));
+      }
+    } catch (e) {
+      broken ??= e as Error; // the lock may still be held on this connection: do not hand it back to the pool
+      return translate(e);
+    } finally {
+      client.release(broken);
+    }
   }
 
   async ping(): Promise<void> {

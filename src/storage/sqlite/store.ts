@@ -7,16 +7,19 @@ import type Database from 'better-sqlite3';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadMigrations } from '../migrations.ts';
-import type { ActivationQuery, ActivationRecord, FunctionConfig, FunctionRecord, QueueEntry, Store, VersionRecord } from '../store.ts';
+import type { ActivationQuery, ActivationRecord, DeployedVersion, FunctionConfig, FunctionRecord, QueueEntry, Store, VersionRecord } from '../store.ts';
 import { ACTIVATION_UPSERT, activationRow } from './activation-rows.ts';
 import { ActivationWriter, type ActivationWriterOptions } from './activation-writer.ts';
 import { openConnection } from './connection.ts';
+import { sweepActivations, type RetentionPolicy, type SweepReport } from '../retention.ts';
 import { deepFreeze, toFunction, toQueueEntry, toVersion, type QueueRow, type VersionRow } from '../rows.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 /** Longest an activation record waits to be committed (a crash loses at most this much). */
 export const ACTIVATION_WRITE_DELAY_MS = 10;
+/** Free pages given back to the file system per step after a sweep (4 KB pages: 8 MB). */
+const VACUUM_STEP_PAGES = 2048;
 
 const VERSION_SELECT = `SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size FROM versions v JOIN artifacts a ON a.sha256 = v.artifact_sha256`;
 const FUNCTION_SELECT = `SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size, f.first_deployed_at
@@ -64,7 +67,7 @@ export class SqliteStore implements Store {
     }
   }
 
-  async deployVersion(name: string, config: FunctionConfig, sha: string, artifact: Buffer): Promise<VersionRecord> {
+  async deployVersion(name: string, config: FunctionConfig, sha: string, artifact: Buffer): Promise<DeployedVersion> {
     await this.activationWrites.flush();
     this.functions.delete(name);
     const now = new Date().toISOString();
@@ -74,9 +77,9 @@ export class SqliteStore implements Store {
         .run(name);
       const { last_version: version } = this.sql('SELECT last_version FROM version_counters WHERE name = ?').get(name) as { last_version: number };
       this.sql('INSERT INTO versions (name, version, config, artifact_sha256, created_at) VALUES (?, ?, ?, ?, ?)').run(name, version, JSON.stringify(config), sha, now);
-      this.sql('INSERT INTO functions (name, latest_version, first_deployed_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET latest_version = excluded.latest_version')
-        .run(name, version, now);
-      return { name, version, config, artifactSha256: sha, artifactBytes: artifact.length, createdAt: now };
+      const created = this.sql('INSERT INTO functions (name, latest_version, first_deployed_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING').run(name, version, now).changes > 0;
+      if (!created) this.sql('UPDATE functions SET latest_version = ? WHERE name = ?').run(version, name);
+      return { name, version, config, artifactSha256: sha, artifactBytes: artifact.length, createdAt: now, created };
     })();
   }
 
@@ -173,6 +176,19 @@ export class SqliteStore implements Store {
     const next = { ...cur, ...change };
     await this.activationWrites.flush();
     this.sql('UPDATE async_queue SET attempts = ?, run_at = ?, state = ? WHERE activation_id = ?').run(next.attempts, next.runAt, next.state, activationId);
+  }
+
+  /** Retention runs in the writer thread, step by step between batches of records; freed pages go back after. */
+  async sweepActivations(policy: RetentionPolicy): Promise<SweepReport> {
+    const report = await sweepActivations(this.activationWrites.retentionDb(), policy);
+    // A few MB a step, so that records waiting behind it are not held up for long. A file made
+    // before auto_vacuum = INCREMENTAL keeps its free pages (the count stops falling): reused, not given back.
+    for (let free = Infinity, i = 0; report.deleted > 0 && i < 10_000; i++) {
+      const left = await this.activationWrites.vacuum(VACUUM_STEP_PAGES);
+      if (left === 0 || left >= free) break;
+      free = left;
+    }
+    return report;
   }
 
   async ping(): Promise<void> {
