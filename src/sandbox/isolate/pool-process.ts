@@ -12,6 +12,7 @@ import { encodeFrame, FrameDecoder } from '../../guest/protocol.ts';
 import { PoolEvent, type PoolCommand } from '../../guest/isolate-protocol.ts';
 import type { IsolateBundles } from './bundle.ts';
 import { poolCommand } from './bwrap.ts';
+import { releaseSandboxId, takeSandboxId } from '../process/identities.ts';
 
 const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
@@ -66,18 +67,31 @@ export class PoolProcess {
   node = '';
   readonly startedAt = performance.now();
 
-  private constructor(private readonly child: ChildProcess, private readonly channel: Duplex, private readonly log: PoolLog) {
+  private constructor(private readonly child: ChildProcess, private readonly channel: Duplex, private readonly log: PoolLog, private readonly uid: number | undefined) {
     channel.on('data', (chunk: Buffer) => this.onData(chunk));
     channel.on('error', () => this.die({ message: 'the channel to the isolate pool for this function failed; it is being restarted', code: 'function_crashed', crashed: true }));
     child.stderr?.on('data', (c: Buffer) => (this.stderrTail = (this.stderrTail + c.toString('utf8')).slice(-4000)));
     child.once('exit', (code, signal) => this.onExit(code, signal));
+    if (uid !== undefined) child.once('close', () => void this.releaseUid(uid));
   }
 
-  /** Spawns the pool inside bubblewrap and waits for its ready event. */
+  /**
+   * Spawns the pool inside bubblewrap and waits for its ready event. A root platform starts it as an
+   * unprivileged uid of its own (the process engine's id block): bubblewrap run by root maps root to
+   * host uid 0, and host uid 0, even without capabilities, may write host-wide settings such as
+   * /proc/sys/kernel/core_pattern, so an escape from V8 would have been one step from root.
+   */
   static async start(bwrap: string, bundles: IsolateBundles, log: PoolLog, timeoutMs = 15_000): Promise<PoolProcess> {
     const { command, args } = poolCommand(bwrap, bundles);
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
-    const pool = new PoolProcess(child, child.stdio[3] as Duplex, log);
+    const uid = process.getuid?.() === 0 ? takeSandboxId() : undefined;
+    let child: ChildProcess;
+    try {
+      child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], ...(uid === undefined ? {} : { uid, gid: uid }) });
+    } catch (e) {
+      if (uid !== undefined) releaseSandboxId(uid);
+      throw e;
+    }
+    const pool = new PoolProcess(child, child.stdio[3] as Duplex, log, uid);
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`the isolate pool did not start within ${timeoutMs} ms`)), timeoutMs);
@@ -197,6 +211,12 @@ export class PoolProcess {
         : `V8 lost control of this function's isolate (${message}) and the isolate pool for this function crashed; it is being restarted`,
       memory ? 'memory_exhausted' : 'function_crashed', true, sid || undefined,
     );
+  }
+
+  /** Gives the uid back once no process of the pool runs (the next pool may get it). */
+  private async releaseUid(uid: number): Promise<void> {
+    for (let i = 0; i < 500 && (await Promise.all(this.inner.map(alive))).some(Boolean); i++) await new Promise((r) => setTimeout(r, 10));
+    releaseSandboxId(uid);
   }
 
   private die(death: PoolDeath): void {
