@@ -1,13 +1,16 @@
 // PostgreSQL driver specifics: processes migrating at once apply each
 // migration once (advisory lock); an unreachable database gives
-// `unavailable` fast, and the same store works again when it returns.
+// `unavailable` fast, and the same store works again when it returns; one
+// process at a time sweeps old activations (advisory lock), the others skip.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PostgresStore } from '../../src/storage/postgres/store.ts';
+import pg from 'pg';
+import { PostgresStore, RETENTION_LOCK } from '../../src/storage/postgres/store.ts';
+import { DEFAULT_SWEEP } from '../../src/storage/retention.ts';
 import { isNimbusError } from '../../src/shared/errors.ts';
 import { TcpProxy } from '../cluster/tcp-proxy.ts';
 import { createTestDatabase } from './pg-database.ts';
-import { artifact, config } from './records.ts';
+import { activation, artifact, config } from './records.ts';
 
 describe('postgres store', async () => {
   const url = await createTestDatabase();
@@ -20,6 +23,29 @@ describe('postgres store', async () => {
       assert.equal((await stores[0]!.deployVersion('m', config(), a.sha, a.bytes)).version, 1);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('lets one process sweep old activations at a time: the others skip while it holds the lock, and it lets go after', async () => {
+    const [a, b] = [new PostgresStore(url), new PostgresStore(url)];
+    const other = new pg.Client({ connectionString: url });
+    try {
+      await a.migrate();
+      const old = new Date(Date.now() - 30 * 86_400_000).toISOString();
+      for (let i = 0; i < 60; i++) await a.putActivation(activation({ functionName: 'swept', createdAt: old }));
+      const policy = { maxAgeMs: 7 * 86_400_000, keepPerFunction: 0, ...DEFAULT_SWEEP, batchSize: 5, pauseMs: 30 };
+      await other.connect();
+      await other.query('SELECT pg_advisory_lock($1)', [RETENTION_LOCK]);
+      assert.deepEqual(await a.sweepActivations(policy), { deleted: 0, more: false, skipped: true }, 'another process holds the lock');
+      await other.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]);
+      const first = a.sweepActivations(policy); // 12 batches, 30 ms apart
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await b.sweepActivations(policy)).skipped, true, 'a second process skips while the first sweeps');
+      assert.deepEqual(await first, { deleted: 60, more: false });
+      assert.deepEqual(await b.sweepActivations(policy), { deleted: 0, more: false }, 'the lock was given back');
+    } finally {
+      await other.end();
+      await Promise.all([a.close(), b.close()]);
     }
   });
 

@@ -11,13 +11,14 @@ import { loadMigrations } from '../migrations.ts';
 import type { ActivationQuery, ActivationRecord, DeployedVersion, FunctionConfig, FunctionRecord, QueueEntry, Store, VersionRecord } from '../store.ts';
 import { toFunction, toQueueEntry, toVersion, type QueueRow, type VersionRow } from '../rows.ts';
 import { translate } from './errors.ts';
+import type { OutboxClaim } from '../store.ts';
 import { sweepActivations, type RetentionDb, type RetentionPolicy, type SweepReport } from '../retention.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 /** Key of the advisory lock held while migrating (any constant unique to nimbus). */
 const MIGRATION_LOCK = 7_316_221_001;
 /** Key of the advisory lock a process holds while it sweeps old activations (one sweeper at a time). */
-const RETENTION_LOCK = 7_316_221_002;
+export const RETENTION_LOCK = 7_316_221_002;
 /** Retention's `?` placeholders as PostgreSQL's $1, $2, … (its statements have no other question marks). */
 const numbered = (sql: string) => {
   let n = 0;
@@ -168,8 +169,8 @@ export class PostgresStore implements Store {
     return (await this.q<{ body: string }>(sql, args)).map((r) => JSON.parse(r.body) as ActivationRecord);
   }
 
-  async enqueue(record: ActivationRecord, e: QueueEntry): Promise<{ activationId: string; duplicate: boolean }> {
-    // One statement (one round trip, one commit): the queue entry, and the record only if the entry went in.
+  async enqueue(record: ActivationRecord, e: QueueEntry, publishAfter = e.runAt): Promise<{ activationId: string; duplicate: boolean }> {
+    // One statement (one round trip, one commit): the queue entry, and the record and outbox row only if the entry went in.
     const [row] = await this.q<{ inserted: string | null }>(
       `WITH q AS (
          INSERT INTO async_queue (activation_id, function_name, input, attempts, max_attempts, run_at, idempotency_key, state)
@@ -180,9 +181,13 @@ export class PostgresStore implements Store {
          INSERT INTO activations (id, function_name, function_version, created_at, status, body)
          SELECT $9, $10, $11, $12, $13, $14 WHERE EXISTS (SELECT 1 FROM q)
          RETURNING id
+       ), o AS (
+         INSERT INTO async_outbox (activation_id, message_id, publish_after)
+         SELECT activation_id, activation_id, $15 FROM q
+         RETURNING activation_id
        )
-       SELECT (SELECT activation_id FROM q) AS inserted, (SELECT count(*) FROM a) AS records`,
-      [e.activationId, e.functionName, JSON.stringify(e.input), e.attempts, e.maxAttempts, e.runAt, e.idempotencyKey, e.state, ...activationArgs(record)],
+       SELECT (SELECT activation_id FROM q) AS inserted, (SELECT count(*) FROM a) AS records, (SELECT count(*) FROM o) AS outbox`,
+      [e.activationId, e.functionName, JSON.stringify(e.input), e.attempts, e.maxAttempts, e.runAt, e.idempotencyKey, e.state, ...activationArgs(record), publishAfter],
     );
     if (row?.inserted) return { activationId: row.inserted, duplicate: false };
     // The key was taken (possibly by a transaction that committed after this statement's snapshot): read it now.
@@ -249,6 +254,33 @@ export class PostgresStore implements Store {
     } finally {
       client.release(broken);
     }
+  }
+
+  async putOutbox(activationId: string, messageId: string, publishAfter: number): Promise<void> {
+    await this.q(
+      `INSERT INTO async_outbox (activation_id, message_id, publish_after) VALUES ($1, $2, $3)
+       ON CONFLICT (activation_id) DO UPDATE SET message_id = excluded.message_id, publish_after = excluded.publish_after`,
+      [activationId, messageId, publishAfter],
+    );
+  }
+
+  async claimOutbox(now: number, leaseUntil: number, limit: number): Promise<OutboxClaim[]> {
+    // SKIP LOCKED: relays in several invokers claim disjoint rows instead of waiting on each other.
+    const rows = await this.q<{ activation_id: string; message_id: string; state: QueueEntry['state'] | null; run_at: string | null }>(
+      `WITH due AS (
+         SELECT activation_id FROM async_outbox WHERE publish_after <= $1 ORDER BY publish_after LIMIT $3 FOR UPDATE SKIP LOCKED
+       ), claimed AS (
+         UPDATE async_outbox o SET publish_after = $2 FROM due WHERE o.activation_id = due.activation_id
+         RETURNING o.activation_id, o.message_id
+       )
+       SELECT c.activation_id, c.message_id, q.state, q.run_at FROM claimed c LEFT JOIN async_queue q ON q.activation_id = c.activation_id`,
+      [now, leaseUntil, limit],
+    );
+    return rows.map((r) => ({ activationId: r.activation_id, messageId: r.message_id, state: r.state, runAt: r.run_at === null ? null : Number(r.run_at) }));
+  }
+
+  async clearOutbox(activationIds: string[]): Promise<void> {
+    if (activationIds.length) await this.q('DELETE FROM async_outbox WHERE activation_id = ANY($1)', [activationIds]);
   }
 
   async ping(): Promise<void> {
