@@ -26,6 +26,7 @@ import { announceChange, onFunctionChanged } from './scheduler/function-events.t
 import { createMetrics, type Metrics } from './shared/metrics.ts';
 import { securePlatformState } from './shared/private-state.ts';
 import { openStore } from './storage/registry.ts';
+import { startSweeper } from './storage/retention-sweeper.ts';
 import type { Store } from './storage/store.ts';
 
 export interface PlatformOptions extends NimbusOptions {
@@ -78,6 +79,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     for (const c of cleanups.splice(0).reverse()) await c().catch((e: unknown) => logger.warn({ err: e }, 'close failed'));
   };
   try {
+    const sweeper = startSweeper(store, config, (level, msg, extra) => logger[level](extra ?? {}, msg));
+    cleanups.push(() => sweeper.stop());
     let invoker: Invoker | undefined;
     if (withInvoker) {
       const agentPath = await bundleGuest(path.join(config.dataDir, 'build'));

@@ -9,8 +9,9 @@ import { CliError } from './client.ts';
 import { CAPS_FLAGS, capsOptions, clusterOptions, redact, type CapsOpts } from './serve.ts';
 import { closeOnSignals } from './shutdown.ts';
 import { addEgressFlag, egressOptions, type EgressOpts } from './egress-flag.ts';
+import { addRetentionFlags, retentionOptions, type RetentionOpts } from './retention-flags.ts';
 
-interface InvokerOpts extends CapsOpts, EgressOpts { dataDir: string; bus: string; store: string; invokerId: string; slots?: string; logLevel: string }
+interface InvokerOpts extends CapsOpts, EgressOpts, RetentionOpts { dataDir: string; bus: string; store: string; invokerId: string; slots?: string; logLevel: string }
 
 const defaultId = () => `${os.hostname()}-${process.pid}`.replace(/[^a-zA-Z0-9_-]/g, '-').slice(0, 64);
 
@@ -18,6 +19,7 @@ export function registerInvokerCommand(program: Command): void {
   const invoker = program.command('invoker');
   for (const [flag, help, env] of CAPS_FLAGS) invoker.option(flag, help, env);
   addEgressFlag(invoker);
+  addRetentionFlags(invoker);
   invoker.description('run a cluster execution node: an invoker and an async-queue consumer, joined by --bus nats://… and --store postgres://…')
     .option('--bus <url>', 'nats://host:port', process.env.NIMBUS_BUS ?? '')
     .option('--store <url>', 'postgres://user@host/db', process.env.NIMBUS_STORE ?? '')
@@ -31,7 +33,7 @@ export function registerInvokerCommand(program: Command): void {
       const cluster = clusterOptions(o.bus, o.store);
       const platform = await startPlatform({
         withFrontend: false, withInvoker: true, consumeQueue: true, slots,
-        dataDir: o.dataDir, bus: o.bus, store: o.store, invokerId: o.invokerId, logLevel: o.logLevel, ...capsOptions(o), ...egressOptions(o), ...cluster,
+        dataDir: o.dataDir, bus: o.bus, store: o.store, invokerId: o.invokerId, logLevel: o.logLevel, ...capsOptions(o), ...egressOptions(o), ...retentionOptions(o), ...cluster,
       }).catch((e: Error) => {
         throw new CliError(`cannot start: ${e.message}`);
       });

@@ -9,6 +9,7 @@ import { deployExamples } from './examples.ts';
 import { CliError } from './client.ts';
 import { closeOnSignals } from './shutdown.ts';
 import { addEgressFlag, egressOptions, type EgressOpts } from './egress-flag.ts';
+import { addRetentionFlags, retentionOptions, type RetentionOpts } from './retention-flags.ts';
 
 /** A URL fit for printing: the password hidden. */
 export function redact(url: string): string {
@@ -38,12 +39,13 @@ export const CAPS_FLAGS: [string, string, string | undefined][] = [
   ['--sandbox-memory-total-mb <mb>', 'most memory its sandboxes may be given together (default: 3/4 of the machine\'s)', process.env.NIMBUS_SANDBOX_MEMORY_TOTAL_MB],
 ];
 
-interface ServeOpts extends CapsOpts, EgressOpts { port: string; functionsPort?: string; host: string; dataDir: string; examples?: boolean; bus: string; store: string; invokerId: string; logLevel: string; apiKey?: string }
+interface ServeOpts extends CapsOpts, EgressOpts, RetentionOpts { port: string; functionsPort?: string; host: string; dataDir: string; examples?: boolean; bus: string; store: string; invokerId: string; logLevel: string; apiKey?: string }
 
 export function registerServeCommand(program: Command): void {
   const serve = program.command('serve');
   for (const [flag, help, env] of CAPS_FLAGS) serve.option(flag, help, env);
   addEgressFlag(serve);
+  addRetentionFlags(serve);
   serve.description('run nimbus: embedded (one process, SQLite, in-memory bus), or a cluster front end with --bus nats://… --store postgres://…')
     .option('--port <port>', 'port to listen on', process.env.NIMBUS_PORT ?? '8080')
     .option('--functions-port <port>', 'port of the function origin (ANY /fn/:name/*), kept apart from the API (default: --port + 1; any free port when --port is 0)', process.env.NIMBUS_FUNCTIONS_PORT)
@@ -65,7 +67,7 @@ export function registerServeCommand(program: Command): void {
       if (functionsPort !== undefined && functionsPort !== 0 && functionsPort === port) throw new CliError(`--functions-port must differ from --port (${port}): functions get their own origin`, 2);
       const cluster = o.bus !== 'memory';
       const mode = cluster ? { withInvoker: false, ...clusterOptions(o.bus, o.store) } : {};
-      const platform = await startPlatform({ port, functionsPort, host: o.host, dataDir: o.dataDir, bus: o.bus, store: o.store, invokerId: o.invokerId, logLevel: o.logLevel, apiKey: o.apiKey, ...capsOptions(o), ...egressOptions(o), ...mode }).catch((e: Error) => {
+      const platform = await startPlatform({ port, functionsPort, host: o.host, dataDir: o.dataDir, bus: o.bus, store: o.store, invokerId: o.invokerId, logLevel: o.logLevel, apiKey: o.apiKey, ...capsOptions(o), ...egressOptions(o), ...retentionOptions(o), ...mode }).catch((e: Error) => {
         throw new CliError(`cannot start: ${e.message}`);
       });
       const lines = [

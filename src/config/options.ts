@@ -55,6 +55,24 @@ export const NimbusOptions = z.object({
   asyncRetries: z.number().int().min(0).max(20).default(2),
   /** First retry delay, ms; doubles each retry. */
   asyncRetryBaseMs: z.number().int().min(0).default(1000),
+  /**
+   * Activation records (with their logs and result) older than this are deleted
+   * in the background, ms; 0 keeps them regardless of age. Queued and running
+   * ones never are.
+   * @default 604800000 (7 days)
+   */
+  activationRetentionMs: z.number().int().min(0).default(7 * 24 * 3600 * 1000),
+  /**
+   * Per function, finished activation records beyond the newest this many are
+   * deleted in the background; 0: no count limit. Dead letters go by age only.
+   * @default 10000 (a day of a call every 9 s, or the last 3 hours at one a second: the recent past one debugs from; at most ~10 GB a function whose every call logs the 1 MB limit, ~20 MB with small logs)
+   */
+  activationRetentionPerFunction: z.number().int().min(0).default(10_000),
+  /**
+   * How often the store is swept for activation records past retention, ms.
+   * @default 60000
+   */
+  activationSweepIntervalMs: z.number().int().min(100).default(60_000),
   /** Message bus: "memory" (embedded) or a nats:// URL. */
   bus: z.string().default('memory'),
   /** Store: "sqlite" (embedded, in dataDir) or a postgres:// URL. */
