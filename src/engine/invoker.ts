@@ -1,6 +1,8 @@
 // The invoker: the execution engine's front door. It answers run requests from
 // the bus, keeps a warm pool per function version, starts sandboxes through the
-// drivers, and stores an activation record for every run.
+// drivers, and stores an activation record for every run. A redeploy retires
+// the older versions' pools: they drain (nothing sent to them fails) and their
+// sandboxes are disposed once idle.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Bus, Unsubscribe } from '../bus/bus.ts';
@@ -18,6 +20,9 @@ import { buildRecord, statusOf, type RunFacts } from './records.ts';
 
 /** Sandbox facts copied into each activation record (a microVM's accelerator and why). */
 const RECORDED_DETAILS = ['accelerator', 'acceleratorReason', 'start'];
+
+/** Longest a retired pool may take to drain before what is left is closed: twice the longest call, at least a minute. */
+const drainBoundMs = (timeoutMs: number) => Math.max(60_000, 2 * timeoutMs);
 
 function recordedDetails(details: Record<string, unknown>): Record<string, string> | undefined {
   const picked = Object.fromEntries(RECORDED_DETAILS.filter((k) => typeof details[k] === 'string').map((k) => [k, String(details[k])]));
@@ -37,7 +42,14 @@ export class Invoker {
   /** The platform-wide caps every sandbox creation here goes through. */
   readonly capacity: Capacity;
   private readonly artifacts: ArtifactCache;
+  /** The pools that take new calls: one per function version. */
   private readonly pools = new Map<string, FunctionPool>();
+  /** Pools of replaced versions, draining (FunctionPool.retire); calls still routed to their version join them. */
+  private readonly retiring = new Map<string, FunctionPool>();
+  /** The newest version seen per function: a pool made for an older one is retired at once. */
+  private readonly latest = new Map<string, number>();
+  /** Each pool's drain bound (from its version's timeout). */
+  private readonly drainBounds = new WeakMap<FunctionPool, number>();
   private readonly versions = new Map<string, VersionRecord>();
   private readonly detailsBySandbox = new WeakMap<Sandbox, Record<string, string> | undefined>();
   private unsubscribe?: Unsubscribe;
@@ -82,8 +94,11 @@ export class Invoker {
     const startedAt = Date.now();
     const facts: RunFacts = { req, config, invokerId: this.id, startedAt };
     let lease: Lease;
+    // The pool is held for the release: by then its version may have been retired.
+    let pool: FunctionPool;
     try {
-      lease = await (await this.pool(version)).acquire();
+      pool = await this.pool(version);
+      lease = await pool.acquire();
     } catch (e) {
       if (!isNimbusError(e) || e.code === 'throttled' || e.code === 'unavailable') throw e;
       const logs = typeof e.details.logs === 'string' ? e.details.logs : '';
@@ -96,7 +111,7 @@ export class Invoker {
     try {
       outcome = await lease.sandbox.invoke({ activationId: req.activationId, input: req.input, timeoutMs: config.timeoutMs });
     } finally {
-      this.poolFor(version)?.release(lease);
+      pool.release(lease);
     }
     const record = buildRecord(facts, { cold: lease.cold, sandboxId: lease.sandbox.id, initMs: lease.cold ? lease.initMs : null, queuedMs, outcome });
     const engineDetails = this.recordedDetails(lease.sandbox);
@@ -131,16 +146,19 @@ export class Invoker {
   }
 
   private poolFor(v: VersionRecord): FunctionPool | undefined {
-    return this.pools.get(`${v.name}@${v.version}`);
+    const key = `${v.name}@${v.version}`;
+    return this.pools.get(key) ?? this.retiring.get(key);
   }
 
   private async pool(v: VersionRecord): Promise<FunctionPool> {
     const existing = this.poolFor(v);
     if (existing) return existing;
     const driver = await this.drivers.get(v.config.engine);
+    const again = this.poolFor(v);
+    if (again) return again;
     const { config } = this.deps;
     // The artifact is looked up (and its hash checked) at every sandbox creation, not once per pool.
-    const pool = this.poolFor(v) ?? new FunctionPool(`${v.name}@${v.version}`, async () =>
+    const pool = new FunctionPool(`${v.name}@${v.version}`, async () =>
       driver.create({
         id: `sb-${randomUUID().slice(0, 12)}`,
         functionName: v.name,
@@ -162,20 +180,32 @@ export class Invoker {
       waitQueueLimit: config.waitQueueLimit,
       keepAliveMs: config.keepAliveMs,
     }, { admit: (evict) => this.capacity.admit(v.config.memoryMb, `${v.name}@${v.version}`, evict) });
+    this.drainBounds.set(pool, drainBoundMs(v.config.timeoutMs));
+    if (v.version < (this.latest.get(v.name) ?? 0)) {
+      // A call routed to a version that has since been replaced still runs on it, in a pool that drains at once.
+      this.retire(pool);
+      return pool;
+    }
     this.pools.set(pool.key, pool);
-    await this.retireOlderVersions(v);
+    this.latest.set(v.name, v.version);
+    this.retireOlderVersions(v.name, v.version);
     return pool;
   }
 
-  /** A newer version makes older pools of the same function useless: drain them. */
-  private async retireOlderVersions(v: VersionRecord): Promise<void> {
+  /** A newer version takes the function's new calls: older pools drain. */
+  private retireOlderVersions(name: string, newest: number): void {
     for (const [key, pool] of this.pools) {
-      const [name, ver] = key.split('@');
-      if (name === v.name && Number(ver) < v.version) {
-        this.pools.delete(key);
-        void pool.close();
-      }
+      if (key.startsWith(`${name}@`) && Number(key.slice(name.length + 1)) < newest) this.retire(pool);
     }
+  }
+
+  /** Moves a pool to the draining set until it is empty (FunctionPool.retire). */
+  private retire(pool: FunctionPool): void {
+    if (this.pools.get(pool.key) === pool) this.pools.delete(pool.key);
+    this.retiring.set(pool.key, pool);
+    void pool.retire(this.drainBounds.get(pool) ?? drainBoundMs(0)).finally(() => {
+      if (this.retiring.get(pool.key) === pool) this.retiring.delete(pool.key);
+    });
   }
 
   /** Keeps the function's minSandboxes warm on this invoker (after a deploy, and at start). */
@@ -201,28 +231,32 @@ export class Invoker {
   }
 
   /**
-   * Called when a function is deleted or redeployed elsewhere: drops its pools
-   * and cached versions, all of them or those older than `keepFrom`.
+   * Called when a function is deleted or redeployed elsewhere: retires its
+   * pools (they drain, see retire) and drops its cached versions, all of them
+   * or those older than `keepFrom`.
    */
   async forget(name: string, keepFrom = Infinity): Promise<void> {
     const stale = (key: string) => key.startsWith(`${name}@`) && Number(key.slice(name.length + 1)) < keepFrom;
-    for (const [key, pool] of this.pools) {
-      if (stale(key)) {
-        this.pools.delete(key);
-        await pool.close();
-      }
-    }
+    for (const [key, pool] of this.pools) if (stale(key)) this.retire(pool);
     for (const key of this.versions.keys()) if (stale(key)) this.versions.delete(key);
+    // A deleted function may come back with any later version; a redeployed one only moves forward.
+    if (keepFrom === Infinity) this.latest.delete(name);
+    else if (keepFrom > (this.latest.get(name) ?? 0)) this.latest.set(name, keepFrom);
   }
 
   listSandboxes(): (SandboxInfo & { inflight: number; lastUsed: string })[] {
-    return [...this.pools.values()].flatMap((p) =>
+    return this.allPools().flatMap((p) =>
       p.sandboxes().map((s) => ({ ...s.sandbox.info(), inflight: s.inflight, lastUsed: new Date(s.lastUsed).toISOString(), invoker: this.id })),
     );
   }
 
+  /** Pools taking new calls and pools draining: both hold sandboxes. */
+  private allPools(): FunctionPool[] {
+    return [...this.pools.values(), ...this.retiring.values()];
+  }
+
   private findSandbox(id: string): { pool: FunctionPool; sandbox: Sandbox } {
-    for (const pool of this.pools.values()) {
+    for (const pool of this.allPools()) {
       const hit = pool.sandboxes().find((s) => s.sandbox.id === id);
       if (hit) return { pool, sandbox: hit.sandbox };
     }
@@ -265,7 +299,7 @@ export class Invoker {
   }
 
   private readonly collectGauge = (g: Metrics['sandboxes']): void => {
-    for (const pool of this.pools.values()) {
+    for (const pool of this.allPools()) {
       for (const s of pool.sandboxes()) g.inc({ engine: s.sandbox.engine, state: s.inflight > 0 ? 'busy' : 'idle' });
     }
   };
@@ -282,8 +316,9 @@ export class Invoker {
     this.deps.metrics.sandboxSources.delete(this.collectGauge);
     this.deps.metrics.capacitySources.delete(this.collectCapacity);
     await this.unsubscribe?.();
-    await Promise.all([...this.pools.values()].map((p) => p.close()));
+    await Promise.all(this.allPools().map((p) => p.close()));
     this.pools.clear();
+    this.retiring.clear();
     await this.drivers.dispose();
   }
 }

@@ -3,7 +3,8 @@
 // queues a bounded number of waiters (429 past that), and disposes sandboxes
 // idle for longer than keep-alive. Each sandbox it starts is first admitted by
 // the invoker's platform-wide caps (capacity.ts), and gives its room back once
-// disposed.
+// disposed. A pool retired by a redeploy drains: what was sent to it still
+// runs, and each sandbox is disposed once it has nothing left to do.
 import type { Sandbox } from '../sandbox/driver.ts';
 import { NimbusError, isNimbusError } from '../shared/errors.ts';
 import type { Ticket } from './capacity.ts';
@@ -52,6 +53,11 @@ export class FunctionPool {
   private readonly waiters: Waiter[] = [];
   private creating = 0;
   private closed = false;
+  /** Retired (retire()): sandboxes are disposed as soon as they are idle. */
+  private draining = false;
+  private drained?: () => void;
+  /** Disposals under way (a retired pool is done once they are). */
+  private readonly disposing = new Set<Promise<void>>();
 
   constructor(
     readonly key: string,
@@ -105,21 +111,28 @@ export class FunctionPool {
 
   /** Starts sandboxes until the pool holds at least `count` (minSandboxes). */
   async fillTo(count: number): Promise<void> {
-    while (!this.closed && this.slots.size + this.creating < Math.min(count, this.limits.maxSandboxes)) await this.prewarm();
+    while (!this.closed && !this.draining && this.slots.size + this.creating < Math.min(count, this.limits.maxSandboxes)) await this.prewarm();
   }
 
   release(lease: Lease): void {
     const slot = this.slots.get(lease.sandbox.id);
-    if (!slot) return this.serveWaiters();
+    if (!slot) {
+      this.serveWaiters();
+      return this.checkDrained();
+    }
     slot.inflight--;
     slot.lastUsed = Date.now();
     if (lease.sandbox.state === 'dead') {
       this.remove(slot);
-      return this.serveWaiters();
+      this.serveWaiters();
+      return this.checkDrained();
     }
     const waiter = this.waiters.shift();
     if (waiter) return waiter.resolve(this.lease(slot, false, 0));
-    if (slot.inflight === 0) this.armIdleTimer(slot);
+    if (slot.inflight === 0) {
+      if (this.draining) this.remove(slot);
+      else this.armIdleTimer(slot);
+    }
   }
 
   private freeSlot(): Slot | undefined {
@@ -159,6 +172,8 @@ export class FunctionPool {
     } finally {
       ticket?.release();
       this.creating--;
+      // A start that failed may have been the last thing a retired pool waited for.
+      this.checkDrained();
     }
   }
 
@@ -189,11 +204,14 @@ export class FunctionPool {
     clearTimeout(slot.idleTimer);
     if (this.slots.get(slot.sandbox.id) !== slot) return;
     this.slots.delete(slot.sandbox.id);
-    void this.retire(slot).catch(() => undefined);
+    const disposal = this.dispose(slot).catch(() => undefined);
+    this.disposing.add(disposal);
+    void disposal.finally(() => this.disposing.delete(disposal));
+    this.checkDrained();
   }
 
   /** Disposes a slot's sandbox, then gives its room back (also when dispose fails: it is no longer ours to count). */
-  private async retire(slot: Slot): Promise<void> {
+  private async dispose(slot: Slot): Promise<void> {
     clearTimeout(slot.idleTimer);
     try {
       await slot.sandbox.dispose();
@@ -217,7 +235,7 @@ export class FunctionPool {
     const slot = this.slots.get(id);
     if (!slot || slot.inflight > 0) return false;
     this.slots.delete(id);
-    await this.retire(slot).catch(() => undefined);
+    await this.dispose(slot).catch(() => undefined);
     return true;
   }
 
@@ -231,9 +249,35 @@ export class FunctionPool {
     const slot = this.slots.get(id);
     if (!slot) return false;
     this.slots.delete(id);
-    await this.retire(slot);
+    await this.dispose(slot);
     this.serveWaiters();
     return true;
+  }
+
+  /**
+   * Retires this pool once a newer version takes the function's new calls. No
+   * call is refused for it: calls in flight finish, calls waiting here are
+   * still served, and a call routed to this version that reaches the pool now
+   * still gets a sandbox; each sandbox is disposed as soon as it is idle.
+   * Resolves once the pool holds nothing and its sandboxes are disposed;
+   * past `boundMs` whatever is left is closed, so that a stuck sandbox
+   * cannot keep an old version forever.
+   */
+  retire(boundMs: number): Promise<void> {
+    this.draining = true;
+    const done = new Promise<void>((resolve) => (this.drained = resolve));
+    for (const slot of [...this.slots.values()]) if (slot.inflight === 0) this.remove(slot);
+    // Checked on the next turn: whoever was just handed this pool acquires first.
+    setImmediate(() => this.checkDrained());
+    const bound = setTimeout(() => void this.close(), boundMs);
+    bound.unref();
+    return done.finally(() => clearTimeout(bound));
+  }
+
+  private checkDrained(): void {
+    if (!this.draining || this.slots.size > 0 || this.creating > 0 || this.waiters.length > 0) return;
+    const resolve = this.drained;
+    void Promise.all(this.disposing).then(() => resolve?.());
   }
 
   async close(): Promise<void> {
@@ -241,7 +285,8 @@ export class FunctionPool {
     for (const w of this.waiters.splice(0)) w.reject(new NimbusError('unavailable', `pool ${this.key} closed`));
     const all = [...this.slots.values()];
     this.slots.clear();
-    await Promise.all(all.map((s) => this.retire(s).catch(() => undefined)));
+    await Promise.all([...all.map((s) => this.dispose(s).catch(() => undefined)), ...this.disposing]);
+    this.drained?.();
   }
 }
 
