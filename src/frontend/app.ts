@@ -2,13 +2,14 @@
 // logging, one raw-bytes body parser for every content type, the single error
 // handler, and the walls in front of every route (the Host check on loopback
 // without a key, the API key otherwise).
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { NimbusConfig } from '../config/options.ts';
 import type { NimbusError } from '../shared/errors.ts';
 import { requireApiKey } from './auth.ts';
 import { requireLoopbackHost } from './host-check.ts';
-import { errorHandler, sendError } from './http-errors.ts';
+import { clientErrorResponse, errorHandler, sendError, toNimbusError } from './http-errors.ts';
 
 export interface AppOptions {
   config: NimbusConfig;
@@ -28,6 +29,14 @@ export function createApp(o: AppOptions): FastifyInstance {
     ...(debug ? {} : { childLoggerFactory: (logger: FastifyBaseLogger) => logger }),
     bodyLimit: o.config.bodyLimitBytes,
     routerOptions: { maxParamLength: 200 },
+    // Requests refused before any route runs (a bad URL, a parameter over maxParamLength, what
+    // Node's parser rejects) get the same error shape as every other answer.
+    frameworkErrors: (e, _request, reply) => sendError(reply, toNimbusError(e)),
+    clientErrorHandler: (e: Error, socket: Duplex) => {
+      const response = clientErrorResponse(e);
+      if (response !== undefined && socket.writable) socket.write(response);
+      socket.destroy();
+    },
   }) as unknown as FastifyInstance;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

@@ -13,12 +13,42 @@ export function isJson(request: FastifyRequest): boolean {
   return type === '' || /[/+]json\b/.test(type);
 }
 
+/**
+ * How deep a JSON document the API takes. Deeper than a few thousand levels, the platform could not
+ * pass it on (JSON.stringify, the store and the sandboxes recurse); no real event nests this deep.
+ */
+export const MAX_JSON_DEPTH = 512;
+
+/** The deepest nesting of arrays and objects in JSON text (strings skipped), counted up to limit + 1. */
+export function jsonDepth(body: Uint8Array, limit = MAX_JSON_DEPTH): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash: the next byte is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
 export function parseJson(body: Buffer, what: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(body.toString('utf8'));
+    value = JSON.parse(body.toString('utf8'));
   } catch (e) {
     throw new NimbusError('bad_request', `${what} is not valid JSON (${(e as Error).message}); send a JSON document with content-type application/json`);
   }
+  // Checked after parsing, so that text which is not JSON at all gets the message above.
+  if (typeof value === 'object' && value !== null && jsonDepth(body) > MAX_JSON_DEPTH) {
+    throw new NimbusError('bad_request', `${what} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; send a flatter document`);
+  }
+  return value;
 }
 
 /**
@@ -32,10 +62,11 @@ export function eventOf(request: FastifyRequest): unknown {
   const text = body.toString('utf8');
   if ((request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
     try {
-      return JSON.parse(text) as unknown;
+      JSON.parse(text);
     } catch {
       return Object.fromEntries(new URLSearchParams(text));
     }
+    return parseJson(body, 'the request body');
   }
   return text;
 }

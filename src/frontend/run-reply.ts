@@ -31,6 +31,33 @@ export function functionHeaders(headers: Record<string, string>): [string, strin
   return kept;
 }
 
+/** RFC 9110 token characters: what a header name may hold. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Printable ASCII, space and tab: a value with CR or LF could forge headers, and other bytes mean different things to different clients. */
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
+
+/**
+ * Why a function's HTTP answer cannot be sent as it is, or undefined if it can. A status outside
+ * 200-599 (101 would hand over the connection) or a header Node would refuse to write is the
+ * function's error, answered as one, not the platform's.
+ */
+export function invalidResponse(status: number, headers: [string, string][]): string | undefined {
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    return `the function answered with status ${status}, which is not a final HTTP status; answer with a whole number from 200 to 599`;
+  }
+  for (const [k, v] of headers) {
+    if (!TOKEN.test(k)) return `the function's response has a header named ${JSON.stringify(k.slice(0, 100))}, which is not a valid header name; use letters, digits and !#$%&'*+-.^_\`|~`;
+    if (typeof v !== 'string' || !HEADER_VALUE.test(v)) {
+      return `the function's response header "${k}" has a value with CR, LF, another control character or a non-ASCII character; send printable ASCII only (encode other text, e.g. with encodeURIComponent)`;
+    }
+  }
+  return undefined;
+}
+
+function sendInvalid(reply: FastifyReply, run: RunReply, message: string): FastifyReply {
+  return sendError(reply, new NimbusError('function_error', message, { activationId: run.activation.id }), platformHeaders(run));
+}
+
 function sendFailure(reply: FastifyReply, run: RunReply): FastifyReply | undefined {
   const a = run.activation;
   if (!a.error) return undefined;
@@ -43,7 +70,10 @@ export function sendOnFunctionOrigin(reply: FastifyReply, run: RunReply): Fastif
   if (failed) return failed;
   const out = run.output;
   if (out?.kind !== 'http') return reply.code(200).headers(platformHeaders(run)).type('application/json').send(JSON.stringify(out?.value ?? null));
-  for (const [k, v] of functionHeaders(out.response.headers)) reply.header(k, v);
+  const headers = functionHeaders(out.response.headers);
+  const invalid = invalidResponse(out.response.status, headers);
+  if (invalid) return sendInvalid(reply, run, invalid);
+  for (const [k, v] of headers) reply.header(k, v);
   return reply.code(out.response.status).headers(platformHeaders(run)).send(Buffer.from(out.response.bodyBase64, 'base64'));
 }
 
@@ -54,8 +84,11 @@ export function sendOnFunctionOrigin(reply: FastifyReply, run: RunReply): Fastif
 export function sendOnApiOrigin(reply: FastifyReply, run: RunReply): FastifyReply {
   const failed = sendFailure(reply, run);
   if (failed) return failed;
-  reply.headers(platformHeaders(run)).type('application/json');
   const out = run.output;
+  // The headers are dropped here, but the status is still sent.
+  const invalid = out?.kind === 'http' ? invalidResponse(out.response.status, []) : undefined;
+  if (invalid) return sendInvalid(reply, run, invalid);
+  reply.headers(platformHeaders(run)).type('application/json');
   if (out?.kind === 'http') return reply.code(out.response.status).send(jsonBodyOf(out.response));
   return reply.code(200).send(JSON.stringify(out?.kind === 'value' ? out.value ?? null : null));
 }

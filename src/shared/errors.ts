@@ -12,6 +12,9 @@ export const ERROR_CODES = [
   'method_not_allowed', // a known path, asked with a method it does not serve
   'conflict', // state does not allow the operation
   'payload_too_large', // request body over the limit
+  'uri_too_long', // request target (path and query) over the limit
+  'headers_too_large', // request line and headers over the HTTP parser's limit
+  'request_timeout', // the client did not finish sending its request in time
   'throttled', // wait queue full
   'function_error', // the function threw or returned an error
   'function_crashed', // the sandbox died (process.exit, signal, broken channel)
