@@ -96,6 +96,25 @@ describe('validation', () => {
     }
   });
 
+  it('an env value with NUL is a 400 at deploy that names the variable, on every engine, and nothing is stored', async () => {
+    for (const engine of ['process', 'container', 'isolate']) {
+      const r = await t.deploy('nul-env', 'exports.handler = async () => process.env.A', { engine, env: { OK: 'fine', A: 'a\u0000b' } });
+      assert.equal(r.status, 400, `${engine}: ${r.text}`);
+      assert.equal(r.json.error.code, 'bad_request');
+      assert.match(r.json.error.message, /env\.A: env values must not contain a NUL character/);
+      assert.equal((await t.request('GET', '/v1/functions/nul-env')).status, 404, 'nothing was stored');
+    }
+  });
+
+  it('an env name the container engine would refuse at start is a 400 at deploy that says the rule', async () => {
+    for (const name of ['A-B', '1A', 'A=B', 'A B', '']) {
+      const r = await t.deploy('bad-env', 'exports.handler = async () => 1', { env: { [name]: 'v' } });
+      assert.equal(r.status, 400, `${JSON.stringify(name)}: ${r.text}`);
+      assert.match(r.json.error.message, /env names must be letters, digits and "_", not starting with a digit/);
+    }
+    assert.equal((await t.request('GET', '/v1/functions/bad-env')).status, 404, 'nothing was stored');
+  });
+
   it('an unknown function or activation is a 404', async () => {
     assert.equal((await t.invoke('ghost')).status, 404);
     assert.equal((await t.request('GET', '/v1/functions/ghost')).json.error.code, 'not_found');

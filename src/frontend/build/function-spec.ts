@@ -16,7 +16,13 @@ export function checkFunctionName(name: string): string {
   return name;
 }
 
-const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * The environment rule for every engine, checked at deploy: a name is letters, digits and "_" not
+ * starting with a digit (what a shell and the OCI spec take; "=" would split it), and a value has
+ * no NUL (the C strings of exec's environment end there: containers refused every start and the
+ * process engine cut the value short).
+ */
+export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export const DeployConfig = z
   .object({
@@ -31,7 +37,7 @@ export const DeployConfig = z
     maxSandboxes: z.number().int().min(1).max(1000).optional(),
     network: z.boolean().optional(),
     env: z
-      .record(z.string().regex(ENV_KEY, 'env names must be letters, digits and "_", not starting with a digit'), z.string())
+      .record(z.string().regex(ENV_KEY, 'env names must be letters, digits and "_", not starting with a digit'), z.string().refine((v) => !v.includes('\0'), 'env values must not contain a NUL character (\\u0000)'))
       .refine((e) => JSON.stringify(e).length <= 64 * 1024, 'env may hold at most 64 KB')
       .optional(),
   })
@@ -45,7 +51,9 @@ export function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: stri
   if (r.success) return r.data;
   const fields = schema instanceof z.ZodObject ? Object.keys(schema.shape).join(', ') : undefined;
   const describe = (i: z.core.$ZodIssue) =>
-    i.code === 'unrecognized_keys' && fields && i.path.length === 0 ? `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (the fields are ${fields})` : i.message;
+    i.code === 'unrecognized_keys' && fields && i.path.length === 0
+      ? `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (the fields are ${fields})`
+      : i.code === 'invalid_key' ? i.issues.map((k) => k.message).join('; ') : i.message;
   const issues = r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${describe(i)}` : describe(i))).join('; ');
   throw new NimbusError('bad_request', `invalid ${what}: ${issues}`);
 }
