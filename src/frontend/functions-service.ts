@@ -2,7 +2,7 @@
 // A deploy builds and validates everything first and then stores the artifact,
 // the version and the function pointer in one transaction: all or nothing.
 import type { NimbusConfig } from '../config/options.ts';
-import type { FunctionRecord, Store, VersionRecord } from '../storage/store.ts';
+import type { DeployedVersion, FunctionRecord, Store, VersionRecord } from '../storage/store.ts';
 import { NimbusError } from '../shared/errors.ts';
 import { archiveKind } from './build/archive.ts';
 import { Builder } from './build/builder.ts';
@@ -32,7 +32,7 @@ export class FunctionsService {
   }
 
   /** Deploys from a JSON body {code, runtime, ...config}. */
-  async deployJson(name: string, body: unknown): Promise<VersionRecord> {
+  async deployJson(name: string, body: unknown): Promise<DeployedVersion> {
     checkFunctionName(name);
     const { code, ...rest } = parseOrThrow(DeployJson, body, 'deploy request');
     const bundle = await this.builder.source(code, rest.language);
@@ -40,7 +40,7 @@ export class FunctionsService {
   }
 
   /** Deploys from a zip or tar(.gz) of a directory; config comes separately. */
-  async deployArchive(name: string, archive: Buffer, rawConfig: unknown): Promise<VersionRecord> {
+  async deployArchive(name: string, archive: Buffer, rawConfig: unknown): Promise<DeployedVersion> {
     checkFunctionName(name);
     const cfg = parseOrThrow(DeployConfig, rawConfig, 'deploy config');
     const kind = archiveKind(archive);
@@ -50,11 +50,12 @@ export class FunctionsService {
     return this.store_(name, cfg, bundle);
   }
 
-  private async store_(name: string, cfg: DeployConfig, bundle: Bundle): Promise<VersionRecord> {
+  /** `created` is decided by the store in the deploy's transaction, so that of racing first deploys exactly one made the function. */
+  private async store_(name: string, cfg: DeployConfig, bundle: Bundle): Promise<DeployedVersion> {
     checkExports(bundle, cfg.handler);
     const fnConfig = compileConfig(cfg, cfg.language ?? bundle.language, this.config);
     const current = await this.store.getFunction(name);
-    if (current && current.artifactSha256 === bundle.sha256 && JSON.stringify(current.config) === JSON.stringify(fnConfig)) return current;
+    if (current && current.artifactSha256 === bundle.sha256 && JSON.stringify(current.config) === JSON.stringify(fnConfig)) return { ...current, created: false };
     const version = await this.store.deployVersion(name, fnConfig, bundle.sha256, bundle.code);
     await this.events.changed(name);
     return version;

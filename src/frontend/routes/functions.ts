@@ -20,12 +20,11 @@ function archiveConfig(header: string | string[] | undefined, query: Record<stri
 export function functionRoutes(app: FastifyInstance, functions: FunctionsService, deployLimitBytes: number): void {
   app.put<{ Params: Params; Querystring: Record<string, string> }>('/v1/functions/:name', { bodyLimit: deployLimitBytes }, async (request, reply) => {
     const { name } = request.params;
-    const existed = await functions.exists(name);
     const body = rawBody(request);
     const version = isJson(request)
       ? await functions.deployJson(name, body.length ? parseJson(body, 'the deploy request') : {})
       : await functions.deployArchive(name, body, archiveConfig(request.headers['x-nimbus-config'], request.query));
-    return reply.code(existed ? 200 : 201).send(describeVersion(version));
+    return reply.code(version.created ? 201 : 200).send(describeVersion(version));
   });
 
   app.get('/v1/functions', async () => ({ functions: (await functions.list()).map(describeVersion) }));
