@@ -37,7 +37,11 @@ const globals: Record<string, unknown> = {
   structuredClone, console: createConsole(), self: globalThis, navigator: Object.freeze({ userAgent: 'nimbus-isolate' }),
   performance: Object.freeze({ timeOrigin: origin, now: () => Date.now() - origin }),
 };
-for (const [name, value] of Object.entries(globals)) define(name, value);
+for (const [name, value] of Object.entries(globals)) {
+  // A class is named as the global it is (Headers, not NimbusHeaders): code logs and compares constructor names.
+  if (typeof value === 'function' && /^[A-Z]/.test(name)) Object.defineProperty(value, 'name', { value: name });
+  define(name, value);
+}
 
 type Factory = (this: unknown, exports: unknown, require: (name: string) => never, module: { exports: unknown }, filename: string, dirname: string) => void;
 interface InitConfig extends FunctionContext {

@@ -1,239 +1,65 @@
-// URL and URLSearchParams for the isolate runtime, on top of the parser in
-// isolate-web-url-parse: getters, forgiving setters (an invalid value is
-// ignored, as in browsers), and a searchParams object kept in sync with search.
-import { utf8Encode } from './isolate-web-encoding.guest.ts';
-import {
-  parseURL, serializeURL, pathString, parseHost, parsePort, percentEncode, percentDecodeBytes, appendPath, isSpecial, DEFAULT_PORTS, SETS, type UrlRecord,
-} from './isolate-web-url-parse.guest.ts';
+// URL and URLSearchParams for the isolate runtime (a bare V8 isolate has
+// neither): core-js's WHATWG implementation (IDNA included), which needs no
+// Node or browser API. Two things are added around it. Its internal state
+// lives in a global store, taken off the global object as soon as core-js is
+// loaded, so function code cannot reach (or replace) the state behind its
+// URLs. And URLSearchParams takes USVStrings, as in Node and browsers: lone
+// surrogates become U+FFFD before core-js sees them (core-js keeps them).
+import CoreURL from 'core-js-pure/web/url.js';
+import CoreURLSearchParams from 'core-js-pure/web/url-search-params.js';
 
-const formDecode = (s: string) => new TextDecoder().decode(percentDecodeBytes(s.replace(/\+/g, ' ')));
+/** The global core-js shares between its copies; ours keeps a reference in its own closures. */
+const CORE_JS_STORE = '__core-js_shared__';
+Reflect.deleteProperty(globalThis, CORE_JS_STORE);
 
-function formEncode(s: string): string {
-  let out = '';
-  for (const b of utf8Encode(s)) {
-    const ch = String.fromCharCode(b);
-    if (/[A-Za-z0-9*\-._]/.test(ch)) out += ch;
-    else if (b === 0x20) out += '+';
-    else out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+// Taken while the runtime loads, before function code can replace them.
+// (String.prototype.toWellFormed is ES2024, in V8 since 12; the project's TypeScript lib is ES2022.)
+const wellFormed = Function.prototype.call.bind((String.prototype as unknown as { toWellFormed: () => string }).toWellFormed) as (s: string) => string;
+const { construct, apply, ownKeys } = Reflect;
+const isArray = Array.isArray;
+const arrayFrom = Array.from;
+const iterator = Symbol.iterator;
+
+const usv = (v: unknown): unknown => (typeof v === 'string' ? wellFormed(v) : v);
+
+/** The constructor's init as USVStrings: a string, a sequence of pairs, or a record (its own enumerable keys). */
+function usvInit(init: unknown): unknown {
+  if (typeof init === 'string') return wellFormed(init);
+  if (typeof init !== 'object' || init === null || init instanceof CoreURLSearchParams) return init;
+  const source = init as Record<PropertyKey, unknown>;
+  if (typeof source[iterator] === 'function') {
+    return arrayFrom(init as Iterable<unknown>, (pair) => (typeof pair === 'object' && pair !== null && typeof (pair as Record<PropertyKey, unknown>)[iterator] === 'function' ? arrayFrom(pair as Iterable<unknown>, usv) : pair));
   }
-  return out;
+  const record: Record<string, unknown> = {};
+  for (const key of ownKeys(source)) {
+    if (typeof key === 'string' && Object.prototype.propertyIsEnumerable.call(source, key)) record[wellFormed(key)] = usv(source[key]);
+  }
+  return record;
 }
 
-export class NimbusURLSearchParams {
-  #list: [string, string][] = [];
-  #onChange: ((query: string) => void) | undefined;
-
-  constructor(init: unknown = '') {
-    if (init instanceof NimbusURLSearchParams) this.#list = init.#list.map(([k, v]) => [k, v]);
-    else if (typeof init === 'object' && init !== null && Symbol.iterator in init) {
-      for (const pair of init as Iterable<unknown>) {
-        const items = [...(pair as Iterable<unknown>)];
-        if (items.length !== 2) throw new TypeError('Each query pair must be an iterable [name, value] tuple');
-        this.#list.push([String(items[0]), String(items[1])]);
-      }
-    } else if (typeof init === 'object' && init !== null) {
-      for (const [k, v] of Object.entries(init)) this.#list.push([k, String(v)]);
-    } else this.#parse(String(init));
-  }
-
-  #parse(query: string): void {
-    this.#list = [];
-    for (const part of query.replace(/^\?/, '').split('&')) {
-      if (!part) continue;
-      const eq = part.indexOf('=');
-      this.#list.push(eq >= 0 ? [formDecode(part.slice(0, eq)), formDecode(part.slice(eq + 1))] : [formDecode(part), '']);
-    }
-  }
-
-  /** Links this object to a URL: set by the URL, told about every change. */
-  static link(params: NimbusURLSearchParams, query: string, onChange: (query: string) => void): void {
-    params.#parse(query);
-    params.#onChange = onChange;
-  }
-  static reparse(params: NimbusURLSearchParams, query: string): void {
-    params.#parse(query);
-  }
-
-  #changed(): void {
-    this.#onChange?.(this.toString());
-  }
-  get size(): number {
-    return this.#list.length;
-  }
-  append(name: string, value: string): void {
-    this.#list.push([String(name), String(value)]);
-    this.#changed();
-  }
-  delete(name: string, value?: string): void {
-    this.#list = this.#list.filter(([k, v]) => k !== String(name) || (value !== undefined && v !== String(value)));
-    this.#changed();
-  }
-  get(name: string): string | null {
-    return this.#list.find(([k]) => k === String(name))?.[1] ?? null;
-  }
-  getAll(name: string): string[] {
-    return this.#list.filter(([k]) => k === String(name)).map(([, v]) => v);
-  }
-  has(name: string, value?: string): boolean {
-    return this.#list.some(([k, v]) => k === String(name) && (value === undefined || v === String(value)));
-  }
-  set(name: string, value: string): void {
-    const at = this.#list.findIndex(([k]) => k === String(name));
-    if (at < 0) return this.append(name, value);
-    this.#list[at] = [String(name), String(value)];
-    this.#list = this.#list.filter(([k], i) => i <= at || k !== String(name));
-    this.#changed();
-  }
-  sort(): void {
-    this.#list = this.#list.map((e, i) => [e, i] as const).sort(([a, i], [b, j]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : i - j)).map(([e]) => e);
-    this.#changed();
-  }
-  forEach(fn: (value: string, name: string, params: this) => void, thisArg?: unknown): void {
-    for (const [k, v] of [...this.#list]) fn.call(thisArg, v, k, this);
-  }
-  *entries(): IterableIterator<[string, string]> {
-    for (const [k, v] of this.#list) yield [k, v];
-  }
-  *keys(): IterableIterator<string> {
-    for (const [k] of this.#list) yield k;
-  }
-  *values(): IterableIterator<string> {
-    for (const [, v] of this.#list) yield v;
-  }
-  [Symbol.iterator](): IterableIterator<[string, string]> {
-    return this.entries();
-  }
-  toString(): string {
-    return this.#list.map(([k, v]) => `${formEncode(k)}=${formEncode(v)}`).join('&');
-  }
+const Params: typeof URLSearchParams = function URLSearchParams(this: unknown, init?: unknown): URLSearchParams {
+  if (!new.target) throw new TypeError("Constructor URLSearchParams requires 'new'");
+  const target = (new.target as unknown) === Params ? CoreURLSearchParams : (new.target as typeof URLSearchParams);
+  return construct(CoreURLSearchParams, arguments.length ? [usvInit(init)] : [], target) as URLSearchParams;
+} as unknown as typeof URLSearchParams;
+Object.defineProperty(Params, 'name', { value: 'URLSearchParams' });
+Object.defineProperty(Params, 'length', { value: 0 });
+// One class, whichever constructor made it: a URL's searchParams is an instance of the global URLSearchParams.
+Object.defineProperty(Params, 'prototype', { value: CoreURLSearchParams.prototype, writable: false });
+Object.defineProperty(CoreURLSearchParams.prototype, 'constructor', { value: Params, writable: true, configurable: true, enumerable: false });
+const proto = CoreURLSearchParams.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+for (const method of ['append', 'delete', 'get', 'getAll', 'has', 'set'] as const) {
+  const real = proto[method] as (...args: unknown[]) => unknown;
+  const wrapped = {
+    [method](this: unknown, ...args: unknown[]) {
+      return apply(real, this, isArray(args) ? args.map(usv) : args);
+    },
+  }[method] as (...args: unknown[]) => unknown;
+  Object.defineProperty(wrapped, 'length', { value: real.length });
+  Object.defineProperty(proto, method, { value: wrapped, writable: true, configurable: true, enumerable: true });
 }
 
-export class NimbusURL {
-  #r: UrlRecord;
-  readonly #params = new NimbusURLSearchParams();
-
-  constructor(url: unknown, base?: unknown) {
-    const baseRecord = base === undefined ? undefined : parseURL(String(base));
-    this.#r = parseURL(String(url), baseRecord);
-    NimbusURLSearchParams.link(this.#params, this.#r.query ?? '', (q) => (this.#r.query = q === '' ? null : q));
-  }
-  static canParse(url: unknown, base?: unknown): boolean {
-    try {
-      new NimbusURL(url, base);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-  static parse(url: unknown, base?: unknown): NimbusURL | null {
-    return NimbusURL.canParse(url, base) ? new NimbusURL(url, base) : null;
-  }
-  #try(change: (r: UrlRecord) => void): void {
-    const next = { ...this.#r, path: Array.isArray(this.#r.path) ? [...this.#r.path] : this.#r.path };
-    try {
-      change(next);
-      this.#r = next;
-    } catch {
-      /* invalid values are ignored, as browsers do */
-    }
-  }
-  #noAuthority(): boolean {
-    return this.#r.host === null || this.#r.host === '' || this.#r.scheme === 'file';
-  }
-
-  get href(): string {
-    return serializeURL(this.#r);
-  }
-  set href(v: string) {
-    this.#r = parseURL(String(v));
-    NimbusURLSearchParams.reparse(this.#params, this.#r.query ?? '');
-  }
-  get origin(): string {
-    const r = this.#r;
-    return isSpecial(r.scheme) && r.scheme !== 'file' ? `${r.scheme}://${r.host}${r.port ? `:${r.port}` : ''}` : 'null';
-  }
-  get protocol(): string {
-    return `${this.#r.scheme}:`;
-  }
-  set protocol(v: string) {
-    const m = /^([a-zA-Z][a-zA-Z0-9+.-]*)/.exec(String(v));
-    const scheme = m?.[1]?.toLowerCase();
-    if (!scheme || isSpecial(scheme) !== isSpecial(this.#r.scheme)) return;
-    if (scheme === 'file' && (this.#r.username || this.#r.password || this.#r.port)) return;
-    this.#r.scheme = scheme;
-    if (this.#r.port === DEFAULT_PORTS[scheme]) this.#r.port = '';
-  }
-  get username(): string {
-    return this.#r.username;
-  }
-  set username(v: string) {
-    if (!this.#noAuthority()) this.#r.username = percentEncode(String(v), SETS.USERINFO);
-  }
-  get password(): string {
-    return this.#r.password;
-  }
-  set password(v: string) {
-    if (!this.#noAuthority()) this.#r.password = percentEncode(String(v), SETS.USERINFO);
-  }
-  get host(): string {
-    return this.#r.host === null ? '' : this.#r.host + (this.#r.port ? `:${this.#r.port}` : '');
-  }
-  set host(v: string) {
-    if (typeof this.#r.path === 'string') return;
-    const text = String(v).split(/[/?#\\]/)[0] ?? '';
-    const colon = text.lastIndexOf(':');
-    const hasPort = colon > text.lastIndexOf(']');
-    this.#try((r) => {
-      r.host = parseHost(hasPort ? text.slice(0, colon) : text, isSpecial(r.scheme));
-      if (hasPort && r.scheme !== 'file') r.port = parsePort(text.slice(colon + 1), r.scheme);
-    });
-  }
-  get hostname(): string {
-    return this.#r.host ?? '';
-  }
-  set hostname(v: string) {
-    if (typeof this.#r.path === 'string') return;
-    const text = String(v).split(/[/?#\\]/)[0] ?? '';
-    this.#try((r) => (r.host = parseHost(text, isSpecial(r.scheme))));
-  }
-  get port(): string {
-    return this.#r.port;
-  }
-  set port(v: string) {
-    if (this.#noAuthority()) return;
-    this.#try((r) => (r.port = parsePort(/^\d*/.exec(String(v))?.[0] ?? '', r.scheme)));
-  }
-  get pathname(): string {
-    return pathString(this.#r);
-  }
-  set pathname(v: string) {
-    if (typeof this.#r.path === 'string') return;
-    let text = String(v);
-    if (isSpecial(this.#r.scheme)) text = text.replace(/\\/g, '/');
-    this.#r.path = appendPath([], text.replace(/^\//, ''));
-  }
-  get search(): string {
-    return this.#r.query ? `?${this.#r.query}` : '';
-  }
-  set search(v: string) {
-    const text = String(v).replace(/^\?/, '');
-    this.#r.query = text === '' ? null : percentEncode(text, isSpecial(this.#r.scheme) ? SETS.SPECIAL_QUERY : SETS.QUERY);
-    NimbusURLSearchParams.reparse(this.#params, this.#r.query ?? '');
-  }
-  get searchParams(): NimbusURLSearchParams {
-    return this.#params;
-  }
-  get hash(): string {
-    return this.#r.fragment ? `#${this.#r.fragment}` : '';
-  }
-  set hash(v: string) {
-    const text = String(v).replace(/^#/, '');
-    this.#r.fragment = text === '' ? null : percentEncode(text, SETS.FRAGMENT);
-  }
-  toString(): string {
-    return this.href;
-  }
-  toJSON(): string {
-    return this.href;
-  }
-}
+export const NimbusURL: typeof URL = CoreURL;
+export type NimbusURL = URL;
+export const NimbusURLSearchParams: typeof URLSearchParams = Params;
+export type NimbusURLSearchParams = URLSearchParams;

@@ -5,6 +5,7 @@
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,6 +21,8 @@ export interface IsolateBundles {
 async function guestHash(): Promise<string> {
   const hash = createHash('sha256');
   for (const name of (await readdir(GUEST_DIR)).sort()) hash.update(name).update(await readFile(path.join(GUEST_DIR, name)));
+  // The runtime bundles core-js-pure's URL: another installed version is another runtime.
+  hash.update(await readFile(createRequire(import.meta.url).resolve('core-js-pure/package.json')));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -52,6 +55,8 @@ export async function bundleIsolateGuest(buildDir: string): Promise<IsolateBundl
       platform: 'neutral',
       format: 'iife',
       target: 'es2022',
+      // Functions see these classes and methods: URL.name is 'URL', not what the minifier made of it.
+      keepNames: true,
     }),
   ]);
   return { pool, runtime };
