@@ -2,12 +2,20 @@
 // isolate has none): TextEncoder, TextDecoder (UTF-8 only, with streaming and
 // `fatal`), atob and btoa, and the DOMException they throw.
 
+/** The legacy numeric codes of the DOMException names that have one (WebIDL's table); 0 for the rest. */
+const LEGACY_CODES: Record<string, number> = {
+  IndexSizeError: 1, HierarchyRequestError: 3, WrongDocumentError: 4, InvalidCharacterError: 5, NoModificationAllowedError: 7, NotFoundError: 8,
+  NotSupportedError: 9, InvalidStateError: 11, SyntaxError: 12, InvalidModificationError: 13, NamespaceError: 14, InvalidAccessError: 15,
+  TypeMismatchError: 17, SecurityError: 18, NetworkError: 19, AbortError: 20, URLMismatchError: 21, QuotaExceededError: 22, TimeoutError: 23,
+  InvalidNodeTypeError: 24, DataCloneError: 25,
+};
+
 export class NimbusDOMException extends Error {
   constructor(message = '', override readonly name = 'Error') {
     super(message);
   }
   get code(): number {
-    return 0;
+    return Object.prototype.hasOwnProperty.call(LEGACY_CODES, this.name) ? (LEGACY_CODES[this.name] as number) : 0;
   }
 }
 
@@ -127,6 +135,8 @@ export class NimbusTextDecoder {
   readonly ignoreBOM: boolean;
   private pending: Uint8Array = new Uint8Array(0);
   private seenStart = false;
+  /** The last call passed stream: true, so this one continues it (otherwise it starts afresh). */
+  private continuing = false;
 
   constructor(label = 'utf-8', options: { fatal?: boolean; ignoreBOM?: boolean } = {}) {
     if (!UTF8_LABELS.has(String(label).trim().toLowerCase())) {
@@ -140,22 +150,34 @@ export class NimbusTextDecoder {
   }
   decode(input?: unknown, options: { stream?: boolean } = {}): string {
     const fresh = toBytes(input);
+    if (!this.continuing) this.reset();
+    const stream = Boolean(options.stream);
+    this.continuing = stream;
     let bytes = fresh;
     if (this.pending.length) {
       bytes = new Uint8Array(this.pending.length + fresh.length);
       bytes.set(this.pending);
       bytes.set(fresh, this.pending.length);
     }
-    const stream = Boolean(options.stream);
-    const { text, rest } = utf8Decode(bytes, this.fatal, stream);
-    this.pending = rest ? bytes.slice(bytes.length - rest) : new Uint8Array(0);
-    let out = text;
+    let decoded: { text: string; rest: number };
+    try {
+      decoded = utf8Decode(bytes, this.fatal, stream);
+    } catch (e) {
+      // As Node does: invalid data drops whatever was pending, and the next call starts afresh.
+      this.continuing = false;
+      throw e;
+    }
+    this.pending = decoded.rest ? bytes.slice(bytes.length - decoded.rest) : new Uint8Array(0);
+    let out = decoded.text;
     if (!this.seenStart && out.length > 0) {
       this.seenStart = true;
       if (!this.ignoreBOM && out.charCodeAt(0) === 0xfeff) out = out.slice(1);
     }
-    if (!stream) this.seenStart = false;
     return out;
+  }
+  private reset(): void {
+    this.pending = new Uint8Array(0);
+    this.seenStart = false;
   }
 }
 
