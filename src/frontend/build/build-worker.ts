@@ -99,7 +99,9 @@ export class BuildWorker {
     const script = group ? 'umask 022 && echo $$ > "$1" && shift && exec "$@"' : 'umask 022 && shift && exec "$@"';
     const child = spawn('/bin/sh', ['-c', script, 'sh', group?.procsFile ?? '-', command, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin?.on('error', () => undefined);
-    return new BuildWorker(child, workspace, group);
+    const worker = new BuildWorker(child, workspace, group);
+    worker.hold(false);
+    return worker;
   }
 
   /** The host directory the upload goes into (shown to the build as INSIDE.upload). */
@@ -125,6 +127,7 @@ export class BuildWorker {
    * maxOutputBytes. A worker that cannot start is the platform's failure.
    */
   async run(request: unknown, timeoutMs: number, maxOutputBytes: number): Promise<WorkerOutcome> {
+    this.hold(true);
     this.maxOutputBytes = maxOutputBytes;
     const startTimer = setTimeout(() => this.kill(), START_TIMEOUT_MS);
     const ready = await this.ready;
@@ -144,6 +147,19 @@ export class BuildWorker {
     clearTimeout(timer);
     const overMemory = (await this.cgroup?.overLimit()) ?? false;
     return { stdout: Buffer.concat(this.stdout), stderr: this.stderr, code, signal, timedOut, overMemory, outputTooLarge: this.outputTooLarge };
+  }
+
+  /**
+   * Whether the worker keeps the platform's event loop alive: a waiting (warm)
+   * worker does not, so that it never holds up the exit of a process that did
+   * not close its platform (bubblewrap's --die-with-parent then ends it).
+   */
+  private hold(on: boolean): void {
+    for (const handle of [this.child, this.child.stdin, this.child.stdout, this.child.stderr]) {
+      const h = handle as { ref?: () => void; unref?: () => void } | null;
+      if (on) h?.ref?.();
+      else h?.unref?.();
+    }
   }
 
   /** Whether its process still runs (a warm worker can die while it waits). */
