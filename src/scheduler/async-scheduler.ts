@@ -2,8 +2,9 @@
 // sent, run by whichever scheduler consumes the queue, retried with backoff on
 // function failure (the bus redelivers the message after the delay), and ended
 // as dead_letter when the retries are spent or when the bus gives up on the
-// message (delivered too often without completing: crashing invokers). With
-// a non-durable bus, pending invocations are re-queued from the store at start.
+// message (delivered too often without completing: crashing invokers). The
+// store is the outbox (outbox.ts): an invocation whose publisher stopped
+// between storing and queueing it is queued by a relay in a consuming process.
 import { randomFillSync } from 'node:crypto';
 import { z } from 'zod';
 import { Redeliver, type Bus, type QueueMessage, type Unsubscribe } from '../bus/bus.ts';
@@ -13,6 +14,7 @@ import type { InvokeInput } from '../guest/protocol.ts';
 import type { ActivationRecord, FunctionRecord, QueueEntry, Store, VersionRecord } from '../storage/store.ts';
 import { FUNCTION_FAILURES, NimbusError, isNimbusError, type ErrorCode } from '../shared/errors.ts';
 import type { Dispatcher } from './dispatcher.ts';
+import { Outbox, type OutboxTiming } from './outbox.ts';
 
 /** Retry delay when no invoker could take the run (throttled, unavailable): 1 s doubling to 30 s. */
 const platformRetryMs = (deliveries: number) => Math.min(30_000, 1000 * 2 ** Math.min(5, Math.max(0, deliveries - 1)));
@@ -40,6 +42,7 @@ export function newActivationId(): string {
 
 export class AsyncScheduler {
   private unsubscribe?: Unsubscribe;
+  readonly outbox: Outbox;
 
   constructor(
     private readonly store: Store,
@@ -47,15 +50,15 @@ export class AsyncScheduler {
     private readonly dispatcher: Dispatcher,
     private readonly config: NimbusConfig,
     private readonly log: (msg: string, extra?: Record<string, unknown>) => void,
-  ) {}
+    outboxTiming?: OutboxTiming,
+  ) {
+    this.outbox = new Outbox(store, bus, log, outboxTiming);
+  }
 
+  /** Consumes the queue here, and relays from the outbox (where there are consumers, a message can run). */
   async start(): Promise<void> {
     this.unsubscribe = await this.bus.consume(ASYNC_QUEUE, (m) => this.handle(m), { onDeadLetter: (m) => this.deadLetter(m) });
-    if (!this.bus.durable) {
-      const pending = await this.store.pendingQueue();
-      for (const e of pending) await this.bus.enqueue(ASYNC_QUEUE, e.activationId, { activationId: e.activationId }, Math.max(0, e.runAt - Date.now()));
-      if (pending.length) this.log(`re-queued ${pending.length} pending async invocations`);
-    }
+    await this.outbox.start();
   }
 
   async accept(fn: FunctionRecord, input: InvokeInput, idempotencyKey?: string): Promise<{ activationId: string; duplicate: boolean }> {
@@ -69,7 +72,7 @@ export class AsyncScheduler {
     const accepted = await this.store.enqueue(record, {
       activationId: record.id, functionName: fn.name, input, attempts: 0, maxAttempts: this.config.asyncRetries + 1,
       runAt: now.getTime(), idempotencyKey: idempotencyKey ?? null, state: 'pending',
-    });
+    }, this.outbox.publishAfter(now.getTime()));
     if (!accepted.duplicate) await this.publish(record, accepted.activationId);
     else await this.retryRejected(accepted.activationId);
     return accepted;
@@ -78,11 +81,12 @@ export class AsyncScheduler {
   /**
    * Puts an accepted invocation on the bus. When the bus does not acknowledge,
    * the caller gets the error (503) and the stored invocation is marked as not
-   * accepted, so that a message that did reach the queue is skipped.
+   * accepted, so that a message that did reach the queue is skipped (a relay
+   * then removes its outbox row instead of publishing it).
    */
   private async publish(record: ActivationRecord, messageId: string): Promise<void> {
     try {
-      await this.bus.enqueue(ASYNC_QUEUE, messageId, { activationId: record.id });
+      await this.outbox.publish(record.id, messageId);
     } catch (e) {
       const error = { code: 'unavailable', message: `${NOT_ACCEPTED}: ${(e as Error).message}` };
       await this.store.putActivation({ ...record, status: 'error', error, endedAt: new Date().toISOString() }).catch(() => undefined);
@@ -96,9 +100,13 @@ export class AsyncScheduler {
     const record = await this.store.getActivation(id);
     if (!record || record.status !== 'error' || record.attempts !== 0 || !record.error?.message.startsWith(NOT_ACCEPTED)) return;
     const revived: ActivationRecord = { ...record, status: 'queued', error: null, endedAt: null };
+    // A new message id: the bus may still remember the first one (and drop it). The outbox row
+    // first, so that once the entry is pending again a relay queues it even if this process stops.
+    const messageId = `${id}-${Date.now().toString(36)}`;
     await this.store.putActivation(revived);
+    await this.store.putOutbox(id, messageId, this.outbox.publishAfter());
     await this.store.updateQueueEntry(id, { state: 'pending', runAt: Date.now() });
-    await this.publish(revived, `${id}-${Date.now().toString(36)}`);
+    await this.publish(revived, messageId);
   }
 
   private async handle(message: QueueMessage): Promise<void> {
@@ -163,5 +171,6 @@ export class AsyncScheduler {
 
   async stop(): Promise<void> {
     await this.unsubscribe?.();
+    await this.outbox.stop();
   }
 }

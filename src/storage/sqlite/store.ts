@@ -11,6 +11,7 @@ import type { ActivationQuery, ActivationRecord, DeployedVersion, FunctionConfig
 import { ACTIVATION_UPSERT, activationRow } from './activation-rows.ts';
 import { ActivationWriter, type ActivationWriterOptions } from './activation-writer.ts';
 import { openConnection } from './connection.ts';
+import type { OutboxClaim } from '../store.ts';
 import { sweepActivations, type RetentionPolicy, type SweepReport } from '../retention.ts';
 import { deepFreeze, toFunction, toQueueEntry, toVersion, type QueueRow, type VersionRow } from '../rows.ts';
 
@@ -145,7 +146,7 @@ export class SqliteStore implements Store {
     return rows.map((r) => JSON.parse(r.body) as ActivationRecord);
   }
 
-  async enqueue(record: ActivationRecord, e: QueueEntry): Promise<{ activationId: string; duplicate: boolean }> {
+  async enqueue(record: ActivationRecord, e: QueueEntry, publishAfter = e.runAt): Promise<{ activationId: string; duplicate: boolean }> {
     await this.activationWrites.flush();
     return this.db.transaction(() => {
       if (e.idempotencyKey) {
@@ -156,6 +157,7 @@ export class SqliteStore implements Store {
       this.writeActivation(record);
       this.sql('INSERT INTO async_queue (activation_id, function_name, input, attempts, max_attempts, run_at, idempotency_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         .run(e.activationId, e.functionName, JSON.stringify(e.input), e.attempts, e.maxAttempts, e.runAt, e.idempotencyKey, e.state);
+      this.sql('INSERT INTO async_outbox (activation_id, message_id, publish_after) VALUES (?, ?, ?)').run(e.activationId, e.activationId, publishAfter);
       return { activationId: e.activationId, duplicate: false };
     })();
   }
@@ -189,6 +191,31 @@ export class SqliteStore implements Store {
       free = left;
     }
     return report;
+  }
+
+  async putOutbox(activationId: string, messageId: string, publishAfter: number): Promise<void> {
+    this.sql('INSERT INTO async_outbox (activation_id, message_id, publish_after) VALUES (?, ?, ?) ON CONFLICT(activation_id) DO UPDATE SET message_id = excluded.message_id, publish_after = excluded.publish_after')
+      .run(activationId, messageId, publishAfter);
+  }
+
+  async claimOutbox(now: number, leaseUntil: number, limit: number): Promise<OutboxClaim[]> {
+    // This process is the file's only writer: a transaction is claim enough.
+    return this.db.transaction(() => {
+      const rows = this.sql(
+        `SELECT o.activation_id, o.message_id, q.state, q.run_at FROM async_outbox o LEFT JOIN async_queue q ON q.activation_id = o.activation_id
+         WHERE o.publish_after <= ? ORDER BY o.publish_after LIMIT ?`,
+      ).all(now, limit) as { activation_id: string; message_id: string; state: QueueEntry['state'] | null; run_at: number | null }[];
+      const lease = this.sql('UPDATE async_outbox SET publish_after = ? WHERE activation_id = ?');
+      for (const r of rows) lease.run(leaseUntil, r.activation_id);
+      return rows.map((r) => ({ activationId: r.activation_id, messageId: r.message_id, state: r.state, runAt: r.run_at }));
+    })();
+  }
+
+  async clearOutbox(activationIds: string[]): Promise<void> {
+    const remove = this.sql('DELETE FROM async_outbox WHERE activation_id = ?');
+    this.db.transaction(() => {
+      for (const id of activationIds) remove.run(id);
+    })();
   }
 
   async ping(): Promise<void> {
