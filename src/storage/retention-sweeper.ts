@@ -20,7 +20,8 @@ export function retentionPolicy(config: Pick<NimbusConfig, 'activationRetentionM
 }
 
 export function startSweeper(store: Store, config: NimbusConfig, log: Log): Sweeper {
-  const policy = retentionPolicy(config);
+  const closing = new AbortController();
+  const policy = { ...retentionPolicy(config), signal: closing.signal };
   const interval = config.activationSweepIntervalMs;
   let running: Promise<SweepReport> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -55,6 +56,7 @@ export function startSweeper(store: Store, config: NimbusConfig, log: Log): Swee
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      closing.abort();
       await running?.catch(() => undefined);
     },
   };

@@ -18,9 +18,12 @@ export interface RetentionPolicy {
   maxBatches: number;
   /** Pause between batches, ms, so other writes go first. */
   pauseMs: number;
+  /** Stops the sweep after its current batch (the platform is closing). */
+  signal?: AbortSignal;
 }
 
-export const DEFAULT_SWEEP = { batchSize: 100, maxBatches: 200, pauseMs: 10 } as const;
+/** 50 records a batch: with 1 MB logs, SQLite reads ~50 MB of overflow pages to free them (see README). */
+export const DEFAULT_SWEEP = { batchSize: 50, maxBatches: 400, pauseMs: 10 } as const;
 
 export interface SweepReport {
   /** Activation records deleted. */
@@ -89,7 +92,7 @@ export async function sweepActivations(db: RetentionDb, policy: RetentionPolicy,
   let batches = 0;
   for (const t of await targets(db, policy, now)) {
     for (;;) {
-      if (batches >= policy.maxBatches) return { deleted, more: true };
+      if (batches >= policy.maxBatches || policy.signal?.aborted) return { deleted, more: true };
       const pick = t.functionName === undefined ? db.all<{ id: string }>(PICK_OLD, [t.before, policy.batchSize]) : db.all<{ id: string }>(PICK_EXCESS, [t.functionName, t.before, policy.batchSize]);
       const ids = (await pick).map((r) => r.id);
       if (ids.length === 0) break;

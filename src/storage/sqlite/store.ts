@@ -19,8 +19,8 @@ const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '
 
 /** Longest an activation record waits to be committed (a crash loses at most this much). */
 export const ACTIVATION_WRITE_DELAY_MS = 10;
-/** Free pages given back to the file system per step after a sweep (4 KB pages: 8 MB). */
-const VACUUM_STEP_PAGES = 2048;
+/** Free pages given back to the file system per step after a sweep (4 KB pages: 2 MB). */
+const VACUUM_STEP_PAGES = 512;
 
 const VERSION_SELECT = `SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size FROM versions v JOIN artifacts a ON a.sha256 = v.artifact_sha256`;
 const FUNCTION_SELECT = `SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size, f.first_deployed_at
