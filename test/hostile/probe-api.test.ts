@@ -49,7 +49,7 @@ describe('local API against cross-origin pages (no key, loopback)', () => {
   it('refuses a simple cross-site POST that would invoke a function or pre-warm sandboxes, and runs nothing', async () => {
     const before = await activations();
     const sandboxes = (await t.request('GET', '/v1/sandboxes')).text;
-    const pages = [
+    const pages: Record<string, string>[] = [
       { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' },
       { origin: 'null', 'sec-fetch-site': 'cross-site' },
       { origin: `http://${fnHost}`, 'sec-fetch-site': 'same-site' },
