@@ -38,6 +38,10 @@ class Body {
   protected peek(): Uint8Array | null {
     return this.#bytes;
   }
+  /** The body moved into another object (new Request(request)): this one reads as used. */
+  protected transferBody(): void {
+    if (this.#bytes !== null) this.#used = true;
+  }
   get body(): Uint8Array | null {
     return this.#bytes;
   }
@@ -46,8 +50,10 @@ class Body {
   }
   #take(): Uint8Array {
     if (this.#used) throw new TypeError('Body has already been used');
+    // No body reads as empty and leaves the object unused (it can be read and cloned again).
+    if (this.#bytes === null) return new Uint8Array(0);
     this.#used = true;
-    return this.#bytes ?? new Uint8Array(0);
+    return this.#bytes;
   }
   async arrayBuffer(): Promise<ArrayBuffer> {
     return this.#take().slice().buffer;
@@ -76,7 +82,16 @@ interface RequestInit {
   redirect?: string;
 }
 
-const METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH'];
+/** Methods upper-cased when given in any case (PATCH is not one: 'patch' stays 'patch', as the Fetch standard says). */
+const METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'];
+const FORBIDDEN_METHODS = ['CONNECT', 'TRACE', 'TRACK'];
+
+/** WebIDL's unsigned short, what a status argument becomes: 200.5 is 200, '404' is 404. */
+function unsignedShort(value: unknown): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) return 0;
+  return ((Math.trunc(n) % 65536) + 65536) % 65536;
+}
 
 export class NimbusRequest extends Body {
   readonly url: string;
@@ -88,16 +103,21 @@ export class NimbusRequest extends Body {
     const from = input instanceof NimbusRequest ? input : undefined;
     if (from?.bodyUsed) throw new TypeError('Cannot construct a Request from one whose body has been used');
     super(init.body !== undefined ? init.body : (from?.peek() ?? null), init.headers ?? from?.headers);
-    this.url = new NimbusURL(from ? from.url : String(input)).href;
+    const url = new NimbusURL(from ? from.url : String(input));
+    if (url.username || url.password) throw new TypeError(`Request URL ${url.href} has credentials; send them in an Authorization header instead`);
+    this.url = url.href;
     const method = String(init.method ?? from?.method ?? 'GET');
     if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(method)) throw new TypeError(`"${method}" is not a valid HTTP method`);
+    if (FORBIDDEN_METHODS.includes(method.toUpperCase())) throw new TypeError(`"${method}" is a forbidden HTTP method`);
     this.method = METHODS.includes(method.toUpperCase()) ? method.toUpperCase() : method;
-    this.redirect = init.redirect ?? from?.redirect ?? 'follow';
+    this.redirect = String(init.redirect ?? from?.redirect ?? 'follow');
+    if (!['follow', 'error', 'manual'].includes(this.redirect)) throw new TypeError(`Request redirect "${this.redirect}" is not one of follow, error, manual`);
     if ((this.method === 'GET' || this.method === 'HEAD') && this.peek()) throw new TypeError('Request with GET/HEAD method cannot have body');
+    if (from && init.body === undefined) from.transferBody();
   }
   clone(): NimbusRequest {
     if (this.bodyUsed) throw new TypeError('Cannot clone a Request whose body has been used');
-    return new NimbusRequest(this);
+    return new NimbusRequest(this.url, { method: this.method, headers: this.headers, body: this.peek(), redirect: this.redirect });
   }
 }
 
@@ -116,10 +136,12 @@ export class NimbusResponse extends Body {
 
   constructor(body?: BodyInit, init: ResponseInit = {}) {
     super(body, init.headers);
-    this.status = init.status ?? 200;
-    if (!Number.isInteger(this.status) || this.status < 200 || this.status > 599) throw new RangeError(`Response status ${this.status} is not in the range 200 to 599`);
+    this.status = init.status === undefined ? 200 : unsignedShort(init.status);
+    if (this.status < 200 || this.status > 599) throw new RangeError(`Response status ${this.status} is not in the range 200 to 599`);
     if ([204, 205, 304].includes(this.status) && this.peek()) throw new TypeError(`Response with status ${this.status} cannot have a body`);
     this.statusText = String(init.statusText ?? '');
+    // HTTP's reason-phrase: tab, space, visible ASCII and bytes 0x80-0xFF.
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(this.statusText)) throw new TypeError(`Response statusText ${JSON.stringify(this.statusText)} is not a valid HTTP reason phrase`);
   }
   get ok(): boolean {
     return this.status >= 200 && this.status < 300;
@@ -152,7 +174,8 @@ export class NimbusResponse extends Body {
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     return new NimbusResponse(text, { ...init, headers });
   }
-  static redirect(url: string, status = 302): NimbusResponse {
+  static redirect(url: string, given: unknown = 302): NimbusResponse {
+    const status = unsignedShort(given);
     if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError(`Invalid redirect status ${status}`);
     return new NimbusResponse(null, { status, headers: { location: new NimbusURL(url).href } });
   }
@@ -163,3 +186,5 @@ export class NimbusResponse extends Body {
     return r;
   }
 }
+Object.defineProperty(NimbusRequest.prototype, Symbol.toStringTag, { value: 'Request', configurable: true });
+Object.defineProperty(NimbusResponse.prototype, Symbol.toStringTag, { value: 'Response', configurable: true });

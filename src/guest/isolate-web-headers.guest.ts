@@ -16,6 +16,8 @@ function checkName(name: unknown): string {
 function checkValue(value: unknown): string {
   const v = String(value).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
   if (/[\0\r\n]/.test(v)) throw new TypeError(`Header value ${JSON.stringify(v)} contains a forbidden character`);
+  // Values are byte strings: a character past U+00FF cannot be sent (encode it, e.g. percent-encoding or RFC 8187).
+  if (/[^\0-\xff]/.test(v)) throw new TypeError(`Header value ${JSON.stringify(v)} has a character past U+00FF; header values are bytes`);
   return v;
 }
 
@@ -23,11 +25,13 @@ export class NimbusHeaders {
   readonly #values = new Map<string, string[]>();
 
   constructor(init?: HeadersInit) {
-    if (init === undefined || init === null) return;
+    if (init === undefined) return;
+    if (init === null) throw new TypeError('Headers init must be an object, an iterable of pairs or Headers, not null');
     if (init instanceof NimbusHeaders) {
       for (const [k, v] of init.#values) this.#values.set(k, [...v]);
     } else if (typeof (init as Iterable<unknown>)[Symbol.iterator] === 'function') {
       for (const pair of init as Iterable<readonly [string, string]>) {
+        if (typeof pair !== 'object' || pair === null) throw new TypeError('Each header must be a [name, value] pair');
         const items = [...(pair as Iterable<string>)];
         if (items.length !== 2) throw new TypeError('Each header must be a [name, value] pair');
         this.append(items[0] as string, items[1] as string);
@@ -78,3 +82,4 @@ export class NimbusHeaders {
     return this.entries();
   }
 }
+Object.defineProperty(NimbusHeaders.prototype, Symbol.toStringTag, { value: 'Headers', configurable: true });
