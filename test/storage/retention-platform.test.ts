@@ -55,9 +55,9 @@ describe('activation retention on a running platform (sqlite)', () => {
       sizes.push(storeBytes(t.dataDir));
     }
     ctx.diagnostic(`store after each round of 15 calls: ${sizes.map((s) => (s / MB).toFixed(1)).join(', ')} MB`);
-    // 45 calls wrote ~41 MB of logs; 5 kept are ~5 MB, plus a WAL of a few MB.
-    assert.ok(Math.max(...sizes) < 24 * MB, `store grew to ${sizes.map((s) => (s / MB).toFixed(1)).join(', ')} MB`);
-    assert.ok(sizes[2]! <= sizes[0]! + 6 * MB, `store kept growing: ${sizes.map((s) => (s / MB).toFixed(1)).join(', ')} MB`);
+    // 45 calls wrote ~41 MB of logs; 5 kept are ~5 MB, plus a WAL of up to ~10 MB between checkpoints (seen: 11-16 MB in all).
+    assert.ok(Math.max(...sizes) < 30 * MB, `store grew to ${sizes.map((s) => (s / MB).toFixed(1)).join(', ')} MB`);
+    assert.ok(sizes[2]! <= sizes[0]! + 10 * MB, `store kept growing: ${sizes.map((s) => (s / MB).toFixed(1)).join(', ')} MB`);
     const db = new Database(path.join(t.dataDir, 'nimbus.db'), { readonly: true });
     try {
       assert.equal(db.pragma('auto_vacuum', { simple: true }), 2, 'a new store gives freed pages back (auto_vacuum = INCREMENTAL)');
