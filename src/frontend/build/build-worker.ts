@@ -173,6 +173,7 @@ export class BuildWorker {
 
   /** Kills whatever still runs, removes the cgroup and the workspace with the upload in it. */
   async dispose(): Promise<void> {
+    this.hold(true);
     this.kill();
     await this.exited;
     await this.cgroup?.remove();
