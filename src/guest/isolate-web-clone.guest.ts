@@ -28,11 +28,15 @@ function clone(value: unknown, seen: Map<unknown, unknown>): unknown {
   else if (value instanceof Date) out = new Date(value.getTime());
   else if (value instanceof RegExp) out = new RegExp(value.source, value.flags);
   else if (value instanceof Boolean || value instanceof Number || value instanceof String) out = Object(value.valueOf());
+  else if (Object.prototype.toString.call(value) === '[object BigInt]') out = Object((value as { valueOf(): bigint }).valueOf());
   else if (value instanceof Error) {
     const Ctor = ERRORS[value.name] ?? Error;
     const e = new Ctor(value.message);
     if (value.stack !== undefined) e.stack = value.stack;
-    out = e;
+    seen.set(value, e);
+    // V8's serializer (Node's structuredClone) keeps an own cause too.
+    if (Object.prototype.hasOwnProperty.call(value, 'cause')) Object.defineProperty(e, 'cause', { value: clone((value as { cause: unknown }).cause, seen), writable: true, configurable: true, enumerable: false });
+    return e;
   } else if (value instanceof Map) {
     const map = new Map();
     seen.set(value, map);
@@ -56,6 +60,8 @@ function clone(value: unknown, seen: Map<unknown, unknown>): unknown {
 }
 
 export function structuredClone<T>(value: T, options?: { transfer?: unknown[] }): T {
+  // As Node: a value must be given (structuredClone() is an error, structuredClone(undefined) is not).
+  if (arguments.length === 0) throw new TypeError('structuredClone: the value to clone is missing');
   if (options?.transfer?.length) throw notCloneable('transfer lists are not supported in the isolate engine; a value');
   return clone(value, new Map()) as T;
 }

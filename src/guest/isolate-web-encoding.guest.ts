@@ -10,14 +10,31 @@ const LEGACY_CODES: Record<string, number> = {
   InvalidNodeTypeError: 24, DataCloneError: 25,
 };
 
+/** WebIDL's constants (INDEX_SIZE_ERR = 1 ... DATA_CLONE_ERR = 25), on the class and its prototype. */
+const CONSTANTS = [
+  'INDEX_SIZE_ERR', 'DOMSTRING_SIZE_ERR', 'HIERARCHY_REQUEST_ERR', 'WRONG_DOCUMENT_ERR', 'INVALID_CHARACTER_ERR', 'NO_DATA_ALLOWED_ERR',
+  'NO_MODIFICATION_ALLOWED_ERR', 'NOT_FOUND_ERR', 'NOT_SUPPORTED_ERR', 'INUSE_ATTRIBUTE_ERR', 'INVALID_STATE_ERR', 'SYNTAX_ERR', 'INVALID_MODIFICATION_ERR',
+  'NAMESPACE_ERR', 'INVALID_ACCESS_ERR', 'VALIDATION_ERR', 'TYPE_MISMATCH_ERR', 'SECURITY_ERR', 'NETWORK_ERR', 'ABORT_ERR', 'URL_MISMATCH_ERR',
+  'QUOTA_EXCEEDED_ERR', 'TIMEOUT_ERR', 'INVALID_NODE_TYPE_ERR', 'DATA_CLONE_ERR',
+];
+
+const names = new WeakMap<object, string>();
+
 export class NimbusDOMException extends Error {
-  constructor(message = '', override readonly name = 'Error') {
+  constructor(message = '', name = 'Error') {
     super(message);
+    names.set(this, String(name));
   }
   get code(): number {
     return Object.prototype.hasOwnProperty.call(LEGACY_CODES, this.name) ? (LEGACY_CODES[this.name] as number) : 0;
   }
 }
+// As in Node and browsers, name is read from the prototype (no own property) and the class is tagged DOMException.
+Object.defineProperty(NimbusDOMException.prototype, 'name', { get: function (this: object) { return names.get(this) ?? 'Error'; }, configurable: true, enumerable: true });
+Object.defineProperty(NimbusDOMException.prototype, Symbol.toStringTag, { value: 'DOMException', configurable: true });
+CONSTANTS.forEach((key, i) => {
+  for (const target of [NimbusDOMException, NimbusDOMException.prototype]) Object.defineProperty(target, key, { value: i + 1, enumerable: true });
+});
 
 /** Encodes a JavaScript string as UTF-8; lone surrogates become U+FFFD. */
 export function utf8Encode(text: string): Uint8Array {
