@@ -1,8 +1,9 @@
 // The build sandbox's own wall, apart from the confine plugin: Node run with
 // the build's exact bubblewrap command line (the worker script swapped for a
-// probe) is an unprivileged uid without capabilities, sees neither /etc/shadow
-// nor a host file readable by everyone nor the repository, cannot write its
-// upload, and cannot reach a listener on the host's loopback.
+// probe) is an unprivileged uid without capabilities and with a process cap,
+// sees neither /etc/shadow nor a host file readable by everyone nor the
+// repository, cannot write its upload, and cannot reach a listener on the
+// host's loopback.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { BUILD_UID_BASE } from '../../src/frontend/build/builder.ts';
-import { findBuildTools, INSIDE, sandboxCommand } from '../../src/frontend/build/sandbox-command.ts';
+import { BUILD_PROCESSES, findBuildTools, INSIDE, sandboxCommand } from '../../src/frontend/build/sandbox-command.ts';
 import { createTempDir } from '../helpers/temp.ts';
 
 const hostDir = await createTempDir('nimbus-build-wall', 0o755);
@@ -26,7 +27,8 @@ const status = fs.readFileSync('/proc/self/status', 'utf8');
 const field = (k) => (status.match(new RegExp('^' + k + ':\\\\s+(\\\\S+)', 'm')) || [])[1];
 const sees = (p) => { try { fs.readFileSync(p); return true; } catch { return false; } };
 let writable = true; try { fs.writeFileSync('${INSIDE.upload}/x', 'x'); } catch { writable = false; }
-const out = { uid: process.getuid(), capEff: field('CapEff'), noNewPrivs: field('NoNewPrivs'), shadow: sees('/etc/shadow'), hostFile: sees(${JSON.stringify(hostFile)}),
+const nproc = (fs.readFileSync('/proc/self/limits', 'utf8').match(/^Max processes\\s+(\\S+)/m) || [])[1];
+const out = { uid: process.getuid(), capEff: field('CapEff'), noNewPrivs: field('NoNewPrivs'), nproc, shadow: sees('/etc/shadow'), hostFile: sees(${JSON.stringify(hostFile)}),
   repo: sees(${JSON.stringify(path.resolve('package.json'))}), upload: sees('${INSIDE.upload}/index.js'), writable };
 const s = require('net').connect(${port}, '127.0.0.1');
 s.on('connect', () => { out.connected = true; console.log(JSON.stringify(out)); process.exit(0); });
@@ -58,7 +60,7 @@ describe('the build sandbox', () => {
       const seen = JSON.parse(stdout);
       assert.deepEqual(
         { ...seen, connectError: undefined },
-        { uid: BUILD_UID_BASE + 99, capEff: '0000000000000000', noNewPrivs: '1', shadow: false, hostFile: false, repo: false, upload: true, writable: false, connected: false, connectError: undefined },
+        { uid: BUILD_UID_BASE + 99, capEff: '0000000000000000', noNewPrivs: '1', nproc: String(BUILD_PROCESSES), shadow: false, hostFile: false, repo: false, upload: true, writable: false, connected: false, connectError: undefined },
       );
       assert.equal(connections, 0, 'the host listener was never reached');
     } finally {

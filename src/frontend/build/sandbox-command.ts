@@ -14,6 +14,9 @@ import { fileURLToPath } from 'node:url';
 /** Where things are inside the sandbox. */
 export const INSIDE = { workspace: '/workspace', upload: '/workspace/upload', worker: '/build/worker/main.ts', modules: '/build/node_modules' };
 
+/** Most processes and threads of a build's uid. */
+export const BUILD_PROCESSES = 256;
+
 const WORKER_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker');
 
 export interface SandboxLimits {
@@ -25,6 +28,8 @@ export interface SandboxLimits {
 export interface BuildTools {
   bwrap: string;
   setpriv?: string;
+  /** util-linux prlimit: caps the build uid's processes (a fork bomb in esbuild's place). */
+  prlimit?: string;
   node: string;
   esbuildDir: string;
   /** esbuild's platform package (its Go binary), e.g. node_modules/@esbuild/linux-x64. */
@@ -46,7 +51,8 @@ export function findBuildTools(asRoot: boolean): BuildTools | string {
   const esbuildDir = path.dirname(require.resolve('esbuild/package.json'));
   const binaryPackage = `@esbuild/${process.platform}-${process.arch}/package.json`;
   const esbuildBinaryDir = path.dirname(createRequire(path.join(esbuildDir, 'package.json')).resolve(binaryPackage));
-  return { bwrap, ...(setpriv ? { setpriv } : {}), node: process.execPath, esbuildDir, esbuildBinaryDir };
+  const prlimit = asRoot ? findOnPath('prlimit') : undefined;
+  return { bwrap, ...(setpriv ? { setpriv } : {}), ...(prlimit ? { prlimit } : {}), node: process.execPath, esbuildDir, esbuildBinaryDir };
 }
 
 /** A read-only bind, skipped when the source does not exist. */
@@ -110,5 +116,8 @@ export function sandboxCommand(tools: BuildTools, workspace: string, limits: San
     ...dropToUid,
     tools.node, `--max-old-space-size=${heapMb}`, '--disable-warning=ExperimentalWarning', INSIDE.worker, INSIDE.upload,
   ];
+  // RLIMIT_NPROC counts the build uid's processes and threads (a waiting
+  // worker has 11); root, which runs bubblewrap, is exempt, the build is not.
+  if (tools.prlimit && dropToUid.length) return { command: tools.prlimit, args: [`--nproc=${BUILD_PROCESSES}`, '--', tools.bwrap, ...args] };
   return { command: tools.bwrap, args };
 }
