@@ -3,11 +3,11 @@
 // overwrite anything there, so the answer is treated as hostile: validated
 // against the schema, result and logs held to the sandbox's limits, error
 // codes limited to the ones a function may report, ids taken from the pool.
-import { RuntimeResult, RUNTIME_ERROR_CODES, type PoolEvent, type HeapStats } from './isolate-protocol.ts';
+import { RuntimeResult, RUNTIME_ERROR_CODES, PoolEventType, type PoolEventOf, type HeapStats } from './isolate-protocol.ts';
+import type { GuestError } from './protocol.ts';
 import { MEMORY_REFUSED } from './isolate-memory-budget.guest.ts';
 
-export type ResultEvent = Extract<PoolEvent, { type: 'result' }>;
-type GuestError = { code: string; message: string; stack?: string };
+export type ResultEvent = PoolEventOf<typeof PoolEventType.Result>;
 
 interface Limits {
   resultLimitBytes: number;
@@ -17,7 +17,7 @@ interface Limits {
 const MARKER_ROOM = 200;
 
 export function failure(sid: string, id: string, error: GuestError): ResultEvent {
-  return { type: 'result', sid, id, ok: false, error, logs: '', logsTruncated: false };
+  return { type: PoolEventType.Result, sid, id, ok: false, error, logs: '', logsTruncated: false };
 }
 
 function capLogs(logs: string, truncated: boolean, limit: number): { logs: string; logsTruncated: boolean } {
@@ -55,12 +55,12 @@ export function checkAnswer(sid: string, id: string, answer: unknown, limits: Li
     const memory = refused || /Array buffer allocation failed/.test(e.message);
     const code = memory ? 'memory_exhausted' : RUNTIME_ERROR_CODES.has(e.code) ? e.code : 'function_error';
     const message = refused ? e.message.slice(MEMORY_REFUSED.length + 2) : memory ? 'the function could not allocate memory (ArrayBuffer over the isolate memory limit)' : e.message;
-    return { event: { type: 'result', sid, id, ok: false, error: { code, message, stack: e.stack }, ...logs, heap }, memory };
+    return { event: { type: PoolEventType.Result, sid, id, ok: false, error: { code, message, stack: e.stack }, ...logs, heap }, memory };
   }
   if (!r.output) return bad('the runtime answered without an output');
   const size = outputBytes(r.output, answer.length, limits.resultLimitBytes);
   if (size > limits.resultLimitBytes) {
     return { event: { ...failure(sid, id, { code: 'result_too_large', message: `result of ${size} bytes is over the ${limits.resultLimitBytes}-byte limit; return less data` }), ...logs, heap }, memory: false };
   }
-  return { event: { type: 'result', sid, id, ok: true, output: r.output, ...logs, heap }, memory: false };
+  return { event: { type: PoolEventType.Result, sid, id, ok: true, output: r.output, ...logs, heap }, memory: false };
 }

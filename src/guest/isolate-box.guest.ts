@@ -5,13 +5,13 @@
 // runs); timers and fetches bridged to the pool. Everything the isolate hands
 // back is untrusted and checked here.
 import type IVM from 'isolated-vm';
-import { RuntimeFetch, RuntimeInit, type PoolCommand, type PoolEvent, type HeapStats } from './isolate-protocol.ts';
+import { RuntimeFetch, RuntimeInit, PoolEventType, type PoolCommandOf, type PoolCommandType, type PoolEvent, type HeapStats } from './isolate-protocol.ts';
+import type { GuestError } from './protocol.ts';
 import { checkAnswer, failure, type ResultEvent } from './isolate-answer.guest.ts';
 import type { CodeCache } from './isolate-code-cache.guest.ts';
 import type { EntryFn, ShellOwner, Spares } from './isolate-shell.guest.ts';
 
-type CreateCommand = Extract<PoolCommand, { type: 'create' }>;
-type GuestError = { code: string; message: string; stack?: string };
+type CreateCommand = PoolCommandOf<typeof PoolCommandType.Create>;
 
 export interface PoolEnv {
   spares: Spares;
@@ -55,12 +55,12 @@ export class PoolIsolate implements ShellOwner {
     try {
       const { style, logs, codeCache, spare } = await this.load();
       this.loaded = true;
-      this.env.send({ type: 'created', sid: this.sid, style, initMs: performance.now() - started, codeCache, spare, logs });
+      this.env.send({ type: PoolEventType.Created, sid: this.sid, style, initMs: performance.now() - started, codeCache, spare, logs });
       return true;
     } catch (e) {
       const { error, logs } = this.loadError(e);
       this.end(error.code, error.message);
-      this.env.send({ type: 'create_error', sid: this.sid, error, logs });
+      this.env.send({ type: PoolEventType.CreateError, sid: this.sid, error, logs });
       return false;
     } finally {
       clearTimeout(loadTimer);
@@ -103,7 +103,7 @@ export class PoolIsolate implements ShellOwner {
     return { error: { code: 'function_error', message: `function failed to load: ${err.message}`, stack: err.stack }, logs };
   }
 
-  invoke(c: Extract<PoolCommand, { type: 'invoke' }>): void {
+  invoke(c: PoolCommandOf<typeof PoolCommandType.Invoke>): void {
     const entry = this.entry;
     if (this.gone || !entry || !this.loaded) return this.env.send(failure(this.sid, c.id, { code: 'function_crashed', message: `the isolate is gone: ${this.gone?.reason ?? 'not loaded'}` }));
     const call: Call = {
@@ -154,7 +154,7 @@ export class PoolIsolate implements ShellOwner {
     this.entry?.release();
     if (this.isolate && !this.isolate.isDisposed) this.isolate.dispose();
     this.env.onGone(this, this.loaded);
-    if (this.loaded && code !== 'disposed') this.env.send({ type: 'dead', sid: this.sid, code, reason });
+    if (this.loaded && code !== 'disposed') this.env.send({ type: PoolEventType.Dead, sid: this.sid, code, reason });
   }
 
   onWake(ms: number): void {
@@ -186,10 +186,10 @@ export class PoolIsolate implements ShellOwner {
     if (!parsed?.success || !this.c.network) return this.deliver(id, { error: 'the fetch request was malformed' });
     if (this.fetches >= MAX_FETCHES) return this.deliver(id, { error: `more than ${MAX_FETCHES} fetches at once` });
     this.fetches++;
-    this.env.send({ type: 'fetch', sid: this.sid, fetchId: id, request: parsed.data.request, deadline: parsed.data.deadline });
+    this.env.send({ type: PoolEventType.Fetch, sid: this.sid, fetchId: id, request: parsed.data.request, deadline: parsed.data.deadline });
   }
 
-  fetched(c: Extract<PoolCommand, { type: 'fetched' }>): void {
+  fetched(c: PoolCommandOf<typeof PoolCommandType.Fetched>): void {
     this.fetches = Math.max(0, this.fetches - 1);
     this.deliver(c.fetchId, { response: c.response, error: c.error });
   }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type IVM from 'isolated-vm';
 import { openChannel } from './channel.guest.ts';
 import { encodeFrame, FrameDecoder } from './protocol.ts';
-import { PoolCommand, type PoolEvent } from './isolate-protocol.ts';
+import { PoolCommand, PoolCommandType, PoolEventType, type PoolEvent } from './isolate-protocol.ts';
 import { PoolIsolate, type PoolEnv } from './isolate-box.guest.ts';
 import { CodeCache } from './isolate-code-cache.guest.ts';
 import { Spares } from './isolate-shell.guest.ts';
@@ -28,7 +28,7 @@ const runtimeCode = fs.readFileSync(process.env.NIMBUS_ISOLATE_RUNTIME ?? '', 'u
  */
 function onFatal(sid: string, message: string): void {
   try {
-    if (channel.writableLength === 0) fs.writeSync(CHANNEL_FD, encodeFrame({ type: 'fatal', sid, message: String(message).slice(0, 500) } satisfies PoolEvent));
+    if (channel.writableLength === 0) fs.writeSync(CHANNEL_FD, encodeFrame({ type: PoolEventType.Fatal, sid, message: String(message).slice(0, 500) } satisfies PoolEvent));
   } finally {
     process.abort();
   }
@@ -45,28 +45,28 @@ const env: PoolEnv = {
 
 function handle(c: PoolCommand): void {
   switch (c.type) {
-    case 'create': {
-      if (boxes.has(c.sid)) return env.send({ type: 'create_error', sid: c.sid, error: { code: 'internal', message: `sandbox ${c.sid} already exists in the pool` }, logs: '' });
+    case PoolCommandType.Create: {
+      if (boxes.has(c.sid)) return env.send({ type: PoolEventType.CreateError, sid: c.sid, error: { code: 'internal', message: `sandbox ${c.sid} already exists in the pool` }, logs: '' });
       boxes.set(c.sid, new PoolIsolate(c, env));
       return;
     }
-    case 'invoke': {
+    case PoolCommandType.Invoke: {
       const box = boxes.get(c.sid);
       if (box) return box.invoke(c);
-      return env.send({ type: 'result', sid: c.sid, id: c.id, ok: false, error: { code: 'function_crashed', message: 'the isolate is gone' }, logs: '', logsTruncated: false });
+      return env.send({ type: PoolEventType.Result, sid: c.sid, id: c.id, ok: false, error: { code: 'function_crashed', message: 'the isolate is gone' }, logs: '', logsTruncated: false });
     }
-    case 'dispose':
+    case PoolCommandType.Dispose:
       boxes.get(c.sid)?.end('disposed', 'disposed');
-      return env.send({ type: 'disposed', sid: c.sid, id: c.id });
-    case 'stats': {
+      return env.send({ type: PoolEventType.Disposed, sid: c.sid, id: c.id });
+    case PoolCommandType.Stats: {
       const box = boxes.get(c.sid);
-      void (box ? box.stats() : Promise.resolve(undefined)).then((heap) => env.send({ type: 'stats', sid: c.sid, id: c.id, heap }));
+      void (box ? box.stats() : Promise.resolve(undefined)).then((heap) => env.send({ type: PoolEventType.Stats, sid: c.sid, id: c.id, heap }));
       return;
     }
-    case 'fetched':
+    case PoolCommandType.Fetched:
       return boxes.get(c.sid)?.fetched(c);
-    case 'ping':
-      return env.send({ type: 'pong', id: c.id });
+    case PoolCommandType.Ping:
+      return env.send({ type: PoolEventType.Pong, id: c.id });
   }
 }
 
@@ -80,4 +80,4 @@ process.on('uncaughtException', (e) => {
   process.stderr.write(`isolate pool failed: ${e.stack ?? String(e)}\n`);
   process.exit(70);
 });
-env.send({ type: 'ready', pid: process.pid, node: process.version });
+env.send({ type: PoolEventType.Ready, pid: process.pid, node: process.version });

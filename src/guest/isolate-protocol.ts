@@ -5,10 +5,33 @@
 import { z } from 'zod';
 import { GuestError, HttpRequestData, InvokeInput, callResultFields } from './protocol.ts';
 
-/** Typed command enum: host → pool. */
-export const POOL_COMMANDS = ['create', 'invoke', 'dispose', 'stats', 'fetched', 'ping'] as const;
-/** Typed event enum: pool → host. */
-export const POOL_EVENTS = ['ready', 'created', 'create_error', 'result', 'dead', 'disposed', 'stats', 'fetch', 'pong', 'fatal'] as const;
+/** What the host asks of the pool, by name (the `type` of a PoolCommand). */
+export const PoolCommandType = {
+  Create: 'create',
+  Invoke: 'invoke',
+  Dispose: 'dispose',
+  Stats: 'stats',
+  /** The answer to a pool's Fetch. */
+  Fetched: 'fetched',
+  Ping: 'ping',
+} as const;
+export type PoolCommandType = (typeof PoolCommandType)[keyof typeof PoolCommandType];
+
+/** What the pool tells the host, by name (the `type` of a PoolEvent). */
+export const PoolEventType = {
+  Ready: 'ready',
+  Created: 'created',
+  CreateError: 'create_error',
+  Result: 'result',
+  Dead: 'dead',
+  Disposed: 'disposed',
+  Stats: 'stats',
+  /** A function's fetch, for the host to make (network: true only). */
+  Fetch: 'fetch',
+  Pong: 'pong',
+  Fatal: 'fatal',
+} as const;
+export type PoolEventType = (typeof PoolEventType)[keyof typeof PoolEventType];
 
 export const HeapStats = z.object({
   usedMb: z.number(),
@@ -33,7 +56,7 @@ const sid = z.string().min(1);
 
 export const PoolCommand = z.discriminatedUnion('type', [
   z.object({
-    type: z.literal(POOL_COMMANDS[0]),
+    type: z.literal(PoolCommandType.Create),
     sid,
     /** The bundled function (sent, so the confined pool needs no access to the host's files). */
     code: z.string(),
@@ -49,18 +72,20 @@ export const PoolCommand = z.discriminatedUnion('type', [
     logLimitBytes: z.number().int().positive(),
     initTimeoutMs: z.number().positive(),
   }),
-  z.object({ type: z.literal(POOL_COMMANDS[1]), sid, id: z.string(), input: InvokeInput, deadline: z.number() }),
-  z.object({ type: z.literal(POOL_COMMANDS[2]), sid, id: z.string() }),
-  z.object({ type: z.literal(POOL_COMMANDS[3]), sid, id: z.string() }),
-  z.object({ type: z.literal(POOL_COMMANDS[4]), sid, fetchId: z.number().int(), response: FetchedResponse.optional(), error: z.string().optional() }),
-  z.object({ type: z.literal(POOL_COMMANDS[5]), id: z.string() }),
+  z.object({ type: z.literal(PoolCommandType.Invoke), sid, id: z.string(), input: InvokeInput, deadline: z.number() }),
+  z.object({ type: z.literal(PoolCommandType.Dispose), sid, id: z.string() }),
+  z.object({ type: z.literal(PoolCommandType.Stats), sid, id: z.string() }),
+  z.object({ type: z.literal(PoolCommandType.Fetched), sid, fetchId: z.number().int(), response: FetchedResponse.optional(), error: z.string().optional() }),
+  z.object({ type: z.literal(PoolCommandType.Ping), id: z.string() }),
 ]);
 export type PoolCommand = z.infer<typeof PoolCommand>;
+/** The command of one kind, e.g. `PoolCommandOf<typeof PoolCommandType.Create>`. */
+export type PoolCommandOf<T extends PoolCommandType> = Extract<PoolCommand, { type: T }>;
 
 export const PoolEvent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal(POOL_EVENTS[0]), pid: z.number(), node: z.string() }),
+  z.object({ type: z.literal(PoolEventType.Ready), pid: z.number(), node: z.string() }),
   z.object({
-    type: z.literal(POOL_EVENTS[1]),
+    type: z.literal(PoolEventType.Created),
     sid,
     style: z.string(),
     initMs: z.number(),
@@ -69,24 +94,26 @@ export const PoolEvent = z.discriminatedUnion('type', [
     spare: z.boolean(),
     logs: z.string(),
   }),
-  z.object({ type: z.literal(POOL_EVENTS[2]), sid, error: GuestError, logs: z.string() }),
+  z.object({ type: z.literal(PoolEventType.CreateError), sid, error: GuestError, logs: z.string() }),
   z.object({
-    type: z.literal(POOL_EVENTS[3]),
+    type: z.literal(PoolEventType.Result),
     sid,
     ...callResultFields,
     /** Heap after the previous call (sampled off the call's path). */
     heap: HeapStats.optional(),
   }),
   /** The isolate is gone (timeout, memory, dispose): the sandbox is dead. */
-  z.object({ type: z.literal(POOL_EVENTS[4]), sid, code: z.string(), reason: z.string() }),
-  z.object({ type: z.literal(POOL_EVENTS[5]), sid, id: z.string() }),
-  z.object({ type: z.literal(POOL_EVENTS[6]), sid, id: z.string(), heap: HeapStats.optional() }),
-  z.object({ type: z.literal(POOL_EVENTS[7]), sid, fetchId: z.number().int(), request: HttpRequestData, deadline: z.number() }),
-  z.object({ type: z.literal(POOL_EVENTS[8]), id: z.string() }),
+  z.object({ type: z.literal(PoolEventType.Dead), sid, code: z.string(), reason: z.string() }),
+  z.object({ type: z.literal(PoolEventType.Disposed), sid, id: z.string() }),
+  z.object({ type: z.literal(PoolEventType.Stats), sid, id: z.string(), heap: HeapStats.optional() }),
+  z.object({ type: z.literal(PoolEventType.Fetch), sid, fetchId: z.number().int(), request: HttpRequestData, deadline: z.number() }),
+  z.object({ type: z.literal(PoolEventType.Pong), id: z.string() }),
   /** V8 lost control of this sandbox's isolate (isolated-vm's onCatastrophicError): the pool aborts right after. */
-  z.object({ type: z.literal(POOL_EVENTS[9]), sid: z.string(), message: z.string().max(500) }),
+  z.object({ type: z.literal(PoolEventType.Fatal), sid: z.string(), message: z.string().max(500) }),
 ]);
 export type PoolEvent = z.infer<typeof PoolEvent>;
+/** The event of one kind, e.g. `PoolEventOf<typeof PoolEventType.Result>`. */
+export type PoolEventOf<T extends PoolEventType> = Extract<PoolEvent, { type: T }>;
 
 /** Error codes the runtime inside an isolate may report; anything else becomes function_error. */
 export const RUNTIME_ERROR_CODES = new Set(['function_error', 'result_too_large']);
