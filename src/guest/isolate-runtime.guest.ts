@@ -16,7 +16,7 @@ import { setMemoryBudget, takeCollector } from './isolate-memory-budget.guest.ts
 import { LogBuffer } from './log-buffer.guest.ts';
 import { scope, type Activation } from './isolate-scope.guest.ts';
 import { resolveHandler, runHandler, GuestCodedError, type ResolvedHandler, type FunctionContext, callContext } from './handlers.guest.ts';
-import type { InvokeInput, InvokeOutput } from './protocol.ts';
+import type { GuestError, InvokeInput, InvokeOutput } from './protocol.ts';
 
 const g = globalThis as unknown as Record<string, unknown>;
 const define = (name: string, value: unknown) => Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
@@ -58,7 +58,7 @@ function requireBlocked(name: string): never {
   throw new Error(`require('${name}'): node modules are not available in the isolate engine; bundle pure JavaScript dependencies, or deploy on the process, container or microvm engine`);
 }
 
-function guestError(e: unknown): { code: string; message: string; stack?: string } {
+function guestError(e: unknown): GuestError {
   if (e instanceof GuestCodedError) return { code: e.code, message: e.message };
   if (e instanceof Error) return { code: 'function_error', message: e.message || e.name, stack: e.stack };
   let text: string | undefined;
@@ -98,7 +98,7 @@ async function invoke(json: string): Promise<string> {
   if (!h || !b) return JSON.stringify({ ok: false, error: { code: 'function_error', message: 'the function is not loaded' }, logs: '', logsTruncated: false });
   const act: Activation = { id: o.id, deadline: o.deadline, logs: new LogBuffer(logLimitBytes), ended: false, fail: () => undefined };
   scope.current = act;
-  let answer: { ok: true; output: InvokeOutput } | { ok: false; error: ReturnType<typeof guestError> };
+  let answer: { ok: true; output: InvokeOutput } | { ok: false; error: GuestError };
   try {
     const output = await new Promise<InvokeOutput>((resolve, reject) => {
       act.fail = reject;
