@@ -4,10 +4,17 @@
 // uid 0 may still write host-wide settings such as
 // /proc/sys/kernel/core_pattern (a pipe to a program there runs as full root
 // on the next crash). The pool must run as an unprivileged uid of its own.
+// Its fetch() is made by the host, in the platform's own process, each answer
+// read there in full (up to 16 MB) before the isolate gets it: sixteen at once
+// from a 128 MB function made the platform grow by 700 MB, outside the caps;
+// a sandbox's answers in flight now share a budget of an eighth of its memory.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { fetchBudget, proxyFetch } from '../../src/sandbox/isolate/fetch-proxy.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 /** Host pids of the isolate pools' Node processes that this test process started. */
@@ -52,5 +59,43 @@ describe('isolate pool identity', { skip: process.getuid?.() !== 0 && 'needs roo
     const probe = spawnSync('setpriv', [`--reuid=${uids[0]}`, `--regid=${uids[0]}`, '--clear-groups', '--', 'sh', '-c', 'test -w /proc/sys/kernel/core_pattern'], { stdio: 'ignore' });
     assert.notEqual(probe.status, 0, 'that uid may not write core_pattern');
     assert.ok(execFileSync('cat', ['/proc/sys/kernel/core_pattern']).length > 0);
+  });
+});
+
+describe('isolate fetch through the host', () => {
+  let server: Server;
+  let url = '';
+  const MB = 1024 * 1024;
+  // Each answer is 4.6 MB: 4.5 MB at once, the rest only once sixteen requests are all open, so that
+  // the platform would hold 4.5 MB of every one of them at the same time.
+  let waiting: (() => void)[] = [];
+  before(async () => {
+    server = createServer((_req, res) => {
+      res.on('error', () => undefined);
+      res.write(Buffer.alloc(4.5 * MB, 97));
+      waiting.push(() => res.end(Buffer.alloc(0.1 * MB, 98)));
+      if (waiting.length >= 16) {
+        for (const finish of waiting) finish();
+        waiting = [];
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it("stops reading a sandbox's answers past an eighth of its memory (at least 16 MB) held at once", async () => {
+    const budget = fetchBudget(128);
+    const request = { method: 'GET', url, headers: {}, bodyBase64: '' };
+    const answers = await Promise.all(Array.from({ length: 16 }, () => proxyFetch(request, Date.now() + 20_000, { allow: ['127.0.0.1/32'] }, undefined, budget)));
+    const refused = answers.filter((a) => a.error);
+    assert.ok(refused.length > 0, 'the platform held all sixteen answers (72 MB) at once for a 128 MB sandbox');
+    assert.match(refused[0]?.error ?? '', /over 16 MB \(an eighth of memoryMb, at least 16 MB\); fetch fewer at once, or raise memoryMb/);
+    assert.equal(budget.left, budget.total, 'everything is given back');
+    const one = await Promise.all(Array.from({ length: 16 }, (_, i) => (i === 0 ? proxyFetch(request, Date.now() + 20_000, { allow: ['127.0.0.1/32'] }, undefined, budget) : fetch(url).then(async (r) => ({ response: { bodyBase64: Buffer.from(await r.arrayBuffer()).toString('base64') } })))));
+    assert.equal(Buffer.from(one[0]?.response?.bodyBase64 ?? '', 'base64').length, Math.floor(4.5 * MB) + Math.floor(0.1 * MB), 'one answer alone still arrives whole');
   });
 });

@@ -8,7 +8,7 @@ import type { HeapStats, PoolEvent } from '../../guest/isolate-protocol.ts';
 import { NimbusError, type ErrorCode } from '../../shared/errors.ts';
 import type { EgressPolicy, InvokeCall, InvokeOutcome, Sandbox, SandboxInfo, SandboxSpec, SandboxState } from '../driver.ts';
 import type { PoolDeath, PoolProcess } from './pool-process.ts';
-import { proxyFetch } from './fetch-proxy.ts';
+import { fetchBudget, proxyFetch, type FetchBudget } from './fetch-proxy.ts';
 
 /** How long past a call's deadline the host waits for the pool before it answers timeout itself. */
 export const BACKSTOP_GRACE_MS = 250;
@@ -47,9 +47,12 @@ export class IsolateSandbox implements Sandbox {
   private heap: HeapStats | undefined;
   private onLoad: ((e: PoolEvent) => void) | undefined;
   load: LoadFacts | undefined;
+  /** What this sandbox's fetches may hold in the platform at once. */
+  private readonly fetchBudget: FetchBudget;
 
   private constructor(readonly spec: SandboxSpec, private readonly pool: PoolProcess, private readonly egress: EgressPolicy | undefined) {
     this.id = spec.id;
+    this.fetchBudget = fetchBudget(spec.memoryMb);
     this.unlisten = pool.listen(spec.id, (e) => this.onEvent(e));
     this.unwatchPool = pool.onDeath((d) => this.onPoolDeath(d));
   }
@@ -131,7 +134,7 @@ export class IsolateSandbox implements Sandbox {
   }
 
   private async onFetch(e: Extract<PoolEvent, { type: 'fetch' }>): Promise<void> {
-    const answer = this.spec.network ? await proxyFetch(e.request, e.deadline, this.egress) : { error: 'this function has no network access' };
+    const answer = this.spec.network ? await proxyFetch(e.request, e.deadline, this.egress, undefined, this.fetchBudget) : { error: 'this function has no network access' };
     if (!this.deadReason) this.pool.send({ type: 'fetched', sid: this.id, fetchId: e.fetchId, ...answer });
   }
 
