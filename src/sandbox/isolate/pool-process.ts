@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { encodeFrame, FrameDecoder } from '../../guest/protocol.ts';
-import { PoolEvent, type PoolCommand } from '../../guest/isolate-protocol.ts';
+import { PoolCommandType, PoolEvent, PoolEventType, type PoolCommand } from '../../guest/isolate-protocol.ts';
 import type { IsolateBundles } from './bundle.ts';
 import { poolCommand } from './bwrap.ts';
 import { releaseSandboxId, takeSandboxId } from '../process/identities.ts';
@@ -183,7 +183,7 @@ export class PoolProcess {
         this.listeners.delete(id);
         resolve(true);
       });
-      this.send({ type: 'ping', id });
+      this.send({ type: PoolCommandType.Ping, id });
     });
   }
 
@@ -191,8 +191,8 @@ export class PoolProcess {
     try {
       for (const frame of this.decoder.push(chunk)) {
         const e = PoolEvent.parse(JSON.parse(frame.toString('utf8')));
-        if (e.type === 'fatal') return this.onFatal(e.sid, e.message);
-        const key = 'sid' in e ? e.sid : e.type === 'pong' ? e.id : '';
+        if (e.type === PoolEventType.Fatal) return this.onFatal(e.sid, e.message);
+        const key = 'sid' in e ? e.sid : e.type === PoolEventType.Pong ? e.id : '';
         this.listeners.get(key)?.(e);
       }
     } catch (e) {
