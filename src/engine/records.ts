@@ -1,6 +1,7 @@
 // Builds activation records from what an invocation did: status from the
 // outcome's error code, durations, memory, and cost in GB-seconds.
 import type { InvokeOutcome } from '../sandbox/driver.ts';
+import type { GuestError } from '../guest/protocol.ts';
 import type { ActivationRecord, ActivationStatus, FunctionConfig } from '../storage/store.ts';
 import type { RunRequest } from './messages.ts';
 import { FUNCTION_FAILURES, type ErrorCode } from '../shared/errors.ts';
@@ -48,7 +49,7 @@ export interface RunEnd {
   queuedMs: number;
   outcome?: InvokeOutcome;
   /** A failure before the function ran (init error, platform error). */
-  failure?: { code: string; message: string; stack?: string; logs?: string };
+  failure?: GuestError & { logs?: string };
 }
 
 export function buildRecord(facts: RunFacts, end: RunEnd): ActivationRecord {

@@ -2,6 +2,7 @@
 // activation records, the async queue). Drivers: sqlite/ (embedded) and
 // postgres/ (cluster); both pass test/storage/conformance.
 import type { EngineKind } from '../sandbox/driver.ts';
+import type { GuestError } from '../guest/protocol.ts';
 import type { RetentionPolicy, SweepReport } from './retention.ts';
 
 export interface FunctionConfig {
@@ -63,7 +64,7 @@ export interface ActivationRecord {
   startedAt: string | null;
   endedAt: string | null;
   result: unknown;
-  error: { code: string; message: string; stack?: string } | null;
+  error: GuestError | null;
   logs: string;
   logsTruncated: boolean;
   maxMemoryMb: number | null;
