@@ -4,7 +4,7 @@
 // the pool hangs, then pings it and kills the whole pool if it stays silent
 // (its other calls fail with function_crashed; the next create restarts it).
 import type { GuestError } from '../../guest/protocol.ts';
-import type { HeapStats, PoolEvent } from '../../guest/isolate-protocol.ts';
+import { PoolCommandType, PoolEventType, type HeapStats, type PoolEvent, type PoolEventOf } from '../../guest/isolate-protocol.ts';
 import { NimbusError, type ErrorCode } from '../../shared/errors.ts';
 import type { EgressPolicy, InvokeCall, InvokeOutcome, Sandbox, SandboxInfo, SandboxSpec, SandboxState } from '../driver.ts';
 import type { PoolDeath, PoolProcess } from './pool-process.ts';
@@ -71,7 +71,7 @@ export class IsolateSandbox implements Sandbox {
     }
   }
 
-  private loaded(code: string, initTimeoutMs: number): Promise<Extract<PoolEvent, { type: 'created' }>> {
+  private loaded(code: string, initTimeoutMs: number): Promise<PoolEventOf<typeof PoolEventType.Created>> {
     const s = this.spec;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -81,7 +81,7 @@ export class IsolateSandbox implements Sandbox {
       this.onLoad = (e) => {
         clearTimeout(timer);
         this.onLoad = undefined;
-        if (e.type === 'created') return resolve(e);
+        if (e.type === PoolEventType.Created) return resolve(e);
         if (e.type !== 'create_error') return;
         const code = CREATE_ERRORS.has(e.error.code as ErrorCode) ? (e.error.code as ErrorCode) : 'function_error';
         reject(new NimbusError(code, e.error.message, { stack: e.error.stack, logs: e.logs }));
@@ -93,7 +93,7 @@ export class IsolateSandbox implements Sandbox {
         reject(new NimbusError(code, `the sandbox died while loading the function: ${reason}`));
       });
       this.pool.send({
-        type: 'create', sid: s.id, code, codeKey: s.artifactSha256, handler: s.handler, functionName: s.functionName, functionVersion: s.functionVersion,
+        type: PoolCommandType.Create, sid: s.id, code, codeKey: s.artifactSha256, handler: s.handler, functionName: s.functionName, functionVersion: s.functionVersion,
         memoryMb: s.memoryMb, env: s.env, network: s.network, resultLimitBytes: s.resultLimitBytes, logLimitBytes: s.logLimitBytes, initTimeoutMs,
       });
     });
@@ -107,14 +107,14 @@ export class IsolateSandbox implements Sandbox {
   }
 
   private onEvent(e: PoolEvent): void {
-    if (e.type === 'created' || e.type === 'create_error') this.onLoad?.(e);
-    else if (e.type === 'result') this.onResult(e);
-    else if (e.type === 'dead') this.die(`the isolate ended (${e.code}): ${e.reason}`);
-    else if (e.type === 'stats' || e.type === 'disposed') this.waiters.get(e.id)?.(e);
-    else if (e.type === 'fetch') void this.onFetch(e);
+    if (e.type === PoolEventType.Created || e.type === PoolEventType.CreateError) this.onLoad?.(e);
+    else if (e.type === PoolEventType.Result) this.onResult(e);
+    else if (e.type === PoolEventType.Dead) this.die(`the isolate ended (${e.code}): ${e.reason}`);
+    else if (e.type === PoolEventType.Stats || e.type === PoolEventType.Disposed) this.waiters.get(e.id)?.(e);
+    else if (e.type === PoolEventType.Fetch) void this.onFetch(e);
   }
 
-  private onResult(e: Extract<PoolEvent, { type: 'result' }>): void {
+  private onResult(e: PoolEventOf<typeof PoolEventType.Result>): void {
     const p = this.pending.get(e.id);
     if (e.heap) this.heap = e.heap;
     if (!p) return;
@@ -133,9 +133,9 @@ export class IsolateSandbox implements Sandbox {
     if (!e.ok && e.error && FATAL.has(e.error.code)) this.die(`the isolate ended: ${e.error.code}`);
   }
 
-  private async onFetch(e: Extract<PoolEvent, { type: 'fetch' }>): Promise<void> {
+  private async onFetch(e: PoolEventOf<typeof PoolEventType.Fetch>): Promise<void> {
     const answer = this.spec.network ? await proxyFetch(e.request, e.deadline, this.egress, undefined, this.fetchBudget) : { error: 'this function has no network access' };
-    if (!this.deadReason) this.pool.send({ type: 'fetched', sid: this.id, fetchId: e.fetchId, ...answer });
+    if (!this.deadReason) this.pool.send({ type: PoolCommandType.Fetched, sid: this.id, fetchId: e.fetchId, ...answer });
   }
 
   get state(): SandboxState {
@@ -164,7 +164,7 @@ export class IsolateSandbox implements Sandbox {
       const startedAt = Date.now();
       const timer = setTimeout(() => this.onBackstop(call), call.timeoutMs + BACKSTOP_GRACE_MS);
       this.pending.set(call.activationId, { resolve, timer, startedAt });
-      this.pool.send({ type: 'invoke', sid: this.id, id: call.activationId, input: call.input, deadline: startedAt + call.timeoutMs });
+      this.pool.send({ type: PoolCommandType.Invoke, sid: this.id, id: call.activationId, input: call.input, deadline: startedAt + call.timeoutMs });
     });
   }
 
@@ -183,7 +183,7 @@ export class IsolateSandbox implements Sandbox {
   }
 
   /** Sends a request that the pool answers by id; undefined when it does not answer in time. */
-  private ask(type: 'stats' | 'dispose'): Promise<PoolEvent | undefined> {
+  private ask(type: typeof PoolCommandType.Stats | typeof PoolCommandType.Dispose): Promise<PoolEvent | undefined> {
     const id = `${type}-${++this.asked}`;
     return new Promise((resolve) => {
       const timer = setTimeout(() => done(undefined), ANSWER_MS);
@@ -199,9 +199,9 @@ export class IsolateSandbox implements Sandbox {
 
   async memoryUsageMb(): Promise<number | undefined> {
     if (this.deadReason) return undefined;
-    const e = await this.ask('stats');
-    if (e?.type === 'stats' && e.heap) this.heap = e.heap;
-    return e?.type === 'stats' && e.heap ? e.heap.usedMb + e.heap.externalMb : undefined;
+    const e = await this.ask(PoolCommandType.Stats);
+    if (e?.type === PoolEventType.Stats && e.heap) this.heap = e.heap;
+    return e?.type === PoolEventType.Stats && e.heap ? e.heap.usedMb + e.heap.externalMb : undefined;
   }
 
   onDeath(listener: (reason: string) => void): void {
@@ -224,7 +224,7 @@ export class IsolateSandbox implements Sandbox {
   /** Ends the isolate in the pool (waiting for the pool to confirm, or killing a pool that does not). */
   dispose(): Promise<void> {
     this.disposing ??= (async () => {
-      const ack = this.pool.alive ? this.ask('dispose') : undefined;
+      const ack = this.pool.alive ? this.ask(PoolCommandType.Dispose) : undefined;
       this.die('disposed');
       if (ack && !(await ack) && this.pool.alive) await this.pool.checkAlive(ANSWER_MS);
       this.unlisten();
