@@ -88,6 +88,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       invoker = await Invoker.create({ config, store, bus, metrics, driverContext });
       const inv = invoker;
       cleanups.push(() => inv.dispose());
+      // A killed platform's sandboxes, cgroups and run dirs would stay until their engine is next used: sweep every engine now.
+      const sweptAt = performance.now();
+      const swept = await inv.drivers.sweepLeftovers();
+      logger.debug({ swept, ms: Math.round(performance.now() - sweptAt) }, 'removed the leftovers of killed platforms');
       const warm = (name: string) => inv.keepWarm(name).catch((e: unknown) => logger.warn({ err: e, function: name }, 'could not pre-warm minSandboxes'));
       cleanups.push(await onFunctionChanged(bus, async (c) => {
         await inv.forget(c.name, c.version ?? Infinity);

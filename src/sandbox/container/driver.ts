@@ -17,6 +17,7 @@ import { removeScopeSync } from './exit-guard.ts';
 import { removeEmptyScope, removeLeftovers, type LeftoverReport } from './leftovers.ts';
 import { probeRuntimes } from './probe.ts';
 import { artifactKind, bundleName, placeArtifact, prepareRuntime, removeBundle, validateSpec } from './runtime.ts';
+import { findBinary, Runc } from './runc.ts';
 import { StemCells } from './stem-cells.ts';
 import { EgressRules } from '../network/policy.ts';
 
@@ -147,11 +148,12 @@ export class ContainerDriver implements SandboxDriver {
 
   /** cleanupLeftovers, saying what it removed. */
   async removeLeftovers(): Promise<LeftoverReport> {
-    const launcher = await this.prepared();
-    if (!launcher.rt.runc) return { containers: [], bundles: [], cgroups: [] };
+    // Only runc and the paths are needed, not the prepared image: the platform sweeps this at every start, used or not.
+    const runc = (await this.launcher?.catch(() => undefined))?.rt.runc ?? (await findBinary('runc').then((b) => (b ? new Runc(b, path.join(this.dataDir, 'runc')) : undefined)));
+    if (!runc) return { containers: [], bundles: [], cgroups: [] };
     const live = [...this.live.values()];
     const report = await removeLeftovers({
-      runc: launcher.rt.runc,
+      runc,
       containersDir: this.containersDir,
       cgroupParent: this.cgroupParent,
       live: { containerIds: new Set(live.map((l) => l.containerId)), bundles: new Set(live.map((l) => path.basename(l.proc.bundleDir))) },
