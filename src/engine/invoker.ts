@@ -291,11 +291,11 @@ export class Invoker {
     }).finally(() => this.detailsBySandbox.delete(sandbox));
   }
 
-  /** The 409 for an operation a sandbox lacks, with the reason its driver declares. */
+  /** The not_supported error (HTTP 409) for an operation a sandbox lacks, with the reason its driver declares. */
   private async lacking(sandbox: Sandbox, operation: 'resize' | 'migrate'): Promise<NimbusError> {
     const declared = (await this.drivers.get(sandbox.engine)).capabilities[operation];
     const reason = declared === true ? `this sandbox cannot ${operation}` : declared;
-    return new NimbusError('conflict', `cannot ${operation} a ${sandbox.engine} sandbox: ${reason}`);
+    return new NimbusError('not_supported', `cannot ${operation} a ${sandbox.engine} sandbox: ${reason}`);
   }
 
   private readonly collectGauge = (g: Metrics['sandboxes']): void => {

@@ -1,6 +1,6 @@
 // The lecture's VM operations through the API: create (pre-warm), list,
 // resize, migrate and delete sandboxes; engines that cannot do an operation
-// answer 409 with the reason.
+// answer 409 not_supported with the reason.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
@@ -33,9 +33,11 @@ describe('sandbox operations API', () => {
     const { json } = await t.request('POST', '/v1/functions/ops/sandboxes');
     const resize = await t.request('PATCH', `/v1/sandboxes/${json.id}`, { memoryMb: 512 });
     assert.equal(resize.status, 409);
+    assert.equal(resize.json.error.code, 'not_supported');
     assert.match(resize.json.error.message, /cannot resize a process sandbox: .*heap limit/);
     const migrate = await t.request('POST', `/v1/sandboxes/${json.id}/migrate`, {});
     assert.equal(migrate.status, 409);
+    assert.equal(migrate.json.error.code, 'not_supported');
     assert.match(migrate.json.error.message, /cannot migrate a process sandbox/);
     const bad = await t.request('PATCH', `/v1/sandboxes/${json.id}`, { memory: 1 });
     assert.equal(bad.status, 400);
