@@ -1,5 +1,7 @@
 // The CLI's HTTP client for the nimbus API: NIMBUS_URL and NIMBUS_API_KEY,
 // JSON in and out, API errors turned into one clear line.
+import { DEFAULTS } from '../config/options.ts';
+
 export class CliError extends Error {
   constructor(message: string, readonly exitCode = 1) {
     super(message);
@@ -13,8 +15,11 @@ export interface ApiResponse {
   text: string;
 }
 
+/** Where `nimbus serve` listens when started without flags: the URL the client verbs use unless NIMBUS_URL says otherwise. */
+export const DEFAULT_URL = `http://${DEFAULTS.host.includes(':') ? `[${DEFAULTS.host}]` : DEFAULTS.host}:${DEFAULTS.port}`;
+
 export function apiBase(): string {
-  return (process.env.NIMBUS_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  return (process.env.NIMBUS_URL || DEFAULT_URL).replace(/\/+$/, '');
 }
 
 export async function api(method: string, path: string, body?: { json?: unknown; raw?: Buffer; type?: string }, headers: Record<string, string> = {}): Promise<ApiResponse> {

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { DEFAULTS } from '../config/options.ts';
 import { DriverSet } from '../engine/drivers.ts';
 import { bundleGuest } from '../sandbox/agent-bundle.ts';
 import { egressReport } from '../sandbox/network/report.ts';
@@ -12,7 +13,7 @@ import { print } from './client.ts';
 
 export async function doctorReport(): Promise<string> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-doctor-'));
-  const drivers = new DriverSet({ dataDir, agentPath: await bundleGuest(path.join(dataDir, 'build')), log: () => undefined, egress: { allow: [] } });
+  const drivers = new DriverSet({ dataDir, agentPath: await bundleGuest(path.join(dataDir, 'build')), log: () => undefined, egress: { allow: [...DEFAULTS.egressAllow] } });
   try {
     const report = await drivers.report();
     const lines: string[] = [];
@@ -21,7 +22,7 @@ export async function doctorReport(): Promise<string> {
       for (const [k, v] of Object.entries(r.details ?? {})) lines.push(`${''.padEnd(24)}${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
       for (const [cap, v] of Object.entries(r.capabilities ?? {})) if (v !== true) lines.push(`${''.padEnd(24)}no ${cap}: ${v}`);
     }
-    const egress = await egressReport({ allow: [] });
+    const egress = await egressReport({ allow: [...DEFAULTS.egressAllow] });
     egress.lines.forEach((line, i) => lines.push(`${i === 0 ? `${'egress'.padEnd(10)} ${egress.available ? 'available  ' : 'unavailable'}  ` : ''.padEnd(24)}${line}`));
     return lines.join('\n');
   } finally {

@@ -9,29 +9,63 @@ import { cidrProblem } from '../sandbox/network/cidr.ts';
 const MB = 1024 * 1024;
 
 export const FunctionDefaults = z.object({
-  /** Engine for functions that do not name one. */
+  /**
+   * Engine for functions that do not name one.
+   * @default 'process'
+   */
   engine: z.enum(ENGINE_KINDS).default('process'),
-  /** Memory per sandbox, MB. */
+  /**
+   * Memory per sandbox, MB.
+   * @default 256
+   */
   memoryMb: z.number().int().min(128).max(8192).default(256),
-  /** Time an invocation may run, ms. */
+  /**
+   * Time an invocation may run, ms.
+   * @default 30000
+   */
   timeoutMs: z.number().int().min(100).max(900_000).default(30_000),
-  /** Invocations one sandbox runs at once. */
+  /**
+   * Invocations one sandbox runs at once.
+   * @default 1
+   */
   concurrency: z.number().int().min(1).max(1000).default(1),
-  /** Most sandboxes one function may have. */
+  /**
+   * Most sandboxes one function may have.
+   * @default 10
+   */
   maxSandboxes: z.number().int().min(1).max(1000).default(10),
 });
 
 export const NimbusOptions = z.object({
-  /** Address to listen on; anything but loopback requires the API key. */
+  /**
+   * Address to listen on; anything but loopback requires the API key.
+   * @default '127.0.0.1'
+   */
   host: z.string().default('127.0.0.1'),
+  /**
+   * Port of the management API (`/v1`); 0 takes any free port.
+   * @default 8080
+   */
   port: z.number().int().min(0).max(65535).default(8080),
-  /** Where the SQLite file, artifacts, keys and images live. */
+  /**
+   * Where the SQLite file, artifacts, keys and images live (resolved against the working directory).
+   * @default '.nimbus'
+   */
   dataDir: z.string().default('.nimbus'),
-  /** Largest request body, bytes (413 above). */
+  /**
+   * Largest request body, bytes (413 above).
+   * @default 6291456 (6 MB)
+   */
   bodyLimitBytes: z.number().int().min(1024).default(6 * MB),
-  /** Largest deployable archive once unpacked, bytes (zip-bomb guard). */
+  /**
+   * Largest deployable archive once unpacked, bytes (zip-bomb guard).
+   * @default 262144000 (250 MB)
+   */
   unpackedLimitBytes: z.number().int().min(1024).default(250 * MB),
-  /** Most files in a deployable archive. */
+  /**
+   * Most files in a deployable archive.
+   * @default 20000
+   */
   archiveFileLimit: z.number().int().min(1).default(20_000),
   /**
    * Longest a deploy's build (bundling with esbuild, in its sandbox) may take, ms.
@@ -43,17 +77,35 @@ export const NimbusOptions = z.object({
    * @default 1536 (esbuild bundling a 9 MB library peaks near 240 MB)
    */
   buildMemoryMb: z.number().int().min(128).default(1536),
-  /** Largest function result, bytes (an error above, never silent truncation). */
+  /**
+   * Largest function result, bytes (an error above, never silent truncation).
+   * @default 6291456 (6 MB)
+   */
   resultLimitBytes: z.number().int().min(1024).default(6 * MB),
-  /** Largest log kept per activation, bytes (truncated with a marker above). */
+  /**
+   * Largest log kept per activation, bytes (truncated with a marker above).
+   * @default 1048576 (1 MB)
+   */
   logLimitBytes: z.number().int().min(1024).default(1 * MB),
-  /** Idle time before a warm sandbox is disposed, ms. */
+  /**
+   * Idle time before a warm sandbox is disposed, ms.
+   * @default 600000 (10 minutes)
+   */
   keepAliveMs: z.number().int().min(100).default(600_000),
-  /** Invocations that may wait for a busy function before 429, per function. */
+  /**
+   * Invocations that may wait for a busy function before 429, per function.
+   * @default 100
+   */
   waitQueueLimit: z.number().int().min(0).default(100),
-  /** Retries of a failed async invocation before dead_letter. */
+  /**
+   * Retries of a failed async invocation before dead_letter.
+   * @default 2
+   */
   asyncRetries: z.number().int().min(0).max(20).default(2),
-  /** First retry delay, ms; doubles each retry. */
+  /**
+   * First retry delay, ms; doubles each retry.
+   * @default 1000
+   */
   asyncRetryBaseMs: z.number().int().min(0).default(1000),
   /**
    * Activation records (with their logs and result) older than this are deleted
@@ -73,11 +125,20 @@ export const NimbusOptions = z.object({
    * @default 60000
    */
   activationSweepIntervalMs: z.number().int().min(100).default(60_000),
-  /** Message bus: "memory" (embedded) or a nats:// URL. */
+  /**
+   * Message bus: "memory" (embedded) or a nats:// URL.
+   * @default 'memory'
+   */
   bus: z.string().default('memory'),
-  /** Store: "sqlite" (embedded, in dataDir) or a postgres:// URL. */
+  /**
+   * Store: "sqlite" (embedded, in dataDir) or a postgres:// URL.
+   * @default 'sqlite'
+   */
   store: z.string().default('sqlite'),
-  /** This process's invoker name (unique in a cluster). */
+  /**
+   * This process's invoker name (unique in a cluster): 1-64 letters, digits, _ or -.
+   * @default 'local' (`nimbus invoker` names itself after the host and its process id)
+   */
   invokerId: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/).default('local'),
   /**
    * Where functions with `network: true` may connect beyond the public internet:
@@ -89,7 +150,7 @@ export const NimbusOptions = z.object({
   /**
    * Port of the function origin (`/fn/:name/*`), kept apart from the management
    * API so that a function's answer can never speak for the API's origin.
-   * @default port + 1, or 0 (any free port) when port is 0
+   * @default port + 1; any free port when port is 0
    */
   functionsPort: z.number().int().min(0).max(65535).optional(),
   /**
@@ -102,12 +163,49 @@ export const NimbusOptions = z.object({
    * @default three quarters of the machine's memory
    */
   sandboxMemoryTotalMb: z.number().int().min(128).optional(),
-  /** API key; generated into dataDir when needed and not given. */
+  /**
+   * API key clients must send, 16 characters or more.
+   * @default none on a loopback host; beyond it, the data dir's api-key file, generated on first start
+   */
   apiKey: z.string().min(16).optional(),
+  /**
+   * Defaults for functions whose deploy does not say (see FunctionDefaults).
+   * @default FunctionDefaults' own defaults
+   */
   defaults: FunctionDefaults.default(FunctionDefaults.parse({})),
 });
 
 export type NimbusOptions = z.input<typeof NimbusOptions>;
+
+/**
+ * Every option's default, read from the schema above: the one source the CLI's
+ * flags, its --help and the client's default URL take them from. The options
+ * computed at start (functionsPort, maxSandboxesTotal, sandboxMemoryTotalMb) and
+ * apiKey have none here; COMPUTED_DEFAULTS says in words how they are found.
+ */
+export const DEFAULTS = deepFreeze(NimbusOptions.parse({}));
+
+/** How resolveConfig finds the defaults it computes, in words for --help and docs (the same as their @default). */
+export const COMPUTED_DEFAULTS = Object.freeze({
+  functionsPort: 'port + 1; any free port when port is 0',
+  maxSandboxesTotal: "one per 64 MB of the machine's memory, at most 1000",
+  sandboxMemoryTotalMb: "three quarters of the machine's memory",
+  apiKey: "none on a loopback host; beyond it, the data dir's api-key file, generated on first start",
+} satisfies Partial<Record<keyof NimbusOptions, string>>);
+
+/** The log levels a platform process takes (pino's). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Level a `nimbus serve` or `nimbus invoker` process logs at (--log-level, NIMBUS_LOG_LEVEL).
+ * @default 'info' (a platform started from code, as the tests do, logs at 'warn' unless NIMBUS_LOG_LEVEL says otherwise)
+ */
+export const PROCESS_LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+function deepFreeze<T extends object>(value: T): Readonly<T> {
+  for (const child of Object.values(value)) if (typeof child === 'object' && child !== null) deepFreeze(child as object);
+  return Object.freeze(value);
+}
 export type NimbusConfig = Omit<z.output<typeof NimbusOptions>, 'functionsPort' | 'maxSandboxesTotal' | 'sandboxMemoryTotalMb'> & {
   dataDir: string;
   functionsPort: number;
