@@ -27,6 +27,9 @@ describe('isolate Request and Response agree with Node', () => {
     await realms.agree(`(init) => { const r = new Request('http://h/', { ...init, body: (${BODY})(init.body) }); return [r.method, r.url, r.redirect, [...r.headers], r.bodyUsed, r.body === null]; }`, INITS);
     await realms.agree(`async (body) => { const a = new Request('http://h/x', { method: 'POST', body, headers: { x: '1' } }); const b = new Request(a, { headers: { y: '2' } });
       return [b.method, b.url, [...b.headers], await b.text(), a.bodyUsed]; }`, ['payload', null]);
+    await realms.agree(`async (body) => { const a = new Request('http://h/x', { method: 'PUT', body, headers: { x: '1' }, redirect: 'manual' }); const c = a.clone();
+      const read = await c.text(); let again; try { a.clone(); again = 'cloned'; } catch (e) { again = e.name; }
+      return [c.method, c.url, c.redirect, [...c.headers], read, a.bodyUsed, c.bodyUsed, again, await a.text()]; }`, ['payload', null, '']);
   });
 
   it('Response: statuses, statusText, bodies that a null-body status refuses', async () => {
