@@ -33,18 +33,19 @@ export function statusFor(code: string): number {
 }
 
 /** Turns fastify's own errors (body too large, bad content) into ours. */
-export function toNimbusError(e: unknown): NimbusError {
+export function toNimbusError(e: unknown, bodyLimit?: number): NimbusError {
   if (isNimbusError(e)) return e;
   const f = e as FastifyError;
   switch (f.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new NimbusError('payload_too_large', `request body is over the ${f.message.match(/\d+/)?.[0] ?? 'configured'}-byte limit; send less or raise bodyLimitBytes`);
+      return new NimbusError('payload_too_large', `request body is over the ${bodyLimit ?? 'configured'}-byte limit; send less or raise bodyLimitBytes`);
     case 'FST_ERR_MAX_PARAM_LENGTH':
       return new NimbusError('uri_too_long', 'a path segment of this URL is too long for any route (function names are at most 64 characters, ids at most 200)');
     case 'FST_ERR_BAD_URL':
       return new NimbusError('bad_request', 'the URL path is not valid (a malformed %-escape?); percent-encode it as RFC 3986 says');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new NimbusError('bad_request', 'the content-type header is not a media type (type/subtype[; parameters]); send e.g. application/json, or none');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new NimbusError('bad_request', f.message);
   }
@@ -63,7 +64,7 @@ export function sendError(reply: FastifyReply, error: NimbusError, extraHeaders:
 }
 
 export function errorHandler(e: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const error = toNimbusError(e);
+  const error = toNimbusError(e, request.routeOptions.bodyLimit);
   if (error.code === 'internal') request.log.error({ err: e, reqId: request.id }, 'internal error');
   return sendError(reply, error);
 }
@@ -86,5 +87,7 @@ export function clientErrorResponse(e: NodeJS.ErrnoException & { rawPacket?: Buf
   } else error = new NimbusError('bad_request', `malformed HTTP request (${e.code ?? 'parse error'}); send a valid HTTP/1.1 request`);
   const body = JSON.stringify({ error: { code: error.code, message: error.message } });
   const status = statusFor(error.code);
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\nx-content-type-options: nosniff\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+  const head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\nx-content-type-options: nosniff\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
+  // The answer to a HEAD has no body (a client would read one as a second response).
+  return e.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ' ? head : head + body;
 }

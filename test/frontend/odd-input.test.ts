@@ -4,6 +4,7 @@
 // non-ASCII in a header, a bad header name, status 101), URLs and headers over
 // the parser's limits, malformed URLs.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startTestPlatform, toTestResponse, type TestPlatform, type TestResponse } from '../helpers/platform.ts';
 
@@ -73,4 +74,27 @@ describe('odd input', () => {
     assertNimbusError(await t.fnRequest('GET', '/fn/%zz/'), 400, 'bad_request', /URL path is not valid/);
     assert.equal((await t.request('GET', '/v1/functions')).status, 200, 'the API still answers');
   });
+
+  it('an HTTP/1.1 request without Host is a 400 in nimbus shape (HTTP/1.0 passes), and a HEAD the parser refuses gets no body', async () => {
+    const port = Number(new URL(t.url).port);
+    const noHost = await raw(port, 'GET /v1/functions HTTP/1.1\r\nconnection: close\r\n\r\n');
+    assert.match(noHost, /^HTTP\/1\.1 400 /);
+    assert.match(noHost, /\{"error":\{"code":"bad_request","message":"an HTTP\/1\.1 request needs a Host header/);
+    assert.match(await raw(port, 'GET /v1/functions HTTP/1.0\r\n\r\n'), /^HTTP\/1\.1 200 [^]*"functions":/);
+    const head = await raw(port, 'HEAD /v1/functions/\xff HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 400 [^]*content-length: \d+\r\n[^]*\r\n\r\n$/, 'head and no body');
+    const get = await raw(port, 'GET /v1/functions/\xff HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n');
+    assert.match(get, /\r\n\r\n\{"error":\{"code":"bad_request","message":"malformed HTTP request/);
+  });
 });
+
+/** Sends bytes as they are (latin1) on a new connection; the whole answer, until the server closes. */
+function raw(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.end(Buffer.from(request, 'latin1')));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+  });
+}
