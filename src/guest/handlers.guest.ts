@@ -162,6 +162,11 @@ function mainParams(input: InvokeInput): unknown {
 /** A Lambda/OpenWhisk HTTP result: {statusCode, headers, body} or any value (200 JSON). */
 function httpFromResult(result: unknown): HttpResponseData {
   if (isObj(result) && typeof result.statusCode === 'number') {
+    // Refused here: a status the protocol cannot carry would break the channel and leave the call to time out.
+    const status = result.statusCode;
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      throw new GuestCodedError('function_error', `the function answered with status ${status}, which is not a final HTTP status; answer with a whole number from 200 to 599`);
+    }
     const headers = Object.fromEntries(Object.entries(isObj(result.headers) ? result.headers : {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
     const body = result.body;
     let bodyBase64: string;

@@ -56,6 +56,12 @@ describe('odd input', () => {
       assertNimbusError(r, 502, 'function_error', message);
       assert.match(r.headers.get('x-nimbus-activation-id') ?? '', /^[0-9a-f]{32}$/, 'the platform headers are still sent');
     }
+    // Statuses the guest protocol cannot carry: refused in the sandbox at once, not left to time out.
+    for (const status of ['99', '600', '200.5', '1e400', '-0']) {
+      const name = `status-${status.replace(/\W/g, '_')}`;
+      assert.equal((await t.deploy(name, `exports.handler = async () => ({ statusCode: ${status}, body: 'x' })`, { timeoutMs: 3000 })).status, 201, name);
+      assertNimbusError(await t.fnRequest('GET', `/fn/${name}/`), 502, 'function_error', /which is not a final HTTP status; answer with a whole number from 200 to 599/);
+    }
     const next = await t.fnRequest('GET', '/fn/echo/still');
     assert.equal(next.status, 200, 'the function origin still answers');
   });
