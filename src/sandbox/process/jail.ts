@@ -8,10 +8,11 @@
 // sandbox's own directory (its function, passwd, group), a fresh /proc, a
 // read-only /dev, and a private, size-capped /tmp and /dev/shm. A per-uid
 // RLIMIT_NPROC (prlimit) bounds its processes and threads, a memory cgroup
-// everything it holds.
+// everything it holds, and a system-call filter (seccomp.ts) the kernel calls
+// no function needs.
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import { AGENT_INSIDE, FUNCTION_INSIDE } from './run-dir.ts';
+import { AGENT_INSIDE, FUNCTION_INSIDE, SECCOMP_FILE } from './run-dir.ts';
 
 /** Processes and threads one sandbox may have, bubblewrap and Node's own included (as the container engine's pids limit). */
 export const SANDBOX_TASKS = 128;
@@ -83,8 +84,18 @@ export function bwrapArgs(spec: JailSpec): string[] {
     '--setenv', 'PATH', '/usr/bin:/bin',
     '--setenv', 'HOME', '/tmp',
     '--setenv', 'NIMBUS_AGENT_CHANNEL', 'fd:3',
+    ...(seccompPath(spec) ? ['--seccomp', String(SECCOMP_FD)] : []),
     '--', ...(spec.command ?? [process.execPath, `--max-old-space-size=${spec.heapMb}`, AGENT_INSIDE]),
   ];
+}
+
+/** The descriptor the first step opens the filter on, for bubblewrap to read. */
+const SECCOMP_FD = 4;
+
+/** The run directory's filter beside the agent, when this host has one. */
+function seccompPath(spec: JailSpec): string | undefined {
+  const file = path.join(path.dirname(spec.agent), SECCOMP_FILE);
+  return existsSync(file) ? file : undefined;
 }
 
 /**
@@ -92,9 +103,13 @@ export function bwrapArgs(spec: JailSpec): string[] {
  * every descriptor above 3 that the platform itself inherited without
  * close-on-exec (Node's spawn passes them on; a supervisor's pipe or log must
  * not reach a function), write its own pid into the memory cgroup when there
- * is one (every later process is then inside), and exec the rest.
+ * is one (every later process is then inside), open the system-call filter
+ * on descriptor 4 when there is one (root opens it; bubblewrap reads it as the
+ * sandbox's uid), and exec the rest.
  */
-const ENTER = 'for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 3 ] && exec {n}>&-; done; [ -z "$0" ] || echo $$ > "$0" && exec "$@"';
+const ENTER =
+  'for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 3 ] && exec {n}>&-; done; ' +
+  '{ [ -z "$0" ] || echo $$ > "$0"; } && { [ -z "$1" ] || exec 4<"$1"; } && shift && exec "$@"';
 
 /**
  * The whole command, started as root: the first step above, the egress
@@ -106,7 +121,7 @@ const ENTER = 'for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 3 ] && exec {n}
 export function jailCommand(spec: JailSpec): { command: string; args: string[] } {
   const id = String(spec.id);
   const steps = [
-    spec.bash, '-c', ENTER, spec.cgroupProcs ?? '',
+    spec.bash, '-c', ENTER, spec.cgroupProcs ?? '', seccompPath(spec) ?? '',
     ...(spec.netns ? [spec.netns.nsenter, `--net=${spec.netns.path}`, '--'] : []),
     spec.setpriv, `--reuid=${id}`, `--regid=${id}`, '--clear-groups', '--',
     spec.prlimit, `--nproc=${SANDBOX_TASKS}:${SANDBOX_TASKS}`, '--',

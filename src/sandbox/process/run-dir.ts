@@ -10,10 +10,13 @@ import { chmod, chown, copyFile, cp, mkdir, mkdtemp, readdir, rm, stat, writeFil
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { platformRuns } from './identities.ts';
+import { seccompFilter } from './seccomp.ts';
 
 /** Where a sandbox sees the agent, and its function's directory. */
 export const AGENT_INSIDE = '/nimbus/agent.cjs';
 export const FUNCTION_INSIDE = '/nimbus/fn';
+/** The system-call filter beside the agent (seccomp.ts), when this host has one. */
+export const SECCOMP_FILE = 'seccomp.bpf';
 const PREFIX = 'nimbus-process-';
 
 export class RunDir {
@@ -26,6 +29,8 @@ export class RunDir {
     const agent = path.join(dir, 'agent.cjs');
     await copyFile(agentPath, agent);
     await chmod(agent, 0o444);
+    const filter = seccompFilter();
+    if (filter) await writeFile(path.join(dir, SECCOMP_FILE), filter, { mode: 0o400 });
     return new RunDir(dir, agent);
   }
 
