@@ -81,6 +81,17 @@ describe('odd input', () => {
     assert.equal((await t.request('GET', '/v1/functions')).status, 200, 'the API still answers');
   });
 
+  it('an activation list asked before a time that is not an ISO date-time is a 400; an ISO date pages', async () => {
+    for (const before of ['1', '2020', 'tomorrow', '2020-01-01&before=2020-01-01']) {
+      assertNimbusError(await t.request('GET', `/v1/activations?before=${before}`), 400, 'bad_request', /before must be an ISO date-time/);
+    }
+    assert.equal((await t.invoke('echo', { page: 1 })).status, 200);
+    const old = await t.request('GET', '/v1/activations?before=2020-01-01');
+    assert.deepEqual(old.json, { activations: [] });
+    const now = await t.request('GET', `/v1/activations?before=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString().replace('Z', '+00:00'))}`);
+    assert.ok(now.json.activations.length > 0, now.text);
+  });
+
   it('an HTTP/1.1 request without Host is a 400 in nimbus shape (HTTP/1.0 passes), and a HEAD the parser refuses gets no body', async () => {
     const port = Number(new URL(t.url).port);
     const noHost = await raw(port, 'GET /v1/functions HTTP/1.1\r\nconnection: close\r\n\r\n');

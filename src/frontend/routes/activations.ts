@@ -5,6 +5,8 @@ import { ACTIVATION_STATUSES, type ActivationStatus } from '../../storage/store.
 import { NimbusError } from '../../shared/errors.ts';
 import { checkFunctionName } from '../build/function-spec.ts';
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
 type ListQuery = { function?: string; status?: string; limit?: string; before?: string };
 
 export function activationRoutes(app: FastifyInstance, store: Store): void {
@@ -21,13 +23,19 @@ export function activationRoutes(app: FastifyInstance, store: Store): void {
     if (q.status && !(ACTIVATION_STATUSES as readonly string[]).includes(q.status)) {
       throw new NimbusError('bad_request', `status must be one of ${ACTIVATION_STATUSES.join(', ')}`);
     }
-    if (q.before && Number.isNaN(Date.parse(q.before))) throw new NimbusError('bad_request', 'before must be an ISO date-time');
     const activations = await store.listActivations({
       functionName: q.function ? checkFunctionName(q.function) : undefined,
       status: q.status as ActivationStatus | undefined,
       limit,
-      before: q.before,
+      before: q.before ? isoTimeOf(q.before) : undefined,
     });
     return { activations };
   });
+}
+
+/** An ISO date or date-time, normalised (the store compares ISO strings); `before=1`, which Date.parse reads as 2001, is refused. */
+function isoTimeOf(text: unknown): string {
+  const time = typeof text === 'string' && ISO_TIME.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(time)) throw new NimbusError('bad_request', 'before must be an ISO date-time, e.g. 2026-12-01T12:00:00Z (once)');
+  return new Date(time).toISOString();
 }
