@@ -9,7 +9,7 @@ import { clusterOptions, redact } from './serve.ts';
 import { closeOnSignals } from './shutdown.ts';
 import { defaultInvokerId, platformFlags, SHARED_FLAGS } from './platform-flags.ts';
 
-const FLAGS = platformFlags(['bus', 'store', 'invokerId', 'slots', 'dataDir', 'logLevel', ...SHARED_FLAGS], {
+export const INVOKER_FLAGS = platformFlags(['bus', 'store', 'invokerId', 'slots', 'dataDir', 'logLevel', ...SHARED_FLAGS], {
   bus: { help: 'nats://host:port of the cluster, required', default: undefined },
   store: { help: 'postgres://user@host/db shared by the cluster, required', default: undefined },
   invokerId: { help: "this node's name, unique in the cluster", default: defaultInvokerId(), defaultHelp: "this host's name and the process id" },
@@ -19,8 +19,8 @@ const FLAGS = platformFlags(['bus', 'store', 'invokerId', 'slots', 'dataDir', 'l
 export function registerInvokerCommand(program: Command): void {
   const invoker = program.command('invoker')
     .description('run a cluster execution node: an invoker and an async-queue consumer, joined by --bus nats://… and --store postgres://…');
-  FLAGS.addTo(invoker).action(async (o: Record<string, unknown>) => {
-    const options = FLAGS.read(o);
+  INVOKER_FLAGS.addTo(invoker).action(async (o: Record<string, unknown>) => {
+    const options = INVOKER_FLAGS.read(o);
     const cluster = clusterOptions(options.bus, options.store);
     const platform = await startPlatform({ withFrontend: false, withInvoker: true, consumeQueue: true, ...options, ...cluster }).catch((e: Error) => {
       throw new CliError(`cannot start: ${e.message}`);

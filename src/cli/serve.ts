@@ -23,15 +23,15 @@ export function clusterOptions(bus = '', store = ''): Pick<PlatformOptions, 'bal
   return { balancer: (b, _config, logger) => shardingBalancerFor(b, (msg, extra) => logger.info(extra ?? {}, msg)) };
 }
 
-const FLAGS = platformFlags(['port', 'functionsPort', 'host', 'dataDir', 'bus', 'store', 'invokerId', 'logLevel', 'apiKey', ...SHARED_FLAGS]);
+export const SERVE_FLAGS = platformFlags(['port', 'functionsPort', 'host', 'dataDir', 'bus', 'store', 'invokerId', 'logLevel', 'apiKey', ...SHARED_FLAGS]);
 
 export function registerServeCommand(program: Command): void {
   const serve = program.command('serve')
     .description('run nimbus: embedded (one process, SQLite, in-memory bus), or a cluster front end with --bus nats://… --store postgres://…');
-  FLAGS.addTo(serve)
+  SERVE_FLAGS.addTo(serve)
     .option('--examples', 'deploy the functions in examples/ at start')
     .action(async (o: { examples?: boolean } & Record<string, unknown>) => {
-      const options = FLAGS.read(o);
+      const options = SERVE_FLAGS.read(o);
       const { port, functionsPort, bus = DEFAULTS.bus, store = DEFAULTS.store } = options;
       if (functionsPort !== undefined && functionsPort !== 0 && functionsPort === port) throw new CliError(`--functions-port must differ from --port (${port}): functions get their own origin`, 2);
       const cluster = bus !== 'memory';

@@ -7,6 +7,7 @@ import { ensureMicrovmImage } from '../sandbox/microvm/image/build.ts';
 import { CliError, print } from './client.ts';
 import { platformFlags } from './platform-flags.ts';
 
+/** The data dir is the same flag as serve's, so an image built here is the one serve finds. */
 const FLAGS = platformFlags(['dataDir']);
 
 export function registerSetupCommand(program: Command): void {
