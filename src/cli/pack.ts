@@ -1,11 +1,13 @@
 // Packs a function directory into a gzipped tar for deploy: regular files only
-// (symbolic links such as node_modules/.bin are left out), no .git or .nimbus.
+// (symbolic links such as node_modules/.bin are left out), no .git, no nimbus data dir.
 import { readdir, readFile, lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
+import { DEFAULTS } from '../config/options.ts';
 
-const SKIP = new Set(['.git', '.nimbus', '.DS_Store']);
+/** Left out: version control, a data dir of nimbus's own (where `nimbus serve` was run in the function's directory), macOS litter. */
+const SKIP = new Set(['.git', path.basename(DEFAULTS.dataDir), '.DS_Store']);
 
 async function* files(root: string, rel = ''): AsyncGenerator<string> {
   for (const entry of await readdir(path.join(root, rel), { withFileTypes: true })) {
