@@ -20,6 +20,16 @@ describe('egress policy core', () => {
     for (const a of refused) assert.ok(!none.isAllowed(a), `${a} must be refused`);
   });
 
+  it('refuses IPv4-translated addresses (::ffff:0:a.b.c.d, RFC 2765) that embed a refused IPv4, and says so', () => {
+    for (const a of ['::ffff:0:127.0.0.1', '::ffff:0:7f00:1', '::ffff:0:169.254.169.254', '::ffff:0:10.0.0.1', '::ffff:0:192.168.1.1', '0:0:0:0:ffff:0:ac10:1', '::ffff:0:0.0.0.0']) {
+      assert.ok(!none.isAllowed(a), `${a} must be refused`);
+    }
+    assert.match(none.refusal('::ffff:0:169.254.169.254') ?? '', /IPv4-translated.*link-local/);
+    assert.equal(none.refusal('::ffff:0:8.8.8.8'), undefined, 'a public IPv4 address stays reachable in that form');
+    const rules = new EgressRules({ allow: [] });
+    assert.ok(rules.blocked.some((c) => c.text === '::ffff:0:7f00:0/104'), 'the nftables rules refuse the translated loopback range');
+  });
+
   it('allows the public internet, IPv4, IPv6 and IPv4-mapped', () => {
     for (const a of ['8.8.8.8', '1.1.1.1', '151.101.1.1', '2606:4700::1111', '2a00:1450:4001::200e', '::ffff:8.8.8.8', '172.32.0.1', '100.128.0.1']) {
       assert.equal(none.refusal(a), undefined, a);

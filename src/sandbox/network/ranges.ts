@@ -1,9 +1,11 @@
 // The address ranges a sandbox with `network: true` never reaches unless the
 // operator allows them: everything that is not the public internet. IANA's
 // special-purpose registries (RFC 6890 and successors), IPv4 and IPv6 alike.
-// IPv4-mapped IPv6 (::ffff:a.b.c.d) is judged by its IPv4 address; prefixes
-// that embed an IPv4 address in another way (NAT64, 6to4, Teredo) are refused
-// whole, so a private IPv4 address cannot be reached through them.
+// IPv4-mapped IPv6 (::ffff:a.b.c.d) is judged by its IPv4 address, and so is
+// IPv4-translated IPv6 (::ffff:0:a.b.c.d, RFC 2765): each refused IPv4 range
+// is refused in that form too; prefixes that embed an IPv4 address in another
+// way (NAT64, 6to4, Teredo) are refused whole, so a private IPv4 address
+// cannot be reached through them.
 
 export interface BlockedRange {
   cidr: string;
@@ -28,6 +30,12 @@ export const BLOCKED_IPV4: readonly BlockedRange[] = [
   { cidr: '240.0.0.0/4', why: 'reserved (and broadcast)' },
 ];
 
+/** The refused IPv4 ranges as IPv4-translated IPv6 (::ffff:0:0:0/96 + the IPv4 prefix). */
+const TRANSLATED_IPV4: readonly BlockedRange[] = BLOCKED_IPV4.map(({ cidr, why }) => {
+  const [address, prefix] = cidr.split('/');
+  return { cidr: `::ffff:0:${address}/${96 + Number(prefix)}`, why: `IPv4-translated (RFC 2765), ${why}` };
+});
+
 export const BLOCKED_IPV6: readonly BlockedRange[] = [
   { cidr: '::/96', why: 'unspecified, loopback or IPv4-compatible (deprecated)' },
   { cidr: '64:ff9b::/96', why: 'NAT64 (embeds an IPv4 address)' },
@@ -42,4 +50,5 @@ export const BLOCKED_IPV6: readonly BlockedRange[] = [
   { cidr: 'fe80::/10', why: 'link-local' },
   { cidr: 'fec0::/10', why: 'site-local (deprecated)' },
   { cidr: 'ff00::/8', why: 'multicast' },
+  ...TRANSLATED_IPV4,
 ];
