@@ -20,21 +20,27 @@ export function isJson(request: FastifyRequest): boolean {
 export const MAX_JSON_DEPTH = 512;
 
 /** The deepest nesting of arrays and objects in JSON text (strings skipped), counted up to limit + 1. */
-export function jsonDepth(body: Uint8Array, limit = MAX_JSON_DEPTH): number {
+export function jsonDepth(body: Buffer, limit = MAX_JSON_DEPTH): number {
   let depth = 0;
   let deepest = 0;
-  let inString = false;
   for (let i = 0; i < body.length; i++) {
     const c = body[i];
-    if (inString) {
-      if (c === 0x5c) i++; // a backslash: the next byte is escaped
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
+    if (c === 0x22) i = stringEnd(body, i);
     else if (c === 0x5b || c === 0x7b) {
       if (++depth > deepest && (deepest = depth) > limit) return deepest;
     } else if (c === 0x5d || c === 0x7d) depth--;
   }
   return deepest;
+}
+
+/** The index of the quote that closes the string opened at `open` (found natively: large code strings are common). */
+function stringEnd(body: Buffer, open: number): number {
+  for (let q = body.indexOf(0x22, open + 1); q !== -1; q = body.indexOf(0x22, q + 1)) {
+    let backslashes = 0;
+    while (body[q - 1 - backslashes] === 0x5c) backslashes++;
+    if (backslashes % 2 === 0) return q;
+  }
+  return body.length;
 }
 
 export function parseJson(body: Buffer, what: string): unknown {
