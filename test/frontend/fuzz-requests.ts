@@ -142,7 +142,8 @@ const randomHeaders = fc.dictionary(headerName, headerValue, { maxKeys: 3 });
 const loopbackHost = (port: number) => fc.constantFrom(`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, '127.1.2.3', 'LOCALHOST', `127.0.0.1`);
 const foreignHost = fc.oneof(fc.constantFrom('evil.example', 'evil.example:80', '127.0.0.1.evil.example', '10.0.0.1', '[::2]', 'localhost.', 'a b', '@'), headerValue.filter((v) => v.length > 0));
 
-export function fuzzRequest(ports: { api: number; fn: number }): fc.Arbitrary<FuzzRequest> {
+/** With apiKey, four requests in five carry it (the rest a random Authorization, or none). */
+export function fuzzRequest(ports: { api: number; fn: number }, apiKey?: string): fc.Arbitrary<FuzzRequest> {
   return fc
     .record({
       origin: fc.constantFrom('api' as const, 'fn' as const),
@@ -156,6 +157,7 @@ export function fuzzRequest(ports: { api: number; fn: number }): fc.Arbitrary<Fu
       browser: browserHeaders,
       hostKind: fc.oneof({ weight: 17, arbitrary: fc.constant('loopback') }, { weight: 1, arbitrary: fc.constant('none') }, { weight: 2, arbitrary: fc.constant('foreign') }),
       foreign: foreignHost,
+      keyed: fc.integer({ min: 0, max: 4 }).map((n) => n > 0),
       answer: fc.record({ s: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 100, max: 599 }) }, { weight: 1, arbitrary: fc.oneof(fc.integer({ min: -1, max: 1100 }), fc.double()) }), h: queryValue, raw: rawOrNot }),
     })
     .chain((r) => {
@@ -171,6 +173,7 @@ export function fuzzRequest(ports: { api: number; fn: number }): fc.Arbitrary<Fu
       const headers: Record<string, string> = { ...r.random, ...r.extra, ...r.browser };
       if (r.hostKind === 'loopback') headers.host = host;
       if (r.hostKind === 'foreign') headers.host = r.foreign;
+      if (apiKey && r.keyed) headers.authorization = `Bearer ${apiKey}`;
       return { origin: r.origin, method: r.method, path, headers, body: r.body, foreignHost: r.hostKind === 'foreign' };
     });
 }

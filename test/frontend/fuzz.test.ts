@@ -1,10 +1,11 @@
 // API fuzz test: a bounded, seeded run of random requests (fuzz-requests.ts)
-// against a real embedded platform, over both listeners. Properties: no 5xx
-// but 502/503/504; every error the platform answers is {error: {code,
-// message}} with the status http-errors.ts maps its code to; a foreign Host
-// never reaches a route; a refused request stores nothing (the function list
-// and the newest activation are unchanged); and afterwards the platform still
-// deploys and runs a function. FUZZ_SEED replays a run, FUZZ_RUNS sets its length.
+// against a real embedded platform, over both listeners, without a key and
+// with one. Properties: no 5xx but 502/503/504; every error the platform
+// answers is {error: {code, message}} with the status http-errors.ts maps its
+// code to; without a key, a foreign Host never reaches a route; a refused
+// request stores nothing (the function list and the newest activation are
+// unchanged); and afterwards the platform still deploys and runs a function.
+// FUZZ_SEED replays a run, FUZZ_RUNS sets its length.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
@@ -51,10 +52,10 @@ function ownAnswer(r: FuzzRequest, a: Answer): boolean {
 }
 
 /** Why an answer breaks the contract, or undefined. */
-function contractBreach(r: FuzzRequest, a: Answer): string | undefined {
+function contractBreach(r: FuzzRequest, a: Answer, hostChecked: boolean): string | undefined {
   if (ownAnswer(r, a)) return undefined;
   if (a.status >= 500 && ![502, 503, 504].includes(a.status)) return `status ${a.status}`;
-  if (r.foreignHost && ![400, 401, 414, 421, 431].includes(a.status)) return `a foreign Host got ${a.status}, not 421`;
+  if (hostChecked && r.foreignHost && ![400, 401, 414, 421, 431].includes(a.status)) return `a foreign Host got ${a.status}, not 421`;
   if (a.status < 400 || r.method === 'HEAD') return undefined;
   let body: unknown;
   try {
@@ -70,12 +71,22 @@ function contractBreach(r: FuzzRequest, a: Answer): string | undefined {
   return undefined;
 }
 
-describe('API fuzz', () => {
+/**
+ * Both ways a front end guards itself: on loopback without a key (the Host check: a foreign Host
+ * must get 421), and with an API key (no Host check; most requests carry the key).
+ */
+const MODES = [
+  { name: 'on loopback without a key', apiKey: undefined, runs: RUNS },
+  { name: 'with an API key', apiKey: 'nmb_fuzz_0123456789abcdef', runs: Math.ceil(RUNS / 5) },
+];
+
+for (const mode of MODES) describe(`API fuzz, ${mode.name}`, () => {
   let t: TestPlatform;
   let ports: { api: number; fn: number };
+  const auth: Record<string, string> = mode.apiKey ? { authorization: `Bearer ${mode.apiKey}` } : {};
   const deployFixture = async (name: string) => {
     const f = FIXTURES[name as keyof typeof FIXTURES];
-    const r = await t.deploy(name, f.code, f.config);
+    const r = await t.request('PUT', `/v1/functions/${name}`, { runtime: 'nodejs', code: f.code, ...f.config }, auth);
     assert.ok(r.status < 300, `${name}: ${r.text}`);
   };
   /**
@@ -89,20 +100,20 @@ describe('API fuzz', () => {
   };
 
   before(async () => {
-    t = await startTestPlatform();
+    t = await startTestPlatform(mode.apiKey ? { apiKey: mode.apiKey } : {});
     ports = { api: Number(new URL(t.url).port), fn: Number(new URL(t.functionsUrl).port) };
     for (const name of FIXTURE_NAMES) await deployFixture(name);
   });
   after(() => t.close());
 
-  it(`${RUNS} random requests over both listeners stay inside the contract (FUZZ_SEED=${SEED})`, async () => {
+  it(`${mode.runs} random requests over both listeners stay inside the contract (FUZZ_SEED=${SEED})`, async () => {
     const seen = new Map<number, number>();
-    const property = fc.asyncProperty(fuzzRequest(ports), async (r) => {
+    const property = fc.asyncProperty(fuzzRequest(ports, mode.apiKey), async (r) => {
       const before = await stored();
       const a = await send(r.origin === 'api' ? ports.api : ports.fn, r);
       seen.set(a.status, (seen.get(a.status) ?? 0) + 1);
       if (process.env.FUZZ_DEBUG) console.log(a.status, r.method, r.origin, r.path.slice(0, 80), a.text.slice(0, 120));
-      const breach = contractBreach(r, a);
+      const breach = contractBreach(r, a, !mode.apiKey);
       if (breach) throw new Error(`${breach}\n  answer: ${a.status} ${JSON.stringify(a.headers)}\n  request: ${r.method} ${r.origin} ${r.path.slice(0, 300)}`);
       if (a.status >= 400 && a.status < 500 && !ownAnswer(r, a)) {
         assert.equal(await stored(), before, `a refused request (${a.status}) stored something: ${r.method} ${r.path.slice(0, 300)}`);
@@ -112,23 +123,23 @@ describe('API fuzz', () => {
       if (r.origin === 'api' && a.status < 300 && (r.method === 'PUT' || r.method === 'DELETE') && hit?.[1] && FIXTURE_NAMES.includes(hit[1])) await deployFixture(hit[1]);
     });
     try {
-      await fc.assert(property, { seed: SEED, numRuns: RUNS, endOnFailure: true });
+      await fc.assert(property, { seed: SEED, numRuns: mode.runs, endOnFailure: true });
     } catch (e) {
       const cause = (e as Error).cause instanceof Error ? `\n  what broke: ${((e as Error).cause as Error).message}` : '';
       throw new Error(`API fuzz failed; replay with FUZZ_SEED=${SEED}: ${(e as Error).message}${cause}`);
     }
     const statuses = [...seen].sort(([x], [y]) => x - y).map(([s, n]) => `${s}×${n}`).join(' ');
-    console.log(`fuzz seed ${SEED}, ${RUNS} requests; statuses: ${statuses}`);
+    console.log(`fuzz ${mode.name}: seed ${SEED}, ${mode.runs} requests; statuses: ${statuses}`);
     assert.ok(seen.size >= 8, `the requests reached few outcomes (${statuses}): the generator is too narrow`);
   });
 
   it('afterwards the platform still deploys and invokes, on both listeners', async () => {
-    const d = await t.deploy('after-fuzz', 'exports.handler = async (e) => ({ got: e })');
+    const d = await t.request('PUT', '/v1/functions/after-fuzz', { runtime: 'nodejs', code: 'exports.handler = async (e) => ({ got: e })' }, auth);
     assert.equal(d.status, 201, d.text);
-    const r = await t.invoke('after-fuzz', { ok: 1 });
+    const r = await t.request('POST', '/v1/functions/after-fuzz/invoke', { ok: 1 }, auth);
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json, { got: { ok: 1 } });
-    const f = await t.fnRequest('POST', '/fn/web/after', 'still here', { 'content-type': 'text/plain' });
+    const f = await t.fnRequest('POST', '/fn/web/after', 'still here', { 'content-type': 'text/plain', ...auth });
     assert.equal(f.status, 200, f.text);
     assert.equal(f.text, 'still here');
   });
