@@ -4,7 +4,7 @@
 // its sandboxes with it, detached children included (bubblewrap's
 // --die-with-parent and the pid namespace), and the next platform's cleanup
 // removes what is left on disk and in the cgroup tree (the run directory,
-// the sandboxes' memory cgroups).
+// the sandboxes' memory and CPU cgroups).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -48,7 +48,7 @@ it('holds no descriptor the platform inherited; a platform killed with SIGKILL l
   // The platform inherits fd 200 without close-on-exec, as it would a supervisor's log or pipe.
   const marker = path.join(dir, 'inherited-by-the-platform');
   const child = spawn('bash', ['-c', 'exec 200>>"$0"; exec "$@"', marker, process.execPath, '--import', 'tsx', script, await bundledAgent(), artifact, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let report: { value: { value: { uid: number; fds: string[] } }; details: { pid: number; uid: number; memoryCgroup?: string } };
+  let report: { value: { value: { uid: number; fds: string[] } }; details: { pid: number; uid: number; memoryCgroup?: string; cpuCgroup?: string } };
   let inherited: string;
   try {
     assert.ok(child.stdout);
@@ -76,6 +76,9 @@ it('holds no descriptor the platform inherited; a platform killed with SIGKILL l
     assert.deepEqual(await runDirs(), [], 'the dead platform\'s run directory remains');
     if (typeof report.details.memoryCgroup === 'string' && report.details.memoryCgroup.startsWith('/sys/')) {
       assert.equal(existsSync(report.details.memoryCgroup), false, 'the dead platform\'s sandbox cgroup remains');
+    }
+    if (typeof report.details.cpuCgroup === 'string' && report.details.cpuCgroup.startsWith('/sys/')) {
+      assert.equal(existsSync(report.details.cpuCgroup), false, 'the dead platform\'s sandbox CPU cgroup remains');
     }
   } finally {
     await next.dispose();

@@ -2,9 +2,10 @@
 // under bubblewrap (jail.ts) as an unprivileged uid of its own, in its own
 // user, pid, mount, ipc, uts and network namespaces, with a read-only view of
 // the system, a private size-capped /tmp, a per-uid process limit and a
-// memory cgroup; V8's heap is capped and an RSS watchdog runs outside. It
-// shares the host's kernel with no seccomp filter (README.md: how it differs
-// from the container engine). Like OpenWhisk's prewarmed "stem cell"
+// memory cgroup and a CPU cgroup (quota = the function's cpus); V8's heap is
+// capped and an RSS watchdog runs outside. It shares the host's kernel behind
+// a small system-call filter (README.md: how it differs from the container
+// engine). Like OpenWhisk's prewarmed "stem cell"
 // containers, the driver keeps one spawned but not yet specialised agent per
 // recently used memory size; its function is copied into the sandbox's own
 // directory at create, so a cold start only loads the function.
@@ -12,6 +13,7 @@ import { AgentSandbox } from '../agent-sandbox.ts';
 import type { DriverAvailability, DriverCapabilities, DriverContext, Sandbox, SandboxDriver, SandboxSpec } from '../driver.ts';
 import { NimbusError } from '../../shared/errors.ts';
 import { ownerOfSandboxId, platformRuns } from './identities.ts';
+import { SandboxCpuCgroup } from './cpu-cgroup.ts';
 import { SandboxMemoryCgroup } from './memory-cgroup.ts';
 import { killOrphans, spawnJailedAgent, type JailedAgent, type JailTools, type JoinedNetwork } from './jailed-agent.ts';
 import { probeJail } from './probe.ts';
@@ -24,6 +26,8 @@ export { heapLimitMb, rssOfPid, RssReader } from './rss.ts';
 const INIT_TIMEOUT_MS = 10_000;
 /** Memory sizes for which a stem cell is kept ready (most recently used). */
 const STEM_SIZES = 2;
+/** CPUs a stem cell is held to until its function's are known. */
+const STEM_CPUS = 1;
 
 export class ProcessDriver implements SandboxDriver {
   readonly kind = 'process' as const;
@@ -63,30 +67,34 @@ export class ProcessDriver implements SandboxDriver {
     await killOrphans(this.ctx);
     await RunDir.removeLeftovers();
     await SandboxMemoryCgroup.removeStale((id) => !platformRuns(ownerOfSandboxId(id)));
+    await SandboxCpuCgroup.removeStale((id) => !platformRuns(ownerOfSandboxId(id)));
   }
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
     if (this.disposed) throw new NimbusError('unavailable', 'the process driver is shut down');
     // A sandbox with network joins a filtered namespace of its own (src/sandbox/network/): no stem cell, each needs its own.
-    if (spec.network) return this.start(spec, await this.spawn(spec.memoryMb, await openSandboxNetwork(this.ctx.egress)));
+    if (spec.network) return this.start(spec, await this.spawn(spec.memoryMb, spec.cpus, await openSandboxNetwork(this.ctx.egress)));
     const stem = this.stems.get(spec.memoryMb);
     this.stems.delete(spec.memoryMb);
     const taken = await stem?.catch(() => undefined);
-    const agent = taken?.alive() ? taken : await this.spawn(spec.memoryMb);
+    const agent = taken?.alive() ? taken : await this.spawn(spec.memoryMb, spec.cpus);
     if (taken && taken !== agent) void taken.proc.kill();
     this.refill(spec.memoryMb);
     return this.start(spec, agent);
   }
 
-  private async spawn(memoryMb: number, network?: JoinedNetwork): Promise<JailedAgent> {
+  /** A stem cell is spawned before its function is known: it gets STEM_CPUS, and its function's cpus at create. */
+  private async spawn(memoryMb: number, cpus = STEM_CPUS, network?: JoinedNetwork): Promise<JailedAgent> {
     const { tools, runDir } = await this.ready();
-    return spawnJailedAgent(this.ctx, runDir, tools, memoryMb, network);
+    return spawnJailedAgent(this.ctx, runDir, tools, memoryMb, cpus, network);
   }
 
   /** Copies the function into the sandbox's directory and loads it there. */
   private async start(spec: SandboxSpec, agent: JailedAgent): Promise<Sandbox> {
     let inside: string;
     try {
+      // Before the function is loaded: none of its code runs under another quota.
+      await agent.setCpus(spec.cpus);
       inside = await (await this.ready()).runDir.placeArtifact(agent.id, spec.artifactPath);
     } catch (e) {
       await agent.proc.kill();

@@ -8,8 +8,8 @@
 // sandbox's own directory (its function, passwd, group), a fresh /proc, a
 // read-only /dev, and a private, size-capped /tmp and /dev/shm. A per-uid
 // RLIMIT_NPROC (prlimit) bounds its processes and threads, a memory cgroup
-// everything it holds, and a system-call filter (seccomp.ts) the kernel calls
-// no function needs.
+// everything it holds, a CPU cgroup the cores it takes, and a system-call
+// filter (src/sandbox/seccomp/) the kernel calls no function needs.
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { AGENT_INSIDE, FUNCTION_INSIDE, SECCOMP_FILE } from './run-dir.ts';
@@ -31,6 +31,8 @@ export interface JailSpec {
   bash: string;
   /** The cgroup.procs file of the sandbox's memory cgroup, when it has one. */
   cgroupProcs?: string;
+  /** The cgroup.procs file of its CPU cgroup, when it has one. */
+  cpuCgroupProcs?: string;
   /** The sandbox's uid and gid (the same number). */
   id: number;
   /** Its directory on the host (RunDir.openSlot). */
@@ -102,14 +104,14 @@ function seccompPath(spec: JailSpec): string | undefined {
  * The first step, in bash (dash cannot name a descriptor above 9): close
  * every descriptor above 3 that the platform itself inherited without
  * close-on-exec (Node's spawn passes them on; a supervisor's pipe or log must
- * not reach a function), write its own pid into the memory cgroup when there
- * is one (every later process is then inside), open the system-call filter
+ * not reach a function), write its own pid into the memory and CPU cgroups
+ * when there are (every later process is then inside), open the system-call filter
  * on descriptor 4 when there is one (root opens it; bubblewrap reads it as the
  * sandbox's uid), and exec the rest.
  */
 const ENTER =
   'for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 3 ] && exec {n}>&-; done; ' +
-  '{ [ -z "$0" ] || echo $$ > "$0"; } && { [ -z "$1" ] || exec 4<"$1"; } && shift && exec "$@"';
+  'for c in "$0" "$1"; do [ -z "$c" ] || echo $$ > "$c" || exit 1; done; { [ -z "$2" ] || exec 4<"$2"; } && shift 2 && exec "$@"';
 
 /**
  * The whole command, started as root: the first step above, the egress
@@ -121,7 +123,7 @@ const ENTER =
 export function jailCommand(spec: JailSpec): { command: string; args: string[] } {
   const id = String(spec.id);
   const steps = [
-    spec.bash, '-c', ENTER, spec.cgroupProcs ?? '', seccompPath(spec) ?? '',
+    spec.bash, '-c', ENTER, spec.cgroupProcs ?? '', spec.cpuCgroupProcs ?? '', seccompPath(spec) ?? '',
     ...(spec.netns ? [spec.netns.nsenter, `--net=${spec.netns.path}`, '--'] : []),
     spec.setpriv, `--reuid=${id}`, `--regid=${id}`, '--clear-groups', '--',
     spec.prlimit, `--nproc=${SANDBOX_TASKS}:${SANDBOX_TASKS}`, '--',

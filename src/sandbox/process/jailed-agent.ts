@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import type { AgentProcess } from '../agent-sandbox.ts';
 import type { DriverContext } from '../driver.ts';
 import { jailCommand, SANDBOX_SHM_BYTES, SANDBOX_TMP_BYTES } from './jail.ts';
+import { SandboxCpuCgroup } from './cpu-cgroup.ts';
 import { SandboxMemoryCgroup } from './memory-cgroup.ts';
 import { heapLimitMb, RssReader } from './rss.ts';
 import { ownerOfSandboxId, platformRuns, releaseSandboxId, takeSandboxId } from './identities.ts';
@@ -38,6 +39,8 @@ export interface JailedAgent {
   /** The sandbox's uid (and gid). */
   id: number;
   alive(): boolean;
+  /** Holds the sandbox to `cpus` (a stem cell gets its function's at create); nothing when it has no CPU cgroup. */
+  setCpus(cpus: number): Promise<void>;
 }
 
 /** The first child of a process, from /proc (the init of a sandbox, or the agent under that init). */
@@ -98,25 +101,30 @@ function cgroupLimitMb(memoryMb: number): number {
   return memoryMb + (SANDBOX_TMP_BYTES + SANDBOX_SHM_BYTES) / (1024 * 1024);
 }
 
-export async function spawnJailedAgent(ctx: DriverContext, runDir: RunDir, tools: JailTools, memoryMb: number, network?: JoinedNetwork): Promise<JailedAgent> {
+export async function spawnJailedAgent(ctx: DriverContext, runDir: RunDir, tools: JailTools, memoryMb: number, cpus: number, network?: JoinedNetwork): Promise<JailedAgent> {
   const id = takeSandboxId();
   let child;
   let cgroup: SandboxMemoryCgroup | string = 'not made';
+  let cpu: SandboxCpuCgroup | string = 'not made';
   try {
     const slotDir = await runDir.openSlot(id, network ? { 'resolv.conf': `nameserver ${network.dns}\n` } : {});
     cgroup = await SandboxMemoryCgroup.create(id, cgroupLimitMb(memoryMb));
+    cpu = await SandboxCpuCgroup.create(id, cpus);
     const cgroupProcs = typeof cgroup === 'string' ? undefined : cgroup.procsFile;
+    const cpuCgroupProcs = typeof cpu === 'string' ? undefined : cpu.procsFile;
     const netns = network ? { nsenter: tools.nsenter, path: network.netnsPath } : undefined;
-    const { command, args } = jailCommand({ ...tools, id, slotDir, agent: runDir.agent, heapMb: heapLimitMb(memoryMb), netns, cgroupProcs });
+    const { command, args } = jailCommand({ ...tools, id, slotDir, agent: runDir.agent, heapMb: heapLimitMb(memoryMb), netns, cgroupProcs, cpuCgroupProcs });
     child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true, env: { PATH: '/usr/bin:/bin' } });
   } catch (e) {
     await runDir.closeSlot(id).catch(() => undefined);
     if (typeof cgroup !== 'string') await cgroup.remove();
+    if (typeof cpu !== 'string') await cpu.remove();
     releaseSandboxId(id);
     await network?.close();
     throw e;
   }
   const memoryCgroup = typeof cgroup === 'string' ? undefined : cgroup;
+  const cpuCgroup = typeof cpu === 'string' ? undefined : cpu;
   const spawned = child;
   // Spare and idle sandboxes must not keep the platform's event loop alive.
   spawned.unref();
@@ -136,6 +144,7 @@ export async function spawnJailedAgent(ctx: DriverContext, runDir: RunDir, tools
     await sweep(id, ctx).catch((e: Error) => ctx.log('error', e.message, { uid: id }));
     killedForMemory = (await memoryCgroup?.overLimit()) ?? false;
     await memoryCgroup?.remove();
+    await cpuCgroup?.remove();
     await runDir.closeSlot(id).catch(() => undefined);
     await network?.close().catch(() => undefined);
     releaseSandboxId(id);
@@ -145,7 +154,7 @@ export async function spawnJailedAgent(ctx: DriverContext, runDir: RunDir, tools
     channel: spawned.stdio[3] as Duplex,
     stderr: spawned.stderr ?? undefined,
     exited,
-    details: { pid: outer, uid: id, memoryCgroup: memoryCgroup ? memoryCgroup.dir : cgroup, ...(network ? { network: network.details } : {}) },
+    details: { pid: outer, uid: id, memoryCgroup: memoryCgroup ? memoryCgroup.dir : cgroup, cpuCgroup: cpuCgroup ? cpuCgroup.dir : cpu, ...(network ? { network: network.details } : {}) },
     // Read before the cgroup goes: whether the kernel killed something in it for its memory.
     deathCause: async () => ((await exited, killedForMemory) ? 'memory' : undefined),
     memoryMb: async () => {
@@ -169,7 +178,7 @@ export async function spawnJailedAgent(ctx: DriverContext, runDir: RunDir, tools
       await exited;
     },
   };
-  return { proc, id, alive };
+  return { proc, id, alive, setCpus: async (n) => cpuCgroup?.setCpus(n) };
 }
 
 /** Kills sandbox processes whose platform no longer runs (none should: they die with it). */
