@@ -1,12 +1,15 @@
 // A Sandbox backed by the Node runtime agent (process, container and microvm
 // engines). The driver supplies how to reach and kill the agent; this class
-// keeps the promises every engine makes: timeouts enforced from outside,
-// memory watched from outside, crashes noticed, a dead sandbox never reused.
+// sends calls over the agent's channel and watches its process from outside:
+// memory sampled, crashes noticed, V8's out-of-memory seen on stderr. Pending
+// calls, deadlines and death are BaseSandbox's. Container and microVM
+// sandboxes extend it with their VM operations (resize, migrate).
 import type { Duplex, Readable } from 'node:stream';
 import { AgentChannel } from './agent-channel.ts';
-import type { EngineKind, InvokeCall, InvokeOutcome, Sandbox, SandboxInfo, SandboxSpec, SandboxState } from './driver.ts';
-import type { GuestMessage, GuestError } from '../guest/protocol.ts';
+import type { EngineKind, InvokeCall, SandboxSpec } from './driver.ts';
+import type { GuestMessage } from '../guest/protocol.ts';
 import { NimbusError } from '../shared/errors.ts';
+import { BaseSandbox, type DeathCause, type PendingCall } from './sandbox-base.ts';
 
 export interface AgentProcess {
   /** The control channel to the agent. */
@@ -23,37 +26,18 @@ export interface AgentProcess {
   deathCause?(): Promise<'memory' | undefined>;
 }
 
-type DeathCause = 'timeout' | 'memory' | 'oversized' | 'crash' | 'disposed';
-
-interface PendingCall {
-  resolve: (outcome: InvokeOutcome) => void;
-  timer: NodeJS.Timeout;
-  startedAt: number;
-  peakMb?: number;
-}
-
 const OOM_PATTERN = /heap out of memory|Reached heap limit|Allocation failed/;
 const WATCH_INTERVAL_MS = 100;
 
-export class AgentSandbox implements Sandbox {
-  readonly id: string;
+export class AgentSandbox extends BaseSandbox {
   private readonly channel: AgentChannel;
-  private readonly pending = new Map<string, PendingCall>();
-  private readonly deathListeners: ((reason: string) => void)[] = [];
-  private readonly createdAt = new Date().toISOString();
   private stderrTail = '';
-  private cause: DeathCause | undefined;
-  private deathReason: string | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private lastSampleMb: number | undefined;
   private killing: Promise<void> | undefined;
-  memoryLimitMb: number;
-  cpus: number;
 
-  private constructor(readonly engine: EngineKind, readonly spec: SandboxSpec, private readonly proc: AgentProcess) {
-    this.id = spec.id;
-    this.memoryLimitMb = spec.memoryMb;
-    this.cpus = spec.cpus;
+  protected constructor(readonly engine: EngineKind, spec: SandboxSpec, private readonly proc: AgentProcess) {
+    super(spec);
     const maxFrame = spec.resultLimitBytes * 2 + spec.logLimitBytes * 2 + 256 * 1024;
     this.channel = new AgentChannel(proc.channel, maxFrame);
     proc.stderr?.on('data', (c: Buffer) => {
@@ -64,8 +48,12 @@ export class AgentSandbox implements Sandbox {
   }
 
   /** Starts the agent's function: sends init and waits for ready. */
-  static async start(engine: EngineKind, spec: SandboxSpec, proc: AgentProcess, initTimeoutMs: number, artifactPath = spec.artifactPath): Promise<AgentSandbox> {
-    const sandbox = new AgentSandbox(engine, spec, proc);
+  static start(engine: EngineKind, spec: SandboxSpec, proc: AgentProcess, initTimeoutMs: number, artifactPath = spec.artifactPath): Promise<AgentSandbox> {
+    return AgentSandbox.open(new AgentSandbox(engine, spec, proc), initTimeoutMs, artifactPath);
+  }
+
+  /** Loads the function in a new sandbox (of any subclass); a sandbox that fails to load is disposed. */
+  protected static async open<S extends AgentSandbox>(sandbox: S, initTimeoutMs: number, artifactPath: string): Promise<S> {
     try {
       await sandbox.init(initTimeoutMs, artifactPath);
     } catch (e) {
@@ -78,22 +66,8 @@ export class AgentSandbox implements Sandbox {
     return sandbox;
   }
 
-  get state(): SandboxState {
-    return this.cause ? 'dead' : 'ready';
-  }
-
-  info(): SandboxInfo {
-    return {
-      id: this.id,
-      engine: this.engine,
-      functionName: this.spec.functionName,
-      functionVersion: this.spec.functionVersion,
-      state: this.state,
-      memoryMb: this.memoryLimitMb,
-      cpus: this.cpus,
-      createdAt: this.createdAt,
-      details: { ...this.proc.details, ...(this.deathReason ? { deathReason: this.deathReason } : {}) },
-    };
+  protected details(): Record<string, unknown> {
+    return { ...this.proc.details };
   }
 
   private init(timeoutMs: number, artifactPath: string): Promise<void> {
@@ -101,7 +75,7 @@ export class AgentSandbox implements Sandbox {
       const timer = setTimeout(() => reject(new NimbusError('timeout', `function did not load within ${timeoutMs} ms (module top level runs too long)`)), timeoutMs);
       const fail = (reason: string) => {
         clearTimeout(timer);
-        reject(new NimbusError('function_crashed', `sandbox failed while loading the function: ${reason}${this.stderrHint()}`));
+        reject(new NimbusError('function_crashed', `sandbox failed while loading the function: ${reason}${this.crashHint()}`));
       };
       this.channel.once('broken', fail);
       void this.proc.exited.then((how) => fail(`exited (${how})`));
@@ -131,51 +105,20 @@ export class AgentSandbox implements Sandbox {
     });
   }
 
-  invoke(call: InvokeCall): Promise<InvokeOutcome> {
-    if (this.cause) return Promise.reject(new NimbusError('unavailable', `sandbox ${this.id} is dead: ${this.deathReason}`));
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.onTimeout(call), call.timeoutMs);
-      const pending: PendingCall = { resolve, timer, startedAt: Date.now() };
-      this.pending.set(call.activationId, pending);
-      // The watchdog samples while calls run; a call shorter than its interval gets the latest sample.
-      if (this.lastSampleMb !== undefined) pending.peakMb = this.lastSampleMb;
-      this.channel.send({ type: 'invoke', id: call.activationId, input: call.input, deadline: Date.now() + call.timeoutMs, timeoutMs: call.timeoutMs });
-    });
-  }
-
-  private onTimeout(call: InvokeCall): void {
-    const p = this.pending.get(call.activationId);
-    if (!p) return;
-    this.pending.delete(call.activationId);
-    p.resolve(this.failure(p, { code: 'timeout', message: `function timed out after ${call.timeoutMs} ms` }));
-    this.die('timeout', `activation ${call.activationId} timed out; sandbox killed`);
+  protected send(call: InvokeCall, pending: PendingCall): void {
+    // The watchdog samples while calls run; a call shorter than its interval gets the latest sample.
+    if (this.lastSampleMb !== undefined) pending.peakMb = this.lastSampleMb;
+    this.channel.send({ type: 'invoke', id: call.activationId, input: call.input, deadline: pending.startedAt + call.timeoutMs, timeoutMs: call.timeoutMs });
   }
 
   private onMessage(m: GuestMessage): void {
-    if (m.type !== 'result') return;
-    const p = this.pending.get(m.id);
-    if (!p) return;
-    this.pending.delete(m.id);
-    clearTimeout(p.timer);
-    p.resolve({
-      ok: m.ok,
-      output: m.output,
-      error: m.ok ? undefined : m.error ?? { code: 'function_error', message: 'unknown error' },
-      logs: m.logs,
-      logsTruncated: m.logsTruncated,
-      runMs: Date.now() - p.startedAt,
-      maxMemoryMb: p.peakMb,
-    });
-  }
-
-  private failure(p: PendingCall, error: GuestError): InvokeOutcome {
-    return { ok: false, error, logs: '', logsTruncated: false, runMs: Date.now() - p.startedAt, maxMemoryMb: p.peakMb };
+    if (m.type === 'result') this.settle(m.id, m);
   }
 
   private async watchMemory(): Promise<void> {
-    if (this.cause || this.pending.size === 0) return;
+    if (this.isDead() || this.pending.size === 0) return;
     const mb = await this.proc.memoryMb().catch(() => undefined);
-    if (mb === undefined || this.cause) return;
+    if (mb === undefined || this.isDead()) return;
     this.lastSampleMb = mb;
     for (const p of this.pending.values()) p.peakMb = Math.max(p.peakMb ?? 0, mb);
     if (mb > this.memoryLimitMb) this.die('memory', `sandbox used ${Math.round(mb)} MB, over its ${this.memoryLimitMb} MB limit`);
@@ -190,47 +133,19 @@ export class AgentSandbox implements Sandbox {
     );
   }
 
-  private die(cause: DeathCause, reason: string): void {
-    if (this.cause) return;
-    this.cause = cause;
-    this.deathReason = reason;
+  protected stop(_cause: DeathCause): void {
     clearInterval(this.watchdog);
-    const error = this.errorFor(cause, reason);
-    for (const [id, p] of this.pending) {
-      clearTimeout(p.timer);
-      this.pending.delete(id);
-      p.resolve(this.failure(p, error));
-    }
     this.killing = this.proc.kill();
     this.channel.close();
-    for (const l of this.deathListeners) l(reason);
   }
 
-  private errorFor(cause: DeathCause, reason: string): GuestError {
-    switch (cause) {
-      case 'memory':
-        return { code: 'memory_exhausted', message: `${reason}; raise memoryMb or use less memory` };
-      case 'oversized':
-        return { code: 'result_too_large', message: `${reason}; return less data` };
-      case 'timeout':
-        return { code: 'function_crashed', message: `sandbox killed: ${reason}` };
-      default:
-        return { code: 'function_crashed', message: `${reason}${this.stderrHint()}` };
-    }
-  }
-
-  private stderrHint(): string {
+  protected override crashHint(): string {
     const tail = this.stderrTail.trim();
     return tail ? `; stderr: ${tail.slice(-500)}` : '';
   }
 
   memoryUsageMb(): Promise<number | undefined> {
-    return this.cause ? Promise.resolve(undefined) : this.proc.memoryMb();
-  }
-
-  onDeath(listener: (reason: string) => void): void {
-    if (this.cause) listener(this.deathReason ?? 'dead');
-    else this.deathListeners.push(listener);
+    return this.isDead() ? Promise.resolve(undefined) : this.proc.memoryMb();
   }
 
   async dispose(): Promise<void> {

@@ -3,10 +3,11 @@
 // memory limit, and a host-side backstop answers `timeout` on time even when
 // the pool hangs, then pings it and kills the whole pool if it stays silent
 // (its other calls fail with function_crashed; the next create restarts it).
-import type { GuestError } from '../../guest/protocol.ts';
+// Pending calls, deadlines and death are BaseSandbox's.
 import { PoolCommandType, PoolEventType, type HeapStats, type PoolEvent, type PoolEventOf } from '../../guest/isolate-protocol.ts';
 import { NimbusError, type ErrorCode } from '../../shared/errors.ts';
-import type { EgressPolicy, InvokeCall, InvokeOutcome, Sandbox, SandboxInfo, SandboxSpec, SandboxState } from '../driver.ts';
+import type { EgressPolicy, InvokeCall, SandboxSpec } from '../driver.ts';
+import { BaseSandbox, type DeathCause, type PendingCall } from '../sandbox-base.ts';
 import type { PoolDeath, PoolProcess } from './pool-process.ts';
 import { fetchBudget, proxyFetch, type FetchBudget } from './fetch-proxy.ts';
 
@@ -17,12 +18,6 @@ const ANSWER_MS = 1500;
 const FATAL = new Set(['timeout', 'memory_exhausted', 'function_crashed']);
 const CREATE_ERRORS = new Set<ErrorCode>(['timeout', 'memory_exhausted', 'function_crashed', 'function_error', 'internal']);
 
-interface PendingCall {
-  resolve: (outcome: InvokeOutcome) => void;
-  timer: NodeJS.Timeout;
-  startedAt: number;
-}
-
 export interface LoadFacts {
   style: string;
   initMs: number;
@@ -32,14 +27,11 @@ export interface LoadFacts {
   spare: boolean;
 }
 
-export class IsolateSandbox implements Sandbox {
+export class IsolateSandbox extends BaseSandbox {
   readonly engine = 'isolate' as const;
-  readonly id: string;
-  private deadReason: string | undefined;
-  private readonly deathListeners: ((reason: string) => void)[] = [];
-  private readonly pending = new Map<string, PendingCall>();
+  protected override deadlineGraceMs = BACKSTOP_GRACE_MS;
+  protected override timeoutNote = ' (the isolate pool did not stop it in time)';
   private readonly waiters = new Map<string, (e: PoolEvent | undefined) => void>();
-  private readonly createdAt = new Date().toISOString();
   private readonly unlisten: () => void;
   private readonly unwatchPool: () => void;
   private disposing: Promise<void> | undefined;
@@ -50,8 +42,8 @@ export class IsolateSandbox implements Sandbox {
   /** What this sandbox's fetches may hold in the platform at once. */
   private readonly fetchBudget: FetchBudget;
 
-  private constructor(readonly spec: SandboxSpec, private readonly pool: PoolProcess, private readonly egress: EgressPolicy | undefined) {
-    this.id = spec.id;
+  private constructor(spec: SandboxSpec, private readonly pool: PoolProcess, private readonly egress: EgressPolicy | undefined) {
+    super(spec);
     this.fetchBudget = fetchBudget(spec.memoryMb);
     this.unlisten = pool.listen(spec.id, (e) => this.onEvent(e));
     this.unwatchPool = pool.onDeath((d) => this.onPoolDeath(d));
@@ -102,84 +94,43 @@ export class IsolateSandbox implements Sandbox {
   /** Only the isolate that brought the pool down gets the pool's verdict; the others lost their pool. */
   private onPoolDeath(d: PoolDeath): void {
     if (d.culprit && d.culprit !== this.id) {
-      this.die(`another sandbox of this function brought its isolate pool down (${d.code === 'memory_exhausted' ? 'out of memory' : 'crash'}); the pool is being restarted`);
-    } else this.die(d.message, d.code);
+      this.die('crash', `another sandbox of this function brought its isolate pool down (${d.code === 'memory_exhausted' ? 'out of memory' : 'crash'}); the pool is being restarted`);
+    } else this.die(d.code === 'memory_exhausted' ? 'memory' : 'crash', d.message);
   }
 
   private onEvent(e: PoolEvent): void {
     if (e.type === PoolEventType.Created || e.type === PoolEventType.CreateError) this.onLoad?.(e);
     else if (e.type === PoolEventType.Result) this.onResult(e);
-    else if (e.type === PoolEventType.Dead) this.die(`the isolate ended (${e.code}): ${e.reason}`);
+    else if (e.type === PoolEventType.Dead) this.die('crash', `the isolate ended (${e.code}): ${e.reason}`);
     else if (e.type === PoolEventType.Stats || e.type === PoolEventType.Disposed) this.waiters.get(e.id)?.(e);
     else if (e.type === PoolEventType.Fetch) void this.onFetch(e);
   }
 
   private onResult(e: PoolEventOf<typeof PoolEventType.Result>): void {
-    const p = this.pending.get(e.id);
     if (e.heap) this.heap = e.heap;
-    if (!p) return;
-    this.pending.delete(e.id);
-    clearTimeout(p.timer);
-    p.resolve({
-      ok: e.ok,
-      output: e.output,
-      error: e.ok ? undefined : (e.error ?? { code: 'function_error', message: 'unknown error' }),
-      logs: e.logs,
-      logsTruncated: e.logsTruncated,
-      runMs: Date.now() - p.startedAt,
-      maxMemoryMb: this.heap ? this.heap.usedMb + this.heap.externalMb : undefined,
-    });
+    this.settle(e.id, e, this.heap ? this.heap.usedMb + this.heap.externalMb : undefined);
     // These end the isolate: never hand it another call, even before the pool's 'dead' arrives.
-    if (!e.ok && e.error && FATAL.has(e.error.code)) this.die(`the isolate ended: ${e.error.code}`);
+    if (!e.ok && e.error && FATAL.has(e.error.code)) this.die('crash', `the isolate ended: ${e.error.code}`);
   }
 
   private async onFetch(e: PoolEventOf<typeof PoolEventType.Fetch>): Promise<void> {
     const answer = this.spec.network ? await proxyFetch(e.request, e.deadline, this.egress, undefined, this.fetchBudget) : { error: 'this function has no network access' };
-    if (!this.deadReason) this.pool.send({ type: PoolCommandType.Fetched, sid: this.id, fetchId: e.fetchId, ...answer });
+    if (!this.isDead()) this.pool.send({ type: PoolCommandType.Fetched, sid: this.id, fetchId: e.fetchId, ...answer });
   }
 
-  get state(): SandboxState {
-    return this.deadReason ? 'dead' : 'ready';
-  }
-
-  info(): SandboxInfo {
+  protected details(): Record<string, unknown> {
     return {
-      id: this.id, engine: 'isolate', functionName: this.spec.functionName, functionVersion: this.spec.functionVersion,
-      state: this.state, memoryMb: this.spec.memoryMb, cpus: this.spec.cpus, createdAt: this.createdAt,
-      details: {
-        poolPid: this.pool.nodePid,
-        bwrapPid: this.pool.bwrapPid,
-        confinement: 'bubblewrap: no network, read-only filesystem, own pid namespace, no capabilities',
-        node: this.pool.node,
-        ...(this.load ?? {}),
-        ...(this.heap ? { heap: this.heap } : {}),
-        ...(this.deadReason ? { deathReason: this.deadReason } : {}),
-      },
+      poolPid: this.pool.nodePid,
+      bwrapPid: this.pool.bwrapPid,
+      confinement: 'bubblewrap: no network, read-only filesystem, own pid namespace, no capabilities',
+      node: this.pool.node,
+      ...(this.load ?? {}),
+      ...(this.heap ? { heap: this.heap } : {}),
     };
   }
 
-  invoke(call: InvokeCall): Promise<InvokeOutcome> {
-    if (this.deadReason) return Promise.reject(new NimbusError('unavailable', `sandbox ${this.id} is dead: ${this.deadReason}`));
-    return new Promise((resolve) => {
-      const startedAt = Date.now();
-      const timer = setTimeout(() => this.onBackstop(call), call.timeoutMs + BACKSTOP_GRACE_MS);
-      this.pending.set(call.activationId, { resolve, timer, startedAt });
-      this.pool.send({ type: PoolCommandType.Invoke, sid: this.id, id: call.activationId, input: call.input, deadline: startedAt + call.timeoutMs });
-    });
-  }
-
-  /** The pool did not answer a call by its deadline: answer timeout here, then make sure the pool lives. */
-  private onBackstop(call: InvokeCall): void {
-    const p = this.pending.get(call.activationId);
-    if (!p) return;
-    this.pending.delete(call.activationId);
-    p.resolve(this.failure(p, { code: 'timeout', message: `function timed out after ${call.timeoutMs} ms (the isolate pool did not stop it in time)` }));
-    this.die(`call ${call.activationId} timed out and the pool did not stop it`);
-    void this.pool.checkAlive(ANSWER_MS);
-  }
-
-  private failure(p: PendingCall, error: GuestError): InvokeOutcome {
-    return { ok: false, error, logs: '', logsTruncated: false, runMs: Date.now() - p.startedAt };
+  protected send(call: InvokeCall, pending: PendingCall): void {
+    this.pool.send({ type: PoolCommandType.Invoke, sid: this.id, id: call.activationId, input: call.input, deadline: pending.startedAt + call.timeoutMs });
   }
 
   /** Sends a request that the pool answers by id; undefined when it does not answer in time. */
@@ -198,34 +149,23 @@ export class IsolateSandbox implements Sandbox {
   }
 
   async memoryUsageMb(): Promise<number | undefined> {
-    if (this.deadReason) return undefined;
+    if (this.isDead()) return undefined;
     const e = await this.ask(PoolCommandType.Stats);
     if (e?.type === PoolEventType.Stats && e.heap) this.heap = e.heap;
     return e?.type === PoolEventType.Stats && e.heap ? e.heap.usedMb + e.heap.externalMb : undefined;
   }
 
-  onDeath(listener: (reason: string) => void): void {
-    if (this.deadReason) listener(this.deadReason);
-    else this.deathListeners.push(listener);
-  }
-
-  private die(reason: string, code: PoolDeath['code'] = 'function_crashed'): void {
-    if (this.deadReason) return;
-    this.deadReason = reason;
+  /** The isolate is done with: stop hearing of the pool; a call the pool did not stop makes sure the pool lives. */
+  protected stop(cause: DeathCause): void {
     this.unwatchPool();
-    for (const [id, p] of this.pending) {
-      clearTimeout(p.timer);
-      this.pending.delete(id);
-      p.resolve(this.failure(p, { code, message: reason }));
-    }
-    for (const l of this.deathListeners.splice(0)) l(reason);
+    if (cause === 'timeout') void this.pool.checkAlive(ANSWER_MS);
   }
 
   /** Ends the isolate in the pool (waiting for the pool to confirm, or killing a pool that does not). */
   dispose(): Promise<void> {
     this.disposing ??= (async () => {
       const ack = this.pool.alive ? this.ask(PoolCommandType.Dispose) : undefined;
-      this.die('disposed');
+      this.die('disposed', 'disposed');
       if (ack && !(await ack) && this.pool.alive) await this.pool.checkAlive(ANSWER_MS);
       this.unlisten();
       for (const w of this.waiters.values()) w(undefined);
