@@ -29,7 +29,7 @@ const FUNCTIONS: Record<string, { code: string; timeoutMs?: number }> = {
 };
 const deployCode = (v: number) => `exports.handler = async (e) => ({ version: ${v}, n: e.n });`;
 
-interface Sample { t: number; rssMb: number; fds: number; sandboxes: number; storeMb: number }
+interface Sample { t: number | string; rssMb: number; heapMb: number; externalMb: number; fds: number; sandboxes: number; storeMb: number }
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-soak-'));
 const { child, match } = await spawnServer(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--functions-port', '0', '--data-dir', dataDir, '--log-level', 'warn'], /running at (http:\S+)/);
@@ -51,12 +51,17 @@ async function deploy(name: string, code: string, timeoutMs?: number): Promise<v
   if (res.status !== 200 && res.status !== 201) throw new Error(`deploy ${name}: ${res.status} ${await res.text()}`);
 }
 
-function sample(t: number): Promise<Sample> {
+/** A prom-client gauge of the platform process (its default metrics), in MB. */
+const gaugeMb = (text: string, name: string) => Number(new RegExp(`^nimbus_process_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+
+async function sample(t: number | string): Promise<Sample> {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssMb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
   const fds = readdirSync(`/proc/${pid}/fd`).length;
   const storeMb = readdirSync(dataDir).filter((f) => f.startsWith('nimbus.db')).reduce((n, f) => n + statSync(path.join(dataDir, f)).size, 0) / 2 ** 20;
-  return api('GET', '/v1/sandboxes').then(async (r) => ({ t, rssMb, fds, storeMb, sandboxes: ((await r.json()) as { sandboxes: unknown[] }).sandboxes.length }));
+  const metrics = await (await api('GET', '/metrics')).text();
+  const sandboxes = ((await (await api('GET', '/v1/sandboxes')).json()) as { sandboxes: unknown[] }).sandboxes.length;
+  return { t, rssMb, fds, storeMb, sandboxes, heapMb: gaugeMb(metrics, 'nodejs_heap_size_used_bytes'), externalMb: gaugeMb(metrics, 'nodejs_external_memory_bytes') };
 }
 
 /** One operation: what it asks, and the HTTP statuses that are its expected answers. */
@@ -66,11 +71,11 @@ async function operation(n: number, version: { v: number }): Promise<void> {
     const t = performance.now();
     const res = await api('POST', `/v1/functions/${name}/invoke${async ? '?async=1' : ''}`, { n });
     latencies.push(performance.now() - t);
-    await res.arrayBuffer();
+    const text = await res.text();
     const id = res.headers.get('x-nimbus-activation-id');
     if (id) activations.set(id, kind);
     count(`${kind} ${res.status}`);
-    if (!expect.includes(res.status)) failures.push(`${kind} #${n}: HTTP ${res.status}`);
+    if (!expect.includes(res.status)) failures.push(`${kind} #${n} at ${Math.round(performance.now() / 1000)} s: HTTP ${res.status} ${text.slice(0, 200)}`);
   };
   if (r < 0.35) return call('sync ok', 'soak-ok', false, [200]);
   if (r < 0.55) return call('async ok', 'soak-ok', true, [202]);
@@ -109,6 +114,7 @@ try {
     await new Promise((r) => setTimeout(r, 1000 / RATE));
   }
   while (inflight > 0) await new Promise((r) => setTimeout(r, 100));
+  samples.push(await sample(`${Math.round((Date.now() - t0) / 1000)} end`));
   // Async calls may still be queued: give them a bounded time to finish.
   const unfinished = new Map<string, string>();
   const until = Date.now() + 60_000;
@@ -124,14 +130,14 @@ try {
   }
   for (const id of pending) unfinished.set(id, activations.get(id) ?? '?');
   await new Promise((r) => setTimeout(r, 2000));
-  samples.push(await sample(Math.round((Date.now() - t0) / 1000)));
+  samples.push(await sample(`${Math.round((Date.now() - t0) / 1000)} checked`));
 
   const first = samples[0]!;
-  const last = samples.at(-1)!;
+  const last = samples.at(-2)!; // at the end of the traffic; the last sample follows the check's burst of record reads
   const growth = (a: number, b: number) => `${(((b - a) / a) * 100).toFixed(1)} %`;
   console.log(`\nSoak: ${SECONDS} s, ${RATE} operations/s, at most ${MAX_INFLIGHT} in flight (${skipped} ticks skipped at the bound), ${os.cpus().length} cores, ${new Date().toISOString()}\n`);
-  console.log(table([['t s', 'RSS MB', 'fds', 'sandboxes', 'store MB'], ...samples.map((s) => [s.t, s.rssMb.toFixed(1), s.fds, s.sandboxes, s.storeMb.toFixed(2)])]));
-  console.log(`\nRSS ${first.rssMb.toFixed(1)} → ${last.rssMb.toFixed(1)} MB (${growth(first.rssMb, last.rssMb)}); fds ${first.fds} → ${last.fds} (${growth(first.fds, last.fds)}); target: within 10 %`);
+  console.log(table([['t s', 'RSS MB', 'JS heap MB', 'external MB', 'fds', 'sandboxes', 'store MB'], ...samples.map((s) => [s.t, s.rssMb.toFixed(1), s.heapMb.toFixed(1), s.externalMb.toFixed(1), s.fds, s.sandboxes, s.storeMb.toFixed(2)])]));
+  console.log(`\nFrom the first sample to the end of the traffic: RSS ${first.rssMb.toFixed(1)} → ${last.rssMb.toFixed(1)} MB (${growth(first.rssMb, last.rssMb)}); JS heap ${first.heapMb.toFixed(1)} → ${last.heapMb.toFixed(1)} MB; fds ${first.fds} → ${last.fds} (${growth(first.fds, last.fds)}); target: within 10 %`);
   console.log(`\nOperations: ${started}; activations checked: ${activations.size}; client round trip p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms\n`);
   console.log(table([['operation HTTP status', 'count'], ...[...counts].sort().map(([k, v]) => [k, v])]));
   console.log(`\nUnexpected answers: ${failures.length}${failures.length ? `\n  ${failures.slice(0, 20).join('\n  ')}` : ''}`);
