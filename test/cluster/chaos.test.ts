@@ -26,6 +26,8 @@ const PARALLEL = 16;
 const RETRY_FOR_MS = 90_000;
 /** How long the broker stalls for the front end before the front end is killed, ms (a publish waits up to 5 s). */
 const STALL_MS = 1500;
+/** After this long no new call is sent (the test then fails on the calls never accepted), ms. */
+const SEND_MS = 180_000;
 /** How the NATS server goes down: SIGKILL (a crash) by default, SIGTERM for a clean stop. */
 const NATS_STOP = (process.env.NIMBUS_CHAOS_NATS_SIGNAL ?? 'SIGKILL') as NodeJS.Signals;
 const SETTLE_MS = 150_000;
@@ -113,19 +115,21 @@ describe(`chaos: ${N} async invocations, an invoker killed, NATS restarted, the 
       [0.6, 'stall+front-end kill', stallThenKill],
       [0.75, 'rejoin', async () => void (await c.startInvoker(home, ['--egress-allow', '127.0.0.1/32']))],
     ];
+    let broken: Error | undefined;
     const chaos = async () => {
       const fault = faults[events.length];
       if (fault && accepted.size >= N * fault[0]) {
         events.push(fault[1]);
-        await fault[2]();
+        await fault[2]().catch((e: Error) => (broken ??= e));
       }
     };
     const started = Date.now();
+    const sending = () => !broken && Date.now() - started < SEND_MS;
     // Like a careful client: a refused call (503, no answer) is sent again with the same Idempotency-Key.
     const client = async () => {
-      while (next < N) {
+      while (next < N && sending()) {
         const i = next++;
-        for (const until = Date.now() + RETRY_FOR_MS; Date.now() < until; ) {
+        for (const until = Date.now() + RETRY_FOR_MS; Date.now() < until && sending(); ) {
           try {
             const r = await invoke(fe, 'work', { i }, '?async=1', { 'idempotency-key': `chaos-${i}` });
             if (r.status === 202) {
@@ -145,6 +149,7 @@ describe(`chaos: ${N} async invocations, an invoker killed, NATS restarted, the 
     };
     await Promise.all(Array.from({ length: PARALLEL }, client));
     const sendMs = Date.now() - started;
+    if (broken) assert.fail(`a fault could not be made (${events.at(-1)}): ${broken.message}`);
     assert.deepEqual(events, faults.map((f) => f[1]), 'every fault happened while invocations were coming in');
 
     const ids = [...accepted.keys()];
