@@ -1,9 +1,9 @@
-// Live migration of a running microVM to a new QEMU process: the target waits
-// on a unix socket, the source streams its RAM while the guest keeps running
+// Live migration of a running microVM to a new QEMU process (a new uid): the
+// target listens on a unix socket behind a door that only the source's uid may
+// pass (door.ts), the source streams its RAM while the guest keeps running
 // (then pauses it for the last dirty pages and device state), and the agent
 // link moves to the target's serial port. The guest never restarts: module
 // state in the function survives. On failure the source keeps running.
-import path from 'node:path';
 import type { GuestLink } from './guest-link.ts';
 import { QemuVm } from './qemu-vm.ts';
 import type { VmConfig } from './qemu-args.ts';
@@ -18,12 +18,12 @@ export interface LiveMigration {
 
 export async function liveMigrate(source: QemuVm, link: GuestLink, config: VmConfig, runDir: string, name: string, timeoutMs: number): Promise<LiveMigration> {
   const started = Date.now();
-  const target = await QemuVm.launch(config, runDir, name, 'incoming');
+  const target = await QemuVm.launch(config, runDir, name, { migrationFrom: source.uid });
   try {
-    await target.acceptIncoming(`unix:${path.join(runDir, 'migration.sock')}`);
+    if (!target.incomingSocket) throw new Error('the migration target has no incoming socket');
     link.hold();
     await unthrottleMigration(source);
-    await source.qmp.execute('migrate', { uri: `unix:${path.join(runDir, 'migration.sock')}` });
+    await source.qmp.execute('migrate', { uri: `unix:${target.incomingSocket}` });
     const stats = await migrationDone(source, timeoutMs);
     await target.runWhenLoaded(timeoutMs);
     link.reattach(target.agentSocket);

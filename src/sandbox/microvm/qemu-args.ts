@@ -83,15 +83,34 @@ export function machineArgs(config: VmConfig, files: ImageFiles = config.image):
   return args;
 }
 
-/** The arguments of one QEMU process: its control sockets and how it starts (paused, or waiting for a migration). */
-export function instanceArgs(name: string, sockets: VmSockets, start: 'paused' | 'incoming'): string[] {
-  // QEMU's seccomp filter: no obsolete syscalls, no privilege changes, no
-  // scheduler/affinity changes. Spawning stays allowed: saving and restoring
-  // VM states runs `cat` through exec: migration.
-  const args = ['-name', `nimbus-${name}`, '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,resourcecontrol=deny'];
+/**
+ * How a QEMU process starts: paused (booting), waiting for a saved state on
+ * an inherited descriptor (fd 3, restore), or listening on a unix socket for a
+ * live migration (bound while QEMU is still root, before it drops its uid).
+ */
+export type VmStart = 'paused' | 'incoming-fd' | { listen: string };
+/** The descriptor a restored VM reads its saved state from (spawned as stdio[3]). */
+export const STATE_FD = 3;
+
+/**
+ * The arguments of one QEMU process: its control sockets, how it starts, and
+ * its wall. QEMU opens what it needs (image files, /dev/kvm, its sockets) as
+ * root, then `-runas uid:gid` drops to the VM's own unprivileged uid before the
+ * main loop, so no guest instruction and no device emulation of guest I/O ever
+ * runs as root; the drop clears every capability, and the seccomp filter sets
+ * no_new_privs. The filter refuses spawning (spawn=deny: VM states go through
+ * descriptors and sockets, never `exec:`), obsolete calls and scheduler
+ * changes. elevateprivileges must stay `allow`: QEMU installs the filter before
+ * -runas calls setuid, which `deny` would kill; after the drop, with no
+ * capabilities and no_new_privs, set*uid can only choose among the VM's own ids.
+ */
+export function instanceArgs(name: string, sockets: VmSockets, start: VmStart, uid: number): string[] {
+  const args = ['-name', `nimbus-${name}`, '-sandbox', 'on,obsolete=deny,elevateprivileges=allow,resourcecontrol=deny,spawn=deny', '-runas', `${uid}:${uid}`];
   args.push('-chardev', `socket,id=qmp,path=${sockets.qmp},server=on,wait=off`, '-mon', 'chardev=qmp,mode=control');
   args.push('-chardev', `socket,id=agent,path=${sockets.agent},server=on,wait=off`);
-  args.push(...(start === 'paused' ? ['-S'] : ['-incoming', 'defer']));
+  if (start === 'paused') args.push('-S');
+  else if (start === 'incoming-fd') args.push('-incoming', 'defer');
+  else args.push('-incoming', `unix:${start.listen}`);
   return args;
 }
 
@@ -105,4 +124,9 @@ export function machineKey(config: VmConfig): string {
 
 export function socketsIn(runDir: string): VmSockets {
   return { qmp: path.join(runDir, 'qmp.sock'), agent: path.join(runDir, 'agent.sock') };
+}
+
+/** A directory in a run directory that one other uid may pass through (a door): a socket in it is given to that uid alone. */
+export function doorIn(runDir: string): string {
+  return path.join(runDir, 'door');
 }

@@ -8,16 +8,37 @@
 // nftables rules, and its 10.0.2.2 alias reaches only that namespace's empty
 // loopback. A mount namespace gives QEMU a resolv.conf naming the namespace's
 // DNS forwarder (the host's resolver may sit on a refused private address).
+//
+// QEMU never runs guest code as root: each process gets an unprivileged uid of
+// its own from the process engine's allocator (src/sandbox/process/identities.ts),
+// which QEMU drops to (-runas, qemu-args.ts) once it has opened its image
+// files, /dev/kvm and its sockets; until then it holds only the two
+// capabilities that drop needs (setpriv's bounding set). Every VM has its own
+// mount namespace. A saved state comes in on an inherited descriptor opened by
+// the platform, so the state file stays root's (0600) and no VM can open
+// another's memory.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { openSandboxNetwork, type SandboxNetwork } from '../network/namespace.ts';
 import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { rssOfPid } from '../process/driver.ts';
+import { releaseSandboxId, takeSandboxId } from '../process/identities.ts';
+import { giveSocket, openDoor } from './door.ts';
 import { QmpClient } from './qmp.ts';
-import { QEMU, instanceArgs, machineArgs, socketsIn, type VmConfig } from './qemu-args.ts';
+import { QEMU, STATE_FD, doorIn, instanceArgs, machineArgs, socketsIn, type VmConfig } from './qemu-args.ts';
+
+/**
+ * How to start: paused (to boot), waiting for a saved state on `stateFd` (an
+ * open descriptor, passed to QEMU as fd 3), or listening for a live migration
+ * from the QEMU running as `migrationFrom`.
+ */
+export type LaunchStart = 'paused' | { stateFd: number } | { migrationFrom: number };
+
+/** Only what QEMU needs before it drops to its uid: changing uid and gid. */
+const INIT_CAPABILITIES = '-all,+setuid,+setgid';
 
 const CONNECT_TIMEOUT_MS = 15_000;
 
@@ -41,6 +62,8 @@ export class QemuVm {
     readonly runDir: string,
     private readonly child: ChildProcess,
     readonly pid: number,
+    /** The unprivileged uid (and gid) QEMU runs as once it has started. */
+    readonly uid: number,
     readonly qmp: QmpClient,
     /** The host end of the agent's virtio serial port. */
     readonly agentSocket: net.Socket,
@@ -49,6 +72,8 @@ export class QemuVm {
     private readonly stderrLog: { text: string },
     /** The VM's own network namespace, when it has network. */
     readonly network: SandboxNetwork | undefined,
+    /** For a live migration's target: the socket the source sends its state to. */
+    readonly incomingSocket: string | undefined,
   ) {
     child.stdout?.on('data', (c: Buffer) => (this.consoleLog = (this.consoleLog + c.toString('utf8')).slice(-2000)));
   }
@@ -60,22 +85,38 @@ export class QemuVm {
     return this.consoleLog.trim();
   }
 
-  /** Spawns QEMU for `config` (paused, or waiting for an incoming migration) and connects to it. */
-  static async launch(config: VmConfig, runDir: string, name: string, start: 'paused' | 'incoming'): Promise<QemuVm> {
-    await mkdir(runDir, { recursive: true, mode: 0o700 });
-    const args = [...machineArgs(config), ...instanceArgs(name, socketsIn(runDir), start)];
+  /** Spawns QEMU for `config` as a fresh unprivileged uid and connects to it. */
+  static async launch(config: VmConfig, runDir: string, name: string, start: LaunchStart): Promise<QemuVm> {
+    // 0711: a source QEMU (another uid) passes through to a door in here; nothing is listable.
+    await mkdir(runDir, { recursive: true, mode: 0o711 });
+    await chmod(path.dirname(runDir), 0o711);
+    await chmod(runDir, 0o711);
+    const migrationFrom = typeof start === 'object' && 'migrationFrom' in start ? start.migrationFrom : undefined;
+    const incomingSocket = migrationFrom === undefined ? undefined : path.join(doorIn(runDir), 'migration.sock');
+    if (migrationFrom !== undefined) await openDoor(doorIn(runDir), migrationFrom);
+    const how = start === 'paused' ? 'paused' : incomingSocket ? { listen: incomingSocket } : 'incoming-fd';
+    const uid = takeSandboxId();
+    const args = [...machineArgs(config), ...instanceArgs(name, socketsIn(runDir), how, uid)];
+    const qemu = ['setpriv', `--bounding-set=${INIT_CAPABILITIES}`, '--', QEMU, ...args];
     let network: SandboxNetwork | undefined;
-    let command = [QEMU, ...args];
-    if (config.network) {
-      if (!config.egress) throw new Error('a microVM with network needs the egress policy');
-      network = await openSandboxNetwork(config.egress);
-      const resolvConf = path.join(runDir, 'resolv.conf');
-      await writeFile(resolvConf, `nameserver ${network.dns}\n`);
-      const inMountNs = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolvConf];
-      command = ['nsenter', `--net=${network.netnsPath}`, '--', ...inMountNs, QEMU, ...args];
+    let command = ['unshare', '--mount', '--propagation', 'private', '--', ...qemu];
+    try {
+      if (config.network) {
+        if (!config.egress) throw new Error('a microVM with network needs the egress policy');
+        network = await openSandboxNetwork(config.egress);
+        const resolvConf = path.join(runDir, 'resolv.conf');
+        await writeFile(resolvConf, `nameserver ${network.dns}\n`, { mode: 0o644 });
+        const inMountNs = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolvConf];
+        command = ['nsenter', `--net=${network.netnsPath}`, '--', ...inMountNs, ...qemu];
+      }
+    } catch (e) {
+      releaseSandboxId(uid);
+      throw e;
     }
     const [program = QEMU, ...programArgs] = command;
-    const child = spawn(program, programArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    // stdio[3] is STATE_FD inside QEMU.
+    const stateFd = typeof start === 'object' && 'stateFd' in start ? [start.stateFd] : [];
+    const child = spawn(program, programArgs, { stdio: ['ignore', 'pipe', 'pipe', ...stateFd], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
     const stderrLog = { text: '' };
     child.stderr?.on('data', (c: Buffer) => (stderrLog.text = (stderrLog.text + c.toString('utf8')).slice(-2000)));
     const stderr = () => stderrLog.text.trim();
@@ -83,17 +124,21 @@ export class QemuVm {
       child.once('exit', (code, signal) => resolve(signal ? `QEMU killed by ${signal}` : `QEMU exited with code ${code}${stderr() ? `: ${stderr()}` : ''}`));
       child.once('error', (e) => resolve(`QEMU could not run: ${e.message}`));
     });
+    // The uid is free again once nothing runs as it.
+    void exited.then(() => releaseSandboxId(uid));
     // The namespace's helpers go with QEMU, however it ends.
     void exited.then(() => network?.close());
     const pid = child.pid;
     try {
       if (!pid) throw new Error(`cannot start ${QEMU}: ${await exited}`);
-      await writeFile(path.join(runDir, 'qemu.pid'), `${pid}\n`);
+      await writeFile(path.join(runDir, 'qemu.pid'), `${pid}\n`, { mode: 0o600 });
       const deadline = Date.now() + CONNECT_TIMEOUT_MS;
       const sockets = socketsIn(runDir);
       const qmp = await QmpClient.connect(await connectWhenListening(sockets.qmp, child, deadline));
       const agent = await connectWhenListening(sockets.agent, child, deadline);
-      return new QemuVm(name, runDir, child, pid, qmp, agent, exited, stderrLog, network);
+      // QEMU answers QMP from its main loop, so by now it listens for the migration (bound as root): hand that socket to the source.
+      if (incomingSocket && migrationFrom !== undefined) await giveSocket(incomingSocket, migrationFrom);
+      return new QemuVm(name, runDir, child, pid, uid, qmp, agent, exited, stderrLog, network, incomingSocket);
     } catch (e) {
       child.kill('SIGKILL');
       await exited;
@@ -129,9 +174,9 @@ export class QemuVm {
     await this.qmp.execute('cont');
   }
 
-  /** Makes a VM launched with `incoming` wait for a VM state at `uri` (exec: for a file, unix: for a live migration). */
-  async acceptIncoming(uri: string): Promise<void> {
-    await this.qmp.execute('migrate-incoming', { uri });
+  /** Makes a VM launched with a state descriptor read its state from it. */
+  async readState(): Promise<void> {
+    await this.qmp.execute('migrate-incoming', { uri: `fd:${STATE_FD}` });
   }
 
   /** Waits until the incoming state has loaded, then runs the VM (a state saved from a stopped VM arrives stopped). */

@@ -2,11 +2,20 @@
 // modules, node, the agent), or loading a saved VM state in which the agent is
 // already up and waiting; and saving such a state (QEMU's migration stream
 // into a file, with the VM stopped). Both end with the agent answering a ping.
-import { rename, rm } from 'node:fs/promises';
+// QEMU runs as its own uid and may not spawn, so states move through
+// descriptors and sockets the platform (root) opens: a restore reads the state
+// file on an inherited descriptor, a save streams into a socket the platform
+// listens on behind a door (door.ts) and writes the file itself, 0600.
+import { createWriteStream } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { giveSocket, openDoor } from './door.ts';
 import { GuestLink } from './guest-link.ts';
 import { setGuestMemory } from './balloon.ts';
 import { QemuVm } from './qemu-vm.ts';
-import type { VmConfig } from './qemu-args.ts';
+import { doorIn, type VmConfig } from './qemu-args.ts';
 
 export interface StartedVm {
   vm: QemuVm;
@@ -17,10 +26,6 @@ export interface StartedVm {
 
 const BALLOON_TIMEOUT_MS = 60_000;
 const MIGRATION_POLL_MS = 50;
-
-function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Waits for the agent to answer a ping; fails early if QEMU exits. */
 async function agentReady(vm: QemuVm, link: GuestLink, timeoutMs: number): Promise<void> {
@@ -61,10 +66,12 @@ export async function bootVm(config: VmConfig, runDir: string, name: string, tim
 /** Starts a VM from a state saved by saveVm (same config); resolves once its agent answers. */
 export async function restoreVm(config: VmConfig, stateFile: string, runDir: string, name: string, timeoutMs: number): Promise<StartedVm> {
   const started = Date.now();
-  const vm = await QemuVm.launch(config, runDir, name, 'incoming');
+  // Each restore reads the file through a descriptor of its own: QEMU never gets its path, nor the right to open it.
+  const state = await open(stateFile, 'r');
+  const vm = await QemuVm.launch(config, runDir, name, { stateFd: state.fd }).finally(() => state.close());
   return withCleanup(vm, async () => {
     const link = new GuestLink(vm.agentSocket);
-    await vm.acceptIncoming(`exec:cat ${shellQuote(stateFile)}`);
+    await vm.readState();
     await vm.runWhenLoaded(timeoutMs);
     await agentReady(vm, link, timeoutMs);
     return { vm, link, readyMs: Date.now() - started };
@@ -88,16 +95,33 @@ export async function unthrottleMigration(vm: QemuVm): Promise<void> {
   await vm.qmp.execute('migrate-set-parameters', { 'max-bandwidth': 8 * 1024 * 1024 * 1024, 'downtime-limit': 100 });
 }
 
-/** Stops the VM and writes its whole state to `file` (atomically). */
+/** Stops the VM and writes its whole state to `file` (atomically, 0600): QEMU streams it to a socket only its uid may reach. */
 export async function saveVm(vm: QemuVm, file: string, timeoutMs: number): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
+  const door = doorIn(vm.runDir);
+  const socket = path.join(door, 'save.sock');
+  const server = net.createServer();
   try {
+    await openDoor(door, vm.uid);
+    const written = new Promise<void>((resolve, reject) => {
+      server.once('connection', (stream) => {
+        server.close();
+        pipeline(stream, createWriteStream(tmp, { mode: 0o600 })).then(resolve, reject);
+      });
+      server.once('error', reject);
+    });
+    written.catch(() => undefined);
+    await new Promise<void>((resolve, reject) => server.listen(socket, resolve).once('error', reject));
+    await giveSocket(socket, vm.uid);
     await vm.qmp.execute('stop');
     await unthrottleMigration(vm);
-    await vm.qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(tmp)}` });
+    await vm.qmp.execute('migrate', { uri: `unix:${socket}` });
     await migrationDone(vm, timeoutMs);
+    await written;
     await rename(tmp, file);
   } finally {
+    server.close();
     await rm(tmp, { force: true });
+    await rm(door, { recursive: true, force: true });
   }
 }
