@@ -8,6 +8,8 @@
 // read there in full (up to 16 MB) before the isolate gets it: sixteen at once
 // from a 128 MB function made the platform grow by 700 MB, outside the caps;
 // a sandbox's answers in flight now share a budget of an eighth of its memory.
+// The pool shares the host's kernel: it gets the process engine's system-call
+// filter (it had none).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -59,6 +61,21 @@ describe('isolate pool identity', { skip: process.getuid?.() !== 0 && 'needs roo
     const probe = spawnSync('setpriv', [`--reuid=${uids[0]}`, `--regid=${uids[0]}`, '--clear-groups', '--', 'sh', '-c', 'test -w /proc/sys/kernel/core_pattern'], { stdio: 'ignore' });
     assert.notEqual(probe.status, 0, 'that uid may not write core_pattern');
     assert.ok(execFileSync('cat', ['/proc/sys/kernel/core_pattern']).length > 0);
+  });
+
+  // An escape from V8 lands in the pool's Node, which shares the host's kernel: it must meet the same
+  // system-call filter as a process sandbox (io_uring, keys, bpf, ... refused). No code a function can
+  // write runs a raw system call there, so the filter is read from the kernel's side (/proc status).
+  it('runs each pool under the sandboxes\' system-call filter', { skip: process.arch !== 'x64' && 'the filter is built for x86-64 hosts' }, async () => {
+    assert.equal((await t.deploy('iso-seccomp', 'export default () => 7', { engine: 'isolate' })).status, 201);
+    assert.equal((await t.invoke('iso-seccomp')).status, 200);
+    const pids = poolPids();
+    assert.ok(pids.length > 0, 'no pool found');
+    for (const pid of pids) {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      assert.match(status, /^Seccomp:\s+2$/m, `pool ${pid} runs without a seccomp filter`);
+      assert.match(status, /^NoNewPrivs:\s+1$/m);
+    }
   });
 });
 

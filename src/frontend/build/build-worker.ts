@@ -10,7 +10,8 @@ import path from 'node:path';
 import { NimbusError } from '../../shared/errors.ts';
 import { workspacePrefix } from './leftovers.ts';
 import { MemoryCgroup } from './memory-cgroup.ts';
-import { sandboxCommand, type BuildTools } from './sandbox-command.ts';
+import { sendFilter } from '../../sandbox/seccomp/filter.ts';
+import { SECCOMP_FD, sandboxCommand, type BuildTools } from './sandbox-command.ts';
 import { READY } from './worker/protocol.ts';
 
 export interface WorkerOptions {
@@ -97,7 +98,9 @@ export class BuildWorker {
     // nothing the build starts can run outside the limit, not even briefly;
     // umask 022 lets the build's uid through the directories bubblewrap makes.
     const script = group ? 'umask 022 && echo $$ > "$1" && shift && exec "$@"' : 'umask 022 && shift && exec "$@"';
-    const child = spawn('/bin/sh', ['-c', script, 'sh', group?.procsFile ?? '-', command, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // fd 4: the system-call filter, over a pipe that bubblewrap reads and closes.
+    const child = spawn('/bin/sh', ['-c', script, 'sh', group?.procsFile ?? '-', command, ...args], { stdio: ['pipe', 'pipe', 'pipe', 'ignore', 'pipe'] });
+    sendFilter(child, SECCOMP_FD);
     child.stdin?.on('error', () => undefined);
     const worker = new BuildWorker(child, workspace, group);
     worker.hold(false);

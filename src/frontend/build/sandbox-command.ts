@@ -5,14 +5,20 @@
 // ipc and uts namespaces and sees only the system libraries, Node, esbuild,
 // the worker's scripts (all read-only), its workspace (read-only: the upload)
 // and a small private /tmp. Host files such as /etc and the data dir are not
-// there, so even a bundler bug cannot read them.
+// there, so even a bundler bug cannot read them, and the sandboxes'
+// system-call filter (src/sandbox/seccomp/) refuses the kernel calls no build
+// needs.
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seccompArgs } from '../../sandbox/seccomp/filter.ts';
 
 /** Where things are inside the sandbox. */
 export const INSIDE = { workspace: '/workspace', upload: '/workspace/upload', worker: '/build/worker/main.ts', modules: '/build/node_modules' };
+
+/** The descriptor bubblewrap reads the system-call filter from (a pipe; build-worker.ts writes it). */
+export const SECCOMP_FD = 4;
 
 /** Most processes and threads of a build's uid. */
 export const BUILD_PROCESSES = 256;
@@ -112,6 +118,7 @@ export function sandboxCommand(tools: BuildTools, workspace: string, limits: San
     '--remount-ro', '/',
     '--chdir', INSIDE.workspace,
     '--setenv', 'GOMEMLIMIT', `${goMemLimitMb}MiB`,
+    ...seccompArgs(SECCOMP_FD),
     '--',
     ...dropToUid,
     tools.node, `--max-old-space-size=${heapMb}`, '--disable-warning=ExperimentalWarning', INSIDE.worker, INSIDE.upload,

@@ -1,14 +1,16 @@
 // The OS sandbox around the isolate pool: bubblewrap with every namespace
 // unshared (no network: only a loopback of its own; own pid, ipc, uts and
 // mount namespaces), no capabilities, a read-only view of the system
-// libraries, Node, isolated-vm and the two bundles, a fresh /tmp, and death
-// with its parent, all under /nimbus. Host files such as /etc and the data
-// dir are not there.
+// libraries, Node, isolated-vm and the two bundles, a fresh /tmp, death
+// with its parent, all under /nimbus, and the sandboxes' system-call filter
+// (src/sandbox/seccomp/). Host files such as /etc and the data dir are not
+// there.
 import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { seccompArgs } from '../seccomp/filter.ts';
 import type { IsolateBundles } from './bundle.ts';
 
 /** The isolated-vm package directory in the project's node_modules. */
@@ -44,6 +46,9 @@ function systemDirs(): string[] {
 }
 
 /** Where the pool finds what it needs inside the sandbox (no host path shows through). */
+/** The descriptor the pool's bubblewrap reads the system-call filter from (a pipe; pool-process.ts writes it). */
+export const SECCOMP_FD = 4;
+
 export const INSIDE = { dir: '/nimbus', pool: '/nimbus/pool.cjs', runtime: '/nimbus/runtime.js', ivm: '/nimbus/node_modules/isolated-vm', gypBuild: '/nimbus/node_modules/node-gyp-build', node: '/nimbus/bin/node' };
 
 export function poolCommand(bwrap: string, bundles: IsolateBundles): { command: string; args: string[] } {
@@ -67,6 +72,7 @@ export function poolCommand(bwrap: string, bundles: IsolateBundles): { command: 
     '--setenv', 'NIMBUS_AGENT_CHANNEL', 'fd:3',
     '--setenv', 'NIMBUS_IVM_PATH', INSIDE.ivm,
     '--setenv', 'NIMBUS_ISOLATE_RUNTIME', INSIDE.runtime,
+    ...seccompArgs(SECCOMP_FD),
     // --expose-gc: the runtime in each isolate takes gc() out of the global scope and runs it before it
     // refuses WebAssembly memory, since collected memories are only given back once found dead.
     '--', node, '--no-node-snapshot', '--expose-gc', INSIDE.pool,

@@ -11,7 +11,8 @@ import type { Duplex } from 'node:stream';
 import { encodeFrame, FrameDecoder } from '../../guest/protocol.ts';
 import { PoolCommandType, PoolEvent, PoolEventType, type PoolCommand } from '../../guest/isolate-protocol.ts';
 import type { IsolateBundles } from './bundle.ts';
-import { poolCommand } from './bwrap.ts';
+import { sendFilter } from '../seccomp/filter.ts';
+import { poolCommand, SECCOMP_FD } from './bwrap.ts';
 import { releaseSandboxId, takeSandboxId } from '../process/identities.ts';
 
 const MAX_FRAME_BYTES = 256 * 1024 * 1024;
@@ -86,7 +87,8 @@ export class PoolProcess {
     const uid = process.getuid?.() === 0 ? takeSandboxId() : undefined;
     let child: ChildProcess;
     try {
-      child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], ...(uid === undefined ? {} : { uid, gid: uid }) });
+      child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], ...(uid === undefined ? {} : { uid, gid: uid }) });
+      sendFilter(child, SECCOMP_FD);
     } catch (e) {
       if (uid !== undefined) releaseSandboxId(uid);
       throw e;

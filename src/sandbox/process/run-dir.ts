@@ -10,12 +10,12 @@ import { chmod, chown, copyFile, cp, mkdir, mkdtemp, readdir, rm, stat, writeFil
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { platformRuns } from './identities.ts';
-import { seccompFilter } from './seccomp.ts';
+import { seccompFilter } from '../seccomp/filter.ts';
 
 /** Where a sandbox sees the agent, and its function's directory. */
 export const AGENT_INSIDE = '/nimbus/agent.cjs';
 export const FUNCTION_INSIDE = '/nimbus/fn';
-/** The system-call filter beside the agent (seccomp.ts), when this host has one. */
+/** The system-call filter beside the agent (src/sandbox/seccomp/), when this host has one. */
 export const SECCOMP_FILE = 'seccomp.bpf';
 const PREFIX = 'nimbus-process-';
 
