@@ -8,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { DriverAvailability, DriverCapabilities, DriverContext, Sandbox, SandboxDriver, SandboxSpec } from '../driver.ts';
-import { AgentSandbox } from '../agent-sandbox.ts';
 import { NimbusError } from '../../shared/errors.ts';
 import { cpuQuotaUs } from './container-config.ts';
 import { ContainerSandbox } from './container-sandbox.ts';
@@ -119,8 +118,8 @@ export class ContainerDriver implements SandboxDriver {
       await launched.proc.kill();
       throw e;
     }
-    const agent = await AgentSandbox.start('container', spec, launched.proc, this.options.initTimeoutMs ?? 10_000, artifactInContainer);
-    return new ContainerSandbox(agent, launcher.runc, launched.containerId, launched.cgroupsPath);
+    const container = { runc: launcher.runc, containerId: launched.containerId, cgroupsPath: launched.cgroupsPath };
+    return ContainerSandbox.create(spec, launched.proc, container, this.options.initTimeoutMs ?? 10_000, artifactInContainer);
   }
 
   /** Turns a stem cell into this sandbox's container, or gives it up (undefined) if it cannot be. */
