@@ -146,7 +146,7 @@ export class MicrovmDriver implements SandboxDriver {
       throw new NimbusError('internal', (e as Error).message);
     }
     const runDirFor = (name: string) => this.runDirFor(name);
-    const sandbox = await MicrovmSandbox.start({ spec, config, vm: started.vm, link: started.link, guestArtifactPath, details, runDirFor, initTimeoutMs: INIT_TIMEOUT_MS });
+    const sandbox = await MicrovmSandbox.create({ spec, config, vm: started.vm, link: started.link, guestArtifactPath, details, runDirFor, initTimeoutMs: INIT_TIMEOUT_MS });
     details.createMs = Date.now() - createStarted;
     this.live.add(sandbox);
     sandbox.onDeath(() => this.live.delete(sandbox));
