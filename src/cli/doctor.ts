@@ -20,7 +20,7 @@ export async function doctorReport(): Promise<string> {
     for (const [kind, r] of Object.entries(report)) {
       lines.push(`${kind.padEnd(10)} ${r.available ? 'available  ' : 'unavailable'}  ${r.reason}`);
       for (const [k, v] of Object.entries(r.details ?? {})) lines.push(`${''.padEnd(24)}${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
-      for (const [cap, v] of Object.entries(r.capabilities ?? {})) if (v !== true) lines.push(`${''.padEnd(24)}no ${cap}: ${v}`);
+      for (const [cap, v] of Object.entries(r.capabilities ?? {})) if (v !== true) lines.push(`${''.padEnd(24)}no ${cap}${v === false ? '' : `: ${v}`}`);
     }
     const egress = await egressReport({ allow: [...DEFAULTS.egressAllow] });
     egress.lines.forEach((line, i) => lines.push(`${i === 0 ? `${'egress'.padEnd(10)} ${egress.available ? 'available  ' : 'unavailable'}  ` : ''.padEnd(24)}${line}`));

@@ -174,7 +174,7 @@ export class Invoker {
         logLimitBytes: config.logLimitBytes,
       }), {
       // Engines whose sandboxes run one call at a time get one call per sandbox.
-      concurrency: driver.capabilities.concurrentCalls === undefined || driver.capabilities.concurrentCalls === true ? v.config.concurrency : 1,
+      concurrency: driver.capabilities.concurrentCalls ? v.config.concurrency : 1,
       maxSandboxes: v.config.maxSandboxes,
       minSandboxes: v.config.minSandboxes,
       waitQueueLimit: config.waitQueueLimit,

@@ -110,8 +110,8 @@ export interface DriverCapabilities {
   filesystemIsolation: true | string;
   /** Whether this engine can keep a function off the network. */
   networkIsolation: true | string;
-  /** Whether one sandbox runs several calls at once (absent: it can). */
-  concurrentCalls?: true | string;
+  /** Whether one sandbox runs several calls at once; when false the invoker sends each sandbox one call at a time. */
+  concurrentCalls: boolean;
 }
 
 export interface DriverAvailability {

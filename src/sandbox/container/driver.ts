@@ -41,6 +41,7 @@ export class ContainerDriver implements SandboxDriver {
     migrate: 'container migration needs CRIU checkpoints, which nimbus does not use',
     filesystemIsolation: true,
     networkIsolation: true,
+    concurrentCalls: true,
   };
   private readonly dataDir: string;
   private readonly containersDir: string;

@@ -26,6 +26,7 @@ export class IsolateDriver implements SandboxDriver {
     migrate: "an isolate's heap lives inside one pool process and cannot be serialized to move to another",
     filesystemIsolation: true,
     networkIsolation: true,
+    concurrentCalls: true,
   };
   private bundles: Promise<IsolateBundles> | undefined;
   private disposed = false;

@@ -59,6 +59,7 @@ export class MicrovmDriver implements SandboxDriver {
     migrate: true,
     filesystemIsolation: true,
     networkIsolation: true,
+    concurrentCalls: true,
   };
   private readonly runRoot: string;
   private readonly snapshots: SnapshotStore;

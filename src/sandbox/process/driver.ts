@@ -37,6 +37,7 @@ export class ProcessDriver implements SandboxDriver {
     migrate: 'the process engine has no migration mechanism',
     filesystemIsolation: true,
     networkIsolation: true,
+    concurrentCalls: true,
   };
   private readonly stems = new Map<number, Promise<JailedAgent>>();
   private setup: Promise<{ tools: JailTools; runDir: RunDir }> | undefined;
