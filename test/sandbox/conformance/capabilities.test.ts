@@ -18,6 +18,12 @@ await forEachDriver(({ kind, driver, kit, ms, dataDir }) => {
     return { timeout, skip: has === true ? false : has };
   };
 
+  it('declares each capability as true or the reason it lacks it, and concurrentCalls as a plain boolean', () => {
+    const { concurrentCalls, ...operations } = driver.capabilities;
+    assert.equal(typeof concurrentCalls, 'boolean', 'concurrentCalls must be declared: true, or false for one call at a time');
+    for (const [name, v] of Object.entries(operations)) assert.ok(v === true || (typeof v === 'string' && v.length > 0), `${name}: ${JSON.stringify(v)}`);
+  });
+
   it('resizes memory and reports before and after', needs('resize'), async () => {
     const sandbox = await kit.create(fx.stateful, { handler: 'counter', memoryMb: 128 });
     assert.ok(sandbox.resize, 'the driver declares resize but its sandbox has no resize()');
