@@ -16,6 +16,7 @@ import { Capacity } from './capacity.ts';
 import { DriverSet } from './drivers.ts';
 import { RunRequest, invokerSubject, type RunReply } from './messages.ts';
 import { FunctionPool, type Lease } from './pool.ts';
+import { parsePoolKey, poolKey } from './pool-key.ts';
 import { buildRecord, statusOf, type RunFacts } from './records.ts';
 
 /** Sandbox facts copied into each activation record (a microVM's accelerator and why). */
@@ -135,7 +136,7 @@ export class Invoker {
   }
 
   private async version(name: string, version: number): Promise<VersionRecord> {
-    const key = `${name}@${version}`;
+    const key = poolKey(name, version);
     let v = this.versions.get(key);
     if (!v) {
       v = await this.deps.store.getVersion(name, version);
@@ -146,7 +147,7 @@ export class Invoker {
   }
 
   private poolFor(v: VersionRecord): FunctionPool | undefined {
-    const key = `${v.name}@${v.version}`;
+    const key = poolKey(v.name, v.version);
     return this.pools.get(key) ?? this.retiring.get(key);
   }
 
@@ -158,7 +159,7 @@ export class Invoker {
     if (again) return again;
     const { config } = this.deps;
     // The artifact is looked up (and its hash checked) at every sandbox creation, not once per pool.
-    const pool = new FunctionPool(`${v.name}@${v.version}`, async () =>
+    const pool = new FunctionPool(poolKey(v.name, v.version), async () =>
       driver.create({
         id: `sb-${randomUUID().slice(0, 12)}`,
         functionName: v.name,
@@ -179,7 +180,7 @@ export class Invoker {
       minSandboxes: v.config.minSandboxes,
       waitQueueLimit: config.waitQueueLimit,
       keepAliveMs: config.keepAliveMs,
-    }, { admit: (evict) => this.capacity.admit(v.config.memoryMb, `${v.name}@${v.version}`, evict) });
+    }, { admit: (evict) => this.capacity.admit(v.config.memoryMb, poolKey(v.name, v.version), evict) });
     this.drainBounds.set(pool, drainBoundMs(v.config.timeoutMs));
     if (v.version < (this.latest.get(v.name) ?? 0)) {
       // A call routed to a version that has since been replaced still runs on it, in a pool that drains at once.
@@ -195,7 +196,8 @@ export class Invoker {
   /** A newer version takes the function's new calls: older pools drain. */
   private retireOlderVersions(name: string, newest: number): void {
     for (const [key, pool] of this.pools) {
-      if (key.startsWith(`${name}@`) && Number(key.slice(name.length + 1)) < newest) this.retire(pool);
+      const of = parsePoolKey(key);
+      if (of.name === name && of.version < newest) this.retire(pool);
     }
   }
 
@@ -236,12 +238,19 @@ export class Invoker {
    * or those older than `keepFrom`.
    */
   async forget(name: string, keepFrom = Infinity): Promise<void> {
-    const stale = (key: string) => key.startsWith(`${name}@`) && Number(key.slice(name.length + 1)) < keepFrom;
-    for (const [key, pool] of this.pools) if (stale(key)) this.retire(pool);
+    const stale = (key: string) => {
+      const of = parsePoolKey(key);
+      return of.name === name && of.version < keepFrom;
+    };
+    const retired = [...this.pools].filter(([key]) => stale(key)).map(([, pool]) => pool);
+    for (const pool of retired) this.retire(pool);
     for (const key of this.versions.keys()) if (stale(key)) this.versions.delete(key);
     // A deleted function may come back with any later version; a redeployed one only moves forward.
     if (keepFrom === Infinity) this.latest.delete(name);
     else if (keepFrom > (this.latest.get(name) ?? 0)) this.latest.set(name, keepFrom);
+    // Idle sandboxes go at once, and the caller (a delete) hears back once they are gone;
+    // calls in flight finish in the background.
+    await Promise.all(retired.map((pool) => pool.disposalsUnderWay()));
   }
 
   listSandboxes(): (SandboxInfo & { inflight: number; lastUsed: string })[] {

@@ -274,6 +274,11 @@ export class FunctionPool {
     return done.finally(() => clearTimeout(bound));
   }
 
+  /** Resolves once the disposals under way now are done (a retired pool's idle sandboxes, for one). */
+  async disposalsUnderWay(): Promise<void> {
+    await Promise.all([...this.disposing].map((d) => d.catch(() => undefined)));
+  }
+
   private checkDrained(): void {
     if (!this.draining || this.slots.size > 0 || this.creating > 0 || this.waiters.length > 0) return;
     const resolve = this.drained;
