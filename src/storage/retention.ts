@@ -5,7 +5,9 @@
 // Never deleted: records still queued or running, and any record whose async
 // queue entry is still pending (a retry waits on it). Dead letters follow the
 // age rule only: they are rare and are what an operator comes back to read.
-// The statements use `?` placeholders; PostgreSQL's driver numbers them.
+// The statements use `?` placeholders, like statements.ts's; PostgreSQL's
+// driver numbers them.
+import type { Statement } from './statements.ts';
 
 export interface RetentionPolicy {
   /** Records created longer ago than this are deleted, ms (0: no age limit). */
@@ -38,7 +40,7 @@ export interface SweepReport {
 export interface RetentionDb {
   all<R>(sql: string, args: unknown[]): Promise<R[]>;
   /** Runs the statements in one transaction; returns the rows each changed. */
-  write(statements: { sql: string; args: unknown[] }[]): Promise<number[]>;
+  write(statements: Statement[]): Promise<number[]>;
 }
 
 const KEPT = `status NOT IN ('queued', 'running')
@@ -57,7 +59,7 @@ const PICK_OLD = `SELECT id FROM activations WHERE created_at < ? AND ${KEPT} OR
 const PICK_EXCESS = `SELECT id FROM activations WHERE function_name = ? AND created_at < ? AND status <> 'dead_letter' AND ${KEPT} ORDER BY created_at LIMIT ?`;
 
 /** Deletes the records and their finished queue entries (an async call's input can be as large as its logs). */
-export function deleteStatements(ids: string[]): { sql: string; args: unknown[] }[] {
+export function deleteStatements(ids: string[]): Statement[] {
   const list = ids.map(() => '?').join(', ');
   return [
     { sql: `DELETE FROM async_queue WHERE state = 'done' AND activation_id IN (${list})`, args: ids },

@@ -116,6 +116,54 @@ export interface DeployedVersion extends VersionRecord {
   created: boolean;
 }
 
+/**
+ * What nimbus keeps, behind one contract; test/storage/cases.ts is what every
+ * backend must pass, and both backends run the same SQL (statements.ts).
+ *
+ * @remarks
+ * Where the backends may differ, and what callers may rely on anyway:
+ *
+ * - **Durability of activation writes.** SQLite: `putActivation` returns at
+ *   once and a worker thread commits the record within ~10 ms
+ *   (`ACTIVATION_WRITE_DELAY_MS`), in batches, in the order written; a crash
+ *   loses at most those last milliseconds, never a record older than one it
+ *   kept. PostgreSQL: the record is committed before the call returns (one
+ *   statement per call; a backend may batch, within the same ordering
+ *   promise). Either way a read through the same store sees the record once
+ *   the call has returned, and a deploy, delete, enqueue or queue update
+ *   reaches the disk after the records written before it.
+ * - **Processes and locking.** SQLite: one process owns the file and is its
+ *   only writer; transactions run synchronously on one connection, so a claim
+ *   of outbox rows or an idempotency check needs no lock, and the current
+ *   function records are cached (the warm path reads no database). PostgreSQL:
+ *   every front end and invoker shares it. Migrations and retention sweeps
+ *   take advisory locks (a second sweeper skips: `SweepReport.skipped`),
+ *   outbox claims skip rows others hold (`FOR UPDATE SKIP LOCKED`), and the
+ *   winner of racing enqueues with one idempotency key is decided by a unique
+ *   index in one statement. Function records are read on every call: another
+ *   process may have deployed.
+ * - **Clocks.** Every time is made by the calling process, not the database:
+ *   `createdAt` and friends as fixed-width ISO-8601 UTC text (the same order
+ *   as text in either database, whatever its collation), `runAt` and
+ *   `publishAfter` as milliseconds since the epoch, the retention age cut-off
+ *   from the sweeper's clock. In a cluster, records from different processes
+ *   are ordered only as well as their clocks agree.
+ * - **JSON columns.** A function's config, an activation record and a queued
+ *   input are stored as JSON text (TEXT in both, not PostgreSQL's jsonb): they
+ *   come back exactly as written, values JSON cannot hold do not survive
+ *   (`undefined` fields vanish, `NaN` becomes null), and queries filter only
+ *   on the plain columns beside them (name, version, status, created_at).
+ * - **Numbers.** PostgreSQL returns BIGINT columns (`run_at`,
+ *   `publish_after`) as strings; rows.ts turns them back into numbers, so
+ *   both backends hand out the same records.
+ * - **Records handed out.** Function and version records are frozen in both
+ *   (a backend may share one among callers); activation records and queue
+ *   entries are fresh copies the caller owns.
+ * - **Failures.** PostgreSQL turns an unreachable database into
+ *   `NimbusError('unavailable')` within its connect and query timeouts, and
+ *   works again once it is back; SQLite has no such state: its errors are
+ *   disk or platform faults and are thrown as they are.
+ */
 export interface Store {
   migrate(): Promise<void>;
   /** Stores the artifact (if new), a new version and the function pointer, atomically. */

@@ -76,6 +76,18 @@ export function storeCases(label: string, open: OpenStore): void {
       assert.equal(again?.config.env.A, '1');
     });
 
+    it('hands out function and version records frozen, whichever way they are read (the Store contract: frozen records)', async () => {
+      const x = artifact('frozen');
+      const own = config({ env: { A: '1' } });
+      const deployed = await s.deployVersion('frozen', own, x.sha, x.bytes);
+      own.env.A = 'mine'; // the caller's config stays the caller's: the record holds a copy
+      const reads = { deployed, function: await s.getFunction('frozen'), listed: (await s.listFunctions())[0], version: await s.getVersion('frozen', 1) };
+      for (const [how, record] of Object.entries(reads)) {
+        assert.ok(record && Object.isFrozen(record) && Object.isFrozen(record.config) && Object.isFrozen(record.config.env), `${how} is frozen`);
+        assert.equal(record.config.env.A, '1', how);
+      }
+    });
+
     it('lists functions by name with their latest version', async () => {
       const x = artifact('x');
       for (const name of ['beta', 'alpha', 'gamma']) await s.deployVersion(name, config(), x.sha, x.bytes);

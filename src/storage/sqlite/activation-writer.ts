@@ -13,7 +13,7 @@
 import { Worker } from 'node:worker_threads';
 import type { RetentionDb } from '../retention.ts';
 import type { ActivationRecord } from '../store.ts';
-import { activationRow, type ActivationRow } from './activation-rows.ts';
+import { activationRow, type ActivationRow } from '../rows.ts';
 
 export interface ActivationWriterOptions {
   /** Longest a record waits before it goes to the worker. */

@@ -8,7 +8,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { WriterReply, WriterRequest } from './activation-writer.ts';
-import { ACTIVATION_UPSERT, activationUpsert, type ActivationRow } from './activation-rows.ts';
+import type { ActivationRow } from '../rows.ts';
+import { ACTIVATION_UPSERT, activationUpsert } from '../statements.ts';
 import { openConnection } from './connection.ts';
 
 const port = parentPort;

@@ -1,19 +1,19 @@
 // The embedded Store: one SQLite file (better-sqlite3, WAL) under the data
-// directory. Every multi-row change runs in one transaction. Activation
-// records are written behind, from a worker thread (activation-writer.ts):
-// queued records are committed before any other write and before any read of
-// activations.
+// directory, run by this process alone. Every multi-row change runs in one
+// transaction. Activation records are written behind, from a worker thread
+// (activation-writer.ts): queued records are committed before any other write
+// and before any read of activations. The SQL is statements.ts's, shared with
+// the PostgreSQL store; only the claim of outbox rows is this store's own.
 import type Database from 'better-sqlite3';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadMigrations } from '../migrations.ts';
-import type { ActivationQuery, ActivationRecord, DeployedVersion, FunctionConfig, FunctionRecord, QueueEntry, Store, VersionRecord } from '../store.ts';
-import { ACTIVATION_UPSERT, activationRow } from './activation-rows.ts';
+import { sweepActivations, type RetentionPolicy, type SweepReport } from '../retention.ts';
+import { activationRow, toActivation, toDeployed, toFunction, toOutboxClaim, toQueueEntry, toVersion, queueRow, type OutboxRow, type QueueRow, type VersionRow } from '../rows.ts';
+import * as SQL from '../statements.ts';
+import type { ActivationQuery, ActivationRecord, DeployedVersion, FunctionConfig, FunctionRecord, OutboxClaim, QueueEntry, Store, VersionRecord } from '../store.ts';
 import { ActivationWriter, type ActivationWriterOptions } from './activation-writer.ts';
 import { openConnection } from './connection.ts';
-import type { OutboxClaim } from '../store.ts';
-import { sweepActivations, type RetentionPolicy, type SweepReport } from '../retention.ts';
-import { deepFreeze, toFunction, toQueueEntry, toVersion, type QueueRow, type VersionRow } from '../rows.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -22,9 +22,11 @@ export const ACTIVATION_WRITE_DELAY_MS = 10;
 /** Free pages given back to the file system per step after a sweep (4 KB pages: 2 MB). */
 const VACUUM_STEP_PAGES = 512;
 
-const VERSION_SELECT = `SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size FROM versions v JOIN artifacts a ON a.sha256 = v.artifact_sha256`;
-const FUNCTION_SELECT = `SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size, f.first_deployed_at
-  FROM functions f JOIN versions v ON v.name = f.name AND v.version = f.latest_version JOIN artifacts a ON a.sha256 = v.artifact_sha256`;
+/** Due outbox rows with their queue entry's state; this process is the file's only writer, so a transaction is claim enough. */
+const OUTBOX_DUE = `SELECT o.activation_id, o.message_id, q.state, q.run_at FROM async_outbox o LEFT JOIN async_queue q ON q.activation_id = o.activation_id
+  WHERE o.publish_after <= ? ORDER BY o.publish_after LIMIT ?`;
+const OUTBOX_LEASE = 'UPDATE async_outbox SET publish_after = ? WHERE activation_id = ?';
+const OUTBOX_DELETE = 'DELETE FROM async_outbox WHERE activation_id = ?';
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -47,24 +49,42 @@ export class SqliteStore implements Store {
     });
   }
 
-  private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
+  private prepared(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
     if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
     }
     return statement;
   }
 
+  private all<R>(sql: string, args: unknown[] = []): R[] {
+    return this.prepared(sql).all(...args) as R[];
+  }
+
+  private get<R>(sql: string, args: unknown[] = []): R | undefined {
+    return this.prepared(sql).get(...args) as R | undefined;
+  }
+
+  /** Runs a statement that changes rows; returns how many it changed. */
+  private run(sql: string, args: unknown[] = []): number {
+    return this.prepared(sql).run(...args).changes;
+  }
+
+  /** Runs `fn` in one transaction (synchronous: nothing else runs on the connection meanwhile). */
+  private transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   async migrate(): Promise<void> {
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-    const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+    this.db.exec(SQL.MIGRATIONS_TABLE);
+    const done = new Set(this.all<{ version: number }>(SQL.MIGRATIONS_APPLIED).map((r) => r.version));
     for (const m of await loadMigrations(MIGRATIONS_DIR)) {
       if (done.has(m.version)) continue;
-      this.db.transaction(() => {
+      this.transaction(() => {
         this.db.exec(m.sql);
-        this.db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
-      })();
+        this.run(SQL.MIGRATION_RECORD, [m.version, m.name, new Date().toISOString()]);
+      });
     }
   }
 
@@ -72,112 +92,92 @@ export class SqliteStore implements Store {
     await this.activationWrites.flush();
     this.functions.delete(name);
     const now = new Date().toISOString();
-    return this.db.transaction(() => {
-      this.sql('INSERT OR IGNORE INTO artifacts (sha256, bytes, size, created_at) VALUES (?, ?, ?, ?)').run(sha, artifact, artifact.length, now);
-      this.sql('INSERT INTO version_counters (name, last_version) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET last_version = last_version + 1')
-        .run(name);
-      const { last_version: version } = this.sql('SELECT last_version FROM version_counters WHERE name = ?').get(name) as { last_version: number };
-      this.sql('INSERT INTO versions (name, version, config, artifact_sha256, created_at) VALUES (?, ?, ?, ?, ?)').run(name, version, JSON.stringify(config), sha, now);
-      const created = this.sql('INSERT INTO functions (name, latest_version, first_deployed_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING').run(name, version, now).changes > 0;
-      if (!created) this.sql('UPDATE functions SET latest_version = ? WHERE name = ?').run(version, name);
-      return { name, version, config, artifactSha256: sha, artifactBytes: artifact.length, createdAt: now, created };
-    })();
+    return this.transaction(() => {
+      this.run(SQL.ARTIFACT_INSERT, [sha, artifact, artifact.length, now]);
+      const version = this.get<{ last_version: number }>(SQL.VERSION_COUNTER_NEXT, [name])?.last_version ?? 1;
+      this.run(SQL.VERSION_INSERT, [name, version, JSON.stringify(config), sha, now]);
+      const created = this.run(SQL.FUNCTION_INSERT, [name, version, now]) > 0;
+      if (!created) this.run(SQL.FUNCTION_POINT, [version, name]);
+      return toDeployed({ name, version, artifactSha256: sha, artifactBytes: artifact.length, createdAt: now, created }, config);
+    });
   }
 
   async getFunction(name: string): Promise<FunctionRecord | undefined> {
     let fn = this.functions.get(name);
     if (!fn) {
-      const row = this.sql(`${FUNCTION_SELECT} WHERE f.name = ?`).get(name) as VersionRow | undefined;
+      const row = this.get<VersionRow>(SQL.FUNCTION_BY_NAME, [name]);
       if (!row) return undefined;
-      fn = deepFreeze(toFunction(row));
+      fn = toFunction(row);
       this.functions.set(name, fn);
     }
     return fn;
   }
 
   async listFunctions(): Promise<FunctionRecord[]> {
-    const rows = this.sql(`${FUNCTION_SELECT} ORDER BY f.name`).all() as VersionRow[];
-    return rows.map(toFunction);
+    return this.all<VersionRow>(SQL.FUNCTIONS_BY_NAME).map(toFunction);
   }
 
   async getVersion(name: string, version: number): Promise<VersionRecord | undefined> {
-    const row = this.sql(`${VERSION_SELECT} WHERE v.name = ? AND v.version = ?`).get(name, version) as VersionRow | undefined;
+    const row = this.get<VersionRow>(SQL.VERSION_BY_NUMBER, [name, version]);
     return row ? toVersion(row) : undefined;
   }
 
   async deleteFunction(name: string): Promise<boolean> {
     await this.activationWrites.flush();
     this.functions.delete(name);
-    return this.db.transaction(() => {
-      const gone = this.sql('DELETE FROM functions WHERE name = ?').run(name).changes > 0;
-      this.sql('DELETE FROM versions WHERE name = ?').run(name);
+    return this.transaction(() => {
+      const gone = this.run(SQL.FUNCTION_DELETE, [name]) > 0;
+      this.run(SQL.VERSIONS_DELETE, [name]);
       return gone;
-    })();
+    });
   }
 
   async getArtifact(sha: string): Promise<Buffer | undefined> {
-    const row = this.sql('SELECT bytes FROM artifacts WHERE sha256 = ?').get(sha) as { bytes: Buffer } | undefined;
-    return row?.bytes;
+    return this.get<{ bytes: Buffer }>(SQL.ARTIFACT_SELECT, [sha])?.bytes;
   }
 
   async putActivation(r: ActivationRecord): Promise<void> {
     this.activationWrites.write(r);
   }
 
-  private writeActivation(r: ActivationRecord): void {
-    this.sql(ACTIVATION_UPSERT).run(...activationRow(r));
-  }
-
   async getActivation(id: string): Promise<ActivationRecord | undefined> {
     await this.activationWrites.flush();
-    const row = this.sql('SELECT body FROM activations WHERE id = ?').get(id) as { body: string } | undefined;
-    return row ? (JSON.parse(row.body) as ActivationRecord) : undefined;
+    const row = this.get<{ body: string }>(SQL.ACTIVATION_SELECT, [id]);
+    return row ? toActivation(row) : undefined;
   }
 
-  async listActivations(q: ActivationQuery): Promise<ActivationRecord[]> {
+  async listActivations(query: ActivationQuery): Promise<ActivationRecord[]> {
     await this.activationWrites.flush();
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (q.functionName) (where.push('function_name = ?'), args.push(q.functionName));
-    if (q.status) (where.push('status = ?'), args.push(q.status));
-    if (q.before) (where.push('created_at < ?'), args.push(q.before));
-    const sql = `SELECT body FROM activations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
-    const rows = this.sql(sql).all(...args, q.limit) as { body: string }[];
-    return rows.map((r) => JSON.parse(r.body) as ActivationRecord);
+    const { sql, args } = SQL.activationList(query);
+    return this.all<{ body: string }>(sql, args).map(toActivation);
   }
 
   async enqueue(record: ActivationRecord, e: QueueEntry, publishAfter = e.runAt): Promise<{ activationId: string; duplicate: boolean }> {
     await this.activationWrites.flush();
-    return this.db.transaction(() => {
+    return this.transaction(() => {
       if (e.idempotencyKey) {
-        const prior = this.sql('SELECT activation_id FROM async_queue WHERE function_name = ? AND idempotency_key = ?')
-          .get(e.functionName, e.idempotencyKey) as { activation_id: string } | undefined;
+        const prior = this.get<{ activation_id: string }>(SQL.QUEUE_BY_KEY, [e.functionName, e.idempotencyKey]);
         if (prior) return { activationId: prior.activation_id, duplicate: true };
       }
-      this.writeActivation(record);
-      this.sql('INSERT INTO async_queue (activation_id, function_name, input, attempts, max_attempts, run_at, idempotency_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(e.activationId, e.functionName, JSON.stringify(e.input), e.attempts, e.maxAttempts, e.runAt, e.idempotencyKey, e.state);
-      this.sql('INSERT INTO async_outbox (activation_id, message_id, publish_after) VALUES (?, ?, ?)').run(e.activationId, e.activationId, publishAfter);
+      this.run(SQL.ACTIVATION_UPSERT, activationRow(record));
+      this.run(SQL.QUEUE_INSERT, queueRow(e));
+      this.run(SQL.OUTBOX_INSERT, [e.activationId, e.activationId, publishAfter]);
       return { activationId: e.activationId, duplicate: false };
-    })();
+    });
   }
 
   async getQueueEntry(activationId: string): Promise<QueueEntry | undefined> {
-    const row = this.sql('SELECT * FROM async_queue WHERE activation_id = ?').get(activationId) as QueueRow | undefined;
+    const row = this.get<QueueRow>(SQL.QUEUE_SELECT, [activationId]);
     return row ? toQueueEntry(row) : undefined;
   }
 
   async pendingQueue(): Promise<QueueEntry[]> {
-    const rows = this.sql("SELECT * FROM async_queue WHERE state = 'pending' ORDER BY run_at").all() as QueueRow[];
-    return rows.map(toQueueEntry);
+    return this.all<QueueRow>(SQL.QUEUE_PENDING).map(toQueueEntry);
   }
 
   async updateQueueEntry(activationId: string, change: Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>): Promise<void> {
-    const cur = await this.getQueueEntry(activationId);
-    if (!cur) return;
-    const next = { ...cur, ...change };
     await this.activationWrites.flush();
-    this.sql('UPDATE async_queue SET attempts = ?, run_at = ?, state = ? WHERE activation_id = ?').run(next.attempts, next.runAt, next.state, activationId);
+    this.run(SQL.QUEUE_UPDATE, [change.attempts ?? null, change.runAt ?? null, change.state ?? null, activationId]);
   }
 
   /** Retention runs in the writer thread, step by step between batches of records; freed pages go back after. */
@@ -194,32 +194,25 @@ export class SqliteStore implements Store {
   }
 
   async putOutbox(activationId: string, messageId: string, publishAfter: number): Promise<void> {
-    this.sql('INSERT INTO async_outbox (activation_id, message_id, publish_after) VALUES (?, ?, ?) ON CONFLICT(activation_id) DO UPDATE SET message_id = excluded.message_id, publish_after = excluded.publish_after')
-      .run(activationId, messageId, publishAfter);
+    this.run(SQL.OUTBOX_UPSERT, [activationId, messageId, publishAfter]);
   }
 
   async claimOutbox(now: number, leaseUntil: number, limit: number): Promise<OutboxClaim[]> {
-    // This process is the file's only writer: a transaction is claim enough.
-    return this.db.transaction(() => {
-      const rows = this.sql(
-        `SELECT o.activation_id, o.message_id, q.state, q.run_at FROM async_outbox o LEFT JOIN async_queue q ON q.activation_id = o.activation_id
-         WHERE o.publish_after <= ? ORDER BY o.publish_after LIMIT ?`,
-      ).all(now, limit) as { activation_id: string; message_id: string; state: QueueEntry['state'] | null; run_at: number | null }[];
-      const lease = this.sql('UPDATE async_outbox SET publish_after = ? WHERE activation_id = ?');
-      for (const r of rows) lease.run(leaseUntil, r.activation_id);
-      return rows.map((r) => ({ activationId: r.activation_id, messageId: r.message_id, state: r.state, runAt: r.run_at }));
-    })();
+    return this.transaction(() => {
+      const rows = this.all<OutboxRow>(OUTBOX_DUE, [now, limit]);
+      for (const r of rows) this.run(OUTBOX_LEASE, [leaseUntil, r.activation_id]);
+      return rows.map(toOutboxClaim);
+    });
   }
 
   async clearOutbox(activationIds: string[]): Promise<void> {
-    const remove = this.sql('DELETE FROM async_outbox WHERE activation_id = ?');
-    this.db.transaction(() => {
-      for (const id of activationIds) remove.run(id);
-    })();
+    this.transaction(() => {
+      for (const id of activationIds) this.run(OUTBOX_DELETE, [id]);
+    });
   }
 
   async ping(): Promise<void> {
-    this.sql('SELECT 1').get();
+    this.get(SQL.PING);
   }
 
   async close(): Promise<void> {
