@@ -33,7 +33,8 @@ export class IsolateSandbox extends BaseSandbox {
   protected override timeoutNote = ' (the isolate pool did not stop it in time)';
   private readonly waiters = new Map<string, (e: PoolEvent | undefined) => void>();
   private readonly unlisten: () => void;
-  private readonly unwatchPool: () => void;
+  /** Replaced once subscribed; a pool already dead calls back during the subscription. */
+  private unwatchPool: () => void = () => undefined;
   private disposing: Promise<void> | undefined;
   private asked = 0;
   private heap: HeapStats | undefined;
