@@ -6,7 +6,7 @@
 // lists every call that did not reach a final status. The target: memory and
 // descriptors flat (end within 10 % of the start, taken once warmed up) and
 // nothing unfinished. Never part of `npm test`.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +29,7 @@ const FUNCTIONS: Record<string, { code: string; timeoutMs?: number }> = {
 };
 const deployCode = (v: number) => `exports.handler = async (e) => ({ version: ${v}, n: e.n });`;
 
-interface Sample { t: number | string; rssMb: number; heapMb: number; externalMb: number; fds: number; sandboxes: number; storeMb: number }
+interface Sample { t: number | string; rssMb: number; heapMb: number; externalMb: number; fds: number; fdKinds: string; sandboxes: number; storeMb: number }
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-soak-'));
 const { child, match } = await spawnServer(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--functions-port', '0', '--data-dir', dataDir, '--log-level', 'warn'], /running at (http:\S+)/);
@@ -57,11 +57,21 @@ const gaugeMb = (text: string, name: string) => Number(new RegExp(`^nimbus_proce
 async function sample(t: number | string): Promise<Sample> {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssMb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-  const fds = readdirSync(`/proc/${pid}/fd`).length;
+  const links = readdirSync(`/proc/${pid}/fd`).map((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      return 'gone';
+    }
+  });
+  const fds = links.length;
+  // What the descriptors are, to tell client connections (sockets) from sandbox pipes and open files.
+  const kind = (prefix: string) => links.filter((l) => l.startsWith(prefix)).length;
+  const fdKinds = `${kind('socket:')}/${kind('pipe:')}/${kind('anon_inode:')}/${links.filter((l) => l.startsWith('/')).length}`;
   const storeMb = readdirSync(dataDir).filter((f) => f.startsWith('nimbus.db')).reduce((n, f) => n + statSync(path.join(dataDir, f)).size, 0) / 2 ** 20;
   const metrics = await (await api('GET', '/metrics')).text();
   const sandboxes = ((await (await api('GET', '/v1/sandboxes')).json()) as { sandboxes: unknown[] }).sandboxes.length;
-  return { t, rssMb, fds, storeMb, sandboxes, heapMb: gaugeMb(metrics, 'nodejs_heap_size_used_bytes'), externalMb: gaugeMb(metrics, 'nodejs_external_memory_bytes') };
+  return { t, rssMb, fds, fdKinds, storeMb, sandboxes, heapMb: gaugeMb(metrics, 'nodejs_heap_size_used_bytes'), externalMb: gaugeMb(metrics, 'nodejs_external_memory_bytes') };
 }
 
 /** One operation: what it asks, and the HTTP statuses that are its expected answers. */
@@ -136,7 +146,7 @@ try {
   const last = samples.at(-2)!; // at the end of the traffic; the last sample follows the check's burst of record reads
   const growth = (a: number, b: number) => `${(((b - a) / a) * 100).toFixed(1)} %`;
   console.log(`\nSoak: ${SECONDS} s, ${RATE} operations/s, at most ${MAX_INFLIGHT} in flight (${skipped} ticks skipped at the bound), ${os.cpus().length} cores, ${new Date().toISOString()}\n`);
-  console.log(table([['t s', 'RSS MB', 'JS heap MB', 'external MB', 'fds', 'sandboxes', 'store MB'], ...samples.map((s) => [s.t, s.rssMb.toFixed(1), s.heapMb.toFixed(1), s.externalMb.toFixed(1), s.fds, s.sandboxes, s.storeMb.toFixed(2)])]));
+  console.log(table([['t s', 'RSS MB', 'JS heap MB', 'external MB', 'fds', 'socket/pipe/anon/file', 'sandboxes', 'store MB'], ...samples.map((s) => [s.t, s.rssMb.toFixed(1), s.heapMb.toFixed(1), s.externalMb.toFixed(1), s.fds, s.fdKinds, s.sandboxes, s.storeMb.toFixed(2)])]));
   console.log(`\nFrom the first sample to the end of the traffic: RSS ${first.rssMb.toFixed(1)} → ${last.rssMb.toFixed(1)} MB (${growth(first.rssMb, last.rssMb)}); JS heap ${first.heapMb.toFixed(1)} → ${last.heapMb.toFixed(1)} MB; fds ${first.fds} → ${last.fds} (${growth(first.fds, last.fds)}); target: within 10 %`);
   console.log(`\nOperations: ${started}; activations checked: ${activations.size}; client round trip p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms\n`);
   console.log(table([['operation HTTP status', 'count'], ...[...counts].sort().map(([k, v]) => [k, v])]));
