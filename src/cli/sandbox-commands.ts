@@ -1,4 +1,4 @@
-// `nimbus sandbox list|create|delete|resize`: the lecture's VM operations on
+// `nimbus sandbox list|create|delete|resize|migrate`: VM operations on
 // sandboxes, through the API.
 import type { Command } from 'commander';
 import { api, check, print } from './client.ts';

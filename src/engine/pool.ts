@@ -244,7 +244,7 @@ export class FunctionPool {
     return this.slots.get(id)?.ticket;
   }
 
-  /** Disposes one sandbox by id (the lecture's "delete"); false if not here. */
+  /** Disposes one sandbox by id (the VM operation "delete"); false if not here. */
   async removeSandbox(id: string): Promise<boolean> {
     const slot = this.slots.get(id);
     if (!slot) return false;

@@ -1,6 +1,6 @@
 // The sandbox driver contract: every engine (process, isolate, container,
 // microvm) implements SandboxDriver, and its sandboxes implement Sandbox. The
-// lecture's VM operations beyond create/delete (snapshot, migrate, resize) are
+// VM operations beyond create and delete (snapshot, migrate, resize) are
 // optional capabilities that a driver declares, with a reason when it lacks one.
 import type { InvokeInput, InvokeOutput, GuestError } from '../guest/protocol.ts';
 

@@ -1,4 +1,4 @@
-// The lecture's VM operations through the API: create (pre-warm), list,
+// VM operations through the API: create (pre-warm), list,
 // resize, migrate and delete sandboxes; engines that cannot do an operation
 // answer 409 not_supported with the reason.
 import assert from 'node:assert/strict';

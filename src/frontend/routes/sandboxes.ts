@@ -1,5 +1,5 @@
-// The lecture's VM operations on sandboxes: list, create (pre-warm), delete and
-// resize, for every engine that can. Engines that cannot answer 409 with why.
+// VM operations on sandboxes: list, create (pre-warm), delete, resize and
+// migrate, for every engine that can. Engines that cannot answer 409 not_supported with why.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Invoker } from '../../engine/invoker.ts';

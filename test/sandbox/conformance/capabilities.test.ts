@@ -1,5 +1,5 @@
-// Conformance, optional capabilities (the lecture's VM operations beyond
-// create and delete): each case runs where the driver declares the capability
+// Conformance, optional capabilities (the VM operations beyond create and
+// delete: snapshot, migrate, resize): each case runs where the driver declares the capability
 // and is skipped with the driver's own reason where it does not.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
