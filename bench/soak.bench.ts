@@ -155,5 +155,5 @@ try {
 } finally {
   child.kill();
   await new Promise((r) => child.once('exit', r).once('error', r));
-  await rm(dataDir, { recursive: true, force: true });
+  await rm(dataDir, { recursive: true, force: true, maxRetries: 10 }); // a build worker may still be writing as it ends
 }
