@@ -84,7 +84,10 @@ describe('docs', () => {
   });
 
   it("README's error table is the mapping in src/frontend/http-errors.ts", () => {
-    const rows = [...README.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map(([, code, status]) => [code, Number(status)]);
+    const rows = [...README.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map(([, code, status]) => [
+      code,
+      Number(status),
+    ]);
     assert.deepEqual(Object.fromEntries(rows), HTTP_STATUS);
   });
 
@@ -92,7 +95,9 @@ describe('docs', () => {
     const sources = files(path.join(ROOT, 'src/frontend'), (name) => name.endsWith('.ts'));
     const routes = new Set<string>();
     for (const file of sources) {
-      for (const [, method, url] of readFileSync(file, 'utf8').matchAll(/app\.(get|put|post|patch|delete|all)(?:<[^>]*>)?\('([^']+)'/g)) {
+      for (const [, method, url] of readFileSync(file, 'utf8').matchAll(
+        /app\.(get|put|post|patch|delete|all)(?:<[^>]*>)?\('([^']+)'/g,
+      )) {
         routes.add(`${method === 'all' ? 'ANY' : method!.toUpperCase()} ${url}`);
       }
     }
@@ -103,9 +108,17 @@ describe('docs', () => {
   });
 
   it('speak of the product, not of a lecture', () => {
-    const texts = [...['src', 'test', 'bench', 'deploy', 'examples', 'docs', 'scripts'].flatMap((dir) => files(path.join(ROOT, dir), () => true)), path.join(ROOT, 'README.md'), path.join(ROOT, 'SECURITY.md')];
+    const texts = [
+      ...['src', 'test', 'bench', 'deploy', 'examples', 'docs', 'scripts'].flatMap((dir) =>
+        files(path.join(ROOT, dir), () => true),
+      ),
+      path.join(ROOT, 'README.md'),
+      path.join(ROOT, 'SECURITY.md'),
+    ];
     const self = fileURLToPath(import.meta.url);
-    const found = texts.filter((file) => file !== self && /\blecture/i.test(readFileSync(file, 'utf8'))).map((file) => path.relative(ROOT, file));
+    const found = texts
+      .filter((file) => file !== self && /\blecture/i.test(readFileSync(file, 'utf8')))
+      .map((file) => path.relative(ROOT, file));
     assert.deepEqual(found, []);
   });
 });
