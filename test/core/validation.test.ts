@@ -88,6 +88,13 @@ describe('validation', () => {
     assert.match(unknown.json.error.message, /memroyMb/);
   });
 
+  it('a microvm function below the engine\'s memory floor is a 400 at deploy, and nothing is stored', async () => {
+    const r = await t.deploy('tiny-vm', 'exports.handler = () => 1', { engine: 'microvm', memoryMb: 128 });
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.json.error.message, /microvm function needs memoryMb >= 160/);
+    assert.equal((await t.request('GET', '/v1/functions/tiny-vm')).status, 404);
+  });
+
   it('an invalid function name is a 400', async () => {
     for (const name of ['-bad', 'has.dot', 'a'.repeat(65), '%20x']) {
       const r = await t.deploy(name, 'exports.handler = () => 1');

@@ -68,7 +68,7 @@ export const HOSTILE_CASES: HostileCase[] = [
   {
     name: 'allocate 10 GB',
     code: 'exports.handler = async () => { const keep = []; for (let i = 0; i < 10 * 1024; i++) keep.push(new Uint8Array(1024 * 1024).fill(1)); return keep.length; }',
-    config: { memoryMb: 128 },
+    config: { memoryMb: 160 },
     check: (_e, o) => expectCode(o, 'memory_exhausted'),
   },
   {

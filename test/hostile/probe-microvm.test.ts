@@ -59,7 +59,7 @@ describe('microvm: QEMU is not root', { skip: (process.getuid?.() !== 0 || !qemu
     driver = new MicrovmDriver({ dataDir, agentPath: await bundledAgent(), log: () => undefined, egress: { allow: [] } });
     sandbox = await driver.create({
       id: `probe-${randomUUID().slice(0, 8)}`, functionName: 'probe', functionVersion: 1, artifactPath, artifactSha256: 'probe',
-      handler: 'handler', memoryMb: 128, cpus: 1, env: { SECRET: 'in guest memory' }, network: false, resultLimitBytes: 65536, logLimitBytes: 65536,
+      handler: 'handler', memoryMb: 160, cpus: 1, env: { SECRET: 'in guest memory' }, network: false, resultLimitBytes: 65536, logLimitBytes: 65536,
     });
   });
   after(async () => {

@@ -97,7 +97,7 @@ describe('microvm engine (real QEMU)', () => {
     artifactPath,
     artifactSha256: 'test',
     handler,
-    memoryMb: 128,
+    memoryMb: 160,
     cpus: 1,
     env: { GREETING: 'hi' },
     network: false,
@@ -165,7 +165,7 @@ describe('microvm engine (real QEMU)', () => {
     const value = valueOf<Hello>(await call(sandbox, { name: 'vm' }));
     assert.equal(value.hello, 'vm');
     assert.equal(value.count, 1);
-    assert.ok(value.memTotalMb <= 128 && value.memTotalMb > 40, `guest MemTotal ${value.memTotalMb} MB for memoryMb 128`);
+    assert.ok(value.memTotalMb <= 160 && value.memTotalMb > 40, `guest MemTotal ${value.memTotalMb} MB for memoryMb 160`);
     assert.deepEqual(value.interfaces, ['lo']);
     assert.ok(Math.abs(value.now - before) < 5000, `guest clock off by ${value.now - before} ms`);
     t.diagnostic(`boot to ready agent ${bootMs} ms, create ${details.createMs} ms, accelerator ${details.accelerator}`);
@@ -232,7 +232,7 @@ describe('microvm engine (real QEMU)', () => {
     const small = valueOf<Hello>(await call(sandbox, { name: 'small' })).memTotalMb;
     assert.ok(sandbox.resize);
     const grown = await sandbox.resize({ memoryMb: 224 });
-    assert.deepEqual([grown.before.memoryMb, grown.after.memoryMb], [128, 224]);
+    assert.deepEqual([grown.before.memoryMb, grown.after.memoryMb], [160, 224]);
     assert.equal(sandbox.info().memoryMb, 224);
     const large = valueOf<Hello>(await call(sandbox, { name: 'large' })).memTotalMb;
     assert.ok(large - small > 80, `guest MemTotal went from ${small} to ${large} MB`);

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { NimbusConfig } from '../../config/options.ts';
 import { ENGINE_KINDS } from '../../sandbox/driver.ts';
+import { MIN_MEMORY_MB as MICROVM_MIN_MEMORY_MB } from '../../sandbox/microvm/memory.ts';
 import type { FunctionConfig } from '../../storage/store.ts';
 import { NimbusError } from '../../shared/errors.ts';
 
@@ -64,6 +65,9 @@ export function compileConfig(c: DeployConfig, language: FunctionConfig['languag
   const maxSandboxes = c.maxSandboxes ?? Math.max(d.maxSandboxes, minSandboxes);
   if (minSandboxes > maxSandboxes) throw new NimbusError('bad_request', `minSandboxes (${minSandboxes}) is over maxSandboxes (${maxSandboxes})`);
   const memoryMb = c.memoryMb ?? d.memoryMb;
+  if ((c.engine ?? d.engine) === 'microvm' && memoryMb < MICROVM_MIN_MEMORY_MB) {
+    throw new NimbusError('bad_request', `a microvm function needs memoryMb >= ${MICROVM_MIN_MEMORY_MB} (its own kernel and Node), not ${memoryMb}; ask for more memory or another engine`);
+  }
   // Warm sandboxes that could never all run on an invoker are refused now, not left to fail at every start.
   if (minSandboxes > config.maxSandboxesTotal) throw new NimbusError('bad_request', `minSandboxes (${minSandboxes}) is over the platform's maxSandboxesTotal (${config.maxSandboxesTotal}); ask for fewer, or start nimbus with a larger --max-sandboxes-total`);
   if (memoryMb > config.sandboxMemoryTotalMb) throw new NimbusError('bad_request', `memoryMb (${memoryMb}) is over the platform's sandboxMemoryTotalMb (${config.sandboxMemoryTotalMb} MB), so no sandbox of this function could start; ask for less memory`);

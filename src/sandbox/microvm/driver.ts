@@ -25,6 +25,9 @@ import { MicrovmSandbox } from './sandbox.ts';
 import { SnapshotStore } from './snapshots.ts';
 import { bootVm, restoreVm, type StartedVm } from './vm-start.ts';
 import { EgressRules } from '../network/policy.ts';
+import { heapLimitMb, MIN_MEMORY_MB } from './memory.ts';
+
+export { heapLimitMb, MIN_MEMORY_MB };
 
 export interface MicrovmOptions {
   /** Start sandboxes from saved VM states (default true); false boots every one. */
@@ -33,24 +36,9 @@ export interface MicrovmOptions {
   bootTimeoutMs?: number;
 }
 
-/** Below this a Debian kernel plus node does not fit. */
-export const MIN_MEMORY_MB = 128;
 const RESTORE_TIMEOUT_MS = 60_000;
 const PREPARE_TIMEOUT_MS = 60_000;
 const INIT_TIMEOUT_MS = 60_000;
-/**
- * Guest memory that is not V8's old space: Debian's generic kernel (~50 MB
- * reserved, ~25 MB of slab), node's code in the page cache, its native heap
- * and V8's young generation. Measured: a 128 MB guest has 77 MB MemTotal and,
- * with the agent idle, 2 MB free and 17 MB of (mostly hot) page cache.
- */
-const HEAP_HEADROOM_MB = 116;
-
-/** V8's old-space limit for a guest of `memoryMb`: low enough that V8 fails before the guest kernel runs out. */
-export function heapLimitMb(memoryMb: number): number {
-  return Math.max(12, memoryMb - HEAP_HEADROOM_MB);
-}
-
 export class MicrovmDriver implements SandboxDriver {
   readonly kind = 'microvm' as const;
   readonly capabilities: DriverCapabilities = {

@@ -25,10 +25,10 @@ await forEachDriver(({ kind, driver, kit, ms, dataDir }) => {
   });
 
   it('resizes memory and reports before and after', needs('resize'), async () => {
-    const sandbox = await kit.create(fx.stateful, { handler: 'counter', memoryMb: 128 });
+    const sandbox = await kit.create(fx.stateful, { handler: 'counter', memoryMb: 160 });
     assert.ok(sandbox.resize, 'the driver declares resize but its sandbox has no resize()');
     const report = await sandbox.resize({ memoryMb: 256 });
-    assert.equal(report.before.memoryMb, 128);
+    assert.equal(report.before.memoryMb, 160);
     assert.equal(report.after.memoryMb, 256);
     assert.equal(sandbox.info().memoryMb, 256);
     assert.equal(valueOf(await kit.invoke(sandbox, event({}))), 1);

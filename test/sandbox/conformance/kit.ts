@@ -7,7 +7,7 @@ import type { InvokeInput } from '../../../src/guest/protocol.ts';
 import type { InvokeOutcome, Sandbox, SandboxDriver, SandboxSpec } from '../../../src/sandbox/driver.ts';
 import type { BundledFunction } from '../../helpers/functions.ts';
 
-export const DEFAULT_SPEC = { memoryMb: 128, cpus: 1, resultLimitBytes: 1024 * 1024, logLimitBytes: 64 * 1024 };
+export const DEFAULT_SPEC = { memoryMb: 160, cpus: 1, resultLimitBytes: 1024 * 1024, logLimitBytes: 64 * 1024 };
 
 export class SandboxKit {
   private readonly live = new Set<Sandbox>();

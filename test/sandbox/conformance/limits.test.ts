@@ -52,7 +52,7 @@ await forEachDriver(({ kit, ms }) => {
   });
 
   it('stops a function that allocates far over memoryMb with memory_exhausted', { timeout }, async () => {
-    const sandbox = await kit.create(fx.faults, { handler: 'hog', memoryMb: 128 });
+    const sandbox = await kit.create(fx.faults, { handler: 'hog', memoryMb: 160 });
     errorOf(await kit.invoke(sandbox, event({}), ms(30_000)), 'memory_exhausted');
     assert.equal(sandbox.state, 'dead');
   });
