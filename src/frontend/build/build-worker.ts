@@ -179,7 +179,7 @@ export class BuildWorker {
     this.hold(true);
     this.kill();
     await this.exited;
-    await this.cgroup?.remove();
+    await this.cgroup?.remove({ kill: true });
     await rm(path.dirname(this.workspace), { recursive: true, force: true });
   }
 }

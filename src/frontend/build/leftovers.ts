@@ -25,7 +25,7 @@ const deadOwner = (name: string, pattern: RegExp) => {
 
 export async function removeLeftovers(): Promise<void> {
   for (const name of await MemoryCgroup.names()) {
-    if (deadOwner(name, /^(\d+)-\d+$/)) await MemoryCgroup.existing(name).remove();
+    if (deadOwner(name, /^(\d+)-\d+$/)) await MemoryCgroup.existing(name).remove({ kill: true });
   }
   for (const name of await readdir(os.tmpdir()).catch(() => [] as string[])) {
     if (deadOwner(name, /^nimbus-build-(\d+)-/)) await rm(path.join(os.tmpdir(), name), { recursive: true, force: true });
