@@ -31,7 +31,11 @@ async function admin(sql: string): Promise<void> {
 }
 
 async function measure(base: string): Promise<Row> {
-  const put = await fetch(`${base}/v1/functions/hello`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runtime: 'nodejs', code: HELLO, maxSandboxes: 2 }) });
+  const put = await fetch(`${base}/v1/functions/hello`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ runtime: 'nodejs', code: HELLO, maxSandboxes: 2 }),
+  });
   if (!put.ok) throw new Error(await put.text());
   const invoke = `${base}/v1/functions/hello/invoke`;
   await load(invoke, { name: 'warm-up' }, 2);
@@ -40,7 +44,9 @@ async function measure(base: string): Promise<Row> {
   const accepted = Math.round(async.rps * SECONDS);
   const started = Date.now();
   for (;;) {
-    const r = (await (await fetch(`${base}/v1/activations?function=hello&status=queued&limit=1`)).json()) as { activations: unknown[] };
+    const r = (await (await fetch(`${base}/v1/activations?function=hello&status=queued&limit=1`)).json()) as {
+      activations: unknown[];
+    };
     if (r.activations.length === 0 || Date.now() - started > 300_000) break;
     await new Promise((res) => setTimeout(res, 250));
   }
@@ -52,7 +58,11 @@ const children: { kill(): unknown }[] = [];
 const dbName = `nimbus_bench_${randomBytes(4).toString('hex')}`;
 const nats = await PrivateNats.start();
 try {
-  const embedded = await spawnServer(process.execPath, ['--import', 'tsx', main, 'serve', '--port', '0', '--data-dir', path.join(temp, 'embedded'), '--log-level', 'warn'], /running at (http:\S+)/);
+  const embedded = await spawnServer(
+    process.execPath,
+    ['--import', 'tsx', main, 'serve', '--port', '0', '--data-dir', path.join(temp, 'embedded'), '--log-level', 'warn'],
+    /running at (http:\S+)/,
+  );
   children.push(embedded.child);
   const e = await measure(embedded.match[1] ?? '');
   embedded.child.kill();
@@ -61,26 +71,52 @@ try {
   const store = Object.assign(new URL(ADMIN), { pathname: `/${dbName}` }).toString();
   const env = { NIMBUS_BUS: nats.url({ namespace: 'bench' }), NIMBUS_STORE: store, NIMBUS_LOG_LEVEL: 'warn' };
   for (const id of ['inv-1', 'inv-2']) {
-    const inv = await spawnServer(process.execPath, ['--import', 'tsx', main, 'invoker', '--invoker-id', id, '--data-dir', path.join(temp, id)], /invoker \S+ is running/, env);
+    const inv = await spawnServer(
+      process.execPath,
+      ['--import', 'tsx', main, 'invoker', '--invoker-id', id, '--data-dir', path.join(temp, id)],
+      /invoker \S+ is running/,
+      env,
+    );
     children.push(inv.child);
   }
-  const fe = await spawnServer(process.execPath, ['--import', 'tsx', main, 'serve', '--port', '0', '--data-dir', path.join(temp, 'fe')], /running at (http:\S+)/, env);
+  const fe = await spawnServer(
+    process.execPath,
+    ['--import', 'tsx', main, 'serve', '--port', '0', '--data-dir', path.join(temp, 'fe')],
+    /running at (http:\S+)/,
+    env,
+  );
   children.push(fe.child);
   const c = await measure(fe.match[1] ?? '');
 
   const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
-  console.log(`\nEmbedded vs cluster (1 front end + 2 invokers), ${SECONDS} s per load, 16 connections, one machine (${os.cpus().length} cores)`);
-  console.log(`JetStream: file storage, ${nats.syncAlways ? 'sync_interval: always (fsync before every ack)' : 'this nats-server has no sync_interval setting (pre-2.10): its default flushing'}\n`);
-  console.log(table([
-    ['measure', 'embedded', 'cluster', 'cluster/embedded'],
-    ['sync warm invoke, req/s', e.sync.rps.toFixed(0), c.sync.rps.toFixed(0), ratio(c.sync.rps, e.sync.rps)],
-    ['sync warm invoke, p50 ms', e.sync.p50, c.sync.p50, ratio(c.sync.p50, e.sync.p50)],
-    ['sync warm invoke, p99 ms', e.sync.p99, c.sync.p99, ratio(c.sync.p99, e.sync.p99)],
-    ['async accepted (202)/s', e.async.rps.toFixed(0), c.async.rps.toFixed(0), ratio(c.async.rps, e.async.rps)],
-    ['async accept p99 ms', e.async.p99, c.async.p99, ratio(c.async.p99, e.async.p99)],
-    ['async backlog drained after load, s', e.drainSeconds.toFixed(1), c.drainSeconds.toFixed(1), ratio(c.drainSeconds, e.drainSeconds)],
-    ['errors + non-2xx', e.sync.errors + e.sync.non2xx + e.async.errors + e.async.non2xx, c.sync.errors + c.sync.non2xx + c.async.errors + c.async.non2xx, ''],
-  ]));
+  console.log(
+    `\nEmbedded vs cluster (1 front end + 2 invokers), ${SECONDS} s per load, 16 connections, one machine (${os.cpus().length} cores)`,
+  );
+  console.log(
+    `JetStream: file storage, ${nats.syncAlways ? 'sync_interval: always (fsync before every ack)' : 'this nats-server has no sync_interval setting (pre-2.10): its default flushing'}\n`,
+  );
+  console.log(
+    table([
+      ['measure', 'embedded', 'cluster', 'cluster/embedded'],
+      ['sync warm invoke, req/s', e.sync.rps.toFixed(0), c.sync.rps.toFixed(0), ratio(c.sync.rps, e.sync.rps)],
+      ['sync warm invoke, p50 ms', e.sync.p50, c.sync.p50, ratio(c.sync.p50, e.sync.p50)],
+      ['sync warm invoke, p99 ms', e.sync.p99, c.sync.p99, ratio(c.sync.p99, e.sync.p99)],
+      ['async accepted (202)/s', e.async.rps.toFixed(0), c.async.rps.toFixed(0), ratio(c.async.rps, e.async.rps)],
+      ['async accept p99 ms', e.async.p99, c.async.p99, ratio(c.async.p99, e.async.p99)],
+      [
+        'async backlog drained after load, s',
+        e.drainSeconds.toFixed(1),
+        c.drainSeconds.toFixed(1),
+        ratio(c.drainSeconds, e.drainSeconds),
+      ],
+      [
+        'errors + non-2xx',
+        e.sync.errors + e.sync.non2xx + e.async.errors + e.async.non2xx,
+        c.sync.errors + c.sync.non2xx + c.async.errors + c.async.non2xx,
+        '',
+      ],
+    ]),
+  );
 } finally {
   for (const child of children) child.kill();
   await nats.dispose();

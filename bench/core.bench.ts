@@ -27,9 +27,30 @@ const INVOKE_PATH = '/v1/functions/hello/invoke';
 /** The reference servers, each run side by side with nimbus (scripts in bench/). */
 const REFERENCES = [
   { key: 'bare', name: 'bare node:http', cpuName: 'bare node:http', script: 'bare-server.mjs', path: '/', env: {} },
-  { key: 'fastify', name: 'fastify, handler inline', cpuName: 'fastify inline', script: 'fastify-inline.mjs', path: INVOKE_PATH, env: {} },
-  { key: 'floor', name: 'relay to a child process (floor)', cpuName: 'relay (floor)', script: 'relay-floor.mjs', path: '/', env: {} },
-  { key: 'stack', name: 'fastify relaying to a child process (stack floor)', cpuName: 'fastify relay (stack floor)', script: 'relay-floor.mjs', path: INVOKE_PATH, env: { RELAY_FRONT: 'fastify' } },
+  {
+    key: 'fastify',
+    name: 'fastify, handler inline',
+    cpuName: 'fastify inline',
+    script: 'fastify-inline.mjs',
+    path: INVOKE_PATH,
+    env: {},
+  },
+  {
+    key: 'floor',
+    name: 'relay to a child process (floor)',
+    cpuName: 'relay (floor)',
+    script: 'relay-floor.mjs',
+    path: '/',
+    env: {},
+  },
+  {
+    key: 'stack',
+    name: 'fastify relaying to a child process (stack floor)',
+    cpuName: 'fastify relay (stack floor)',
+    script: 'relay-floor.mjs',
+    path: INVOKE_PATH,
+    env: { RELAY_FRONT: 'fastify' },
+  },
 ] as const;
 type ServerKey = (typeof REFERENCES)[number]['key'] | 'nimbus';
 interface Server {
@@ -44,14 +65,49 @@ const servers: Server[] = [];
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-bench-'));
 try {
   for (const r of REFERENCES) {
-    const { child, match } = await spawnServer(process.execPath, [path.join(root, 'bench', r.script)], /listening (\d+)/, r.env);
+    const { child, match } = await spawnServer(
+      process.execPath,
+      [path.join(root, 'bench', r.script)],
+      /listening (\d+)/,
+      r.env,
+    );
     servers.push({ ...r, url: `http://127.0.0.1:${match[1]}${r.path}`, child });
   }
-  const nimbus = await spawnServer(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], /running at (http:\S+)/);
+  const nimbus = await spawnServer(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(root, 'src/cli/main.ts'),
+      'serve',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'warn',
+    ],
+    /running at (http:\S+)/,
+  );
   const base = nimbus.match[1] ?? '';
   const invokeUrl = `${base}${INVOKE_PATH}`;
-  servers.push({ key: 'nimbus', name: 'nimbus warm invoke', cpuName: 'nimbus warm invoke', url: invokeUrl, child: nimbus.child });
-  const put = await fetch(`${base}/v1/functions/hello`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runtime: 'nodejs', code: HELLO, maxSandboxes: 2, concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8) }) });
+  servers.push({
+    key: 'nimbus',
+    name: 'nimbus warm invoke',
+    cpuName: 'nimbus warm invoke',
+    url: invokeUrl,
+    child: nimbus.child,
+  });
+  const put = await fetch(`${base}/v1/functions/hello`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      runtime: 'nodejs',
+      code: HELLO,
+      maxSandboxes: 2,
+      concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8),
+    }),
+  });
   if (!put.ok) throw new Error(await put.text());
   for (const s of servers) await load(s.url, { name: 'bench' }, 2);
   const rounds = new Map<ServerKey, LoadResult[]>(servers.map((s) => [s.key, []]));
@@ -64,7 +120,11 @@ try {
       cpuUsed.set(s.key, cpuBetween(before, cpuSnapshot(s.child.pid ?? 0), cpuUsed.get(s.key)));
     }
   }
-  const cpuOf = (key: ServerKey): CpuUs => perRequest(cpuUsed.get(key)!, rounds.get(key)!.reduce((n, r) => n + r.requests, 0));
+  const cpuOf = (key: ServerKey): CpuUs =>
+    perRequest(
+      cpuUsed.get(key)!,
+      rounds.get(key)!.reduce((n, r) => n + r.requests, 0),
+    );
   /** The round with the median throughput. */
   const runOf = (key: ServerKey): LoadResult => {
     const sorted = [...rounds.get(key)!].sort((a, b) => a.rps - b.rps);
@@ -74,7 +134,14 @@ try {
     const rps = rounds.get(key)!.map((r) => r.rps);
     return `${Math.min(...rps).toFixed(0)}-${Math.max(...rps).toFixed(0)}`;
   };
-  const ratio = (label: string, of: ServerKey, to: ServerKey) => [`ratio ${label}`, (runOf(of).rps / runOf(to).rps).toFixed(2), '', '', '', ''];
+  const ratio = (label: string, of: ServerKey, to: ServerKey) => [
+    `ratio ${label}`,
+    (runOf(of).rps / runOf(to).rps).toFixed(2),
+    '',
+    '',
+    '',
+    '',
+  ];
 
   const inits: number[] = [];
   const totals: number[] = [];
@@ -89,39 +156,49 @@ try {
     const rec = (await (await fetch(`${base}/v1/activations/${id}`)).json()) as { initMs: number; cold: boolean };
     if (rec.cold) inits.push(rec.initMs);
   }
-  console.log(`\nWarm throughput, ${ROUNDS} rounds of ${SECONDS} s each in turn, median round, 16 connections, same machine (${os.cpus().length} cores)\n`);
-  console.log(table([
-    ['server', 'req/s', 'rounds', 'p50 ms', 'p99 ms', 'errors'],
-    ...servers.map((sv) => {
-      const r = runOf(sv.key);
-      const errors = rounds.get(sv.key)!.reduce((n, x) => n + x.errors + x.non2xx, 0);
-      return [sv.name, r.rps.toFixed(0), rangeOf(sv.key), r.p50, r.p99, errors];
-    }),
-    ratio('fastify/bare', 'fastify', 'bare'),
-    ratio('floor/bare', 'floor', 'bare'),
-    ratio('stack floor/bare', 'stack', 'bare'),
-    ratio('nimbus/bare (target >= 0.5)', 'nimbus', 'bare'),
-    ratio('nimbus/floor', 'nimbus', 'floor'),
-    ratio('nimbus/stack floor', 'nimbus', 'stack'),
-  ]));
+  console.log(
+    `\nWarm throughput, ${ROUNDS} rounds of ${SECONDS} s each in turn, median round, 16 connections, same machine (${os.cpus().length} cores)\n`,
+  );
+  console.log(
+    table([
+      ['server', 'req/s', 'rounds', 'p50 ms', 'p99 ms', 'errors'],
+      ...servers.map((sv) => {
+        const r = runOf(sv.key);
+        const errors = rounds.get(sv.key)!.reduce((n, x) => n + x.errors + x.non2xx, 0);
+        return [sv.name, r.rps.toFixed(0), rangeOf(sv.key), r.p50, r.p99, errors];
+      }),
+      ratio('fastify/bare', 'fastify', 'bare'),
+      ratio('floor/bare', 'floor', 'bare'),
+      ratio('stack floor/bare', 'stack', 'bare'),
+      ratio('nimbus/bare (target >= 0.5)', 'nimbus', 'bare'),
+      ratio('nimbus/floor', 'nimbus', 'floor'),
+      ratio('nimbus/stack floor', 'nimbus', 'stack'),
+    ]),
+  );
   const cores = os.cpus().length;
   const bareRps = runOf('bare').rps;
   const budgetUs = Math.round((cores * 1e6) / (0.5 * bareRps));
   console.log(`\nCPU per request, microseconds (/proc; the load generator runs on the same ${cores} cores)\n`);
-  console.log(table([
-    ['server', 'server process', 'its children', 'load generator', 'all'],
-    ...servers.map((sv) => {
-      const c = cpuOf(sv.key);
-      return [sv.cpuName, c.serverUs, c.descendantsUs, c.loadUs, c.totalUs];
-    }),
-  ]));
-  console.log(`\nAt 0.5 x bare (${Math.round(bareRps / 2)} req/s) the ${cores} cores leave ${budgetUs} us of CPU per request for all three columns; and a server's main thread can spend at most ${Math.round(2e6 / bareRps)} us.`);
+  console.log(
+    table([
+      ['server', 'server process', 'its children', 'load generator', 'all'],
+      ...servers.map((sv) => {
+        const c = cpuOf(sv.key);
+        return [sv.cpuName, c.serverUs, c.descendantsUs, c.loadUs, c.totalUs];
+      }),
+    ]),
+  );
+  console.log(
+    `\nAt 0.5 x bare (${Math.round(bareRps / 2)} req/s) the ${cores} cores leave ${budgetUs} us of CPU per request for all three columns; and a server's main thread can spend at most ${Math.round(2e6 / bareRps)} us.`,
+  );
   console.log(`\nProcess engine cold start, ${inits.length} runs (sandbox deleted before each)\n`);
-  console.log(table([
-    ['measure', 'p50 ms', 'p99 ms'],
-    ['sandbox create → ready (initMs)', percentile(inits, 50), percentile(inits, 99)],
-    ['cold invoke, client round trip', percentile(totals, 50).toFixed(1), percentile(totals, 99).toFixed(1)],
-  ]));
+  console.log(
+    table([
+      ['measure', 'p50 ms', 'p99 ms'],
+      ['sandbox create → ready (initMs)', percentile(inits, 50), percentile(inits, 99)],
+      ['cold invoke, client round trip', percentile(totals, 50).toFixed(1), percentile(totals, 99).toFixed(1)],
+    ]),
+  );
 } finally {
   for (const s of servers) s.child.kill();
   await rm(dataDir, { recursive: true, force: true });

@@ -33,7 +33,7 @@ export function cpuSnapshot(pid: number): CpuSnapshot {
     if (s) stats.set(p, s);
   }
   const family = new Set([pid]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [p, s] of stats) {
       if (family.has(p) || !family.has(s.ppid)) continue;
@@ -71,5 +71,10 @@ export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, sum: CpuUs =
 /** Whole microseconds of CPU per request. */
 export function perRequest(used: CpuUs, requests: number): CpuUs {
   const per = (us: number) => Math.round(us / Math.max(1, requests));
-  return { serverUs: per(used.serverUs), descendantsUs: per(used.descendantsUs), loadUs: per(used.loadUs), totalUs: per(used.totalUs) };
+  return {
+    serverUs: per(used.serverUs),
+    descendantsUs: per(used.descendantsUs),
+    loadUs: per(used.loadUs),
+    totalUs: per(used.totalUs),
+  };
 }

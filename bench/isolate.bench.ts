@@ -14,11 +14,30 @@ import { IsolateDriver } from '../src/sandbox/isolate/driver.ts';
 const count = Number(process.argv[2] ?? 50);
 const dir = await mkdtemp(path.join(tmpdir(), 'nimbus-isolate-measure-'));
 await writeFile(path.join(dir, 'hello.ts'), 'export async function handler(event) { return { hello: event.name }; }\n');
-await build({ entryPoints: [path.join(dir, 'hello.ts')], outfile: path.join(dir, 'hello.cjs'), bundle: true, platform: 'node', format: 'cjs', logLevel: 'silent' });
+await build({
+  entryPoints: [path.join(dir, 'hello.ts')],
+  outfile: path.join(dir, 'hello.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  logLevel: 'silent',
+});
 const artifactPath = path.join(dir, 'hello.cjs');
-const artifactSha256 = createHash('sha256').update(await readFile(artifactPath)).digest('hex');
+const artifactSha256 = createHash('sha256')
+  .update(await readFile(artifactPath))
+  .digest('hex');
 const spec = (memoryMb: number): SandboxSpec => ({
-  id: `m-${randomUUID().slice(0, 8)}`, functionName: 'hello', functionVersion: 1, artifactPath, artifactSha256, env: {}, network: false, memoryMb, cpus: 1, resultLimitBytes: 1 << 20, logLimitBytes: 65536,
+  id: `m-${randomUUID().slice(0, 8)}`,
+  functionName: 'hello',
+  functionVersion: 1,
+  artifactPath,
+  artifactSha256,
+  env: {},
+  network: false,
+  memoryMb,
+  cpus: 1,
+  resultLimitBytes: 1 << 20,
+  logLimitBytes: 65536,
 });
 
 const stats = (xs: number[]) => {
@@ -26,10 +45,16 @@ const stats = (xs: number[]) => {
   const at = (q: number) => (s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN).toFixed(2);
   return `median ${at(0.5)}  p90 ${at(0.9)}  min ${at(0)}  (n=${s.length})`;
 };
-const rssMb = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const rssMb = async (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const settle = () => new Promise((r) => setTimeout(r, 150));
 
-const driver = new IsolateDriver({ dataDir: path.join(dir, 'data'), agentPath: '', log: () => undefined, egress: { allow: [] } });
+const driver = new IsolateDriver({
+  dataDir: path.join(dir, 'data'),
+  agentPath: '',
+  log: () => undefined,
+  egress: { allow: [] },
+});
 const t0 = performance.now();
 const probe = await driver.probe();
 if (!probe.available) throw new Error(probe.reason);
@@ -66,21 +91,28 @@ await settle();
 const before = await rssMb(poolPid);
 const many: Sandbox[] = [];
 for (let i = 0; i < count; i++) many.push(await driver.create(spec(64)));
-for (const s of many) await s.invoke({ activationId: randomUUID(), input: { kind: 'event', event: { name: 'x' } }, timeoutMs: 5000 });
+for (const s of many)
+  await s.invoke({ activationId: randomUUID(), input: { kind: 'event', event: { name: 'x' } }, timeoutMs: 5000 });
 await settle();
 const after = await rssMb(poolPid);
 await many[0]?.memoryUsageMb();
 const heap = many[0]?.info().details.heap as { usedMb: number; totalMb: number; externalMb: number };
 
-console.log(`isolate engine on ${process.version}, load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}`);
+console.log(
+  `isolate engine on ${process.version}, load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}`,
+);
 console.log(`pool start (bwrap + node + isolated-vm), first probe    ${poolStartMs.toFixed(1)} ms`);
 console.log(`cold start, new isolate (host create→ready, ms)         ${stats(scratch.host)}`);
 console.log(`   of which inside the pool (ms)                        ${stats(scratch.pool)}`);
 console.log(`cold start, warm spare isolate (host create→ready, ms)  ${stats(spare.host)}`);
 console.log(`   of which inside the pool (ms)                        ${stats(spare.pool)}`);
 console.log(`warm call, host invoke→outcome (ms)                     ${stats(calls)}`);
-console.log(`V8 heap of a warm isolate: used ${heap.usedMb.toFixed(2)} MB, total ${heap.totalMb.toFixed(2)} MB, external ${heap.externalMb.toFixed(2)} MB`);
-console.log(`pool RSS ${before.toFixed(1)} → ${after.toFixed(1)} MB for ${count} more warm isolates: ${((after - before) / count).toFixed(2)} MB per isolate`);
+console.log(
+  `V8 heap of a warm isolate: used ${heap.usedMb.toFixed(2)} MB, total ${heap.totalMb.toFixed(2)} MB, external ${heap.externalMb.toFixed(2)} MB`,
+);
+console.log(
+  `pool RSS ${before.toFixed(1)} → ${after.toFixed(1)} MB for ${count} more warm isolates: ${((after - before) / count).toFixed(2)} MB per isolate`,
+);
 
 await driver.dispose();
 await rm(dir, { recursive: true, force: true });

@@ -28,7 +28,12 @@ function framer(socket, onMessage) {
     const frame = Buffer.allocUnsafe(4 + Buffer.byteLength(json));
     frame.writeUInt32BE(frame.length - 4, 0);
     frame.write(json, 4);
-    if (queued.push(frame) === 1) setImmediate(() => { const all = queued; queued = []; socket.write(Buffer.concat(all)); });
+    if (queued.push(frame) === 1)
+      setImmediate(() => {
+        const all = queued;
+        queued = [];
+        socket.write(Buffer.concat(all));
+      });
   };
 }
 
@@ -41,14 +46,20 @@ if (process.argv[2] === 'child') {
   const pending = new Map();
   let next = 0;
   const senders = Array.from({ length: children }, () => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'child'], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
-    return framer(child.stdio[3], (m) => { pending.get(m.id)?.(m.value); pending.delete(m.id); });
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'child'], {
+      stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+    });
+    return framer(child.stdio[3], (m) => {
+      pending.get(m.id)?.(m.value);
+      pending.delete(m.id);
+    });
   });
-  const relay = (event) => new Promise((resolve) => {
-    const id = next++;
-    pending.set(id, resolve);
-    senders[id % senders.length]({ id, event });
-  });
+  const relay = (event) =>
+    new Promise((resolve) => {
+      const id = next++;
+      pending.set(id, resolve);
+      senders[id % senders.length]({ id, event });
+    });
   if (process.env.RELAY_FRONT === 'fastify') await listenFastify(relay);
   else {
     const server = http.createServer((req, res) => {

@@ -19,20 +19,59 @@ const MAX_INFLIGHT = Number(process.env.SOAK_INFLIGHT ?? 8);
 /** The start sample is taken once warmed up: after this share of the run. */
 const WARMUP_SHARE = 0.1;
 const SAMPLE_MS = Math.max(5_000, (SECONDS * 1000) / 20);
-const FINAL = new Set(['success', 'error', 'timeout', 'memory_exhausted', 'crashed', 'result_too_large', 'dead_letter']);
+const FINAL = new Set([
+  'success',
+  'error',
+  'timeout',
+  'memory_exhausted',
+  'crashed',
+  'result_too_large',
+  'dead_letter',
+]);
 const root = path.resolve(import.meta.dirname, '..');
 
 const FUNCTIONS: Record<string, { code: string; timeoutMs?: number }> = {
   'soak-ok': { code: 'exports.handler = async (e) => ({ echo: e.n, pad: "x".repeat(2048) });' },
-  'soak-err': { code: 'exports.handler = async (e) => { console.log("about to fail", e.n); throw new Error("planned failure " + e.n); };' },
-  'soak-slow': { code: 'exports.handler = async () => { await new Promise((r) => setTimeout(r, 3000)); return "late"; };', timeoutMs: 300 },
+  'soak-err': {
+    code: 'exports.handler = async (e) => { console.log("about to fail", e.n); throw new Error("planned failure " + e.n); };',
+  },
+  'soak-slow': {
+    code: 'exports.handler = async () => { await new Promise((r) => setTimeout(r, 3000)); return "late"; };',
+    timeoutMs: 300,
+  },
 };
 const deployCode = (v: number) => `exports.handler = async (e) => ({ version: ${v}, n: e.n });`;
 
-interface Sample { t: number | string; rssMb: number; heapMb: number; externalMb: number; fds: number; fdKinds: string; sandboxes: number; storeMb: number }
+interface Sample {
+  t: number | string;
+  rssMb: number;
+  heapMb: number;
+  externalMb: number;
+  fds: number;
+  fdKinds: string;
+  sandboxes: number;
+  storeMb: number;
+}
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-soak-'));
-const { child, match } = await spawnServer(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'serve', '--port', '0', '--functions-port', '0', '--data-dir', dataDir, '--log-level', 'warn'], /running at (http:\S+)/);
+const { child, match } = await spawnServer(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    path.join(root, 'src/cli/main.ts'),
+    'serve',
+    '--port',
+    '0',
+    '--functions-port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--log-level',
+    'warn',
+  ],
+  /running at (http:\S+)/,
+);
 const base = match[1] ?? '';
 const pid = child.pid ?? 0;
 const counts = new Map<string, number>();
@@ -42,17 +81,33 @@ const latencies: number[] = [];
 const activations = new Map<string, string>();
 const failures: string[] = [];
 
-async function api(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${base}${url}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(60_000) });
+async function api(
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${base}${url}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(60_000),
+  });
 }
 
 async function deploy(name: string, code: string, timeoutMs?: number): Promise<void> {
-  const res = await api('PUT', `/v1/functions/${name}`, { runtime: 'nodejs', code, maxSandboxes: 2, ...(timeoutMs ? { timeoutMs } : {}) });
+  const res = await api('PUT', `/v1/functions/${name}`, {
+    runtime: 'nodejs',
+    code,
+    maxSandboxes: 2,
+    ...(timeoutMs ? { timeoutMs } : {}),
+  });
   if (res.status !== 200 && res.status !== 201) throw new Error(`deploy ${name}: ${res.status} ${await res.text()}`);
 }
 
 /** A prom-client gauge of the platform process (its default metrics), in MB. */
-const gaugeMb = (text: string, name: string) => Number(new RegExp(`^nimbus_process_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+const gaugeMb = (text: string, name: string) =>
+  Number(new RegExp(`^nimbus_process_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
 
 async function sample(t: number | string): Promise<Sample> {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -68,10 +123,23 @@ async function sample(t: number | string): Promise<Sample> {
   // What the descriptors are, to tell client connections (sockets) from sandbox pipes and open files.
   const kind = (prefix: string) => links.filter((l) => l.startsWith(prefix)).length;
   const fdKinds = `${kind('socket:')}/${kind('pipe:')}/${kind('anon_inode:')}/${links.filter((l) => l.startsWith('/')).length}`;
-  const storeMb = readdirSync(dataDir).filter((f) => f.startsWith('nimbus.db')).reduce((n, f) => n + statSync(path.join(dataDir, f)).size, 0) / 2 ** 20;
+  const storeMb =
+    readdirSync(dataDir)
+      .filter((f) => f.startsWith('nimbus.db'))
+      .reduce((n, f) => n + statSync(path.join(dataDir, f)).size, 0) /
+    2 ** 20;
   const metrics = await (await api('GET', '/metrics')).text();
   const sandboxes = ((await (await api('GET', '/v1/sandboxes')).json()) as { sandboxes: unknown[] }).sandboxes.length;
-  return { t, rssMb, fds, fdKinds, storeMb, sandboxes, heapMb: gaugeMb(metrics, 'nodejs_heap_size_used_bytes'), externalMb: gaugeMb(metrics, 'nodejs_external_memory_bytes') };
+  return {
+    t,
+    rssMb,
+    fds,
+    fdKinds,
+    storeMb,
+    sandboxes,
+    heapMb: gaugeMb(metrics, 'nodejs_heap_size_used_bytes'),
+    externalMb: gaugeMb(metrics, 'nodejs_external_memory_bytes'),
+  };
 }
 
 /** One operation: what it asks, and the HTTP statuses that are its expected answers. */
@@ -85,7 +153,10 @@ async function operation(n: number, version: { v: number }): Promise<void> {
     const id = res.headers.get('x-nimbus-activation-id');
     if (id) activations.set(id, kind);
     count(`${kind} ${res.status}`);
-    if (!expect.includes(res.status)) failures.push(`${kind} #${n} at ${Math.round(performance.now() / 1000)} s: HTTP ${res.status} ${text.slice(0, 200)}`);
+    if (!expect.includes(res.status))
+      failures.push(
+        `${kind} #${n} at ${Math.round(performance.now() / 1000)} s: HTTP ${res.status} ${text.slice(0, 200)}`,
+      );
   };
   if (r < 0.35) return call('sync ok', 'soak-ok', false, [200]);
   if (r < 0.55) return call('async ok', 'soak-ok', true, [202]);
@@ -145,13 +216,44 @@ try {
   const first = samples[0]!;
   const last = samples.at(-2)!; // at the end of the traffic; the last sample follows the check's burst of record reads
   const growth = (a: number, b: number) => `${(((b - a) / a) * 100).toFixed(1)} %`;
-  console.log(`\nSoak: ${SECONDS} s, ${RATE} operations/s, at most ${MAX_INFLIGHT} in flight (${skipped} ticks skipped at the bound), ${os.cpus().length} cores, ${new Date().toISOString()}\n`);
-  console.log(table([['t s', 'RSS MB', 'JS heap MB', 'external MB', 'fds', 'socket/pipe/anon/file', 'sandboxes', 'store MB'], ...samples.map((s) => [s.t, s.rssMb.toFixed(1), s.heapMb.toFixed(1), s.externalMb.toFixed(1), s.fds, s.fdKinds, s.sandboxes, s.storeMb.toFixed(2)])]));
-  console.log(`\nFrom the first sample to the end of the traffic: RSS ${first.rssMb.toFixed(1)} → ${last.rssMb.toFixed(1)} MB (${growth(first.rssMb, last.rssMb)}); JS heap ${first.heapMb.toFixed(1)} → ${last.heapMb.toFixed(1)} MB; fds ${first.fds} → ${last.fds} (${growth(first.fds, last.fds)}); target: within 10 %`);
-  console.log(`\nOperations: ${started}; activations checked: ${activations.size}; client round trip p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms\n`);
+  console.log(
+    `\nSoak: ${SECONDS} s, ${RATE} operations/s, at most ${MAX_INFLIGHT} in flight (${skipped} ticks skipped at the bound), ${os.cpus().length} cores, ${new Date().toISOString()}\n`,
+  );
+  console.log(
+    table([
+      ['t s', 'RSS MB', 'JS heap MB', 'external MB', 'fds', 'socket/pipe/anon/file', 'sandboxes', 'store MB'],
+      ...samples.map((s) => [
+        s.t,
+        s.rssMb.toFixed(1),
+        s.heapMb.toFixed(1),
+        s.externalMb.toFixed(1),
+        s.fds,
+        s.fdKinds,
+        s.sandboxes,
+        s.storeMb.toFixed(2),
+      ]),
+    ]),
+  );
+  console.log(
+    `\nFrom the first sample to the end of the traffic: RSS ${first.rssMb.toFixed(1)} → ${last.rssMb.toFixed(1)} MB (${growth(first.rssMb, last.rssMb)}); JS heap ${first.heapMb.toFixed(1)} → ${last.heapMb.toFixed(1)} MB; fds ${first.fds} → ${last.fds} (${growth(first.fds, last.fds)}); target: within 10 %`,
+  );
+  console.log(
+    `\nOperations: ${started}; activations checked: ${activations.size}; client round trip p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms\n`,
+  );
   console.log(table([['operation HTTP status', 'count'], ...[...counts].sort().map(([k, v]) => [k, v])]));
-  console.log(`\nUnexpected answers: ${failures.length}${failures.length ? `\n  ${failures.slice(0, 20).join('\n  ')}` : ''}`);
-  console.log(`Calls that did not reach a final status: ${unfinished.size}${unfinished.size ? `\n  ${[...unfinished].slice(0, 20).map(([id, k]) => `${id} (${k})`).join('\n  ')}` : ''}`);
+  console.log(
+    `\nUnexpected answers: ${failures.length}${failures.length ? `\n  ${failures.slice(0, 20).join('\n  ')}` : ''}`,
+  );
+  console.log(
+    `Calls that did not reach a final status: ${unfinished.size}${
+      unfinished.size
+        ? `\n  ${[...unfinished]
+            .slice(0, 20)
+            .map(([id, k]) => `${id} (${k})`)
+            .join('\n  ')}`
+        : ''
+    }`,
+  );
 } finally {
   child.kill();
   await new Promise((r) => child.once('exit', r).once('error', r));

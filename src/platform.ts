@@ -65,18 +65,31 @@ export interface Platform {
 }
 
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
-  const { withInvoker = true, withFrontend = true, logLevel = process.env.NIMBUS_LOG_LEVEL ?? 'warn', balancer, consumeQueue = withInvoker, slots, ...rest } = options;
+  const {
+    withInvoker = true,
+    withFrontend = true,
+    logLevel = process.env.NIMBUS_LOG_LEVEL ?? 'warn',
+    balancer,
+    consumeQueue = withInvoker,
+    slots,
+    ...rest
+  } = options;
   const config = resolveConfig(rest);
   const logger = pino({ level: logLevel, base: { invoker: config.invokerId } });
   const metrics = createMetrics();
   const tightened = await securePlatformState(config.dataDir);
-  if (tightened.length) logger.warn({ changed: tightened.slice(0, 50), count: tightened.length }, `made ${tightened.length} entries of the data directory private (they were readable or writable by other users)`);
+  if (tightened.length)
+    logger.warn(
+      { changed: tightened.slice(0, 50), count: tightened.length },
+      `made ${tightened.length} entries of the data directory private (they were readable or writable by other users)`,
+    );
   const store = await openStore(config);
   await store.migrate();
   const bus = await openBus(config, (msg, extra) => logger.info(extra ?? {}, msg));
   const cleanups: (() => Promise<void>)[] = [() => store.close(), () => bus.close()];
   const close = async () => {
-    for (const c of cleanups.splice(0).reverse()) await c().catch((e: unknown) => logger.warn({ err: e }, 'close failed'));
+    for (const c of cleanups.splice(0).reverse())
+      await c().catch((e: unknown) => logger.warn({ err: e }, 'close failed'));
   };
   try {
     const sweeper = startSweeper(store, config, (level, msg, extra) => logger[level](extra ?? {}, msg));
@@ -84,7 +97,13 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     let invoker: Invoker | undefined;
     if (withInvoker) {
       const agentPath = await bundleGuest(path.join(config.dataDir, 'build'));
-      const driverContext = { dataDir: config.dataDir, agentPath, egress: { allow: config.egressAllow }, log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => logger[level](extra ?? {}, msg) };
+      const driverContext = {
+        dataDir: config.dataDir,
+        agentPath,
+        egress: { allow: config.egressAllow },
+        log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) =>
+          logger[level](extra ?? {}, msg),
+      };
       invoker = await Invoker.create({ config, store, bus, metrics, driverContext });
       const inv = invoker;
       cleanups.push(() => inv.dispose());
@@ -92,14 +111,21 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       const sweptAt = performance.now();
       const swept = await inv.drivers.sweepLeftovers();
       logger.debug({ swept, ms: Math.round(performance.now() - sweptAt) }, 'removed the leftovers of killed platforms');
-      const warm = (name: string) => inv.keepWarm(name).catch((e: unknown) => logger.warn({ err: e, function: name }, 'could not pre-warm minSandboxes'));
-      cleanups.push(await onFunctionChanged(bus, async (c) => {
-        await inv.forget(c.name, c.version ?? Infinity);
-        void warm(c.name);
-      }));
+      const warm = (name: string) =>
+        inv
+          .keepWarm(name)
+          .catch((e: unknown) => logger.warn({ err: e, function: name }, 'could not pre-warm minSandboxes'));
+      cleanups.push(
+        await onFunctionChanged(bus, async (c) => {
+          await inv.forget(c.name, c.version ?? Infinity);
+          void warm(c.name);
+        }),
+      );
       for (const fn of await store.listFunctions()) if (fn.config.minSandboxes > 0) void warm(fn.name);
     }
-    const chosen: Balancer = balancer ? await balancer(bus, config, logger) : new SingleInvokerBalancer(config.invokerId);
+    const chosen: Balancer = balancer
+      ? await balancer(bus, config, logger)
+      : new SingleInvokerBalancer(config.invokerId);
     cleanups.push(async () => chosen.close?.());
     const dispatcher = new Dispatcher(bus, chosen);
     const scheduler = new AsyncScheduler(store, bus, dispatcher, config, (msg, extra) => logger.info(extra ?? {}, msg));
@@ -110,7 +136,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     if (invoker && bus.presence) {
       const inv = invoker;
       const load = { slots: slots ?? Math.max(2, os.cpus().length * 4) };
-      const identity = { id: config.invokerId, host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString() };
+      const identity = {
+        id: config.invokerId,
+        host: os.hostname(),
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+      };
       const goodbye = await bus.presence.announce(identity, () => ({ inflight: inv.inflight, slots: load.slots }));
       cleanups.push(async () => {
         await goodbye();
@@ -121,22 +152,43 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     const platform: Platform = { config, store, bus, metrics, invoker, logger, close };
     if (withFrontend) {
       const needsKey = !isLoopback(config.host) || config.apiKey !== undefined;
-      if (needsKey) platform.apiKey = config.apiKey ? { key: config.apiKey, created: false } : await loadOrCreateApiKey(config.dataDir);
+      if (needsKey)
+        platform.apiKey = config.apiKey
+          ? { key: config.apiKey, created: false }
+          : await loadOrCreateApiKey(config.dataDir);
       const changed = async (name: string) => {
         const current = await store.getFunction(name);
-        await announceChange(bus, { name, version: current?.version ?? null }).catch((e: unknown) => logger.warn({ err: e }, 'could not tell invokers that a function changed'));
+        await announceChange(bus, { name, version: current?.version ?? null }).catch((e: unknown) =>
+          logger.warn({ err: e }, 'could not tell invokers that a function changed'),
+        );
       };
       const functions = new FunctionsService(store, config, { changed });
       cleanups.push(() => functions.close());
       const invocations = new InvocationsService(functions, dispatcher, scheduler);
       const origins = { api: '', functions: '' };
-      const deps = { config, store, metrics, functions, invocations, invoker, apiKey: platform.apiKey?.key, logger, origins };
+      const deps = {
+        config,
+        store,
+        metrics,
+        functions,
+        invocations,
+        invoker,
+        apiKey: platform.apiKey?.key,
+        logger,
+        origins,
+      };
       const server = buildServer(deps);
       cleanups.push(() => server.close());
       const fnServer = buildFunctionsServer(deps);
       cleanups.push(() => fnServer.close());
       origins.api = await listenOrExplain(server, config.host, config.port, 'management API', '--port (NIMBUS_PORT)');
-      origins.functions = await listenOrExplain(fnServer, config.host, config.functionsPort, 'function origin', '--functions-port (NIMBUS_FUNCTIONS_PORT)');
+      origins.functions = await listenOrExplain(
+        fnServer,
+        config.host,
+        config.functionsPort,
+        'function origin',
+        '--functions-port (NIMBUS_FUNCTIONS_PORT)',
+      );
       platform.server = server;
       platform.url = origins.api;
       platform.functionsServer = fnServer;

@@ -13,7 +13,10 @@ export class HashRing {
   private points: { at: number; member: string }[] = [];
   private readonly members = new Set<string>();
 
-  constructor(members: Iterable<string> = [], private readonly vnodes = 64) {
+  constructor(
+    members: Iterable<string> = [],
+    private readonly vnodes = 64,
+  ) {
     for (const m of members) this.members.add(m);
     this.rebuild();
   }

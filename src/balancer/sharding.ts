@@ -53,7 +53,10 @@ export class ShardingBalancer implements Balancer {
   private readonly waiters = new Set<() => void>();
   private unwatch?: () => Promise<void>;
 
-  private constructor(private readonly presence: Presence, private readonly options: ShardingOptions) {}
+  private constructor(
+    private readonly presence: Presence,
+    private readonly options: ShardingOptions,
+  ) {}
 
   static async create(presence: Presence, options: ShardingOptions = {}): Promise<ShardingBalancer> {
     const b = new ShardingBalancer(presence, options);
@@ -73,7 +76,9 @@ export class ShardingBalancer implements Balancer {
     this.options.log?.(`invoker ${id} left the pool: ${why}`);
     this.ring.remove(id);
     this.reported.delete(id);
-    this.departures.get(id)?.abort(new NimbusError('unavailable', `invoker ${id} left the pool (${why}) while running this call`));
+    this.departures
+      .get(id)
+      ?.abort(new NimbusError('unavailable', `invoker ${id} left the pool (${why}) while running this call`));
     this.departures.delete(id);
   }
 
@@ -96,7 +101,12 @@ export class ShardingBalancer implements Balancer {
       await this.waitForInvoker(this.options.waitMs ?? this.presence.intervalMs * 2);
       id = chooseInvoker(this.ring, this.snapshot(), functionName);
     }
-    if (id === undefined) throw new NimbusError('unavailable', 'no invoker is running: start one with `nimbus invoker --bus nats://… --store postgres://…`', { delivered: false });
+    if (id === undefined)
+      throw new NimbusError(
+        'unavailable',
+        'no invoker is running: start one with `nimbus invoker --bus nats://… --store postgres://…`',
+        { delivered: false },
+      );
     this.local.set(id, (this.local.get(id) ?? 0) + 1);
     return id;
   }
@@ -124,7 +134,10 @@ export class ShardingBalancer implements Balancer {
   }
 
   departure(invokerId: string): AbortSignal {
-    return this.departures.get(invokerId)?.signal ?? AbortSignal.abort(new NimbusError('unavailable', `invoker ${invokerId} is not in the pool`));
+    return (
+      this.departures.get(invokerId)?.signal ??
+      AbortSignal.abort(new NimbusError('unavailable', `invoker ${invokerId} is not in the pool`))
+    );
   }
 
   async close(): Promise<void> {
@@ -134,7 +147,10 @@ export class ShardingBalancer implements Balancer {
 }
 
 /** The platform's balancer factory for cluster mode: needs a bus that keeps presence (NATS). */
-export function shardingBalancerFor(bus: { presence?: Presence }, log?: ShardingOptions['log']): Promise<ShardingBalancer> {
+export function shardingBalancerFor(
+  bus: { presence?: Presence },
+  log?: ShardingOptions['log'],
+): Promise<ShardingBalancer> {
   if (!bus.presence) throw new Error('cluster mode needs a bus with invoker presence: use --bus nats://host:4222');
   return ShardingBalancer.create(bus.presence, { log });
 }

@@ -27,7 +27,10 @@ export interface ConsumeOptions {
  * `delayMs` (a retry with backoff) instead of after the bus's default delay.
  */
 export class Redeliver extends Error {
-  constructor(readonly delayMs: number, reason = 'retry later') {
+  constructor(
+    readonly delayMs: number,
+    reason = 'retry later',
+  ) {
     super(reason);
     this.name = 'Redeliver';
   }
@@ -59,6 +62,10 @@ export interface Bus {
    * Consumes a queue: handler resolves → acknowledged; throws → redelivered later
    * (after `Redeliver.delayMs`, or after `redeliveryDelayMs(deliveries)`).
    */
-  consume(queue: string, handler: (message: QueueMessage) => Promise<void>, options?: ConsumeOptions): Promise<Unsubscribe>;
+  consume(
+    queue: string,
+    handler: (message: QueueMessage) => Promise<void>,
+    options?: ConsumeOptions,
+  ): Promise<Unsubscribe>;
   close(): Promise<void>;
 }

@@ -3,7 +3,10 @@
 import { DEFAULTS } from '../config/options.ts';
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
   }
 }
@@ -22,7 +25,12 @@ export function apiBase(): string {
   return (process.env.NIMBUS_URL || DEFAULT_URL).replace(/\/+$/, '');
 }
 
-export async function api(method: string, path: string, body?: { json?: unknown; raw?: Buffer; type?: string }, headers: Record<string, string> = {}): Promise<ApiResponse> {
+export async function api(
+  method: string,
+  path: string,
+  body?: { json?: unknown; raw?: Buffer; type?: string },
+  headers: Record<string, string> = {},
+): Promise<ApiResponse> {
   const h: Record<string, string> = { ...headers };
   if (process.env.NIMBUS_API_KEY) h.authorization = `Bearer ${process.env.NIMBUS_API_KEY}`;
   let payload: BodyInit | undefined;
@@ -37,7 +45,10 @@ export async function api(method: string, path: string, body?: { json?: unknown;
   try {
     res = await fetch(`${apiBase()}${path}`, { method, headers: h, body: payload });
   } catch (e) {
-    throw new CliError(`cannot reach nimbus at ${apiBase()} (${(e as Error).cause ?? (e as Error).message}); start it with \`nimbus serve\` or set NIMBUS_URL`, 3);
+    throw new CliError(
+      `cannot reach nimbus at ${apiBase()} (${(e as Error).cause ?? (e as Error).message}); start it with \`nimbus serve\` or set NIMBUS_URL`,
+      3,
+    );
   }
   const text = await res.text();
   let parsed: unknown = text;
@@ -54,7 +65,10 @@ export function check(res: ApiResponse): ApiResponse {
   if (res.status < 400) return res;
   const err = (res.body as { error?: { code?: string; message?: string; activationId?: string } } | null)?.error;
   const id = err?.activationId ? ` (activation ${err.activationId}; see \`nimbus logs ${err.activationId}\`)` : '';
-  throw new CliError(err ? `${err.code}: ${err.message}${id}` : `HTTP ${res.status}: ${res.text.slice(0, 500)}`, res.status === 401 ? 4 : 1);
+  throw new CliError(
+    err ? `${err.code}: ${err.message}${id}` : `HTTP ${res.status}: ${res.text.slice(0, 500)}`,
+    res.status === 401 ? 4 : 1,
+  );
 }
 
 export function print(value: unknown): void {

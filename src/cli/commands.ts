@@ -20,10 +20,15 @@ const int = (flag: string) => (v: string) => {
 
 async function readData(data: string | undefined): Promise<unknown> {
   if (data === undefined) return {};
-  const text = data.startsWith('@') ? await readFile(data.slice(1), 'utf8').catch((e: NodeJS.ErrnoException) => {
-    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.message;
-    throw new CliError(`cannot read --data ${data} (${why}); give --data a JSON text or @ and the path of a JSON file`, 2);
-  }) : data;
+  const text = data.startsWith('@')
+    ? await readFile(data.slice(1), 'utf8').catch((e: NodeJS.ErrnoException) => {
+        const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.message;
+        throw new CliError(
+          `cannot read --data ${data} (${why}); give --data a JSON text or @ and the path of a JSON file`,
+          2,
+        );
+      })
+    : data;
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -31,23 +36,52 @@ async function readData(data: string | undefined): Promise<unknown> {
   }
 }
 
-interface DeployOpts { name?: string; engine?: string; memory?: number; timeout?: number; handler?: string; concurrency?: number; env: Record<string, string> }
+interface DeployOpts {
+  name?: string;
+  engine?: string;
+  memory?: number;
+  timeout?: number;
+  handler?: string;
+  concurrency?: number;
+  env: Record<string, string>;
+}
 
 async function deploy(target: string, o: DeployOpts): Promise<void> {
   const st = await stat(target).catch(() => {
     throw new CliError(`${target} does not exist: give a .js/.ts file or a directory`, 2);
   });
   const name = o.name ?? path.basename(target).replace(/\.(m?[jt]s|cjs)$/, '');
-  const cfg = { runtime: 'nodejs', engine: o.engine, memoryMb: o.memory, timeoutMs: o.timeout, handler: o.handler, concurrency: o.concurrency, env: Object.keys(o.env).length ? o.env : undefined };
+  const cfg = {
+    runtime: 'nodejs',
+    engine: o.engine,
+    memoryMb: o.memory,
+    timeoutMs: o.timeout,
+    handler: o.handler,
+    concurrency: o.concurrency,
+    env: Object.keys(o.env).length ? o.env : undefined,
+  };
   const res = st.isDirectory()
-    ? await api('PUT', `/v1/functions/${encodeURIComponent(name)}`, { raw: await packDirectory(target), type: 'application/gzip' }, { 'x-nimbus-config': JSON.stringify(cfg) })
-    : await api('PUT', `/v1/functions/${encodeURIComponent(name)}`, { json: { ...cfg, code: await readFile(target, 'utf8'), language: target.endsWith('.ts') ? 'typescript' : undefined } });
+    ? await api(
+        'PUT',
+        `/v1/functions/${encodeURIComponent(name)}`,
+        { raw: await packDirectory(target), type: 'application/gzip' },
+        { 'x-nimbus-config': JSON.stringify(cfg) },
+      )
+    : await api('PUT', `/v1/functions/${encodeURIComponent(name)}`, {
+        json: {
+          ...cfg,
+          code: await readFile(target, 'utf8'),
+          language: target.endsWith('.ts') ? 'typescript' : undefined,
+        },
+      });
   const v = check(res).body as { name: string; version: number; config: { engine: string } };
   print(`deployed ${v.name} version ${v.version} (engine ${v.config.engine})`);
 }
 
 export function registerClientCommands(program: Command): void {
-  program.command('deploy <path>').description('deploy a .js/.ts file or a directory (with package.json, node_modules)')
+  program
+    .command('deploy <path>')
+    .description('deploy a .js/.ts file or a directory (with package.json, node_modules)')
     .option('--name <name>', 'function name (default: file or directory name)')
     .option('--engine <engine>', 'process | isolate | container | microvm')
     .option('--memory <mb>', 'memory in MB', int('--memory'))
@@ -57,40 +91,85 @@ export function registerClientCommands(program: Command): void {
     .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collectEnv, {})
     .action(deploy);
 
-  program.command('invoke <name>').description('invoke a function and print its result')
+  program
+    .command('invoke <name>')
+    .description('invoke a function and print its result')
     .option('--data <json>', 'the event: JSON or @file.json')
     .option('--async', 'queue it and print the activation id')
     .action(async (name: string, o: { data?: string; async?: boolean }) => {
-      const res = check(await api('POST', `/v1/functions/${encodeURIComponent(name)}/invoke${o.async ? '?async=1' : ''}`, { json: await readData(o.data) }));
+      const res = check(
+        await api('POST', `/v1/functions/${encodeURIComponent(name)}/invoke${o.async ? '?async=1' : ''}`, {
+          json: await readData(o.data),
+        }),
+      );
       print(o.async ? res.body : res.text);
     });
 
-  program.command('list').description('list functions').action(async () => {
-    const { functions } = check(await api('GET', '/v1/functions')).body as { functions: { name: string; version: number; config: { engine: string; memoryMb: number } }[] };
-    print(functions.length ? functions.map((f) => `${f.name}\tv${f.version}\t${f.config.engine}\t${f.config.memoryMb} MB`).join('\n') : 'no functions yet: nimbus deploy <file>');
-  });
+  program
+    .command('list')
+    .description('list functions')
+    .action(async () => {
+      const { functions } = check(await api('GET', '/v1/functions')).body as {
+        functions: { name: string; version: number; config: { engine: string; memoryMb: number } }[];
+      };
+      print(
+        functions.length
+          ? functions.map((f) => `${f.name}\tv${f.version}\t${f.config.engine}\t${f.config.memoryMb} MB`).join('\n')
+          : 'no functions yet: nimbus deploy <file>',
+      );
+    });
 
-  program.command('get <name>').description('show a function').action(async (name: string) => print(check(await api('GET', `/v1/functions/${encodeURIComponent(name)}`)).body));
+  program
+    .command('get <name>')
+    .description('show a function')
+    .action(async (name: string) => print(check(await api('GET', `/v1/functions/${encodeURIComponent(name)}`)).body));
 
-  program.command('delete <name>').description('delete a function').action(async (name: string) => {
-    check(await api('DELETE', `/v1/functions/${encodeURIComponent(name)}`));
-    print(`deleted ${name}`);
-  });
+  program
+    .command('delete <name>')
+    .description('delete a function')
+    .action(async (name: string) => {
+      check(await api('DELETE', `/v1/functions/${encodeURIComponent(name)}`));
+      print(`deleted ${name}`);
+    });
 
-  program.command('activations').description('list recent activations')
+  program
+    .command('activations')
+    .description('list recent activations')
     .option('--function <name>', 'only this function')
     .option('--limit <n>', 'how many', int('--limit'))
     .action(async (o: { function?: string; limit?: number }) => {
       const q = new URLSearchParams();
       if (o.function) q.set('function', o.function);
       if (o.limit) q.set('limit', String(o.limit));
-      const { activations } = check(await api('GET', `/v1/activations?${q}`)).body as { activations: { id: string; functionName: string; status: string; cold: boolean | null; runMs: number | null; createdAt: string }[] };
-      print(activations.map((a) => `${a.id}\t${a.functionName}\t${a.status}\t${a.cold ? 'cold' : 'warm'}\t${a.runMs ?? '-'} ms\t${a.createdAt}`).join('\n') || 'no activations');
+      const { activations } = check(await api('GET', `/v1/activations?${q}`)).body as {
+        activations: {
+          id: string;
+          functionName: string;
+          status: string;
+          cold: boolean | null;
+          runMs: number | null;
+          createdAt: string;
+        }[];
+      };
+      print(
+        activations
+          .map(
+            (a) =>
+              `${a.id}\t${a.functionName}\t${a.status}\t${a.cold ? 'cold' : 'warm'}\t${a.runMs ?? '-'} ms\t${a.createdAt}`,
+          )
+          .join('\n') || 'no activations',
+      );
     });
 
-  program.command('logs <activationId>').description("print an activation's logs").action(async (id: string) => {
-    const a = check(await api('GET', `/v1/activations/${encodeURIComponent(id)}`)).body as { logs: string; error: { code: string; message: string } | null };
-    process.stdout.write(a.logs);
-    if (a.error) process.stderr.write(`${a.error.code}: ${a.error.message}\n`);
-  });
+  program
+    .command('logs <activationId>')
+    .description("print an activation's logs")
+    .action(async (id: string) => {
+      const a = check(await api('GET', `/v1/activations/${encodeURIComponent(id)}`)).body as {
+        logs: string;
+        error: { code: string; message: string } | null;
+      };
+      process.stdout.write(a.logs);
+      if (a.error) process.stderr.write(`${a.error.code}: ${a.error.message}\n`);
+    });
 }

@@ -8,7 +8,11 @@ import { packDirectory } from './pack.ts';
 
 export const EXAMPLES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples');
 
-async function put(platform: Platform, name: string, init: { body: BodyInit; type: string; config?: object }): Promise<string> {
+async function put(
+  platform: Platform,
+  name: string,
+  init: { body: BodyInit; type: string; config?: object },
+): Promise<string> {
   const headers: Record<string, string> = { 'content-type': init.type };
   if (platform.apiKey) headers.authorization = `Bearer ${platform.apiKey.key}`;
   if (init.config) headers['x-nimbus-config'] = JSON.stringify(init.config);
@@ -21,9 +25,22 @@ export async function deployExamples(platform: Platform): Promise<string[]> {
   const url = platform.url ?? '';
   const fnUrl = platform.functionsUrl ?? '';
   const auth = platform.apiKey ? ` -H "authorization: Bearer $(cat ${platform.config.dataDir}/api-key)"` : '';
-  const hello = await put(platform, 'hello', { type: 'application/json', body: JSON.stringify({ runtime: 'nodejs', code: await readFile(path.join(EXAMPLES_DIR, 'hello.js'), 'utf8') }) });
-  const echo = await put(platform, 'http-echo', { type: 'application/json', body: JSON.stringify({ runtime: 'nodejs', code: await readFile(path.join(EXAMPLES_DIR, 'http-echo.js'), 'utf8'), env: { GREETING: 'hello from env' } }) });
-  const greeter = await put(platform, 'greeter-ts', { type: 'application/gzip', body: new Uint8Array(await packDirectory(path.join(EXAMPLES_DIR, 'greeter-ts'))) });
+  const hello = await put(platform, 'hello', {
+    type: 'application/json',
+    body: JSON.stringify({ runtime: 'nodejs', code: await readFile(path.join(EXAMPLES_DIR, 'hello.js'), 'utf8') }),
+  });
+  const echo = await put(platform, 'http-echo', {
+    type: 'application/json',
+    body: JSON.stringify({
+      runtime: 'nodejs',
+      code: await readFile(path.join(EXAMPLES_DIR, 'http-echo.js'), 'utf8'),
+      env: { GREETING: 'hello from env' },
+    }),
+  });
+  const greeter = await put(platform, 'greeter-ts', {
+    type: 'application/gzip',
+    body: new Uint8Array(await packDirectory(path.join(EXAMPLES_DIR, 'greeter-ts'))),
+  });
   return [
     'examples deployed:',
     `  hello (${hello}):       curl -s${auth} -X POST ${url}/v1/functions/hello/invoke -H 'content-type: application/json' -d '{"name":"you"}'`,

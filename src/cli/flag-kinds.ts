@@ -23,21 +23,25 @@ export function boundsOf(key: keyof typeof NimbusOptions.shape): { min: number; 
   return { min: schema.minValue ?? 0, max: schema.maxValue ?? Number.MAX_SAFE_INTEGER };
 }
 
-export const port = ({ min, max }: { min: number; max: number }): Parse<number> => (raw, flag) => {
-  const n = Number(raw);
-  if (!WHOLE.test(raw.trim()) || n < min || n > max) throw bad(`${flag} must be ${min}-${max}, got "${raw}"`);
-  return n;
-};
+export const port =
+  ({ min, max }: { min: number; max: number }): Parse<number> =>
+  (raw, flag) => {
+    const n = Number(raw);
+    if (!WHOLE.test(raw.trim()) || n < min || n > max) throw bad(`${flag} must be ${min}-${max}, got "${raw}"`);
+    return n;
+  };
 
 /** A whole number within bounds; `example` (such as "10000 (or 0 for no limit)") is shown instead of the bare bound. */
-export const wholeNumber = ({ min, max }: { min: number; max: number }, example?: string): Parse<number> => (raw, flag) => {
-  const n = Number(raw);
-  if (!WHOLE.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    const range = max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : `≥ ${min}`;
-    throw bad(`${flag} must be a whole number ${example ? `such as ${example}` : range}, got "${raw}"`);
-  }
-  return n;
-};
+export const wholeNumber =
+  ({ min, max }: { min: number; max: number }, example?: string): Parse<number> =>
+  (raw, flag) => {
+    const n = Number(raw);
+    if (!WHOLE.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      const range = max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : `≥ ${min}`;
+      throw bad(`${flag} must be a whole number ${example ? `such as ${example}` : range}, got "${raw}"`);
+    }
+    return n;
+  };
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -56,33 +60,44 @@ export function formatAge(ms: number): string {
   return unit ? `${ms / (UNIT_MS[unit] ?? 1)}${unit}` : `${ms}ms`;
 }
 
-export const age = (hint: string): Parse<number> => (raw, flag) => {
-  const ms = parseAge(raw);
-  if (ms === undefined || !Number.isSafeInteger(ms)) throw bad(`${flag} must be an age such as 7d, 12h, 30m or 90s${hint}, got "${raw}"`);
-  return ms;
-};
+export const age =
+  (hint: string): Parse<number> =>
+  (raw, flag) => {
+    const ms = parseAge(raw);
+    if (ms === undefined || !Number.isSafeInteger(ms))
+      throw bad(`${flag} must be an age such as 7d, 12h, 30m or 90s${hint}, got "${raw}"`);
+    return ms;
+  };
 
 /** One CIDR of a repeatable flag; each entry is checked apart so the error names it. */
 export const cidr: Parse<string> = (raw, flag) => {
   const problem = cidrProblem(raw);
-  if (problem) throw bad(`${flag} "${raw}" is not a CIDR: ${problem}; write an address with a prefix length, such as ${flag} 10.1.0.0/16`);
+  if (problem)
+    throw bad(
+      `${flag} "${raw}" is not a CIDR: ${problem}; write an address with a prefix length, such as ${flag} 10.1.0.0/16`,
+    );
   return raw;
 };
 
 export const logLevel: Parse<string> = (raw, flag) => {
-  if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw bad(`${flag} must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  if (!(LOG_LEVELS as readonly string[]).includes(raw))
+    throw bad(`${flag} must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
   return raw;
 };
 
 export const invokerName: Parse<string> = (raw, flag) => {
-  if (!NimbusOptions.shape.invokerId.safeParse(raw).success) throw bad(`${flag} must be 1-64 letters, digits, _ or -, such as node-1, got "${raw}"`);
+  if (!NimbusOptions.shape.invokerId.safeParse(raw).success)
+    throw bad(`${flag} must be 1-64 letters, digits, _ or -, such as node-1, got "${raw}"`);
   return raw;
 };
 
 /** A secret: the error says what is wrong without repeating it. */
 export const apiKey: Parse<string> = (raw, flag) => {
   const min = NimbusOptions.shape.apiKey.unwrap().minLength ?? 0;
-  if (raw.length < min) throw bad(`${flag} must be at least ${min} characters (it had ${raw.length}): a long random key, such as the output of \`openssl rand -base64 24\``);
+  if (raw.length < min)
+    throw bad(
+      `${flag} must be at least ${min} characters (it had ${raw.length}): a long random key, such as the output of \`openssl rand -base64 24\``,
+    );
   return raw;
 };
 

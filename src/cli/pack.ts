@@ -30,7 +30,9 @@ export async function packDirectory(dir: string): Promise<Buffer> {
     const full = path.join(dir, rel);
     const st = await lstat(full);
     const content = await readFile(full);
-    await new Promise<void>((resolve, reject) => pack.entry({ name: rel, mode: st.mode & 0o777, mtime: new Date(0) }, content, (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      pack.entry({ name: rel, mode: st.mode & 0o777, mtime: new Date(0) }, content, (e) => (e ? reject(e) : resolve())),
+    );
   }
   pack.finalize();
   await ended;

@@ -10,7 +10,19 @@ import { Option, type Command } from 'commander';
 import { COMPUTED_DEFAULTS, DEFAULTS, PROCESS_LOG_LEVEL } from '../config/options.ts';
 import type { PlatformOptions } from '../platform.ts';
 import { CliError } from './client.ts';
-import { age, apiKey, boundsOf, cidr, formatAge, invokerName, logLevel, port, text, wholeNumber, type Parse } from './flag-kinds.ts';
+import {
+  age,
+  apiKey,
+  boundsOf,
+  cidr,
+  formatAge,
+  invokerName,
+  logLevel,
+  port,
+  text,
+  wholeNumber,
+  type Parse,
+} from './flag-kinds.ts';
 
 type Key = keyof PlatformOptions;
 type Value<K extends Key> = NonNullable<PlatformOptions[K]>;
@@ -39,38 +51,143 @@ const def = <K extends Key>(flag: PlatformFlag<K>) => flag;
 const unbounded = { min: 1, max: Number.MAX_SAFE_INTEGER };
 
 export const PLATFORM_FLAGS = {
-  port: def({ key: 'port', flag: '--port <port>', env: 'NIMBUS_PORT', help: 'port of the API (/v1); 0 takes any free port', default: String(DEFAULTS.port), parse: port(boundsOf('port')) }),
-  functionsPort: def({ key: 'functionsPort', flag: '--functions-port <port>', env: 'NIMBUS_FUNCTIONS_PORT', help: 'port of the function origin (ANY /fn/:name/*), kept apart from the API', defaultHelp: COMPUTED_DEFAULTS.functionsPort, parse: port(boundsOf('functionsPort')) }),
-  host: def({ key: 'host', flag: '--host <host>', env: 'NIMBUS_HOST', help: 'address to listen on (beyond loopback an API key is required)', default: DEFAULTS.host, parse: text }),
-  dataDir: def({ key: 'dataDir', flag: '--data-dir <dir>', env: 'NIMBUS_DATA_DIR', help: 'where state lives', default: DEFAULTS.dataDir, parse: text }),
-  bus: def({ key: 'bus', flag: '--bus <url>', env: 'NIMBUS_BUS', help: '"memory" or nats://host:port', default: DEFAULTS.bus, parse: text }),
-  store: def({ key: 'store', flag: '--store <url>', env: 'NIMBUS_STORE', help: '"sqlite" or postgres://…', default: DEFAULTS.store, parse: text }),
-  invokerId: def({ key: 'invokerId', flag: '--invoker-id <id>', env: 'NIMBUS_INVOKER_ID', help: "name of this process's invoker", default: DEFAULTS.invokerId, parse: invokerName }),
-  logLevel: def({ key: 'logLevel', flag: '--log-level <level>', env: 'NIMBUS_LOG_LEVEL', help: 'pino log level', default: PROCESS_LOG_LEVEL, parse: logLevel }),
-  apiKey: def({ key: 'apiKey', flag: '--api-key <key>', env: 'NIMBUS_API_KEY', help: 'API key clients must send (16+ characters); front-end replicas share one', defaultHelp: COMPUTED_DEFAULTS.apiKey, parse: apiKey }),
-  slots: def({ key: 'slots', flag: '--slots <n>', env: 'NIMBUS_SLOTS', help: 'runs taken before the balancer overflows to other invokers', defaultHelp: '4 per CPU, at least 2', parse: wholeNumber(unbounded) }),
-  maxSandboxesTotal: def({ key: 'maxSandboxesTotal', flag: '--max-sandboxes-total <n>', env: 'NIMBUS_MAX_SANDBOXES_TOTAL', help: 'most sandboxes this invoker runs at once, all functions together', defaultHelp: COMPUTED_DEFAULTS.maxSandboxesTotal, parse: wholeNumber(boundsOf('maxSandboxesTotal')) }),
-  sandboxMemoryTotalMb: def({ key: 'sandboxMemoryTotalMb', flag: '--sandbox-memory-total-mb <mb>', env: 'NIMBUS_SANDBOX_MEMORY_TOTAL_MB', help: 'most memory its sandboxes may be given together, MB', defaultHelp: COMPUTED_DEFAULTS.sandboxMemoryTotalMb, parse: wholeNumber(boundsOf('sandboxMemoryTotalMb')) }),
+  port: def({
+    key: 'port',
+    flag: '--port <port>',
+    env: 'NIMBUS_PORT',
+    help: 'port of the API (/v1); 0 takes any free port',
+    default: String(DEFAULTS.port),
+    parse: port(boundsOf('port')),
+  }),
+  functionsPort: def({
+    key: 'functionsPort',
+    flag: '--functions-port <port>',
+    env: 'NIMBUS_FUNCTIONS_PORT',
+    help: 'port of the function origin (ANY /fn/:name/*), kept apart from the API',
+    defaultHelp: COMPUTED_DEFAULTS.functionsPort,
+    parse: port(boundsOf('functionsPort')),
+  }),
+  host: def({
+    key: 'host',
+    flag: '--host <host>',
+    env: 'NIMBUS_HOST',
+    help: 'address to listen on (beyond loopback an API key is required)',
+    default: DEFAULTS.host,
+    parse: text,
+  }),
+  dataDir: def({
+    key: 'dataDir',
+    flag: '--data-dir <dir>',
+    env: 'NIMBUS_DATA_DIR',
+    help: 'where state lives',
+    default: DEFAULTS.dataDir,
+    parse: text,
+  }),
+  bus: def({
+    key: 'bus',
+    flag: '--bus <url>',
+    env: 'NIMBUS_BUS',
+    help: '"memory" or nats://host:port',
+    default: DEFAULTS.bus,
+    parse: text,
+  }),
+  store: def({
+    key: 'store',
+    flag: '--store <url>',
+    env: 'NIMBUS_STORE',
+    help: '"sqlite" or postgres://…',
+    default: DEFAULTS.store,
+    parse: text,
+  }),
+  invokerId: def({
+    key: 'invokerId',
+    flag: '--invoker-id <id>',
+    env: 'NIMBUS_INVOKER_ID',
+    help: "name of this process's invoker",
+    default: DEFAULTS.invokerId,
+    parse: invokerName,
+  }),
+  logLevel: def({
+    key: 'logLevel',
+    flag: '--log-level <level>',
+    env: 'NIMBUS_LOG_LEVEL',
+    help: 'pino log level',
+    default: PROCESS_LOG_LEVEL,
+    parse: logLevel,
+  }),
+  apiKey: def({
+    key: 'apiKey',
+    flag: '--api-key <key>',
+    env: 'NIMBUS_API_KEY',
+    help: 'API key clients must send (16+ characters); front-end replicas share one',
+    defaultHelp: COMPUTED_DEFAULTS.apiKey,
+    parse: apiKey,
+  }),
+  slots: def({
+    key: 'slots',
+    flag: '--slots <n>',
+    env: 'NIMBUS_SLOTS',
+    help: 'runs taken before the balancer overflows to other invokers',
+    defaultHelp: '4 per CPU, at least 2',
+    parse: wholeNumber(unbounded),
+  }),
+  maxSandboxesTotal: def({
+    key: 'maxSandboxesTotal',
+    flag: '--max-sandboxes-total <n>',
+    env: 'NIMBUS_MAX_SANDBOXES_TOTAL',
+    help: 'most sandboxes this invoker runs at once, all functions together',
+    defaultHelp: COMPUTED_DEFAULTS.maxSandboxesTotal,
+    parse: wholeNumber(boundsOf('maxSandboxesTotal')),
+  }),
+  sandboxMemoryTotalMb: def({
+    key: 'sandboxMemoryTotalMb',
+    flag: '--sandbox-memory-total-mb <mb>',
+    env: 'NIMBUS_SANDBOX_MEMORY_TOTAL_MB',
+    help: 'most memory its sandboxes may be given together, MB',
+    defaultHelp: COMPUTED_DEFAULTS.sandboxMemoryTotalMb,
+    parse: wholeNumber(boundsOf('sandboxMemoryTotalMb')),
+  }),
   egressAllow: def({
-    key: 'egressAllow', flag: '--egress-allow <cidr>', env: 'NIMBUS_EGRESS_ALLOW', repeatable: true, parse: cidr,
+    key: 'egressAllow',
+    flag: '--egress-allow <cidr>',
+    env: 'NIMBUS_EGRESS_ALLOW',
+    repeatable: true,
+    parse: cidr,
     help: "let functions with network reach this range although it is private, loopback or the host's own (repeatable; the variable takes a comma-separated list)",
-    default: DEFAULTS.egressAllow.join(','), defaultHelp: DEFAULTS.egressAllow.length ? undefined : 'none, the public internet only',
+    default: DEFAULTS.egressAllow.join(','),
+    defaultHelp: DEFAULTS.egressAllow.length ? undefined : 'none, the public internet only',
   }),
   activationRetentionMs: def({
-    key: 'activationRetentionMs', flag: '--activation-retention <age>', env: 'NIMBUS_ACTIVATION_RETENTION', parse: age(' (or 0 to keep records regardless of age)'),
-    help: 'delete activation records (logs, results) older than this: 7d, 12h, 30m, 90s, or 0 to keep them regardless of age', default: formatAge(DEFAULTS.activationRetentionMs),
+    key: 'activationRetentionMs',
+    flag: '--activation-retention <age>',
+    env: 'NIMBUS_ACTIVATION_RETENTION',
+    parse: age(' (or 0 to keep records regardless of age)'),
+    help: 'delete activation records (logs, results) older than this: 7d, 12h, 30m, 90s, or 0 to keep them regardless of age',
+    default: formatAge(DEFAULTS.activationRetentionMs),
   }),
   activationRetentionPerFunction: def({
-    key: 'activationRetentionPerFunction', flag: '--activation-retention-per-function <n>', env: 'NIMBUS_ACTIVATION_RETENTION_PER_FUNCTION',
-    help: 'keep at most the newest n finished activation records of each function, 0 for no limit', default: String(DEFAULTS.activationRetentionPerFunction),
-    parse: wholeNumber(boundsOf('activationRetentionPerFunction'), `${DEFAULTS.activationRetentionPerFunction} (or 0 for no limit)`),
+    key: 'activationRetentionPerFunction',
+    flag: '--activation-retention-per-function <n>',
+    env: 'NIMBUS_ACTIVATION_RETENTION_PER_FUNCTION',
+    help: 'keep at most the newest n finished activation records of each function, 0 for no limit',
+    default: String(DEFAULTS.activationRetentionPerFunction),
+    parse: wholeNumber(
+      boundsOf('activationRetentionPerFunction'),
+      `${DEFAULTS.activationRetentionPerFunction} (or 0 for no limit)`,
+    ),
   }),
 } satisfies { [K in Key]?: PlatformFlag<K> };
 
 export type FlagName = keyof typeof PLATFORM_FLAGS;
 
 /** The flags every platform process takes alike: caps, egress, retention. */
-export const SHARED_FLAGS = ['maxSandboxesTotal', 'sandboxMemoryTotalMb', 'egressAllow', 'activationRetentionMs', 'activationRetentionPerFunction'] as const satisfies readonly FlagName[];
+export const SHARED_FLAGS = [
+  'maxSandboxesTotal',
+  'sandboxMemoryTotalMb',
+  'egressAllow',
+  'activationRetentionMs',
+  'activationRetentionPerFunction',
+] as const satisfies readonly FlagName[];
 
 /** The name an invoker gives itself when not told: this host's name and the process id. */
 export const defaultInvokerId = () => `${os.hostname()}-${process.pid}`.replace(/[^a-zA-Z0-9_-]/g, '-').slice(0, 64);
@@ -84,15 +201,22 @@ export interface FlagSet {
 }
 
 /** The flags a command takes, each from the table, with the command's own wording where it differs. */
-export function platformFlags(names: readonly FlagName[], overrides: { [N in FlagName]?: Partial<Omit<PlatformFlag, 'key' | 'parse' | 'flag' | 'env'>> } = {}): FlagSet {
+export function platformFlags(
+  names: readonly FlagName[],
+  overrides: { [N in FlagName]?: Partial<Omit<PlatformFlag, 'key' | 'parse' | 'flag' | 'env'>> } = {},
+): FlagSet {
   const flags = names.map((name) => ({ ...PLATFORM_FLAGS[name], ...overrides[name] }) as AnyFlag);
   return {
     flags,
     addTo(command) {
       for (const f of flags) {
         const shown = f.defaultHelp ?? f.default;
-        const option = new Option(f.flag, `${f.help} (${[shown === undefined ? '' : `default: ${shown}`, `env ${f.env}`].filter(Boolean).join('; ')})`);
-        if (f.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+        const option = new Option(
+          f.flag,
+          `${f.help} (${[shown === undefined ? '' : `default: ${shown}`, `env ${f.env}`].filter(Boolean).join('; ')})`,
+        );
+        if (f.repeatable)
+          option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
         command.addOption(option);
       }
       return command;
@@ -108,11 +232,18 @@ export function platformFlags(names: readonly FlagName[], overrides: { [N in Fla
           try {
             return (f.parse as Parse<unknown>)(text, f.flag.split(' ')[0] ?? f.flag);
           } catch (e) {
-            if (fromFlag === undefined && fromEnv !== undefined && e instanceof CliError) throw new CliError(`${e.message} (from ${f.env})`, e.exitCode);
+            if (fromFlag === undefined && fromEnv !== undefined && e instanceof CliError)
+              throw new CliError(`${e.message} (from ${f.env})`, e.exitCode);
             throw e;
           }
         };
-        const entries = (list: string | string[]) => (Array.isArray(list) ? list : list.split(',').map((s) => s.trim()).filter(Boolean));
+        const entries = (list: string | string[]) =>
+          Array.isArray(list)
+            ? list
+            : list
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean);
         out[f.key] = f.repeatable ? entries(raw).map(parse) : parse(Array.isArray(raw) ? raw.join(',') : raw);
       }
       return out as Partial<PlatformOptions>;

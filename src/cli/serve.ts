@@ -18,22 +18,39 @@ export function redact(url: string): string {
 
 /** The platform options for a cluster node, or a CliError saying what is missing. */
 export function clusterOptions(bus = '', store = ''): Pick<PlatformOptions, 'balancer'> {
-  if (!/^nats:\/\//.test(bus)) throw new CliError(`cluster mode needs --bus nats://host:4222 (or NIMBUS_BUS), got "${bus}"`, 2);
-  if (!/^postgres(ql)?:\/\//.test(store)) throw new CliError(`cluster mode needs a shared store: --store postgres://… (or NIMBUS_STORE), got "${store}"`, 2);
+  if (!/^nats:\/\//.test(bus))
+    throw new CliError(`cluster mode needs --bus nats://host:4222 (or NIMBUS_BUS), got "${bus}"`, 2);
+  if (!/^postgres(ql)?:\/\//.test(store))
+    throw new CliError(`cluster mode needs a shared store: --store postgres://… (or NIMBUS_STORE), got "${store}"`, 2);
   return { balancer: (b, _config, logger) => shardingBalancerFor(b, (msg, extra) => logger.info(extra ?? {}, msg)) };
 }
 
-export const SERVE_FLAGS = platformFlags(['port', 'functionsPort', 'host', 'dataDir', 'bus', 'store', 'invokerId', 'logLevel', 'apiKey', ...SHARED_FLAGS]);
+export const SERVE_FLAGS = platformFlags([
+  'port',
+  'functionsPort',
+  'host',
+  'dataDir',
+  'bus',
+  'store',
+  'invokerId',
+  'logLevel',
+  'apiKey',
+  ...SHARED_FLAGS,
+]);
 
 export function registerServeCommand(program: Command): void {
-  const serve = program.command('serve')
-    .description('run nimbus: embedded (one process, SQLite, in-memory bus), or a cluster front end with --bus nats://… --store postgres://…');
+  const serve = program
+    .command('serve')
+    .description(
+      'run nimbus: embedded (one process, SQLite, in-memory bus), or a cluster front end with --bus nats://… --store postgres://…',
+    );
   SERVE_FLAGS.addTo(serve)
     .option('--examples', 'deploy the functions in examples/ at start')
     .action(async (o: { examples?: boolean } & Record<string, unknown>) => {
       const options = SERVE_FLAGS.read(o);
       const { port, functionsPort, bus = DEFAULTS.bus, store = DEFAULTS.store } = options;
-      if (functionsPort !== undefined && functionsPort !== 0 && functionsPort === port) throw new CliError(`--functions-port must differ from --port (${port}): functions get their own origin`, 2);
+      if (functionsPort !== undefined && functionsPort !== 0 && functionsPort === port)
+        throw new CliError(`--functions-port must differ from --port (${port}): functions get their own origin`, 2);
       const cluster = bus !== 'memory';
       const mode = cluster ? { withInvoker: false, ...clusterOptions(bus, store) } : {};
       const platform = await startPlatform({ ...options, ...mode }).catch((e: Error) => {
@@ -45,7 +62,8 @@ export function registerServeCommand(program: Command): void {
           : `nimbus is running at ${platform.url} (data in ${platform.config.dataDir})`,
         `functions are served at ${platform.functionsUrl}/fn/<name>/ (their own origin, apart from the API)`,
       ];
-      if (platform.apiKey?.created) lines.push(`API key (shown once; also in ${platform.config.dataDir}/api-key): ${platform.apiKey.key}`);
+      if (platform.apiKey?.created)
+        lines.push(`API key (shown once; also in ${platform.config.dataDir}/api-key): ${platform.apiKey.key}`);
       if (o.examples) lines.push(...(await deployExamples(platform)));
       process.stdout.write(`${lines.join('\n')}\n`);
       closeOnSignals(platform);

@@ -11,10 +11,14 @@ import { platformFlags } from './platform-flags.ts';
 const FLAGS = platformFlags(['dataDir']);
 
 export function registerSetupCommand(program: Command): void {
-  const setup = program.command('setup <part>').description('prepare an engine ahead of use; "microvm" builds the guest image');
+  const setup = program
+    .command('setup <part>')
+    .description('prepare an engine ahead of use; "microvm" builds the guest image');
   FLAGS.addTo(setup).action(async (part: string, o: Record<string, unknown>) => {
     if (part !== 'microvm') throw new CliError(`nothing to set up for "${part}": the only part is "microvm"`, 2);
-    const image = await ensureMicrovmImage(path.resolve(FLAGS.read(o).dataDir ?? DEFAULTS.dataDir), (message) => process.stderr.write(`${message}\n`));
+    const image = await ensureMicrovmImage(path.resolve(FLAGS.read(o).dataDir ?? DEFAULTS.dataDir), (message) =>
+      process.stderr.write(`${message}\n`),
+    );
     print(image);
   });
 }

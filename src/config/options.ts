@@ -56,12 +56,20 @@ export const NimbusOptions = z.object({
    * Largest request body, bytes (413 above).
    * @default 6291456 (6 MB)
    */
-  bodyLimitBytes: z.number().int().min(1024).default(6 * MB),
+  bodyLimitBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(6 * MB),
   /**
    * Largest deployable archive once unpacked, bytes (zip-bomb guard).
    * @default 262144000 (250 MB)
    */
-  unpackedLimitBytes: z.number().int().min(1024).default(250 * MB),
+  unpackedLimitBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(250 * MB),
   /**
    * Most files in a deployable archive.
    * @default 20000
@@ -81,12 +89,20 @@ export const NimbusOptions = z.object({
    * Largest function result, bytes (an error above, never silent truncation).
    * @default 6291456 (6 MB)
    */
-  resultLimitBytes: z.number().int().min(1024).default(6 * MB),
+  resultLimitBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(6 * MB),
   /**
    * Largest log kept per activation, bytes (truncated with a marker above).
    * @default 1048576 (1 MB)
    */
-  logLimitBytes: z.number().int().min(1024).default(1 * MB),
+  logLimitBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(1 * MB),
   /**
    * Idle time before a warm sandbox is disposed, ms.
    * @default 600000 (10 minutes)
@@ -113,7 +129,11 @@ export const NimbusOptions = z.object({
    * ones never are.
    * @default 604800000 (7 days)
    */
-  activationRetentionMs: z.number().int().min(0).default(7 * 24 * 3600 * 1000),
+  activationRetentionMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(7 * 24 * 3600 * 1000),
   /**
    * Per function, finished activation records beyond the newest this many are
    * deleted in the background; 0: no count limit. Dead letters go by age only.
@@ -139,14 +159,24 @@ export const NimbusOptions = z.object({
    * This process's invoker name (unique in a cluster): 1-64 letters, digits, _ or -.
    * @default 'local' (`nimbus invoker` names itself after the host and its process id)
    */
-  invokerId: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/).default('local'),
+  invokerId: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,64}$/)
+    .default('local'),
   /**
    * Where functions with `network: true` may connect beyond the public internet:
    * CIDRs (IPv4 or IPv6) an operator allows, such as "10.1.0.0/16". Loopback, the
    * host's own addresses, link-local and private ranges are refused otherwise.
    * @default [] (the public internet only)
    */
-  egressAllow: z.array(z.string().refine((c) => cidrProblem(c) === undefined, { error: (i) => `${JSON.stringify(i.input)} is not a CIDR (${cidrProblem(String(i.input))}); write e.g. 10.1.0.0/16` })).default([]),
+  egressAllow: z
+    .array(
+      z.string().refine((c) => cidrProblem(c) === undefined, {
+        error: (i) =>
+          `${JSON.stringify(i.input)} is not a CIDR (${cidrProblem(String(i.input))}); write e.g. 10.1.0.0/16`,
+      }),
+    )
+    .default([]),
   /**
    * Port of the function origin (`/fn/:name/*`), kept apart from the management
    * API so that a function's answer can never speak for the API's origin.
@@ -203,10 +233,14 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const PROCESS_LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
 function deepFreeze<T extends object>(value: T): Readonly<T> {
-  for (const child of Object.values(value)) if (typeof child === 'object' && child !== null) deepFreeze(child as object);
+  for (const child of Object.values(value))
+    if (typeof child === 'object' && child !== null) deepFreeze(child as object);
   return Object.freeze(value);
 }
-export type NimbusConfig = Omit<z.output<typeof NimbusOptions>, 'functionsPort' | 'maxSandboxesTotal' | 'sandboxMemoryTotalMb'> & {
+export type NimbusConfig = Omit<
+  z.output<typeof NimbusOptions>,
+  'functionsPort' | 'maxSandboxesTotal' | 'sandboxMemoryTotalMb'
+> & {
   dataDir: string;
   functionsPort: number;
   maxSandboxesTotal: number;

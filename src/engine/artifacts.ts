@@ -16,7 +16,11 @@ const sha256Of = (bytes: Buffer) => createHash('sha256').update(bytes).digest('h
 export class ArtifactCache {
   private readonly inflight = new Map<string, Promise<string>>();
 
-  constructor(private readonly dir: string, private readonly store: Store, private readonly log: ArtifactLog = () => undefined) {}
+  constructor(
+    private readonly dir: string,
+    private readonly store: Store,
+    private readonly log: ArtifactLog = () => undefined,
+  ) {}
 
   /** Path of the artifact's file, verified against its sha256 now; fetched again when missing or altered. */
   path(sha256: string): Promise<string> {
@@ -34,13 +38,18 @@ export class ArtifactCache {
     if (cached) {
       const actual = sha256Of(cached);
       if (actual === sha256) return file;
-      this.log('warn', 'a cached artifact does not match its sha256 (altered on disk): fetching it again from the store', { file, expected: sha256, actual });
+      this.log(
+        'warn',
+        'a cached artifact does not match its sha256 (altered on disk): fetching it again from the store',
+        { file, expected: sha256, actual },
+      );
       await rm(file, { force: true });
     }
     const bytes = await this.store.getArtifact(sha256);
     if (!bytes) throw new NimbusError('not_found', `artifact ${sha256} is missing from the store`);
     const actual = sha256Of(bytes);
-    if (actual !== sha256) throw new NimbusError('internal', `artifact ${sha256} is corrupt in the store (sha256 ${actual})`);
+    if (actual !== sha256)
+      throw new NimbusError('internal', `artifact ${sha256} is corrupt in the store (sha256 ${actual})`);
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
     // Owner-only and read-only: sandboxes get the code from the drivers (a copy, a mount or an fd), never from this directory.

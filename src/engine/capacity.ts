@@ -33,7 +33,10 @@ export class Capacity {
   private sandboxes = 0;
   private memoryMb = 0;
 
-  constructor(readonly limits: CapacityLimits, private readonly evictor?: Evictor) {}
+  constructor(
+    readonly limits: CapacityLimits,
+    private readonly evictor?: Evictor,
+  ) {}
 
   /** What is admitted now, beside the caps (for GET /v1/sandboxes and metrics). */
   usage(): { sandboxes: number; memoryMb: number } & CapacityLimits {
@@ -56,7 +59,11 @@ export class Capacity {
 
   /** A ticket if one sandbox of `memoryMb` fits now; never waits, never evicts. */
   tryAdmit(memoryMb: number): Ticket | undefined {
-    if (this.sandboxes + 1 > this.limits.maxSandboxesTotal || this.memoryMb + memoryMb > this.limits.sandboxMemoryTotalMb) return undefined;
+    if (
+      this.sandboxes + 1 > this.limits.maxSandboxesTotal ||
+      this.memoryMb + memoryMb > this.limits.sandboxMemoryTotalMb
+    )
+      return undefined;
     this.sandboxes++;
     this.memoryMb += memoryMb;
     return this.ticket(memoryMb);
@@ -80,7 +87,8 @@ export class Capacity {
         const before = held;
         if (released) return () => undefined;
         const growth = memoryMb - held;
-        if (growth > 0 && capacity.memoryMb + growth > capacity.limits.sandboxMemoryTotalMb) throw capacity.refusal(memoryMb, growth);
+        if (growth > 0 && capacity.memoryMb + growth > capacity.limits.sandboxMemoryTotalMb)
+          throw capacity.refusal(memoryMb, growth);
         capacity.memoryMb += growth;
         held = memoryMb;
         return () => {

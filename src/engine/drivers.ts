@@ -13,7 +13,10 @@ import { claimDataDir, otherLiveOwners } from './data-dir-owners.ts';
 const DATA_DIR_SCOPED: ReadonlySet<EngineKind> = new Set(['container', 'microvm']);
 
 export class DriverSet {
-  private readonly drivers = new Map<EngineKind, Promise<{ driver?: SandboxDriver; availability: DriverAvailability }>>();
+  private readonly drivers = new Map<
+    EngineKind,
+    Promise<{ driver?: SandboxDriver; availability: DriverAvailability }>
+  >();
 
   /** Driver instances, made before probing so that the start sweep and later use share one (it knows what is its own). */
   private readonly instances = new Map<EngineKind, Promise<SandboxDriver | undefined>>();
@@ -37,7 +40,10 @@ export class DriverSet {
     if (DATA_DIR_SCOPED.has(kind)) {
       const others = await otherLiveOwners(this.ctx.dataDir);
       if (others.length) {
-        this.ctx.log('warn', `not removing ${kind} leftovers: another live platform (pid ${others.join(', ')}) uses the data directory ${this.ctx.dataDir}; give each platform its own --data-dir`);
+        this.ctx.log(
+          'warn',
+          `not removing ${kind} leftovers: another live platform (pid ${others.join(', ')}) uses the data directory ${this.ctx.dataDir}; give each platform its own --data-dir`,
+        );
         return;
       }
     }
@@ -50,16 +56,18 @@ export class DriverSet {
    */
   async sweepLeftovers(): Promise<Record<EngineKind, string>> {
     this.release ??= await claimDataDir(this.ctx.dataDir);
-    const swept = await Promise.all(ENGINE_KINDS.map(async (kind) => {
-      try {
-        const driver = await this.instance(kind);
-        if (driver) await this.cleanup(kind, driver);
-        return [kind, driver ? 'swept' : 'not built in'] as const;
-      } catch (e) {
-        this.ctx.log('warn', `could not remove the ${kind} engine's leftovers: ${(e as Error).message}`);
-        return [kind, (e as Error).message] as const;
-      }
-    }));
+    const swept = await Promise.all(
+      ENGINE_KINDS.map(async (kind) => {
+        try {
+          const driver = await this.instance(kind);
+          if (driver) await this.cleanup(kind, driver);
+          return [kind, driver ? 'swept' : 'not built in'] as const;
+        } catch (e) {
+          this.ctx.log('warn', `could not remove the ${kind} engine's leftovers: ${(e as Error).message}`);
+          return [kind, (e as Error).message] as const;
+        }
+      }),
+    );
     return Object.fromEntries(swept) as Record<EngineKind, string>;
   }
 
@@ -69,12 +77,15 @@ export class DriverSet {
       entry = (async () => {
         try {
           const driver = await this.instance(kind);
-          if (!driver) return { availability: { available: false, reason: `the ${kind} engine is not built into this nimbus` } };
+          if (!driver)
+            return { availability: { available: false, reason: `the ${kind} engine is not built into this nimbus` } };
           const availability = await driver.probe();
           if (availability.available) await this.cleanup(kind, driver);
           return { driver, availability };
         } catch (e) {
-          return { availability: { available: false, reason: `the ${kind} engine failed to start: ${(e as Error).message}` } };
+          return {
+            availability: { available: false, reason: `the ${kind} engine failed to start: ${(e as Error).message}` },
+          };
         }
       })();
       this.drivers.set(kind, entry);

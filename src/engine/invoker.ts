@@ -7,7 +7,15 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Bus, Unsubscribe } from '../bus/bus.ts';
 import type { NimbusConfig } from '../config/options.ts';
-import type { DriverContext, MigrateRequest, MigrationReport, ResizeReport, ResizeRequest, Sandbox, SandboxInfo } from '../sandbox/driver.ts';
+import type {
+  DriverContext,
+  MigrateRequest,
+  MigrationReport,
+  ResizeReport,
+  ResizeRequest,
+  Sandbox,
+  SandboxInfo,
+} from '../sandbox/driver.ts';
 import type { Store, VersionRecord } from '../storage/store.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import { NimbusError, isNimbusError } from '../shared/errors.ts';
@@ -26,7 +34,9 @@ const RECORDED_DETAILS = ['accelerator', 'acceleratorReason', 'start'];
 const drainBoundMs = (timeoutMs: number) => Math.max(60_000, 2 * timeoutMs);
 
 function recordedDetails(details: Record<string, unknown>): Record<string, string> | undefined {
-  const picked = Object.fromEntries(RECORDED_DETAILS.filter((k) => typeof details[k] === 'string').map((k) => [k, String(details[k])]));
+  const picked = Object.fromEntries(
+    RECORDED_DETAILS.filter((k) => typeof details[k] === 'string').map((k) => [k, String(details[k])]),
+  );
   return Object.keys(picked).length ? picked : undefined;
 }
 
@@ -60,12 +70,16 @@ export class Invoker {
     this.drivers = new DriverSet(deps.driverContext);
     const { maxSandboxesTotal, sandboxMemoryTotalMb } = deps.config;
     this.capacity = new Capacity({ maxSandboxesTotal, sandboxMemoryTotalMb }, (exceptKey) => this.evictIdle(exceptKey));
-    this.artifacts = new ArtifactCache(path.join(deps.config.dataDir, 'artifacts'), deps.store, (level, msg, extra) => deps.driverContext.log(level, msg, extra));
+    this.artifacts = new ArtifactCache(path.join(deps.config.dataDir, 'artifacts'), deps.store, (level, msg, extra) =>
+      deps.driverContext.log(level, msg, extra),
+    );
   }
 
   static async create(deps: InvokerDeps): Promise<Invoker> {
     const invoker = new Invoker(deps);
-    invoker.unsubscribe = await deps.bus.serve(invokerSubject(deps.config.invokerId), (data) => invoker.run(RunRequest.parse(data)));
+    invoker.unsubscribe = await deps.bus.serve(invokerSubject(deps.config.invokerId), (data) =>
+      invoker.run(RunRequest.parse(data)),
+    );
     deps.metrics.sandboxSources.add(invoker.collectGauge);
     deps.metrics.capacitySources.add(invoker.collectCapacity);
     return invoker;
@@ -103,18 +117,34 @@ export class Invoker {
     } catch (e) {
       if (!isNimbusError(e) || e.code === 'throttled' || e.code === 'unavailable') throw e;
       const logs = typeof e.details.logs === 'string' ? e.details.logs : '';
-      const record = buildRecord(facts, { cold: true, sandboxId: null, initMs: Date.now() - startedAt, queuedMs: startedAt - req.acceptedAt, failure: { code: e.code, message: e.message, stack: e.details.stack, logs } });
+      const record = buildRecord(facts, {
+        cold: true,
+        sandboxId: null,
+        initMs: Date.now() - startedAt,
+        queuedMs: startedAt - req.acceptedAt,
+        failure: { code: e.code, message: e.message, stack: e.details.stack, logs },
+      });
       return this.finish(record);
     }
     const queuedMs = Date.now() - req.acceptedAt - lease.initMs;
     if (lease.cold) this.deps.metrics.coldStart.observe({ engine: config.engine }, lease.initMs / 1000);
     let outcome;
     try {
-      outcome = await lease.sandbox.invoke({ activationId: req.activationId, input: req.input, timeoutMs: config.timeoutMs });
+      outcome = await lease.sandbox.invoke({
+        activationId: req.activationId,
+        input: req.input,
+        timeoutMs: config.timeoutMs,
+      });
     } finally {
       pool.release(lease);
     }
-    const record = buildRecord(facts, { cold: lease.cold, sandboxId: lease.sandbox.id, initMs: lease.cold ? lease.initMs : null, queuedMs, outcome });
+    const record = buildRecord(facts, {
+      cold: lease.cold,
+      sandboxId: lease.sandbox.id,
+      initMs: lease.cold ? lease.initMs : null,
+      queuedMs,
+      outcome,
+    });
     const engineDetails = this.recordedDetails(lease.sandbox);
     if (engineDetails) record.engineDetails = engineDetails;
     return this.finish(record, outcome.ok ? outcome.output : undefined);
@@ -124,14 +154,21 @@ export class Invoker {
     await this.deps.store.putActivation(record);
     const m = this.deps.metrics;
     // A failed attempt that will be retried is recorded as queued; the metric counts what happened.
-    m.invocations.inc({ function: record.functionName, status: statusOf(record.error?.code), cold: String(record.cold), engine: record.engine });
-    if (record.runMs !== null) m.duration.observe({ function: record.functionName, engine: record.engine }, record.runMs / 1000);
+    m.invocations.inc({
+      function: record.functionName,
+      status: statusOf(record.error?.code),
+      cold: String(record.cold),
+      engine: record.engine,
+    });
+    if (record.runMs !== null)
+      m.duration.observe({ function: record.functionName, engine: record.engine }, record.runMs / 1000);
     return { activation: record, output };
   }
 
   /** The sandbox facts activation records carry, read once per sandbox (and again after a migrate or resize). */
   private recordedDetails(sandbox: Sandbox): Record<string, string> | undefined {
-    if (!this.detailsBySandbox.has(sandbox)) this.detailsBySandbox.set(sandbox, recordedDetails(sandbox.info().details));
+    if (!this.detailsBySandbox.has(sandbox))
+      this.detailsBySandbox.set(sandbox, recordedDetails(sandbox.info().details));
     return this.detailsBySandbox.get(sandbox);
   }
 
@@ -159,28 +196,33 @@ export class Invoker {
     if (again) return again;
     const { config } = this.deps;
     // The artifact is looked up (and its hash checked) at every sandbox creation, not once per pool.
-    const pool = new FunctionPool(poolKey(v.name, v.version), async () =>
-      driver.create({
-        id: `sb-${randomUUID().slice(0, 12)}`,
-        functionName: v.name,
-        functionVersion: v.version,
-        artifactPath: await this.artifacts.path(v.artifactSha256),
-        artifactSha256: v.artifactSha256,
-        handler: v.config.handler,
-        memoryMb: v.config.memoryMb,
-        cpus: 1,
-        env: v.config.env,
-        network: v.config.network,
-        resultLimitBytes: config.resultLimitBytes,
-        logLimitBytes: config.logLimitBytes,
-      }), {
-      // Engines whose sandboxes run one call at a time get one call per sandbox.
-      concurrency: driver.capabilities.concurrentCalls ? v.config.concurrency : 1,
-      maxSandboxes: v.config.maxSandboxes,
-      minSandboxes: v.config.minSandboxes,
-      waitQueueLimit: config.waitQueueLimit,
-      keepAliveMs: config.keepAliveMs,
-    }, { admit: (evict) => this.capacity.admit(v.config.memoryMb, poolKey(v.name, v.version), evict) });
+    const pool = new FunctionPool(
+      poolKey(v.name, v.version),
+      async () =>
+        driver.create({
+          id: `sb-${randomUUID().slice(0, 12)}`,
+          functionName: v.name,
+          functionVersion: v.version,
+          artifactPath: await this.artifacts.path(v.artifactSha256),
+          artifactSha256: v.artifactSha256,
+          handler: v.config.handler,
+          memoryMb: v.config.memoryMb,
+          cpus: 1,
+          env: v.config.env,
+          network: v.config.network,
+          resultLimitBytes: config.resultLimitBytes,
+          logLimitBytes: config.logLimitBytes,
+        }),
+      {
+        // Engines whose sandboxes run one call at a time get one call per sandbox.
+        concurrency: driver.capabilities.concurrentCalls ? v.config.concurrency : 1,
+        maxSandboxes: v.config.maxSandboxes,
+        minSandboxes: v.config.minSandboxes,
+        waitQueueLimit: config.waitQueueLimit,
+        keepAliveMs: config.keepAliveMs,
+      },
+      { admit: (evict) => this.capacity.admit(v.config.memoryMb, poolKey(v.name, v.version), evict) },
+    );
     this.drainBounds.set(pool, drainBoundMs(v.config.timeoutMs));
     if (v.version < (this.latest.get(v.name) ?? 0)) {
       // A call routed to a version that has since been replaced still runs on it, in a pool that drains at once.
@@ -218,7 +260,11 @@ export class Invoker {
     await pool.fillTo(fn.config.minSandboxes).catch((e: unknown) => {
       // The caps came first: what fits stays warm, and the caller logs why the rest does not.
       if (!isNimbusError(e) || e.code !== 'throttled') throw e;
-      throw new NimbusError('throttled', `function ${name} has ${pool.size} of its ${fn.config.minSandboxes} minSandboxes warm: ${e.message}`, e.details);
+      throw new NimbusError(
+        'throttled',
+        `function ${name} has ${pool.size} of its ${fn.config.minSandboxes} minSandboxes warm: ${e.message}`,
+        e.details,
+      );
     });
   }
 
@@ -255,7 +301,12 @@ export class Invoker {
 
   listSandboxes(): (SandboxInfo & { inflight: number; lastUsed: string })[] {
     return this.allPools().flatMap((p) =>
-      p.sandboxes().map((s) => ({ ...s.sandbox.info(), inflight: s.inflight, lastUsed: new Date(s.lastUsed).toISOString(), invoker: this.id })),
+      p.sandboxes().map((s) => ({
+        ...s.sandbox.info(),
+        inflight: s.inflight,
+        lastUsed: new Date(s.lastUsed).toISOString(),
+        invoker: this.id,
+      })),
     );
   }
 
@@ -294,10 +345,13 @@ export class Invoker {
     if (!sandbox.resize) throw await this.lacking(sandbox, 'resize');
     // More memory is admitted like a new sandbox's (429 naming the cap when it does not fit).
     const undo = request.memoryMb === undefined ? undefined : pool.ticketOf(id)?.resize(request.memoryMb);
-    return sandbox.resize(request).catch((e: unknown) => {
-      undo?.();
-      throw e;
-    }).finally(() => this.detailsBySandbox.delete(sandbox));
+    return sandbox
+      .resize(request)
+      .catch((e: unknown) => {
+        undo?.();
+        throw e;
+      })
+      .finally(() => this.detailsBySandbox.delete(sandbox));
   }
 
   /** The not_supported error (HTTP 409) for an operation a sandbox lacks, with the reason its driver declares. */

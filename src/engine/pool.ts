@@ -84,13 +84,22 @@ export class FunctionPool {
       } catch (e) {
         // The platform is full: a function with sandboxes of its own waits for
         // one of them (as at maxSandboxes); one with none is refused now.
-        if (!isCapacityRefusal(e) || this.slots.size + this.creating === 0 || this.waiters.length >= this.limits.waitQueueLimit) throw e;
+        if (
+          !isCapacityRefusal(e) ||
+          this.slots.size + this.creating === 0 ||
+          this.waiters.length >= this.limits.waitQueueLimit
+        )
+          throw e;
         const free = this.freeSlot();
         return free ? this.lease(free, false, 0) : this.wait();
       }
     }
     if (this.waiters.length >= this.limits.waitQueueLimit) {
-      throw new NimbusError('throttled', `function ${this.key} is at its limit of ${this.limits.maxSandboxes} sandboxes and ${this.limits.waitQueueLimit} waiting calls; retry later or raise maxSandboxes`, { retryAfterSeconds: 1 });
+      throw new NimbusError(
+        'throttled',
+        `function ${this.key} is at its limit of ${this.limits.maxSandboxes} sandboxes and ${this.limits.waitQueueLimit} waiting calls; retry later or raise maxSandboxes`,
+        { retryAfterSeconds: 1 },
+      );
     }
     return this.wait();
   }
@@ -102,7 +111,10 @@ export class FunctionPool {
   /** Adds a sandbox ahead of demand (pre-warm; never evicts another function's); returns it. */
   async prewarm(): Promise<Sandbox> {
     if (this.slots.size + this.creating >= this.limits.maxSandboxes) {
-      throw new NimbusError('conflict', `function ${this.key} already has its maximum of ${this.limits.maxSandboxes} sandboxes`);
+      throw new NimbusError(
+        'conflict',
+        `function ${this.key} already has its maximum of ${this.limits.maxSandboxes} sandboxes`,
+      );
     }
     const lease = await this.coldStart(false);
     this.release(lease);
@@ -111,7 +123,12 @@ export class FunctionPool {
 
   /** Starts sandboxes until the pool holds at least `count` (minSandboxes). */
   async fillTo(count: number): Promise<void> {
-    while (!this.closed && !this.draining && this.slots.size + this.creating < Math.min(count, this.limits.maxSandboxes)) await this.prewarm();
+    while (
+      !this.closed &&
+      !this.draining &&
+      this.slots.size + this.creating < Math.min(count, this.limits.maxSandboxes)
+    )
+      await this.prewarm();
   }
 
   release(lease: Lease): void {
@@ -225,7 +242,8 @@ export class FunctionPool {
     if (this.slots.size <= this.limits.minSandboxes) return undefined;
     let best: Slot | undefined;
     for (const slot of this.slots.values()) {
-      if (slot.inflight === 0 && slot.sandbox.state === 'ready' && (!best || slot.lastUsed < best.lastUsed)) best = slot;
+      if (slot.inflight === 0 && slot.sandbox.state === 'ready' && (!best || slot.lastUsed < best.lastUsed))
+        best = slot;
     }
     return best && { id: best.sandbox.id, lastUsed: best.lastUsed };
   }

@@ -15,7 +15,7 @@ const STATUS_BY_CODE: Record<string, ActivationStatus> = {
 };
 
 export function statusOf(code: string | undefined): ActivationStatus {
-  return code ? STATUS_BY_CODE[code] ?? 'error' : 'success';
+  return code ? (STATUS_BY_CODE[code] ?? 'error') : 'success';
 }
 
 /** A function failure the scheduler will retry leaves the record queued (its error says why), so it never reads as final. */
@@ -54,7 +54,7 @@ export interface RunEnd {
 
 export function buildRecord(facts: RunFacts, end: RunEnd): ActivationRecord {
   const o = end.outcome;
-  const error = end.failure ?? (o && !o.ok ? o.error ?? { code: 'function_error', message: 'unknown error' } : null);
+  const error = end.failure ?? (o && !o.ok ? (o.error ?? { code: 'function_error', message: 'unknown error' }) : null);
   const runMs = o?.runMs ?? 0;
   const value = o?.ok && o.output ? (o.output.kind === 'value' ? o.output.value : { http: o.output.response }) : null;
   return {

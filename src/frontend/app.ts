@@ -82,11 +82,23 @@ function answerClientError(e: Error, socket: Socket): void {
 /** HTTP/1.1 requires Host (RFC 9112 §3.2); HTTP/1.0 requests without one pass, as the Host check lets them. */
 function missingHost(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
   if (request.headers.host !== undefined || request.raw.httpVersion === '1.0') return done();
-  sendError(reply, new NimbusError('bad_request', 'an HTTP/1.1 request needs a Host header; send Host: 127.0.0.1:<port> (or the name you reached nimbus by)'));
+  sendError(
+    reply,
+    new NimbusError(
+      'bad_request',
+      'an HTTP/1.1 request needs a Host header; send Host: 127.0.0.1:<port> (or the name you reached nimbus by)',
+    ),
+  );
 }
 
 /** Listens, or says which option moves the listener when its port is taken. */
-export async function listenOrExplain(app: FastifyInstance, host: string, port: number, what: string, option: string): Promise<string> {
+export async function listenOrExplain(
+  app: FastifyInstance,
+  host: string,
+  port: number,
+  what: string,
+  option: string,
+): Promise<string> {
   try {
     await app.listen({ host, port });
   } catch (e) {

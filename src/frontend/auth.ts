@@ -26,7 +26,13 @@ export function requireApiKey(app: FastifyInstance, key: string): void {
     if (request.url === '/healthz') return;
     const given = Buffer.from(String(request.headers.authorization ?? ''));
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return sendError(reply, new NimbusError('unauthorized', 'missing or wrong API key: send "Authorization: Bearer <key>" (the key is in the data directory\'s api-key file)'));
+      return sendError(
+        reply,
+        new NimbusError(
+          'unauthorized',
+          'missing or wrong API key: send "Authorization: Bearer <key>" (the key is in the data directory\'s api-key file)',
+        ),
+      );
     }
   });
 }

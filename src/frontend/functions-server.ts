@@ -14,7 +14,10 @@ export function buildFunctionsServer(deps: FrontendDeps): FastifyInstance {
   const app = createApp({
     ...deps,
     notFound: (request) =>
-      new NimbusError('not_found', `no route ${request.method} ${request.url.split('?')[0]} on the function origin: it serves only ANY /fn/:name/* and GET /healthz; the management API is at ${deps.origins.api}`),
+      new NimbusError(
+        'not_found',
+        `no route ${request.method} ${request.url.split('?')[0]} on the function origin: it serves only ANY /fn/:name/* and GET /healthz; the management API is at ${deps.origins.api}`,
+      ),
   });
   functionOriginRoutes(app, deps.invocations);
   healthRoute(app, deps);

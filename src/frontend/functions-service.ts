@@ -23,7 +23,11 @@ export class FunctionsService {
     private readonly config: NimbusConfig,
     private readonly events: FunctionEvents,
   ) {
-    this.builder = new Builder({ timeoutMs: config.buildTimeoutMs, memoryMb: config.buildMemoryMb, maxOutputBytes: config.unpackedLimitBytes + 64 * 1024 * 1024 });
+    this.builder = new Builder({
+      timeoutMs: config.buildTimeoutMs,
+      memoryMb: config.buildMemoryMb,
+      maxOutputBytes: config.unpackedLimitBytes + 64 * 1024 * 1024,
+    });
   }
 
   /** Stops the build workers. */
@@ -44,7 +48,11 @@ export class FunctionsService {
     checkFunctionName(name);
     const cfg = parseOrThrow(DeployConfig, rawConfig, 'deploy config');
     const kind = archiveKind(archive);
-    if (!kind) throw new NimbusError('bad_archive', 'the body is not a zip, tar or tar.gz archive; send JSON {code, runtime} or an archive');
+    if (!kind)
+      throw new NimbusError(
+        'bad_archive',
+        'the body is not a zip, tar or tar.gz archive; send JSON {code, runtime} or an archive',
+      );
     const limits = { unpackedBytes: this.config.unpackedLimitBytes, files: this.config.archiveFileLimit };
     const bundle = await bundleArchive(this.builder, archive, kind, limits, cfg.handler);
     return this.store_(name, cfg, bundle);
@@ -55,7 +63,12 @@ export class FunctionsService {
     checkExports(bundle, cfg.handler);
     const fnConfig = compileConfig(cfg, cfg.language ?? bundle.language, this.config);
     const current = await this.store.getFunction(name);
-    if (current && current.artifactSha256 === bundle.sha256 && JSON.stringify(current.config) === JSON.stringify(fnConfig)) return { ...current, created: false };
+    if (
+      current &&
+      current.artifactSha256 === bundle.sha256 &&
+      JSON.stringify(current.config) === JSON.stringify(fnConfig)
+    )
+      return { ...current, created: false };
     const version = await this.store.deployVersion(name, fnConfig, bundle.sha256, bundle.code);
     await this.events.changed(name);
     return version;
@@ -64,7 +77,8 @@ export class FunctionsService {
   async get(name: string): Promise<FunctionRecord> {
     checkFunctionName(name);
     const fn = await this.store.getFunction(name);
-    if (!fn) throw new NimbusError('not_found', `function "${name}" does not exist; deploy it with PUT /v1/functions/${name}`);
+    if (!fn)
+      throw new NimbusError('not_found', `function "${name}" does not exist; deploy it with PUT /v1/functions/${name}`);
     return fn;
   }
 
@@ -78,7 +92,8 @@ export class FunctionsService {
 
   async delete(name: string): Promise<void> {
     checkFunctionName(name);
-    if (!(await this.store.deleteFunction(name))) throw new NimbusError('not_found', `function "${name}" does not exist`);
+    if (!(await this.store.deleteFunction(name)))
+      throw new NimbusError('not_found', `function "${name}" does not exist`);
     await this.events.changed(name);
   }
 }

@@ -49,12 +49,17 @@ export function badHostMessage(configuredHost: string): string {
 }
 
 /** Why a request comes from a web page of another origin (nothing when it does not), for routes other than /fn/. */
-export function crossOriginPage(headers: { origin?: string | string[]; 'sec-fetch-site'?: string | string[]; host?: string }): string | undefined {
+export function crossOriginPage(headers: {
+  origin?: string | string[];
+  'sec-fetch-site'?: string | string[];
+  host?: string;
+}): string | undefined {
   const site = headers['sec-fetch-site'];
   if (site === 'cross-site' || site === 'same-site') return `the browser says it is sent by a ${site} page`;
   const origin = headers.origin;
   if (origin === undefined) return undefined;
-  if (typeof origin !== 'string' || origin !== `http://${headers.host ?? ''}`) return `its Origin is ${JSON.stringify(String(origin).slice(0, 100))}`;
+  if (typeof origin !== 'string' || origin !== `http://${headers.host ?? ''}`)
+    return `its Origin is ${JSON.stringify(String(origin).slice(0, 100))}`;
   return undefined;
 }
 

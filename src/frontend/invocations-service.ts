@@ -33,7 +33,11 @@ export class InvocationsService {
     );
   }
 
-  async async(name: string, input: InvokeInput, idempotencyKey?: string): Promise<{ activationId: string; duplicate: boolean }> {
+  async async(
+    name: string,
+    input: InvokeInput,
+    idempotencyKey?: string,
+  ): Promise<{ activationId: string; duplicate: boolean }> {
     const fn = await this.functions.get(name);
     return this.scheduler.accept(fn, input, idempotencyKey);
   }

@@ -25,7 +25,12 @@ export function collectRoutes(app: FastifyInstance): () => void {
       app.route({
         method: missing,
         url,
-        handler: (request, reply) => sendError(reply, new NimbusError('method_not_allowed', `${request.method} is not allowed on ${url}; use ${allow}`), { allow }),
+        handler: (request, reply) =>
+          sendError(
+            reply,
+            new NimbusError('method_not_allowed', `${request.method} is not allowed on ${url}; use ${allow}`),
+            { allow },
+          ),
       });
     }
   };

@@ -48,11 +48,17 @@ export function parseJson(body: Buffer, what: string): unknown {
   try {
     value = JSON.parse(body.toString('utf8'));
   } catch (e) {
-    throw new NimbusError('bad_request', `${what} is not valid JSON (${(e as Error).message}); send a JSON document with content-type application/json`);
+    throw new NimbusError(
+      'bad_request',
+      `${what} is not valid JSON (${(e as Error).message}); send a JSON document with content-type application/json`,
+    );
   }
   // Checked after parsing, so that text which is not JSON at all gets the message above.
   if (typeof value === 'object' && value !== null && jsonDepth(body) > MAX_JSON_DEPTH) {
-    throw new NimbusError('bad_request', `${what} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; send a flatter document`);
+    throw new NimbusError(
+      'bad_request',
+      `${what} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; send a flatter document`,
+    );
   }
   return value;
 }
@@ -84,5 +90,10 @@ export function httpInputOf(request: FastifyRequest, prefix: string): HttpReques
   for (const [k, v] of Object.entries(request.headers)) {
     if (v !== undefined && k !== 'authorization') headers[k] = Array.isArray(v) ? v.join(', ') : v;
   }
-  return { method: request.method, url: url.startsWith('/') ? url : `/${url}`, headers, bodyBase64: rawBody(request).toString('base64') };
+  return {
+    method: request.method,
+    url: url.startsWith('/') ? url : `/${url}`,
+    headers,
+    bodyBase64: rawBody(request).toString('base64'),
+  };
 }

@@ -9,11 +9,26 @@ import { NimbusError, type ErrorCode } from '../shared/errors.ts';
 import { sendError } from './http-errors.ts';
 
 /** Headers that describe one connection (RFC 9110 §7.6.1), never a function's to set; content-length is ours to compute. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization', 'content-length']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'content-length',
+]);
 
 function platformHeaders(run: RunReply): Record<string, string> {
   const a = run.activation;
-  return { 'x-nimbus-activation-id': a.id, 'x-nimbus-cold-start': String(a.cold === true), 'x-nimbus-function-version': String(a.functionVersion) };
+  return {
+    'x-nimbus-activation-id': a.id,
+    'x-nimbus-cold-start': String(a.cold === true),
+    'x-nimbus-function-version': String(a.functionVersion),
+  };
 }
 
 /**
@@ -22,7 +37,12 @@ function platformHeaders(run: RunReply): Record<string, string> {
  * headers, nor those its own Connection header names.
  */
 export function functionHeaders(headers: Record<string, string>): [string, string][] {
-  const named = new Set((headers.connection ?? headers.Connection ?? '').toLowerCase().split(',').map((s) => s.trim()));
+  const named = new Set(
+    (headers.connection ?? headers.Connection ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((s) => s.trim()),
+  );
   const kept: [string, string][] = [];
   for (const [k, v] of Object.entries(headers)) {
     const key = k.toLowerCase();
@@ -46,7 +66,8 @@ export function invalidResponse(status: number, headers: [string, string][]): st
     return `the function answered with status ${status}, which is not a final HTTP status; answer with a whole number from 200 to 599`;
   }
   for (const [k, v] of headers) {
-    if (!TOKEN.test(k)) return `the function's response has a header named ${JSON.stringify(k.slice(0, 100))}, which is not a valid header name; use letters, digits and !#$%&'*+-.^_\`|~`;
+    if (!TOKEN.test(k))
+      return `the function's response has a header named ${JSON.stringify(k.slice(0, 100))}, which is not a valid header name; use letters, digits and !#$%&'*+-.^_\`|~`;
     if (typeof v !== 'string' || !HEADER_VALUE.test(v)) {
       return `the function's response header "${k}" has a value with CR, LF, another control character or a non-ASCII character; send printable ASCII only (encode other text, e.g. with encodeURIComponent)`;
     }
@@ -55,13 +76,21 @@ export function invalidResponse(status: number, headers: [string, string][]): st
 }
 
 function sendInvalid(reply: FastifyReply, run: RunReply, message: string): FastifyReply {
-  return sendError(reply, new NimbusError('function_error', message, { activationId: run.activation.id }), platformHeaders(run));
+  return sendError(
+    reply,
+    new NimbusError('function_error', message, { activationId: run.activation.id }),
+    platformHeaders(run),
+  );
 }
 
 function sendFailure(reply: FastifyReply, run: RunReply): FastifyReply | undefined {
   const a = run.activation;
   if (!a.error) return undefined;
-  return sendError(reply, new NimbusError(a.error.code as ErrorCode, a.error.message, { activationId: a.id }), platformHeaders(run));
+  return sendError(
+    reply,
+    new NimbusError(a.error.code as ErrorCode, a.error.message, { activationId: a.id }),
+    platformHeaders(run),
+  );
 }
 
 /** On the function origin: the function's status, headers (filtered) and body as it made them. */
@@ -69,12 +98,20 @@ export function sendOnFunctionOrigin(reply: FastifyReply, run: RunReply): Fastif
   const failed = sendFailure(reply, run);
   if (failed) return failed;
   const out = run.output;
-  if (out?.kind !== 'http') return reply.code(200).headers(platformHeaders(run)).type('application/json').send(JSON.stringify(out?.value ?? null));
+  if (out?.kind !== 'http')
+    return reply
+      .code(200)
+      .headers(platformHeaders(run))
+      .type('application/json')
+      .send(JSON.stringify(out?.value ?? null));
   const headers = functionHeaders(out.response.headers);
   const invalid = invalidResponse(out.response.status, headers);
   if (invalid) return sendInvalid(reply, run, invalid);
   for (const [k, v] of headers) reply.header(k, v);
-  return reply.code(out.response.status).headers(platformHeaders(run)).send(Buffer.from(out.response.bodyBase64, 'base64'));
+  return reply
+    .code(out.response.status)
+    .headers(platformHeaders(run))
+    .send(Buffer.from(out.response.bodyBase64, 'base64'));
 }
 
 /**
@@ -90,7 +127,7 @@ export function sendOnApiOrigin(reply: FastifyReply, run: RunReply): FastifyRepl
   if (invalid) return sendInvalid(reply, run, invalid);
   reply.headers(platformHeaders(run)).type('application/json');
   if (out?.kind === 'http') return reply.code(out.response.status).send(jsonBodyOf(out.response));
-  return reply.code(200).send(JSON.stringify(out?.kind === 'value' ? out.value ?? null : null));
+  return reply.code(200).send(JSON.stringify(out?.kind === 'value' ? (out.value ?? null) : null));
 }
 
 function jsonBodyOf(response: HttpResponseData): Buffer | string {

@@ -39,7 +39,10 @@ export function buildServer(deps: FrontendDeps): FastifyInstance {
   const app = createApp({
     ...deps,
     notFound: (request) =>
-      new NimbusError('not_found', `no route ${request.method} ${request.url.split('?')[0]}; see GET /v1/functions, POST /v1/functions/:name/invoke, and ANY /fn/:name/* on ${deps.origins.functions}`),
+      new NimbusError(
+        'not_found',
+        `no route ${request.method} ${request.url.split('?')[0]}; see GET /v1/functions, POST /v1/functions/:name/invoke, and ANY /fn/:name/* on ${deps.origins.functions}`,
+      ),
   });
   app.addHook('onRequest', (_request, reply, done) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -53,7 +56,9 @@ export function buildServer(deps: FrontendDeps): FastifyInstance {
   activationRoutes(app, deps.store);
   sandboxRoutes(app, deps.invoker, deps.functions);
   healthRoute(app, deps);
-  app.get('/metrics', async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
   answerOtherMethods();
   return app;
 }

@@ -8,7 +8,14 @@ import { openChannel } from './channel.guest.ts';
 import { LogCapture } from './log-capture.guest.ts';
 import type { LogBuffer } from './log-buffer.guest.ts';
 import { prepare } from './prepare.guest.ts';
-import { resolveHandler, runHandler, GuestCodedError, type ResolvedHandler, type FunctionContext, callContext } from './handlers.guest.ts';
+import {
+  resolveHandler,
+  runHandler,
+  GuestCodedError,
+  type ResolvedHandler,
+  type FunctionContext,
+  callContext,
+} from './handlers.guest.ts';
 import { HostMessage, FrameWriter, FrameDecoder, type GuestMessage, type GuestError } from './protocol.ts';
 
 const channel = openChannel(process.env.NIMBUS_AGENT_CHANNEL ?? 'fd:3');
@@ -31,7 +38,7 @@ function send(message: GuestMessage): void {
 function toGuestError(e: unknown): GuestError {
   if (e instanceof GuestCodedError) return { code: e.code, message: e.message, stack: e.stack };
   if (e instanceof Error) return { code: 'function_error', message: e.message || e.name, stack: e.stack };
-  return { code: 'function_error', message: typeof e === 'string' ? e : JSON.stringify(e) ?? String(e) };
+  return { code: 'function_error', message: typeof e === 'string' ? e : (JSON.stringify(e) ?? String(e)) };
 }
 
 function init(msg: Extract<HostMessage, { type: 'init' }>): void {
@@ -56,7 +63,14 @@ function init(msg: Extract<HostMessage, { type: 'init' }>): void {
 
 async function invoke(msg: Extract<HostMessage, { type: 'invoke' }>): Promise<void> {
   if (!handler || !base || !logs) {
-    send({ type: 'result', id: msg.id, ok: false, error: { code: 'internal', message: 'agent not initialised' }, logs: '', logsTruncated: false });
+    send({
+      type: 'result',
+      id: msg.id,
+      ok: false,
+      error: { code: 'internal', message: 'agent not initialised' },
+      logs: '',
+      logsTruncated: false,
+    });
     return;
   }
   const h = handler;
@@ -64,13 +78,22 @@ async function invoke(msg: Extract<HostMessage, { type: 'invoke' }>): Promise<vo
   const deadline = msg.timeoutMs === undefined ? msg.deadline : Date.now() + msg.timeoutMs;
   const buffer = logs.newLog();
   const result = new Promise((resolve, reject) => {
-    running.run({ log: buffer, fail: reject }, () => runHandler(h, msg.input, callContext(fn, msg.id, deadline)).then(resolve, reject));
+    running.run({ log: buffer, fail: reject }, () =>
+      runHandler(h, msg.input, callContext(fn, msg.id, deadline)).then(resolve, reject),
+    );
   });
   try {
     const output = (await result) as Awaited<ReturnType<typeof runHandler>>;
     send({ type: 'result', id: msg.id, ok: true, output, logs: buffer.text(), logsTruncated: buffer.truncated });
   } catch (e) {
-    send({ type: 'result', id: msg.id, ok: false, error: toGuestError(e), logs: buffer.text(), logsTruncated: buffer.truncated });
+    send({
+      type: 'result',
+      id: msg.id,
+      ok: false,
+      error: toGuestError(e),
+      logs: buffer.text(),
+      logsTruncated: buffer.truncated,
+    });
   }
 }
 

@@ -27,12 +27,23 @@ export type FunctionContext = Omit<CallContext, 'activationId' | 'deadline'>;
 
 /** One call's context, written out field by field: in V8 11 (Node 20) a spread followed by new fields gets a hidden class of its own every time (about 1 us a field). */
 export function callContext(f: FunctionContext, activationId: string, deadline: number): CallContext {
-  return { activationId, functionName: f.functionName, functionVersion: f.functionVersion, memoryMb: f.memoryMb, deadline, env: f.env, resultLimitBytes: f.resultLimitBytes };
+  return {
+    activationId,
+    functionName: f.functionName,
+    functionVersion: f.functionVersion,
+    memoryMb: f.memoryMb,
+    deadline,
+    env: f.env,
+    resultLimitBytes: f.resultLimitBytes,
+  };
 }
 
 /** A failure the guest reports with its own error code (not function_error). */
 export class GuestCodedError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -52,7 +63,8 @@ export function resolveHandler(mod: unknown, named?: string): ResolvedHandler {
     const target = (m[exportName] ?? (isObj(def) ? def[exportName] : undefined)) as unknown;
     if (exportName === 'fetch' && isObj(def) && isFn(def.fetch)) return bindFetch(def);
     if (isObj(target) && isFn(target.fetch)) return bindFetch(target);
-    if (!isFn(target)) throw new GuestCodedError('function_error', `handler "${named}" is not an exported function; ${NO_HANDLER}`);
+    if (!isFn(target))
+      throw new GuestCodedError('function_error', `handler "${named}" is not an exported function; ${NO_HANDLER}`);
     return { style: exportName === 'main' ? 'main' : 'lambda', call: target };
   }
   if (isObj(def) && isFn(def.fetch)) return bindFetch(def);
@@ -82,7 +94,10 @@ export async function runHandler(h: ResolvedHandler, input: InvokeInput, ctx: Ca
 }
 
 function tooLarge(size: number, ctx: CallContext): GuestCodedError {
-  return new GuestCodedError('result_too_large', `result of ${size} bytes is over the ${ctx.resultLimitBytes}-byte limit`);
+  return new GuestCodedError(
+    'result_too_large',
+    `result of ${size} bytes is over the ${ctx.resultLimitBytes}-byte limit`,
+  );
 }
 
 function checkHttp(response: HttpResponseData, ctx: CallContext): InvokeOutput {
@@ -165,9 +180,14 @@ function httpFromResult(result: unknown): HttpResponseData {
     // Refused here: a status the protocol cannot carry would break the channel and leave the call to time out.
     const status = result.statusCode;
     if (!Number.isInteger(status) || status < 200 || status > 599) {
-      throw new GuestCodedError('function_error', `the function answered with status ${status}, which is not a final HTTP status; answer with a whole number from 200 to 599`);
+      throw new GuestCodedError(
+        'function_error',
+        `the function answered with status ${status}, which is not a final HTTP status; answer with a whole number from 200 to 599`,
+      );
     }
-    const headers = Object.fromEntries(Object.entries(isObj(result.headers) ? result.headers : {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
+    const headers = Object.fromEntries(
+      Object.entries(isObj(result.headers) ? result.headers : {}).map(([k, v]) => [k.toLowerCase(), String(v)]),
+    );
     const body = result.body;
     let bodyBase64: string;
     if (typeof body === 'string') {
@@ -207,7 +227,10 @@ async function runFetch(h: ResolvedHandler, input: InvokeInput, ctx: CallContext
     });
   }
   const pending: Promise<unknown>[] = [];
-  const fetchCtx = { waitUntil: (p: Promise<unknown>) => void pending.push(p), passThroughOnException: () => undefined };
+  const fetchCtx = {
+    waitUntil: (p: Promise<unknown>) => void pending.push(p),
+    passThroughOnException: () => undefined,
+  };
   const response = (await h.call(request, { ...ctx.env }, fetchCtx)) as unknown;
   if (!(response instanceof Response)) {
     throw new GuestCodedError('function_error', 'fetch handler must return a Response');

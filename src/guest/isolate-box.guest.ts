@@ -5,7 +5,15 @@
 // runs); timers and fetches bridged to the pool. Everything the isolate hands
 // back is untrusted and checked here.
 import type IVM from 'isolated-vm';
-import { RuntimeFetch, RuntimeInit, PoolEventType, type PoolCommandOf, type PoolCommandType, type PoolEvent, type HeapStats } from './isolate-protocol.ts';
+import {
+  RuntimeFetch,
+  RuntimeInit,
+  PoolEventType,
+  type PoolCommandOf,
+  type PoolCommandType,
+  type PoolEvent,
+  type HeapStats,
+} from './isolate-protocol.ts';
 import type { GuestError } from './protocol.ts';
 import { checkAnswer, failure, type ResultEvent } from './isolate-answer.guest.ts';
 import type { CodeCache } from './isolate-code-cache.guest.ts';
@@ -44,18 +52,32 @@ export class PoolIsolate implements ShellOwner {
   private heap: HeapStats | undefined;
   private heapAt = 0;
 
-  constructor(private readonly c: CreateCommand, private readonly env: PoolEnv) {
+  constructor(
+    private readonly c: CreateCommand,
+    private readonly env: PoolEnv,
+  ) {
     this.sid = c.sid;
     this.ready = this.start();
   }
 
   private async start(): Promise<boolean> {
     const started = performance.now();
-    const loadTimer = setTimeout(() => this.end('timeout', `the function did not load within ${this.c.initTimeoutMs} ms`), this.c.initTimeoutMs);
+    const loadTimer = setTimeout(
+      () => this.end('timeout', `the function did not load within ${this.c.initTimeoutMs} ms`),
+      this.c.initTimeoutMs,
+    );
     try {
       const { style, logs, codeCache, spare } = await this.load();
       this.loaded = true;
-      this.env.send({ type: PoolEventType.Created, sid: this.sid, style, initMs: performance.now() - started, codeCache, spare, logs });
+      this.env.send({
+        type: PoolEventType.Created,
+        sid: this.sid,
+        style,
+        initMs: performance.now() - started,
+        codeCache,
+        spare,
+        logs,
+      });
       return true;
     } catch (e) {
       const { error, logs } = this.loadError(e);
@@ -68,7 +90,12 @@ export class PoolIsolate implements ShellOwner {
     }
   }
 
-  private async load(): Promise<{ style: string; logs: string; codeCache: 'hit' | 'miss' | 'rejected'; spare: boolean }> {
+  private async load(): Promise<{
+    style: string;
+    logs: string;
+    codeCache: 'hit' | 'miss' | 'rejected';
+    spare: boolean;
+  }> {
     const c = this.c;
     const { shell, spare } = await this.env.spares.take(c.memoryMb);
     if (this.gone) {
@@ -83,13 +110,23 @@ export class PoolIsolate implements ShellOwner {
     const fn = await this.env.cache.compile(shell.isolate, c.codeKey, wrapped, 'file:///function.js');
     const factory = (await fn.script.run(shell.context, { reference: true })) as unknown as IVM.Reference<unknown>;
     fn.script.release();
-    const config = { handler: c.handler, functionName: c.functionName, functionVersion: c.functionVersion, memoryMb: c.memoryMb, env: c.env, network: c.network, resultLimitBytes: c.resultLimitBytes, logLimitBytes: c.logLimitBytes };
+    const config = {
+      handler: c.handler,
+      functionName: c.functionName,
+      functionVersion: c.functionVersion,
+      memoryMb: c.memoryMb,
+      env: c.env,
+      network: c.network,
+      resultLimitBytes: c.resultLimitBytes,
+      logLimitBytes: c.logLimitBytes,
+    };
     const json = await shell.entry.apply(undefined, ['init', factory.derefInto(), JSON.stringify(config)]);
     factory.release();
     const init = typeof json === 'string' ? RuntimeInit.safeParse(JSON.parse(json)) : undefined;
     if (!init?.success) throw new Error('the runtime answered init with something malformed');
     const logs = init.data.logs.slice(0, c.logLimitBytes + 200);
-    if (!init.data.ok || !init.data.style) throw Object.assign(new Error(init.data.error?.message ?? 'init failed'), { guest: init.data.error, logs });
+    if (!init.data.ok || !init.data.style)
+      throw Object.assign(new Error(init.data.error?.message ?? 'init failed'), { guest: init.data.error, logs });
     return { style: init.data.style, logs, codeCache: fn.cache, spare };
   }
 
@@ -97,18 +134,49 @@ export class PoolIsolate implements ShellOwner {
     const err = e as Error & { guest?: GuestError; logs?: string };
     const logs = err.logs ?? '';
     if (this.gone?.code === 'timeout') return { error: { code: 'timeout', message: this.gone.reason }, logs };
-    if (this.gone) return { error: { code: 'function_crashed', message: `the isolate ended while loading: ${this.gone.reason}` }, logs };
-    if (this.isolate?.isDisposed || /memory limit/i.test(err.message)) return { error: { code: 'memory_exhausted', message: `the function ran out of memory while loading (limit ${this.c.memoryMb} MB); raise memoryMb` }, logs };
-    if (err.guest) return { error: { code: 'function_error', message: `function failed to load: ${err.guest.message}`, stack: err.guest.stack }, logs };
-    return { error: { code: 'function_error', message: `function failed to load: ${err.message}`, stack: err.stack }, logs };
+    if (this.gone)
+      return {
+        error: { code: 'function_crashed', message: `the isolate ended while loading: ${this.gone.reason}` },
+        logs,
+      };
+    if (this.isolate?.isDisposed || /memory limit/i.test(err.message))
+      return {
+        error: {
+          code: 'memory_exhausted',
+          message: `the function ran out of memory while loading (limit ${this.c.memoryMb} MB); raise memoryMb`,
+        },
+        logs,
+      };
+    if (err.guest)
+      return {
+        error: {
+          code: 'function_error',
+          message: `function failed to load: ${err.guest.message}`,
+          stack: err.guest.stack,
+        },
+        logs,
+      };
+    return {
+      error: { code: 'function_error', message: `function failed to load: ${err.message}`, stack: err.stack },
+      logs,
+    };
   }
 
   invoke(c: PoolCommandOf<typeof PoolCommandType.Invoke>): void {
     const entry = this.entry;
-    if (this.gone || !entry || !this.loaded) return this.env.send(failure(this.sid, c.id, { code: 'function_crashed', message: `the isolate is gone: ${this.gone?.reason ?? 'not loaded'}` }));
+    if (this.gone || !entry || !this.loaded)
+      return this.env.send(
+        failure(this.sid, c.id, {
+          code: 'function_crashed',
+          message: `the isolate is gone: ${this.gone?.reason ?? 'not loaded'}`,
+        }),
+      );
     const call: Call = {
       deadline: c.deadline,
-      timer: setTimeout(() => this.end('timeout', `call ${c.id} ran past its deadline`, c.id), Math.max(0, c.deadline - Date.now())),
+      timer: setTimeout(
+        () => this.end('timeout', `call ${c.id} ran past its deadline`, c.id),
+        Math.max(0, c.deadline - Date.now()),
+      ),
       finish: (event) => {
         if (this.calls.get(c.id) !== call) return;
         clearTimeout(call.timer);
@@ -117,32 +185,43 @@ export class PoolIsolate implements ShellOwner {
       },
     };
     this.calls.set(c.id, call);
-    entry.apply(undefined, ['invoke', JSON.stringify({ id: c.id, input: c.input, deadline: c.deadline })], { result: { promise: true } }).then(
-      (json) => {
-        const { event, memory } = checkAnswer(this.sid, c.id, json, this.c, this.heap);
-        if (memory) this.end('memory_exhausted', event.error?.message ?? 'out of memory');
-        call.finish(event);
-        void this.sampleHeap();
-      },
-      (e: Error) => {
-        this.onEntryError(e);
-        call.finish(failure(this.sid, c.id, { code: 'function_error', message: `the isolate failed: ${e.message}` }));
-      },
-    );
+    entry
+      .apply(undefined, ['invoke', JSON.stringify({ id: c.id, input: c.input, deadline: c.deadline })], {
+        result: { promise: true },
+      })
+      .then(
+        (json) => {
+          const { event, memory } = checkAnswer(this.sid, c.id, json, this.c, this.heap);
+          if (memory) this.end('memory_exhausted', event.error?.message ?? 'out of memory');
+          call.finish(event);
+          void this.sampleHeap();
+        },
+        (e: Error) => {
+          this.onEntryError(e);
+          call.finish(failure(this.sid, c.id, { code: 'function_error', message: `the isolate failed: ${e.message}` }));
+        },
+      );
   }
 
   /** What a call gets when the isolate ends under it. */
   private errorFor(id: string): GuestError {
     const gone = this.gone ?? { code: 'function_crashed', reason: 'the isolate is gone' };
-    if (gone.code === 'timeout' && gone.culprit === id) return { code: 'timeout', message: `function timed out (${gone.reason})` };
-    if (gone.code === 'timeout') return { code: 'function_crashed', message: `the isolate was stopped because another call in it timed out (${gone.culprit})` };
-    if (gone.code === 'memory_exhausted') return { code: 'memory_exhausted', message: `${gone.reason}; raise memoryMb or use less memory` };
+    if (gone.code === 'timeout' && gone.culprit === id)
+      return { code: 'timeout', message: `function timed out (${gone.reason})` };
+    if (gone.code === 'timeout')
+      return {
+        code: 'function_crashed',
+        message: `the isolate was stopped because another call in it timed out (${gone.culprit})`,
+      };
+    if (gone.code === 'memory_exhausted')
+      return { code: 'memory_exhausted', message: `${gone.reason}; raise memoryMb or use less memory` };
     return { code: 'function_crashed', message: `the isolate ended: ${gone.reason}` };
   }
 
   /** A failed entry into the isolate: a disposal by isolated-vm means the memory limit was hit. */
   private onEntryError(e: Error): void {
-    if (!this.gone && (this.isolate?.isDisposed || /memory limit/i.test(e.message))) this.end('memory_exhausted', `the isolate went over its ${this.c.memoryMb} MB memory limit`);
+    if (!this.gone && (this.isolate?.isDisposed || /memory limit/i.test(e.message)))
+      this.end('memory_exhausted', `the isolate went over its ${this.c.memoryMb} MB memory limit`);
   }
 
   /** Ends the isolate once: calls in flight fail, timers stop, the isolate is disposed. */
@@ -186,7 +265,13 @@ export class PoolIsolate implements ShellOwner {
     if (!parsed?.success || !this.c.network) return this.deliver(id, { error: 'the fetch request was malformed' });
     if (this.fetches >= MAX_FETCHES) return this.deliver(id, { error: `more than ${MAX_FETCHES} fetches at once` });
     this.fetches++;
-    this.env.send({ type: PoolEventType.Fetch, sid: this.sid, fetchId: id, request: parsed.data.request, deadline: parsed.data.deadline });
+    this.env.send({
+      type: PoolEventType.Fetch,
+      sid: this.sid,
+      fetchId: id,
+      request: parsed.data.request,
+      deadline: parsed.data.deadline,
+    });
   }
 
   fetched(c: PoolCommandOf<typeof PoolCommandType.Fetched>): void {
@@ -203,7 +288,12 @@ export class PoolIsolate implements ShellOwner {
     if (this.gone || !this.isolate) return undefined;
     try {
       const h = await this.isolate.getHeapStatistics();
-      return { usedMb: h.used_heap_size / MB, totalMb: h.total_heap_size / MB, externalMb: h.externally_allocated_size / MB, limitMb: h.heap_size_limit / MB };
+      return {
+        usedMb: h.used_heap_size / MB,
+        totalMb: h.total_heap_size / MB,
+        externalMb: h.externally_allocated_size / MB,
+        limitMb: h.heap_size_limit / MB,
+      };
     } catch {
       return undefined;
     }

@@ -11,7 +11,12 @@ export class CodeCache {
 
   constructor(private readonly maxEntries = 128) {}
 
-  async compile(isolate: IVM.Isolate, key: string, code: string, filename: string): Promise<{ script: IVM.Script; cache: CacheUse }> {
+  async compile(
+    isolate: IVM.Isolate,
+    key: string,
+    code: string,
+    filename: string,
+  ): Promise<{ script: IVM.Script; cache: CacheUse }> {
     const cachedData = this.entries.get(key);
     if (cachedData) {
       const script = await isolate.compileScript(code, { filename, cachedData });
@@ -29,7 +34,11 @@ export class CodeCache {
     return { script, cache: 'miss' };
   }
 
-  private async produce(isolate: IVM.Isolate, code: string, filename: string): Promise<IVM.ExternalCopy<ArrayBuffer> | undefined> {
+  private async produce(
+    isolate: IVM.Isolate,
+    code: string,
+    filename: string,
+  ): Promise<IVM.ExternalCopy<ArrayBuffer> | undefined> {
     const script = await isolate.compileScript(code, { filename, produceCachedData: true });
     const data = (script as IVM.Script & IVM.CachedDataResult).cachedData;
     script.release();

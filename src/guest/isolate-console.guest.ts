@@ -30,21 +30,39 @@ function inspect(value: unknown, depth = 0, seen: unknown[] = []): string {
   if (seen.includes(value)) return '[Circular]';
   if (depth >= MAX_DEPTH) return Array.isArray(value) ? '[Array]' : '[Object]';
   const next = [...seen, value];
-  const items = (list: string[], total: number) => (total > MAX_ITEMS ? [...list, `... ${total - MAX_ITEMS} more items`] : list);
+  const items = (list: string[], total: number) =>
+    total > MAX_ITEMS ? [...list, `... ${total - MAX_ITEMS} more items`] : list;
   if (Array.isArray(value)) {
-    return `[ ${items(value.slice(0, MAX_ITEMS).map((v) => inspect(v, depth + 1, next)), value.length).join(', ')} ]`.replace('[  ]', '[]');
+    return `[ ${items(
+      value.slice(0, MAX_ITEMS).map((v) => inspect(v, depth + 1, next)),
+      value.length,
+    ).join(', ')} ]`.replace('[  ]', '[]');
   }
   if (value instanceof Map) {
-    const entries = [...value].slice(0, MAX_ITEMS).map(([k, v]) => `${inspect(k, depth + 1, next)} => ${inspect(v, depth + 1, next)}`);
+    const entries = [...value]
+      .slice(0, MAX_ITEMS)
+      .map(([k, v]) => `${inspect(k, depth + 1, next)} => ${inspect(v, depth + 1, next)}`);
     return `Map(${value.size}) { ${items(entries, value.size).join(', ')} }`;
   }
   if (value instanceof Set) {
-    return `Set(${value.size}) { ${items([...value].slice(0, MAX_ITEMS).map((v) => inspect(v, depth + 1, next)), value.size).join(', ')} }`;
+    return `Set(${value.size}) { ${items(
+      [...value].slice(0, MAX_ITEMS).map((v) => inspect(v, depth + 1, next)),
+      value.size,
+    ).join(', ')} }`;
   }
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${value.byteLength}) [ ${Array.from(new Uint8Array(value.buffer, value.byteOffset, Math.min(value.byteLength, MAX_ITEMS))).join(', ')} ]`;
+  if (ArrayBuffer.isView(value))
+    return `${value.constructor.name}(${value.byteLength}) [ ${Array.from(new Uint8Array(value.buffer, value.byteOffset, Math.min(value.byteLength, MAX_ITEMS))).join(', ')} ]`;
   const keys = Object.keys(value);
-  const body = keys.slice(0, MAX_ITEMS).map((k) => `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${inspect((value as Record<string, unknown>)[k], depth + 1, next)}`);
-  const name = value.constructor && value.constructor !== Object && typeof value.constructor.name === 'string' ? `${value.constructor.name} ` : '';
+  const body = keys
+    .slice(0, MAX_ITEMS)
+    .map(
+      (k) =>
+        `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${inspect((value as Record<string, unknown>)[k], depth + 1, next)}`,
+    );
+  const name =
+    value.constructor && value.constructor !== Object && typeof value.constructor.name === 'string'
+      ? `${value.constructor.name} `
+      : '';
   return keys.length ? `${name}{ ${items(body, keys.length).join(', ')} }` : `${name}{}`;
 }
 
@@ -91,7 +109,8 @@ export function createConsole(): Record<string, (...args: unknown[]) => void> {
     debug: write,
     warn: write,
     error: write,
-    trace: (...args: unknown[]) => write(`Trace: ${format(args)}\n${(new Error().stack ?? '').split('\n').slice(2).join('\n')}`),
+    trace: (...args: unknown[]) =>
+      write(`Trace: ${format(args)}\n${(new Error().stack ?? '').split('\n').slice(2).join('\n')}`),
     dir: (value: unknown) => write(inspect(value, 1)),
     assert: (ok: unknown, ...args: unknown[]) => void (ok ? undefined : write('Assertion failed', ...args)),
     count: (name: unknown = 'default') => {

@@ -79,12 +79,27 @@ function randomBytes(n: number): Uint8Array {
   return randomPool.slice(randomAt - n, randomAt);
 }
 
-const INTEGER_ARRAYS = ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'BigInt64Array', 'BigUint64Array'];
+const INTEGER_ARRAYS = [
+  'Int8Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'BigInt64Array',
+  'BigUint64Array',
+];
 
 const crypto = {
   getRandomValues<T extends ArrayBufferView>(array: T): T {
-    if (!ArrayBuffer.isView(array) || !INTEGER_ARRAYS.includes(array.constructor.name)) throw new NimbusDOMException('getRandomValues needs an integer typed array', 'TypeMismatchError');
-    if (array.byteLength > 65536) throw new NimbusDOMException(`getRandomValues: ${array.byteLength} bytes is over the 65536-byte limit`, 'QuotaExceededError');
+    if (!ArrayBuffer.isView(array) || !INTEGER_ARRAYS.includes(array.constructor.name))
+      throw new NimbusDOMException('getRandomValues needs an integer typed array', 'TypeMismatchError');
+    if (array.byteLength > 65536)
+      throw new NimbusDOMException(
+        `getRandomValues: ${array.byteLength} bytes is over the 65536-byte limit`,
+        'QuotaExceededError',
+      );
     new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(randomBytes(array.byteLength));
     return array;
   },
@@ -107,12 +122,25 @@ async function fetchViaHost(input: unknown, init?: unknown): Promise<Response> {
   request.headers.forEach((v, k) => (headers[k] = v));
   const id = nextFetch++;
   const answer = new Promise<Response>((resolve, reject) => fetches.set(id, { owner, resolve, reject }));
-  host.fetch?.(id, JSON.stringify({ request: { method: request.method, url: request.url, headers, bodyBase64: bytesToBase64(body) }, deadline: owner.deadline }));
+  host.fetch?.(
+    id,
+    JSON.stringify({
+      request: { method: request.method, url: request.url, headers, bodyBase64: bytesToBase64(body) },
+      deadline: owner.deadline,
+    }),
+  );
   return answer;
 }
 
 interface Fetched {
-  response?: { status: number; statusText: string; headers: [string, string][]; bodyBase64: string; url: string; redirected: boolean };
+  response?: {
+    status: number;
+    statusText: string;
+    headers: [string, string][];
+    bodyBase64: string;
+    url: string;
+    redirected: boolean;
+  };
   error?: string;
 }
 
@@ -125,13 +153,23 @@ export function fetched(id: number, json: string): void {
   const { response: r, error } = JSON.parse(json) as Fetched;
   if (!r) return pending.reject(new TypeError(`fetch failed: ${error ?? 'no response'}`));
   const nullBody = [204, 205, 304].includes(r.status);
-  const response = new Response(nullBody ? null : base64ToBytes(r.bodyBase64), { status: r.status, statusText: r.statusText, headers: r.headers });
-  (Response as unknown as { describe(r: Response, url: string, redirected: boolean): void }).describe(response, r.url, r.redirected);
+  const response = new Response(nullBody ? null : base64ToBytes(r.bodyBase64), {
+    status: r.status,
+    statusText: r.statusText,
+    headers: r.headers,
+  });
+  (Response as unknown as { describe(r: Response, url: string, redirected: boolean): void }).describe(
+    response,
+    r.url,
+    r.redirected,
+  );
   pending.resolve(response);
 }
 
 async function noNetwork(): Promise<never> {
-  throw new TypeError('fetch is not available: this function runs without network access (deploy it with network: true)');
+  throw new TypeError(
+    'fetch is not available: this function runs without network access (deploy it with network: true)',
+  );
 }
 
 /** Drops what an answered call left behind: its timers never fire, its fetches never resolve. */

@@ -16,10 +16,18 @@ export const PAGE = 65536;
 const WeakRefCtor = WeakRef;
 const deref = Function.prototype.call.bind(WeakRef.prototype.deref) as (ref: WeakRef<object>) => object | undefined;
 const held = new Map<number, { ref: WeakRef<object>; pages: number }>();
-const mapSet = Function.prototype.call.bind(Map.prototype.set) as (m: typeof held, k: number, v: { ref: WeakRef<object>; pages: number }) => void;
+const mapSet = Function.prototype.call.bind(Map.prototype.set) as (
+  m: typeof held,
+  k: number,
+  v: { ref: WeakRef<object>; pages: number },
+) => void;
 const mapDelete = Function.prototype.call.bind(Map.prototype.delete) as (m: typeof held, k: number) => boolean;
-const mapEntries = Function.prototype.call.bind(Map.prototype.entries) as (m: typeof held) => IterableIterator<[number, { ref: WeakRef<object>; pages: number }]>;
-const iteratorNext = Function.prototype.call.bind(Object.getPrototypeOf(new Map().entries()).next) as (it: IterableIterator<unknown>) => IteratorResult<[number, { ref: WeakRef<object>; pages: number }]>;
+const mapEntries = Function.prototype.call.bind(Map.prototype.entries) as (
+  m: typeof held,
+) => IterableIterator<[number, { ref: WeakRef<object>; pages: number }]>;
+const iteratorNext = Function.prototype.call.bind(Object.getPrototypeOf(new Map().entries()).next) as (
+  it: IterableIterator<unknown>,
+) => IteratorResult<[number, { ref: WeakRef<object>; pages: number }]>;
 
 const budget = { pages: 0, memoryMb: 0, used: 0, nextId: 0 };
 let collect: (() => void) | undefined;
@@ -84,7 +92,10 @@ export function refund(pages: number): void {
   budget.used = Math.max(0, budget.used - pages);
 }
 
-const mapGet = Function.prototype.call.bind(Map.prototype.get) as (m: typeof held, k: number) => { ref: WeakRef<object>; pages: number } | undefined;
+const mapGet = Function.prototype.call.bind(Map.prototype.get) as (
+  m: typeof held,
+  k: number,
+) => { ref: WeakRef<object>; pages: number } | undefined;
 
 /** The charge of `pages` lasts while `holder` lives; returns the hold's id (for moveHold). */
 export function releaseWhenCollected(holder: object, pages: number): number {

@@ -5,7 +5,16 @@
 // modules are compiled from bytes whose own memories are capped; the real
 // constructors stay in this closure (prototype.constructor points to the
 // wrappers), so function code cannot reach around the charge.
-import { charge, PAGE, refund, releaseWhenCollected, makeRoom, budgetPages, memoryRefused, moveHold } from './isolate-memory-budget.guest.ts';
+import {
+  charge,
+  PAGE,
+  refund,
+  releaseWhenCollected,
+  makeRoom,
+  budgetPages,
+  memoryRefused,
+  moveHold,
+} from './isolate-memory-budget.guest.ts';
 import { limitModule } from './isolate-wasm-binary.guest.ts';
 
 type Ctor = abstract new (...args: never[]) => object;
@@ -25,7 +34,12 @@ function wrapCtor<T extends Ctor>(real: T, name: string, make: (args: unknown[],
   Object.defineProperty(wrapper, 'name', { value: name });
   Object.defineProperty(wrapper, 'length', { value: real.length });
   Object.defineProperty(wrapper, 'prototype', { value: real.prototype, writable: false });
-  Object.defineProperty(real.prototype, 'constructor', { value: wrapper, writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(real.prototype, 'constructor', {
+    value: wrapper,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
   for (const key of Reflect.ownKeys(real)) {
     if (key === 'prototype' || key === 'name' || key === 'length') continue;
     Object.defineProperty(wrapper, key, Object.getOwnPropertyDescriptor(real, key) as PropertyDescriptor);
@@ -45,8 +59,15 @@ function copyBytes(source: unknown): Uint8Array {
  */
 function limitBuffers(g: Record<string, unknown>): void {
   const holds = new WeakMap<object, number>();
-  const holdOf = Function.prototype.call.bind(WeakMap.prototype.get) as (m: typeof holds, k: object) => number | undefined;
-  const setHold = Function.prototype.call.bind(WeakMap.prototype.set) as (m: typeof holds, k: object, v: number) => void;
+  const holdOf = Function.prototype.call.bind(WeakMap.prototype.get) as (
+    m: typeof holds,
+    k: object,
+  ) => number | undefined;
+  const setHold = Function.prototype.call.bind(WeakMap.prototype.set) as (
+    m: typeof holds,
+    k: object,
+    v: number,
+  ) => void;
   const proto = ArrayBuffer.prototype as unknown as Record<string, AnyFn>;
   for (const method of ['transfer', 'transferToFixedLength'] as const) {
     const real = proto[method];
@@ -61,7 +82,9 @@ function limitBuffers(g: Record<string, unknown>): void {
         }
         return moved;
       },
-      writable: true, configurable: true, enumerable: false,
+      writable: true,
+      configurable: true,
+      enumerable: false,
     });
     Object.defineProperty(proto[method], 'name', { value: method });
   }
@@ -93,7 +116,9 @@ export function installMemoryLimits(g: Record<string, unknown>): void {
   if (!W) return;
   const { Memory: RealMemory, Module: RealModule, Instance: RealInstance } = W;
   const realInstantiate = W.instantiate as AnyFn;
-  const bufferOf = (Object.getOwnPropertyDescriptor(RealMemory.prototype, 'buffer') as PropertyDescriptor).get as (this: WebAssembly.Memory) => ArrayBufferLike;
+  const bufferOf = (Object.getOwnPropertyDescriptor(RealMemory.prototype, 'buffer') as PropertyDescriptor).get as (
+    this: WebAssembly.Memory,
+  ) => ArrayBufferLike;
   const realGrow = RealMemory.prototype.grow;
   const caps = new WeakMap<object, number>();
   const declared = new WeakMap<object, { pages: number; onlyCap: number | undefined }>();
@@ -111,7 +136,11 @@ export function installMemoryLimits(g: Record<string, unknown>): void {
     const room = makeRoom(mathMax(min, Number.isFinite(want) ? want : 0));
     const cap = mathMin(maximum === undefined ? Infinity : Number(maximum), room, big ? Infinity : 65536);
     if (min > room) throw memoryRefused(min, 'a WebAssembly.Memory');
-    const desc: Record<string, unknown> = { initial, maximum: big ? BigInt(mathMax(cap, 0)) : cap, shared: Boolean(d.shared) };
+    const desc: Record<string, unknown> = {
+      initial,
+      maximum: big ? BigInt(mathMax(cap, 0)) : cap,
+      shared: Boolean(d.shared),
+    };
     if (d.index !== undefined) desc.index = d.index;
     if (d.address !== undefined) desc.address = d.address;
     const made = construct(RealMemory, [desc], target);
@@ -127,7 +156,9 @@ export function installMemoryLimits(g: Record<string, unknown>): void {
       if (cap !== undefined && want > cap) throw memoryRefused(want, 'growing a WebAssembly.Memory to');
       return realGrow.call(this, delta);
     },
-    writable: true, configurable: true, enumerable: false,
+    writable: true,
+    configurable: true,
+    enumerable: false,
   });
 
   const compileSync = (source: unknown, target: Ctor) => {
@@ -158,7 +189,9 @@ export function installMemoryLimits(g: Record<string, unknown>): void {
     return instance;
   };
   const Module = wrapCtor(RealModule, 'Module', (args, target) => compileSync(args[0], target));
-  const Instance = wrapCtor(RealInstance, 'Instance', (args, target) => instantiated(args[0] as object, () => construct(RealInstance, args, target) as WebAssembly.Instance));
+  const Instance = wrapCtor(RealInstance, 'Instance', (args, target) =>
+    instantiated(args[0] as object, () => construct(RealInstance, args, target) as WebAssembly.Instance),
+  );
   const compile = async (source: unknown) => compileSync(source, RealModule);
   const instantiate = async (source: unknown, imports?: unknown): Promise<unknown> => {
     if (!(source instanceof RealModule)) {
@@ -176,12 +209,14 @@ export function installMemoryLimits(g: Record<string, unknown>): void {
     }
     return instantiated(source, () => instance, true);
   };
-  const define = (name: string, value: unknown) => Object.defineProperty(W, name, { value, writable: true, configurable: true, enumerable: false });
+  const define = (name: string, value: unknown) =>
+    Object.defineProperty(W, name, { value, writable: true, configurable: true, enumerable: false });
   define('Memory', Memory);
   define('Module', Module);
   define('Instance', Instance);
   define('compile', compile);
   define('instantiate', instantiate);
   // Streaming compiles take a Response the isolate's fetch does not make, and would skip the caps.
-  for (const name of ['compileStreaming', 'instantiateStreaming']) delete (W as unknown as Record<string, unknown>)[name];
+  for (const name of ['compileStreaming', 'instantiateStreaming'])
+    delete (W as unknown as Record<string, unknown>)[name];
 }

@@ -28,7 +28,11 @@ const runtimeCode = fs.readFileSync(process.env.NIMBUS_ISOLATE_RUNTIME ?? '', 'u
  */
 function onFatal(sid: string, message: string): void {
   try {
-    if (channel.writableLength === 0) fs.writeSync(CHANNEL_FD, encodeFrame({ type: PoolEventType.Fatal, sid, message: String(message).slice(0, 500) } satisfies PoolEvent));
+    if (channel.writableLength === 0)
+      fs.writeSync(
+        CHANNEL_FD,
+        encodeFrame({ type: PoolEventType.Fatal, sid, message: String(message).slice(0, 500) } satisfies PoolEvent),
+      );
   } finally {
     process.abort();
   }
@@ -46,21 +50,37 @@ const env: PoolEnv = {
 function handle(c: PoolCommand): void {
   switch (c.type) {
     case PoolCommandType.Create: {
-      if (boxes.has(c.sid)) return env.send({ type: PoolEventType.CreateError, sid: c.sid, error: { code: 'internal', message: `sandbox ${c.sid} already exists in the pool` }, logs: '' });
+      if (boxes.has(c.sid))
+        return env.send({
+          type: PoolEventType.CreateError,
+          sid: c.sid,
+          error: { code: 'internal', message: `sandbox ${c.sid} already exists in the pool` },
+          logs: '',
+        });
       boxes.set(c.sid, new PoolIsolate(c, env));
       return;
     }
     case PoolCommandType.Invoke: {
       const box = boxes.get(c.sid);
       if (box) return box.invoke(c);
-      return env.send({ type: PoolEventType.Result, sid: c.sid, id: c.id, ok: false, error: { code: 'function_crashed', message: 'the isolate is gone' }, logs: '', logsTruncated: false });
+      return env.send({
+        type: PoolEventType.Result,
+        sid: c.sid,
+        id: c.id,
+        ok: false,
+        error: { code: 'function_crashed', message: 'the isolate is gone' },
+        logs: '',
+        logsTruncated: false,
+      });
     }
     case PoolCommandType.Dispose:
       boxes.get(c.sid)?.end('disposed', 'disposed');
       return env.send({ type: PoolEventType.Disposed, sid: c.sid, id: c.id });
     case PoolCommandType.Stats: {
       const box = boxes.get(c.sid);
-      void (box ? box.stats() : Promise.resolve(undefined)).then((heap) => env.send({ type: PoolEventType.Stats, sid: c.sid, id: c.id, heap }));
+      void (box ? box.stats() : Promise.resolve(undefined)).then((heap) =>
+        env.send({ type: PoolEventType.Stats, sid: c.sid, id: c.id, heap }),
+      );
       return;
     }
     case PoolCommandType.Fetched:

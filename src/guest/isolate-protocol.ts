@@ -75,7 +75,13 @@ export const PoolCommand = z.discriminatedUnion('type', [
   z.object({ type: z.literal(PoolCommandType.Invoke), sid, id: z.string(), input: InvokeInput, deadline: z.number() }),
   z.object({ type: z.literal(PoolCommandType.Dispose), sid, id: z.string() }),
   z.object({ type: z.literal(PoolCommandType.Stats), sid, id: z.string() }),
-  z.object({ type: z.literal(PoolCommandType.Fetched), sid, fetchId: z.number().int(), response: FetchedResponse.optional(), error: z.string().optional() }),
+  z.object({
+    type: z.literal(PoolCommandType.Fetched),
+    sid,
+    fetchId: z.number().int(),
+    response: FetchedResponse.optional(),
+    error: z.string().optional(),
+  }),
   z.object({ type: z.literal(PoolCommandType.Ping), id: z.string() }),
 ]);
 export type PoolCommand = z.infer<typeof PoolCommand>;
@@ -106,7 +112,13 @@ export const PoolEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal(PoolEventType.Dead), sid, code: z.string(), reason: z.string() }),
   z.object({ type: z.literal(PoolEventType.Disposed), sid, id: z.string() }),
   z.object({ type: z.literal(PoolEventType.Stats), sid, id: z.string(), heap: HeapStats.optional() }),
-  z.object({ type: z.literal(PoolEventType.Fetch), sid, fetchId: z.number().int(), request: HttpRequestData, deadline: z.number() }),
+  z.object({
+    type: z.literal(PoolEventType.Fetch),
+    sid,
+    fetchId: z.number().int(),
+    request: HttpRequestData,
+    deadline: z.number(),
+  }),
   z.object({ type: z.literal(PoolEventType.Pong), id: z.string() }),
   /** V8 lost control of this sandbox's isolate (isolated-vm's onCatastrophicError): the pool aborts right after. */
   z.object({ type: z.literal(PoolEventType.Fatal), sid: z.string(), message: z.string().max(500) }),

@@ -9,17 +9,32 @@ import { NimbusHeaders } from './isolate-web-headers.guest.ts';
 import { NimbusRequest, NimbusResponse } from './isolate-web-fetch.guest.ts';
 import { structuredClone } from './isolate-web-clone.guest.ts';
 import { createConsole } from './isolate-console.guest.ts';
-import { enableFetch, endActivation, fetched, installHostCalls, tick, type HostCalls } from './isolate-host-calls.guest.ts';
+import {
+  enableFetch,
+  endActivation,
+  fetched,
+  installHostCalls,
+  tick,
+  type HostCalls,
+} from './isolate-host-calls.guest.ts';
 import { warmup } from './isolate-warmup.guest.ts';
 import { installMemoryLimits } from './isolate-memory.guest.ts';
 import { setMemoryBudget, takeCollector } from './isolate-memory-budget.guest.ts';
 import { LogBuffer } from './log-buffer.guest.ts';
 import { scope, type Activation } from './isolate-scope.guest.ts';
-import { resolveHandler, runHandler, GuestCodedError, type ResolvedHandler, type FunctionContext, callContext } from './handlers.guest.ts';
+import {
+  resolveHandler,
+  runHandler,
+  GuestCodedError,
+  type ResolvedHandler,
+  type FunctionContext,
+  callContext,
+} from './handlers.guest.ts';
 import type { GuestError, InvokeInput, InvokeOutput } from './protocol.ts';
 
 const g = globalThis as unknown as Record<string, unknown>;
-const define = (name: string, value: unknown) => Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
+const define = (name: string, value: unknown) =>
+  Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
 
 function takeHostCalls(): HostCalls {
   const calls = { wake: g.__nimbus_wake, random: g.__nimbus_random, fetch: g.__nimbus_fetch } as HostCalls;
@@ -32,9 +47,20 @@ takeCollector(g);
 installMemoryLimits(g);
 const origin = Date.now();
 const globals: Record<string, unknown> = {
-  TextEncoder: NimbusTextEncoder, TextDecoder: NimbusTextDecoder, atob, btoa, DOMException: NimbusDOMException,
-  URL: NimbusURL, URLSearchParams: NimbusURLSearchParams, Headers: NimbusHeaders, Request: NimbusRequest, Response: NimbusResponse,
-  structuredClone, console: createConsole(), self: globalThis, navigator: Object.freeze({ userAgent: 'nimbus-isolate' }),
+  TextEncoder: NimbusTextEncoder,
+  TextDecoder: NimbusTextDecoder,
+  atob,
+  btoa,
+  DOMException: NimbusDOMException,
+  URL: NimbusURL,
+  URLSearchParams: NimbusURLSearchParams,
+  Headers: NimbusHeaders,
+  Request: NimbusRequest,
+  Response: NimbusResponse,
+  structuredClone,
+  console: createConsole(),
+  self: globalThis,
+  navigator: Object.freeze({ userAgent: 'nimbus-isolate' }),
   performance: Object.freeze({ timeOrigin: origin, now: () => Date.now() - origin }),
 };
 for (const [name, value] of Object.entries(globals)) {
@@ -43,7 +69,14 @@ for (const [name, value] of Object.entries(globals)) {
   define(name, value);
 }
 
-type Factory = (this: unknown, exports: unknown, require: (name: string) => never, module: { exports: unknown }, filename: string, dirname: string) => void;
+type Factory = (
+  this: unknown,
+  exports: unknown,
+  require: (name: string) => never,
+  module: { exports: unknown },
+  filename: string,
+  dirname: string,
+) => void;
 interface InitConfig extends FunctionContext {
   handler?: string;
   logLimitBytes: number;
@@ -55,7 +88,9 @@ let base: FunctionContext | undefined;
 let logLimitBytes = 64 * 1024;
 
 function requireBlocked(name: string): never {
-  throw new Error(`require('${name}'): node modules are not available in the isolate engine; bundle pure JavaScript dependencies, or deploy on the process, container or microvm engine`);
+  throw new Error(
+    `require('${name}'): node modules are not available in the isolate engine; bundle pure JavaScript dependencies, or deploy on the process, container or microvm engine`,
+  );
 }
 
 function guestError(e: unknown): GuestError {
@@ -78,7 +113,13 @@ function init(factory: Factory, json: string): string {
   scope.loading = load;
   define('process', Object.freeze({ env: { ...cfg.env } }));
   if (cfg.network) enableFetch(g);
-  base = { functionName: cfg.functionName, functionVersion: cfg.functionVersion, memoryMb: cfg.memoryMb, env: cfg.env, resultLimitBytes: cfg.resultLimitBytes };
+  base = {
+    functionName: cfg.functionName,
+    functionVersion: cfg.functionVersion,
+    memoryMb: cfg.memoryMb,
+    env: cfg.env,
+    resultLimitBytes: cfg.resultLimitBytes,
+  };
   try {
     const module = { exports: {} as unknown };
     factory.call(module.exports, module.exports, requireBlocked, module, '/function.js', '/');
@@ -95,8 +136,20 @@ async function invoke(json: string): Promise<string> {
   const o = JSON.parse(json) as { id: string; input: InvokeInput; deadline: number };
   const h = handler;
   const b = base;
-  if (!h || !b) return JSON.stringify({ ok: false, error: { code: 'function_error', message: 'the function is not loaded' }, logs: '', logsTruncated: false });
-  const act: Activation = { id: o.id, deadline: o.deadline, logs: new LogBuffer(logLimitBytes), ended: false, fail: () => undefined };
+  if (!h || !b)
+    return JSON.stringify({
+      ok: false,
+      error: { code: 'function_error', message: 'the function is not loaded' },
+      logs: '',
+      logsTruncated: false,
+    });
+  const act: Activation = {
+    id: o.id,
+    deadline: o.deadline,
+    logs: new LogBuffer(logLimitBytes),
+    ended: false,
+    fail: () => undefined,
+  };
   scope.current = act;
   let answer: { ok: true; output: InvokeOutput } | { ok: false; error: GuestError };
   try {
@@ -114,7 +167,12 @@ async function invoke(json: string): Promise<string> {
   try {
     return JSON.stringify({ logs, logsTruncated, ...answer });
   } catch (e) {
-    return JSON.stringify({ ok: false, error: { code: 'function_error', message: `the result cannot be serialized: ${(e as Error).message}` }, logs, logsTruncated });
+    return JSON.stringify({
+      ok: false,
+      error: { code: 'function_error', message: `the result cannot be serialized: ${(e as Error).message}` },
+      logs,
+      logsTruncated,
+    });
   }
 }
 

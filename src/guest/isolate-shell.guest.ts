@@ -41,15 +41,32 @@ const TAKE_ENTRY = '\n;(() => { const e = globalThis.__nimbus_entry; delete glob
 export async function makeShell(deps: ShellDeps, memoryMb: number, warm: boolean): Promise<Shell> {
   const { ivm } = deps;
   let owner: ShellOwner | undefined;
-  const isolate = new ivm.Isolate({ memoryLimit: Math.max(8, memoryMb), onCatastrophicError: (message) => deps.onFatal(owner?.sid ?? '', message) });
+  const isolate = new ivm.Isolate({
+    memoryLimit: Math.max(8, memoryMb),
+    onCatastrophicError: (message) => deps.onFatal(owner?.sid ?? '', message),
+  });
   try {
     const context = await isolate.createContext();
     const jail = context.global;
     await jail.set('__nimbus_wake', new ivm.Callback((ms: number) => owner?.onWake(ms), { ignored: true }));
-    await jail.set('__nimbus_random', new ivm.Callback((n: number) => new Uint8Array(randomBytes(Math.min(65536, Math.max(1, Number(n) || 1))))));
-    await jail.set('__nimbus_fetch', new ivm.Callback((id: number, json: string) => owner?.onFetch(id, json), { ignored: true }));
-    const runtime = await deps.cache.compile(isolate, 'nimbus-runtime', deps.runtimeCode + TAKE_ENTRY, 'nimbus:runtime.js');
-    const entry = (await runtime.script.run(context, { reference: true, timeout: 5000 })) as unknown as IVM.Reference<EntryFn>;
+    await jail.set(
+      '__nimbus_random',
+      new ivm.Callback((n: number) => new Uint8Array(randomBytes(Math.min(65536, Math.max(1, Number(n) || 1))))),
+    );
+    await jail.set(
+      '__nimbus_fetch',
+      new ivm.Callback((id: number, json: string) => owner?.onFetch(id, json), { ignored: true }),
+    );
+    const runtime = await deps.cache.compile(
+      isolate,
+      'nimbus-runtime',
+      deps.runtimeCode + TAKE_ENTRY,
+      'nimbus:runtime.js',
+    );
+    const entry = (await runtime.script.run(context, {
+      reference: true,
+      timeout: 5000,
+    })) as unknown as IVM.Reference<EntryFn>;
     runtime.script.release();
     if (warm) await entry.apply(undefined, ['warmup'], { timeout: 5000, result: { promise: true } });
     return { isolate, context, entry, memoryMb, runtimeCache: runtime.cache, bind: (o) => void (owner = o) };
@@ -67,7 +84,10 @@ export class Spares {
   private readonly making = new Set<number>();
   private readonly recent: number[] = [];
 
-  constructor(private readonly deps: ShellDeps, private readonly maxSizes = 4) {}
+  constructor(
+    private readonly deps: ShellDeps,
+    private readonly maxSizes = 4,
+  ) {}
 
   /** A shell for this memory size: the spare when there is one, else a new one. Call replenish() after. */
   async take(memoryMb: number): Promise<{ shell: Shell; spare: boolean }> {

@@ -6,7 +6,15 @@ import { runHandler } from './handlers.guest.ts';
 import { format } from './isolate-console.guest.ts';
 import { structuredClone } from './isolate-web-clone.guest.ts';
 
-const ctx = { activationId: 'warmup', functionName: 'warmup', functionVersion: 0, memoryMb: 8, deadline: 0, env: {}, resultLimitBytes: 1 << 20 };
+const ctx = {
+  activationId: 'warmup',
+  functionName: 'warmup',
+  functionVersion: 0,
+  memoryMb: 8,
+  deadline: 0,
+  env: {},
+  resultLimitBytes: 1 << 20,
+};
 
 /** Runs the common paths once; returns nothing and logs nowhere. */
 export async function warmup(): Promise<void> {
@@ -16,11 +24,27 @@ export async function warmup(): Promise<void> {
   headers.append('x-a', 'c');
   const request = new Request(url.href, { method: 'POST', headers, body: '{"k":[1,2]}' });
   await request.clone().json();
-  const echo = { style: 'fetch' as const, call: async (r: unknown) => new Response(await (r as Request).arrayBuffer(), { status: 201, headers: { 'x-warm': '1' } }) };
-  const http = { kind: 'http' as const, request: { method: 'PUT', url: '/fn/warm?z=1', headers: { 'content-type': 'text/plain' }, bodyBase64: btoa('warm body é') } };
+  const echo = {
+    style: 'fetch' as const,
+    call: async (r: unknown) =>
+      new Response(await (r as Request).arrayBuffer(), { status: 201, headers: { 'x-warm': '1' } }),
+  };
+  const http = {
+    kind: 'http' as const,
+    request: {
+      method: 'PUT',
+      url: '/fn/warm?z=1',
+      headers: { 'content-type': 'text/plain' },
+      bodyBase64: btoa('warm body é'),
+    },
+  };
   await runHandler(echo, http, ctx);
   await runHandler({ style: 'lambda', call: (event: unknown) => ({ statusCode: 200, body: event }) }, http, ctx);
-  await runHandler({ style: 'main', call: (params: unknown) => params }, { kind: 'event', event: { a: [1, { b: 2 }] } }, ctx);
+  await runHandler(
+    { style: 'main', call: (params: unknown) => params },
+    { kind: 'event', event: { a: [1, { b: 2 }] } },
+    ctx,
+  );
   await Response.json({ ok: true }).text();
   new TextDecoder().decode(new TextEncoder().encode('warm ✓'));
   atob(btoa('warm'));

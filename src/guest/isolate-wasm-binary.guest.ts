@@ -53,7 +53,7 @@ export function limitModule(bytes: Uint8Array, budgetPages: number): LimitedModu
   const plain = { bytes, pages: 0, onlyCap: undefined };
   const magic = [0x00, 0x61, 0x73, 0x6d];
   if (bytes.length < 8 || magic.some((b, i) => bytes[i] !== b)) return plain;
-  for (let pos = 8; pos < bytes.length; ) {
+  for (let pos = 8; pos < bytes.length;) {
     const id = bytes[pos] as number;
     const [size, start] = readLeb(bytes, pos + 1);
     const end = start + size;
@@ -74,7 +74,8 @@ function rewrite(bytes: Uint8Array, sectionAt: number, start: number, end: numbe
     let flags: number, min: number, max: number | undefined;
     [flags, pos] = readLeb(bytes, pos);
     // 1: has maximum, 2: shared, 4: 64-bit; anything else (custom page sizes) is not accepted.
-    if (flags & ~0x7) throw new CompileError(`WebAssembly module: memory flags ${flags} are not supported in the isolate engine`);
+    if (flags & ~0x7)
+      throw new CompileError(`WebAssembly module: memory flags ${flags} are not supported in the isolate engine`);
     [min, pos] = readLeb(bytes, pos);
     if (flags & 1) [max, pos] = readLeb(bytes, pos);
     if (min > budgetPages) throw memoryRefused(min, 'the memory this WebAssembly module defines');

@@ -4,7 +4,15 @@
 // functions, symbols and other host objects throw DataCloneError.
 import { NimbusDOMException } from './isolate-web-encoding.guest.ts';
 
-const ERRORS: Record<string, ErrorConstructor> = { Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError };
+const ERRORS: Record<string, ErrorConstructor> = {
+  Error,
+  EvalError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  TypeError,
+  URIError,
+};
 
 function notCloneable(what: string): NimbusDOMException {
   return new NimbusDOMException(`${what} could not be cloned.`, 'DataCloneError');
@@ -27,15 +35,23 @@ function clone(value: unknown, seen: Map<unknown, unknown>): unknown {
   else if (ArrayBuffer.isView(value)) out = cloneView(value, seen);
   else if (value instanceof Date) out = new Date(value.getTime());
   else if (value instanceof RegExp) out = new RegExp(value.source, value.flags);
-  else if (value instanceof Boolean || value instanceof Number || value instanceof String) out = Object(value.valueOf());
-  else if (Object.prototype.toString.call(value) === '[object BigInt]') out = Object((value as { valueOf(): bigint }).valueOf());
+  else if (value instanceof Boolean || value instanceof Number || value instanceof String)
+    out = Object(value.valueOf());
+  else if (Object.prototype.toString.call(value) === '[object BigInt]')
+    out = Object((value as { valueOf(): bigint }).valueOf());
   else if (value instanceof Error) {
     const Ctor = ERRORS[value.name] ?? Error;
     const e = new Ctor(value.message);
     if (value.stack !== undefined) e.stack = value.stack;
     seen.set(value, e);
     // V8's serializer (Node's structuredClone) keeps an own cause too.
-    if (Object.prototype.hasOwnProperty.call(value, 'cause')) Object.defineProperty(e, 'cause', { value: clone((value as { cause: unknown }).cause, seen), writable: true, configurable: true, enumerable: false });
+    if (Object.prototype.hasOwnProperty.call(value, 'cause'))
+      Object.defineProperty(e, 'cause', {
+        value: clone((value as { cause: unknown }).cause, seen),
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      });
     return e;
   } else if (value instanceof Map) {
     const map = new Map();
@@ -50,7 +66,9 @@ function clone(value: unknown, seen: Map<unknown, unknown>): unknown {
   } else if (value instanceof Promise || value instanceof WeakMap || value instanceof WeakSet) {
     throw notCloneable(`#<${value.constructor.name}>`);
   } else {
-    const target: Record<string, unknown> = Array.isArray(value) ? (new Array(value.length) as unknown as Record<string, unknown>) : {};
+    const target: Record<string, unknown> = Array.isArray(value)
+      ? (new Array(value.length) as unknown as Record<string, unknown>)
+      : {};
     seen.set(value, target);
     for (const key of Object.keys(value)) target[key] = clone((value as Record<string, unknown>)[key], seen);
     return target;

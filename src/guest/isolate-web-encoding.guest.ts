@@ -4,18 +4,56 @@
 
 /** The legacy numeric codes of the DOMException names that have one (WebIDL's table); 0 for the rest. */
 const LEGACY_CODES: Record<string, number> = {
-  IndexSizeError: 1, HierarchyRequestError: 3, WrongDocumentError: 4, InvalidCharacterError: 5, NoModificationAllowedError: 7, NotFoundError: 8,
-  NotSupportedError: 9, InvalidStateError: 11, SyntaxError: 12, InvalidModificationError: 13, NamespaceError: 14, InvalidAccessError: 15,
-  TypeMismatchError: 17, SecurityError: 18, NetworkError: 19, AbortError: 20, URLMismatchError: 21, QuotaExceededError: 22, TimeoutError: 23,
-  InvalidNodeTypeError: 24, DataCloneError: 25,
+  IndexSizeError: 1,
+  HierarchyRequestError: 3,
+  WrongDocumentError: 4,
+  InvalidCharacterError: 5,
+  NoModificationAllowedError: 7,
+  NotFoundError: 8,
+  NotSupportedError: 9,
+  InvalidStateError: 11,
+  SyntaxError: 12,
+  InvalidModificationError: 13,
+  NamespaceError: 14,
+  InvalidAccessError: 15,
+  TypeMismatchError: 17,
+  SecurityError: 18,
+  NetworkError: 19,
+  AbortError: 20,
+  URLMismatchError: 21,
+  QuotaExceededError: 22,
+  TimeoutError: 23,
+  InvalidNodeTypeError: 24,
+  DataCloneError: 25,
 };
 
 /** WebIDL's constants (INDEX_SIZE_ERR = 1 ... DATA_CLONE_ERR = 25), on the class and its prototype. */
 const CONSTANTS = [
-  'INDEX_SIZE_ERR', 'DOMSTRING_SIZE_ERR', 'HIERARCHY_REQUEST_ERR', 'WRONG_DOCUMENT_ERR', 'INVALID_CHARACTER_ERR', 'NO_DATA_ALLOWED_ERR',
-  'NO_MODIFICATION_ALLOWED_ERR', 'NOT_FOUND_ERR', 'NOT_SUPPORTED_ERR', 'INUSE_ATTRIBUTE_ERR', 'INVALID_STATE_ERR', 'SYNTAX_ERR', 'INVALID_MODIFICATION_ERR',
-  'NAMESPACE_ERR', 'INVALID_ACCESS_ERR', 'VALIDATION_ERR', 'TYPE_MISMATCH_ERR', 'SECURITY_ERR', 'NETWORK_ERR', 'ABORT_ERR', 'URL_MISMATCH_ERR',
-  'QUOTA_EXCEEDED_ERR', 'TIMEOUT_ERR', 'INVALID_NODE_TYPE_ERR', 'DATA_CLONE_ERR',
+  'INDEX_SIZE_ERR',
+  'DOMSTRING_SIZE_ERR',
+  'HIERARCHY_REQUEST_ERR',
+  'WRONG_DOCUMENT_ERR',
+  'INVALID_CHARACTER_ERR',
+  'NO_DATA_ALLOWED_ERR',
+  'NO_MODIFICATION_ALLOWED_ERR',
+  'NOT_FOUND_ERR',
+  'NOT_SUPPORTED_ERR',
+  'INUSE_ATTRIBUTE_ERR',
+  'INVALID_STATE_ERR',
+  'SYNTAX_ERR',
+  'INVALID_MODIFICATION_ERR',
+  'NAMESPACE_ERR',
+  'INVALID_ACCESS_ERR',
+  'VALIDATION_ERR',
+  'TYPE_MISMATCH_ERR',
+  'SECURITY_ERR',
+  'NETWORK_ERR',
+  'ABORT_ERR',
+  'URL_MISMATCH_ERR',
+  'QUOTA_EXCEEDED_ERR',
+  'TIMEOUT_ERR',
+  'INVALID_NODE_TYPE_ERR',
+  'DATA_CLONE_ERR',
 ];
 
 const names = new WeakMap<object, string>();
@@ -30,10 +68,17 @@ export class NimbusDOMException extends Error {
   }
 }
 // As in Node and browsers, name is read from the prototype (no own property) and the class is tagged DOMException.
-Object.defineProperty(NimbusDOMException.prototype, 'name', { get: function (this: object) { return names.get(this) ?? 'Error'; }, configurable: true, enumerable: true });
+Object.defineProperty(NimbusDOMException.prototype, 'name', {
+  get: function (this: object) {
+    return names.get(this) ?? 'Error';
+  },
+  configurable: true,
+  enumerable: true,
+});
 Object.defineProperty(NimbusDOMException.prototype, Symbol.toStringTag, { value: 'DOMException', configurable: true });
 CONSTANTS.forEach((key, i) => {
-  for (const target of [NimbusDOMException, NimbusDOMException.prototype]) Object.defineProperty(target, key, { value: i + 1, enumerable: true });
+  for (const target of [NimbusDOMException, NimbusDOMException.prototype])
+    Object.defineProperty(target, key, { value: i + 1, enumerable: true });
 });
 
 /** Encodes a JavaScript string as UTF-8; lone surrogates become U+FFFD. */
@@ -50,9 +95,14 @@ export function utf8Encode(text: string): Uint8Array {
       } else c = 0xfffd;
     }
     if (c < 0x80) out[n++] = c;
-    else if (c < 0x800) (out[n++] = 0xc0 | (c >> 6)), (out[n++] = 0x80 | (c & 63));
-    else if (c < 0x10000) (out[n++] = 0xe0 | (c >> 12)), (out[n++] = 0x80 | ((c >> 6) & 63)), (out[n++] = 0x80 | (c & 63));
-    else (out[n++] = 0xf0 | (c >> 18)), (out[n++] = 0x80 | ((c >> 12) & 63)), (out[n++] = 0x80 | ((c >> 6) & 63)), (out[n++] = 0x80 | (c & 63));
+    else if (c < 0x800) ((out[n++] = 0xc0 | (c >> 6)), (out[n++] = 0x80 | (c & 63)));
+    else if (c < 0x10000)
+      ((out[n++] = 0xe0 | (c >> 12)), (out[n++] = 0x80 | ((c >> 6) & 63)), (out[n++] = 0x80 | (c & 63)));
+    else
+      ((out[n++] = 0xf0 | (c >> 18)),
+        (out[n++] = 0x80 | ((c >> 12) & 63)),
+        (out[n++] = 0x80 | ((c >> 6) & 63)),
+        (out[n++] = 0x80 | (c & 63)));
   }
   return out.slice(0, n);
 }
@@ -145,7 +195,14 @@ export class NimbusTextEncoder {
   }
 }
 
-const UTF8_LABELS = new Set(['utf-8', 'utf8', 'unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'x-unicode20utf8']);
+const UTF8_LABELS = new Set([
+  'utf-8',
+  'utf8',
+  'unicode-1-1-utf-8',
+  'unicode11utf8',
+  'unicode20utf8',
+  'x-unicode20utf8',
+]);
 
 export class NimbusTextDecoder {
   readonly fatal: boolean;
@@ -210,7 +267,12 @@ export function btoa(data: unknown): string {
     const c = i + 2 < s.length ? s.charCodeAt(i + 2) : 0;
     if (a > 255 || b > 255 || c > 255) throw new NimbusDOMException('Invalid character', 'InvalidCharacterError');
     const n = (a << 16) | (b << 8) | c;
-    out.push(B64[n >> 18] as string, B64[(n >> 12) & 63] as string, i + 1 < s.length ? (B64[(n >> 6) & 63] as string) : '=', i + 2 < s.length ? (B64[n & 63] as string) : '=');
+    out.push(
+      B64[n >> 18] as string,
+      B64[(n >> 12) & 63] as string,
+      i + 1 < s.length ? (B64[(n >> 6) & 63] as string) : '=',
+      i + 2 < s.length ? (B64[n & 63] as string) : '=',
+    );
   }
   return out.join('');
 }
@@ -218,7 +280,8 @@ export function btoa(data: unknown): string {
 export function atob(data: unknown): string {
   let s = String(data).replace(/[\t\n\f\r ]/g, '');
   if (s.length % 4 === 0) s = s.replace(/==?$/, '');
-  if (s.length % 4 === 1 || /[^A-Za-z0-9+/]/.test(s)) throw new NimbusDOMException('The string to be decoded is not correctly encoded.', 'InvalidCharacterError');
+  if (s.length % 4 === 1 || /[^A-Za-z0-9+/]/.test(s))
+    throw new NimbusDOMException('The string to be decoded is not correctly encoded.', 'InvalidCharacterError');
   const out: string[] = [];
   let buffer = 0;
   let bits = 0;

@@ -20,7 +20,8 @@ function bodyBytes(body: BodyInit, headers: NimbusHeaders): Uint8Array | null {
     return utf8Encode(body.toString());
   }
   if (body instanceof ArrayBuffer) return new Uint8Array(body.slice(0));
-  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
+  if (ArrayBuffer.isView(body))
+    return new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
   type('text/plain;charset=UTF-8');
   return utf8Encode(String(body));
 }
@@ -104,20 +105,28 @@ export class NimbusRequest extends Body {
     if (from?.bodyUsed) throw new TypeError('Cannot construct a Request from one whose body has been used');
     super(init.body !== undefined ? init.body : (from?.peek() ?? null), init.headers ?? from?.headers);
     const url = new NimbusURL(from ? from.url : String(input));
-    if (url.username || url.password) throw new TypeError(`Request URL ${url.href} has credentials; send them in an Authorization header instead`);
+    if (url.username || url.password)
+      throw new TypeError(`Request URL ${url.href} has credentials; send them in an Authorization header instead`);
     this.url = url.href;
     const method = String(init.method ?? from?.method ?? 'GET');
     if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(method)) throw new TypeError(`"${method}" is not a valid HTTP method`);
     if (FORBIDDEN_METHODS.includes(method.toUpperCase())) throw new TypeError(`"${method}" is a forbidden HTTP method`);
     this.method = METHODS.includes(method.toUpperCase()) ? method.toUpperCase() : method;
     this.redirect = String(init.redirect ?? from?.redirect ?? 'follow');
-    if (!['follow', 'error', 'manual'].includes(this.redirect)) throw new TypeError(`Request redirect "${this.redirect}" is not one of follow, error, manual`);
-    if ((this.method === 'GET' || this.method === 'HEAD') && this.peek()) throw new TypeError('Request with GET/HEAD method cannot have body');
+    if (!['follow', 'error', 'manual'].includes(this.redirect))
+      throw new TypeError(`Request redirect "${this.redirect}" is not one of follow, error, manual`);
+    if ((this.method === 'GET' || this.method === 'HEAD') && this.peek())
+      throw new TypeError('Request with GET/HEAD method cannot have body');
     if (from && init.body === undefined) from.transferBody();
   }
   clone(): NimbusRequest {
     if (this.bodyUsed) throw new TypeError('Cannot clone a Request whose body has been used');
-    return new NimbusRequest(this.url, { method: this.method, headers: this.headers, body: this.peek(), redirect: this.redirect });
+    return new NimbusRequest(this.url, {
+      method: this.method,
+      headers: this.headers,
+      body: this.peek(),
+      redirect: this.redirect,
+    });
   }
 }
 
@@ -137,11 +146,14 @@ export class NimbusResponse extends Body {
   constructor(body?: BodyInit, init: ResponseInit = {}) {
     super(body, init.headers);
     this.status = init.status === undefined ? 200 : unsignedShort(init.status);
-    if (this.status < 200 || this.status > 599) throw new RangeError(`Response status ${this.status} is not in the range 200 to 599`);
-    if ([204, 205, 304].includes(this.status) && this.peek()) throw new TypeError(`Response with status ${this.status} cannot have a body`);
+    if (this.status < 200 || this.status > 599)
+      throw new RangeError(`Response status ${this.status} is not in the range 200 to 599`);
+    if ([204, 205, 304].includes(this.status) && this.peek())
+      throw new TypeError(`Response with status ${this.status} cannot have a body`);
     this.statusText = String(init.statusText ?? '');
     // HTTP's reason-phrase: tab, space, visible ASCII and bytes 0x80-0xFF.
-    if (/[^\t\x20-\x7e\x80-\xff]/.test(this.statusText)) throw new TypeError(`Response statusText ${JSON.stringify(this.statusText)} is not a valid HTTP reason phrase`);
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(this.statusText))
+      throw new TypeError(`Response statusText ${JSON.stringify(this.statusText)} is not a valid HTTP reason phrase`);
   }
   get ok(): boolean {
     return this.status >= 200 && this.status < 300;
@@ -157,7 +169,11 @@ export class NimbusResponse extends Body {
   }
   clone(): NimbusResponse {
     if (this.bodyUsed) throw new TypeError('Cannot clone a Response whose body has been used');
-    const copy = new NimbusResponse(this.peek(), { status: this.status, statusText: this.statusText, headers: this.headers });
+    const copy = new NimbusResponse(this.peek(), {
+      status: this.status,
+      statusText: this.statusText,
+      headers: this.headers,
+    });
     NimbusResponse.describe(copy, this.#url, this.#redirected);
     return copy;
   }

@@ -17,7 +17,8 @@ function checkValue(value: unknown): string {
   const v = String(value).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
   if (/[\0\r\n]/.test(v)) throw new TypeError(`Header value ${JSON.stringify(v)} contains a forbidden character`);
   // Values are byte strings: a character past U+00FF cannot be sent (encode it, e.g. percent-encoding or RFC 8187).
-  if (/[^\0-\xff]/.test(v)) throw new TypeError(`Header value ${JSON.stringify(v)} has a character past U+00FF; header values are bytes`);
+  if (/[^\0-\xff]/.test(v))
+    throw new TypeError(`Header value ${JSON.stringify(v)} has a character past U+00FF; header values are bytes`);
   return v;
 }
 

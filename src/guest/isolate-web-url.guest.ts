@@ -14,7 +14,9 @@ Reflect.deleteProperty(globalThis, CORE_JS_STORE);
 
 // Taken while the runtime loads, before function code can replace them.
 // (String.prototype.toWellFormed is ES2024, in V8 since 12; the project's TypeScript lib is ES2022.)
-const wellFormed = Function.prototype.call.bind((String.prototype as unknown as { toWellFormed: () => string }).toWellFormed) as (s: string) => string;
+const wellFormed = Function.prototype.call.bind(
+  (String.prototype as unknown as { toWellFormed: () => string }).toWellFormed,
+) as (s: string) => string;
 const { construct, apply, ownKeys } = Reflect;
 const isArray = Array.isArray;
 const arrayFrom = Array.from;
@@ -28,11 +30,18 @@ function usvInit(init: unknown): unknown {
   if (typeof init !== 'object' || init === null || init instanceof CoreURLSearchParams) return init;
   const source = init as Record<PropertyKey, unknown>;
   if (typeof source[iterator] === 'function') {
-    return arrayFrom(init as Iterable<unknown>, (pair) => (typeof pair === 'object' && pair !== null && typeof (pair as Record<PropertyKey, unknown>)[iterator] === 'function' ? arrayFrom(pair as Iterable<unknown>, usv) : pair));
+    return arrayFrom(init as Iterable<unknown>, (pair) =>
+      typeof pair === 'object' &&
+      pair !== null &&
+      typeof (pair as Record<PropertyKey, unknown>)[iterator] === 'function'
+        ? arrayFrom(pair as Iterable<unknown>, usv)
+        : pair,
+    );
   }
   const record: Record<string, unknown> = {};
   for (const key of ownKeys(source)) {
-    if (typeof key === 'string' && Object.prototype.propertyIsEnumerable.call(source, key)) record[wellFormed(key)] = usv(source[key]);
+    if (typeof key === 'string' && Object.prototype.propertyIsEnumerable.call(source, key))
+      record[wellFormed(key)] = usv(source[key]);
   }
   return record;
 }
@@ -46,7 +55,12 @@ Object.defineProperty(Params, 'name', { value: 'URLSearchParams' });
 Object.defineProperty(Params, 'length', { value: 0 });
 // One class, whichever constructor made it: a URL's searchParams is an instance of the global URLSearchParams.
 Object.defineProperty(Params, 'prototype', { value: CoreURLSearchParams.prototype, writable: false });
-Object.defineProperty(CoreURLSearchParams.prototype, 'constructor', { value: Params, writable: true, configurable: true, enumerable: false });
+Object.defineProperty(CoreURLSearchParams.prototype, 'constructor', {
+  value: Params,
+  writable: true,
+  configurable: true,
+  enumerable: false,
+});
 const proto = CoreURLSearchParams.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
 for (const method of ['append', 'delete', 'get', 'getAll', 'has', 'set'] as const) {
   const real = proto[method] as (...args: unknown[]) => unknown;

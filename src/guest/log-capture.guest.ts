@@ -9,13 +9,21 @@ export class LogCapture {
   /** Output written outside any activation. */
   private outside: LogBuffer;
 
-  constructor(private readonly limitBytes: number, private readonly current: () => LogBuffer | undefined) {
+  constructor(
+    private readonly limitBytes: number,
+    private readonly current: () => LogBuffer | undefined,
+  ) {
     this.outside = new LogBuffer(limitBytes);
   }
 
   install(): void {
     const capture = (chunk: unknown, encoding?: unknown, cb?: unknown): boolean => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString(typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+      const text =
+        typeof chunk === 'string'
+          ? chunk
+          : Buffer.from(chunk as Uint8Array).toString(
+              typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8',
+            );
       (this.current() ?? this.outside).add(text);
       const done = typeof encoding === 'function' ? encoding : cb;
       if (typeof done === 'function') queueMicrotask(() => (done as () => void)());

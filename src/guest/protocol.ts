@@ -137,7 +137,10 @@ export class FrameDecoder {
 }
 
 export class FrameTooLargeError extends Error {
-  constructor(readonly size: number, readonly maxBytes: number) {
+  constructor(
+    readonly size: number,
+    readonly maxBytes: number,
+  ) {
     super(`frame of ${size} bytes is over the ${maxBytes}-byte limit`);
   }
 }

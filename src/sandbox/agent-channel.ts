@@ -15,7 +15,10 @@ export class AgentChannel extends EventEmitter<AgentChannelEvents> {
   private readonly writer: FrameWriter;
   private isBroken = false;
 
-  constructor(private readonly stream: Duplex, maxFrameBytes: number) {
+  constructor(
+    private readonly stream: Duplex,
+    maxFrameBytes: number,
+  ) {
     super();
     this.decoder = new FrameDecoder(maxFrameBytes);
     this.writer = new FrameWriter({ write: (chunk) => !this.isBroken && !stream.destroyed && stream.write(chunk) });

@@ -36,7 +36,11 @@ export class AgentSandbox extends BaseSandbox {
   private lastSampleMb: number | undefined;
   private killing: Promise<void> | undefined;
 
-  protected constructor(readonly engine: EngineKind, spec: SandboxSpec, private readonly proc: AgentProcess) {
+  protected constructor(
+    readonly engine: EngineKind,
+    spec: SandboxSpec,
+    private readonly proc: AgentProcess,
+  ) {
     super(spec);
     const maxFrame = spec.resultLimitBytes * 2 + spec.logLimitBytes * 2 + 256 * 1024;
     this.channel = new AgentChannel(proc.channel, maxFrame);
@@ -48,12 +52,22 @@ export class AgentSandbox extends BaseSandbox {
   }
 
   /** Starts the agent's function: sends init and waits for ready. */
-  static start(engine: EngineKind, spec: SandboxSpec, proc: AgentProcess, initTimeoutMs: number, artifactPath = spec.artifactPath): Promise<AgentSandbox> {
+  static start(
+    engine: EngineKind,
+    spec: SandboxSpec,
+    proc: AgentProcess,
+    initTimeoutMs: number,
+    artifactPath = spec.artifactPath,
+  ): Promise<AgentSandbox> {
     return AgentSandbox.open(new AgentSandbox(engine, spec, proc), initTimeoutMs, artifactPath);
   }
 
   /** Loads the function in a new sandbox (of any subclass); a sandbox that fails to load is disposed. */
-  protected static async open<S extends AgentSandbox>(sandbox: S, initTimeoutMs: number, artifactPath: string): Promise<S> {
+  protected static async open<S extends AgentSandbox>(
+    sandbox: S,
+    initTimeoutMs: number,
+    artifactPath: string,
+  ): Promise<S> {
     try {
       await sandbox.init(initTimeoutMs, artifactPath);
     } catch (e) {
@@ -72,17 +86,34 @@ export class AgentSandbox extends BaseSandbox {
 
   private init(timeoutMs: number, artifactPath: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new NimbusError('timeout', `function did not load within ${timeoutMs} ms (module top level runs too long)`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new NimbusError('timeout', `function did not load within ${timeoutMs} ms (module top level runs too long)`),
+          ),
+        timeoutMs,
+      );
       const fail = (reason: string) => {
         clearTimeout(timer);
-        reject(new NimbusError('function_crashed', `sandbox failed while loading the function: ${reason}${this.crashHint()}`));
+        reject(
+          new NimbusError(
+            'function_crashed',
+            `sandbox failed while loading the function: ${reason}${this.crashHint()}`,
+          ),
+        );
       };
       this.channel.once('broken', fail);
       void this.proc.exited.then((how) => fail(`exited (${how})`));
       this.channel.once('message', (m) => {
         clearTimeout(timer);
         if (m.type === 'ready') resolve();
-        else if (m.type === 'init_error') reject(new NimbusError('function_error', `function failed to load: ${m.error.message}`, { stack: m.error.stack, logs: m.initLogs }));
+        else if (m.type === 'init_error')
+          reject(
+            new NimbusError('function_error', `function failed to load: ${m.error.message}`, {
+              stack: m.error.stack,
+              logs: m.initLogs,
+            }),
+          );
         else reject(new NimbusError('internal', `agent answered init with ${m.type}`));
       });
       this.channel.send({
@@ -108,7 +139,13 @@ export class AgentSandbox extends BaseSandbox {
   protected send(call: InvokeCall, pending: PendingCall): void {
     // The watchdog samples while calls run; a call shorter than its interval gets the latest sample.
     if (this.lastSampleMb !== undefined) pending.peakMb = this.lastSampleMb;
-    this.channel.send({ type: 'invoke', id: call.activationId, input: call.input, deadline: pending.startedAt + call.timeoutMs, timeoutMs: call.timeoutMs });
+    this.channel.send({
+      type: 'invoke',
+      id: call.activationId,
+      input: call.input,
+      deadline: pending.startedAt + call.timeoutMs,
+      timeoutMs: call.timeoutMs,
+    });
   }
 
   private onMessage(m: GuestMessage): void {
@@ -121,14 +158,18 @@ export class AgentSandbox extends BaseSandbox {
     if (mb === undefined || this.isDead()) return;
     this.lastSampleMb = mb;
     for (const p of this.pending.values()) p.peakMb = Math.max(p.peakMb ?? 0, mb);
-    if (mb > this.memoryLimitMb) this.die('memory', `sandbox used ${Math.round(mb)} MB, over its ${this.memoryLimitMb} MB limit`);
+    if (mb > this.memoryLimitMb)
+      this.die('memory', `sandbox used ${Math.round(mb)} MB, over its ${this.memoryLimitMb} MB limit`);
   }
 
   /** The sandbox broke or exited: a crash, unless the engine says memory killed it. */
   private crashed(reason: string): void {
     if (!this.proc.deathCause) return this.die('crash', reason);
     void this.proc.deathCause().then(
-      (cause) => (cause === 'memory' ? this.die('memory', 'the sandbox was killed for going over its memory limit') : this.die('crash', reason)),
+      (cause) =>
+        cause === 'memory'
+          ? this.die('memory', 'the sandbox was killed for going over its memory limit')
+          : this.die('crash', reason),
       () => this.die('crash', reason),
     );
   }

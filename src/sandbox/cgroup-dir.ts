@@ -27,7 +27,12 @@ export class CgroupDir {
   ) {}
 
   /** Makes family/name under the controller and sets its limits, or says why none can be made here (not root, no controller). */
-  protected static async make(controller: Controller, family: string, name: string, set: (cg: CgroupDir) => Promise<void>): Promise<CgroupDir | string> {
+  protected static async make(
+    controller: Controller,
+    family: string,
+    name: string,
+    set: (cg: CgroupDir) => Promise<void>,
+  ): Promise<CgroupDir | string> {
     const parent = parentOf(controller, family);
     const cg = new CgroupDir(path.join(parent, name), isV1(controller));
     try {

@@ -6,7 +6,15 @@
 // process, container and microvm; IsolateSandbox for the isolate pool).
 import type { GuestError } from '../guest/protocol.ts';
 import { NimbusError } from '../shared/errors.ts';
-import type { EngineKind, InvokeCall, InvokeOutcome, Sandbox, SandboxInfo, SandboxSpec, SandboxState } from './driver.ts';
+import type {
+  EngineKind,
+  InvokeCall,
+  InvokeOutcome,
+  Sandbox,
+  SandboxInfo,
+  SandboxSpec,
+  SandboxState,
+} from './driver.ts';
 
 /** Why a sandbox died; the reason (a sentence) says the rest. */
 export type DeathCause = 'timeout' | 'memory' | 'oversized' | 'crash' | 'disposed';
@@ -115,7 +123,9 @@ export abstract class BaseSandbox implements Sandbox {
     const p = this.pending.get(call.activationId);
     if (!p) return;
     this.pending.delete(call.activationId);
-    p.resolve(this.failure(p, { code: 'timeout', message: `function timed out after ${call.timeoutMs} ms${this.timeoutNote}` }));
+    p.resolve(
+      this.failure(p, { code: 'timeout', message: `function timed out after ${call.timeoutMs} ms${this.timeoutNote}` }),
+    );
     this.die('timeout', `activation ${call.activationId} timed out${this.timeoutNote}; sandbox killed`);
   }
 
@@ -142,7 +152,10 @@ export abstract class BaseSandbox implements Sandbox {
     switch (cause) {
       case 'memory':
         // Some engines' reasons already give the advice (the isolate pool's watchdog).
-        return { code: 'memory_exhausted', message: reason.includes(MEMORY_ADVICE) ? reason : `${reason}; ${MEMORY_ADVICE}` };
+        return {
+          code: 'memory_exhausted',
+          message: reason.includes(MEMORY_ADVICE) ? reason : `${reason}; ${MEMORY_ADVICE}`,
+        };
       case 'oversized':
         return { code: 'result_too_large', message: `${reason}; return less data` };
       case 'timeout':

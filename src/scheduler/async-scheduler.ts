@@ -57,22 +57,56 @@ export class AsyncScheduler {
 
   /** Consumes the queue here, and relays from the outbox (where there are consumers, a message can run). */
   async start(): Promise<void> {
-    this.unsubscribe = await this.bus.consume(ASYNC_QUEUE, (m) => this.handle(m), { onDeadLetter: (m) => this.deadLetter(m) });
+    this.unsubscribe = await this.bus.consume(ASYNC_QUEUE, (m) => this.handle(m), {
+      onDeadLetter: (m) => this.deadLetter(m),
+    });
     await this.outbox.start();
   }
 
-  async accept(fn: FunctionRecord, input: InvokeInput, idempotencyKey?: string): Promise<{ activationId: string; duplicate: boolean }> {
+  async accept(
+    fn: FunctionRecord,
+    input: InvokeInput,
+    idempotencyKey?: string,
+  ): Promise<{ activationId: string; duplicate: boolean }> {
     const now = new Date();
     const record: ActivationRecord = {
-      id: newActivationId(), functionName: fn.name, functionVersion: fn.version, engine: fn.config.engine,
-      trigger: 'async', status: 'queued', cold: null, invoker: null, sandboxId: null, attempts: 0,
-      queuedMs: null, initMs: null, runMs: null, createdAt: now.toISOString(), startedAt: null, endedAt: null,
-      result: null, error: null, logs: '', logsTruncated: false, maxMemoryMb: null, gbSeconds: null,
+      id: newActivationId(),
+      functionName: fn.name,
+      functionVersion: fn.version,
+      engine: fn.config.engine,
+      trigger: 'async',
+      status: 'queued',
+      cold: null,
+      invoker: null,
+      sandboxId: null,
+      attempts: 0,
+      queuedMs: null,
+      initMs: null,
+      runMs: null,
+      createdAt: now.toISOString(),
+      startedAt: null,
+      endedAt: null,
+      result: null,
+      error: null,
+      logs: '',
+      logsTruncated: false,
+      maxMemoryMb: null,
+      gbSeconds: null,
     };
-    const accepted = await this.store.enqueue(record, {
-      activationId: record.id, functionName: fn.name, input, attempts: 0, maxAttempts: this.config.asyncRetries + 1,
-      runAt: now.getTime(), idempotencyKey: idempotencyKey ?? null, state: 'pending',
-    }, this.outbox.publishAfter(now.getTime()));
+    const accepted = await this.store.enqueue(
+      record,
+      {
+        activationId: record.id,
+        functionName: fn.name,
+        input,
+        attempts: 0,
+        maxAttempts: this.config.asyncRetries + 1,
+        runAt: now.getTime(),
+        idempotencyKey: idempotencyKey ?? null,
+        state: 'pending',
+      },
+      this.outbox.publishAfter(now.getTime()),
+    );
     if (!accepted.duplicate) await this.publish(record, accepted.activationId);
     else await this.retryRejected(accepted.activationId);
     return accepted;
@@ -89,7 +123,9 @@ export class AsyncScheduler {
       await this.outbox.publish(record.id, messageId);
     } catch (e) {
       const error = { code: 'unavailable', message: `${NOT_ACCEPTED}: ${(e as Error).message}` };
-      await this.store.putActivation({ ...record, status: 'error', error, endedAt: new Date().toISOString() }).catch(() => undefined);
+      await this.store
+        .putActivation({ ...record, status: 'error', error, endedAt: new Date().toISOString() })
+        .catch(() => undefined);
       await this.store.updateQueueEntry(record.id, { state: 'done' }).catch(() => undefined);
       throw isNimbusError(e) ? e : new NimbusError('unavailable', error.message);
     }
@@ -98,7 +134,13 @@ export class AsyncScheduler {
   /** A retry (same idempotency key) of an invocation the bus did not acknowledge: queue it again. */
   private async retryRejected(id: string): Promise<void> {
     const record = await this.store.getActivation(id);
-    if (!record || record.status !== 'error' || record.attempts !== 0 || !record.error?.message.startsWith(NOT_ACCEPTED)) return;
+    if (
+      !record ||
+      record.status !== 'error' ||
+      record.attempts !== 0 ||
+      !record.error?.message.startsWith(NOT_ACCEPTED)
+    )
+      return;
     const revived: ActivationRecord = { ...record, status: 'queued', error: null, endedAt: null };
     // A new message id: the bus may still remember the first one (and drop it). The outbox row
     // first, so that once the entry is pending again a relay queues it even if this process stops.
@@ -117,11 +159,22 @@ export class AsyncScheduler {
     const queued = await this.store.getActivation(id);
     if (!entry || entry.state === 'done' || !queued) return;
     const fn = await this.store.getVersion(entry.functionName, queued.functionVersion);
-    if (!fn) return this.end(queued, { code: 'not_found', message: `function ${entry.functionName} version ${queued.functionVersion} was deleted before it ran` }, 'error');
+    if (!fn)
+      return this.end(
+        queued,
+        {
+          code: 'not_found',
+          message: `function ${entry.functionName} version ${queued.functionVersion} was deleted before it ran`,
+        },
+        'error',
+      );
     const attempt = entry.attempts + 1;
     // A record of this attempt means an earlier delivery ran it and the invoker
     // stored the outcome, but the bookkeeping here did not finish: use it, do not run again.
-    const reply = queued.attempts >= attempt ? { activation: queued } : await this.dispatch(fn, entry, queued, attempt, message.deliveries);
+    const reply =
+      queued.attempts >= attempt
+        ? { activation: queued }
+        : await this.dispatch(fn, entry, queued, attempt, message.deliveries);
     const record = reply.activation;
     const failed = record.error && FUNCTION_FAILURES.has(record.error.code as ErrorCode);
     if (!failed) return this.store.updateQueueEntry(id, { attempts: attempt, state: 'done' });
@@ -131,14 +184,32 @@ export class AsyncScheduler {
       await this.store.updateQueueEntry(id, { attempts: attempt, runAt: Date.now() + delay });
       throw new Redeliver(delay, `attempt ${attempt} failed`);
     }
-    this.log(`async activation ${id} of ${fn.name} is dead-lettered after ${attempt} attempts`, { error: record.error });
+    this.log(`async activation ${id} of ${fn.name} is dead-lettered after ${attempt} attempts`, {
+      error: record.error,
+    });
     await this.end(record, record.error, 'dead_letter');
   }
 
-  private async dispatch(fn: VersionRecord, entry: QueueEntry, queued: ActivationRecord, attempt: number, deliveries: number): Promise<{ activation: ActivationRecord }> {
+  private async dispatch(
+    fn: VersionRecord,
+    entry: QueueEntry,
+    queued: ActivationRecord,
+    attempt: number,
+    deliveries: number,
+  ): Promise<{ activation: ActivationRecord }> {
     try {
       return await this.dispatcher.run(
-        { activationId: queued.id, functionName: fn.name, functionVersion: fn.version, trigger: 'async', input: entry.input as InvokeInput, acceptedAt: Date.parse(queued.createdAt), attempt, retryable: attempt < entry.maxAttempts, createdAt: queued.createdAt },
+        {
+          activationId: queued.id,
+          functionName: fn.name,
+          functionVersion: fn.version,
+          trigger: 'async',
+          input: entry.input as InvokeInput,
+          acceptedAt: Date.parse(queued.createdAt),
+          attempt,
+          retryable: attempt < entry.maxAttempts,
+          createdAt: queued.createdAt,
+        },
         fn.config.timeoutMs,
       );
     } catch (e) {
@@ -160,11 +231,18 @@ export class AsyncScheduler {
     const record = await this.store.getActivation(id);
     if (!entry || entry.state === 'done' || !record) return;
     this.log(`async activation ${id} is dead-lettered: delivered ${message.deliveries} times without completing`);
-    const error = { code: 'unavailable', message: `delivered ${message.deliveries} times without completing (invokers crashed or could not take it); moved to the dead-letter queue` };
+    const error = {
+      code: 'unavailable',
+      message: `delivered ${message.deliveries} times without completing (invokers crashed or could not take it); moved to the dead-letter queue`,
+    };
     await this.end(record, error, 'dead_letter');
   }
 
-  private async end(record: ActivationRecord, error: ActivationRecord['error'], status: 'error' | 'dead_letter'): Promise<void> {
+  private async end(
+    record: ActivationRecord,
+    error: ActivationRecord['error'],
+    status: 'error' | 'dead_letter',
+  ): Promise<void> {
     await this.store.putActivation({ ...record, status, error, endedAt: record.endedAt ?? new Date().toISOString() });
     await this.store.updateQueueEntry(record.id, { state: 'done' });
   }

@@ -15,7 +15,10 @@ function untilAborted(signal: AbortSignal | undefined): { promise: Promise<never
   let cancel = () => undefined as void;
   const promise = new Promise<never>((_, reject) => {
     if (!signal) return;
-    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new NimbusError('unavailable', 'the invoker left the pool'));
+    const onAbort = () =>
+      reject(
+        signal.reason instanceof Error ? signal.reason : new NimbusError('unavailable', 'the invoker left the pool'),
+      );
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     cancel = () => signal.removeEventListener('abort', onAbort);
@@ -25,7 +28,10 @@ function untilAborted(signal: AbortSignal | undefined): { promise: Promise<never
 }
 
 export class Dispatcher {
-  constructor(private readonly bus: Bus, private readonly balancer: Balancer) {}
+  constructor(
+    private readonly bus: Bus,
+    private readonly balancer: Balancer,
+  ) {}
 
   async run(req: RunRequest, timeoutMs: number): Promise<RunReply> {
     for (let send = 1; ; send++) {

@@ -64,7 +64,14 @@ export class Outbox {
     const ids = this.confirmed;
     this.confirmed = [];
     if (ids.length === 0) return;
-    await this.store.clearOutbox(ids).catch((e: unknown) => this.log(`could not remove ${ids.length} outbox rows of queued messages; they will be published again and dropped as repeats`, { err: String(e) }));
+    await this.store
+      .clearOutbox(ids)
+      .catch((e: unknown) =>
+        this.log(
+          `could not remove ${ids.length} outbox rows of queued messages; they will be published again and dropped as repeats`,
+          { err: String(e) },
+        ),
+      );
   }
 
   /** Relays from this process: every pending entry now if the bus lost its queue, then a sweep every `sweepMs`. */
@@ -76,7 +83,10 @@ export class Outbox {
     }
     this.sweepTimer = setInterval(() => {
       this.sweeping ??= this.sweep()
-        .then(() => undefined, (e: unknown) => this.log('outbox sweep failed; trying again at the next one', { err: String(e) }))
+        .then(
+          () => undefined,
+          (e: unknown) => this.log('outbox sweep failed; trying again at the next one', { err: String(e) }),
+        )
         .finally(() => (this.sweeping = undefined));
     }, this.timing.sweepMs);
     this.sweepTimer.unref();
@@ -101,7 +111,10 @@ export class Outbox {
       }
       if (claims.length < CLAIM_BATCH) break;
     }
-    if (published) this.log(`published ${published} async invocations whose front end stored them but did not get them queued (it stopped or the bus did not answer)`);
+    if (published)
+      this.log(
+        `published ${published} async invocations whose front end stored them but did not get them queued (it stopped or the bus did not answer)`,
+      );
     return published;
   }
 

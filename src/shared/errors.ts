@@ -53,7 +53,14 @@ export class NimbusError extends Error {
   }
 }
 
-const RETRYABLE = new Set<ErrorCode>(['throttled', 'unavailable', 'function_crashed', 'timeout', 'memory_exhausted', 'function_error']);
+const RETRYABLE = new Set<ErrorCode>([
+  'throttled',
+  'unavailable',
+  'function_crashed',
+  'timeout',
+  'memory_exhausted',
+  'function_error',
+]);
 
 /** Error codes that mean the function (not the caller, not the platform) failed. */
 export const FUNCTION_FAILURES = new Set<ErrorCode>([

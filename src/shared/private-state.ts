@@ -44,7 +44,13 @@ export async function securePlatformState(dataDir: string): Promise<ModeChange[]
     await walk(path.join(dataDir, name), name === RUNTIME_BUNDLES ? runtimeMode : privateMode, changes);
   }
   for (const name of PRIVATE_DIRS) await mkdir(path.join(dataDir, name), { mode: 0o700 }).catch(() => undefined);
-  if (await mkdir(path.join(dataDir, RUNTIME_BUNDLES)).then(() => true, () => false)) await chmod(path.join(dataDir, RUNTIME_BUNDLES), 0o711);
+  if (
+    await mkdir(path.join(dataDir, RUNTIME_BUNDLES)).then(
+      () => true,
+      () => false,
+    )
+  )
+    await chmod(path.join(dataDir, RUNTIME_BUNDLES), 0o711);
   return changes;
 }
 
@@ -58,7 +64,11 @@ function runtimeMode(isDir: boolean, mode: number): number {
   return isDir ? 0o711 : mode & 0o755;
 }
 
-async function walk(entry: string, rule: (isDir: boolean, mode: number) => number, changes: ModeChange[]): Promise<void> {
+async function walk(
+  entry: string,
+  rule: (isDir: boolean, mode: number) => number,
+  changes: ModeChange[],
+): Promise<void> {
   const info = await lstat(entry).catch(() => undefined);
   // Symlinks carry no mode of their own on Linux; sockets and fifos are left to their owners.
   if (!info || !(info.isDirectory() || info.isFile())) return;
@@ -72,7 +82,9 @@ async function setMode(entry: string, mode: number, changes: ModeChange[], curre
   if ((before & 0o7777) === mode) return;
   // Failing the start is safer than running with a secret others can read.
   await chmod(entry, mode).catch((e: Error) => {
-    throw new Error(`cannot make ${entry} private (${e.message}); give it to the platform's user, or use another data directory`);
+    throw new Error(
+      `cannot make ${entry} private (${e.message}); give it to the platform's user, or use another data directory`,
+    );
   });
   changes.push({ path: entry, from: octal(before), to: octal(mode) });
 }

@@ -11,6 +11,10 @@ export interface Migration {
 export async function loadMigrations(dir: string): Promise<Migration[]> {
   const files = (await readdir(dir)).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
   return Promise.all(
-    files.map(async (f) => ({ version: Number(f.split('_')[0]), name: f, sql: await readFile(path.join(dir, f), 'utf8') })),
+    files.map(async (f) => ({
+      version: Number(f.split('_')[0]),
+      name: f,
+      sql: await readFile(path.join(dir, f), 'utf8'),
+    })),
   );
 }

@@ -15,8 +15,14 @@ export interface Sweeper {
 
 type Log = (level: 'info' | 'warn', msg: string, extra?: Record<string, unknown>) => void;
 
-export function retentionPolicy(config: Pick<NimbusConfig, 'activationRetentionMs' | 'activationRetentionPerFunction'>): RetentionPolicy {
-  return { maxAgeMs: config.activationRetentionMs, keepPerFunction: config.activationRetentionPerFunction, ...DEFAULT_SWEEP };
+export function retentionPolicy(
+  config: Pick<NimbusConfig, 'activationRetentionMs' | 'activationRetentionPerFunction'>,
+): RetentionPolicy {
+  return {
+    maxAgeMs: config.activationRetentionMs,
+    keepPerFunction: config.activationRetentionPerFunction,
+    ...DEFAULT_SWEEP,
+  };
 }
 
 export function startSweeper(store: Store, config: NimbusConfig, log: Log): Sweeper {

@@ -53,7 +53,8 @@ export const NAMES_SQL = `WITH RECURSIVE names(name) AS (
 ) SELECT name FROM names WHERE name IS NOT NULL`;
 
 /** The creation time of a function's keep-th newest record (OFFSET keep - 1): older ones go, ties stay. */
-export const CUTOFF_SQL = 'SELECT created_at FROM activations WHERE function_name = ? ORDER BY created_at DESC LIMIT 1 OFFSET ?';
+export const CUTOFF_SQL =
+  'SELECT created_at FROM activations WHERE function_name = ? ORDER BY created_at DESC LIMIT 1 OFFSET ?';
 
 const PICK_OLD = `SELECT id FROM activations WHERE created_at < ? AND ${KEPT} ORDER BY created_at LIMIT ?`;
 const PICK_EXCESS = `SELECT id FROM activations WHERE function_name = ? AND created_at < ? AND status <> 'dead_letter' AND ${KEPT} ORDER BY created_at LIMIT ?`;
@@ -89,13 +90,20 @@ async function targets(db: RetentionDb, policy: RetentionPolicy, now: number): P
 }
 
 /** Deletes what the policy no longer keeps, at most batchSize × maxBatches records. */
-export async function sweepActivations(db: RetentionDb, policy: RetentionPolicy, now = Date.now()): Promise<SweepReport> {
+export async function sweepActivations(
+  db: RetentionDb,
+  policy: RetentionPolicy,
+  now = Date.now(),
+): Promise<SweepReport> {
   let deleted = 0;
   let batches = 0;
   for (const t of await targets(db, policy, now)) {
     for (;;) {
       if (batches >= policy.maxBatches || policy.signal?.aborted) return { deleted, more: true };
-      const pick = t.functionName === undefined ? db.all<{ id: string }>(PICK_OLD, [t.before, policy.batchSize]) : db.all<{ id: string }>(PICK_EXCESS, [t.functionName, t.before, policy.batchSize]);
+      const pick =
+        t.functionName === undefined
+          ? db.all<{ id: string }>(PICK_OLD, [t.before, policy.batchSize])
+          : db.all<{ id: string }>(PICK_EXCESS, [t.functionName, t.before, policy.batchSize]);
       const ids = (await pick).map((r) => r.id);
       if (ids.length === 0) break;
       batches++;

@@ -2,7 +2,15 @@
 // PostgreSQL), the rows they write, and the mapping to the Store contract's
 // records. Function and version records come out frozen (deepFreeze): a store
 // may cache one and hand it to every caller, so no caller may change it.
-import type { ActivationRecord, DeployedVersion, FunctionConfig, FunctionRecord, OutboxClaim, QueueEntry, VersionRecord } from './store.ts';
+import type {
+  ActivationRecord,
+  DeployedVersion,
+  FunctionConfig,
+  FunctionRecord,
+  OutboxClaim,
+  QueueEntry,
+  VersionRecord,
+} from './store.ts';
 
 export interface VersionRow {
   name: string;
@@ -54,7 +62,8 @@ const version = (r: VersionRow): VersionRecord => ({
 
 export const toVersion = (r: VersionRow): VersionRecord => deepFreeze(version(r));
 
-export const toFunction = (r: VersionRow): FunctionRecord => deepFreeze({ ...version(r), firstDeployedAt: r.first_deployed_at ?? r.created_at });
+export const toFunction = (r: VersionRow): FunctionRecord =>
+  deepFreeze({ ...version(r), firstDeployedAt: r.first_deployed_at ?? r.created_at });
 
 /** The record of a version a deploy just stored, frozen like a read one (its config a copy: the caller keeps its own). */
 export function toDeployed(v: Omit<DeployedVersion, 'config'>, config: FunctionConfig): DeployedVersion {
@@ -62,15 +71,38 @@ export function toDeployed(v: Omit<DeployedVersion, 'config'>, config: FunctionC
 }
 
 /** An activation record's row: the indexed columns and the whole record as JSON (statements.ts: activationUpsert). */
-export type ActivationRow = [id: string, functionName: string, functionVersion: number, createdAt: string, status: string, body: string];
+export type ActivationRow = [
+  id: string,
+  functionName: string,
+  functionVersion: number,
+  createdAt: string,
+  status: string,
+  body: string,
+];
 
-export const activationRow = (r: ActivationRecord): ActivationRow => [r.id, r.functionName, r.functionVersion, r.createdAt, r.status, JSON.stringify(r)];
+export const activationRow = (r: ActivationRecord): ActivationRow => [
+  r.id,
+  r.functionName,
+  r.functionVersion,
+  r.createdAt,
+  r.status,
+  JSON.stringify(r),
+];
 
 /** A fresh copy the caller owns (activation records are read rarely and often changed into the next state). */
 export const toActivation = (r: { body: string }): ActivationRecord => JSON.parse(r.body) as ActivationRecord;
 
 /** A queue entry's row, in the order of statements.ts's QUEUE_COLUMNS. */
-export const queueRow = (e: QueueEntry): unknown[] => [e.activationId, e.functionName, JSON.stringify(e.input), e.attempts, e.maxAttempts, e.runAt, e.idempotencyKey, e.state];
+export const queueRow = (e: QueueEntry): unknown[] => [
+  e.activationId,
+  e.functionName,
+  JSON.stringify(e.input),
+  e.attempts,
+  e.maxAttempts,
+  e.runAt,
+  e.idempotencyKey,
+  e.state,
+];
 
 export const toQueueEntry = (r: QueueRow): QueueEntry => ({
   activationId: r.activation_id,

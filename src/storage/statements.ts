@@ -19,12 +19,14 @@ export function numbered(sql: string): string {
 }
 
 // Migrations: which ran, recorded in the same transaction as the migration.
-export const MIGRATIONS_TABLE = 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)';
+export const MIGRATIONS_TABLE =
+  'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)';
 export const MIGRATIONS_APPLIED = 'SELECT version FROM schema_migrations';
 export const MIGRATION_RECORD = 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)';
 
 // Functions, versions, artifacts (rows.ts maps the rows to records).
-export const VERSION_SELECT = 'SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size FROM versions v JOIN artifacts a ON a.sha256 = v.artifact_sha256';
+export const VERSION_SELECT =
+  'SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size FROM versions v JOIN artifacts a ON a.sha256 = v.artifact_sha256';
 export const FUNCTION_SELECT = `SELECT v.name, v.version, v.config, v.artifact_sha256, v.created_at, a.size, f.first_deployed_at
   FROM functions f JOIN versions v ON v.name = f.name AND v.version = f.latest_version JOIN artifacts a ON a.sha256 = v.artifact_sha256`;
 export const FUNCTION_BY_NAME = `${FUNCTION_SELECT} WHERE f.name = ?`;
@@ -32,15 +34,18 @@ export const FUNCTIONS_BY_NAME = `${FUNCTION_SELECT} ORDER BY f.name`;
 export const VERSION_BY_NUMBER = `${VERSION_SELECT} WHERE v.name = ? AND v.version = ?`;
 
 /** Args: sha256, bytes, size, created_at. An artifact already stored stays as it is (same hash, same bytes). */
-export const ARTIFACT_INSERT = 'INSERT INTO artifacts (sha256, bytes, size, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING';
+export const ARTIFACT_INSERT =
+  'INSERT INTO artifacts (sha256, bytes, size, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING';
 export const ARTIFACT_SELECT = 'SELECT bytes FROM artifacts WHERE sha256 = ?';
 /** Args: name. Returns the function's next version number; the counter survives deletes, so a number is never reused. */
 export const VERSION_COUNTER_NEXT = `INSERT INTO version_counters (name, last_version) VALUES (?, 1)
   ON CONFLICT (name) DO UPDATE SET last_version = version_counters.last_version + 1 RETURNING last_version`;
 /** Args: name, version, config (JSON), artifact_sha256, created_at. */
-export const VERSION_INSERT = 'INSERT INTO versions (name, version, config, artifact_sha256, created_at) VALUES (?, ?, ?, ?, ?)';
+export const VERSION_INSERT =
+  'INSERT INTO versions (name, version, config, artifact_sha256, created_at) VALUES (?, ?, ?, ?, ?)';
 /** Args: name, latest_version, first_deployed_at. Changes no row when the function exists (the deploy then points it with FUNCTION_POINT). */
-export const FUNCTION_INSERT = 'INSERT INTO functions (name, latest_version, first_deployed_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING';
+export const FUNCTION_INSERT =
+  'INSERT INTO functions (name, latest_version, first_deployed_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING';
 /** Args: latest_version, name. */
 export const FUNCTION_POINT = 'UPDATE functions SET latest_version = ? WHERE name = ?';
 export const FUNCTION_DELETE = 'DELETE FROM functions WHERE name = ?';
@@ -48,7 +53,8 @@ export const VERSIONS_DELETE = 'DELETE FROM versions WHERE name = ?';
 
 // Activation records: a few indexed columns and the whole record as JSON (rows.ts: activationRow).
 const ACTIVATION_COLUMNS = '(id, function_name, function_version, created_at, status, body)';
-const ACTIVATION_ON_CONFLICT = 'ON CONFLICT (id) DO UPDATE SET status = excluded.status, function_version = excluded.function_version, body = excluded.body';
+const ACTIVATION_ON_CONFLICT =
+  'ON CONFLICT (id) DO UPDATE SET status = excluded.status, function_version = excluded.function_version, body = excluded.body';
 
 /** The upsert of `rows` activation records in one statement (one row by default). */
 export function activationUpsert(rows = 1): string {
@@ -71,14 +77,16 @@ export function activationList(q: ActivationQuery): Statement {
 }
 
 // The async queue (rows.ts: queueRow, toQueueEntry) and its outbox.
-export const QUEUE_COLUMNS = '(activation_id, function_name, input, attempts, max_attempts, run_at, idempotency_key, state)';
+export const QUEUE_COLUMNS =
+  '(activation_id, function_name, input, attempts, max_attempts, run_at, idempotency_key, state)';
 export const QUEUE_INSERT = `INSERT INTO async_queue ${QUEUE_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
 export const QUEUE_SELECT = 'SELECT * FROM async_queue WHERE activation_id = ?';
 /** Args: function_name, idempotency_key. */
 export const QUEUE_BY_KEY = 'SELECT activation_id FROM async_queue WHERE function_name = ? AND idempotency_key = ?';
 export const QUEUE_PENDING = "SELECT * FROM async_queue WHERE state = 'pending' ORDER BY run_at";
 /** Args: attempts, run_at, state (each null to keep), activation_id. */
-export const QUEUE_UPDATE = 'UPDATE async_queue SET attempts = COALESCE(?, attempts), run_at = COALESCE(?, run_at), state = COALESCE(?, state) WHERE activation_id = ?';
+export const QUEUE_UPDATE =
+  'UPDATE async_queue SET attempts = COALESCE(?, attempts), run_at = COALESCE(?, run_at), state = COALESCE(?, state) WHERE activation_id = ?';
 
 /** Args: activation_id, message_id, publish_after. */
 export const OUTBOX_INSERT = 'INSERT INTO async_outbox (activation_id, message_id, publish_after) VALUES (?, ?, ?)';

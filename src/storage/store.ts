@@ -167,7 +167,12 @@ export interface DeployedVersion extends VersionRecord {
 export interface Store {
   migrate(): Promise<void>;
   /** Stores the artifact (if new), a new version and the function pointer, atomically. */
-  deployVersion(name: string, config: FunctionConfig, artifactSha256: string, artifact: Buffer): Promise<DeployedVersion>;
+  deployVersion(
+    name: string,
+    config: FunctionConfig,
+    artifactSha256: string,
+    artifact: Buffer,
+  ): Promise<DeployedVersion>;
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   listFunctions(): Promise<FunctionRecord[]>;
   getVersion(name: string, version: number): Promise<VersionRecord | undefined>;
@@ -190,10 +195,17 @@ export interface Store {
    * transaction. With an idempotency key already seen for the function,
    * stores nothing and returns the earlier activation id.
    */
-  enqueue(record: ActivationRecord, entry: QueueEntry, publishAfter?: number): Promise<{ activationId: string; duplicate: boolean }>;
+  enqueue(
+    record: ActivationRecord,
+    entry: QueueEntry,
+    publishAfter?: number,
+  ): Promise<{ activationId: string; duplicate: boolean }>;
   getQueueEntry(activationId: string): Promise<QueueEntry | undefined>;
   pendingQueue(): Promise<QueueEntry[]>;
-  updateQueueEntry(activationId: string, change: Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>): Promise<void>;
+  updateQueueEntry(
+    activationId: string,
+    change: Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>,
+  ): Promise<void>;
 
   /**
    * The async outbox: a row per queue message not yet confirmed on the bus.

@@ -9,7 +9,8 @@ import { chooseInvoker, type InvokerLoad } from '../../src/balancer/sharding.ts'
 
 const keys = Array.from({ length: 2000 }, (_, i) => `function-${i}`);
 const homes = (ring: HashRing) => new Map(keys.map((k) => [k, ring.home(k)]));
-const live = (...loads: [string, number, number][]) => new Map<string, InvokerLoad>(loads.map(([id, inflight, slots]) => [id, { id, inflight, slots }]));
+const live = (...loads: [string, number, number][]) =>
+  new Map<string, InvokerLoad>(loads.map(([id, inflight, slots]) => [id, { id, inflight, slots }]));
 
 describe('hash ring', () => {
   it('spreads keys over the members roughly evenly', () => {
@@ -17,7 +18,8 @@ describe('hash ring', () => {
     const counts = new Map<string, number>();
     for (const k of keys) counts.set(ring.home(k) ?? '', (counts.get(ring.home(k) ?? '') ?? 0) + 1);
     assert.deepEqual([...counts.keys()].sort(), ['a', 'b', 'c', 'd']);
-    for (const n of counts.values()) assert.ok(n > 2000 / 4 / 2 && n < (2000 / 4) * 1.6, `uneven: ${[...counts.values()]}`);
+    for (const n of counts.values())
+      assert.ok(n > 2000 / 4 / 2 && n < (2000 / 4) * 1.6, `uneven: ${[...counts.values()]}`);
   });
 
   it('moves only the keys of a member that leaves, and gives a new member only about its share', () => {
@@ -25,13 +27,17 @@ describe('hash ring', () => {
     const before = homes(ring);
     ring.remove('c');
     const after = homes(ring);
-    for (const k of keys) if (before.get(k) !== 'c') assert.equal(after.get(k), before.get(k), `${k} moved though its home stayed`);
+    for (const k of keys)
+      if (before.get(k) !== 'c') assert.equal(after.get(k), before.get(k), `${k} moved though its home stayed`);
     ring.add('c');
     assert.deepEqual(homes(ring), before, 'adding the member back restores every home');
     ring.add('e');
     const now = homes(ring);
     const moved = keys.filter((k) => now.get(k) !== before.get(k));
-    assert.ok(moved.every((k) => ring.home(k) === 'e'), 'keys only move to the newcomer');
+    assert.ok(
+      moved.every((k) => ring.home(k) === 'e'),
+      'keys only move to the newcomer',
+    );
     assert.ok(moved.length > 2000 / 5 / 2 && moved.length < (2000 / 5) * 1.6, `moved ${moved.length}`);
   });
 
@@ -59,13 +65,25 @@ describe('choosing an invoker', () => {
 
   it('overflows to the least-loaded invoker with a free slot when the home is full', () => {
     assert.equal(chooseInvoker(ring, live([home, 4, 4], [second, 3, 4], [third, 1, 4]), key), third);
-    assert.equal(chooseInvoker(ring, live([home, 4, 4], [second, 1, 4], [third, 1, 4]), key), second, 'ties go in ring order');
-    assert.equal(chooseInvoker(ring, live([home, 4, 4], [second, 3, 8], [third, 2, 4]), key), second, 'load is relative to slots');
+    assert.equal(
+      chooseInvoker(ring, live([home, 4, 4], [second, 1, 4], [third, 1, 4]), key),
+      second,
+      'ties go in ring order',
+    );
+    assert.equal(
+      chooseInvoker(ring, live([home, 4, 4], [second, 3, 8], [third, 2, 4]), key),
+      second,
+      'load is relative to slots',
+    );
   });
 
   it('goes home when every invoker is full, and skips invokers that are not live', () => {
     assert.equal(chooseInvoker(ring, live([home, 9, 4], [second, 4, 4], [third, 5, 4]), key), home);
-    assert.equal(chooseInvoker(ring, live([second, 0, 4], [third, 0, 4]), key), second, 'the next on the ring is the new home');
+    assert.equal(
+      chooseInvoker(ring, live([second, 0, 4], [third, 0, 4]), key),
+      second,
+      'the next on the ring is the new home',
+    );
     assert.equal(chooseInvoker(ring, live(), key), undefined);
   });
 });

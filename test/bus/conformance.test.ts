@@ -38,9 +38,15 @@ function busCases(label: string, open: () => Promise<[Bus, Bus]>): void {
         return { echo: d };
       });
       assert.deepEqual(await b.request('svc.echo', { x: [1, 'two'] }, 2000), { echo: { x: [1, 'two'] } });
-      await assert.rejects(b.request('svc.echo', { fail: true }, 2000), (e) => isNimbusError(e) && e.code === 'conflict' && e.details.why === 'test');
+      await assert.rejects(
+        b.request('svc.echo', { fail: true }, 2000),
+        (e) => isNimbusError(e) && e.code === 'conflict' && e.details.why === 'test',
+      );
       const started = Date.now();
-      await assert.rejects(b.request('svc.nobody', {}, 10_000), (e) => isNimbusError(e) && e.code === 'unavailable' && e.details.delivered === false);
+      await assert.rejects(
+        b.request('svc.nobody', {}, 10_000),
+        (e) => isNimbusError(e) && e.code === 'unavailable' && e.details.delivered === false,
+      );
       assert.ok(Date.now() - started < 1000);
       // A handler that throws before returning a promise (a schema check up front) answers with its error too.
       await a.serve('svc.strict', (() => {
@@ -55,7 +61,9 @@ function busCases(label: string, open: () => Promise<[Bus, Bus]>): void {
 
     it('broadcasts to every listener, and not after it stopped listening', async () => {
       const got: string[] = [];
-      const stops = await Promise.all([a, b].map((bus, i) => bus.listen('news', async (d) => void got.push(`${i}:${(d as { n: number }).n}`))));
+      const stops = await Promise.all(
+        [a, b].map((bus, i) => bus.listen('news', async (d) => void got.push(`${i}:${(d as { n: number }).n}`))),
+      );
       await a.broadcast('news', { n: 1 });
       await until('both listeners heard it', () => got.length === 2);
       await stops[0]?.();
@@ -69,12 +77,16 @@ function busCases(label: string, open: () => Promise<[Bus, Bus]>): void {
       const at = new Map<string, number[]>();
       const data = new Map<string, unknown>();
       const dead: QueueMessage[] = [];
-      const stop = await b.consume('work', async (m) => {
-        at.set(m.id, [...(at.get(m.id) ?? []), Date.now()]);
-        data.set(m.id, m.data);
-        if (m.id === 'retry' && m.deliveries === 1) throw new Redeliver(400);
-        if (m.id === 'poison') throw new Redeliver(50, 'always fails');
-      }, { onDeadLetter: async (m) => void dead.push(m) });
+      const stop = await b.consume(
+        'work',
+        async (m) => {
+          at.set(m.id, [...(at.get(m.id) ?? []), Date.now()]);
+          data.set(m.id, m.data);
+          if (m.id === 'retry' && m.deliveries === 1) throw new Redeliver(400);
+          if (m.id === 'poison') throw new Redeliver(50, 'always fails');
+        },
+        { onDeadLetter: async (m) => void dead.push(m) },
+      );
       await a.enqueue('work', 'once', { v: 1 });
       await a.enqueue('work', 'once', { v: 2 });
       await a.enqueue('work', 'retry', {});

@@ -43,9 +43,13 @@ describe('NATS bus', () => {
 
   it('keeps a copy of a dead letter in the dead-letter stream and removes it from the work queue', async () => {
     const dead: QueueMessage[] = [];
-    const stop = await b.consume('poison', async () => {
-      throw new Redeliver(50, 'always fails');
-    }, { onDeadLetter: async (m) => void dead.push(m) });
+    const stop = await b.consume(
+      'poison',
+      async () => {
+        throw new Redeliver(50, 'always fails');
+      },
+      { onDeadLetter: async (m) => void dead.push(m) },
+    );
     await a.enqueue('poison', 'p1', { p: 1 });
     await until('dead-lettered', () => dead.length === 1);
     await stop();
@@ -69,14 +73,22 @@ describe('NATS bus', () => {
 
   it('tracks presence: joins, load, goodbyes, and silence past the TTL', async () => {
     const events: string[] = [];
-    const unwatch = await b.presence.watch({ seen: (h) => events.push(`seen ${h.id} ${h.inflight}/${h.slots}`), left: (id) => events.push(`left ${id}`) });
+    const unwatch = await b.presence.watch({
+      seen: (h) => events.push(`seen ${h.id} ${h.inflight}/${h.slots}`),
+      left: (id) => events.push(`left ${id}`),
+    });
     let inflight = 0;
-    const bye = await a.presence.announce({ id: 'i1', host: 'h', pid: 1, startedAt: new Date().toISOString() }, () => ({ inflight, slots: 4 }));
+    const bye = await a.presence.announce({ id: 'i1', host: 'h', pid: 1, startedAt: new Date().toISOString() }, () => ({
+      inflight,
+      slots: 4,
+    }));
     inflight = 3;
     await until('a heartbeat with the new load', () => events.includes('seen i1 3/4'));
     await bye();
     await until('the goodbye', () => events.includes('left i1'));
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(FIXTURES, 'announce.ts'), url, 'i2'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(FIXTURES, 'announce.ts'), url, 'i2'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       await until('i2 joined', () => events.includes('seen i2 0/1'));
       child.kill('SIGKILL');

@@ -78,13 +78,23 @@ describe(`chaos: ${N} async invocations, an invoker killed, NATS restarted, the 
     await Promise.all([c.startInvoker('inv-a', egress), c.startInvoker('inv-b', egress)]);
     front = await frontEnds.startFrontEnd();
     fe = front.url;
-    const d = await deploy(fe, 'work', FUNCTION, { env: { COUNTER_PORT: String(counter.port) }, network: true, timeoutMs: 5000, maxSandboxes: 4 });
+    const d = await deploy(fe, 'work', FUNCTION, {
+      env: { COUNTER_PORT: String(counter.port) },
+      network: true,
+      timeoutMs: 5000,
+      maxSandboxes: 4,
+    });
     assert.equal(d.status, 201, d.text);
     const warm = await invoke(fe, 'work', { i: -1 });
     assert.equal(warm.status, 200, warm.text);
     const db = new pg.Client({ connectionString: store });
     await db.connect();
-    home = (await db.query<{ invoker: string }>('SELECT body::json->>\'invoker\' AS invoker FROM activations WHERE id = $1', [warm.headers.get('x-nimbus-activation-id')])).rows[0]?.invoker ?? '';
+    home =
+      (
+        await db.query<{ invoker: string }>("SELECT body::json->>'invoker' AS invoker FROM activations WHERE id = $1", [
+          warm.headers.get('x-nimbus-activation-id'),
+        ])
+      ).rows[0]?.invoker ?? '';
     await db.end();
     assert.ok(c.invokers.has(home), `the function's home invoker is known: "${home}"`);
     assert.equal(counter.runs.get(-1), 1, 'the warm-up run reached the counter');
@@ -131,7 +141,7 @@ describe(`chaos: ${N} async invocations, an invoker killed, NATS restarted, the 
     const client = async () => {
       while (next < N && sending()) {
         const i = next++;
-        for (const until = Date.now() + RETRY_FOR_MS; Date.now() < until && sending(); ) {
+        for (const until = Date.now() + RETRY_FOR_MS; Date.now() < until && sending();) {
           try {
             const r = await invoke(fe, 'work', { i }, '?async=1', { 'idempotency-key': `chaos-${i}` });
             if (r.status === 202) {
@@ -152,7 +162,11 @@ describe(`chaos: ${N} async invocations, an invoker killed, NATS restarted, the 
     await Promise.all(Array.from({ length: PARALLEL }, client));
     const sendMs = Date.now() - started;
     if (broken) assert.fail(`a fault could not be made (${events.at(-1)}): ${broken.message}`);
-    assert.deepEqual(events, faults.map((f) => f[1]), 'every fault happened while invocations were coming in');
+    assert.deepEqual(
+      events,
+      faults.map((f) => f[1]),
+      'every fault happened while invocations were coming in',
+    );
 
     const ids = [...accepted.keys()];
     let byStatus = new Map<string, number>();
@@ -162,13 +176,20 @@ describe(`chaos: ${N} async invocations, an invoker killed, NATS restarted, the 
     await db.connect();
     try {
       for (;;) {
-        const rows = (await db.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM activations WHERE id = ANY($1) GROUP BY status', [ids])).rows;
+        const rows = (
+          await db.query<{ status: string; n: string }>(
+            'SELECT status, count(*) AS n FROM activations WHERE id = ANY($1) GROUP BY status',
+            [ids],
+          )
+        ).rows;
         byStatus = new Map(rows.map((r) => [r.status, Number(r.n)]));
         const final = (byStatus.get('success') ?? 0) + (byStatus.get('dead_letter') ?? 0);
         if (final === ids.length || Date.now() > end) break;
         await new Promise((r) => setTimeout(r, 500));
       }
-      succeededIds = (await db.query<{ id: string }>("SELECT id FROM activations WHERE id = ANY($1) AND status = 'success'", [ids])).rows.map((r) => r.id);
+      succeededIds = (
+        await db.query<{ id: string }>("SELECT id FROM activations WHERE id = ANY($1) AND status = 'success'", [ids])
+      ).rows.map((r) => r.id);
     } finally {
       await db.end();
     }
@@ -182,18 +203,43 @@ describe(`chaos: ${N} async invocations, an invoker killed, NATS restarted, the 
     const deadLettered = byStatus.get('dead_letter') ?? 0;
     const lost = ids.length - succeeded - deadLettered;
     const summary = {
-      sent: N, accepted: ids.length, refusedAnswers: refusals.length, neverAccepted: neverAccepted.length, succeeded, deadLettered, lost, duplicates,
-      cutOffByFrontEndKill: cutOff.size, answeredAsDuplicate,
+      sent: N,
+      accepted: ids.length,
+      refusedAnswers: refusals.length,
+      neverAccepted: neverAccepted.length,
+      succeeded,
+      deadLettered,
+      lost,
+      duplicates,
+      cutOffByFrontEndKill: cutOff.size,
+      answeredAsDuplicate,
       otherStatuses: Object.fromEntries([...byStatus].filter(([s]) => s !== 'success' && s !== 'dead_letter')),
-      killed: home, natsStop: NATS_STOP, natsSyncAlways: nats.syncAlways, sendSeconds: sendMs / 1000, totalSeconds: totalMs / 1000,
+      killed: home,
+      natsStop: NATS_STOP,
+      natsSyncAlways: nats.syncAlways,
+      sendSeconds: sendMs / 1000,
+      totalSeconds: totalMs / 1000,
       refusedSample: [...new Set(refusals)].slice(0, 3),
     };
     t.diagnostic(`chaos result ${JSON.stringify(summary)}`);
     process.stdout.write(`# chaos result ${JSON.stringify(summary)}\n`);
-    assert.equal(ids.length, N, `every invocation is accepted in the end, refused ones on a retry with their key: ${JSON.stringify(summary)}`);
-    assert.ok(answeredAsDuplicate > 0, `the front-end kill caught calls it had stored but not answered: ${JSON.stringify(summary)}`);
-    assert.equal(lost, 0, `every accepted id has a success or dead_letter record: ${JSON.stringify(summary)}\n${c.logs()}`);
-    for (const id of succeededIds) if (!runs.has(accepted.get(id)!)) assert.fail(`activation ${id} (event ${accepted.get(id)}) has a success record but never ran`);
+    assert.equal(
+      ids.length,
+      N,
+      `every invocation is accepted in the end, refused ones on a retry with their key: ${JSON.stringify(summary)}`,
+    );
+    assert.ok(
+      answeredAsDuplicate > 0,
+      `the front-end kill caught calls it had stored but not answered: ${JSON.stringify(summary)}`,
+    );
+    assert.equal(
+      lost,
+      0,
+      `every accepted id has a success or dead_letter record: ${JSON.stringify(summary)}\n${c.logs()}`,
+    );
+    for (const id of succeededIds)
+      if (!runs.has(accepted.get(id)!))
+        assert.fail(`activation ${id} (event ${accepted.get(id)}) has a success record but never ran`);
     const last = await invoke(fe, 'work', { i: -2 });
     assert.equal(last.status, 200, `sync calls work after the chaos: ${last.text}`);
   });

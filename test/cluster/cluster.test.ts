@@ -45,7 +45,9 @@ describe('cluster: two front ends, two invokers', async () => {
     assert.equal(second.headers.get('x-nimbus-cold-start'), 'false', 'the second call lands on the warm sandbox');
     assert.equal(second.json.calls, 2);
     assert.equal(second.json.uid, first.json.uid);
-    const [r1, r2] = await Promise.all([first, second].map((r) => call(fe1, 'GET', `/v1/activations/${r.headers.get('x-nimbus-activation-id')}`)));
+    const [r1, r2] = await Promise.all(
+      [first, second].map((r) => call(fe1, 'GET', `/v1/activations/${r.headers.get('x-nimbus-activation-id')}`)),
+    );
     assert.equal(r1?.json.invoker, r2?.json.invoker, 'same invoker in both records');
     assert.ok(['inv-a', 'inv-b'].includes(r1?.json.invoker));
     assert.equal(r1?.json.sandboxId, r2?.json.sandboxId);
@@ -62,16 +64,25 @@ describe('cluster: two front ends, two invokers', async () => {
   });
 
   it('serves a redeploy made through the other front end, and a delete drops the warm sandbox on the invoker', async () => {
-    assert.equal((await deploy(fe1, 'shift', 'exports.handler = async () => ({ v: 1, uid: process.getuid() })')).status, 201);
+    assert.equal(
+      (await deploy(fe1, 'shift', 'exports.handler = async () => ({ v: 1, uid: process.getuid() })')).status,
+      201,
+    );
     const v1 = await invoke(fe2, 'shift');
     assert.equal(v1.json.v, 1);
-    assert.equal((await deploy(fe2, 'shift', 'exports.handler = async () => ({ v: 2, uid: process.getuid() })')).json.version, 2);
+    assert.equal(
+      (await deploy(fe2, 'shift', 'exports.handler = async () => ({ v: 2, uid: process.getuid() })')).json.version,
+      2,
+    );
     const v2 = await invoke(fe1, 'shift');
     assert.equal(v2.json.v, 2);
     assert.equal(v2.headers.get('x-nimbus-function-version'), '2');
     assert.ok(await alive(v2.json.uid));
     assert.equal((await call(fe1, 'DELETE', '/v1/functions/shift')).status, 200);
-    await until(`sandbox process of uid ${v2.json.uid} of the deleted function exits`, async () => !(await alive(v2.json.uid)));
+    await until(
+      `sandbox process of uid ${v2.json.uid} of the deleted function exits`,
+      async () => !(await alive(v2.json.uid)),
+    );
     assert.equal((await invoke(fe2, 'shift')).status, 404);
   });
 
@@ -84,7 +95,10 @@ describe('cluster: two front ends, two invokers', async () => {
   });
 
   it('dead-letters an async call whose function keeps failing, after its retries', async () => {
-    assert.equal((await deploy(fe1, 'fails', 'exports.handler = async () => { throw new Error("nope"); }')).status, 201);
+    assert.equal(
+      (await deploy(fe1, 'fails', 'exports.handler = async () => { throw new Error("nope"); }')).status,
+      201,
+    );
     const a = await invoke(fe2, 'fails', {}, '?async=1');
     const done = await settled(fe1, a.json.activationId, 30_000, 'dead_letter');
     assert.equal(done.status, 'dead_letter');
@@ -93,21 +107,33 @@ describe('cluster: two front ends, two invokers', async () => {
   });
 
   it('overflows to the other invoker when the home one is full', async () => {
-    const code = 'exports.handler = async () => { await new Promise((r) => setTimeout(r, 400)); return { pid: process.pid }; };';
+    const code =
+      'exports.handler = async () => { await new Promise((r) => setTimeout(r, 400)); return { pid: process.pid }; };';
     assert.equal((await deploy(fe1, 'busy', code)).status, 201);
     const first = await invoke(fe1, 'busy');
-    const home = (await call(fe1, 'GET', `/v1/activations/${first.headers.get('x-nimbus-activation-id')}`)).json.invoker as string;
+    const home = (await call(fe1, 'GET', `/v1/activations/${first.headers.get('x-nimbus-activation-id')}`)).json
+      .invoker as string;
     const burst = await Promise.all(Array.from({ length: 6 }, () => invoke(fe1, 'busy')));
-    const where = await Promise.all(burst.map((r) => call(fe1, 'GET', `/v1/activations/${r.headers.get('x-nimbus-activation-id')}`).then((a) => a.json.invoker as string)));
+    const where = await Promise.all(
+      burst.map((r) =>
+        call(fe1, 'GET', `/v1/activations/${r.headers.get('x-nimbus-activation-id')}`).then(
+          (a) => a.json.invoker as string,
+        ),
+      ),
+    );
     assert.ok(burst.every((r) => r.status === 200));
     const away = where.filter((w) => w !== home).length;
-    assert.ok(away > 0 && away < 6, `some calls overflow, the home keeps its share: ${where.join(', ')} (home ${home})`);
+    assert.ok(
+      away > 0 && away < 6,
+      `some calls overflow, the home keeps its share: ${where.join(', ')} (home ${home})`,
+    );
   });
 
   it('keeps answering sync calls when the home invoker is killed', async () => {
     assert.equal((await deploy(fe1, 'sturdy', 'exports.handler = async () => ({ pid: process.pid })')).status, 201);
     const first = await invoke(fe1, 'sturdy');
-    const home = (await call(fe1, 'GET', `/v1/activations/${first.headers.get('x-nimbus-activation-id')}`)).json.invoker as string;
+    const home = (await call(fe1, 'GET', `/v1/activations/${first.headers.get('x-nimbus-activation-id')}`)).json
+      .invoker as string;
     await c.invokers.get(home)?.kill('SIGKILL');
     const started = Date.now();
     for (let i = 0; i < 5; i++) {

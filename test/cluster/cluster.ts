@@ -23,7 +23,10 @@ export class Cluster {
   readonly invokers = new Map<string, NodeProcess>();
   private readonly dirs: string[] = [];
 
-  constructor(readonly bus: string, readonly store: string) {}
+  constructor(
+    readonly bus: string,
+    readonly store: string,
+  ) {}
 
   private async dir(name: string): Promise<string> {
     const d = await mkdtemp(path.join(tmpdir(), `nimbus-${name}-`));
@@ -36,14 +39,30 @@ export class Cluster {
     // A free port of its own: port + 1 (the default) may be taken on a busy test machine.
     const fp = await freePort();
     const name = `front-end-${this.frontEnds.length + 1}`;
-    const { proc } = await NodeProcess.start(name, ['serve', '--port', String(p), '--functions-port', String(fp), '--data-dir', await this.dir(name)], { NIMBUS_BUS: this.bus, NIMBUS_STORE: this.store }, /front end is running at (http:\/\/\S+)/);
-    const fe = { proc, url: `http://127.0.0.1:${p}`, port: p, functionsUrl: `http://127.0.0.1:${fp}`, functionsPort: fp };
+    const { proc } = await NodeProcess.start(
+      name,
+      ['serve', '--port', String(p), '--functions-port', String(fp), '--data-dir', await this.dir(name)],
+      { NIMBUS_BUS: this.bus, NIMBUS_STORE: this.store },
+      /front end is running at (http:\/\/\S+)/,
+    );
+    const fe = {
+      proc,
+      url: `http://127.0.0.1:${p}`,
+      port: p,
+      functionsUrl: `http://127.0.0.1:${fp}`,
+      functionsPort: fp,
+    };
     this.frontEnds.push(fe);
     return fe;
   }
 
   async startInvoker(id: string, extra: string[] = [], env: Record<string, string> = {}): Promise<NodeProcess> {
-    const { proc } = await NodeProcess.start(id, ['invoker', '--invoker-id', id, '--data-dir', await this.dir(id), ...extra], { NIMBUS_BUS: this.bus, NIMBUS_STORE: this.store, ...env }, /nimbus invoker \S+ is running/);
+    const { proc } = await NodeProcess.start(
+      id,
+      ['invoker', '--invoker-id', id, '--data-dir', await this.dir(id), ...extra],
+      { NIMBUS_BUS: this.bus, NIMBUS_STORE: this.store, ...env },
+      /nimbus invoker \S+ is running/,
+    );
     this.invokers.set(id, proc);
     return proc;
   }
@@ -55,7 +74,9 @@ export class Cluster {
 
   /** The output of every node, for failure messages. */
   logs(): string {
-    return [...this.frontEnds.map((f) => f.proc), ...this.invokers.values()].map((p) => `--- ${p.name}\n${p.output.slice(-4000)}`).join('\n');
+    return [...this.frontEnds.map((f) => f.proc), ...this.invokers.values()]
+      .map((p) => `--- ${p.name}\n${p.output.slice(-4000)}`)
+      .join('\n');
   }
 }
 

@@ -24,7 +24,10 @@ export class PrivateNats {
   syncAlways = true;
   log = '';
 
-  private constructor(readonly port: number, readonly dir: string) {}
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+  ) {}
 
   static async start(): Promise<PrivateNats> {
     const dir = await mkdtemp(path.join(tmpdir(), 'nimbus-nats-'));
@@ -46,19 +49,27 @@ export class PrivateNats {
 
   private async launch(): Promise<void> {
     const conf = path.join(this.dir, 'nats.conf');
-    const js = [`store_dir: "${path.join(this.dir, 'js')}"`, this.syncAlways ? 'sync_interval: always' : ''].filter(Boolean).join(', ');
+    const js = [`store_dir: "${path.join(this.dir, 'js')}"`, this.syncAlways ? 'sync_interval: always' : '']
+      .filter(Boolean)
+      .join(', ');
     await writeFile(conf, `listen: 127.0.0.1:${this.port}\nmax_payload: 8MB\njetstream { ${js} }\n`);
     const child = spawn(NATS_SERVER, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`nats-server did not start in 10 s:\n${this.log.slice(-2000)}`)), 10_000);
+      const timer = setTimeout(
+        () => reject(new Error(`nats-server did not start in 10 s:\n${this.log.slice(-2000)}`)),
+        10_000,
+      );
       const onData = (b: Buffer) => {
         this.log += b.toString();
         if (this.log.includes('Server is ready')) (clearTimeout(timer), resolve());
       };
       child.stdout?.on('data', onData);
       child.stderr?.on('data', onData);
-      child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`nats-server exited (${code}): ${this.log.slice(-2000)}`))));
+      child.once(
+        'exit',
+        (code) => (clearTimeout(timer), reject(new Error(`nats-server exited (${code}): ${this.log.slice(-2000)}`))),
+      );
     });
   }
 

@@ -19,20 +19,37 @@ import { createTempDir } from './temp.ts';
 const SITE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../deploy/nginx.conf');
 const NGINX = process.env.NIMBUS_NGINX ?? '/usr/sbin/nginx';
 
-const serverLines = (ports: number[]) => ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=10s;`).join('\n');
+const serverLines = (ports: number[]) =>
+  ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=10s;`).join('\n');
 
 /** deploy/nginx.conf with its upstream servers and listen ports (API, function origin) replaced, inside a minimal main config. */
-async function nginxConfig(prefix: string, port: number, fnPort: number, upstreams: number[], fnUpstreams: number[]): Promise<string> {
+async function nginxConfig(
+  prefix: string,
+  port: number,
+  fnPort: number,
+  upstreams: number[],
+  fnUpstreams: number[],
+): Promise<string> {
   const site = await readFile(SITE, 'utf8');
   const rewritten = site
     .replace(/(upstream nimbus_frontends \{[^}]*?)(\n\s*server [^\n]+)+/, `$1\n${serverLines(upstreams)}`)
     .replace(/(upstream nimbus_functions \{[^}]*?)(\n\s*server [^\n]+)+/, `$1\n${serverLines(fnUpstreams)}`)
     .replace(/listen 80;/, `listen 127.0.0.1:${port};`)
     .replace(/listen 8081;/, `listen 127.0.0.1:${fnPort};`);
-  for (const expected of [`127.0.0.1:${upstreams[0]}`, `127.0.0.1:${fnUpstreams[0]}`, `listen 127.0.0.1:${port}`, `listen 127.0.0.1:${fnPort}`]) {
-    assert.ok(rewritten.includes(expected), `deploy/nginx.conf has the expected upstream and listen lines (${expected})`);
+  for (const expected of [
+    `127.0.0.1:${upstreams[0]}`,
+    `127.0.0.1:${fnUpstreams[0]}`,
+    `listen 127.0.0.1:${port}`,
+    `listen 127.0.0.1:${fnPort}`,
+  ]) {
+    assert.ok(
+      rewritten.includes(expected),
+      `deploy/nginx.conf has the expected upstream and listen lines (${expected})`,
+    );
   }
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${prefix}/tmp/${t};`).join('\n');
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((t) => `  ${t}_temp_path ${prefix}/tmp/${t};`)
+    .join('\n');
   return `${process.getuid?.() === 0 ? 'user root;\n' : ''}worker_processes 1;\ndaemon off;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/error.log warn;\nevents { worker_connections 256; }\nhttp {\n  access_log off;\n${temp}\n${rewritten}\n}\n`;
 }
 
@@ -58,8 +75,13 @@ describe('cluster: two front ends behind nginx', async () => {
     const port = await freePort();
     const fnPort = await freePort();
     await mkdir(path.join(prefix, 'tmp'), { recursive: true });
-    await writeFile(path.join(prefix, 'nginx.conf'), await nginxConfig(prefix, port, fnPort, [a!.port, b!.port], [a!.functionsPort, b!.functionsPort]));
-    nginx = spawn(NGINX, ['-p', prefix, '-c', path.join(prefix, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await writeFile(
+      path.join(prefix, 'nginx.conf'),
+      await nginxConfig(prefix, port, fnPort, [a!.port, b!.port], [a!.functionsPort, b!.functionsPort]),
+    );
+    nginx = spawn(NGINX, ['-p', prefix, '-c', path.join(prefix, 'nginx.conf')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     nginx.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const proc = nginx;
@@ -67,7 +89,10 @@ describe('cluster: two front ends behind nginx', async () => {
     lbFunctions = `http://127.0.0.1:${fnPort}`;
     const end = Date.now() + 10_000;
     for (;;) {
-      const ok = await call(lb, 'GET', '/healthz', undefined, {}, 2000).then((r) => r.status === 200, () => false);
+      const ok = await call(lb, 'GET', '/healthz', undefined, {}, 2000).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) break;
       if (Date.now() > end || proc.exitCode !== null) throw new Error(`nginx did not come up: ${stderr}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -75,7 +100,8 @@ describe('cluster: two front ends behind nginx', async () => {
   });
 
   it('routes /fn/ to the function origin and keeps the two origins apart', async () => {
-    const code = 'export default { fetch: (req) => new Response(new URL(req.url).pathname, { headers: { "x-nimbus-activation-id": "forged" } }) }';
+    const code =
+      'export default { fetch: (req) => new Response(new URL(req.url).pathname, { headers: { "x-nimbus-activation-id": "forged" } }) }';
     assert.equal((await deploy(lb, 'web', code)).status, 201);
     const r = await call(lbFunctions, 'GET', '/fn/web/a/b');
     assert.equal(r.status, 200, r.text);

@@ -12,7 +12,10 @@ export class NodeProcess {
   output = '';
   readonly exited: Promise<number | null>;
 
-  private constructor(readonly name: string, private readonly child: ChildProcess) {
+  private constructor(
+    readonly name: string,
+    private readonly child: ChildProcess,
+  ) {
     child.stdout?.on('data', (b: Buffer) => (this.output += b.toString()));
     child.stderr?.on('data', (b: Buffer) => (this.output += b.toString()));
     this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
@@ -27,7 +30,13 @@ export class NodeProcess {
   }
 
   /** Spawns `nimbus <args>` and waits (up to `timeoutMs`) for a line matching `ready`; returns its match. */
-  static async start(name: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 30_000): Promise<{ proc: NodeProcess; match: RegExpMatchArray }> {
+  static async start(
+    name: string,
+    args: string[],
+    env: Record<string, string>,
+    ready: RegExp,
+    timeoutMs = 30_000,
+  ): Promise<{ proc: NodeProcess; match: RegExpMatchArray }> {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
       cwd: ROOT,
       env: { ...process.env, NIMBUS_LOG_LEVEL: 'info', ...env },
@@ -35,13 +44,21 @@ export class NodeProcess {
     });
     const proc = new NodeProcess(name, child);
     const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${name} did not start in ${timeoutMs} ms:\n${proc.output.slice(-3000)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${name} did not start in ${timeoutMs} ms:\n${proc.output.slice(-3000)}`)),
+        timeoutMs,
+      );
       const check = () => {
         const m = proc.output.match(ready);
         if (m) (clearTimeout(timer), resolve(m));
       };
       child.stdout?.on('data', check);
-      void proc.exited.then((code) => (clearTimeout(timer), reject(new Error(`${name} exited (${code}) before it was ready:\n${proc.output.slice(-3000)}`))));
+      void proc.exited.then(
+        (code) => (
+          clearTimeout(timer),
+          reject(new Error(`${name} exited (${code}) before it was ready:\n${proc.output.slice(-3000)}`))
+        ),
+      );
     });
     return { proc, match };
   }

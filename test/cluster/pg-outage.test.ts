@@ -63,7 +63,11 @@ describe('cluster: the database goes away and comes back', async () => {
         await db.end();
       }
     };
-    assert.equal(await count("SELECT count(*)::int AS n FROM async_queue WHERE idempotency_key LIKE 'outage-%'"), 0, 'nothing was stored for the refused calls');
+    assert.equal(
+      await count("SELECT count(*)::int AS n FROM async_queue WHERE idempotency_key LIKE 'outage-%'"),
+      0,
+      'nothing was stored for the refused calls',
+    );
 
     await proxy.restore();
     const end = Date.now() + 15_000;

@@ -14,7 +14,8 @@ export async function deleteNamespace(server: string, namespace: string): Promis
   try {
     const jsm = await jetstreamManager(nc);
     const names: string[] = [];
-    for await (const name of jsm.streams.names()) if (name.startsWith(`${namespace}_`) || name.startsWith(`KV_${namespace}_`)) names.push(name);
+    for await (const name of jsm.streams.names())
+      if (name.startsWith(`${namespace}_`) || name.startsWith(`KV_${namespace}_`)) names.push(name);
     for (const name of names) await jsm.streams.delete(name);
   } finally {
     await nc.close();

@@ -26,7 +26,9 @@ describe('API key', () => {
     assert.equal(((await open.json()) as { error: { code: string } }).error.code, 'unauthorized');
     const wrong = await fetch(`${base}/v1/functions`, { headers: { authorization: 'Bearer nope' } });
     assert.equal(wrong.status, 401);
-    const right = await fetch(`${base}/v1/functions`, { headers: { authorization: `Bearer ${t.platform.apiKey?.key}` } });
+    const right = await fetch(`${base}/v1/functions`, {
+      headers: { authorization: `Bearer ${t.platform.apiKey?.key}` },
+    });
     assert.equal(right.status, 200);
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
   });

@@ -9,7 +9,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { COMPUTED_DEFAULTS, DEFAULTS, FunctionDefaults, NimbusOptions, PROCESS_LOG_LEVEL, resolveConfig } from '../../src/config/options.ts';
+import {
+  COMPUTED_DEFAULTS,
+  DEFAULTS,
+  FunctionDefaults,
+  NimbusOptions,
+  PROCESS_LOG_LEVEL,
+  resolveConfig,
+} from '../../src/config/options.ts';
 import { apiBase } from '../../src/cli/client.ts';
 import { INVOKER_FLAGS } from '../../src/cli/invoker.ts';
 import { PLATFORM_FLAGS, SHARED_FLAGS } from '../../src/cli/platform-flags.ts';
@@ -32,7 +39,10 @@ describe('nimbus CLI', () => {
 
   it('deploys a file, invokes it, lists and inspects it', async () => {
     const file = path.join(dir, 'greet.ts');
-    await writeFile(file, 'export const handler = async (e: { who?: string }) => { console.log("greeting", e.who); return `hi ${e.who} ${process.env.PUNCT}`; };');
+    await writeFile(
+      file,
+      'export const handler = async (e: { who?: string }) => { console.log("greeting", e.who); return `hi ${e.who} ${process.env.PUNCT}`; };',
+    );
     const d = await runCli(['deploy', file, '--memory', '192', '--env', 'PUNCT=!'], env);
     assert.equal(d.code, 0, d.stderr);
     assert.match(d.stdout, /deployed greet version 1 \(engine process\)/);
@@ -95,11 +105,19 @@ describe('nimbus CLI', () => {
 });
 
 /** Runs the CLI to its end, killed after 60 s (a bad flag that slipped through must not leave a server running). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args],
+      { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -122,7 +140,7 @@ describe('nimbus CLI defaults and platform flags', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('documents every option\'s default in config/options.ts (computed ones say how, as COMPUTED_DEFAULTS does)', async () => {
+  it("documents every option's default in config/options.ts (computed ones say how, as COMPUTED_DEFAULTS does)", async () => {
     const source = await readFile(path.join(ROOT, 'src/config/options.ts'), 'utf8');
     for (const key of [...Object.keys(NimbusOptions.shape), ...Object.keys(FunctionDefaults.shape)]) {
       const m = new RegExp(`/\\*\\*((?:(?!\\*/)[\\s\\S])*)\\*/\\n\\s+${key}: `).exec(source);
@@ -130,12 +148,20 @@ describe('nimbus CLI defaults and platform flags', () => {
       const doc = (m[1] ?? '').replace(/\s*\*\s*/g, ' ');
       assert.match(doc, /@default \S/, `option ${key} does not document its default`);
       const computed = (COMPUTED_DEFAULTS as Record<string, string>)[key];
-      if (computed) assert.ok(doc.includes(`@default ${computed}`), `${key}: @default says otherwise than COMPUTED_DEFAULTS ("${computed}")`);
+      if (computed)
+        assert.ok(
+          doc.includes(`@default ${computed}`),
+          `${key}: @default says otherwise than COMPUTED_DEFAULTS ("${computed}")`,
+        );
     }
   });
 
   it('--help of serve and invoker shows the defaults of config/options.ts and the variable of each flag', async () => {
-    const [serveHelp, invokerHelp, setupHelp] = await Promise.all([cli(['serve', '--help']), cli(['invoker', '--help']), cli(['setup', '--help'])]);
+    const [serveHelp, invokerHelp, setupHelp] = await Promise.all([
+      cli(['serve', '--help']),
+      cli(['invoker', '--help']),
+      cli(['setup', '--help']),
+    ]);
     assert.equal(serveHelp.code, 0, serveHelp.stderr);
     const expected: Record<string, string> = {
       '--port': `default: ${DEFAULTS.port}; env NIMBUS_PORT`,
@@ -153,14 +179,28 @@ describe('nimbus CLI defaults and platform flags', () => {
       '--activation-retention': `default: ${DEFAULTS.activationRetentionMs / DAY_MS}d; env NIMBUS_ACTIVATION_RETENTION`,
       '--activation-retention-per-function': `default: ${DEFAULTS.activationRetentionPerFunction}; env NIMBUS_ACTIVATION_RETENTION_PER_FUNCTION`,
     };
-    assert.deepEqual([DEFAULTS.port, DEFAULTS.host, DEFAULTS.dataDir, PROCESS_LOG_LEVEL, DEFAULTS.activationRetentionMs / DAY_MS], [8080, '127.0.0.1', '.nimbus', 'info', 7], 'the defaults as before');
-    for (const [flag, text] of Object.entries(expected)) assert.ok(helpOf(serveHelp.stdout, flag).endsWith(`(${text})`), `serve ${flag}: ${helpOf(serveHelp.stdout, flag)}`);
+    assert.deepEqual(
+      [DEFAULTS.port, DEFAULTS.host, DEFAULTS.dataDir, PROCESS_LOG_LEVEL, DEFAULTS.activationRetentionMs / DAY_MS],
+      [8080, '127.0.0.1', '.nimbus', 'info', 7],
+      'the defaults as before',
+    );
+    for (const [flag, text] of Object.entries(expected))
+      assert.ok(
+        helpOf(serveHelp.stdout, flag).endsWith(`(${text})`),
+        `serve ${flag}: ${helpOf(serveHelp.stdout, flag)}`,
+      );
     for (const key of SHARED_FLAGS) {
       const flag = PLATFORM_FLAGS[key].flag.split(' ')[0] ?? '';
-      assert.equal(helpOf(invokerHelp.stdout, flag), helpOf(serveHelp.stdout, flag), `${flag} reads the same in serve and invoker`);
+      assert.equal(
+        helpOf(invokerHelp.stdout, flag),
+        helpOf(serveHelp.stdout, flag),
+        `${flag} reads the same in serve and invoker`,
+      );
     }
     assert.ok(helpOf(invokerHelp.stdout, '--data-dir').endsWith(`(default: ${DEFAULTS.dataDir}; env NIMBUS_DATA_DIR)`));
-    assert.ok(helpOf(invokerHelp.stdout, '--log-level').endsWith(`(default: ${PROCESS_LOG_LEVEL}; env NIMBUS_LOG_LEVEL)`));
+    assert.ok(
+      helpOf(invokerHelp.stdout, '--log-level').endsWith(`(default: ${PROCESS_LOG_LEVEL}; env NIMBUS_LOG_LEVEL)`),
+    );
     assert.ok(helpOf(setupHelp.stdout, '--data-dir').endsWith(`(default: ${DEFAULTS.dataDir}; env NIMBUS_DATA_DIR)`));
   });
 
@@ -188,9 +228,20 @@ describe('nimbus CLI defaults and platform flags', () => {
 
   it('the shared flags read the same values on serve and invoker, from the flag before the variable', () => {
     const given = { maxSandboxesTotal: '7', activationRetention: '36h', egressAllow: ['10.0.0.0/8', 'fd00::/8'] };
-    const env = { NIMBUS_MAX_SANDBOXES_TOTAL: '9', NIMBUS_SANDBOX_MEMORY_TOTAL_MB: '512', NIMBUS_ACTIVATION_RETENTION_PER_FUNCTION: '0', NIMBUS_EGRESS_ALLOW: '192.168.0.0/16' };
+    const env = {
+      NIMBUS_MAX_SANDBOXES_TOTAL: '9',
+      NIMBUS_SANDBOX_MEMORY_TOTAL_MB: '512',
+      NIMBUS_ACTIVATION_RETENTION_PER_FUNCTION: '0',
+      NIMBUS_EGRESS_ALLOW: '192.168.0.0/16',
+    };
     const pick = (o: Record<string, unknown>) => Object.fromEntries(SHARED_FLAGS.map((k) => [k, o[k]]));
-    const want = { maxSandboxesTotal: 7, sandboxMemoryTotalMb: 512, egressAllow: ['10.0.0.0/8', 'fd00::/8'], activationRetentionMs: 36 * 3_600_000, activationRetentionPerFunction: 0 };
+    const want = {
+      maxSandboxesTotal: 7,
+      sandboxMemoryTotalMb: 512,
+      egressAllow: ['10.0.0.0/8', 'fd00::/8'],
+      activationRetentionMs: 36 * 3_600_000,
+      activationRetentionPerFunction: 0,
+    };
     assert.deepEqual(pick(SERVE_FLAGS.read(given, env)), want);
     assert.deepEqual(pick(INVOKER_FLAGS.read(given, env)), want);
     const fromEnvList = { NIMBUS_EGRESS_ALLOW: ' 10.1.0.0/16, ,::1/128 ', NIMBUS_ACTIVATION_RETENTION: '0' };
@@ -204,26 +255,67 @@ describe('nimbus CLI defaults and platform flags', () => {
     const data = ['--data-dir', path.join(dir, 'data')];
     const shared: [string[], Record<string, string>, RegExp][] = [
       [['--max-sandboxes-total', '0'], {}, /^nimbus: --max-sandboxes-total must be a whole number ≥ 1, got "0"\n$/],
-      [['--sandbox-memory-total-mb', '64'], {}, /^nimbus: --sandbox-memory-total-mb must be a whole number ≥ 128, got "64"\n$/],
-      [['--activation-retention-per-function', 'ten'], {}, /^nimbus: --activation-retention-per-function must be a whole number such as 10000 \(or 0 for no limit\), got "ten"\n$/],
-      [['--activation-retention', '7y'], {}, /^nimbus: --activation-retention must be an age such as 7d, 12h, 30m or 90s \(or 0 to keep records regardless of age\), got "7y"\n$/],
-      [['--egress-allow', '10.0.0.0/8', '--egress-allow', '10.0.0.0/40'], {}, /^nimbus: --egress-allow "10\.0\.0\.0\/40" is not a CIDR: .*such as --egress-allow 10\.1\.0\.0\/16\n$/],
-      [['--log-level', 'loud'], {}, /^nimbus: --log-level must be one of fatal, error, warn, info, debug, trace, silent, got "loud"\n$/],
-      [['--invoker-id', 'a b'], {}, /^nimbus: --invoker-id must be 1-64 letters, digits, _ or -, such as node-1, got "a b"\n$/],
-      [[], { NIMBUS_ACTIVATION_RETENTION: 'soon' }, /^nimbus: --activation-retention must be an age .*, got "soon" \(from NIMBUS_ACTIVATION_RETENTION\)\n$/],
-      [[], { NIMBUS_EGRESS_ALLOW: '10.0.0.0/8,nope' }, /^nimbus: --egress-allow "nope" is not a CIDR: .* \(from NIMBUS_EGRESS_ALLOW\)\n$/],
+      [
+        ['--sandbox-memory-total-mb', '64'],
+        {},
+        /^nimbus: --sandbox-memory-total-mb must be a whole number ≥ 128, got "64"\n$/,
+      ],
+      [
+        ['--activation-retention-per-function', 'ten'],
+        {},
+        /^nimbus: --activation-retention-per-function must be a whole number such as 10000 \(or 0 for no limit\), got "ten"\n$/,
+      ],
+      [
+        ['--activation-retention', '7y'],
+        {},
+        /^nimbus: --activation-retention must be an age such as 7d, 12h, 30m or 90s \(or 0 to keep records regardless of age\), got "7y"\n$/,
+      ],
+      [
+        ['--egress-allow', '10.0.0.0/8', '--egress-allow', '10.0.0.0/40'],
+        {},
+        /^nimbus: --egress-allow "10\.0\.0\.0\/40" is not a CIDR: .*such as --egress-allow 10\.1\.0\.0\/16\n$/,
+      ],
+      [
+        ['--log-level', 'loud'],
+        {},
+        /^nimbus: --log-level must be one of fatal, error, warn, info, debug, trace, silent, got "loud"\n$/,
+      ],
+      [
+        ['--invoker-id', 'a b'],
+        {},
+        /^nimbus: --invoker-id must be 1-64 letters, digits, _ or -, such as node-1, got "a b"\n$/,
+      ],
+      [
+        [],
+        { NIMBUS_ACTIVATION_RETENTION: 'soon' },
+        /^nimbus: --activation-retention must be an age .*, got "soon" \(from NIMBUS_ACTIVATION_RETENTION\)\n$/,
+      ],
+      [
+        [],
+        { NIMBUS_EGRESS_ALLOW: '10.0.0.0/8,nope' },
+        /^nimbus: --egress-allow "nope" is not a CIDR: .* \(from NIMBUS_EGRESS_ALLOW\)\n$/,
+      ],
     ];
     for (const [args, env, message] of shared) {
-      const [onServe, onInvoker] = await Promise.all([cli(['serve', '--port', '0', ...data, ...args], env), cli(['invoker', ...data, ...args], env)]);
+      const [onServe, onInvoker] = await Promise.all([
+        cli(['serve', '--port', '0', ...data, ...args], env),
+        cli(['invoker', ...data, ...args], env),
+      ]);
       assert.equal(onServe.code, 2, `serve ${args.join(' ')}: ${onServe.stderr}`);
       assert.match(onServe.stderr, message);
       assert.deepEqual(onInvoker, onServe, `invoker ${args.join(' ')} answers as serve does`);
     }
     const own: [string[], RegExp][] = [
       [['serve', '--port', '0x50'], /^nimbus: --port must be 0-65535, got "0x50"\n$/],
-      [['serve', '--port', '0', '--functions-port', '70000'], /^nimbus: --functions-port must be 0-65535, got "70000"\n$/],
+      [
+        ['serve', '--port', '0', '--functions-port', '70000'],
+        /^nimbus: --functions-port must be 0-65535, got "70000"\n$/,
+      ],
       [['invoker', '--slots', '0'], /^nimbus: --slots must be a whole number ≥ 1, got "0"\n$/],
-      [['serve', '--port', '0', '--api-key', 'sesame-short'], /^nimbus: --api-key must be at least 16 characters \(it had 12\): a long random key/],
+      [
+        ['serve', '--port', '0', '--api-key', 'sesame-short'],
+        /^nimbus: --api-key must be at least 16 characters \(it had 12\): a long random key/,
+      ],
     ];
     for (const [args, message] of own) {
       const r = await cli([...args, ...data]);

@@ -15,10 +15,14 @@ describe('failures (embedded, process engine)', () => {
   });
   after(() => t.close());
 
-  const record = async (r: { headers: Headers }) => (await t.request('GET', `/v1/activations/${r.headers.get('x-nimbus-activation-id')}`)).json;
+  const record = async (r: { headers: Headers }) =>
+    (await t.request('GET', `/v1/activations/${r.headers.get('x-nimbus-activation-id')}`)).json;
 
   it('a thrown error is a 502 with the message, and the record keeps message and stack', async () => {
-    await t.deploy('thrower', 'exports.handler = async () => { console.log("before"); throw new Error("boom at line 1"); }');
+    await t.deploy(
+      'thrower',
+      'exports.handler = async () => { console.log("before"); throw new Error("boom at line 1"); }',
+    );
     const r = await t.invoke('thrower');
     assert.equal(r.status, 502);
     assert.equal(r.json.error.code, 'function_error');
@@ -32,7 +36,10 @@ describe('failures (embedded, process engine)', () => {
   it('an infinite loop with timeoutMs 1000 is a 504 near one second, and the platform keeps serving', async () => {
     await t.deploy('spinner', 'exports.handler = async () => { for (;;) {} }', { timeoutMs: 1000 });
     const started = Date.now();
-    const [spin, hello] = await Promise.all([t.invoke('spinner'), new Promise((r) => setTimeout(r, 200)).then(() => t.invoke('hello'))]);
+    const [spin, hello] = await Promise.all([
+      t.invoke('spinner'),
+      new Promise((r) => setTimeout(r, 200)).then(() => t.invoke('hello')),
+    ]);
     const took = Date.now() - started;
     assert.equal(spin.status, 504);
     assert.equal(spin.json.error.code, 'timeout');
@@ -45,7 +52,10 @@ describe('failures (embedded, process engine)', () => {
   });
 
   it('process.exit is a 502 and the next call gets a fresh sandbox', async () => {
-    await t.deploy('quitter', 'let n = 0; exports.handler = async (e) => { n++; if (e.quit) process.exit(3); return n; }');
+    await t.deploy(
+      'quitter',
+      'let n = 0; exports.handler = async (e) => { n++; if (e.quit) process.exit(3); return n; }',
+    );
     assert.equal((await t.invoke('quitter', {})).json, 1);
     const r = await t.invoke('quitter', { quit: true });
     assert.equal(r.status, 502);
@@ -59,7 +69,11 @@ describe('failures (embedded, process engine)', () => {
   });
 
   it('a memory bomb ends as memory_exhausted', async () => {
-    await t.deploy('bomb', 'exports.handler = async () => { const keep = []; for (;;) keep.push(new Array(1e5).fill({ a: Math.random() })); }', { memoryMb: 128 });
+    await t.deploy(
+      'bomb',
+      'exports.handler = async () => { const keep = []; for (;;) keep.push(new Array(1e5).fill({ a: Math.random() })); }',
+      { memoryMb: 128 },
+    );
     const r = await t.invoke('bomb');
     assert.equal(r.status, 502, r.text);
     assert.equal(r.json.error.code, 'memory_exhausted');
@@ -67,13 +81,20 @@ describe('failures (embedded, process engine)', () => {
   });
 
   it('off-heap memory (Buffers) is caught by the RSS watchdog', async () => {
-    await t.deploy('buffers', 'exports.handler = async () => { const keep = []; for (;;) { keep.push(Buffer.alloc(8 * 1024 * 1024, 1)); await new Promise(r => setImmediate(r)); } }', { memoryMb: 128 });
+    await t.deploy(
+      'buffers',
+      'exports.handler = async () => { const keep = []; for (;;) { keep.push(Buffer.alloc(8 * 1024 * 1024, 1)); await new Promise(r => setImmediate(r)); } }',
+      { memoryMb: 128 },
+    );
     const r = await t.invoke('buffers');
     assert.equal(r.json.error.code, 'memory_exhausted', r.text);
   });
 
   it('a log flood is truncated with a marker', async () => {
-    await t.deploy('chatty', 'exports.handler = async () => { for (let i = 0; i < 20000; i++) console.log("line " + i + " " + "x".repeat(40)); return "done"; }');
+    await t.deploy(
+      'chatty',
+      'exports.handler = async () => { for (let i = 0; i < 20000; i++) console.log("line " + i + " " + "x".repeat(40)); return "done"; }',
+    );
     const r = await t.invoke('chatty');
     assert.equal(r.status, 200);
     const rec = await record(r);
@@ -92,8 +113,14 @@ describe('failures (embedded, process engine)', () => {
   });
 
   it('answers 429 with Retry-After when the wait queue is full', async () => {
-    await t.deploy('slow', 'exports.handler = async () => { await new Promise(r => setTimeout(r, 800)); return "slow"; }', { maxSandboxes: 1 });
-    const calls = await Promise.all([0, 1, 2, 3].map((i) => new Promise((r) => setTimeout(r, i * 50)).then(() => t.invoke('slow'))));
+    await t.deploy(
+      'slow',
+      'exports.handler = async () => { await new Promise(r => setTimeout(r, 800)); return "slow"; }',
+      { maxSandboxes: 1 },
+    );
+    const calls = await Promise.all(
+      [0, 1, 2, 3].map((i) => new Promise((r) => setTimeout(r, i * 50)).then(() => t.invoke('slow'))),
+    );
     const statuses = calls.map((c) => c.status).sort();
     assert.deepEqual(statuses, [200, 200, 429, 429]);
     const throttled = calls.find((c) => c.status === 429);
@@ -131,7 +158,17 @@ describe('async retries (embedded, process engine)', () => {
     const subject = invokerSubject(t.platform.config.invokerId);
     const run = async (attempt: number, retryable: boolean) => {
       const now = Date.now();
-      const req = { activationId: newActivationId(), functionName: 'always-fails', functionVersion: 1, trigger: 'async', input: { kind: 'event', event: {} }, acceptedAt: now, attempt, retryable, createdAt: new Date(now).toISOString() };
+      const req = {
+        activationId: newActivationId(),
+        functionName: 'always-fails',
+        functionVersion: 1,
+        trigger: 'async',
+        input: { kind: 'event', event: {} },
+        acceptedAt: now,
+        attempt,
+        retryable,
+        createdAt: new Date(now).toISOString(),
+      };
       const reply = (await t.platform.bus.request(subject, req, 30_000)) as { activation: { id: string } };
       return (await t.request('GET', `/v1/activations/${reply.activation.id}`)).json;
     };
@@ -145,7 +182,10 @@ describe('async retries (embedded, process engine)', () => {
   });
 
   it('an async call that fails once and then succeeds ends success on its second attempt', async () => {
-    await t.deploy('second-time', 'let calls = 0; exports.handler = async () => { if (++calls === 1) throw new Error("first call fails"); return "ok"; }');
+    await t.deploy(
+      'second-time',
+      'let calls = 0; exports.handler = async () => { if (++calls === 1) throw new Error("first call fails"); return "ok"; }',
+    );
     const r = await t.invoke('second-time', {}, '?async=1');
     const done = await t.settled(r.json.activationId);
     assert.equal(done.status, 'success');

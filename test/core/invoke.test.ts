@@ -27,7 +27,16 @@ describe('invoke (embedded, process engine)', () => {
     assert.equal(first.status, 200, first.text);
     assert.equal(first.headers.get('x-nimbus-cold-start'), 'true');
     const id = first.headers.get('x-nimbus-activation-id');
-    assert.deepEqual(first.json, { hi: 'ada', calls: 1, fn: 'lambda-style', v: '1', id, mem: '256', left: true, env: 'bonjour' });
+    assert.deepEqual(first.json, {
+      hi: 'ada',
+      calls: 1,
+      fn: 'lambda-style',
+      v: '1',
+      id,
+      mem: '256',
+      left: true,
+      env: 'bonjour',
+    });
     const second = await t.invoke('lambda-style', { name: 'bob' });
     assert.equal(second.headers.get('x-nimbus-cold-start'), 'false');
     assert.equal(second.json.calls, 2);
@@ -47,7 +56,10 @@ describe('invoke (embedded, process engine)', () => {
           { status: 201, headers: { 'content-type': 'application/json', 'x-from-fn': 'yes' } });
       } };`;
     assert.equal((await t.deploy('fetch-style', code, { env: { SECRET: 's3' } })).status, 201);
-    const r = await t.fnRequest('POST', '/fn/fetch-style/a/b?q=1', 'raw body', { 'x-test': 'hdr', 'content-type': 'text/plain' });
+    const r = await t.fnRequest('POST', '/fn/fetch-style/a/b?q=1', 'raw body', {
+      'x-test': 'hdr',
+      'content-type': 'text/plain',
+    });
     assert.equal(r.status, 201, r.text);
     assert.equal(r.headers.get('x-from-fn'), 'yes');
     assert.ok(r.headers.get('x-nimbus-activation-id'));
@@ -59,7 +71,15 @@ describe('invoke (embedded, process engine)', () => {
   });
 
   it('runs an OpenWhisk-style main(params), as an event and as a web action', async () => {
-    assert.equal((await t.deploy('main-style', 'function main(params) { return { got: params.a ?? null, method: params.__ow_method ?? null }; } module.exports.main = main;')).status, 201);
+    assert.equal(
+      (
+        await t.deploy(
+          'main-style',
+          'function main(params) { return { got: params.a ?? null, method: params.__ow_method ?? null }; } module.exports.main = main;',
+        )
+      ).status,
+      201,
+    );
     assert.deepEqual((await t.invoke('main-style', { a: 5 })).json, { got: 5, method: null });
     const web = await t.fnRequest('GET', '/fn/main-style/x?a=7');
     assert.equal(web.status, 200);
@@ -84,15 +104,29 @@ describe('invoke (embedded, process engine)', () => {
     assert.equal(v2.status, 200);
     assert.equal(v2.json.version, 2);
     assert.equal((await t.invoke('versioned')).json, 2);
-    assert.equal((await t.deploy('versioned', 'exports.handler = () => 2')).json.version, 2, 'an identical deploy makes no new version');
+    assert.equal(
+      (await t.deploy('versioned', 'exports.handler = () => 2')).json.version,
+      2,
+      'an identical deploy makes no new version',
+    );
     const list = await t.request('GET', '/v1/functions');
-    assert.ok(list.json.functions.some((f: { name: string; version: number }) => f.name === 'versioned' && f.version === 2));
+    assert.ok(
+      list.json.functions.some((f: { name: string; version: number }) => f.name === 'versioned' && f.version === 2),
+    );
     assert.equal((await t.request('DELETE', '/v1/functions/versioned')).status, 200);
     assert.equal((await t.invoke('versioned')).status, 404);
   });
 
   it('accepts async invocations with 202 and completes the record', async () => {
-    assert.equal((await t.deploy('later', 'exports.handler = async (e) => { console.log("async ran"); return { twice: e.n * 2 }; }')).status, 201);
+    assert.equal(
+      (
+        await t.deploy(
+          'later',
+          'exports.handler = async (e) => { console.log("async ran"); return { twice: e.n * 2 }; }',
+        )
+      ).status,
+      201,
+    );
     const r = await t.invoke('later', { n: 4 }, '?async=1');
     assert.equal(r.status, 202);
     assert.ok(r.json.activationId);
@@ -116,11 +150,16 @@ describe('invoke (embedded, process engine)', () => {
   });
 
   it('keeps minSandboxes warm from deploy on, so the first call is warm', async () => {
-    assert.equal((await t.deploy('prewarmed', 'exports.handler = async () => "warm"', { minSandboxes: 1 })).status, 201);
+    assert.equal(
+      (await t.deploy('prewarmed', 'exports.handler = async () => "warm"', { minSandboxes: 1 })).status,
+      201,
+    );
     const until = Date.now() + 20_000;
     let sandboxes: { functionName: string }[] = [];
     while (Date.now() < until) {
-      sandboxes = (await t.request('GET', '/v1/sandboxes')).json.sandboxes.filter((s: { functionName: string }) => s.functionName === 'prewarmed');
+      sandboxes = (await t.request('GET', '/v1/sandboxes')).json.sandboxes.filter(
+        (s: { functionName: string }) => s.functionName === 'prewarmed',
+      );
       if (sandboxes.length === 1) break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -133,7 +172,10 @@ describe('invoke (embedded, process engine)', () => {
     const h = await t.request('GET', '/healthz');
     assert.equal(h.status, 200);
     const m = await t.request('GET', '/metrics');
-    assert.match(m.text, /nimbus_invocations_total\{function="lambda-style",status="success",cold="true",engine="process"\} 1/);
+    assert.match(
+      m.text,
+      /nimbus_invocations_total\{function="lambda-style",status="success",cold="true",engine="process"\} 1/,
+    );
     assert.match(m.text, /nimbus_invocation_duration_seconds_bucket/);
     assert.match(m.text, /nimbus_sandboxes\{engine="process",state="idle"\}/);
   });

@@ -62,19 +62,31 @@ describe('redeploy under load (embedded, process engine)', () => {
   after(() => t.close());
 
   const check = async (name: string, r: LoadResult) => {
-    assert.deepEqual(r.failures.slice(0, 5), [], `${r.failures.length} of ${r.ok + r.failures.length + r.stale.length} calls failed`);
+    assert.deepEqual(
+      r.failures.slice(0, 5),
+      [],
+      `${r.failures.length} of ${r.ok + r.failures.length + r.stale.length} calls failed`,
+    );
     assert.deepEqual(r.stale, []);
     assert.ok(r.ok >= CALLERS, `only ${r.ok} calls answered`);
-    assert.deepEqual(await oldSandboxesLeft(t, name), [], 'the old versions\' sandboxes are disposed once their calls are done');
+    assert.deepEqual(
+      await oldSandboxesLeft(t, name),
+      [],
+      "the old versions' sandboxes are disposed once their calls are done",
+    );
   };
 
   it('drops no quick call while the function is redeployed several times', { timeout: 60_000 }, async () => {
     await check('quick', await redeployUnderLoad(t, 'quick', 0));
   });
 
-  it('lets calls in flight (200 ms each) finish on their version while a new one takes over', { timeout: 60_000 }, async () => {
-    await check('slow', await redeployUnderLoad(t, 'slow', 200));
-  });
+  it(
+    'lets calls in flight (200 ms each) finish on their version while a new one takes over',
+    { timeout: 60_000 },
+    async () => {
+      await check('slow', await redeployUnderLoad(t, 'slow', 200));
+    },
+  );
 
   it('tells exactly one of 8 concurrent first deploys of a name 201 created, the others 200 with their version', async () => {
     await concurrentFirstDeploys(t);
@@ -99,15 +111,22 @@ async function oldSandboxesLeft(t: TestPlatform, name: string): Promise<string[]
   const current = (await t.request('GET', `/v1/functions/${name}`)).json.version as number;
   const until = Date.now() + 10_000;
   for (;;) {
-    const sandboxes = (await t.request('GET', '/v1/sandboxes')).json.sandboxes as { functionName: string; functionVersion: number }[];
-    const left = sandboxes.filter((s) => s.functionName === name && s.functionVersion < current).map((s) => `${s.functionName}@${s.functionVersion}`);
+    const sandboxes = (await t.request('GET', '/v1/sandboxes')).json.sandboxes as {
+      functionName: string;
+      functionVersion: number;
+    }[];
+    const left = sandboxes
+      .filter((s) => s.functionName === name && s.functionVersion < current)
+      .map((s) => `${s.functionName}@${s.functionVersion}`);
     if (left.length === 0 || Date.now() > until) return left;
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
 async function concurrentFirstDeploys(t: TestPlatform): Promise<void> {
-  const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => t.deploy('racer', `exports.handler = async () => ${i};`)));
+  const answers = await Promise.all(
+    Array.from({ length: 8 }, (_, i) => t.deploy('racer', `exports.handler = async () => ${i};`)),
+  );
   const statuses = answers.map((a) => a.status).sort();
   assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 200, 201], answers.map((a) => a.text).join('\n'));
   const versions = answers.map((a) => a.json.version as number).sort((x, y) => x - y);

@@ -22,12 +22,20 @@ describe('restart with queued async invocations', () => {
     const put = await fetch(`${first.url}/v1/functions/slow`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ runtime: 'nodejs', maxSandboxes: 1, code: 'exports.handler = async (e) => { await new Promise(r => setTimeout(r, 300)); return { n: e.n }; }' }),
+      body: JSON.stringify({
+        runtime: 'nodejs',
+        maxSandboxes: 1,
+        code: 'exports.handler = async (e) => { await new Promise(r => setTimeout(r, 300)); return { n: e.n }; }',
+      }),
     });
     assert.equal(put.status, 201);
     const ids: string[] = [];
     for (let n = 0; n < 8; n++) {
-      const r = await fetch(`${first.url}/v1/functions/slow/invoke?async=1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n }) });
+      const r = await fetch(`${first.url}/v1/functions/slow/invoke?async=1`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ n }),
+      });
       assert.equal(r.status, 202);
       ids.push(((await r.json()) as { activationId: string }).activationId);
     }
@@ -40,7 +48,10 @@ describe('restart with queued async invocations', () => {
     while (done.size < ids.length && Date.now() < deadline) {
       for (const id of ids) {
         if (done.has(id)) continue;
-        const rec = (await (await fetch(`${second.url}/v1/activations/${id}`)).json()) as { status: string; result: { n: number } };
+        const rec = (await (await fetch(`${second.url}/v1/activations/${id}`)).json()) as {
+          status: string;
+          result: { n: number };
+        };
         if (rec.status === 'success') done.set(id, rec);
       }
       await new Promise((r) => setTimeout(r, 100));

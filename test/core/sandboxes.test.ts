@@ -14,14 +14,24 @@ describe('sandbox operations API', () => {
   });
   after(() => t.close());
 
-  const mine = async (fn: string) => ((await t.request('GET', '/v1/sandboxes')).json.sandboxes as { id: string; functionName: string; memoryMb: number }[]).filter((s) => s.functionName === fn);
+  const mine = async (fn: string) =>
+    (
+      (await t.request('GET', '/v1/sandboxes')).json.sandboxes as {
+        id: string;
+        functionName: string;
+        memoryMb: number;
+      }[]
+    ).filter((s) => s.functionName === fn);
 
   it('creates, lists and deletes a pre-warmed sandbox; the next call is warm', async () => {
     await t.deploy('ops', 'let n = 0; exports.handler = async () => ++n');
     const created = await t.request('POST', '/v1/functions/ops/sandboxes');
     assert.equal(created.status, 201, created.text);
     assert.equal(created.json.engine, 'process');
-    assert.deepEqual((await mine('ops')).map((s) => s.id), [created.json.id]);
+    assert.deepEqual(
+      (await mine('ops')).map((s) => s.id),
+      [created.json.id],
+    );
     const r = await t.invoke('ops');
     assert.equal(r.headers.get('x-nimbus-cold-start'), 'false');
     assert.equal((await t.request('DELETE', `/v1/sandboxes/${created.json.id}`)).status, 200);
@@ -44,7 +54,8 @@ describe('sandbox operations API', () => {
   });
 
   it('resizes a container sandbox live', async (ctx) => {
-    if (!engines.container?.available) return ctx.skip(`container engine unavailable here: ${engines.container?.reason}`);
+    if (!engines.container?.available)
+      return ctx.skip(`container engine unavailable here: ${engines.container?.reason}`);
     await t.deploy('growing', 'exports.handler = async () => "ok"', { engine: 'container', memoryMb: 128 });
     const { json } = await t.request('POST', '/v1/functions/growing/sandboxes');
     const r = await t.request('PATCH', `/v1/sandboxes/${json.id}`, { memoryMb: 256 });

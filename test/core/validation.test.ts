@@ -17,7 +17,7 @@ describe('validation', () => {
   });
   after(() => t.close());
 
-  it('a syntax error is a 400 with esbuild\'s message and line', async () => {
+  it("a syntax error is a 400 with esbuild's message and line", async () => {
     const r = await t.deploy('broken', 'exports.handler = async () => {\n  return 1 +;\n}');
     assert.equal(r.status, 400);
     assert.equal(r.json.error.code, 'compile_error');
@@ -47,9 +47,16 @@ describe('validation', () => {
   });
 
   it('an unknown deploy field is named once, with what to do', async () => {
-    const r = await t.request('PUT', '/v1/functions/typo', { code: 'exports.handler = () => 1', runtime: 'nodejs', memroyMb: 256 });
+    const r = await t.request('PUT', '/v1/functions/typo', {
+      code: 'exports.handler = () => 1',
+      runtime: 'nodejs',
+      memroyMb: 256,
+    });
     assert.equal(r.status, 400);
-    assert.match(r.json.error.message, /^invalid deploy request: unknown field "memroyMb" \(the fields are [^)]*\bmemoryMb\b[^)]*\)$/);
+    assert.match(
+      r.json.error.message,
+      /^invalid deploy request: unknown field "memroyMb" \(the fields are [^)]*\bmemoryMb\b[^)]*\)$/,
+    );
   });
 
   it('malformed JSON is a 400', async () => {
@@ -72,8 +79,14 @@ describe('validation', () => {
     const sync = await t.request('POST', '/v1/functions/flagged/invoke?async=false', {});
     assert.equal(sync.status, 200);
     assert.equal(sync.json, 1, 'the rejected calls did not run');
-    for (const query of ['?async', '?async=true']) assert.equal((await t.request('POST', `/v1/functions/flagged/invoke${query}`, {})).status, 202, query);
-    const explicitSync = await t.request('POST', '/v1/functions/flagged/invoke?async=0', {}, { prefer: 'respond-async' });
+    for (const query of ['?async', '?async=true'])
+      assert.equal((await t.request('POST', `/v1/functions/flagged/invoke${query}`, {})).status, 202, query);
+    const explicitSync = await t.request(
+      'POST',
+      '/v1/functions/flagged/invoke?async=0',
+      {},
+      { prefer: 'respond-async' },
+    );
     assert.equal(explicitSync.status, 200, '?async=0 outranks Prefer: respond-async');
     assert.equal(typeof explicitSync.json, 'number');
   });
@@ -88,7 +101,7 @@ describe('validation', () => {
     assert.match(unknown.json.error.message, /memroyMb/);
   });
 
-  it('a microvm function below the engine\'s memory floor is a 400 at deploy, and nothing is stored', async () => {
+  it("a microvm function below the engine's memory floor is a 400 at deploy, and nothing is stored", async () => {
     const r = await t.deploy('tiny-vm', 'exports.handler = () => 1', { engine: 'microvm', memoryMb: 128 });
     assert.equal(r.status, 400, r.text);
     assert.match(r.json.error.message, /microvm function needs memoryMb >= 160/);
@@ -105,7 +118,10 @@ describe('validation', () => {
 
   it('an env value with NUL is a 400 at deploy that names the variable, on every engine, and nothing is stored', async () => {
     for (const engine of ['process', 'container', 'isolate']) {
-      const r = await t.deploy('nul-env', 'exports.handler = async () => process.env.A', { engine, env: { OK: 'fine', A: 'a\u0000b' } });
+      const r = await t.deploy('nul-env', 'exports.handler = async () => process.env.A', {
+        engine,
+        env: { OK: 'fine', A: 'a\u0000b' },
+      });
       assert.equal(r.status, 400, `${engine}: ${r.text}`);
       assert.equal(r.json.error.code, 'bad_request');
       assert.match(r.json.error.message, /env\.A: env values must not contain a NUL character/);
@@ -132,18 +148,48 @@ describe('validation', () => {
   });
 
   it('an 8 MB body is a 413', async () => {
-    const r = await t.request('POST', '/v1/functions/echo/invoke', Buffer.alloc(8 * 1024 * 1024, 'a'), { 'content-type': 'application/octet-stream' });
+    const r = await t.request('POST', '/v1/functions/echo/invoke', Buffer.alloc(8 * 1024 * 1024, 'a'), {
+      'content-type': 'application/octet-stream',
+    });
     assert.equal(r.status, 413);
     assert.equal(r.json.error.code, 'payload_too_large');
   });
 
   const hostile: [string, () => Promise<Buffer>, RegExp][] = [
-    ['zip with ../ entries', async () => makeZip([{ name: 'index.js', data: Buffer.from('exports.handler=()=>1') }, { name: '../evil.js', data: Buffer.from('x') }]), /\.\.|relative path/],
-    ['zip with an absolute path', async () => makeZip([{ name: '/tmp/evil.js', data: Buffer.from('x') }]), /absolute path/],
-    ['zip with a symlink', async () => makeZip([{ name: 'index.js', data: Buffer.from('/etc/passwd'), symlink: true }]), /symbolic link/],
-    ['zip bomb', async () => makeZip([{ name: 'index.js', data: Buffer.from('exports.handler=()=>1') }, { name: 'big.bin', data: Buffer.alloc(16 * 1024 * 1024), deflate: true }]), /unpacks to more than 4194304 bytes/],
+    [
+      'zip with ../ entries',
+      async () =>
+        makeZip([
+          { name: 'index.js', data: Buffer.from('exports.handler=()=>1') },
+          { name: '../evil.js', data: Buffer.from('x') },
+        ]),
+      /\.\.|relative path/,
+    ],
+    [
+      'zip with an absolute path',
+      async () => makeZip([{ name: '/tmp/evil.js', data: Buffer.from('x') }]),
+      /absolute path/,
+    ],
+    [
+      'zip with a symlink',
+      async () => makeZip([{ name: 'index.js', data: Buffer.from('/etc/passwd'), symlink: true }]),
+      /symbolic link/,
+    ],
+    [
+      'zip bomb',
+      async () =>
+        makeZip([
+          { name: 'index.js', data: Buffer.from('exports.handler=()=>1') },
+          { name: 'big.bin', data: Buffer.alloc(16 * 1024 * 1024), deflate: true },
+        ]),
+      /unpacks to more than 4194304 bytes/,
+    ],
     ['tar with ../ entries', () => makeTar([{ name: '../escape.js', data: 'x' }]), /climbs out/],
-    ['tar with a symlink', () => makeTar([{ name: 'index.js', type: 'symlink', linkname: '/etc/shadow' }]), /symlink, not a regular file/],
+    [
+      'tar with a symlink',
+      () => makeTar([{ name: 'index.js', type: 'symlink', linkname: '/etc/shadow' }]),
+      /symlink, not a regular file/,
+    ],
     ['garbage', async () => Buffer.from('PK\u0003\u0004 this is not really a zip'), /corrupt zip/],
   ];
   for (const [what, make, message] of hostile) {
@@ -163,8 +209,13 @@ describe('validation', () => {
     const r = await t.request('PUT', '/v1/functions/zipped', zip, { 'content-type': 'application/zip' });
     assert.equal(r.status, 201, r.text);
     assert.deepEqual((await t.invoke('zipped', { a: 1 })).json, { fromLib: 'lib says hi', a: 1 });
-    const tarball = await makeTar([{ name: 'package.json', data: '{"main":"src/app.js"}' }, { name: 'src/app.js', data: 'exports.main = (p) => ({ tar: true, p })' }]);
-    const t2 = await t.request('PUT', '/v1/functions/tarred?memoryMb=512', tarball, { 'content-type': 'application/x-tar' });
+    const tarball = await makeTar([
+      { name: 'package.json', data: '{"main":"src/app.js"}' },
+      { name: 'src/app.js', data: 'exports.main = (p) => ({ tar: true, p })' },
+    ]);
+    const t2 = await t.request('PUT', '/v1/functions/tarred?memoryMb=512', tarball, {
+      'content-type': 'application/x-tar',
+    });
     assert.equal(t2.status, 201, t2.text);
     assert.equal(t2.json.config.memoryMb, 512);
     assert.deepEqual((await t.invoke('tarred', { q: 2 })).json, { tar: true, p: { q: 2 } });
@@ -175,6 +226,12 @@ function makZipOk(): Buffer {
   return makeZip([
     { name: 'lib/', data: Buffer.alloc(0) },
     { name: 'lib/greet.js', data: Buffer.from('module.exports = () => "lib says hi";') },
-    { name: 'index.js', data: Buffer.from('const greet = require("./lib/greet"); exports.handler = async (e) => ({ fromLib: greet(), ...e });'), deflate: true },
+    {
+      name: 'index.js',
+      data: Buffer.from(
+        'const greet = require("./lib/greet"); exports.handler = async (e) => ({ fromLib: greet(), ...e });',
+      ),
+      deflate: true,
+    },
   ]);
 }

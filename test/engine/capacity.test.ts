@@ -17,9 +17,19 @@ describe('Capacity', () => {
   it('admits within both caps and refuses past each, naming it', async () => {
     const c = new Capacity({ maxSandboxesTotal: 2, sandboxMemoryTotalMb: 512 });
     const a = await c.admit(256, 'a@1', true);
-    await assert.rejects(c.admit(512, 'b@1', true), (e: any) => e.code === 'throttled' && e.details.cap === 'sandboxMemoryTotalMb' && /sandboxMemoryTotalMb = 512 MB/.test(e.message) && e.details.retryAfterSeconds === 1);
+    await assert.rejects(
+      c.admit(512, 'b@1', true),
+      (e: any) =>
+        e.code === 'throttled' &&
+        e.details.cap === 'sandboxMemoryTotalMb' &&
+        /sandboxMemoryTotalMb = 512 MB/.test(e.message) &&
+        e.details.retryAfterSeconds === 1,
+    );
     const b = await c.admit(128, 'b@1', true);
-    await assert.rejects(c.admit(128, 'c@1', true), (e: any) => e.details.cap === 'maxSandboxesTotal' && /maxSandboxesTotal = 2/.test(e.message));
+    await assert.rejects(
+      c.admit(128, 'c@1', true),
+      (e: any) => e.details.cap === 'maxSandboxesTotal' && /maxSandboxesTotal = 2/.test(e.message),
+    );
     assert.deepEqual(c.usage(), { sandboxes: 2, memoryMb: 384, maxSandboxesTotal: 2, sandboxMemoryTotalMb: 512 });
     a.release();
     a.release();
@@ -65,18 +75,40 @@ describe('FunctionPool with admission', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-capacity-'));
     artifactPath = path.join(dir, 'fn.cjs');
     await writeFile(artifactPath, 'exports.handler = async () => process.pid;');
-    driver = new ProcessDriver({ dataDir: dir, agentPath: await bundleGuest(path.join(dir, 'build')), log: () => undefined, egress: { allow: [] } });
+    driver = new ProcessDriver({
+      dataDir: dir,
+      agentPath: await bundleGuest(path.join(dir, 'build')),
+      log: () => undefined,
+      egress: { allow: [] },
+    });
   });
   after(async () => {
     await driver.dispose();
     await rm(dir, { recursive: true, force: true });
   });
   const start = () =>
-    driver.create({ id: randomUUID(), functionName: 'f', functionVersion: 1, artifactPath, artifactSha256: 'x', memoryMb: 128, cpus: 1, env: {}, network: false, resultLimitBytes: 1e6, logLimitBytes: 1e6 });
+    driver.create({
+      id: randomUUID(),
+      functionName: 'f',
+      functionVersion: 1,
+      artifactPath,
+      artifactSha256: 'x',
+      memoryMb: 128,
+      cpus: 1,
+      env: {},
+      network: false,
+      resultLimitBytes: 1e6,
+      logLimitBytes: 1e6,
+    });
 
   it('holds a ticket per live sandbox, releases it on dispose, and fills minSandboxes only as far as the caps allow', async () => {
     const capacity = new Capacity({ maxSandboxesTotal: 2, sandboxMemoryTotalMb: 1024 });
-    const pool = new FunctionPool('f@1', start, { concurrency: 1, minSandboxes: 3, maxSandboxes: 3, waitQueueLimit: 0, keepAliveMs: 60_000 }, { admit: (evict) => capacity.admit(128, 'f@1', evict) });
+    const pool = new FunctionPool(
+      'f@1',
+      start,
+      { concurrency: 1, minSandboxes: 3, maxSandboxes: 3, waitQueueLimit: 0, keepAliveMs: 60_000 },
+      { admit: (evict) => capacity.admit(128, 'f@1', evict) },
+    );
     await assert.rejects(pool.fillTo(3), /maxSandboxesTotal = 2/);
     assert.equal(pool.size, 2, 'what fits is kept warm');
     assert.deepEqual(capacity.usage().sandboxes, 2);

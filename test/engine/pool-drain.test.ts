@@ -20,18 +20,42 @@ describe('FunctionPool.retire', () => {
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-pool-drain-'));
     artifactPath = path.join(dir, 'fn.cjs');
-    await writeFile(artifactPath, 'exports.handler = async (e) => { await new Promise(r => setTimeout(r, e.ms ?? 0)); return process.getuid(); };');
-    driver = new ProcessDriver({ dataDir: dir, agentPath: await bundleGuest(path.join(dir, 'build')), log: () => undefined, egress: { allow: [] } });
+    await writeFile(
+      artifactPath,
+      'exports.handler = async (e) => { await new Promise(r => setTimeout(r, e.ms ?? 0)); return process.getuid(); };',
+    );
+    driver = new ProcessDriver({
+      dataDir: dir,
+      agentPath: await bundleGuest(path.join(dir, 'build')),
+      log: () => undefined,
+      egress: { allow: [] },
+    });
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
   const start = () =>
-    driver.create({ id: randomUUID(), functionName: 'f', functionVersion: 1, artifactPath, artifactSha256: 'x', memoryMb: 128, cpus: 1, env: {}, network: false, resultLimitBytes: 1e6, logLimitBytes: 1e6 });
+    driver.create({
+      id: randomUUID(),
+      functionName: 'f',
+      functionVersion: 1,
+      artifactPath,
+      artifactSha256: 'x',
+      memoryMb: 128,
+      cpus: 1,
+      env: {},
+      network: false,
+      resultLimitBytes: 1e6,
+      logLimitBytes: 1e6,
+    });
   const limits = { concurrency: 1, minSandboxes: 1, maxSandboxes: 2, waitQueueLimit: 10, keepAliveMs: 60_000 };
   const call = async (pool: FunctionPool, ms = 0) => {
     const lease = await pool.acquire();
     try {
-      const o = await lease.sandbox.invoke({ activationId: randomUUID(), input: { kind: 'event', event: { ms } }, timeoutMs: 5000 });
+      const o = await lease.sandbox.invoke({
+        activationId: randomUUID(),
+        input: { kind: 'event', event: { ms } },
+        timeoutMs: 5000,
+      });
       if (!o.ok) throw new Error(`call failed: ${JSON.stringify(o)}`);
       return (o.output as { value: number }).value;
     } finally {
@@ -58,17 +82,21 @@ describe('FunctionPool.retire', () => {
     for (const uid of new Set(uids)) assert.deepEqual(await processesOf(uid), [], `sandbox uid ${uid} is gone`);
   });
 
-  it('disposes idle sandboxes at once, minSandboxes included, and resolves when empty', { timeout: 30_000 }, async () => {
-    const pool = new FunctionPool('f@2', start, limits);
-    await pool.fillTo(1);
-    const uid = await call(pool);
-    await pool.retire(30_000);
-    assert.equal(pool.size, 0);
-    assert.deepEqual(await processesOf(uid), []);
-    const late = await call(pool);
-    assert.notEqual(late, uid, 'a late call still runs, in a sandbox of its own');
-    assert.equal(pool.size, 0, 'which is disposed once the call is done');
-  });
+  it(
+    'disposes idle sandboxes at once, minSandboxes included, and resolves when empty',
+    { timeout: 30_000 },
+    async () => {
+      const pool = new FunctionPool('f@2', start, limits);
+      await pool.fillTo(1);
+      const uid = await call(pool);
+      await pool.retire(30_000);
+      assert.equal(pool.size, 0);
+      assert.deepEqual(await processesOf(uid), []);
+      const late = await call(pool);
+      assert.notEqual(late, uid, 'a late call still runs, in a sandbox of its own');
+      assert.equal(pool.size, 0, 'which is disposed once the call is done');
+    },
+  );
 
   it('closes what is left past its bound', { timeout: 30_000 }, async () => {
     const pool = new FunctionPool('f@3', start, limits);

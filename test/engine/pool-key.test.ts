@@ -9,7 +9,12 @@ import { isNimbusError } from '../../src/shared/errors.ts';
 
 describe('pool key', () => {
   it('reads back the name and version it was built from', () => {
-    for (const [name, version] of [['f', 1], ['hello-world_2', 12], ['A', Number.MAX_SAFE_INTEGER], ['x'.repeat(64), 3]] as const) {
+    for (const [name, version] of [
+      ['f', 1],
+      ['hello-world_2', 12],
+      ['A', Number.MAX_SAFE_INTEGER],
+      ['x'.repeat(64), 3],
+    ] as const) {
       assert.match(name, FUNCTION_NAME);
       const key = poolKey(name, version);
       assert.equal(key, `${name}@${version}`);
@@ -24,7 +29,11 @@ describe('pool key', () => {
 
   it('refuses what no poolKey call makes, as an internal error naming the key', () => {
     for (const bad of ['', 'f', '@1', 'f@', 'f@0', 'f@-1', 'f@1.5', 'f@01', 'f@ 1', 'f@1e3', 'f@NaN', `f@${2 ** 60}`]) {
-      assert.throws(() => parsePoolKey(bad), (e: unknown) => isNimbusError(e) && e.code === 'internal' && e.message.includes(`"${bad}"`), bad);
+      assert.throws(
+        () => parsePoolKey(bad),
+        (e: unknown) => isNimbusError(e) && e.code === 'internal' && e.message.includes(`"${bad}"`),
+        bad,
+      );
     }
   });
 });

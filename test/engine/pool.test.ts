@@ -20,17 +20,41 @@ describe('FunctionPool', () => {
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-pool-'));
     artifactPath = path.join(dir, 'fn.cjs');
-    await writeFile(artifactPath, 'exports.handler = async (e) => { await new Promise(r => setTimeout(r, e.ms ?? 0)); return process.getuid(); };');
-    driver = new ProcessDriver({ dataDir: dir, agentPath: await bundleGuest(path.join(dir, 'build')), log: () => undefined, egress: { allow: [] } });
+    await writeFile(
+      artifactPath,
+      'exports.handler = async (e) => { await new Promise(r => setTimeout(r, e.ms ?? 0)); return process.getuid(); };',
+    );
+    driver = new ProcessDriver({
+      dataDir: dir,
+      agentPath: await bundleGuest(path.join(dir, 'build')),
+      log: () => undefined,
+      egress: { allow: [] },
+    });
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
   const start = () =>
-    driver.create({ id: randomUUID(), functionName: 'f', functionVersion: 1, artifactPath, artifactSha256: 'x', memoryMb: 128, cpus: 1, env: {}, network: false, resultLimitBytes: 1e6, logLimitBytes: 1e6 });
+    driver.create({
+      id: randomUUID(),
+      functionName: 'f',
+      functionVersion: 1,
+      artifactPath,
+      artifactSha256: 'x',
+      memoryMb: 128,
+      cpus: 1,
+      env: {},
+      network: false,
+      resultLimitBytes: 1e6,
+      logLimitBytes: 1e6,
+    });
   const call = async (pool: FunctionPool, ms = 0) => {
     const lease = await pool.acquire();
     try {
-      const o = await lease.sandbox.invoke({ activationId: randomUUID(), input: { kind: 'event', event: { ms } }, timeoutMs: 5000 });
+      const o = await lease.sandbox.invoke({
+        activationId: randomUUID(),
+        input: { kind: 'event', event: { ms } },
+        timeoutMs: 5000,
+      });
       return { pid: (o.output as { value: number }).value, cold: lease.cold };
     } finally {
       pool.release(lease);
@@ -38,7 +62,13 @@ describe('FunctionPool', () => {
   };
 
   it('reuses a warm sandbox and queues beyond maxSandboxes', async () => {
-    const pool = new FunctionPool('f@1', start, { concurrency: 1, minSandboxes: 0, maxSandboxes: 2, waitQueueLimit: 10, keepAliveMs: 60_000 });
+    const pool = new FunctionPool('f@1', start, {
+      concurrency: 1,
+      minSandboxes: 0,
+      maxSandboxes: 2,
+      waitQueueLimit: 10,
+      keepAliveMs: 60_000,
+    });
     const a = await call(pool);
     const b = await call(pool);
     assert.equal(a.cold, true);
@@ -51,7 +81,13 @@ describe('FunctionPool', () => {
   });
 
   it('runs several calls in one sandbox when concurrency allows', async () => {
-    const pool = new FunctionPool('f@2', start, { concurrency: 4, minSandboxes: 0, maxSandboxes: 4, waitQueueLimit: 0, keepAliveMs: 60_000 });
+    const pool = new FunctionPool('f@2', start, {
+      concurrency: 4,
+      minSandboxes: 0,
+      maxSandboxes: 4,
+      waitQueueLimit: 0,
+      keepAliveMs: 60_000,
+    });
     await call(pool);
     const many = await Promise.all([0, 1, 2, 3].map(() => call(pool, 200)));
     assert.equal(new Set(many.map((m) => m.pid)).size, 1);
@@ -59,16 +95,31 @@ describe('FunctionPool', () => {
   });
 
   it('refuses with throttled when the wait queue is full', async () => {
-    const pool = new FunctionPool('f@3', start, { concurrency: 1, minSandboxes: 0, maxSandboxes: 1, waitQueueLimit: 1, keepAliveMs: 60_000 });
+    const pool = new FunctionPool('f@3', start, {
+      concurrency: 1,
+      minSandboxes: 0,
+      maxSandboxes: 1,
+      waitQueueLimit: 1,
+      keepAliveMs: 60_000,
+    });
     const results = await Promise.allSettled([call(pool, 300), call(pool, 0), call(pool, 0)]);
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'rejected'],
+    );
     const rejected = results[2] as PromiseRejectedResult;
     assert.equal(rejected.reason.code, 'throttled');
     await pool.close();
   });
 
   it('disposes sandboxes idle past keep-alive', async () => {
-    const pool = new FunctionPool('f@4', start, { concurrency: 1, minSandboxes: 0, maxSandboxes: 1, waitQueueLimit: 1, keepAliveMs: 200 });
+    const pool = new FunctionPool('f@4', start, {
+      concurrency: 1,
+      minSandboxes: 0,
+      maxSandboxes: 1,
+      waitQueueLimit: 1,
+      keepAliveMs: 200,
+    });
     const { pid: uid } = await call(pool);
     assert.equal(pool.size, 1);
     await new Promise((r) => setTimeout(r, 600));
@@ -78,7 +129,13 @@ describe('FunctionPool', () => {
   });
 
   it('keeps minSandboxes warm past keep-alive', async () => {
-    const pool = new FunctionPool('f@5', start, { concurrency: 1, minSandboxes: 1, maxSandboxes: 2, waitQueueLimit: 1, keepAliveMs: 200 });
+    const pool = new FunctionPool('f@5', start, {
+      concurrency: 1,
+      minSandboxes: 1,
+      maxSandboxes: 2,
+      waitQueueLimit: 1,
+      keepAliveMs: 200,
+    });
     await pool.fillTo(1);
     assert.equal(pool.size, 1);
     await Promise.all([call(pool, 100), call(pool, 100)]);

@@ -18,7 +18,10 @@ const first = await b.source('export const handler = () => 1');
 const second = await b.source('export const handler = () => 2');
 console.log(first.exports.join(), second.exports.join());
 ${body}`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

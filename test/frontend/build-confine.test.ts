@@ -32,7 +32,15 @@ async function upload(files: Record<string, string | { link: string }>): Promise
 
 async function bundle(root: string): Promise<{ code?: string; errors?: string }> {
   try {
-    const r = await build({ entryPoints: [path.join(root, 'index.js')], absWorkingDir: root, bundle: true, platform: 'node', write: false, logLevel: 'silent', plugins: [confineToUpload(root)] });
+    const r = await build({
+      entryPoints: [path.join(root, 'index.js')],
+      absWorkingDir: root,
+      bundle: true,
+      platform: 'node',
+      write: false,
+      logLevel: 'silent',
+      plugins: [confineToUpload(root)],
+    });
     return { code: r.outputFiles[0]?.text ?? '' };
   } catch (e) {
     return { errors: formatMessages((e as BuildFailure).errors, root) };
@@ -41,19 +49,36 @@ async function bundle(root: string): Promise<{ code?: string; errors?: string }>
 
 describe('the confine plugin', () => {
   it('refuses a symbolic link to a file outside the upload', async () => {
-    const root = await upload({ 'index.js': `module.exports = require('./link.js');`, 'link.js': { link: path.join(outside, 'secret.js') } });
+    const root = await upload({
+      'index.js': `module.exports = require('./link.js');`,
+      'link.js': { link: path.join(outside, 'secret.js') },
+    });
     const r = await bundle(root);
-    assert.match(r.errors ?? '', /import "\.\/link\.js" resolves to a file outside the upload: only files inside the upload can be imported/);
+    assert.match(
+      r.errors ?? '',
+      /import "\.\/link\.js" resolves to a file outside the upload: only files inside the upload can be imported/,
+    );
     assert.ok(!(r.errors ?? '').includes(SECRET));
   });
 
   it('refuses a node_modules package that links outside the upload', async () => {
-    const root = await upload({ 'index.js': `module.exports = require('pkg');`, 'node_modules/pkg': { link: path.join(outside, 'pkg') } });
+    const root = await upload({
+      'index.js': `module.exports = require('pkg');`,
+      'node_modules/pkg': { link: path.join(outside, 'pkg') },
+    });
     assert.match((await bundle(root)).errors ?? '', /import "pkg" resolves to a file outside the upload/);
   });
 
   it('refuses a tsconfig path that maps outside the upload', async () => {
-    const root = await upload({ 'index.js': `module.exports = require('@out/secret.js');`, 'tsconfig.json': JSON.stringify({ compilerOptions: { baseUrl: '.', paths: { '@out/*': [`${path.relative('/', outside).replace(/^/, '../'.repeat(12))}/*`] } } }) });
+    const root = await upload({
+      'index.js': `module.exports = require('@out/secret.js');`,
+      'tsconfig.json': JSON.stringify({
+        compilerOptions: {
+          baseUrl: '.',
+          paths: { '@out/*': [`${path.relative('/', outside).replace(/^/, '../'.repeat(12))}/*`] },
+        },
+      }),
+    });
     assert.match((await bundle(root)).errors ?? '', /import "@out\/secret\.js" resolves to a file outside the upload/);
   });
 
@@ -78,16 +103,36 @@ describe('the confine plugin', () => {
   });
 
   it('keeps an optional require() of a missing package inside try a warning, as esbuild does', async () => {
-    const root = await upload({ 'index.js': `let m; try { m = require('not-installed'); } catch {} module.exports = m;` });
+    const root = await upload({
+      'index.js': `let m; try { m = require('not-installed'); } catch {} module.exports = m;`,
+    });
     assert.equal((await bundle(root)).errors, undefined);
   });
 });
 
 describe('compile error messages', () => {
-  const at = (file: string, text: string): Message => ({ id: '', pluginName: '', text, location: { file, namespace: 'file', line: 1, column: 2, length: 1, lineText: 'root:$y$j9T$secret', suggestion: '' }, notes: [], detail: undefined });
+  const at = (file: string, text: string): Message => ({
+    id: '',
+    pluginName: '',
+    text,
+    location: {
+      file,
+      namespace: 'file',
+      line: 1,
+      column: 2,
+      length: 1,
+      lineText: 'root:$y$j9T$secret',
+      suggestion: '',
+    },
+    notes: [],
+    detail: undefined,
+  });
 
   it('name the file and line inside the upload, and withhold whatever concerns a file outside it', () => {
-    const text = formatMessages([at('index.js', 'Unexpected ";"'), at('../../etc/shadow', 'Expected ";" but found "$y$j9T$secret"')], '/workspace/upload');
+    const text = formatMessages(
+      [at('index.js', 'Unexpected ";"'), at('../../etc/shadow', 'Expected ";" but found "$y$j9T$secret"')],
+      '/workspace/upload',
+    );
     assert.match(text, /^index\.js:1:2: Unexpected ";"$/m);
     assert.ok(!text.includes('secret') && !text.includes('shadow'), text);
     assert.match(text, /an error in a file outside the upload \(withheld/);

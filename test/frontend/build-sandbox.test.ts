@@ -36,35 +36,53 @@ s.on('error', (e) => { out.connected = false; out.connectError = e.code; console
 `;
 
 describe('the build sandbox', () => {
-  it('runs unprivileged and sees only what the build needs', { skip: process.getuid?.() !== 0 ? 'the build sandbox drops to its uid only when the platform runs as root' : false }, async () => {
-    const tools = findBuildTools(true);
-    assert.equal(typeof tools, 'object', String(tools));
-    if (typeof tools === 'string') return;
-    let connections = 0;
-    const listener = net.createServer((c) => {
-      connections++;
-      c.destroy();
-    });
-    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-    try {
-      const port = (listener.address() as net.AddressInfo).port;
-      const { command, args } = sandboxCommand(tools, workspace, { memoryMb: 512, uid: BUILD_UID_BASE + 99 });
-      const at = args.indexOf(INSIDE.worker);
-      const child = spawn(command, [...args.slice(0, at), '-e', probe(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c));
-      child.stderr.on('data', (c: Buffer) => (stderr += c));
-      const code = await new Promise((resolve) => child.on('close', resolve));
-      assert.equal(code, 0, stderr);
-      const seen = JSON.parse(stdout);
-      assert.deepEqual(
-        { ...seen, connectError: undefined },
-        { uid: BUILD_UID_BASE + 99, capEff: '0000000000000000', noNewPrivs: '1', nproc: String(BUILD_PROCESSES), shadow: false, hostFile: false, repo: false, upload: true, writable: false, connected: false, connectError: undefined },
-      );
-      assert.equal(connections, 0, 'the host listener was never reached');
-    } finally {
-      listener.close();
-    }
-  });
+  it(
+    'runs unprivileged and sees only what the build needs',
+    {
+      skip: process.getuid?.() !== 0 ? 'the build sandbox drops to its uid only when the platform runs as root' : false,
+    },
+    async () => {
+      const tools = findBuildTools(true);
+      assert.equal(typeof tools, 'object', String(tools));
+      if (typeof tools === 'string') return;
+      let connections = 0;
+      const listener = net.createServer((c) => {
+        connections++;
+        c.destroy();
+      });
+      await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (listener.address() as net.AddressInfo).port;
+        const { command, args } = sandboxCommand(tools, workspace, { memoryMb: 512, uid: BUILD_UID_BASE + 99 });
+        const at = args.indexOf(INSIDE.worker);
+        const child = spawn(command, [...args.slice(0, at), '-e', probe(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c: Buffer) => (stdout += c));
+        child.stderr.on('data', (c: Buffer) => (stderr += c));
+        const code = await new Promise((resolve) => child.on('close', resolve));
+        assert.equal(code, 0, stderr);
+        const seen = JSON.parse(stdout);
+        assert.deepEqual(
+          { ...seen, connectError: undefined },
+          {
+            uid: BUILD_UID_BASE + 99,
+            capEff: '0000000000000000',
+            noNewPrivs: '1',
+            nproc: String(BUILD_PROCESSES),
+            shadow: false,
+            hostFile: false,
+            repo: false,
+            upload: true,
+            writable: false,
+            connected: false,
+            connectError: undefined,
+          },
+        );
+        assert.equal(connections, 0, 'the host listener was never reached');
+      } finally {
+        listener.close();
+      }
+    },
+  );
 });

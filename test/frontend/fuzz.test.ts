@@ -28,12 +28,26 @@ function send(port: number, r: FuzzRequest): Promise<Answer> {
   return new Promise((resolve, reject) => {
     // Node sends a DELETE's or OPTIONS's body without a length unless told: say it, as clients do.
     const headers = r.body ? { ...r.headers, 'content-length': String(r.body.length) } : r.headers;
-    const req = http.request({ host: '127.0.0.1', port, method: r.method, path: r.path, headers, setHost: false, agent: false, timeout: 20_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: r.method,
+        path: r.path,
+        headers,
+        setHost: false,
+        agent: false,
+        timeout: 20_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('no answer within 20 s')));
     req.on('error', reject);
     req.end(r.body);
@@ -55,7 +69,8 @@ function ownAnswer(r: FuzzRequest, a: Answer): boolean {
 function contractBreach(r: FuzzRequest, a: Answer, hostChecked: boolean): string | undefined {
   if (ownAnswer(r, a)) return undefined;
   if (a.status >= 500 && ![502, 503, 504].includes(a.status)) return `status ${a.status}`;
-  if (hostChecked && r.foreignHost && ![400, 401, 414, 421, 431].includes(a.status)) return `a foreign Host got ${a.status}, not 421`;
+  if (hostChecked && r.foreignHost && ![400, 401, 414, 421, 431].includes(a.status))
+    return `a foreign Host got ${a.status}, not 421`;
   if (a.status < 400 || r.method === 'HEAD') return undefined;
   let body: unknown;
   try {
@@ -64,10 +79,16 @@ function contractBreach(r: FuzzRequest, a: Answer, hostChecked: boolean): string
     return `error body is not JSON: ${a.text.slice(0, 200)}`;
   }
   const error = (body as { error?: { code?: unknown; message?: unknown } }).error;
-  if (Object.keys(body ?? {}).join() !== 'error' || typeof error?.code !== 'string' || typeof error.message !== 'string' || !error.message) {
+  if (
+    Object.keys(body ?? {}).join() !== 'error' ||
+    typeof error?.code !== 'string' ||
+    typeof error.message !== 'string' ||
+    !error.message
+  ) {
     return `error body is not {error: {code, message}}: ${a.text.slice(0, 200)}`;
   }
-  if (statusFor(error.code) !== a.status) return `code ${error.code} came with status ${a.status}, not ${statusFor(error.code)}`;
+  if (statusFor(error.code) !== a.status)
+    return `code ${error.code} came with status ${a.status}, not ${statusFor(error.code)}`;
   return undefined;
 }
 
@@ -80,67 +101,92 @@ const MODES = [
   { name: 'with an API key', apiKey: 'nmb_fuzz_0123456789abcdef', runs: Math.ceil(RUNS / 5) },
 ];
 
-for (const mode of MODES) describe(`API fuzz, ${mode.name}`, () => {
-  let t: TestPlatform;
-  let ports: { api: number; fn: number };
-  const auth: Record<string, string> = mode.apiKey ? { authorization: `Bearer ${mode.apiKey}` } : {};
-  const deployFixture = async (name: string) => {
-    const f = FIXTURES[name as keyof typeof FIXTURES];
-    const r = await t.request('PUT', `/v1/functions/${name}`, { runtime: 'nodejs', code: f.code, ...f.config }, auth);
-    assert.ok(r.status < 300, `${name}: ${r.text}`);
-  };
-  /**
-   * What a refused request must leave as it was: the functions (their versions) and the newest
-   * activation, read from the platform's store (what GET /v1/functions and /v1/activations read).
-   */
-  const stored = async () => {
-    const fns = await t.platform.store.listFunctions();
-    const newest = await t.platform.store.listActivations({ limit: 1 });
-    return `${JSON.stringify(fns.map((f) => [f.name, f.version, f.artifactSha256]))}\n${newest[0]?.id ?? 'none'}`;
-  };
+for (const mode of MODES)
+  describe(`API fuzz, ${mode.name}`, () => {
+    let t: TestPlatform;
+    let ports: { api: number; fn: number };
+    const auth: Record<string, string> = mode.apiKey ? { authorization: `Bearer ${mode.apiKey}` } : {};
+    const deployFixture = async (name: string) => {
+      const f = FIXTURES[name as keyof typeof FIXTURES];
+      const r = await t.request('PUT', `/v1/functions/${name}`, { runtime: 'nodejs', code: f.code, ...f.config }, auth);
+      assert.ok(r.status < 300, `${name}: ${r.text}`);
+    };
+    /**
+     * What a refused request must leave as it was: the functions (their versions) and the newest
+     * activation, read from the platform's store (what GET /v1/functions and /v1/activations read).
+     */
+    const stored = async () => {
+      const fns = await t.platform.store.listFunctions();
+      const newest = await t.platform.store.listActivations({ limit: 1 });
+      return `${JSON.stringify(fns.map((f) => [f.name, f.version, f.artifactSha256]))}\n${newest[0]?.id ?? 'none'}`;
+    };
 
-  before(async () => {
-    t = await startTestPlatform(mode.apiKey ? { apiKey: mode.apiKey } : {});
-    ports = { api: Number(new URL(t.url).port), fn: Number(new URL(t.functionsUrl).port) };
-    for (const name of FIXTURE_NAMES) await deployFixture(name);
-  });
-  after(() => t.close());
-
-  it(`${mode.runs} random requests over both listeners stay inside the contract (FUZZ_SEED=${SEED})`, async () => {
-    const seen = new Map<number, number>();
-    const property = fc.asyncProperty(fuzzRequest(ports, mode.apiKey), async (r) => {
-      const before = await stored();
-      const a = await send(r.origin === 'api' ? ports.api : ports.fn, r);
-      seen.set(a.status, (seen.get(a.status) ?? 0) + 1);
-      if (process.env.FUZZ_DEBUG) console.log(a.status, r.method, r.origin, r.path.slice(0, 80), a.text.slice(0, 120));
-      const breach = contractBreach(r, a, !mode.apiKey);
-      if (breach) throw new Error(`${breach}\n  answer: ${a.status} ${JSON.stringify(a.headers)}\n  request: ${r.method} ${r.origin} ${r.path.slice(0, 300)}`);
-      if (a.status >= 400 && a.status < 500 && !ownAnswer(r, a)) {
-        assert.equal(await stored(), before, `a refused request (${a.status}) stored something: ${r.method} ${r.path.slice(0, 300)}`);
-      }
-      // A fuzzed deploy or delete that hit a fixture: put it back, so the rest of the run still reaches it.
-      const hit = /^\/v1\/functions\/([a-z]+)$/.exec(r.path.split('?')[0] ?? '');
-      if (r.origin === 'api' && a.status < 300 && (r.method === 'PUT' || r.method === 'DELETE') && hit?.[1] && FIXTURE_NAMES.includes(hit[1])) await deployFixture(hit[1]);
+    before(async () => {
+      t = await startTestPlatform(mode.apiKey ? { apiKey: mode.apiKey } : {});
+      ports = { api: Number(new URL(t.url).port), fn: Number(new URL(t.functionsUrl).port) };
+      for (const name of FIXTURE_NAMES) await deployFixture(name);
     });
-    try {
-      await fc.assert(property, { seed: SEED, numRuns: mode.runs, endOnFailure: true });
-    } catch (e) {
-      const cause = (e as Error).cause instanceof Error ? `\n  what broke: ${((e as Error).cause as Error).message}` : '';
-      throw new Error(`API fuzz failed; replay with FUZZ_SEED=${SEED}: ${(e as Error).message}${cause}`);
-    }
-    const statuses = [...seen].sort(([x], [y]) => x - y).map(([s, n]) => `${s}×${n}`).join(' ');
-    console.log(`fuzz ${mode.name}: seed ${SEED}, ${mode.runs} requests; statuses: ${statuses}`);
-    assert.ok(seen.size >= 8, `the requests reached few outcomes (${statuses}): the generator is too narrow`);
-  });
+    after(() => t.close());
 
-  it('afterwards the platform still deploys and invokes, on both listeners', async () => {
-    const d = await t.request('PUT', '/v1/functions/after-fuzz', { runtime: 'nodejs', code: 'exports.handler = async (e) => ({ got: e })' }, auth);
-    assert.equal(d.status, 201, d.text);
-    const r = await t.request('POST', '/v1/functions/after-fuzz/invoke', { ok: 1 }, auth);
-    assert.equal(r.status, 200, r.text);
-    assert.deepEqual(r.json, { got: { ok: 1 } });
-    const f = await t.fnRequest('POST', '/fn/web/after', 'still here', { 'content-type': 'text/plain', ...auth });
-    assert.equal(f.status, 200, f.text);
-    assert.equal(f.text, 'still here');
+    it(`${mode.runs} random requests over both listeners stay inside the contract (FUZZ_SEED=${SEED})`, async () => {
+      const seen = new Map<number, number>();
+      const property = fc.asyncProperty(fuzzRequest(ports, mode.apiKey), async (r) => {
+        const before = await stored();
+        const a = await send(r.origin === 'api' ? ports.api : ports.fn, r);
+        seen.set(a.status, (seen.get(a.status) ?? 0) + 1);
+        if (process.env.FUZZ_DEBUG)
+          console.log(a.status, r.method, r.origin, r.path.slice(0, 80), a.text.slice(0, 120));
+        const breach = contractBreach(r, a, !mode.apiKey);
+        if (breach)
+          throw new Error(
+            `${breach}\n  answer: ${a.status} ${JSON.stringify(a.headers)}\n  request: ${r.method} ${r.origin} ${r.path.slice(0, 300)}`,
+          );
+        if (a.status >= 400 && a.status < 500 && !ownAnswer(r, a)) {
+          assert.equal(
+            await stored(),
+            before,
+            `a refused request (${a.status}) stored something: ${r.method} ${r.path.slice(0, 300)}`,
+          );
+        }
+        // A fuzzed deploy or delete that hit a fixture: put it back, so the rest of the run still reaches it.
+        const hit = /^\/v1\/functions\/([a-z]+)$/.exec(r.path.split('?')[0] ?? '');
+        if (
+          r.origin === 'api' &&
+          a.status < 300 &&
+          (r.method === 'PUT' || r.method === 'DELETE') &&
+          hit?.[1] &&
+          FIXTURE_NAMES.includes(hit[1])
+        )
+          await deployFixture(hit[1]);
+      });
+      try {
+        await fc.assert(property, { seed: SEED, numRuns: mode.runs, endOnFailure: true });
+      } catch (e) {
+        const cause =
+          (e as Error).cause instanceof Error ? `\n  what broke: ${((e as Error).cause as Error).message}` : '';
+        throw new Error(`API fuzz failed; replay with FUZZ_SEED=${SEED}: ${(e as Error).message}${cause}`);
+      }
+      const statuses = [...seen]
+        .sort(([x], [y]) => x - y)
+        .map(([s, n]) => `${s}×${n}`)
+        .join(' ');
+      console.log(`fuzz ${mode.name}: seed ${SEED}, ${mode.runs} requests; statuses: ${statuses}`);
+      assert.ok(seen.size >= 8, `the requests reached few outcomes (${statuses}): the generator is too narrow`);
+    });
+
+    it('afterwards the platform still deploys and invokes, on both listeners', async () => {
+      const d = await t.request(
+        'PUT',
+        '/v1/functions/after-fuzz',
+        { runtime: 'nodejs', code: 'exports.handler = async (e) => ({ got: e })' },
+        auth,
+      );
+      assert.equal(d.status, 201, d.text);
+      const r = await t.request('POST', '/v1/functions/after-fuzz/invoke', { ok: 1 }, auth);
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json, { got: { ok: 1 } });
+      const f = await t.fnRequest('POST', '/fn/web/after', 'still here', { 'content-type': 'text/plain', ...auth });
+      assert.equal(f.status, 200, f.text);
+      assert.equal(f.text, 'still here');
+    });
   });
-});

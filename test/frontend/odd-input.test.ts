@@ -15,7 +15,8 @@ function assertNimbusError(r: TestResponse, status: number, code: string, messag
   assert.match(r.json.error.message, message);
 }
 
-const activationCount = async (t: TestPlatform): Promise<number> => (await t.request('GET', '/v1/activations?limit=1000')).json.activations.length;
+const activationCount = async (t: TestPlatform): Promise<number> =>
+  (await t.request('GET', '/v1/activations?limit=1000')).json.activations.length;
 
 describe('odd input', () => {
   let t: TestPlatform;
@@ -28,11 +29,17 @@ describe('odd input', () => {
   it('a JSON event nested 100,000 deep is a 400 (sync, async, form body), and nothing is stored', async () => {
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
     const before = await activationCount(t);
-    for (const [query, type] of [['', 'application/json'], ['?async=1', 'application/json'], ['', 'application/x-www-form-urlencoded']]) {
+    for (const [query, type] of [
+      ['', 'application/json'],
+      ['?async=1', 'application/json'],
+      ['', 'application/x-www-form-urlencoded'],
+    ]) {
       const r = await t.request('POST', `/v1/functions/echo/invoke${query}`, deep, { 'content-type': type as string });
       assertNimbusError(r, 400, 'bad_request', /nests arrays and objects more than 512 levels deep/);
     }
-    const deploy = await t.request('PUT', '/v1/functions/deep', `{"code": ${'['.repeat(100_000)}`, { 'content-type': 'application/json' });
+    const deploy = await t.request('PUT', '/v1/functions/deep', `{"code": ${'['.repeat(100_000)}`, {
+      'content-type': 'application/json',
+    });
     assertNimbusError(deploy, 400, 'bad_request', /not valid JSON/);
     assert.equal(await activationCount(t), before, 'no activation was stored');
     const fine = '['.repeat(500) + ']'.repeat(500);
@@ -43,39 +50,94 @@ describe('odd input', () => {
 
   it('a function answer that cannot be sent as HTTP is a 502 function_error naming the header or status', async () => {
     const cases: [string, string, RegExp][] = [
-      ['crlf', `exports.handler = async () => ({ statusCode: 200, headers: { 'x-a': 'a\\r\\nset-cookie: z=1' }, body: 'x' })`, /header "x-a" has a value with CR, LF/],
-      ['nonascii', `exports.handler = async () => ({ statusCode: 200, headers: { 'x-snow': 'caf\\u00e9 \\u2603' }, body: 'x' })`, /header "x-snow" has a value with .*non-ASCII/],
-      ['badname', `exports.handler = async () => ({ statusCode: 200, headers: { 'x a': 'v' }, body: 'x' })`, /header named "x a", which is not a valid header name/],
-      ['switching', `exports.handler = async () => ({ statusCode: 101, headers: { upgrade: 'websocket' }, body: 'x' })`, /status 101, which is not a final HTTP status/],
+      [
+        'crlf',
+        `exports.handler = async () => ({ statusCode: 200, headers: { 'x-a': 'a\\r\\nset-cookie: z=1' }, body: 'x' })`,
+        /header "x-a" has a value with CR, LF/,
+      ],
+      [
+        'nonascii',
+        `exports.handler = async () => ({ statusCode: 200, headers: { 'x-snow': 'caf\\u00e9 \\u2603' }, body: 'x' })`,
+        /header "x-snow" has a value with .*non-ASCII/,
+      ],
+      [
+        'badname',
+        `exports.handler = async () => ({ statusCode: 200, headers: { 'x a': 'v' }, body: 'x' })`,
+        /header named "x a", which is not a valid header name/,
+      ],
+      [
+        'switching',
+        `exports.handler = async () => ({ statusCode: 101, headers: { upgrade: 'websocket' }, body: 'x' })`,
+        /status 101, which is not a final HTTP status/,
+      ],
       ['early', `exports.handler = async () => ({ statusCode: 103, body: 'x' })`, /status 103/],
-      ['fetchsnow', `export default { fetch: () => new Response('x', { headers: { 'x-snow': '\\u00e9' } }) }`, /header "x-snow"/],
+      [
+        'fetchsnow',
+        `export default { fetch: () => new Response('x', { headers: { 'x-snow': '\\u00e9' } }) }`,
+        /header "x-snow"/,
+      ],
     ];
     for (const [name, code, message] of cases) {
       assert.equal((await t.deploy(name, code)).status, 201, name);
       const r = await t.fnRequest('GET', `/fn/${name}/`);
       assertNimbusError(r, 502, 'function_error', message);
-      assert.match(r.headers.get('x-nimbus-activation-id') ?? '', /^[0-9a-f]{32}$/, 'the platform headers are still sent');
+      assert.match(
+        r.headers.get('x-nimbus-activation-id') ?? '',
+        /^[0-9a-f]{32}$/,
+        'the platform headers are still sent',
+      );
     }
     // Statuses the guest protocol cannot carry: refused in the sandbox at once, not left to time out.
     for (const status of ['99', '600', '200.5', '1e400', '-0']) {
       const name = `status-${status.replace(/\W/g, '_')}`;
-      assert.equal((await t.deploy(name, `exports.handler = async () => ({ statusCode: ${status}, body: 'x' })`, { timeoutMs: 3000 })).status, 201, name);
-      assertNimbusError(await t.fnRequest('GET', `/fn/${name}/`), 502, 'function_error', /which is not a final HTTP status; answer with a whole number from 200 to 599/);
+      assert.equal(
+        (
+          await t.deploy(name, `exports.handler = async () => ({ statusCode: ${status}, body: 'x' })`, {
+            timeoutMs: 3000,
+          })
+        ).status,
+        201,
+        name,
+      );
+      assertNimbusError(
+        await t.fnRequest('GET', `/fn/${name}/`),
+        502,
+        'function_error',
+        /which is not a final HTTP status; answer with a whole number from 200 to 599/,
+      );
     }
     const next = await t.fnRequest('GET', '/fn/echo/still');
     assert.equal(next.status, 200, 'the function origin still answers');
   });
 
   it('a long URL is a 414, big headers a 431, a malformed URL a 400, on both listeners, in nimbus shape', async () => {
-    for (const [base, path] of [[t.url, '/v1/functions/'], [t.functionsUrl, '/fn/echo/']] as const) {
+    for (const [base, path] of [
+      [t.url, '/v1/functions/'],
+      [t.functionsUrl, '/fn/echo/'],
+    ] as const) {
       const long = await fetch(`${base}${path}${'a'.repeat(100_000)}`);
       assertNimbusError(await toTestResponse(long), 414, 'uri_too_long', /URL is longer than this server reads/);
       const headers = await fetch(`${base}${path}x`, { headers: { 'x-big': 'b'.repeat(20_000) } });
       assertNimbusError(await toTestResponse(headers), 431, 'headers_too_large', /headers are over/);
     }
-    assertNimbusError(await t.request('GET', `/v1/functions/${'a'.repeat(300)}`), 414, 'uri_too_long', /too long for any route/);
-    assertNimbusError(await t.request('GET', `/v1/activations/${'a'.repeat(300)}`), 414, 'uri_too_long', /too long for any route/);
-    assertNimbusError(await t.fnRequest('GET', `/fn/${'a'.repeat(300)}/x`), 414, 'uri_too_long', /too long for any route/);
+    assertNimbusError(
+      await t.request('GET', `/v1/functions/${'a'.repeat(300)}`),
+      414,
+      'uri_too_long',
+      /too long for any route/,
+    );
+    assertNimbusError(
+      await t.request('GET', `/v1/activations/${'a'.repeat(300)}`),
+      414,
+      'uri_too_long',
+      /too long for any route/,
+    );
+    assertNimbusError(
+      await t.fnRequest('GET', `/fn/${'a'.repeat(300)}/x`),
+      414,
+      'uri_too_long',
+      /too long for any route/,
+    );
     assertNimbusError(await t.request('GET', '/v1/functions/%zz'), 400, 'bad_request', /URL path is not valid/);
     assertNimbusError(await t.fnRequest('GET', '/fn/%zz/'), 400, 'bad_request', /URL path is not valid/);
     assert.equal((await t.request('GET', '/v1/functions')).status, 200, 'the API still answers');
@@ -83,12 +145,20 @@ describe('odd input', () => {
 
   it('an activation list asked before a time that is not an ISO date-time is a 400; an ISO date pages', async () => {
     for (const before of ['1', '2020', 'tomorrow', '2020-01-01&before=2020-01-01']) {
-      assertNimbusError(await t.request('GET', `/v1/activations?before=${before}`), 400, 'bad_request', /before must be an ISO date-time/);
+      assertNimbusError(
+        await t.request('GET', `/v1/activations?before=${before}`),
+        400,
+        'bad_request',
+        /before must be an ISO date-time/,
+      );
     }
     assert.equal((await t.invoke('echo', { page: 1 })).status, 200);
     const old = await t.request('GET', '/v1/activations?before=2020-01-01');
     assert.deepEqual(old.json, { activations: [] });
-    const now = await t.request('GET', `/v1/activations?before=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString().replace('Z', '+00:00'))}`);
+    const now = await t.request(
+      'GET',
+      `/v1/activations?before=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString().replace('Z', '+00:00'))}`,
+    );
     assert.ok(now.json.activations.length > 0, now.text);
   });
 

@@ -19,7 +19,8 @@ export const SANDBOX_BUILTINS: Record<string, string> = {
   'node:module': 'agent: createRequire, to load the function with its own require',
   'node:async_hooks': 'agent: AsyncLocalStorage, to tie logs and errors to an activation',
   'node:net': "channel: the agent's control channel socket",
-  'node:fs': 'channel, prepare: fd 3 and the microVM serial port; files written into a restored microVM; pool: reads its runtime bundle',
+  'node:fs':
+    'channel, prepare: fd 3 and the microVM serial port; files written into a restored microVM; pool: reads its runtime bundle',
   'node:stream': 'channel: Duplex around the control channel',
   'node:child_process': 'prepare: sets the clock of a restored microVM (GNU date)',
   'node:path': 'prepare: directories of the files it writes',
@@ -35,13 +36,15 @@ export const GUEST_PACKAGES: Record<string, { runtime: boolean; why: string }> =
 
 /** Files allowed a require() of a computed name (which no tool can check), and what it loads. */
 export const COMPUTED_REQUIRES: Record<string, string> = {
-  'isolate-pool.guest.ts': 'isolated-vm, from where the pool\'s sandbox mounts it (NIMBUS_IVM_PATH)',
+  'isolate-pool.guest.ts': "isolated-vm, from where the pool's sandbox mounts it (NIMBUS_IVM_PATH)",
 };
 
 export const RUNTIME_ENTRY = 'isolate-runtime.guest.ts';
 
-const packageName = (spec: string) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] ?? spec));
-const builtin = (spec: string) => (spec.startsWith('node:') ? spec : builtinModules.includes(spec.split('/')[0] ?? '') ? `node:${spec}` : undefined);
+const packageName = (spec: string) =>
+  spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] ?? spec);
+const builtin = (spec: string) =>
+  spec.startsWith('node:') ? spec : builtinModules.includes(spec.split('/')[0] ?? '') ? `node:${spec}` : undefined;
 
 /** Every way a guest file in `guestDir` breaks the rule, one sentence each; [] when none does. */
 export async function guestImportViolations(guestDir: string): Promise<string[]> {
@@ -50,11 +53,21 @@ export async function guestImportViolations(guestDir: string): Promise<string[]>
   let result;
   try {
     result = await build({
-      entryPoints: entries, absWorkingDir: dir, outdir: path.join(dir, '.imports-check'), write: false, bundle: true, metafile: true,
-      platform: 'node', format: 'esm', packages: 'external', logLevel: 'silent',
+      entryPoints: entries,
+      absWorkingDir: dir,
+      outdir: path.join(dir, '.imports-check'),
+      write: false,
+      bundle: true,
+      metafile: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      logLevel: 'silent',
     });
   } catch (e) {
-    const errors = (e as { errors?: { text: string; location?: { file: string } | null }[] }).errors ?? [{ text: String(e) }];
+    const errors = (e as { errors?: { text: string; location?: { file: string } | null }[] }).errors ?? [
+      { text: String(e) },
+    ];
     return errors.map((err) => `${err.location?.file ?? '?'}: ${err.text}`);
   }
   const { inputs, outputs } = result.metafile;
@@ -69,23 +82,37 @@ export async function guestImportViolations(guestDir: string): Promise<string[]>
       const spec = imp.original ?? imp.path;
       if (imp.path === '<runtime>') {
         // esbuild's own helpers; with ESM output, what needs them here is a require() of a computed name.
-        if (inRuntime || !(file in COMPUTED_REQUIRES)) problems.push(`${file} requires a computed name (esbuild needs its runtime helper): name the module, so that this check can see it`);
+        if (inRuntime || !(file in COMPUTED_REQUIRES))
+          problems.push(
+            `${file} requires a computed name (esbuild needs its runtime helper): name the module, so that this check can see it`,
+          );
         continue;
       }
       if (!imp.external) {
         const target = path.resolve(dir, imp.path);
-        if (path.dirname(target) !== dir) problems.push(`${file} imports ${spec}: host code outside the guest folder (${path.relative(dir, target)})`);
+        if (path.dirname(target) !== dir)
+          problems.push(`${file} imports ${spec}: host code outside the guest folder (${path.relative(dir, target)})`);
         continue;
       }
       const core = builtin(imp.path);
       if (core) {
-        if (inRuntime) problems.push(`${file} imports ${spec}: the isolate runtime runs in a bare V8 context and may import no Node built-in`);
-        else if (!(core in SANDBOX_BUILTINS)) problems.push(`${file} imports ${spec}: not a built-in guest code uses inside its sandbox (${Object.keys(SANDBOX_BUILTINS).join(', ')})`);
+        if (inRuntime)
+          problems.push(
+            `${file} imports ${spec}: the isolate runtime runs in a bare V8 context and may import no Node built-in`,
+          );
+        else if (!(core in SANDBOX_BUILTINS))
+          problems.push(
+            `${file} imports ${spec}: not a built-in guest code uses inside its sandbox (${Object.keys(SANDBOX_BUILTINS).join(', ')})`,
+          );
         continue;
       }
       const allowed = GUEST_PACKAGES[packageName(imp.path)];
-      if (!allowed) problems.push(`${file} imports ${spec}: a package guest code may not use (allowed: ${Object.keys(GUEST_PACKAGES).join(', ')})`);
-      else if (inRuntime && !allowed.runtime) problems.push(`${file} imports ${spec}: a package the isolate runtime may not use`);
+      if (!allowed)
+        problems.push(
+          `${file} imports ${spec}: a package guest code may not use (allowed: ${Object.keys(GUEST_PACKAGES).join(', ')})`,
+        );
+      else if (inRuntime && !allowed.runtime)
+        problems.push(`${file} imports ${spec}: a package the isolate runtime may not use`);
     }
   }
   return problems.sort();

@@ -29,9 +29,11 @@ describe('guest code imports', () => {
 
   it('accepts what the rule allows: siblings, the sandbox built-ins, vetted packages, type-only imports', async () => {
     const dir = await fixture('allowed', {
-      'guest/agent.guest.ts': "import fs from 'node:fs';\nimport { join } from 'path';\nimport type { Server } from 'node:http';\nimport { a } from './util.guest.ts';\nexport const x: Server | undefined = undefined; fs.existsSync(join(a));\n",
+      'guest/agent.guest.ts':
+        "import fs from 'node:fs';\nimport { join } from 'path';\nimport type { Server } from 'node:http';\nimport { a } from './util.guest.ts';\nexport const x: Server | undefined = undefined; fs.existsSync(join(a));\n",
       'guest/util.guest.ts': "export const a = 'a';\n",
-      'guest/isolate-runtime.guest.ts': "import { a } from './util.guest.ts';\nimport URL from 'core-js-pure/web/url.js';\nexport const u = new URL(a);\n",
+      'guest/isolate-runtime.guest.ts':
+        "import { a } from './util.guest.ts';\nimport URL from 'core-js-pure/web/url.js';\nexport const u = new URL(a);\n",
     });
     assert.deepEqual(await guestImportViolations(dir), []);
   });
@@ -46,7 +48,8 @@ describe('guest code imports', () => {
       'guest/computed.guest.ts': "export const c = require(process.env.WHICH ?? 'x');\n",
       'guest/package.guest.ts': "import Fastify from 'fastify';\nexport const f = Fastify;\n",
       'guest/isolate-runtime.guest.ts': "import './isolate-web-x.guest.ts';\n",
-      'guest/isolate-web-x.guest.ts': "import { readFileSync } from 'node:fs';\nimport { z } from 'zod';\nexport const r = [readFileSync, z];\n",
+      'guest/isolate-web-x.guest.ts':
+        "import { readFileSync } from 'node:fs';\nimport { z } from 'zod';\nexport const r = [readFileSync, z];\n",
     });
     assert.deepEqual(await guestImportViolations(dir), [
       'computed.guest.ts requires a computed name (esbuild needs its runtime helper): name the module, so that this check can see it',

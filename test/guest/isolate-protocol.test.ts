@@ -29,6 +29,11 @@ for (const [name, union, named] of [
 
 test('a well-formed message of a named kind is accepted as that kind', () => {
   assert.deepEqual(PoolCommand.parse({ type: PoolCommandType.Ping, id: 'p1' }), { type: 'ping', id: 'p1' });
-  const dead = PoolEvent.parse({ type: PoolEventType.Dead, sid: 's1', code: 'timeout', reason: 'ran past its deadline' });
+  const dead = PoolEvent.parse({
+    type: PoolEventType.Dead,
+    sid: 's1',
+    code: 'timeout',
+    reason: 'ran past its deadline',
+  });
   assert.equal(dead.type, PoolEventType.Dead);
 });

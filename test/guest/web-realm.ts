@@ -56,14 +56,36 @@ export async function openRealms(after: (fn: () => Promise<void>) => void): Prom
     await driver.dispose();
   });
   const id = `web-${randomUUID().slice(0, 8)}`;
-  sandbox = await driver.create({ id, functionName: id, functionVersion: 1, artifactPath: fn.path, artifactSha256: fn.sha256, env: {}, network: false, memoryMb: 128, cpus: 1, resultLimitBytes: 4 << 20, logLimitBytes: 65536 });
+  sandbox = await driver.create({
+    id,
+    functionName: id,
+    functionVersion: 1,
+    artifactPath: fn.path,
+    artifactSha256: fn.sha256,
+    env: {},
+    network: false,
+    memoryMb: 128,
+    cpus: 1,
+    resultLimitBytes: 4 << 20,
+    logLimitBytes: 65536,
+  });
   const box = sandbox;
-  const runInNode = vm.runInThisContext(`(${RUN_PROBE})`) as (probe: unknown, inputs: readonly unknown[]) => Promise<Outcome[]>;
+  const runInNode = vm.runInThisContext(`(${RUN_PROBE})`) as (
+    probe: unknown,
+    inputs: readonly unknown[],
+  ) => Promise<Outcome[]>;
 
   const realms: Realms = {
     async isolate(probe, inputs) {
-      const o = await box.invoke({ activationId: randomUUID(), input: { kind: 'event', event: { probe, inputs } }, timeoutMs: 20_000 });
-      assert.ok(o.ok && o.output?.kind === 'value', `the probe failed in the isolate: ${JSON.stringify(o).slice(0, 600)}`);
+      const o = await box.invoke({
+        activationId: randomUUID(),
+        input: { kind: 'event', event: { probe, inputs } },
+        timeoutMs: 20_000,
+      });
+      assert.ok(
+        o.ok && o.output?.kind === 'value',
+        `the probe failed in the isolate: ${JSON.stringify(o).slice(0, 600)}`,
+      );
       return o.output.value as Outcome[];
     },
     async node(probe, inputs) {
@@ -72,7 +94,9 @@ export async function openRealms(after: (fn: () => Promise<void>) => void): Prom
     },
     async agree(probe, inputs) {
       const [got, want] = await Promise.all([realms.isolate(probe, inputs), realms.node(probe, inputs)]);
-      const differ = inputs.flatMap((input, i) => (isDeepEqual(got[i], want[i]) ? [] : [{ input, isolate: got[i], node: want[i] }]));
+      const differ = inputs.flatMap((input, i) =>
+        isDeepEqual(got[i], want[i]) ? [] : [{ input, isolate: got[i], node: want[i] }],
+      );
       assert.deepEqual(differ, [], `the isolate and Node disagree on ${differ.length} of ${inputs.length} inputs`);
     },
   };

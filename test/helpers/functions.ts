@@ -19,7 +19,11 @@ export interface BundledFunction {
  * read-only for all (0444) like the platform's artifact cache. Fails with
  * esbuild's own message when a fixture does not build.
  */
-export async function bundleFunctions<N extends string>(sourceDir: string, outDir: string, names: readonly N[]): Promise<Record<N, BundledFunction>> {
+export async function bundleFunctions<N extends string>(
+  sourceDir: string,
+  outDir: string,
+  names: readonly N[],
+): Promise<Record<N, BundledFunction>> {
   await build({
     entryPoints: names.map((name) => ({ in: path.join(sourceDir, `${name}.ts`), out: name })),
     outdir: outDir,
@@ -34,7 +38,12 @@ export async function bundleFunctions<N extends string>(sourceDir: string, outDi
   for (const name of names) {
     const file = path.join(outDir, `${name}.cjs`);
     await chmod(file, 0o444);
-    out[name] = { path: file, sha256: createHash('sha256').update(await readFile(file)).digest('hex') };
+    out[name] = {
+      path: file,
+      sha256: createHash('sha256')
+        .update(await readFile(file))
+        .digest('hex'),
+    };
   }
   return out;
 }
@@ -44,7 +53,10 @@ export async function bundleFunctions<N extends string>(sourceDir: string, outDi
  * the named fixtures into it. The returned record is filled by that hook, so
  * read it inside tests, not while declaring them.
  */
-export async function useBundledFunctions<N extends string>(sourceDir: string, names: readonly N[]): Promise<Record<N, BundledFunction>> {
+export async function useBundledFunctions<N extends string>(
+  sourceDir: string,
+  names: readonly N[],
+): Promise<Record<N, BundledFunction>> {
   const outDir = await createTempDir('nimbus-functions', 0o755);
   const bundled = {} as Record<N, BundledFunction>;
   before(async () => {

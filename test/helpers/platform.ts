@@ -44,7 +44,13 @@ export async function startTestPlatform(options: PlatformOptions = {}): Promise<
   const platform = await startPlatform({ port: 0, logLevel: 'silent', asyncRetryBaseMs: 100, ...options, dataDir });
   const url = platform.url ?? '';
   const functionsUrl = platform.functionsUrl ?? '';
-  const send = async (base: string, method: string, p: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const send = async (
+    base: string,
+    method: string,
+    p: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const h: Record<string, string> = { ...headers };
     let payload: BodyInit | undefined;
     if (Buffer.isBuffer(body)) payload = new Uint8Array(body);
@@ -55,7 +61,8 @@ export async function startTestPlatform(options: PlatformOptions = {}): Promise<
     }
     return toTestResponse(await fetch(`${base}${p}`, { method, headers: h, body: payload }));
   };
-  const request = (method: string, p: string, body?: unknown, headers?: Record<string, string>) => send(url, method, p, body, headers);
+  const request = (method: string, p: string, body?: unknown, headers?: Record<string, string>) =>
+    send(url, method, p, body, headers);
   const tp: TestPlatform = {
     platform,
     url,
@@ -63,14 +70,16 @@ export async function startTestPlatform(options: PlatformOptions = {}): Promise<
     dataDir,
     request,
     fnRequest: (method, p, body, headers) => send(functionsUrl, method, p, body, headers),
-    deploy: (name, code, config = {}) => request('PUT', `/v1/functions/${name}`, { runtime: 'nodejs', code, ...config }),
+    deploy: (name, code, config = {}) =>
+      request('PUT', `/v1/functions/${name}`, { runtime: 'nodejs', code, ...config }),
     invoke: (name, event = {}, query = '') => request('POST', `/v1/functions/${name}/invoke${query}`, event),
     async settled(id, timeoutMs = 30_000) {
       const until = Date.now() + timeoutMs;
       for (;;) {
         const r = await request('GET', `/v1/activations/${id}`);
         if (r.status === 200 && !['queued', 'running'].includes(r.json.status)) return r.json;
-        if (Date.now() > until) throw new Error(`activation ${id} did not settle in ${timeoutMs} ms: ${r.text.slice(0, 300)}`);
+        if (Date.now() > until)
+          throw new Error(`activation ${id} did not settle in ${timeoutMs} ms: ${r.text.slice(0, 300)}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },

@@ -32,10 +32,17 @@ const climb = (p: string) => `${'../'.repeat(12)}${p.slice(1)}`;
 
 /** Every 8-character piece of a secret: none may appear in an answer. */
 function assertNoPieceOf(secret: string, text: string): void {
-  for (let i = 0; i + 8 <= secret.length; i++) assert.ok(!text.includes(secret.slice(i, i + 8)), `the answer quotes the secret: ${text.slice(0, 300)}`);
+  for (let i = 0; i + 8 <= secret.length; i++)
+    assert.ok(!text.includes(secret.slice(i, i + 8)), `the answer quotes the secret: ${text.slice(0, 300)}`);
 }
 
-async function assertRefused(t: TestPlatform, name: string, r: TestResponse, code = 'compile_error', secrets: string[] = [SECRET]): Promise<void> {
+async function assertRefused(
+  t: TestPlatform,
+  name: string,
+  r: TestResponse,
+  code = 'compile_error',
+  secrets: string[] = [SECRET],
+): Promise<void> {
   assert.equal(r.status, 400, r.text.slice(0, 500));
   assert.equal(r.json.error.code, code, r.text.slice(0, 500));
   for (const s of secrets) assertNoPieceOf(s, r.text);
@@ -44,13 +51,17 @@ async function assertRefused(t: TestPlatform, name: string, r: TestResponse, cod
 
 const tgz = async (entries: { name: string; data?: string }[]) => gzipSync(await makeTar(entries));
 const putArchive = (t: TestPlatform, name: string, body: Buffer, config: Record<string, unknown> = {}) =>
-  t.request('PUT', `/v1/functions/${name}`, body, { 'content-type': 'application/gzip', 'x-nimbus-config': JSON.stringify(config) });
+  t.request('PUT', `/v1/functions/${name}`, body, {
+    'content-type': 'application/gzip',
+    'x-nimbus-config': JSON.stringify(config),
+  });
 
 /** This process's build cgroups and its child processes that are build workers (bubblewrap running the build worker). */
 async function buildLeftovers(): Promise<string[]> {
   const found: string[] = [];
   for (const dir of ['/sys/fs/cgroup/memory/nimbus-build', '/sys/fs/cgroup/nimbus-build']) {
-    for (const d of await readdir(dir).catch(() => [] as string[])) if (d.startsWith(`${process.pid}-`)) found.push(`cgroup ${d}`);
+    for (const d of await readdir(dir).catch(() => [] as string[]))
+      if (d.startsWith(`${process.pid}-`)) found.push(`cgroup ${d}`);
   }
   for (const pid of await readdir('/proc')) {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
@@ -71,7 +82,10 @@ describe('deploys that reach outside their upload', () => {
   it('an absolute require of a root-only 0600 file is a 400 that names the import, not the content', async () => {
     const r = await t.deploy('abs', `exports.handler = () => require(${JSON.stringify(secretText)});`);
     await assertRefused(t, 'abs', r);
-    assert.match(r.json.error.message, /import ".*secret\.txt" points outside the upload: only files inside the upload can be imported/);
+    assert.match(
+      r.json.error.message,
+      /import ".*secret\.txt" points outside the upload: only files inside the upload can be imported/,
+    );
   });
 
   it('an ESM import of /etc/shadow is a 400 that quotes none of it', async () => {
@@ -98,14 +112,19 @@ describe('deploys that reach outside their upload', () => {
   });
 
   it('a zip whose import climbs out is a 400 too', async () => {
-    const body = makeZip([{ name: 'index.js', data: Buffer.from(`export { default as handler } from ${JSON.stringify(climb(secretJs))};`) }]);
+    const body = makeZip([
+      { name: 'index.js', data: Buffer.from(`export { default as handler } from ${JSON.stringify(climb(secretJs))};`) },
+    ]);
     const r = await t.request('PUT', '/v1/functions/dotdot-zip', body, { 'content-type': 'application/zip' });
     await assertRefused(t, 'dotdot-zip', r);
   });
 
   it('the API key file in the data dir cannot be bundled', async () => {
     const { key } = await loadOrCreateApiKey(t.dataDir);
-    const r = await t.deploy('apikey', `exports.handler = () => require(${JSON.stringify(path.join(t.dataDir, 'api-key'))});`);
+    const r = await t.deploy(
+      'apikey',
+      `exports.handler = () => require(${JSON.stringify(path.join(t.dataDir, 'api-key'))});`,
+    );
     await assertRefused(t, 'apikey', r, 'compile_error', [key]);
   });
 
@@ -121,7 +140,9 @@ describe('deploys that reach outside their upload', () => {
 
   it('a handler that names a file outside the archive is a 400', async () => {
     const handler = `${climb(secretJs).replace(/\.js$/, '')}.handler`;
-    const r = await putArchive(t, 'entry-out', await tgz([{ name: 'index.js', data: 'exports.handler = () => 1;' }]), { handler });
+    const r = await putArchive(t, 'entry-out', await tgz([{ name: 'index.js', data: 'exports.handler = () => 1;' }]), {
+      handler,
+    });
     await assertRefused(t, 'entry-out', r, 'bad_request');
     assert.match(r.json.error.message, /which is not in the archive/);
   });
@@ -145,17 +166,21 @@ describe('deploys that crash or exhaust the bundler', () => {
     ['a million parentheses', `export const handler = () => ${'('.repeat(1e6)}1${')'.repeat(1e6)};`],
     ['a million open brackets', `export const handler = () => ${'['.repeat(1e6)}`],
   ] as const) {
-    it(`${label}: a 400 that says the code is nested too deeply, then deploys and invokes work`, { timeout: 120_000 }, async () => {
-      const r = await t.deploy('deep', code);
-      await assertRefused(t, 'deep', r);
-      assert.match(r.json.error.message, /the code could not be built: it is nested too deeply/);
-      const ok = await t.deploy('after-deep', 'exports.handler = async (e) => ({ ok: e.n + 1 })');
-      assert.ok(ok.status === 201 || ok.status === 200, ok.text);
-      const inv = await t.invoke('after-deep', { n: 41 });
-      assert.equal(inv.status, 200, inv.text);
-      assert.deepEqual(inv.json, { ok: 42 });
-      assert.equal((await t.request('GET', '/healthz')).status, 200);
-    });
+    it(
+      `${label}: a 400 that says the code is nested too deeply, then deploys and invokes work`,
+      { timeout: 120_000 },
+      async () => {
+        const r = await t.deploy('deep', code);
+        await assertRefused(t, 'deep', r);
+        assert.match(r.json.error.message, /the code could not be built: it is nested too deeply/);
+        const ok = await t.deploy('after-deep', 'exports.handler = async (e) => ({ ok: e.n + 1 })');
+        assert.ok(ok.status === 201 || ok.status === 200, ok.text);
+        const inv = await t.invoke('after-deep', { n: 41 });
+        assert.equal(inv.status, 200, inv.text);
+        assert.deepEqual(inv.json, { ok: 42 });
+        assert.equal((await t.request('GET', '/healthz')).status, 200);
+      },
+    );
   }
 
   it('a build over the time limit is a 400 that says so, and the next deploy works', { timeout: 120_000 }, async () => {
@@ -163,8 +188,15 @@ describe('deploys that crash or exhaust the bundler', () => {
     try {
       // 15,000 chained modules: esbuild needs over a second for each of its two passes here.
       const N = 15_000;
-      const files = Array.from({ length: N }, (_, i) => ({ name: `m${i}.js`, data: `${i + 1 < N ? `require('./m${i + 1}.js');` : ''}exports.v${i} = [${i}, 1, 2, 3];` }));
-      const r = await putArchive(slow, 'slow', await tgz([{ name: 'index.js', data: `require('./m0.js'); exports.handler = () => 1;` }, ...files]));
+      const files = Array.from({ length: N }, (_, i) => ({
+        name: `m${i}.js`,
+        data: `${i + 1 < N ? `require('./m${i + 1}.js');` : ''}exports.v${i} = [${i}, 1, 2, 3];`,
+      }));
+      const r = await putArchive(
+        slow,
+        'slow',
+        await tgz([{ name: 'index.js', data: `require('./m0.js'); exports.handler = () => 1;` }, ...files]),
+      );
       await assertRefused(slow, 'slow', r);
       assert.match(r.json.error.message, /the code could not be built: the build took longer than 0\.5 s/);
       const ok = await slow.deploy('quick', 'exports.handler = async () => "quick"');
@@ -175,19 +207,23 @@ describe('deploys that crash or exhaust the bundler', () => {
     }
   });
 
-  it('a build over the memory limit is a 400 that says so, and the next deploy works', { timeout: 120_000 }, async () => {
-    const small = await startTestPlatform({ buildMemoryMb: 256 });
-    try {
-      // 100,000 nested parentheses: esbuild's stack alone grows past 400 MB.
-      const r = await small.deploy('big', `export const handler = () => ${'('.repeat(1e5)}1${')'.repeat(1e5)};`);
-      await assertRefused(small, 'big', r);
-      assert.match(r.json.error.message, /the code could not be built: the build needed more than 256 MB of memory/);
-      const ok = await small.deploy('fine', 'exports.handler = async () => "fine"');
-      assert.ok(ok.status === 201 || ok.status === 200, ok.text);
-    } finally {
-      await small.close();
-    }
-  });
+  it(
+    'a build over the memory limit is a 400 that says so, and the next deploy works',
+    { timeout: 120_000 },
+    async () => {
+      const small = await startTestPlatform({ buildMemoryMb: 256 });
+      try {
+        // 100,000 nested parentheses: esbuild's stack alone grows past 400 MB.
+        const r = await small.deploy('big', `export const handler = () => ${'('.repeat(1e5)}1${')'.repeat(1e5)};`);
+        await assertRefused(small, 'big', r);
+        assert.match(r.json.error.message, /the code could not be built: the build needed more than 256 MB of memory/);
+        const ok = await small.deploy('fine', 'exports.handler = async () => "fine"');
+        assert.ok(ok.status === 201 || ok.status === 200, ok.text);
+      } finally {
+        await small.close();
+      }
+    },
+  );
 });
 
 describe('ordinary deploys still build', () => {
@@ -212,13 +248,18 @@ describe('ordinary deploys still build', () => {
   });
 
   it('Node built-ins (fs, node:path) stay external', async () => {
-    const r = await t.deploy('builtins', `const fs = require('fs'); const p = require('node:path'); exports.handler = () => typeof fs.readFileSync + p.sep;`);
+    const r = await t.deploy(
+      'builtins',
+      `const fs = require('fs'); const p = require('node:path'); exports.handler = () => typeof fs.readFileSync + p.sep;`,
+    );
     assert.equal(r.status, 201, r.text);
     assert.equal((await t.invoke('builtins')).json, 'function/');
   });
 
   it('removes the cgroups and workspaces of a platform process that was killed', async (ctx) => {
-    const cgroupParent = ['/sys/fs/cgroup/memory/nimbus-build', '/sys/fs/cgroup/nimbus-build'].find((d) => existsSync(d));
+    const cgroupParent = ['/sys/fs/cgroup/memory/nimbus-build', '/sys/fs/cgroup/nimbus-build'].find((d) =>
+      existsSync(d),
+    );
     if (!cgroupParent) return ctx.skip('no build cgroup here');
     const gone = spawnSync('true').pid as number;
     const cgroup = path.join(cgroupParent, `${gone}-1`);
@@ -227,7 +268,8 @@ describe('ordinary deploys still build', () => {
     await mkdir(path.join(workspace, 'workspace', 'upload'), { recursive: true });
     const next = await startTestPlatform();
     try {
-      for (let i = 0; i < 100 && (existsSync(cgroup) || existsSync(workspace)); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && (existsSync(cgroup) || existsSync(workspace)); i++)
+        await new Promise((r) => setTimeout(r, 50));
       assert.ok(!existsSync(cgroup), `${cgroup} is removed`);
       assert.ok(!existsSync(workspace), `${workspace} is removed`);
     } finally {
@@ -243,9 +285,13 @@ describe('ordinary deploys still build', () => {
     try {
       assert.equal((await other.deploy('one', 'exports.handler = () => 1')).status, 201);
       assert.equal((await other.deploy('two', 'exports.handler = () => 2')).status, 201);
-      for (let i = 0; i < 100 && (await buildLeftovers()).length <= before.length; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && (await buildLeftovers()).length <= before.length; i++)
+        await new Promise((r) => setTimeout(r, 50));
       const warm = await buildLeftovers();
-      assert.ok(warm.length > before.length, `a warm build worker waits for the next deploy: ${warm.join(', ')} (before: ${before.join(', ')})`);
+      assert.ok(
+        warm.length > before.length,
+        `a warm build worker waits for the next deploy: ${warm.join(', ')} (before: ${before.join(', ')})`,
+      );
     } finally {
       await other.close();
     }

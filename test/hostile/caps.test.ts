@@ -11,9 +11,14 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
-const SLEEPER = 'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms ?? 0)); return { pid: process.pid }; };';
+const SLEEPER =
+  'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms ?? 0)); return { pid: process.pid }; };';
 
-interface Listed { id: string; functionName: string; inflight: number }
+interface Listed {
+  id: string;
+  functionName: string;
+  inflight: number;
+}
 async function sandboxes(t: TestPlatform): Promise<{ sandboxes: Listed[]; capacity: Record<string, number> }> {
   return (await t.request('GET', '/v1/sandboxes')).json;
 }
@@ -43,17 +48,26 @@ describe('admission control: the sandbox count cap', () => {
     assert.equal((await t.request('GET', '/v1/functions/too-warm')).status, 404);
   });
 
-  it('answers 429 with Retry-After past the cap, keeps serving, and evicts another function\'s idle sandbox for a call', async () => {
+  it("answers 429 with Retry-After past the cap, keeps serving, and evicts another function's idle sandbox for a call", async () => {
     assert.equal((await t.deploy('busy', SLEEPER, { memoryMb: 128 })).status, 201);
     assert.equal((await t.deploy('other', SLEEPER, { memoryMb: 128 })).status, 201);
     const slow = [t.invoke('busy', { ms: 2500 }), t.invoke('busy', { ms: 2500 })];
-    await until(t, (l) => l.filter((s) => s.functionName === 'busy' && s.inflight === 1).length === 2, 'two busy sandboxes');
+    await until(
+      t,
+      (l) => l.filter((s) => s.functionName === 'busy' && s.inflight === 1).length === 2,
+      'two busy sandboxes',
+    );
     const refused = await t.invoke('other');
     assert.equal(refused.status, 429, refused.text);
     assert.equal(refused.json.error.code, 'throttled');
     assert.ok(Number(refused.headers.get('retry-after')) >= 1);
     assert.match(refused.json.error.message, /maxSandboxesTotal = 2/);
-    assert.deepEqual((await sandboxes(t)).capacity, { sandboxes: 2, memoryMb: 256, maxSandboxesTotal: 2, sandboxMemoryTotalMb: t.platform.config.sandboxMemoryTotalMb });
+    assert.deepEqual((await sandboxes(t)).capacity, {
+      sandboxes: 2,
+      memoryMb: 256,
+      maxSandboxesTotal: 2,
+      sandboxMemoryTotalMb: t.platform.config.sandboxMemoryTotalMb,
+    });
     for (const r of await Promise.all(slow)) assert.equal(r.status, 200, r.text);
 
     // Both busy sandboxes are idle now: a call to the other function evicts one of them.
@@ -149,8 +163,20 @@ describe('admission control: a container resize', () => {
 
   it('runs containers through the private data directory, in a user namespace, and admits a resize only within the memory cap', async (c) => {
     if (!available) return c.skip('the container engine is not available here');
-    assert.match((await t.request('GET', '/v1/engines')).json.engines.container.details.identity, /^user namespace/, 'the 0711 data directory keeps the user namespace');
-    assert.equal((await t.deploy('boxed', 'exports.handler = async () => process.getuid();', { engine: 'container', memoryMb: 128 })).status, 201);
+    assert.match(
+      (await t.request('GET', '/v1/engines')).json.engines.container.details.identity,
+      /^user namespace/,
+      'the 0711 data directory keeps the user namespace',
+    );
+    assert.equal(
+      (
+        await t.deploy('boxed', 'exports.handler = async () => process.getuid();', {
+          engine: 'container',
+          memoryMb: 128,
+        })
+      ).status,
+      201,
+    );
     const r = await t.invoke('boxed');
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json, 65534);
@@ -195,12 +221,21 @@ describe('private platform state', () => {
     } finally {
       await t.close();
     }
-    assert.equal((await lstat(dataDir)).mode & 0o777, 0o711, 'the data directory: searchable (containers), not listable');
-    assert.equal((await lstat(path.join(dataDir, 'build'))).mode & 0o777, 0o711, 'runtime bundles: searchable, not listable');
+    assert.equal(
+      (await lstat(dataDir)).mode & 0o777,
+      0o711,
+      'the data directory: searchable (containers), not listable',
+    );
+    assert.equal(
+      (await lstat(path.join(dataDir, 'build'))).mode & 0o777,
+      0o711,
+      'runtime bundles: searchable, not listable',
+    );
     const all = await modes(dataDir);
     for (const name of ['nimbus.db', 'artifacts', 'build']) assert.ok(all.has(name), `${name} exists`);
     for (const [p, mode] of all) {
-      if (p === 'build' || p.startsWith('build/')) assert.equal(mode & 0o022, 0, `${p} (runtime bundles) is not writable by others: ${mode.toString(8)}`);
+      if (p === 'build' || p.startsWith('build/'))
+        assert.equal(mode & 0o022, 0, `${p} (runtime bundles) is not writable by others: ${mode.toString(8)}`);
       else assert.equal(mode & 0o077, 0, `${p} has group/other bits: ${mode.toString(8)}`);
     }
   });
@@ -213,8 +248,20 @@ describe('private platform state', () => {
     await writeFile(path.join(dataDir, 'api-key'), 'k'.repeat(32));
     await writeFile(path.join(dataDir, 'images', 'abc', 'snap.vmstate'), 'memory');
     await writeFile(path.join(dataDir, 'build', 'agent.cjs'), '// agent');
-    for (const [p, m] of [['', 0o755], ['artifacts', 0o777], ['images', 0o755], ['images/abc', 0o755], ['build', 0o755]] as const) await chmod(path.join(dataDir, p), m);
-    for (const [p, m] of [['api-key', 0o644], ['images/abc/snap.vmstate', 0o666], ['build/agent.cjs', 0o666]] as const) await chmod(path.join(dataDir, p), m);
+    for (const [p, m] of [
+      ['', 0o755],
+      ['artifacts', 0o777],
+      ['images', 0o755],
+      ['images/abc', 0o755],
+      ['build', 0o755],
+    ] as const)
+      await chmod(path.join(dataDir, p), m);
+    for (const [p, m] of [
+      ['api-key', 0o644],
+      ['images/abc/snap.vmstate', 0o666],
+      ['build/agent.cjs', 0o666],
+    ] as const)
+      await chmod(path.join(dataDir, p), m);
     const t = await startTestPlatform({ dataDir, withInvoker: false });
     await t.close();
     const all = await modes(dataDir);
@@ -245,10 +292,11 @@ describe('cached artifacts are verified when loaded', () => {
     // What a hostile function with the platform's rights did in finding 2.
     await chmod(file, 0o600);
     await writeFile(file, 'exports.handler = async () => "tampered";');
-    for (const s of (await sandboxes(t)).sandboxes) assert.equal((await t.request('DELETE', `/v1/sandboxes/${s.id}`)).status, 200);
+    for (const s of (await sandboxes(t)).sandboxes)
+      assert.equal((await t.request('DELETE', `/v1/sandboxes/${s.id}`)).status, 200);
     const r = await t.invoke('genuine');
     assert.equal(r.headers.get('x-nimbus-cold-start'), 'true');
     assert.equal(r.json, 'genuine');
-    assert.equal(await readFile(file, 'utf8'), original, 'the cache holds the store\'s copy again');
+    assert.equal(await readFile(file, 'utf8'), original, "the cache holds the store's copy again");
   });
 });

@@ -26,10 +26,14 @@ const fail = (msg: string): never => {
   throw new Error(msg);
 };
 const expectCode = (o: HostileOutcome, ...codes: string[]) => {
-  if (!codes.includes(o.record?.error?.code)) fail(`expected error ${codes.join(' or ')}, got ${o.status} ${JSON.stringify(o.record?.error ?? o.body).slice(0, 300)}`);
+  if (!codes.includes(o.record?.error?.code))
+    fail(
+      `expected error ${codes.join(' or ')}, got ${o.status} ${JSON.stringify(o.record?.error ?? o.body).slice(0, 300)}`,
+    );
 };
 const expectFailed = (o: HostileOutcome) => {
-  if (o.record?.status === 'success') fail(`expected the attempt to fail, but it succeeded: ${JSON.stringify(o.body).slice(0, 200)}`);
+  if (o.record?.status === 'success')
+    fail(`expected the attempt to fail, but it succeeded: ${JSON.stringify(o.body).slice(0, 200)}`);
 };
 const NODE_ONLY = 'uses Node APIs';
 const nodeEngine = (e: EngineKind) => e !== 'isolate';
@@ -62,7 +66,8 @@ export const HOSTILE_CASES: HostileCase[] = [
     config: { timeoutMs: 8000 },
     check: (e, o) => {
       if (e === 'isolate') return expectFailed(o);
-      if (o.record?.status === 'success' && o.body?.stopped === 'never') fail('the fork bomb was never stopped by a pids limit');
+      if (o.record?.status === 'success' && o.body?.stopped === 'never')
+        fail('the fork bomb was never stopped by a pids limit');
     },
   },
   {
@@ -77,7 +82,8 @@ export const HOSTILE_CASES: HostileCase[] = [
     config: { timeoutMs: 60000 },
     check: (e, o) => {
       if (e === 'isolate') return expectFailed(o);
-      if (o.record?.status === 'success' && o.body?.stopped === 'never') fail('the disk never filled up: no size limit on /tmp');
+      if (o.record?.status === 'success' && o.body?.stopped === 'never')
+        fail('the disk never filled up: no size limit on /tmp');
     },
   },
   {
@@ -98,7 +104,7 @@ export const HOSTILE_CASES: HostileCase[] = [
     name: 'write outside /tmp',
     code: `exports.handler = async () => { require('fs').writeFileSync('/nimbus-hostile-write-' + Date.now(), 'x'); return 'wrote'; }`,
     check: (e, o) => {
-      if (hostHasRootWrite()) fail('the write reached the host\'s root directory');
+      if (hostHasRootWrite()) fail("the write reached the host's root directory");
       // A microVM's root is the guest's own in-memory filesystem, discarded with the VM.
       if (e !== 'microvm') expectFailed(o);
     },

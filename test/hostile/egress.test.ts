@@ -97,7 +97,11 @@ const ISOLATE_DIALER = `exports.handler = async ({ targets }) => {
   return out;
 };`;
 
-interface Target { label: string; listener: Listener; host: string }
+interface Target {
+  label: string;
+  listener: Listener;
+  host: string;
+}
 
 function targets(engine: EngineKind): Target[] {
   const l = listeners;
@@ -109,20 +113,34 @@ function targets(engine: EngineKind): Target[] {
     { label: 'localhost', listener: l['127.0.0.1']!, host: 'localhost' },
   ];
   // The host's own name resolves to 127.0.0.1 here (/etc/hosts): only the isolate resolves names on the host.
-  if (engine === 'isolate') list.push({ label: `name ${os.hostname()}`, listener: l['127.0.0.1']!, host: os.hostname() });
+  if (engine === 'isolate')
+    list.push({ label: `name ${os.hostname()}`, listener: l['127.0.0.1']!, host: os.hostname() });
   return list;
 }
 
 function event(engine: EngineKind, list: Target[]) {
   return {
     targets: list.map(({ label, listener, host }) =>
-      engine === 'isolate' ? { label, url: `http://${host.includes(':') ? `[${host}]` : host}:${listener.port}/` } : { label, host, port: listener.port },
+      engine === 'isolate'
+        ? { label, url: `http://${host.includes(':') ? `[${host}]` : host}:${listener.port}/` }
+        : { label, host, port: listener.port },
     ),
   };
 }
 
-async function dial(t: TestPlatform, name: string, engine: EngineKind, network: boolean, list: Target[]): Promise<Record<string, string>> {
-  const d = await t.deploy(name, engine === 'isolate' ? ISOLATE_DIALER : NODE_DIALER, { engine, network, timeoutMs: 20_000 * SLOWNESS[engine], maxSandboxes: 1 });
+async function dial(
+  t: TestPlatform,
+  name: string,
+  engine: EngineKind,
+  network: boolean,
+  list: Target[],
+): Promise<Record<string, string>> {
+  const d = await t.deploy(name, engine === 'isolate' ? ISOLATE_DIALER : NODE_DIALER, {
+    engine,
+    network,
+    timeoutMs: 20_000 * SLOWNESS[engine],
+    maxSandboxes: 1,
+  });
   assert.ok(d.status === 201 || d.status === 200, d.text);
   const r = await t.invoke(name, event(engine, list));
   assert.equal(r.status, 200, r.text.slice(0, 500));
@@ -135,40 +153,55 @@ const counts = () => Object.fromEntries(Object.entries(listeners).map(([k, l]) =
 for (const engine of ['process', 'isolate', 'container', 'microvm'] as const) {
   describe(`egress from ${engine}`, () => {
     const skip = (ctx: { skip(reason: string): void }) => {
-      if (!engines[engine]?.available) return ctx.skip(`engine unavailable here: ${engines[engine]?.reason}`), true;
+      if (!engines[engine]?.available) return (ctx.skip(`engine unavailable here: ${engines[engine]?.reason}`), true);
       return false;
     };
 
     for (const network of [false, true]) {
-      it(`network: ${network}: loopback, ::1, the host's address, ${METADATA} and localhost are all unreachable`, { timeout: 120_000 * SLOWNESS[engine] }, async (ctx) => {
-        if (skip(ctx)) return;
-        const before = counts();
-        const list = targets(engine);
-        const results = await dial(blocked, `egress-${engine}-${network ? 'on' : 'off'}`, engine, network, list);
-        for (const { label } of list) {
-          assert.ok(results[label] !== undefined, `no result for ${label}: ${JSON.stringify(results)}`);
-          assert.doesNotMatch(results[label]!, /^connected/, `${engine} with network: ${network} reached ${label}`);
-          if (engine === 'isolate') assert.match(results[label]!, network ? /egress refused/ : /without network access|no network access/, label);
-        }
-        assert.deepEqual(counts(), before, 'a listener on the host saw a connection');
-        ctx.diagnostic(JSON.stringify(results));
-      });
+      it(
+        `network: ${network}: loopback, ::1, the host's address, ${METADATA} and localhost are all unreachable`,
+        { timeout: 120_000 * SLOWNESS[engine] },
+        async (ctx) => {
+          if (skip(ctx)) return;
+          const before = counts();
+          const list = targets(engine);
+          const results = await dial(blocked, `egress-${engine}-${network ? 'on' : 'off'}`, engine, network, list);
+          for (const { label } of list) {
+            assert.ok(results[label] !== undefined, `no result for ${label}: ${JSON.stringify(results)}`);
+            assert.doesNotMatch(results[label]!, /^connected/, `${engine} with network: ${network} reached ${label}`);
+            if (engine === 'isolate')
+              assert.match(
+                results[label]!,
+                network ? /egress refused/ : /without network access|no network access/,
+                label,
+              );
+          }
+          assert.deepEqual(counts(), before, 'a listener on the host saw a connection');
+          ctx.diagnostic(JSON.stringify(results));
+        },
+      );
     }
 
-    it('with the ranges allowed (egressAllow), the same function gets through', { timeout: 120_000 * SLOWNESS[engine] }, async (ctx) => {
-      if (skip(ctx)) return;
-      // From an OS sandbox 127.0.0.1 is its own loopback, so the host's own address is the target there.
-      const target = targets(engine).find((x) => x.label === (engine === 'isolate' ? '127.0.0.1' : `host ${hostIp}`))!;
-      const before = target.listener.connections;
-      const results = await dial(allowing, `egress-${engine}-allowed`, engine, true, [target]);
-      assert.match(results[target.label] ?? '', /^connected/, JSON.stringify(results));
-      assert.ok(target.listener.connections > before, 'the listener saw no connection');
-    });
+    it(
+      'with the ranges allowed (egressAllow), the same function gets through',
+      { timeout: 120_000 * SLOWNESS[engine] },
+      async (ctx) => {
+        if (skip(ctx)) return;
+        // From an OS sandbox 127.0.0.1 is its own loopback, so the host's own address is the target there.
+        const target = targets(engine).find(
+          (x) => x.label === (engine === 'isolate' ? '127.0.0.1' : `host ${hostIp}`),
+        )!;
+        const before = target.listener.connections;
+        const results = await dial(allowing, `egress-${engine}-allowed`, engine, true, [target]);
+        assert.match(results[target.label] ?? '', /^connected/, JSON.stringify(results));
+        assert.ok(target.listener.connections > before, 'the listener saw no connection');
+      },
+    );
   });
 }
 
 describe('listening from a container with network', () => {
-  it("a port the function binds on 0.0.0.0 is not reachable from the host", { timeout: 240_000 }, async (ctx) => {
+  it('a port the function binds on 0.0.0.0 is not reachable from the host', { timeout: 240_000 }, async (ctx) => {
     if (!engines.container?.available) return ctx.skip(`engine unavailable here: ${engines.container?.reason}`);
     const probe = await listen('127.0.0.1');
     const port = probe.port;
@@ -200,33 +233,71 @@ describe('listening from a container with network', () => {
 describe('--egress-allow', () => {
   it('refuses a bad CIDR before starting, naming it', () => {
     const main = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'serve', '--port', '0', '--egress-allow', '10.0.0.0/8', '--egress-allow', '10.0.0.0/40'], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        main,
+        'serve',
+        '--port',
+        '0',
+        '--egress-allow',
+        '10.0.0.0/8',
+        '--egress-allow',
+        '10.0.0.0/40',
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /--egress-allow "10\.0\.0\.0\/40" is not a CIDR: the prefix length 40 is over 32.*such as --egress-allow 10\.1\.0\.0\/16/);
+    assert.match(
+      r.stderr,
+      /--egress-allow "10\.0\.0\.0\/40" is not a CIDR: the prefix length 40 is over 32.*such as --egress-allow 10\.1\.0\.0\/16/,
+    );
   });
 });
 
 describe('a namespace of its own per sandbox', () => {
   const netns = (pid: number) => readlinkSync(`/proc/${pid}/ns/net`);
   const sandboxesOf = async (t: TestPlatform, name: string) =>
-    ((await t.request('GET', '/v1/sandboxes')).json.sandboxes as { id: string; functionName: string; details: { pid: number } }[]).filter((s) => s.functionName === name);
+    (
+      (await t.request('GET', '/v1/sandboxes')).json.sandboxes as {
+        id: string;
+        functionName: string;
+        details: { pid: number };
+      }[]
+    ).filter((s) => s.functionName === name);
 
-  it('two prewarmed containers with network each get their own, neither the host\'s', { timeout: 240_000 }, async (ctx) => {
-    if (!engines.container?.available) return ctx.skip(`engine unavailable here: ${engines.container?.reason}`);
-    const d = await blocked.deploy('egress-ns-ct', NODE_DIALER, { engine: 'container', network: true, maxSandboxes: 2 });
-    assert.ok(d.status === 201 || d.status === 200, d.text);
-    for (let i = 0; i < 2; i++) assert.equal((await blocked.request('POST', '/v1/functions/egress-ns-ct/sandboxes')).status, 201);
-    const spaces = (await sandboxesOf(blocked, 'egress-ns-ct')).map((s) => netns(s.details.pid));
-    assert.equal(spaces.length, 2);
-    assert.equal(new Set([...spaces, netns(process.pid)]).size, 3, `namespaces: ${spaces.join(', ')}`);
-    await blocked.request('DELETE', '/v1/functions/egress-ns-ct');
-  });
+  it(
+    "two prewarmed containers with network each get their own, neither the host's",
+    { timeout: 240_000 },
+    async (ctx) => {
+      if (!engines.container?.available) return ctx.skip(`engine unavailable here: ${engines.container?.reason}`);
+      const d = await blocked.deploy('egress-ns-ct', NODE_DIALER, {
+        engine: 'container',
+        network: true,
+        maxSandboxes: 2,
+      });
+      assert.ok(d.status === 201 || d.status === 200, d.text);
+      for (let i = 0; i < 2; i++)
+        assert.equal((await blocked.request('POST', '/v1/functions/egress-ns-ct/sandboxes')).status, 201);
+      const spaces = (await sandboxesOf(blocked, 'egress-ns-ct')).map((s) => netns(s.details.pid));
+      assert.equal(spaces.length, 2);
+      assert.equal(new Set([...spaces, netns(process.pid)]).size, 3, `namespaces: ${spaces.join(', ')}`);
+      await blocked.request('DELETE', '/v1/functions/egress-ns-ct');
+    },
+  );
 
   it('a microVM with network migrates into a new namespace of the same kind', { timeout: 600_000 }, async (ctx) => {
     if (!engines.microvm?.available) return ctx.skip(`engine unavailable here: ${engines.microvm?.reason}`);
     const name = 'egress-migrate-vm';
     const list = targets('microvm');
-    const d = await blocked.deploy(name, NODE_DIALER, { engine: 'microvm', network: true, maxSandboxes: 1, timeoutMs: 60_000 });
+    const d = await blocked.deploy(name, NODE_DIALER, {
+      engine: 'microvm',
+      network: true,
+      maxSandboxes: 1,
+      timeoutMs: 60_000,
+    });
     assert.ok(d.status === 201 || d.status === 200, d.text);
     assert.equal((await blocked.invoke(name, event('microvm', [list[0]!]))).status, 200);
     const [before] = await sandboxesOf(blocked, name);
@@ -242,7 +313,8 @@ describe('a namespace of its own per sandbox', () => {
     const counted = counts();
     const r = await blocked.invoke(name, event('microvm', list));
     assert.equal(r.status, 200, r.text);
-    for (const { label } of list) assert.doesNotMatch(String(r.json[label]), /^connected/, `after migration the VM reached ${label}`);
+    for (const { label } of list)
+      assert.doesNotMatch(String(r.json[label]), /^connected/, `after migration the VM reached ${label}`);
     assert.deepEqual(counts(), counted, 'a listener on the host saw a connection');
     await blocked.request('DELETE', `/v1/functions/${name}`);
   });

@@ -40,13 +40,21 @@ for (const engine of ENGINE_KINDS) {
         if (refused) {
           // Not run, because it would harm the host: the engine must declare the limitation.
           const caps = engines[engine]?.capabilities ?? {};
-          assert.ok(Object.values(caps).some((v) => typeof v === 'string'), `${engine} must declare what it cannot contain (${refused})`);
+          assert.ok(
+            Object.values(caps).some((v) => typeof v === 'string'),
+            `${engine} must declare what it cannot contain (${refused})`,
+          );
           return;
         }
         const name = `hostile-${engine}-${i}`;
         await removeRootWrites(); // what an earlier process-engine case was allowed to write
         const host = await snapshot();
-        const d = await t.deploy(name, c.code, { engine, timeoutMs: 10_000 * SLOWNESS[engine], ...c.config, ...(c.config?.timeoutMs ? { timeoutMs: Number(c.config.timeoutMs) * SLOWNESS[engine] } : {}) });
+        const d = await t.deploy(name, c.code, {
+          engine,
+          timeoutMs: 10_000 * SLOWNESS[engine],
+          ...c.config,
+          ...(c.config?.timeoutMs ? { timeoutMs: Number(c.config.timeoutMs) * SLOWNESS[engine] } : {}),
+        });
         assert.ok(d.status === 201 || d.status === 200, d.text);
         const hostile = t.invoke(name);
         const helloCall = new Promise((r) => setTimeout(r, 300)).then(() => t.invoke(hello));
@@ -57,11 +65,20 @@ for (const engine of ENGINE_KINDS) {
         const record = (await t.request('GET', `/v1/activations/${id}`)).json;
         c.check(engine, { status: r.status, body: r.json, record });
 
-        const sandboxes = ((await t.request('GET', '/v1/sandboxes')).json.sandboxes as { functionName: string; details: { pid?: number } }[]).filter((s) => s.functionName === name);
+        const sandboxes = (
+          (await t.request('GET', '/v1/sandboxes')).json.sandboxes as {
+            functionName: string;
+            details: { pid?: number };
+          }[]
+        ).filter((s) => s.functionName === name);
         assert.equal((await t.request('DELETE', `/v1/functions/${name}`)).status, 200);
-        const left = ((await t.request('GET', '/v1/sandboxes')).json.sandboxes as { functionName: string }[]).filter((s) => s.functionName === name);
+        const left = ((await t.request('GET', '/v1/sandboxes')).json.sandboxes as { functionName: string }[]).filter(
+          (s) => s.functionName === name,
+        );
         assert.deepEqual(left, [], 'sandboxes of a deleted function are gone');
-        for (const s of sandboxes) if (typeof s.details.pid === 'number') assert.equal(pidAlive(s.details.pid), false, `sandbox pid ${s.details.pid} still runs`);
+        for (const s of sandboxes)
+          if (typeof s.details.pid === 'number')
+            assert.equal(pidAlive(s.details.pid), false, `sandbox pid ${s.details.pid} still runs`);
         assert.deepEqual(await leaksSince(host), [], 'nothing leaked');
         assert.equal((await t.invoke(hello)).status, 200, 'the platform still serves');
       });

@@ -75,7 +75,9 @@ async function peakPoolRss<T>(work: Promise<T>): Promise<{ result: T; peakMb: nu
   const sampling = (async () => {
     while (!done) {
       for (const pid of await poolPids()) {
-        const kb = Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''))?.[1] ?? 0);
+        const kb = Number(
+          /VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''))?.[1] ?? 0,
+        );
         peakMb = Math.max(peakMb, kb / 1024);
       }
       await new Promise((r) => setTimeout(r, 25));
@@ -92,7 +94,11 @@ async function peakPoolRss<T>(work: Promise<T>): Promise<{ result: T; peakMb: nu
 let tp: TestPlatform;
 before(async () => {
   tp = await startTestPlatform();
-  for (const [name, code, memoryMb] of [['steady', STEADY, 128], ['crasher', CRASHER, 128], ['floods', FLOODS, 128]] as const) {
+  for (const [name, code, memoryMb] of [
+    ['steady', STEADY, 128],
+    ['crasher', CRASHER, 128],
+    ['floods', FLOODS, 128],
+  ] as const) {
     const r = await tp.deploy(name, code, { engine: 'isolate', memoryMb, timeoutMs: 60_000 });
     assert.ok(r.status === 201 || r.status === 200, r.text);
   }
@@ -109,8 +115,12 @@ describe('hostile isolate functions: one function cannot take down the others', 
       const crashed = await tp.invoke('crasher', { how });
       assert.equal(crashed.status, 502, crashed.text);
       assert.ok(['function_crashed', 'memory_exhausted'].includes(crashed.json.error.code), crashed.text);
-      assert.doesNotMatch(crashed.text, STDERR, 'the pool\'s stderr reached the caller');
-      if (crashed.json.error.code === 'function_crashed') assert.match(crashed.json.error.message, /isolate pool for this function crashed \(signal SIG[A-Z]+ \/ exit \d+\); it is being restarted/);
+      assert.doesNotMatch(crashed.text, STDERR, "the pool's stderr reached the caller");
+      if (crashed.json.error.code === 'function_crashed')
+        assert.match(
+          crashed.json.error.message,
+          /isolate pool for this function crashed \(signal SIG[A-Z]+ \/ exit \d+\); it is being restarted/,
+        );
       const steady = await Promise.all(inFlight);
       for (const [i, r] of steady.entries()) {
         assert.equal(r.status, 200, `in-flight call ${i} of another function failed: ${r.text}`);

@@ -27,7 +27,9 @@ async function sleepers(): Promise<Set<number>> {
 }
 
 export async function snapshot(): Promise<HostSnapshot> {
-  const tempDirs = new Set((await readdir(os.tmpdir())).filter((d) => d.startsWith('nimbus-archive-') || d.startsWith('nimbus-src-')));
+  const tempDirs = new Set(
+    (await readdir(os.tmpdir())).filter((d) => d.startsWith('nimbus-archive-') || d.startsWith('nimbus-src-')),
+  );
   return { sleepers: await sleepers(), tempDirs };
 }
 
@@ -38,7 +40,8 @@ export async function leaksSince(before: HostSnapshot): Promise<string[]> {
     const procs = [...now.sleepers].filter((p) => !before.sleepers.has(p));
     const dirs = [...now.tempDirs].filter((d) => !before.tempDirs.has(d));
     if (procs.length === 0 && dirs.length === 0) return [];
-    if (i === 39) return [...procs.map((p) => `process ${p} (sleep ${STRAY_SLEEP})`), ...dirs.map((d) => `temp dir ${d}`)];
+    if (i === 39)
+      return [...procs.map((p) => `process ${p} (sleep ${STRAY_SLEEP})`), ...dirs.map((d) => `temp dir ${d}`)];
     await new Promise((r) => setTimeout(r, 100));
   }
   return [];

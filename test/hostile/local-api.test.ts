@@ -13,26 +13,48 @@ import { freePort } from '../cluster/nats-server.ts';
 import { runCli, serve } from '../helpers/cli.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
-interface Raw { status: number; headers: Record<string, string | string[] | undefined>; text: string; json: any }
+interface Raw {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: any;
+}
 
 /** One request with exactly the Host header given (fetch would set its own). */
-function raw(base: string, method: string, p: string, host: string, body?: unknown, headers: Record<string, string> = {}): Promise<Raw> {
+function raw(
+  base: string,
+  method: string,
+  p: string,
+  host: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Raw> {
   const u = new URL(base);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: u.hostname, port: u.port, method, path: p, setHost: false, headers: { host, ...(payload ? { 'content-type': 'application/json' } : {}), ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-    });
+    const req = httpRequest(
+      {
+        host: u.hostname,
+        port: u.port,
+        method,
+        path: p,
+        setHost: false,
+        headers: { host, ...(payload ? { 'content-type': 'application/json' } : {}), ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => {
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+      },
+    );
     req.setTimeout(30_000, () => req.destroy(new Error('request timed out')));
     req.on('error', reject);
     req.end(payload);
@@ -71,19 +93,38 @@ describe('local API on loopback without a key', () => {
   after(() => t.close());
 
   it('refuses a deploy whose Host is another name (421) and stores nothing', async () => {
-    const r = await raw(t.url, 'PUT', '/v1/functions/rebound', 'evil.example', { runtime: 'nodejs', code: 'exports.handler = () => 1' });
+    const r = await raw(t.url, 'PUT', '/v1/functions/rebound', 'evil.example', {
+      runtime: 'nodejs',
+      code: 'exports.handler = () => 1',
+    });
     assert.equal(r.status, 421, r.text);
     assert.equal(r.json.error.code, 'bad_host');
     assert.match(r.json.error.message, /evil\.example.*localhost, 127\.x\.x\.x, \[::1\].*--api-key.*--host/s);
-    for (const host of [`evil.example:${port}`, `localhost.evil.example:${port}`, `127.0.0.1.nip.io:${port}`, 'localhost@evil.example', `[::2]:${port}`]) {
+    for (const host of [
+      `evil.example:${port}`,
+      `localhost.evil.example:${port}`,
+      `127.0.0.1.nip.io:${port}`,
+      'localhost@evil.example',
+      `[::2]:${port}`,
+    ]) {
       assert.equal((await raw(t.url, 'GET', '/v1/functions', host)).status, 421, host);
     }
     assert.equal((await t.request('GET', '/v1/functions/rebound')).status, 404, 'nothing was stored');
   });
 
   it('answers loopback names with any port or none', async () => {
-    for (const [i, host] of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'localhost', '127.0.0.2:9999', `LOCALHOST:${port}`].entries()) {
-      const r = await raw(t.url, 'PUT', `/v1/functions/loop-${i}`, host, { runtime: 'nodejs', code: 'exports.handler = () => 1' });
+    for (const [i, host] of [
+      `localhost:${port}`,
+      `127.0.0.1:${port}`,
+      `[::1]:${port}`,
+      'localhost',
+      '127.0.0.2:9999',
+      `LOCALHOST:${port}`,
+    ].entries()) {
+      const r = await raw(t.url, 'PUT', `/v1/functions/loop-${i}`, host, {
+        runtime: 'nodejs',
+        code: 'exports.handler = () => 1',
+      });
       assert.equal(r.status, 201, `${host}: ${r.text}`);
       assert.equal(r.headers['x-content-type-options'], 'nosniff');
     }
@@ -117,7 +158,11 @@ describe('local API on loopback without a key', () => {
     assert.equal(r.headers.get('x-nimbus-namespace'), null);
     assert.equal(r.headers.get('upgrade'), null);
     assert.notEqual(r.headers.get('keep-alive'), 'timeout=999');
-    assert.equal((await t.request('GET', `/v1/activations/${id}`)).json.functionName, 'forger', 'the activation id is the real one');
+    assert.equal(
+      (await t.request('GET', `/v1/activations/${id}`)).json.functionName,
+      'forger',
+      'the activation id is the real one',
+    );
   });
 
   it('keeps every API answer JSON: invoking the same function there drops its headers and cookies', async () => {
@@ -137,7 +182,11 @@ describe('local API on loopback without a key', () => {
       assert.equal(r.status, 404, `${p}: ${r.text}`);
       assert.ok(r.json.error.message.includes(t.url), r.json.error.message);
     }
-    assert.equal((await t.fnRequest('PUT', '/v1/functions/via-fn', { runtime: 'nodejs', code: 'exports.handler = () => 1' })).status, 404);
+    assert.equal(
+      (await t.fnRequest('PUT', '/v1/functions/via-fn', { runtime: 'nodejs', code: 'exports.handler = () => 1' }))
+        .status,
+      404,
+    );
     assert.equal((await t.request('GET', '/v1/functions/via-fn')).status, 404);
     assert.equal((await t.fnRequest('GET', '/healthz')).status, 200);
   });
@@ -162,7 +211,19 @@ describe('local API beyond loopback', () => {
     const key = { authorization: `Bearer ${t.platform.apiKey?.key}` };
     const api = t.url.replace('0.0.0.0', '127.0.0.1');
     const fn = t.functionsUrl.replace('0.0.0.0', '127.0.0.1');
-    assert.equal((await raw(api, 'PUT', '/v1/functions/keyed', 'nimbus.example', { runtime: 'nodejs', code: 'exports.handler = () => "ok"' }, key)).status, 201);
+    assert.equal(
+      (
+        await raw(
+          api,
+          'PUT',
+          '/v1/functions/keyed',
+          'nimbus.example',
+          { runtime: 'nodejs', code: 'exports.handler = () => "ok"' },
+          key,
+        )
+      ).status,
+      201,
+    );
     assert.equal((await raw(fn, 'GET', '/fn/keyed/x', 'nimbus.example')).status, 401);
     const r = await raw(fn, 'GET', '/fn/keyed/x', 'nimbus.example', undefined, key);
     assert.equal(r.status, 200, r.text);

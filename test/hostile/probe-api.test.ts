@@ -13,7 +13,13 @@ import { after, before, describe, it } from 'node:test';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 /** One request with exactly the headers given (fetch would set Host and Origin its own way). */
-function raw(base: string, method: string, p: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
+function raw(
+  base: string,
+  method: string,
+  p: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; text: string }> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: u.hostname, port: u.port, method, path: p, setHost: false, headers }, (res) => {
@@ -57,27 +63,73 @@ describe('local API against cross-origin pages (no key, loopback)', () => {
     ];
     for (const page of pages) {
       for (const ct of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
-        const r = await raw(t.url, 'POST', '/v1/functions/victim/invoke', { host, 'content-type': ct, ...page }, '{"a":1}');
+        const r = await raw(
+          t.url,
+          'POST',
+          '/v1/functions/victim/invoke',
+          { host, 'content-type': ct, ...page },
+          '{"a":1}',
+        );
         assert.equal(r.status, 401, `${JSON.stringify(page)} ${ct}: ${r.text}`);
         assert.match(r.text, /cross-origin|web page/);
       }
-      const w = await raw(t.url, 'POST', '/v1/functions/victim/sandboxes', { host, 'content-type': 'text/plain', ...page }, '{}');
+      const w = await raw(
+        t.url,
+        'POST',
+        '/v1/functions/victim/sandboxes',
+        { host, 'content-type': 'text/plain', ...page },
+        '{}',
+      );
       assert.equal(w.status, 401, `pre-warm ${JSON.stringify(page)}: ${w.text}`);
     }
     assert.equal(await activations(), before, 'no call ran');
-    assert.equal((await t.request('GET', '/v1/sandboxes')).text.includes('"state":"ready"'), sandboxes.includes('"state":"ready"'));
+    assert.equal(
+      (await t.request('GET', '/v1/sandboxes')).text.includes('"state":"ready"'),
+      sandboxes.includes('"state":"ready"'),
+    );
   });
 
   it('still answers tools (no Origin), the same origin, and cross-site calls of functions on their own origin', async () => {
-    assert.equal((await raw(t.url, 'POST', '/v1/functions/victim/invoke', { host, 'content-type': 'application/json' }, '{"a":1}')).status, 200);
-    assert.equal((await raw(t.url, 'POST', '/v1/functions/victim/invoke', { host, 'content-type': 'application/json', origin: `http://${host}`, 'sec-fetch-site': 'same-origin' }, '{}')).status, 200);
-    assert.equal((await raw(t.url, 'GET', '/v1/functions', { host, 'sec-fetch-site': 'none' })).status, 200, 'typed into the address bar');
-    const fn = await raw(t.functionsUrl, 'POST', '/fn/victim/x', { host: fnHost, 'content-type': 'text/plain', origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' }, 'hi');
+    assert.equal(
+      (await raw(t.url, 'POST', '/v1/functions/victim/invoke', { host, 'content-type': 'application/json' }, '{"a":1}'))
+        .status,
+      200,
+    );
+    assert.equal(
+      (
+        await raw(
+          t.url,
+          'POST',
+          '/v1/functions/victim/invoke',
+          { host, 'content-type': 'application/json', origin: `http://${host}`, 'sec-fetch-site': 'same-origin' },
+          '{}',
+        )
+      ).status,
+      200,
+    );
+    assert.equal(
+      (await raw(t.url, 'GET', '/v1/functions', { host, 'sec-fetch-site': 'none' })).status,
+      200,
+      'typed into the address bar',
+    );
+    const fn = await raw(
+      t.functionsUrl,
+      'POST',
+      '/fn/victim/x',
+      { host: fnHost, 'content-type': 'text/plain', origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' },
+      'hi',
+    );
     assert.equal(fn.status, 200, fn.text);
   });
 
   it('refuses Host values that a URL parser would bend into loopback', async () => {
-    for (const h of ['127.0.0.1#.evil.example', '127.0.0.1\\.evil.example', '127.0.0.1?.evil.example', '%6cocalhost', 'localhost%00.evil.example']) {
+    for (const h of [
+      '127.0.0.1#.evil.example',
+      '127.0.0.1\\.evil.example',
+      '127.0.0.1?.evil.example',
+      '%6cocalhost',
+      'localhost%00.evil.example',
+    ]) {
       const r = await raw(t.url, 'GET', '/v1/functions', { host: h });
       assert.equal(r.status, 421, `${h}: ${r.text}`);
     }

@@ -19,24 +19,38 @@ async function workerNode(uid: number, deadline: number): Promise<number> {
       if (!/^\d+$/.test(pid)) continue;
       const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
       const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-      if (new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(status) && cmdline.startsWith(process.execPath) && cmdline.includes('/build/worker/main.ts')) return Number(pid);
+      if (
+        new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(status) &&
+        cmdline.startsWith(process.execPath) &&
+        cmdline.includes('/build/worker/main.ts')
+      )
+        return Number(pid);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`no build worker ran as uid ${uid}`);
 }
 
-it('runs the build worker under the sandboxes\' system-call filter', { skip: (process.getuid?.() !== 0 || process.arch !== 'x64') && 'needs root (a build uid of its own) and an x86-64 host, as the filter does', timeout: 90_000 }, async () => {
-  const tools = findBuildTools(true);
-  assert.ok(typeof tools !== 'string', String(tools));
-  const uid = BUILD_UID_BASE + 977; // far from the slots a builder hands out
-  const worker = await BuildWorker.start({ tools, memoryMb: 512, uid, name: `probe-${process.pid}` });
-  try {
-    const pid = await workerNode(uid, Date.now() + 60_000);
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    assert.match(status, /^Seccomp:\s+2$/m, 'the build worker runs without a seccomp filter');
-    assert.match(status, /^NoNewPrivs:\s+1$/m);
-  } finally {
-    await worker.dispose();
-  }
-});
+it(
+  "runs the build worker under the sandboxes' system-call filter",
+  {
+    skip:
+      (process.getuid?.() !== 0 || process.arch !== 'x64') &&
+      'needs root (a build uid of its own) and an x86-64 host, as the filter does',
+    timeout: 90_000,
+  },
+  async () => {
+    const tools = findBuildTools(true);
+    assert.ok(typeof tools !== 'string', String(tools));
+    const uid = BUILD_UID_BASE + 977; // far from the slots a builder hands out
+    const worker = await BuildWorker.start({ tools, memoryMb: 512, uid, name: `probe-${process.pid}` });
+    try {
+      const pid = await workerNode(uid, Date.now() + 60_000);
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      assert.match(status, /^Seccomp:\s+2$/m, 'the build worker runs without a seccomp filter');
+      assert.match(status, /^NoNewPrivs:\s+1$/m);
+    } finally {
+      await worker.dispose();
+    }
+  },
+);

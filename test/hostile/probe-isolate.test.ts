@@ -21,7 +21,8 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 /** Host pids of the isolate pools' Node processes that this test process started. */
 function poolPids(): number[] {
-  const parentOf = (pid: string) => Number(/^\d+ \(.*\) \S (\d+)/s.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1]);
+  const parentOf = (pid: string) =>
+    Number(/^\d+ \(.*\) \S (\d+)/s.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1]);
   const mine = (pid: string) => {
     for (let p = Number(pid), i = 0; p > 1 && i < 20; p = parentOf(String(p)), i++) if (p === process.pid) return true;
     return false;
@@ -29,7 +30,12 @@ function poolPids(): number[] {
   const out: number[] = [];
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('/nimbus/pool.cjs') && !readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/usr/bin/bwrap') && mine(pid)) out.push(Number(pid));
+      if (
+        readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('/nimbus/pool.cjs') &&
+        !readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/usr/bin/bwrap') &&
+        mine(pid)
+      )
+        out.push(Number(pid));
     } catch {
       // gone meanwhile
     }
@@ -58,7 +64,19 @@ describe('isolate pool identity', { skip: process.getuid?.() !== 0 && 'needs roo
     const uids = pids.map(uidOf);
     for (const uid of uids) assert.ok(uid >= 1_000_000, `pool runs as host uid ${uid}`);
     assert.notEqual(uids[0], uids[1], 'pools of two functions do not share a uid');
-    const probe = spawnSync('setpriv', [`--reuid=${uids[0]}`, `--regid=${uids[0]}`, '--clear-groups', '--', 'sh', '-c', 'test -w /proc/sys/kernel/core_pattern'], { stdio: 'ignore' });
+    const probe = spawnSync(
+      'setpriv',
+      [
+        `--reuid=${uids[0]}`,
+        `--regid=${uids[0]}`,
+        '--clear-groups',
+        '--',
+        'sh',
+        '-c',
+        'test -w /proc/sys/kernel/core_pattern',
+      ],
+      { stdio: 'ignore' },
+    );
     assert.notEqual(probe.status, 0, 'that uid may not write core_pattern');
     assert.ok(execFileSync('cat', ['/proc/sys/kernel/core_pattern']).length > 0);
   });
@@ -66,17 +84,21 @@ describe('isolate pool identity', { skip: process.getuid?.() !== 0 && 'needs roo
   // An escape from V8 lands in the pool's Node, which shares the host's kernel: it must meet the same
   // system-call filter as a process sandbox (io_uring, keys, bpf, ... refused). No code a function can
   // write runs a raw system call there, so the filter is read from the kernel's side (/proc status).
-  it('runs each pool under the sandboxes\' system-call filter', { skip: process.arch !== 'x64' && 'the filter is built for x86-64 hosts' }, async () => {
-    assert.equal((await t.deploy('iso-seccomp', 'export default () => 7', { engine: 'isolate' })).status, 201);
-    assert.equal((await t.invoke('iso-seccomp')).status, 200);
-    const pids = poolPids();
-    assert.ok(pids.length > 0, 'no pool found');
-    for (const pid of pids) {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      assert.match(status, /^Seccomp:\s+2$/m, `pool ${pid} runs without a seccomp filter`);
-      assert.match(status, /^NoNewPrivs:\s+1$/m);
-    }
-  });
+  it(
+    "runs each pool under the sandboxes' system-call filter",
+    { skip: process.arch !== 'x64' && 'the filter is built for x86-64 hosts' },
+    async () => {
+      assert.equal((await t.deploy('iso-seccomp', 'export default () => 7', { engine: 'isolate' })).status, 201);
+      assert.equal((await t.invoke('iso-seccomp')).status, 200);
+      const pids = poolPids();
+      assert.ok(pids.length > 0, 'no pool found');
+      for (const pid of pids) {
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        assert.match(status, /^Seccomp:\s+2$/m, `pool ${pid} runs without a seccomp filter`);
+        assert.match(status, /^NoNewPrivs:\s+1$/m);
+      }
+    },
+  );
 });
 
 describe('isolate fetch through the host', () => {
@@ -107,12 +129,31 @@ describe('isolate fetch through the host', () => {
   it("stops reading a sandbox's answers past an eighth of its memory (at least 16 MB) held at once", async () => {
     const budget = fetchBudget(128);
     const request = { method: 'GET', url, headers: {}, bodyBase64: '' };
-    const answers = await Promise.all(Array.from({ length: 16 }, () => proxyFetch(request, Date.now() + 20_000, { allow: ['127.0.0.1/32'] }, undefined, budget)));
+    const answers = await Promise.all(
+      Array.from({ length: 16 }, () =>
+        proxyFetch(request, Date.now() + 20_000, { allow: ['127.0.0.1/32'] }, undefined, budget),
+      ),
+    );
     const refused = answers.filter((a) => a.error);
     assert.ok(refused.length > 0, 'the platform held all sixteen answers (72 MB) at once for a 128 MB sandbox');
-    assert.match(refused[0]?.error ?? '', /over 16 MB \(an eighth of memoryMb, at least 16 MB\); fetch fewer at once, or raise memoryMb/);
+    assert.match(
+      refused[0]?.error ?? '',
+      /over 16 MB \(an eighth of memoryMb, at least 16 MB\); fetch fewer at once, or raise memoryMb/,
+    );
     assert.equal(budget.left, budget.total, 'everything is given back');
-    const one = await Promise.all(Array.from({ length: 16 }, (_, i) => (i === 0 ? proxyFetch(request, Date.now() + 20_000, { allow: ['127.0.0.1/32'] }, undefined, budget) : fetch(url).then(async (r) => ({ response: { bodyBase64: Buffer.from(await r.arrayBuffer()).toString('base64') } })))));
-    assert.equal(Buffer.from(one[0]?.response?.bodyBase64 ?? '', 'base64').length, Math.floor(4.5 * MB) + Math.floor(0.1 * MB), 'one answer alone still arrives whole');
+    const one = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        i === 0
+          ? proxyFetch(request, Date.now() + 20_000, { allow: ['127.0.0.1/32'] }, undefined, budget)
+          : fetch(url).then(async (r) => ({
+              response: { bodyBase64: Buffer.from(await r.arrayBuffer()).toString('base64') },
+            })),
+      ),
+    );
+    assert.equal(
+      Buffer.from(one[0]?.response?.bodyBase64 ?? '', 'base64').length,
+      Math.floor(4.5 * MB) + Math.floor(0.1 * MB),
+      'one answer alone still arrives whole',
+    );
   });
 });

@@ -19,24 +19,31 @@ exports.handler = () => {
   return { seccomp: /^Seccomp:\\s+(\\d+)/m.exec(status)[1], calls, fds: fs.readdirSync('/proc/self/fd').map((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd); } catch { return ''; } }), tmp: (fs.writeFileSync('/tmp/x', 'ok'), fs.readFileSync('/tmp/x', 'utf8')) };
 };`;
 
-describe('process engine system calls', { skip: (process.getuid?.() !== 0 || process.arch !== 'x64') && 'needs root and an x86-64 host, as the filter does' }, () => {
-  let t: TestPlatform;
-  before(async () => {
-    t = await startTestPlatform();
-  });
-  after(() => t.close());
+describe(
+  'process engine system calls',
+  { skip: (process.getuid?.() !== 0 || process.arch !== 'x64') && 'needs root and an x86-64 host, as the filter does' },
+  () => {
+    let t: TestPlatform;
+    before(async () => {
+      t = await startTestPlatform();
+    });
+    after(() => t.close());
 
-  it('refuses io_uring and the key management calls (EPERM) under a seccomp filter; the rest still works', async () => {
-    assert.equal((await t.deploy('kernel-probe', PROBE, { engine: 'process' })).status, 201);
-    const r = await t.invoke('kernel-probe');
-    assert.equal(r.status, 200, r.text);
-    assert.equal(r.json.seccomp, '2', 'the sandbox runs under a seccomp filter');
-    assert.equal(r.json.tmp, 'ok');
-    assert.ok(!r.json.fds.some((link: string) => link.includes('seccomp') || link.includes('nimbus-process')), `no host file stays open: ${r.json.fds}`);
-    if (existsSync('/usr/bin/python3')) {
-      assert.match(r.json.calls, /^io_uring_setup -1 Operation not permitted$/m);
-      assert.match(r.json.calls, /^keyctl -1 Operation not permitted$/m);
-      assert.match(r.json.calls, /^getppid \d+ Success$/m);
-    }
-  });
-});
+    it('refuses io_uring and the key management calls (EPERM) under a seccomp filter; the rest still works', async () => {
+      assert.equal((await t.deploy('kernel-probe', PROBE, { engine: 'process' })).status, 201);
+      const r = await t.invoke('kernel-probe');
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.seccomp, '2', 'the sandbox runs under a seccomp filter');
+      assert.equal(r.json.tmp, 'ok');
+      assert.ok(
+        !r.json.fds.some((link: string) => link.includes('seccomp') || link.includes('nimbus-process')),
+        `no host file stays open: ${r.json.fds}`,
+      );
+      if (existsSync('/usr/bin/python3')) {
+        assert.match(r.json.calls, /^io_uring_setup -1 Operation not permitted$/m);
+        assert.match(r.json.calls, /^keyctl -1 Operation not permitted$/m);
+        assert.match(r.json.calls, /^getppid \d+ Success$/m);
+      }
+    });
+  },
+);

@@ -32,7 +32,11 @@ before(async () => {
 after(() => t.close());
 
 /** Deploys `code` as a process function, calls it once with `event`, and returns the result (the call must succeed). */
-async function run(code: string, event: unknown = {}, config: Record<string, unknown> = {}): Promise<{ name: string; body: any }> {
+async function run(
+  code: string,
+  event: unknown = {},
+  config: Record<string, unknown> = {},
+): Promise<{ name: string; body: any }> {
   const name = `pe-${randomUUID().slice(0, 8)}`;
   const d = await t.deploy(name, code, { engine: 'process', timeoutMs: 20_000, ...config });
   assert.ok(d.status === 201 || d.status === 200, d.text);
@@ -66,7 +70,7 @@ describe('process engine: the wall around a hostile function', () => {
       return out;
     }`;
     const { body } = await run(code, { platformPid: process.pid });
-    assert.equal(body.parentIsPlatform, false, 'the function\'s parent process is the platform itself');
+    assert.equal(body.parentIsPlatform, false, "the function's parent process is the platform itself");
     assert.ok(['ESRCH', 'EPERM'].includes(body.platform), `signalling the platform's pid gave ${body.platform}`);
     await new Promise((r) => setTimeout(r, 200));
     await assertPlatformServes();
@@ -75,7 +79,10 @@ describe('process engine: the wall around a hostile function', () => {
   it('cannot read the data directory (store, api-key, artifacts) nor /etc/shadow', async (ctx) => {
     if (unavailable) return ctx.skip(unavailable);
     const secrets = [...(await filesUnder(t.dataDir)), '/etc/shadow'];
-    assert.ok(secrets.some((f) => f.includes('artifacts')), `no artifact in ${t.dataDir} to try: ${secrets.join(', ')}`);
+    assert.ok(
+      secrets.some((f) => f.includes('artifacts')),
+      `no artifact in ${t.dataDir} to try: ${secrets.join(', ')}`,
+    );
     const code = `${ATTEMPT} exports.handler = async (e) => ({
       read: attempt(e.files, (p) => require('fs').readFileSync(p)),
       list: attempt([e.dataDir, e.dataDir + '/artifacts'], (p) => require('fs').readdirSync(p)),
@@ -85,12 +92,26 @@ describe('process engine: the wall around a hostile function', () => {
     assert.deepEqual(reached, [], 'the function reached platform files');
   });
 
-  it('cannot write outside its /tmp, nor alter another function\'s artifact', async (ctx) => {
+  it("cannot write outside its /tmp, nor alter another function's artifact", async (ctx) => {
     if (unavailable) return ctx.skip(unavailable);
     const tag = randomUUID().slice(0, 8);
     const artifacts = (await filesUnder(t.dataDir)).filter((f) => f.includes(`${path.sep}artifacts${path.sep}`));
-    const sums = new Map(await Promise.all(artifacts.map(async (f) => [f, createHash('sha256').update(await readFile(f)).digest('hex')] as const)));
-    const targets = ['/root', REPO, '/var/tmp', t.dataDir, '/', '/dev'].map((d) => path.join(d, `nimbus-hostile-write-${tag}`));
+    const sums = new Map(
+      await Promise.all(
+        artifacts.map(
+          async (f) =>
+            [
+              f,
+              createHash('sha256')
+                .update(await readFile(f))
+                .digest('hex'),
+            ] as const,
+        ),
+      ),
+    );
+    const targets = ['/root', REPO, '/var/tmp', t.dataDir, '/', '/dev'].map((d) =>
+      path.join(d, `nimbus-hostile-write-${tag}`),
+    );
     try {
       const code = `${ATTEMPT} exports.handler = async (e) => ({
         create: attempt(e.targets, (p) => require('fs').writeFileSync(p, 'x')),
@@ -101,14 +122,19 @@ describe('process engine: the wall around a hostile function', () => {
       assert.equal(body.tmp['/tmp/mine'], 'ok', 'its own /tmp is writable');
       const written = Object.entries({ ...body.create, ...body.overwrite }).filter(([, v]) => v === 'ok');
       assert.deepEqual(written, [], 'the function wrote outside its /tmp');
-      assert.deepEqual(targets.filter((f) => existsSync(f)), [], 'files appeared on the host');
-      for (const [f, sum] of sums) assert.equal(createHash('sha256').update(readFileSync(f)).digest('hex'), sum, `artifact ${f} changed`);
+      assert.deepEqual(
+        targets.filter((f) => existsSync(f)),
+        [],
+        'files appeared on the host',
+      );
+      for (const [f, sum] of sums)
+        assert.equal(createHash('sha256').update(readFileSync(f)).digest('hex'), sum, `artifact ${f} changed`);
     } finally {
       await Promise.all(targets.map((f) => rm(f, { force: true })));
     }
   });
 
-  it('cannot fill the host\'s /tmp or memory: its own /tmp and /dev/shm are capped', async (ctx) => {
+  it("cannot fill the host's /tmp or memory: its own /tmp and /dev/shm are capped", async (ctx) => {
     if (unavailable) return ctx.skip(unavailable);
     const name = `nimbus-hostile-fill-${randomUUID().slice(0, 8)}`;
     try {
@@ -121,7 +147,7 @@ describe('process engine: the wall around a hostile function', () => {
       assert.ok(body.tmp.mb <= 64, `${body.tmp.mb} MB fit in /tmp, over its 64 MB cap`);
       assert.equal(body.shm.stopped, 'ENOSPC', `writing 200 MB to /dev/shm: ${JSON.stringify(body)}`);
       assert.ok(body.shm.mb <= 16, `${body.shm.mb} MB fit in /dev/shm, over its 16 MB cap`);
-      assert.equal(existsSync(path.join(os.tmpdir(), name)), false, 'the file reached the host\'s /tmp');
+      assert.equal(existsSync(path.join(os.tmpdir(), name)), false, "the file reached the host's /tmp");
     } finally {
       await rm(path.join(os.tmpdir(), name), { force: true });
     }
@@ -136,7 +162,8 @@ describe('process engine: the wall around a hostile function', () => {
     const d = await t.deploy(name, code, { engine: 'process', memoryMb: 128, timeoutMs: 60_000 });
     assert.ok(d.status === 201 || d.status === 200, d.text);
     const r = await t.invoke(name);
-    if (r.status === 200) assert.equal(r.json.signal, 'SIGKILL', `the child allocated 1 GB in a 128 MB sandbox: ${r.text}`);
+    if (r.status === 200)
+      assert.equal(r.json.signal, 'SIGKILL', `the child allocated 1 GB in a 128 MB sandbox: ${r.text}`);
     else assert.equal(r.json?.error?.code, 'memory_exhausted', r.text.slice(0, 300));
     await assertPlatformServes();
   });
@@ -180,12 +207,16 @@ describe('process engine: the wall around a hostile function', () => {
     assert.match(body.capEff, /^0+$/, 'effective capabilities inside the sandbox');
     const listed = (await t.request('GET', '/v1/sandboxes')).json.sandboxes.find((s: any) => s.functionName === name);
     const status = readFileSync(`/proc/${listed.details.pid}/status`, 'utf8');
-    assert.equal(/^Uid:\s+(\d+)/m.exec(status)?.[1], String(body.uid), 'the sandbox runs on the host as the uid the function sees');
+    assert.equal(
+      /^Uid:\s+(\d+)/m.exec(status)?.[1],
+      String(body.uid),
+      'the sandbox runs on the host as the uid the function sees',
+    );
     const other = await run(code);
     assert.notEqual(other.body.uid, body.uid, 'two sandboxes share a uid');
   });
 
-  it('cannot connect to the host\'s loopback with network off', async (ctx) => {
+  it("cannot connect to the host's loopback with network off", async (ctx) => {
     if (unavailable) return ctx.skip(unavailable);
     let connections = 0;
     const server = net.createServer((s) => {

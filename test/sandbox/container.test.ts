@@ -39,20 +39,34 @@ function call(sandbox: Sandbox, value: unknown, timeoutMs = 10_000): Promise<Inv
 }
 
 async function runcList(dataDir: string): Promise<{ id: string; bundle: string }[]> {
-  const { stdout } = await promisify(execFile)('runc', ['--root', path.join(dataDir, 'runc'), 'list', '--format', 'json'], {
-    env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` },
-  });
+  const { stdout } = await promisify(execFile)(
+    'runc',
+    ['--root', path.join(dataDir, 'runc'), 'list', '--format', 'json'],
+    {
+      env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` },
+    },
+  );
   return JSON.parse(stdout) ?? [];
 }
 
 /** No runc entry, cgroup, bundle, mount or process of the sandbox described by `info` remains. */
 async function nothingLeft(dataDir: string, info: Pick<SandboxInfo, 'details'>): Promise<void> {
   const { containerId, cgroupsPath, bundle, pid } = info.details as Record<string, string>;
-  assert.deepEqual((await runcList(dataDir)).filter((c) => c.id === containerId), [], 'runc still lists the container');
-  const cgroups = (await cgroupMountPoints()).map((m) => path.join(m, String(cgroupsPath))).filter((d) => existsSync(d));
+  assert.deepEqual(
+    (await runcList(dataDir)).filter((c) => c.id === containerId),
+    [],
+    'runc still lists the container',
+  );
+  const cgroups = (await cgroupMountPoints())
+    .map((m) => path.join(m, String(cgroupsPath)))
+    .filter((d) => existsSync(d));
   assert.deepEqual(cgroups, [], 'cgroup directories remain');
   assert.equal(existsSync(String(bundle)), false, 'the bundle directory remains');
-  assert.doesNotMatch(await readFile('/proc/self/mountinfo', 'utf8'), new RegExp(String(bundle)), 'mounts under the bundle remain');
+  assert.doesNotMatch(
+    await readFile('/proc/self/mountinfo', 'utf8'),
+    new RegExp(String(bundle)),
+    'mounts under the bundle remain',
+  );
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => 'gone) Z');
   assert.match(stat.slice(stat.lastIndexOf(')') + 2), /^[ZX]/, 'the container init still runs');
 }
@@ -100,17 +114,29 @@ const WORKLOAD = String.raw`exports.handler = async () => {
 };`;
 
 /** A platform in a child process that creates `count` sandboxes, prints their details, then stays or exits without dispose. */
-async function startPlatform(dir: string, count: number, ending: 'stay' | 'exit'): Promise<{ platform: ChildProcess; sandboxes: Record<string, string>[] }> {
+async function startPlatform(
+  dir: string,
+  count: number,
+  ending: 'stay' | 'exit',
+): Promise<{ platform: ChildProcess; sandboxes: Record<string, string>[] }> {
   const script = path.join(fnDir, `platform-${randomUUID().slice(0, 6)}.mts`);
-  const specs = await Promise.all(Array.from({ length: count }, async () => makeSpec(await fixture(fnDir, 'platform', HELLO))));
-  await writeFile(script, `
+  const specs = await Promise.all(
+    Array.from({ length: count }, async () => makeSpec(await fixture(fnDir, 'platform', HELLO))),
+  );
+  await writeFile(
+    script,
+    `
     import { ContainerDriver } from ${JSON.stringify(path.join(REPO_ROOT, 'src/sandbox/container/driver.ts'))};
     const driver = new ContainerDriver({ dataDir: ${JSON.stringify(dir)}, agentPath: ${JSON.stringify(agentPath)}, log: () => {}, egress: { allow: [] } });
     for (const spec of ${JSON.stringify(specs)}) console.log(JSON.stringify((await driver.create(spec)).info().details));
     await new Promise((resolve) => setTimeout(resolve, 300)); // the next stem cell starts
     if (${JSON.stringify(ending)} === 'exit') process.exit(0);
-    setInterval(() => {}, 1000);`);
-  const platform = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    setInterval(() => {}, 1000);`,
+  );
+  const platform = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: platform.stdout })[Symbol.asyncIterator]();
   const sandboxes: Record<string, string>[] = [];
   for (let i = 0; i < count; i++) sandboxes.push(JSON.parse(String((await lines.next()).value)));
@@ -169,7 +195,10 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
     const sandbox = await driver.create(makeSpec(await fixture(fnDir, 'files', src), { memoryMb: 256 }));
     const v = valueOf(await call(sandbox, {})) as Record<string, unknown>;
     assert.equal(v.shadow, 'ENOENT');
-    const users = String(v.passwd).split('\n').filter(Boolean).map((line) => line.split(':')[0]);
+    const users = String(v.passwd)
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(':')[0]);
     assert.deepEqual(users, ['root', 'nobody'], 'the generated passwd, not the host one');
     assert.deepEqual(v.root, ['bin', 'dev', 'etc', 'lib', 'lib64', 'opt', 'proc', 'tmp', 'usr', 'var']);
     assert.deepEqual([v.writeRoot, v.writeTask, v.writeEtc, v.writeUsr], ['EROFS', 'EROFS', 'EROFS', 'EROFS']);
@@ -222,7 +251,24 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
   it('runs a broad Node workload under the seccomp allowlist', async () => {
     const sandbox = await driver.create(makeSpec(await fixture(fnDir, 'workload', WORKLOAD), { memoryMb: 256 }));
     const steps = valueOf(await call(sandbox, {}, 30_000));
-    const expected = ['fs', 'watch', 'crypto', 'zlib', 'os', 'http', 'ipv6', 'dns', 'udp', 'worker', 'exec', 'spawn-node', 'timers', 'intl', 'wasm', 'fetch-local'];
+    const expected = [
+      'fs',
+      'watch',
+      'crypto',
+      'zlib',
+      'os',
+      'http',
+      'ipv6',
+      'dns',
+      'udp',
+      'worker',
+      'exec',
+      'spawn-node',
+      'timers',
+      'intl',
+      'wasm',
+      'fetch-local',
+    ];
     assert.deepEqual(steps, expected, 'every step ran without a denied syscall');
     await sandbox.dispose();
   });
@@ -254,7 +300,11 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
     const info = sandbox.info();
     errorOf(await call(sandbox, {}, 30_000), 'memory_exhausted');
     assert.equal(sandbox.state, 'dead');
-    assert.match(String(sandbox.info().details.deathReason), /killed for going over its memory limit/, 'the kernel, not V8, stopped it');
+    assert.match(
+      String(sandbox.info().details.deathReason),
+      /killed for going over its memory limit/,
+      'the kernel, not V8, stopped it',
+    );
     await sandbox.dispose();
     await nothingLeft(dataDir, info);
   });
@@ -263,7 +313,10 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
     const src = `exports.handler = async () => { require('child_process').spawn('/bin/sleep', ['600']); for (;;); };`;
     const sandbox = await driver.create(makeSpec(await fixture(fnDir, 'spin', src)));
     const info = sandbox.info();
-    assert.equal((await runcList(dataDir)).some((c) => c.id === info.details.containerId), true);
+    assert.equal(
+      (await runcList(dataDir)).some((c) => c.id === info.details.containerId),
+      true,
+    );
     errorOf(await call(sandbox, {}, 1000), 'timeout');
     assert.equal(sandbox.state, 'dead');
     await sandbox.dispose();
@@ -274,20 +327,35 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
     const sandbox = await driver.create(makeSpec(await fixture(fnDir, 'resize', HELLO), { memoryMb: 128, cpus: 1 }));
     const cgroupsPath = String(sandbox.info().details.cgroupsPath);
     const report = await sandbox.resize!({ memoryMb: 256, cpus: 0.5 });
-    assert.deepEqual([report.before, report.after], [{ memoryMb: 128, cpus: 1 }, { memoryMb: 256, cpus: 0.5 }]);
-    const read = (f: string) => readFile(path.join('/sys/fs/cgroup', f.split('.')[0] === 'cpu' ? 'cpu' : 'memory', cgroupsPath, f), 'utf8').then(Number);
+    assert.deepEqual(
+      [report.before, report.after],
+      [
+        { memoryMb: 128, cpus: 1 },
+        { memoryMb: 256, cpus: 0.5 },
+      ],
+    );
+    const read = (f: string) =>
+      readFile(path.join('/sys/fs/cgroup', f.split('.')[0] === 'cpu' ? 'cpu' : 'memory', cgroupsPath, f), 'utf8').then(
+        Number,
+      );
     assert.equal(await read('memory.limit_in_bytes'), 256 * 1024 * 1024);
     assert.equal(await read('memory.memsw.limit_in_bytes'), 256 * 1024 * 1024);
     assert.equal(await read('cpu.cfs_quota_us'), 50_000);
     assert.equal(sandbox.info().memoryMb, 256);
     assert.equal((valueOf(await call(sandbox, { name: 'after' })) as { hello: string }).hello, 'after');
-    await assert.rejects(sandbox.resize!({ memoryMb: 16 }), /could not resize/, 'cannot shrink below what the function holds');
+    await assert.rejects(
+      sandbox.resize!({ memoryMb: 16 }),
+      /could not resize/,
+      'cannot shrink below what the function holds',
+    );
     assert.equal(await read('memory.limit_in_bytes'), 256 * 1024 * 1024);
     await sandbox.dispose();
   });
 
   it('reports a crash (process.exit) as function_crashed and cleans up', async () => {
-    const sandbox = await driver.create(makeSpec(await fixture(fnDir, 'exit', 'exports.handler = async () => process.exit(3);')));
+    const sandbox = await driver.create(
+      makeSpec(await fixture(fnDir, 'exit', 'exports.handler = async () => process.exit(3);')),
+    );
     const info = sandbox.info();
     errorOf(await call(sandbox, {}), 'function_crashed');
     await sandbox.dispose();
@@ -295,7 +363,12 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
   });
 
   it('runs as host uid 65534 without a user namespace when the data dir is private', async () => {
-    const privateDriver = new ContainerDriver({ dataDir: privateDataDir, agentPath, log: () => undefined, egress: { allow: [] } });
+    const privateDriver = new ContainerDriver({
+      dataDir: privateDataDir,
+      agentPath,
+      log: () => undefined,
+      egress: { allow: [] },
+    });
     drivers.push(privateDriver);
     try {
       const sandbox = await privateDriver.create(makeSpec(await fixture(fnDir, 'private', HELLO)));
@@ -319,7 +392,12 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
     for (const o of sandboxes) assert.ok(listed.includes(String(o.containerId)), 'the container outlived its platform');
     // The second one's runc state is lost too: only its cgroup still knows its processes.
     await rm(path.join(orphanDataDir, 'runc', String(sandboxes[1]?.containerId)), { recursive: true });
-    const fresh = new ContainerDriver({ dataDir: orphanDataDir, agentPath, log: () => undefined, egress: { allow: [] } });
+    const fresh = new ContainerDriver({
+      dataDir: orphanDataDir,
+      agentPath,
+      log: () => undefined,
+      egress: { allow: [] },
+    });
     drivers.push(fresh);
     const report = await fresh.removeLeftovers();
     assert.ok(report.cgroups.length > 0, 'the orphaned cgroups were swept');
@@ -340,7 +418,10 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
     const fn = await fixture(fnDir, 'cold', HELLO);
     const drivers = {
       prewarmed: driver,
-      'not prewarmed': new ContainerDriver({ dataDir: coldDataDir, agentPath, log: () => undefined, egress: { allow: [] } }, { prewarm: false }),
+      'not prewarmed': new ContainerDriver(
+        { dataDir: coldDataDir, agentPath, log: () => undefined, egress: { allow: [] } },
+        { prewarm: false },
+      ),
       process: new ProcessDriver({ dataDir, agentPath, log: () => undefined, egress: { allow: [] } }),
     };
     const times: Record<string, number[]> = {};
@@ -357,9 +438,13 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
     await drivers.process.dispose();
     // The first prewarmed create had no stem cell yet: leave it out of the median.
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-    const line = Object.entries(times).map(([kind, xs]) => `${kind} ${median(kind === 'prewarmed' ? xs.slice(1) : xs).toFixed(0)} ms [${xs.map((x) => x.toFixed(0)).join(' ')}]`);
+    const line = Object.entries(times).map(
+      ([kind, xs]) =>
+        `${kind} ${median(kind === 'prewarmed' ? xs.slice(1) : xs).toFixed(0)} ms [${xs.map((x) => x.toFixed(0)).join(' ')}]`,
+    );
     t.diagnostic(`cold start medians: ${line.join('; ')}`);
-    for (const xs of Object.values(times)) for (const x of xs) assert.ok(x < 10_000, `a sandbox took ${x} ms to become ready`);
+    for (const xs of Object.values(times))
+      for (const x of xs) assert.ok(x < 10_000, `a sandbox took ${x} ms to become ready`);
   });
 
   it('dispose kills prewarmed containers too and leaves only the shared image', async () => {

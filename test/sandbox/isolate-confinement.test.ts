@@ -65,12 +65,26 @@ const shared = newDriver();
 
 async function create(driver: IsolateDriver, fn: Name, overrides: Partial<SandboxSpec> = {}): Promise<Sandbox> {
   const id = `conf-${randomUUID().slice(0, 8)}`;
-  const s = await driver.create({ id, functionName: `fn-${id}`, functionVersion: 1, artifactPath: fx[fn].path, artifactSha256: fx[fn].sha256, env: {}, network: false, memoryMb: 64, cpus: 1, resultLimitBytes: 1 << 20, logLimitBytes: 65536, ...overrides });
+  const s = await driver.create({
+    id,
+    functionName: `fn-${id}`,
+    functionVersion: 1,
+    artifactPath: fx[fn].path,
+    artifactSha256: fx[fn].sha256,
+    env: {},
+    network: false,
+    memoryMb: 64,
+    cpus: 1,
+    resultLimitBytes: 1 << 20,
+    logLimitBytes: 65536,
+    ...overrides,
+  });
   live.push(s);
   return s;
 }
 const event = (value: unknown): InvokeInput => ({ kind: 'event', event: value });
-const call = (s: Sandbox, input: InvokeInput, timeoutMs = 5000) => s.invoke({ activationId: randomUUID(), input, timeoutMs });
+const call = (s: Sandbox, input: InvokeInput, timeoutMs = 5000) =>
+  s.invoke({ activationId: randomUUID(), input, timeoutMs });
 function value(o: InvokeOutcome): unknown {
   assert.ok(o.ok && o.output?.kind === 'value', `expected a value, got ${JSON.stringify(o).slice(0, 800)}`);
   return o.output.value;
@@ -82,7 +96,8 @@ async function running(pid: number): Promise<boolean> {
 }
 /** Whether the process is gone within `ms` (a killed pool's namespace takes the kernel a moment). */
 async function goneWithin(pid: number, ms: number): Promise<boolean> {
-  for (const until = Date.now() + ms; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) if (!(await running(pid))) return true;
+  for (const until = Date.now() + ms; Date.now() < until; await new Promise((r) => setTimeout(r, 20)))
+    if (!(await running(pid))) return true;
   return !(await running(pid));
 }
 const pids = (s: Sandbox) => ({ pool: s.info().details.poolPid as number, bwrap: s.info().details.bwrapPid as number });
@@ -92,9 +107,17 @@ describe('isolate engine: the pool is confined by bubblewrap', () => {
     const { pool, bwrap } = pids(await create(shared, 'escapes', { handler: 'hello' }));
     assert.ok(pool && bwrap && pool !== bwrap);
     for (const ns of ['net', 'pid', 'mnt', 'ipc', 'uts']) {
-      assert.notEqual(await readlink(`/proc/${pool}/ns/${ns}`), await readlink(`/proc/self/ns/${ns}`), `the pool shares the host's ${ns} namespace`);
+      assert.notEqual(
+        await readlink(`/proc/${pool}/ns/${ns}`),
+        await readlink(`/proc/self/ns/${ns}`),
+        `the pool shares the host's ${ns} namespace`,
+      );
     }
-    const interfaces = (await readFile(`/proc/${pool}/net/dev`, 'utf8')).split('\n').slice(2).map((l) => l.split(':')[0]?.trim()).filter(Boolean);
+    const interfaces = (await readFile(`/proc/${pool}/net/dev`, 'utf8'))
+      .split('\n')
+      .slice(2)
+      .map((l) => l.split(':')[0]?.trim())
+      .filter(Boolean);
     assert.deepEqual(interfaces, ['lo'], 'the pool sees network interfaces besides its own loopback');
     const status = await readFile(`/proc/${pool}/status`, 'utf8');
     assert.match(status, /^NoNewPrivs:\s+1$/m);
@@ -103,7 +126,9 @@ describe('isolate engine: the pool is confined by bubblewrap', () => {
     for (const hidden of ['/etc/shadow', '/etc/passwd', dataDir, fx.escapes.path, '/root', '/work']) {
       assert.equal(existsSync(`/proc/${pool}/root${hidden}`), false, `the pool can see ${hidden}`);
     }
-    const rootMount = (await readFile(`/proc/${pool}/mountinfo`, 'utf8')).split('\n').find((l) => l.split(' ')[4] === '/');
+    const rootMount = (await readFile(`/proc/${pool}/mountinfo`, 'utf8'))
+      .split('\n')
+      .find((l) => l.split(' ')[4] === '/');
     assert.match(rootMount ?? '', /\bro\b/, `the pool's root is not read-only: ${rootMount}`);
   });
 
@@ -118,14 +143,18 @@ describe('isolate engine: the pool is confined by bubblewrap', () => {
     assert.equal(out.fromFunction, 'undefined');
   });
 
-  it('does not trust the runtime: a forged answer only ever answers the forger\'s own call', async () => {
+  it("does not trust the runtime: a forged answer only ever answers the forger's own call", async () => {
     const victim = await create(shared, 'slow');
     const victimCall = randomUUID();
-    const genuine = victim.invoke({ activationId: victimCall, input: event({ ms: 300, answer: 'genuine' }), timeoutMs: 5000 });
+    const genuine = victim.invoke({
+      activationId: victimCall,
+      input: event({ ms: 300, answer: 'genuine' }),
+      timeoutMs: 5000,
+    });
     const forger = await create(shared, 'escapes', { handler: 'forge' });
     const forged = await call(forger, event({ sid: victim.id, id: victimCall }));
     assert.equal(value(forged), 'forged', 'the forger answers for itself (as it could by returning "forged")');
-    assert.equal(value(await genuine), 'genuine', 'the victim\'s call got the forged answer');
+    assert.equal(value(await genuine), 'genuine', "the victim's call got the forged answer");
     const garbled = await create(shared, 'escapes', { handler: 'forge' });
     const bad = await call(garbled, event({ garbage: true }));
     assert.equal(bad.error?.code, 'function_error', JSON.stringify(bad));
@@ -136,9 +165,14 @@ describe('isolate engine: the pool is confined by bubblewrap', () => {
 });
 
 describe('isolate engine: a pool per function', () => {
-  it('keeps other functions\' pools and calls when V8 aborts one function\'s pool; its error holds no stderr', async () => {
+  it("keeps other functions' pools and calls when V8 aborts one function's pool; its error holds no stderr", async () => {
     const logged: string[] = [];
-    const driver = new IsolateDriver({ dataDir, agentPath: '', log: (_l, msg, extra) => void logged.push(`${msg} ${JSON.stringify(extra ?? {})}`), egress: { allow: [] } });
+    const driver = new IsolateDriver({
+      dataDir,
+      agentPath: '',
+      log: (_l, msg, extra) => void logged.push(`${msg} ${JSON.stringify(extra ?? {})}`),
+      egress: { allow: [] },
+    });
     drivers.push(driver);
     const bystander = await create(driver, 'slow', { functionName: 'bystander' });
     const culprit = await create(driver, 'abort', { functionName: 'culprit', memoryMb: 128 });
@@ -146,12 +180,18 @@ describe('isolate engine: a pool per function', () => {
     const inFlight = call(bystander, event({ ms: 1500, answer: 'untouched' }), 30_000);
     const crashed = await call(culprit, event({}), 60_000);
     assert.equal(crashed.error?.code, 'memory_exhausted', JSON.stringify(crashed));
-    assert.match(crashed.error?.message ?? '', /V8 ran out of memory in this function's isolate \(.+\) and the isolate pool for this function crashed; it is being restarted/);
+    assert.match(
+      crashed.error?.message ?? '',
+      /V8 ran out of memory in this function's isolate \(.+\) and the isolate pool for this function crashed; it is being restarted/,
+    );
     assert.doesNotMatch(crashed.error?.message ?? '', /FATAL|v8::|Native stack|Last few GCs|<---/);
     assert.equal(value(await inFlight), 'untouched');
     assert.equal(bystander.state, 'ready');
     assert.ok(await goneWithin(pids(culprit).pool, 3000));
-    assert.ok(logged.some((l) => l.startsWith('isolate pool exited') && /SIG/.test(l)), `the pool's end is not logged: ${logged.join('\n')}`);
+    assert.ok(
+      logged.some((l) => l.startsWith('isolate pool exited') && /SIG/.test(l)),
+      `the pool's end is not logged: ${logged.join('\n')}`,
+    );
     const again = await create(driver, 'slow', { functionName: 'culprit' });
     assert.equal(value(await call(again, event({ ms: 1, answer: 'back' }))), 'back');
   });
@@ -166,15 +206,21 @@ describe('isolate engine: crash loops', () => {
       const s = await create(driver, 'crash', { functionName: 'crash-loop', memoryMb: 128 });
       createMs.push(Date.now() - started);
       const crashed = await call(s, event({}), 30_000);
-      assert.ok(!crashed.ok && ['function_crashed', 'memory_exhausted'].includes(crashed.error?.code ?? ''), JSON.stringify(crashed));
+      assert.ok(
+        !crashed.ok && ['function_crashed', 'memory_exhausted'].includes(crashed.error?.code ?? ''),
+        JSON.stringify(crashed),
+      );
       await s.dispose();
     }
     // After 1, 2, 3, 4 crashes in a row the next pool waits 0, 250, 500, 1000 ms before it starts.
-    assert.ok(createMs[2]! >= 250 && createMs[3]! >= 500 && createMs[4]! >= 1000, `creates took ${createMs.join(', ')} ms`);
+    assert.ok(
+      createMs[2]! >= 250 && createMs[3]! >= 500 && createMs[4]! >= 1000,
+      `creates took ${createMs.join(', ')} ms`,
+    );
     const other = await create(driver, 'escapes', { handler: 'hello', functionName: 'not-crashing' });
     const started = Date.now();
     assert.equal(value(await call(other, event({ name: 'meanwhile' }))), 'hello meanwhile');
-    assert.ok(Date.now() - started < 1000, 'another function waits for the crashing one\'s backoff');
+    assert.ok(Date.now() - started < 1000, "another function waits for the crashing one's backoff");
   });
 });
 

@@ -22,8 +22,17 @@ it('fails a create on a pool that is already dead with function_crashed', { time
   await pool.kill('killed by the test');
   assert.equal(pool.alive, false);
   const spec = {
-    id: 'dead-pool-1', functionName: 'dead-pool', functionVersion: 1, artifactPath: path.join(dir, 'fn.js'), artifactSha256: 'x'.repeat(64),
-    memoryMb: 64, cpus: 1, env: {}, network: false, resultLimitBytes: 65536, logLimitBytes: 65536,
+    id: 'dead-pool-1',
+    functionName: 'dead-pool',
+    functionVersion: 1,
+    artifactPath: path.join(dir, 'fn.js'),
+    artifactSha256: 'x'.repeat(64),
+    memoryMb: 64,
+    cpus: 1,
+    env: {},
+    network: false,
+    resultLimitBytes: 65536,
+    logLimitBytes: 65536,
   };
   const created = IsolateSandbox.create(spec, pool, 'exports.handler = async () => 1;', 5000);
   await assert.rejects(created, (e) => {

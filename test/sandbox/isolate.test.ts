@@ -127,7 +127,10 @@ const dataDir = await createTempDir('nimbus-isolate-test', 0o755);
 const fnDir = await createTempDir('nimbus-isolate-fns', 0o755);
 const fx = {} as Record<Name, BundledFunction>;
 // The operator allows the host's loopback, where the fetch test's server listens (the egress policy refuses it otherwise).
-const driver = new IsolateDriver({ dataDir, agentPath: '', log: () => undefined, egress: { allow: ['127.0.0.1/32'] } }, { initTimeoutMs: 1000 });
+const driver = new IsolateDriver(
+  { dataDir, agentPath: '', log: () => undefined, egress: { allow: ['127.0.0.1/32'] } },
+  { initTimeoutMs: 1000 },
+);
 const live: Sandbox[] = [];
 
 before(async () => {
@@ -141,7 +144,20 @@ after(async () => {
 
 function spec(fn: Name, overrides: Partial<SandboxSpec> = {}): SandboxSpec {
   const id = `iso-${randomUUID().slice(0, 8)}`;
-  return { id, functionName: `fn-${id}`, functionVersion: 1, artifactPath: fx[fn].path, artifactSha256: fx[fn].sha256, env: {}, network: false, memoryMb: 64, cpus: 1, resultLimitBytes: 1 << 20, logLimitBytes: 64 * 1024, ...overrides };
+  return {
+    id,
+    functionName: `fn-${id}`,
+    functionVersion: 1,
+    artifactPath: fx[fn].path,
+    artifactSha256: fx[fn].sha256,
+    env: {},
+    network: false,
+    memoryMb: 64,
+    cpus: 1,
+    resultLimitBytes: 1 << 20,
+    logLimitBytes: 64 * 1024,
+    ...overrides,
+  };
 }
 async function create(fn: Name, overrides: Partial<SandboxSpec> = {}): Promise<Sandbox> {
   const sandbox = await driver.create(spec(fn, overrides));
@@ -149,7 +165,8 @@ async function create(fn: Name, overrides: Partial<SandboxSpec> = {}): Promise<S
   return sandbox;
 }
 const event = (value: unknown): InvokeInput => ({ kind: 'event', event: value });
-const call = (s: Sandbox, input: InvokeInput, timeoutMs = 5000) => s.invoke({ activationId: randomUUID(), input, timeoutMs });
+const call = (s: Sandbox, input: InvokeInput, timeoutMs = 5000) =>
+  s.invoke({ activationId: randomUUID(), input, timeoutMs });
 function value(o: InvokeOutcome): unknown {
   assert.ok(o.ok && o.output?.kind === 'value', `expected a value, got ${JSON.stringify(o).slice(0, 800)}`);
   return o.output.value;
@@ -182,17 +199,38 @@ describe('isolate engine: functions', () => {
 
   it('runs a Workers fetch(request, env) with an HTTP request, env as its argument', async () => {
     const s = await create('styles', { env: { GREETING: 'from env' } });
-    const input: InvokeInput = { kind: 'http', request: { method: 'POST', url: '/fn/x/items?q=7', headers: { 'x-test': 'yes' }, bodyBase64: Buffer.from('body ✓').toString('base64') } };
+    const input: InvokeInput = {
+      kind: 'http',
+      request: {
+        method: 'POST',
+        url: '/fn/x/items?q=7',
+        headers: { 'x-test': 'yes' },
+        bodyBase64: Buffer.from('body ✓').toString('base64'),
+      },
+    };
     const o = await call(s, input);
     assert.ok(o.ok && o.output?.kind === 'http', JSON.stringify(o));
     assert.equal(o.output.response.status, 201);
     assert.equal(o.output.response.headers['x-engine'], 'isolate');
-    assert.deepEqual(JSON.parse(Buffer.from(o.output.response.bodyBase64, 'base64').toString()), { method: 'POST', path: '/fn/x/items', q: '7', body: 'body ✓', header: 'yes', greeting: 'from env' });
+    assert.deepEqual(JSON.parse(Buffer.from(o.output.response.bodyBase64, 'base64').toString()), {
+      method: 'POST',
+      path: '/fn/x/items',
+      q: '7',
+      body: 'body ✓',
+      header: 'yes',
+      greeting: 'from env',
+    });
   });
 
   it('hands Lambda code spec.env through a frozen process holding only env, not the host environment', async () => {
     const s = await create('env', { env: { GREETING: 'hi' } });
-    assert.deepEqual(value(await call(s, event({}))), { keys: ['env'], frozen: true, greeting: 'hi', home: null, versions: 'undefined' });
+    assert.deepEqual(value(await call(s, event({}))), {
+      keys: ['env'],
+      frozen: true,
+      greeting: 'hi',
+      home: null,
+      versions: 'undefined',
+    });
   });
 
   it('captures console output per call, formatted like Node', async () => {
@@ -222,18 +260,50 @@ describe('isolate engine: functions', () => {
 
   it('provides Web globals that agree with Node (URL, URLSearchParams, encodings, clone, crypto, timers, Headers)', async () => {
     const urls: [string, string?][] = [
-      ['https://Example.COM:443/a/./b/../c?x=1 2#f g'], ['HTTP://user:pa ss@host:8080/p'], ['../x?y', 'http://h/a/b/c'], ['//other/p', 'https://h/a'],
-      ['?q=1', 'http://h/a/b?z'], ['#h', 'http://h/a?b'], ['http://0x7f.1/'], ['http://[::FFFF:1.2.3.4]:80/'], ['http://[2001:db8:0:0:1:0:0:1]/'],
-      ['mailto:Someone@Example.com'], ['file:///etc/passwd'], ['file://localhost/x'], ['http://h/%7Efoo/ä'], ['not a url'], ['http://a b/'], ['ws://h:80/'],
-      ['http:/\\h\\p'], ['https://h/a?b=c d&e=f%20g'], ['foo://host/p/../q'], ['http://h:99999/'], ['data:text/plain,hi'], ['/abs', 'foo://h/x'],
-      ['http://h/a%2e%2E/b'], ['x', 'mailto:a@b'], ['https://ü.com/'],
+      ['https://Example.COM:443/a/./b/../c?x=1 2#f g'],
+      ['HTTP://user:pa ss@host:8080/p'],
+      ['../x?y', 'http://h/a/b/c'],
+      ['//other/p', 'https://h/a'],
+      ['?q=1', 'http://h/a/b?z'],
+      ['#h', 'http://h/a?b'],
+      ['http://0x7f.1/'],
+      ['http://[::FFFF:1.2.3.4]:80/'],
+      ['http://[2001:db8:0:0:1:0:0:1]/'],
+      ['mailto:Someone@Example.com'],
+      ['file:///etc/passwd'],
+      ['file://localhost/x'],
+      ['http://h/%7Efoo/ä'],
+      ['not a url'],
+      ['http://a b/'],
+      ['ws://h:80/'],
+      ['http:/\\h\\p'],
+      ['https://h/a?b=c d&e=f%20g'],
+      ['foo://host/p/../q'],
+      ['http://h:99999/'],
+      ['data:text/plain,hi'],
+      ['/abs', 'foo://h/x'],
+      ['http://h/a%2e%2E/b'],
+      ['x', 'mailto:a@b'],
+      ['https://ü.com/'],
     ];
     const s = await create('globals');
     const got = value(await call(s, event({ urls, query: '?b=2&a=1&a=0&sp=a+b%20c' }))) as Record<string, unknown>;
     const expected = urls.map(([input, base]) => {
       try {
         const u = new URL(input, base);
-        return [u.href, u.origin, u.protocol, u.username, u.password, u.host, u.hostname, u.port, u.pathname, u.search, u.hash];
+        return [
+          u.href,
+          u.origin,
+          u.protocol,
+          u.username,
+          u.password,
+          u.host,
+          u.hostname,
+          u.port,
+          u.pathname,
+          u.search,
+          u.hash,
+        ];
       } catch (e) {
         return (e as Error).name;
       }
@@ -255,7 +325,15 @@ describe('isolate engine: functions', () => {
     assert.match(got.uuid as string, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.equal(got.ticks, 3);
     assert.equal(got.micro, 'micro');
-    assert.deepEqual(got.headers, [...new Headers([['B', '2'], ['a', '1'], ['a', '3'], ['set-cookie', 'x=1'], ['set-cookie', 'y=2']])]);
+    assert.deepEqual(got.headers, [
+      ...new Headers([
+        ['B', '2'],
+        ['a', '1'],
+        ['a', '3'],
+        ['set-cookie', 'x=1'],
+        ['set-cookie', 'y=2'],
+      ]),
+    ]);
     assert.deepEqual(got.cookies, ['x=1', 'y=2']);
     assert.equal(got.now, 'number');
     assert.deepEqual(got.missing, [], 'Node-only globals must not exist');
@@ -316,7 +394,14 @@ describe('isolate engine: limits and concurrency', () => {
   });
 
   it('rejects create() with the load error and the logs written while loading', async () => {
-    await assert.rejects(create('load-fail'), (e: unknown) => isNimbusError(e) && e.code === 'function_error' && /load failure/.test(e.message) && /loading now/.test(String(e.details.logs)));
+    await assert.rejects(
+      create('load-fail'),
+      (e: unknown) =>
+        isNimbusError(e) &&
+        e.code === 'function_error' &&
+        /load failure/.test(e.message) &&
+        /loading now/.test(String(e.details.logs)),
+    );
   });
 
   it('rejects create() with timeout when the module never finishes loading', async () => {
@@ -333,7 +418,11 @@ describe('isolate engine: limits and concurrency', () => {
     assert.equal(first.info().details.spare, false, 'no spare of this size can exist yet');
     // The spare for 48 MB is made in the background after that create: the next creates take it once it is there.
     let details: Record<string, unknown> = {};
-    for (const until = Date.now() + 10_000; details.spare !== true && Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+    for (
+      const until = Date.now() + 10_000;
+      details.spare !== true && Date.now() < until;
+      await new Promise((r) => setTimeout(r, 50))
+    ) {
       const next = await create('faults', { handler: 'hello', memoryMb: 48, functionName: 'spare-fn' });
       details = next.info().details;
       assert.equal(value(await call(next, event({ name: 'warm' }))), 'hello warm');
@@ -351,13 +440,20 @@ describe('isolate engine: WebAssembly and buffers within memoryMb', () => {
   it('keeps the WebAssembly and ArrayBuffer APIs working under the memory wrappers', async () => {
     const s = await create('wasm');
     assert.deepEqual(value(await call(s, event({}))), {
-      grown: 1, pages: 3, ctor: true, memoryInstance: true, sub: true,
-      moduleExports: [{ name: 'm', kind: 'memory' }], instance: true,
-      exportedPages: 1, exportedMax: 1,
+      grown: 1,
+      pages: 3,
+      ctor: true,
+      memoryInstance: true,
+      sub: true,
+      moduleExports: [{ name: 'm', kind: 'memory' }],
+      instance: true,
+      exportedPages: 1,
+      exportedMax: 1,
       rab: [true, 512, 1024, true, true],
       transfer: [true, true, 2048, 8, 'transfer'],
       plain: [4, true, 8],
-      names: ['Memory', 'Module', 'ArrayBuffer'], streaming: 'undefined',
+      names: ['Memory', 'Module', 'ArrayBuffer'],
+      streaming: 'undefined',
       errors: ['TypeError', 'CompileError', 'refused'],
     });
   });
@@ -370,7 +466,9 @@ describe('isolate engine: fetch', () => {
     server = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => res.writeHead(200, { 'x-server': 'host' }).end(`got ${req.method} ${body} from ${req.headers['x-from']}`));
+      req.on('end', () =>
+        res.writeHead(200, { 'x-server': 'host' }).end(`got ${req.method} ${body} from ${req.headers['x-from']}`),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/echo`;
@@ -384,6 +482,11 @@ describe('isolate engine: fetch', () => {
 
   it('fetches through the host with network: true (the pool itself has no network)', async () => {
     const s = await create('net', { network: true });
-    assert.deepEqual(value(await call(s, event({ url }))), { status: 200, body: 'got POST ping from isolate', server: 'host', url });
+    assert.deepEqual(value(await call(s, event({ url }))), {
+      status: 200,
+      body: 'got POST ping from isolate',
+      server: 'host',
+      url,
+    });
   });
 });

@@ -52,7 +52,9 @@ async function qemuProcessesOf(sandboxId: string): Promise<number[]> {
 }
 
 async function sha256(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }
 
 async function head(file: string, offset: number, length: number): Promise<Buffer> {
@@ -72,7 +74,10 @@ interface Hello {
 }
 
 function valueOf<T>(outcome: InvokeOutcome): T {
-  assert.ok(outcome.ok && outcome.output?.kind === 'value', `expected a value, got ${JSON.stringify(outcome).slice(0, 1500)}`);
+  assert.ok(
+    outcome.ok && outcome.output?.kind === 'value',
+    `expected a value, got ${JSON.stringify(outcome).slice(0, 1500)}`,
+  );
   return outcome.output.value as T;
 }
 
@@ -83,7 +88,8 @@ describe('microvm engine (real QEMU)', () => {
   const drivers: MicrovmDriver[] = [];
   const sandboxes: Sandbox[] = [];
   const log = (level: string, msg: string) => {
-    if (process.env.NIMBUS_TEST_LOG || level === 'warn' || level === 'error') console.error(`[microvm ${level}] ${msg}`);
+    if (process.env.NIMBUS_TEST_LOG || level === 'warn' || level === 'error')
+      console.error(`[microvm ${level}] ${msg}`);
   };
   const newDriver = (options: { snapshots?: boolean } = {}) => {
     const driver = new MicrovmDriver({ dataDir, agentPath, log, egress: { allow: [] } }, options);
@@ -110,7 +116,8 @@ describe('microvm engine (real QEMU)', () => {
     sandboxes.push(sandbox);
     return sandbox;
   };
-  const call = (sandbox: Sandbox, event: unknown, timeoutMs = MINUTE) => sandbox.invoke({ activationId: randomUUID(), input: { kind: 'event', event }, timeoutMs });
+  const call = (sandbox: Sandbox, event: unknown, timeoutMs = MINUTE) =>
+    sandbox.invoke({ activationId: randomUUID(), input: { kind: 'event', event }, timeoutMs });
 
   before(async () => {
     agentPath = await bundledAgent();
@@ -122,7 +129,7 @@ describe('microvm engine (real QEMU)', () => {
     await Promise.all(drivers.map((d) => d.dispose()));
   });
 
-  it('builds the guest image from Debian\'s kernel, reproducibly', { timeout: 10 * MINUTE }, async (t) => {
+  it("builds the guest image from Debian's kernel, reproducibly", { timeout: 10 * MINUTE }, async (t) => {
     const progress: string[] = [];
     image = await ensureMicrovmImage(dataDir, (m) => progress.push(m), { agentPath });
     assert.match(progress.join('\n'), /fetching linux-image-[\d.]+-\d+-amd64/);
@@ -130,14 +137,21 @@ describe('microvm engine (real QEMU)', () => {
     assert.deepEqual(await head(image.vmlinux, 0, 4), Buffer.from([0x7f, 0x45, 0x4c, 0x46]), 'vmlinux is an ELF file');
     assert.equal((await head(image.initrd, 0, 6)).toString('ascii'), '070701', 'the initramfs is a newc cpio archive');
     assert.equal((await head(image.runtimeDisk, 1080, 2)).readUInt16LE(0), 0xef53, 'the runtime disk is ext2/3/4');
-    assert.ok(image.modules.base.indexOf('virtio') < image.modules.base.indexOf('virtio_mmio'), 'dependencies load first');
+    assert.ok(
+      image.modules.base.indexOf('virtio') < image.modules.base.indexOf('virtio_mmio'),
+      'dependencies load first',
+    );
     // A second build in another data directory, not from the machine cache, gives the same bytes.
     await rm(path.join(machineCache, 'images', image.hash), { recursive: true });
     const otherDataDir = path.join(dataDir, 'second-build');
     const again = await ensureMicrovmImage(otherDataDir, () => undefined, { agentPath });
     assert.equal(again.hash, image.hash);
     for (const file of ['vmlinux', 'initrd.cpio', 'runtime.ext4']) {
-      assert.equal(await sha256(path.join(again.dir, file)), await sha256(path.join(image.dir, file)), `${file} differs between two builds`);
+      assert.equal(
+        await sha256(path.join(again.dir, file)),
+        await sha256(path.join(image.dir, file)),
+        `${file} differs between two builds`,
+      );
     }
     await rm(otherDataDir, { recursive: true });
     t.diagnostic(progress.join(' | '));
@@ -156,60 +170,83 @@ describe('microvm engine (real QEMU)', () => {
   });
 
   let bootMs = 0;
-  it('boots a function from the kernel: it answers, with guest memory = memoryMb and no network card', { timeout: 5 * MINUTE }, async (t) => {
-    const sandbox = await create(newDriver({ snapshots: false }), spec('hello'));
-    const details = sandbox.info().details;
-    assert.equal(details.start, 'boot');
-    bootMs = Number(details.startMs);
-    const before = Date.now();
-    const value = valueOf<Hello>(await call(sandbox, { name: 'vm' }));
-    assert.equal(value.hello, 'vm');
-    assert.equal(value.count, 1);
-    assert.ok(value.memTotalMb <= 160 && value.memTotalMb > 40, `guest MemTotal ${value.memTotalMb} MB for memoryMb 160`);
-    assert.deepEqual(value.interfaces, ['lo']);
-    assert.ok(Math.abs(value.now - before) < 5000, `guest clock off by ${value.now - before} ms`);
-    t.diagnostic(`boot to ready agent ${bootMs} ms, create ${details.createMs} ms, accelerator ${details.accelerator}`);
-  });
+  it(
+    'boots a function from the kernel: it answers, with guest memory = memoryMb and no network card',
+    { timeout: 5 * MINUTE },
+    async (t) => {
+      const sandbox = await create(newDriver({ snapshots: false }), spec('hello'));
+      const details = sandbox.info().details;
+      assert.equal(details.start, 'boot');
+      bootMs = Number(details.startMs);
+      const before = Date.now();
+      const value = valueOf<Hello>(await call(sandbox, { name: 'vm' }));
+      assert.equal(value.hello, 'vm');
+      assert.equal(value.count, 1);
+      assert.ok(
+        value.memTotalMb <= 160 && value.memTotalMb > 40,
+        `guest MemTotal ${value.memTotalMb} MB for memoryMb 160`,
+      );
+      assert.deepEqual(value.interfaces, ['lo']);
+      assert.ok(Math.abs(value.now - before) < 5000, `guest clock off by ${value.now - before} ms`);
+      t.diagnostic(
+        `boot to ready agent ${bootMs} ms, create ${details.createMs} ms, accelerator ${details.accelerator}`,
+      );
+    },
+  );
 
-  it('restores from a snapshot faster than a boot, with its clock set, and answers', { timeout: 5 * MINUTE }, async (t) => {
-    const driver = newDriver();
-    const first = await create(driver, spec('hello'));
-    assert.equal(first.info().details.start, 'restore');
-    const second = await create(driver, spec('hello'));
-    const details = second.info().details;
-    assert.equal(details.start, 'restore');
-    assert.equal(details.guestClockSet, true);
-    const restoreMs = Number(details.startMs);
-    assert.ok(restoreMs < bootMs, `restore took ${restoreMs} ms, boot ${bootMs} ms`);
-    const started = Date.now();
-    const value = valueOf<Hello>(await call(second, { name: 'restored' }));
-    const warmStarted = Date.now();
-    valueOf<Hello>(await call(second, { name: 'warm' }));
-    const warmMs = Date.now() - warmStarted;
-    assert.equal(value.hello, 'restored');
-    assert.equal(value.count, 1, 'a restored sandbox starts with fresh module state');
-    assert.ok(Math.abs(value.now - started) < 1500, `restored guest clock off by ${value.now - started} ms`);
-    valueOf<Hello>(await call(first, { name: 'first' }));
-    t.diagnostic(`restore to ready agent ${restoreMs} ms vs boot ${bootMs} ms; create ${details.createMs} ms; warm invoke ${warmMs} ms; QEMU RSS ${String(second.info().details.qemuRssMb)} MB`);
-  });
+  it(
+    'restores from a snapshot faster than a boot, with its clock set, and answers',
+    { timeout: 5 * MINUTE },
+    async (t) => {
+      const driver = newDriver();
+      const first = await create(driver, spec('hello'));
+      assert.equal(first.info().details.start, 'restore');
+      const second = await create(driver, spec('hello'));
+      const details = second.info().details;
+      assert.equal(details.start, 'restore');
+      assert.equal(details.guestClockSet, true);
+      const restoreMs = Number(details.startMs);
+      assert.ok(restoreMs < bootMs, `restore took ${restoreMs} ms, boot ${bootMs} ms`);
+      const started = Date.now();
+      const value = valueOf<Hello>(await call(second, { name: 'restored' }));
+      const warmStarted = Date.now();
+      valueOf<Hello>(await call(second, { name: 'warm' }));
+      const warmMs = Date.now() - warmStarted;
+      assert.equal(value.hello, 'restored');
+      assert.equal(value.count, 1, 'a restored sandbox starts with fresh module state');
+      assert.ok(Math.abs(value.now - started) < 1500, `restored guest clock off by ${value.now - started} ms`);
+      valueOf<Hello>(await call(first, { name: 'first' }));
+      t.diagnostic(
+        `restore to ready agent ${restoreMs} ms vs boot ${bootMs} ms; create ${details.createMs} ms; warm invoke ${warmMs} ms; QEMU RSS ${String(second.info().details.qemuRssMb)} MB`,
+      );
+    },
+  );
 
-  it("gives a network card only to functions that ask, whose user network does not reach the host's loopback", { timeout: 5 * MINUTE }, async () => {
-    const server = net.createServer((socket) => socket.end('hello from the host'));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    try {
-      const port = (server.address() as net.AddressInfo).port;
-      const sandbox = await create(newDriver(), spec('dial', { network: true }));
-      // QEMU runs in the sandbox's own network namespace: its 10.0.2.2 is that namespace's loopback, not the host's (test/hostile/egress.test.ts has the rest).
-      const dialed = await call(sandbox, { port });
-      assert.equal(dialed.ok, false, `a function with network reached the host's loopback: ${JSON.stringify(dialed.output)}`);
-      assert.match(String(dialed.error?.message), /ECONNREFUSED|ECONNRESET|EHOSTUNREACH/);
-      const offline = await create(newDriver(), spec('dial'));
-      const outcome = await call(offline, { port });
-      assert.equal(outcome.ok, false, 'a function without network reached the host');
-    } finally {
-      server.close();
-    }
-  });
+  it(
+    "gives a network card only to functions that ask, whose user network does not reach the host's loopback",
+    { timeout: 5 * MINUTE },
+    async () => {
+      const server = net.createServer((socket) => socket.end('hello from the host'));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (server.address() as net.AddressInfo).port;
+        const sandbox = await create(newDriver(), spec('dial', { network: true }));
+        // QEMU runs in the sandbox's own network namespace: its 10.0.2.2 is that namespace's loopback, not the host's (test/hostile/egress.test.ts has the rest).
+        const dialed = await call(sandbox, { port });
+        assert.equal(
+          dialed.ok,
+          false,
+          `a function with network reached the host's loopback: ${JSON.stringify(dialed.output)}`,
+        );
+        assert.match(String(dialed.error?.message), /ECONNREFUSED|ECONNRESET|EHOSTUNREACH/);
+        const offline = await create(newDriver(), spec('dial'));
+        const outcome = await call(offline, { port });
+        assert.equal(outcome.ok, false, 'a function without network reached the host');
+      } finally {
+        server.close();
+      }
+    },
+  );
 
   it('migrates a warm sandbox to a new QEMU process, keeping module state', { timeout: 5 * MINUTE }, async (t) => {
     const sandbox = await create(newDriver(), spec('hello'));
@@ -254,27 +291,36 @@ describe('microvm engine (real QEMU)', () => {
     assert.deepEqual(await qemuProcessesOf(sandbox.id), []);
   });
 
-  it('reports a guest out of memory as memory_exhausted: V8 heap limit and guest kernel OOM killer', { timeout: 5 * MINUTE }, async () => {
-    const driver = newDriver();
-    // Objects on V8's heap: V8 stops at its limit, set below the guest's RAM.
-    const heap = await create(driver, spec('hog'));
-    const heapOutcome = await call(heap, {}, 3 * MINUTE);
-    assert.equal(heapOutcome.error?.code, 'memory_exhausted', JSON.stringify(heapOutcome).slice(0, 1000));
-    assert.match(String(heap.info().details.deathReason), /V8 heap limit/);
-    // Buffers outside V8's heap: the guest kernel runs out of RAM and kills node.
-    const native = await create(driver, spec('buffers'));
-    const nativeOutcome = await call(native, {}, 3 * MINUTE);
-    assert.equal(nativeOutcome.error?.code, 'memory_exhausted', JSON.stringify(nativeOutcome).slice(0, 1000));
-    assert.match(String(native.info().details.deathReason), /killed for going over its memory limit/);
-    assert.equal(native.state, 'dead');
-  });
+  it(
+    'reports a guest out of memory as memory_exhausted: V8 heap limit and guest kernel OOM killer',
+    { timeout: 5 * MINUTE },
+    async () => {
+      const driver = newDriver();
+      // Objects on V8's heap: V8 stops at its limit, set below the guest's RAM.
+      const heap = await create(driver, spec('hog'));
+      const heapOutcome = await call(heap, {}, 3 * MINUTE);
+      assert.equal(heapOutcome.error?.code, 'memory_exhausted', JSON.stringify(heapOutcome).slice(0, 1000));
+      assert.match(String(heap.info().details.deathReason), /V8 heap limit/);
+      // Buffers outside V8's heap: the guest kernel runs out of RAM and kills node.
+      const native = await create(driver, spec('buffers'));
+      const nativeOutcome = await call(native, {}, 3 * MINUTE);
+      assert.equal(nativeOutcome.error?.code, 'memory_exhausted', JSON.stringify(nativeOutcome).slice(0, 1000));
+      assert.match(String(native.info().details.deathReason), /killed for going over its memory limit/);
+      assert.equal(native.state, 'dead');
+    },
+  );
 
   it('dispose leaves nothing: no QEMU process, no run directory', { timeout: 5 * MINUTE }, async () => {
     const driver = newDriver();
     const sandbox = await create(driver, spec('hello'));
     valueOf<Hello>(await call(sandbox, { name: 'x' }));
-    const runRoots = (await readdir(tmpdir())).filter((n) => n.startsWith('nimbus-microvm-')).map((n) => path.join(tmpdir(), n));
-    const mine = async () => (await Promise.all(runRoots.map((r) => readdir(r).catch(() => [] as string[])))).flat().filter((n) => n.startsWith(sandbox.id));
+    const runRoots = (await readdir(tmpdir()))
+      .filter((n) => n.startsWith('nimbus-microvm-'))
+      .map((n) => path.join(tmpdir(), n));
+    const mine = async () =>
+      (await Promise.all(runRoots.map((r) => readdir(r).catch(() => [] as string[]))))
+        .flat()
+        .filter((n) => n.startsWith(sandbox.id));
     assert.equal((await mine()).length, 1, 'the sandbox has a run directory while it lives');
     await sandbox.dispose();
     assert.equal(sandbox.state, 'dead');
@@ -284,14 +330,18 @@ describe('microvm engine (real QEMU)', () => {
     await driver.dispose();
   });
 
-  it('cleans up the QEMU processes and run directories that a killed platform left', { timeout: 5 * MINUTE }, async () => {
-    const abandoned = await create(newDriver(), spec('hello'));
-    const pid = abandoned.info().details.pid as number;
-    const died = new Promise<string>((resolve) => abandoned.onDeath(resolve));
-    await newDriver().cleanupLeftovers(); // a new platform on the same data dir
-    // The killed QEMU is this test process's child: it is gone from /proc once reaped, which the sandbox notices.
-    assert.match(await died, /exited|closed/);
-    assert.equal(existsSync(`/proc/${pid}`), false, 'the left QEMU still runs');
-    assert.deepEqual(await qemuProcessesOf(abandoned.id), []);
-  });
+  it(
+    'cleans up the QEMU processes and run directories that a killed platform left',
+    { timeout: 5 * MINUTE },
+    async () => {
+      const abandoned = await create(newDriver(), spec('hello'));
+      const pid = abandoned.info().details.pid as number;
+      const died = new Promise<string>((resolve) => abandoned.onDeath(resolve));
+      await newDriver().cleanupLeftovers(); // a new platform on the same data dir
+      // The killed QEMU is this test process's child: it is gone from /proc once reaped, which the sandbox notices.
+      assert.match(await died, /exited|closed/);
+      assert.equal(existsSync(`/proc/${pid}`), false, 'the left QEMU still runs');
+      assert.deepEqual(await qemuProcessesOf(abandoned.id), []);
+    },
+  );
 });

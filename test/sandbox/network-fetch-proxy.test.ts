@@ -21,8 +21,16 @@ interface Listener {
 const servers: http.Server[] = [];
 after(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
 
-async function listen(host: string, answer: (res: http.ServerResponse, l: Listener) => void = (res) => res.end('reached')): Promise<Listener> {
-  const l: Listener = { host, port: 0, hits: 0, url: (p = '/') => `http://${host.includes(':') ? `[${host}]` : host}:${l.port}${p}` };
+async function listen(
+  host: string,
+  answer: (res: http.ServerResponse, l: Listener) => void = (res) => res.end('reached'),
+): Promise<Listener> {
+  const l: Listener = {
+    host,
+    port: 0,
+    hits: 0,
+    url: (p = '/') => `http://${host.includes(':') ? `[${host}]` : host}:${l.port}${p}`,
+  };
   const server = http.createServer((_req, res) => {
     l.hits++;
     answer(res, l);
@@ -34,7 +42,8 @@ async function listen(host: string, answer: (res: http.ServerResponse, l: Listen
   return l;
 }
 
-const get = (url: string, egress?: { allow: string[] }) => proxyFetch({ method: 'GET', url, headers: {}, bodyBase64: '' }, Date.now() + 5000, egress);
+const get = (url: string, egress?: { allow: string[] }) =>
+  proxyFetch({ method: 'GET', url, headers: {}, bodyBase64: '' }, Date.now() + 5000, egress);
 const ownAddress = hostAddresses().find((a) => a !== '127.0.0.1' && a !== '::1' && !a.startsWith('fe80'));
 
 describe('isolate fetch proxy under the egress policy', () => {
@@ -54,7 +63,11 @@ describe('isolate fetch proxy under the egress policy', () => {
     const l = await listen('127.0.0.1');
     for (const name of ['localhost', os.hostname()]) {
       const answer = await get(`http://${name}:${l.port}/`);
-      assert.match(answer.error ?? '', new RegExp(`egress refused: ${name} resolves to (127\\.0\\.0\\.1|::1)`), `${name}: ${answer.error}`);
+      assert.match(
+        answer.error ?? '',
+        new RegExp(`egress refused: ${name} resolves to (127\\.0\\.0\\.1|::1)`),
+        `${name}: ${answer.error}`,
+      );
     }
     assert.equal(l.hits, 0);
   });
@@ -64,12 +77,20 @@ describe('isolate fetch proxy under the egress policy', () => {
     const lookups: string[] = [];
     const resolve: Resolve = (hostname, _options, callback) => {
       lookups.push(hostname);
-      const answers: Record<string, string[]> = { 'loop.nimbus.test': ['127.0.0.1'], 'mixed.nimbus.test': ['8.8.8.8', '127.0.0.1'] };
-      callback(null, (answers[hostname] ?? []).map((address) => ({ address, family: 4 })));
+      const answers: Record<string, string[]> = {
+        'loop.nimbus.test': ['127.0.0.1'],
+        'mixed.nimbus.test': ['8.8.8.8', '127.0.0.1'],
+      };
+      callback(
+        null,
+        (answers[hostname] ?? []).map((address) => ({ address, family: 4 })),
+      );
     };
     const agent = egressAgent(new EgressRules({ allow: [] }), resolve);
     for (const name of ['loop.nimbus.test', 'mixed.nimbus.test']) {
-      await assert.rejects(fetch(`http://${name}:${l.port}/`, { dispatcher: agent }), (e: Error & { cause?: Error }) => /egress refused: .* resolves to 127\.0\.0\.1/.test(String(e.cause?.message)));
+      await assert.rejects(fetch(`http://${name}:${l.port}/`, { dispatcher: agent }), (e: Error & { cause?: Error }) =>
+        /egress refused: .* resolves to 127\.0\.0\.1/.test(String(e.cause?.message)),
+      );
     }
     assert.deepEqual(lookups, ['loop.nimbus.test', 'mixed.nimbus.test'], 'each name is resolved once, at connect time');
     assert.equal(l.hits, 0);
@@ -81,7 +102,14 @@ describe('isolate fetch proxy under the egress policy', () => {
   });
 
   it('refuses link-local (cloud metadata) and private addresses', async () => {
-    for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://10.0.0.1/', 'http://[fe80::1]/', 'http://[fd00::1]/', 'http://0x7f.1/', 'http://2130706433/']) {
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data/',
+      'http://10.0.0.1/',
+      'http://[fe80::1]/',
+      'http://[fd00::1]/',
+      'http://0x7f.1/',
+      'http://2130706433/',
+    ]) {
       assert.match((await get(url)).error ?? '', /egress refused/, url);
     }
   });

@@ -30,7 +30,8 @@ async function dialFrom(netnsPath: string, host: string, port: number): Promise<
   return stdout.trim();
 }
 
-const alive = async (pid: number) => !/^\S+ \S+ [ZX]/.test((await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '0 (x) X')).replace(/\(.*\)/, '(x)'));
+const alive = async (pid: number) =>
+  !/^\S+ \S+ [ZX]/.test((await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '0 (x) X')).replace(/\(.*\)/, '(x)'));
 
 describe('sandbox network namespace', () => {
   it("refuses the host's loopback, own address and private ranges from inside; the allow list opens them", async () => {
@@ -47,7 +48,11 @@ describe('sandbox network namespace', () => {
     const open = await openSandboxNetwork({ allow: [`${hostIp}/32`, '127.0.0.0/8'] });
     try {
       assert.equal(await dialFrom(open.netnsPath, hostIp, loop.port), 'connected');
-      assert.equal(await dialFrom(open.netnsPath, '10.0.2.2', loop.port), 'connected', "allowing 127.0.0.0/8 opens the host's loopback as 10.0.2.2");
+      assert.equal(
+        await dialFrom(open.netnsPath, '10.0.2.2', loop.port),
+        'connected',
+        "allowing 127.0.0.0/8 opens the host's loopback as 10.0.2.2",
+      );
       assert.equal(loop.connections(), 2);
     } finally {
       await open.close();
@@ -71,7 +76,11 @@ describe('sandbox network namespace', () => {
     const pids = network.helperPids;
     assert.equal(pids.length, 2, `expected holder and slirp4netns, got ${pids.join(', ')}`);
     for (const pid of pids) assert.equal(await alive(pid), true);
-    assert.match(network.netnsPath, new RegExp(`^/proc/${process.pid}/fd/\\d+$`), 'the namespace is held by the platform, not named by a pid that could be reused');
+    assert.match(
+      network.netnsPath,
+      new RegExp(`^/proc/${process.pid}/fd/\\d+$`),
+      'the namespace is held by the platform, not named by a pid that could be reused',
+    );
     await network.close();
     assert.equal(network.closed, true);
     for (const pid of pids) assert.equal(await alive(pid), false, `process ${pid} survived close()`);
@@ -80,12 +89,17 @@ describe('sandbox network namespace', () => {
   it('leaves nothing when the platform is killed with SIGKILL', async () => {
     const script = `import { openSandboxNetwork } from ${JSON.stringify(new URL('../../src/sandbox/network/namespace.ts', import.meta.url).pathname)};
       const n = await openSandboxNetwork({ allow: [] }); console.log(JSON.stringify(n.helperPids)); setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const pids = JSON.parse(await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString())))) as number[];
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const pids = JSON.parse(
+      await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString()))),
+    ) as number[];
     assert.equal(pids.length, 2);
     for (const pid of pids) assert.equal(await alive(pid), true);
     child.kill('SIGKILL');
-    for (let i = 0; i < 100 && (await Promise.all(pids.map(alive))).some(Boolean); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (await Promise.all(pids.map(alive))).some(Boolean); i++)
+      await new Promise((r) => setTimeout(r, 50));
     for (const pid of pids) assert.equal(await alive(pid), false, `process ${pid} outlived the platform`);
   });
 });

@@ -24,13 +24,22 @@ function deadLetterCase(label: string, openBus: () => Promise<Bus>): void {
     const dir = await mkdtemp(path.join(tmpdir(), 'nimbus-dlq-'));
     const store = new SqliteStore(path.join(dir, 'nimbus.db'));
     const bus = await openBus();
-    const scheduler = new AsyncScheduler(store, bus, new Dispatcher(bus, new SingleInvokerBalancer('nobody-home')), resolveConfig({ dataDir: dir }), () => undefined);
+    const scheduler = new AsyncScheduler(
+      store,
+      bus,
+      new Dispatcher(bus, new SingleInvokerBalancer('nobody-home')),
+      resolveConfig({ dataDir: dir }),
+      () => undefined,
+    );
     try {
       await store.migrate();
       const a = artifact('exports.handler = async () => 1');
       const fn = await store.deployVersion('orphan', config(), a.sha, a.bytes);
       await scheduler.start();
-      const { activationId } = await scheduler.accept({ ...fn, firstDeployedAt: fn.createdAt }, { kind: 'event', event: {} });
+      const { activationId } = await scheduler.accept(
+        { ...fn, firstDeployedAt: fn.createdAt },
+        { kind: 'event', event: {} },
+      );
       const end = Date.now() + 20_000;
       let record = await store.getActivation(activationId);
       while (record?.status === 'queued' && Date.now() < end) {

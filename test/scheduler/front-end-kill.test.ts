@@ -47,7 +47,11 @@ describe('async: the front end dies between the commit and the publish', async (
     try {
       const until = Date.now() + 10_000;
       while (!stored && Date.now() < until) {
-        stored = (await db.query<{ id: string }>("SELECT activation_id AS id FROM async_queue WHERE idempotency_key = 'stalled-1'")).rows[0]?.id;
+        stored = (
+          await db.query<{ id: string }>(
+            "SELECT activation_id AS id FROM async_queue WHERE idempotency_key = 'stalled-1'",
+          )
+        ).rows[0]?.id;
         if (!stored) await new Promise((r) => setTimeout(r, 20));
       }
     } finally {
@@ -63,7 +67,9 @@ describe('async: the front end dies between the commit and the publish', async (
     const again = await invoke(fe, 'echo', { stalled: true }, '?async=1', { 'idempotency-key': 'stalled-1' });
     assert.equal(again.status, 202, again.text);
     assert.deepEqual(again.json, { activationId: stored, duplicate: true });
-    const record = await settled(fe, stored, 60_000).catch((e: Error) => assert.fail(`${e.message}\n${invokers.logs()}`));
+    const record = await settled(fe, stored, 60_000).catch((e: Error) =>
+      assert.fail(`${e.message}\n${invokers.logs()}`),
+    );
     assert.equal(record.status, 'success');
     assert.deepEqual(record.result, { stalled: true });
   });

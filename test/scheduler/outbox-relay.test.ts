@@ -26,15 +26,23 @@ const queued = () => activation({ trigger: 'async', status: 'queued', attempts: 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  for (const until = Date.now() + ms; !check(); await sleep(50)) if (Date.now() > until) assert.fail(`${what} within ${ms} ms`);
+  for (const until = Date.now() + ms; !check(); await sleep(50))
+    if (Date.now() > until) assert.fail(`${what} within ${ms} ms`);
 }
 
-function relayCase(label: string, open: () => Promise<{ store: Store; bus: Bus; close: () => Promise<void> }>, dedupes: boolean): void {
+function relayCase(
+  label: string,
+  open: () => Promise<{ store: Store; bus: Bus; close: () => Promise<void> }>,
+  dedupes: boolean,
+): void {
   it(`publishes what a stopped publisher left, on ${label}`, async () => {
     const { store, bus, close } = await open();
     try {
       const delivered: string[] = [];
-      await bus.consume(ASYNC_QUEUE, async (m: QueueMessage) => void delivered.push((m.data as { activationId: string }).activationId));
+      await bus.consume(
+        ASYNC_QUEUE,
+        async (m: QueueMessage) => void delivered.push((m.data as { activationId: string }).activationId),
+      );
       const now = Date.now();
       const [left1, left2, finished, fresh] = [queued(), queued(), queued(), queued()];
       // Stored by a front end that then stopped: no message was published for any of them.
@@ -47,7 +55,11 @@ function relayCase(label: string, open: () => Promise<{ store: Store; bus: Bus; 
       assert.deepEqual(delivered.sort(), [left1.id, left2.id].sort());
       await relay.flush();
       const later = Date.now() + 3_600_000;
-      assert.deepEqual((await store.claimOutbox(later, later, 100)).map((c) => c.activationId), [fresh.id], 'published and finished rows are gone; the row not yet due stays');
+      assert.deepEqual(
+        (await store.claimOutbox(later, later, 100)).map((c) => c.activationId),
+        [fresh.id],
+        'published and finished rows are gone; the row not yet due stays',
+      );
       if (dedupes) {
         await store.putOutbox(left1.id, left1.id, 0);
         assert.equal(await relay.sweep(), 1);
@@ -62,28 +74,42 @@ function relayCase(label: string, open: () => Promise<{ store: Store; bus: Bus; 
 }
 
 describe('the async outbox relay', async () => {
-  relayCase('SQLite and the memory bus', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'nimbus-outbox-'));
-    const store = new SqliteStore(path.join(dir, 'nimbus.db'));
-    await store.migrate();
-    const bus = new MemoryBus();
-    return { store, bus, close: async () => (await bus.close(), await store.close(), await rm(dir, { recursive: true, force: true })) };
-  }, false);
+  relayCase(
+    'SQLite and the memory bus',
+    async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'nimbus-outbox-'));
+      const store = new SqliteStore(path.join(dir, 'nimbus.db'));
+      await store.migrate();
+      const bus = new MemoryBus();
+      return {
+        store,
+        bus,
+        close: async () => (await bus.close(), await store.close(), await rm(dir, { recursive: true, force: true })),
+      };
+    },
+    false,
+  );
 
   const database = await createTestDatabase();
   const busUrl = sharedBusUrl();
-  relayCase('PostgreSQL and NATS', async () => {
-    const store = new PostgresStore(database);
-    await store.migrate();
-    const bus = await NatsBus.create(busUrl);
-    return { store, bus, close: async () => (await bus.close(), await store.close()) };
-  }, true);
+  relayCase(
+    'PostgreSQL and NATS',
+    async () => {
+      const store = new PostgresStore(database);
+      await store.migrate();
+      const bus = await NatsBus.create(busUrl);
+      return { store, bus, close: async () => (await bus.close(), await store.close()) };
+    },
+    true,
+  );
 
   it('relays sharing PostgreSQL claim disjoint rows, and a lease hands rows on', async () => {
     const stores = [new PostgresStore(database), new PostgresStore(database)] as const;
     after(() => Promise.all(stores.map((s) => s.close())));
     await stores[0].migrate();
-    await stores[0].clearOutbox((await stores[0].claimOutbox(Date.now() + 3_600_000, 0, 1000)).map((c) => c.activationId));
+    await stores[0].clearOutbox(
+      (await stores[0].claimOutbox(Date.now() + 3_600_000, 0, 1000)).map((c) => c.activationId),
+    );
     const now = Date.now();
     const ids: string[] = [];
     for (let i = 0; i < 300; i++) {
@@ -97,7 +123,15 @@ describe('the async outbox relay', async () => {
     assert.deepEqual([a!.length, b!.length].sort(), [100, 200]);
     assert.deepEqual(new Set(claimed), new Set(ids));
     assert.ok(a!.every((c) => c.state === 'pending' && c.messageId === c.activationId && c.runAt !== null));
-    assert.deepEqual(await stores[1].claimOutbox(now + 1000, now + 30_000, 500), [], 'claimed rows wait for their lease');
-    assert.equal((await stores[1].claimOutbox(now + 30_000, now + 60_000, 500)).length, 300, 'after the lease, another relay takes them');
+    assert.deepEqual(
+      await stores[1].claimOutbox(now + 1000, now + 30_000, 500),
+      [],
+      'claimed rows wait for their lease',
+    );
+    assert.equal(
+      (await stores[1].claimOutbox(now + 30_000, now + 60_000, 500)).length,
+      300,
+      'after the lease, another relay takes them',
+    );
   });
 });

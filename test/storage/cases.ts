@@ -11,7 +11,13 @@ import { activation, artifact, config, entry, newId } from './records.ts';
 export type OpenStore = () => Promise<Store>;
 
 const DAY = 86_400_000;
-const policy = (over: Partial<RetentionPolicy> = {}): RetentionPolicy => ({ maxAgeMs: 7 * DAY, keepPerFunction: 0, ...DEFAULT_SWEEP, pauseMs: 0, ...over });
+const policy = (over: Partial<RetentionPolicy> = {}): RetentionPolicy => ({
+  maxAgeMs: 7 * DAY,
+  keepPerFunction: 0,
+  ...DEFAULT_SWEEP,
+  pauseMs: 0,
+  ...over,
+});
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
 export function storeCases(label: string, open: OpenStore): void {
@@ -49,11 +55,17 @@ export function storeCases(label: string, open: OpenStore): void {
     });
 
     it('gives concurrent deploys distinct consecutive versions, and readers never see a half-made one', async () => {
-      const deploys = Array.from({ length: 12 }, (_, i) => artifact(`v${i}`)).map((x) => s.deployVersion('busy', config(), x.sha, x.bytes));
+      const deploys = Array.from({ length: 12 }, (_, i) => artifact(`v${i}`)).map((x) =>
+        s.deployVersion('busy', config(), x.sha, x.bytes),
+      );
       const reads = Array.from({ length: 12 }, () => s.getFunction('busy'));
       const versions = (await Promise.all(deploys)).map((v) => v.version).sort((x, y) => x - y);
-      assert.deepEqual(versions, Array.from({ length: 12 }, (_, i) => i + 1));
-      for (const r of await Promise.all(reads)) if (r) assert.equal((await s.getVersion('busy', r.version))?.artifactSha256, r.artifactSha256);
+      assert.deepEqual(
+        versions,
+        Array.from({ length: 12 }, (_, i) => i + 1),
+      );
+      for (const r of await Promise.all(reads))
+        if (r) assert.equal((await s.getVersion('busy', r.version))?.artifactSha256, r.artifactSha256);
       assert.equal((await s.getFunction('busy'))?.version, 12);
     });
 
@@ -81,9 +93,17 @@ export function storeCases(label: string, open: OpenStore): void {
       const own = config({ env: { A: '1' } });
       const deployed = await s.deployVersion('frozen', own, x.sha, x.bytes);
       own.env.A = 'mine'; // the caller's config stays the caller's: the record holds a copy
-      const reads = { deployed, function: await s.getFunction('frozen'), listed: (await s.listFunctions())[0], version: await s.getVersion('frozen', 1) };
+      const reads = {
+        deployed,
+        function: await s.getFunction('frozen'),
+        listed: (await s.listFunctions())[0],
+        version: await s.getVersion('frozen', 1),
+      };
       for (const [how, record] of Object.entries(reads)) {
-        assert.ok(record && Object.isFrozen(record) && Object.isFrozen(record.config) && Object.isFrozen(record.config.env), `${how} is frozen`);
+        assert.ok(
+          record && Object.isFrozen(record) && Object.isFrozen(record.config) && Object.isFrozen(record.config.env),
+          `${how} is frozen`,
+        );
         assert.equal(record.config.env.A, '1', how);
       }
     });
@@ -93,7 +113,14 @@ export function storeCases(label: string, open: OpenStore): void {
       for (const name of ['beta', 'alpha', 'gamma']) await s.deployVersion(name, config(), x.sha, x.bytes);
       await s.deployVersion('beta', config(), x.sha, x.bytes);
       const list = await s.listFunctions();
-      assert.deepEqual(list.map((f) => [f.name, f.version]), [['alpha', 1], ['beta', 2], ['gamma', 1]]);
+      assert.deepEqual(
+        list.map((f) => [f.name, f.version]),
+        [
+          ['alpha', 1],
+          ['beta', 2],
+          ['gamma', 1],
+        ],
+      );
     });
 
     it('stores artifacts byte for byte, once per sha256', async () => {
@@ -106,10 +133,18 @@ export function storeCases(label: string, open: OpenStore): void {
     });
 
     it('puts, updates and gets activation records whole', async () => {
-      const r = activation({ logs: 'line one\nünïcödé \u0000 nul\n', result: { nested: [1, 'two', null] }, error: null });
+      const r = activation({
+        logs: 'line one\nünïcödé \u0000 nul\n',
+        result: { nested: [1, 'two', null] },
+        error: null,
+      });
       await s.putActivation(r);
       assert.deepEqual(await s.getActivation(r.id), r);
-      const updated = { ...r, status: 'error' as const, error: { code: 'function_error', message: 'boom', stack: 'at x' } };
+      const updated = {
+        ...r,
+        status: 'error' as const,
+        error: { code: 'function_error', message: 'boom', stack: 'at x' },
+      };
       await s.putActivation(updated);
       assert.deepEqual(await s.getActivation(r.id), updated);
       assert.equal(await s.getActivation('missing'), undefined);
@@ -119,29 +154,60 @@ export function storeCases(label: string, open: OpenStore): void {
       const base = Date.parse('2030-01-01T00:00:00.000Z');
       const at = (i: number) => new Date(base + i * 1000).toISOString();
       for (let i = 0; i < 10; i++) {
-        await s.putActivation(activation({ functionName: i % 2 ? 'odd' : 'even', status: i % 3 === 0 ? 'error' : 'success', createdAt: at(i) }));
+        await s.putActivation(
+          activation({
+            functionName: i % 2 ? 'odd' : 'even',
+            status: i % 3 === 0 ? 'error' : 'success',
+            createdAt: at(i),
+          }),
+        );
       }
       const all = await s.listActivations({ limit: 100 });
-      assert.deepEqual(all.map((r) => r.createdAt), Array.from({ length: 10 }, (_, i) => at(9 - i)));
-      assert.deepEqual((await s.listActivations({ functionName: 'odd', limit: 100 })).map((r) => r.createdAt), [9, 7, 5, 3, 1].map(at));
-      assert.deepEqual((await s.listActivations({ status: 'error', limit: 100 })).map((r) => r.createdAt), [9, 6, 3, 0].map(at));
-      assert.deepEqual((await s.listActivations({ functionName: 'even', status: 'error', limit: 100 })).map((r) => r.createdAt), [6, 0].map(at));
+      assert.deepEqual(
+        all.map((r) => r.createdAt),
+        Array.from({ length: 10 }, (_, i) => at(9 - i)),
+      );
+      assert.deepEqual(
+        (await s.listActivations({ functionName: 'odd', limit: 100 })).map((r) => r.createdAt),
+        [9, 7, 5, 3, 1].map(at),
+      );
+      assert.deepEqual(
+        (await s.listActivations({ status: 'error', limit: 100 })).map((r) => r.createdAt),
+        [9, 6, 3, 0].map(at),
+      );
+      assert.deepEqual(
+        (await s.listActivations({ functionName: 'even', status: 'error', limit: 100 })).map((r) => r.createdAt),
+        [6, 0].map(at),
+      );
       const page1 = await s.listActivations({ limit: 4 });
       const page2 = await s.listActivations({ limit: 4, before: page1.at(-1)?.createdAt });
       const page3 = await s.listActivations({ limit: 4, before: page2.at(-1)?.createdAt });
-      assert.deepEqual([...page1, ...page2, ...page3].map((r) => r.createdAt), all.map((r) => r.createdAt));
+      assert.deepEqual(
+        [...page1, ...page2, ...page3].map((r) => r.createdAt),
+        all.map((r) => r.createdAt),
+      );
       assert.equal(page3.length, 2);
     });
 
     it('enqueues a record with its queue entry; a repeated idempotency key stores nothing and returns the earlier id', async () => {
       const first = activation({ status: 'queued', trigger: 'async' });
-      assert.deepEqual(await s.enqueue(first, entry(first, { idempotencyKey: 'k1' })), { activationId: first.id, duplicate: false });
+      assert.deepEqual(await s.enqueue(first, entry(first, { idempotencyKey: 'k1' })), {
+        activationId: first.id,
+        duplicate: false,
+      });
       const again = activation({ status: 'queued', trigger: 'async' });
-      assert.deepEqual(await s.enqueue(again, entry(again, { idempotencyKey: 'k1' })), { activationId: first.id, duplicate: true });
+      assert.deepEqual(await s.enqueue(again, entry(again, { idempotencyKey: 'k1' })), {
+        activationId: first.id,
+        duplicate: true,
+      });
       assert.equal(await s.getActivation(again.id), undefined);
       assert.equal(await s.getQueueEntry(again.id), undefined);
       const other = activation({ functionName: 'g', status: 'queued' });
-      assert.equal((await s.enqueue(other, entry(other, { idempotencyKey: 'k1' }))).duplicate, false, 'keys are per function');
+      assert.equal(
+        (await s.enqueue(other, entry(other, { idempotencyKey: 'k1' }))).duplicate,
+        false,
+        'keys are per function',
+      );
       const n1 = activation({ status: 'queued' });
       const n2 = activation({ status: 'queued' });
       assert.equal((await s.enqueue(n1, entry(n1))).duplicate, false);
@@ -165,11 +231,17 @@ export function storeCases(label: string, open: OpenStore): void {
       await s.enqueue(rs[0]!, entry(rs[0]!, { runAt: now + 3000 }));
       await s.enqueue(rs[1]!, entry(rs[1]!, { runAt: now + 1000 }));
       await s.enqueue(rs[2]!, entry(rs[2]!, { runAt: now + 2000 }));
-      assert.deepEqual((await s.pendingQueue()).map((e) => e.activationId), [rs[1]!.id, rs[2]!.id, rs[0]!.id]);
+      assert.deepEqual(
+        (await s.pendingQueue()).map((e) => e.activationId),
+        [rs[1]!.id, rs[2]!.id, rs[0]!.id],
+      );
       await s.updateQueueEntry(rs[2]!.id, { state: 'done' });
       await s.updateQueueEntry(rs[0]!.id, { attempts: 2, runAt: now });
       const pending = await s.pendingQueue();
-      assert.deepEqual(pending.map((e) => e.activationId), [rs[0]!.id, rs[1]!.id]);
+      assert.deepEqual(
+        pending.map((e) => e.activationId),
+        [rs[0]!.id, rs[1]!.id],
+      );
       assert.deepEqual(await s.getQueueEntry(rs[0]!.id), { ...entry(rs[0]!, { runAt: now, attempts: 2 }) });
       assert.equal((await s.getQueueEntry(rs[2]!.id))?.state, 'done');
       await s.updateQueueEntry('missing', { state: 'done' });
@@ -177,8 +249,13 @@ export function storeCases(label: string, open: OpenStore): void {
     });
 
     it('retention: deletes records older than the age limit with their finished queue entries; never queued, running or pending ones', async () => {
-      const old = (over: Partial<ActivationRecord>) => activation({ createdAt: ago(8 * DAY), logs: 'x'.repeat(10_000), ...over });
-      const gone = [old({}), old({ functionName: 'g', status: 'error' }), old({ status: 'dead_letter', trigger: 'async' })];
+      const old = (over: Partial<ActivationRecord>) =>
+        activation({ createdAt: ago(8 * DAY), logs: 'x'.repeat(10_000), ...over });
+      const gone = [
+        old({}),
+        old({ functionName: 'g', status: 'error' }),
+        old({ status: 'dead_letter', trigger: 'async' }),
+      ];
       const asyncDone = old({ trigger: 'async', status: 'success' });
       const kept = [activation({ createdAt: ago(6 * DAY) }), old({ status: 'running' })];
       const queued = old({ status: 'queued', trigger: 'async' });
@@ -190,9 +267,11 @@ export function storeCases(label: string, open: OpenStore): void {
       await s.putActivation(retrying);
       const report = await s.sweepActivations(policy());
       assert.deepEqual(report, { deleted: 4, more: false });
-      for (const r of [...gone, asyncDone]) assert.equal(await s.getActivation(r.id), undefined, `${r.status} ${r.createdAt} deleted`);
+      for (const r of [...gone, asyncDone])
+        assert.equal(await s.getActivation(r.id), undefined, `${r.status} ${r.createdAt} deleted`);
       assert.equal(await s.getQueueEntry(asyncDone.id), undefined, 'its finished queue entry goes with it');
-      for (const r of [...kept, queued, retrying]) assert.equal((await s.getActivation(r.id))?.id, r.id, `${r.status} ${r.createdAt} kept`);
+      for (const r of [...kept, queued, retrying])
+        assert.equal((await s.getActivation(r.id))?.id, r.id, `${r.status} ${r.createdAt} kept`);
       assert.equal((await s.getQueueEntry(retrying.id))?.state, 'pending');
       assert.deepEqual(await s.sweepActivations(policy()), { deleted: 0, more: false });
       assert.equal((await s.sweepActivations(policy({ maxAgeMs: 0 }))).deleted, 0, '0 keeps records regardless of age');
@@ -202,13 +281,20 @@ export function storeCases(label: string, open: OpenStore): void {
       const base = Date.now() - 3600_000;
       const at = (i: number) => new Date(base + i * 1000).toISOString();
       const busy = Array.from({ length: 12 }, (_, i) => activation({ functionName: 'busy', createdAt: at(i) }));
-      const special = [activation({ functionName: 'busy', createdAt: at(-5), status: 'running' }), activation({ functionName: 'busy', createdAt: at(-4), status: 'dead_letter' })];
+      const special = [
+        activation({ functionName: 'busy', createdAt: at(-5), status: 'running' }),
+        activation({ functionName: 'busy', createdAt: at(-4), status: 'dead_letter' }),
+      ];
       const quiet = Array.from({ length: 3 }, (_, i) => activation({ functionName: 'quiet', createdAt: at(i) }));
       for (const r of [...busy, ...special, ...quiet]) await s.putActivation(r);
       const report = await s.sweepActivations(policy({ keepPerFunction: 5 }));
       assert.deepEqual(report, { deleted: 7, more: false });
       const left = await s.listActivations({ functionName: 'busy', limit: 100 });
-      assert.deepEqual(left.map((r) => r.createdAt), [11, 10, 9, 8, 7, -4, -5].map(at), 'the newest 5, the running one and the dead letter (age only)');
+      assert.deepEqual(
+        left.map((r) => r.createdAt),
+        [11, 10, 9, 8, 7, -4, -5].map(at),
+        'the newest 5, the running one and the dead letter (age only)',
+      );
       assert.equal((await s.listActivations({ functionName: 'quiet', limit: 100 })).length, 3);
       assert.equal((await s.sweepActivations(policy({ keepPerFunction: 5 }))).deleted, 0);
     });

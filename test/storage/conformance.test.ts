@@ -38,7 +38,9 @@ describe('postgres driver', async () => {
     await store.migrate();
     const c = new pg.Client({ connectionString: url });
     await c.connect();
-    await c.query('TRUNCATE activations, async_queue, functions, versions, version_counters, artifacts').finally(() => c.end());
+    await c
+      .query('TRUNCATE activations, async_queue, functions, versions, version_counters, artifacts')
+      .finally(() => c.end());
     return store;
   });
 });

@@ -36,7 +36,11 @@ describe('postgres store', async () => {
       const policy = { maxAgeMs: 7 * 86_400_000, keepPerFunction: 0, ...DEFAULT_SWEEP, batchSize: 5, pauseMs: 30 };
       await other.connect();
       await other.query('SELECT pg_advisory_lock($1)', [RETENTION_LOCK]);
-      assert.deepEqual(await a.sweepActivations(policy), { deleted: 0, more: false, skipped: true }, 'another process holds the lock');
+      assert.deepEqual(
+        await a.sweepActivations(policy),
+        { deleted: 0, more: false, skipped: true },
+        'another process holds the lock',
+      );
       await other.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]);
       const first = a.sweepActivations(policy); // 12 batches, 30 ms apart
       await new Promise((r) => setTimeout(r, 100));

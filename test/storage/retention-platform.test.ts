@@ -34,7 +34,10 @@ describe('activation retention on a running platform (sqlite)', () => {
   after(() => t.close());
 
   it('sweeps in the background, and the store stays bounded under repeated 1 MB-log calls', async (ctx) => {
-    const d = await t.deploy('chatty', `exports.handler = async (e) => { console.log('x'.repeat(${0.9 * MB})); return { n: e.n }; };`);
+    const d = await t.deploy(
+      'chatty',
+      `exports.handler = async (e) => { console.log('x'.repeat(${0.9 * MB})); return { n: e.n }; };`,
+    );
     assert.equal(d.status, 201, d.text);
     const sizes: number[] = [];
     for (let round = 0; round < 3; round++) {
@@ -57,10 +60,17 @@ describe('activation retention on a running platform (sqlite)', () => {
     ctx.diagnostic(`store after each round of 15 calls: ${sizes.map((s) => (s / MB).toFixed(1)).join(', ')} MB`);
     // 45 calls wrote ~41 MB of logs; 5 kept are ~5 MB, plus a WAL of up to ~10 MB between checkpoints (seen: 11-16 MB in all).
     assert.ok(Math.max(...sizes) < 30 * MB, `store grew to ${sizes.map((s) => (s / MB).toFixed(1)).join(', ')} MB`);
-    assert.ok(sizes[2]! <= sizes[0]! + 10 * MB, `store kept growing: ${sizes.map((s) => (s / MB).toFixed(1)).join(', ')} MB`);
+    assert.ok(
+      sizes[2]! <= sizes[0]! + 10 * MB,
+      `store kept growing: ${sizes.map((s) => (s / MB).toFixed(1)).join(', ')} MB`,
+    );
     const db = new Database(path.join(t.dataDir, 'nimbus.db'), { readonly: true });
     try {
-      assert.equal(db.pragma('auto_vacuum', { simple: true }), 2, 'a new store gives freed pages back (auto_vacuum = INCREMENTAL)');
+      assert.equal(
+        db.pragma('auto_vacuum', { simple: true }),
+        2,
+        'a new store gives freed pages back (auto_vacuum = INCREMENTAL)',
+      );
     } finally {
       db.close();
     }

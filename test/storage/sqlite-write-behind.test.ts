@@ -18,7 +18,8 @@ async function open(options: ConstructorParameters<typeof SqliteStore>[1] = {}) 
   const store = new SqliteStore(file, options);
   await store.migrate();
   const reader = new Database(file, { readonly: true });
-  const onDisk = (id: string) => reader.prepare('SELECT status FROM activations WHERE id = ?').get(id) as { status: string } | undefined;
+  const onDisk = (id: string) =>
+    reader.prepare('SELECT status FROM activations WHERE id = ?').get(id) as { status: string } | undefined;
   return { file, store, reader, onDisk };
 }
 
@@ -58,7 +59,10 @@ describe('sqlite activation write-behind', () => {
     await store.putActivation(r);
     await store.putActivation({ ...r, status: 'timeout' });
     assert.equal((await store.getActivation(r.id))?.status, 'timeout');
-    assert.deepEqual((await store.listActivations({ limit: 10 })).map((a) => a.status), ['timeout']);
+    assert.deepEqual(
+      (await store.listActivations({ limit: 10 })).map((a) => a.status),
+      ['timeout'],
+    );
     reader.close();
     await store.close();
   });
@@ -93,7 +97,10 @@ describe('sqlite activation write-behind', () => {
 
   it('reports a failed commit with the number of records lost', async () => {
     const failures: { message: string; lost: number }[] = [];
-    const { file, store, reader } = await open({ delayMs: 20, onError: (e, lost) => failures.push({ message: (e as Error).message, lost }) });
+    const { file, store, reader } = await open({
+      delayMs: 20,
+      onError: (e, lost) => failures.push({ message: (e as Error).message, lost }),
+    });
     const writer = new Database(file);
     writer.exec('DROP TABLE activations');
     writer.close();

@@ -5,7 +5,14 @@
 // Not durable: the scheduler keeps async invocations in the store and
 // re-queues them after a restart.
 import { NimbusError, errorFromJSON, isNimbusError } from '../../shared/errors.ts';
-import { Redeliver, redeliveryDelayMs, type Bus, type ConsumeOptions, type QueueMessage, type Unsubscribe } from '../bus.ts';
+import {
+  Redeliver,
+  redeliveryDelayMs,
+  type Bus,
+  type ConsumeOptions,
+  type QueueMessage,
+  type Unsubscribe,
+} from '../bus.ts';
 
 type Handler = (data: unknown) => Promise<unknown>;
 type Consumer = { handler: (m: QueueMessage) => Promise<void>; options: ConsumeOptions };
@@ -41,7 +48,8 @@ export class MemoryBus implements Bus {
 
   async request(subject: string, data: unknown, timeoutMs: number): Promise<unknown> {
     const handler = this.servers.get(subject);
-    if (!handler || this.closed) throw new NimbusError('unavailable', `nothing answers on ${subject}`, { delivered: false });
+    if (!handler || this.closed)
+      throw new NimbusError('unavailable', `nothing answers on ${subject}`, { delivered: false });
     let handled: Promise<unknown>;
     try {
       handled = handler(data);
@@ -49,7 +57,10 @@ export class MemoryBus implements Bus {
       handled = Promise.reject(e); // a handler that throws before its first await
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new NimbusError('unavailable', `no reply on ${subject} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new NimbusError('unavailable', `no reply on ${subject} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       handled.then(
         (reply) => {
           clearTimeout(timer);
@@ -86,7 +97,11 @@ export class MemoryBus implements Bus {
     this.later(() => this.deliver(queue, { id, data: wire(data), deliveries: 1 }), delayMs);
   }
 
-  async consume(queue: string, handler: (m: QueueMessage) => Promise<void>, options: ConsumeOptions = {}): Promise<Unsubscribe> {
+  async consume(
+    queue: string,
+    handler: (m: QueueMessage) => Promise<void>,
+    options: ConsumeOptions = {},
+  ): Promise<Unsubscribe> {
     const list = this.consumers.get(queue) ?? [];
     const consumer: Consumer = { handler, options };
     list.push(consumer);
@@ -96,7 +111,10 @@ export class MemoryBus implements Bus {
     for (const m of waiting) this.deliver(queue, m);
     return async () => {
       const l = this.consumers.get(queue) ?? [];
-      this.consumers.set(queue, l.filter((c) => c !== consumer));
+      this.consumers.set(
+        queue,
+        l.filter((c) => c !== consumer),
+      );
     };
   }
 

@@ -68,7 +68,9 @@ export class NatsBus implements Bus {
     const js = jetstream(nc, { timeout: target.options.timeout });
     const jsm = await jetstreamManager(nc, { timeout: target.options.timeout }).catch((e: Error) => {
       void nc.close();
-      throw new Error(`NATS at ${target.servers.join(', ')} has no JetStream (start nats-server with -js): ${e.message}`);
+      throw new Error(
+        `NATS at ${target.servers.join(', ')} has no JetStream (start nats-server with -js): ${e.message}`,
+      );
     });
     const bus = new NatsBus(nc, js, jsm, target.options, log);
     void bus.watchStatus();
@@ -97,7 +99,10 @@ export class NatsBus implements Bus {
   private checkSize(bytes: Uint8Array, what: string): void {
     const max = this.nc.info?.max_payload ?? 1024 * 1024;
     if (bytes.length > max) {
-      throw new NimbusError('payload_too_large', `${what} is ${bytes.length} bytes, over the NATS server's max_payload of ${max}; raise max_payload in nats-server.conf`);
+      throw new NimbusError(
+        'payload_too_large',
+        `${what} is ${bytes.length} bytes, over the NATS server's max_payload of ${max}; raise max_payload in nats-server.conf`,
+      );
     }
   }
 
@@ -150,7 +155,8 @@ export class NatsBus implements Bus {
       if (typeof err.isNoResponders === 'function' && err.isNoResponders()) {
         throw new NimbusError('unavailable', `nothing answers on ${subject}`, { delivered: false });
       }
-      if (err.name === 'TimeoutError' || /timeout/i.test(err.message)) throw new NimbusError('unavailable', `no reply on ${subject} within ${timeoutMs} ms`);
+      if (err.name === 'TimeoutError' || /timeout/i.test(err.message))
+        throw new NimbusError('unavailable', `no reply on ${subject} within ${timeoutMs} ms`);
       throw new NimbusError('unavailable', `request on ${subject} failed: ${err.message}`);
     } finally {
       this.waiting.delete(fail);
@@ -169,7 +175,9 @@ export class NatsBus implements Bus {
       callback: (err, msg) => {
         if (err) return;
         try {
-          void handler(decode(msg.data, `a broadcast on ${subject}`)).catch((e: unknown) => this.log('broadcast handler failed', { subject, err: String(e) }));
+          void handler(decode(msg.data, `a broadcast on ${subject}`)).catch((e: unknown) =>
+            this.log('broadcast handler failed', { subject, err: String(e) }),
+          );
         } catch (e) {
           this.log('bad broadcast', { subject, err: String(e) });
         }
@@ -205,10 +213,18 @@ export class NatsBus implements Bus {
     }
   }
 
-  async consume(queue: string, handler: (m: QueueMessage) => Promise<void>, options: ConsumeOptions = {}): Promise<Unsubscribe> {
+  async consume(
+    queue: string,
+    handler: (m: QueueMessage) => Promise<void>,
+    options: ConsumeOptions = {},
+  ): Promise<Unsubscribe> {
     const names = await this.queue(queue);
     const consumer = await this.js.consumers.get(names.stream, names.consumer);
-    const worker = new QueueWorker(consumer, handler, { concurrency: this.options.concurrency, ackWaitMs: this.options.ack_wait, log: this.log });
+    const worker = new QueueWorker(consumer, handler, {
+      concurrency: this.options.concurrency,
+      ackWaitMs: this.options.ack_wait,
+      log: this.log,
+    });
     await worker.start();
     const stopDead = options.onDeadLetter
       ? await startDeadLetters({ js: this.js, jsm: this.jsm, names, onDeadLetter: options.onDeadLetter, log: this.log })

@@ -7,7 +7,10 @@ const ms = (def: number, min: number) => z.coerce.number().int().min(min).defaul
 
 export const NatsBusOptions = z.object({
   /** Prefix of every subject, stream, consumer and bucket: several clusters (or tests) can share a server. */
-  namespace: z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/).optional(),
+  namespace: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,32}$/)
+    .optional(),
   /** How long a delivered queue message may go without an ack or in-progress ack before redelivery, ms. */
   ack_wait: ms(30_000, 1000),
   /** Deliveries of one message before it goes to the dead-letter stream. */
@@ -36,7 +39,10 @@ export interface NatsTarget {
 
 /** Parses a bus URL; throws a message saying what is wrong and how to write it. */
 export function parseNatsUrl(url: string): NatsTarget {
-  const parts = url.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = url
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const servers: string[] = [];
   let user: string | undefined;
   let pass: string | undefined;
@@ -49,16 +55,21 @@ export function parseNatsUrl(url: string): NatsTarget {
       throw new Error(`bad bus URL "${part}": write nats://host:port`);
     }
     if (u.protocol !== 'nats:') throw new Error(`bad bus URL "${part}": the scheme must be nats://`);
-    if (u.username) (user = decodeURIComponent(u.username)), (pass = decodeURIComponent(u.password));
+    if (u.username) ((user = decodeURIComponent(u.username)), (pass = decodeURIComponent(u.password)));
     if (u.search) query = u.searchParams;
     servers.push(`${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${u.port || '4222'}`);
   }
   if (servers.length === 0) throw new Error('empty bus URL: write nats://host:port');
   const parsed = NatsBusOptions.safeParse(Object.fromEntries(query));
   if (!parsed.success) {
-    throw new Error(`bad bus URL options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `bad bus URL options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   const unknown = [...query.keys()].filter((k) => !(k in NatsBusOptions.shape));
-  if (unknown.length) throw new Error(`unknown bus URL option(s) ${unknown.join(', ')}; known: ${Object.keys(NatsBusOptions.shape).join(', ')}`);
+  if (unknown.length)
+    throw new Error(
+      `unknown bus URL option(s) ${unknown.join(', ')}; known: ${Object.keys(NatsBusOptions.shape).join(', ')}`,
+    );
   return { servers, user, pass, options: parsed.data };
 }

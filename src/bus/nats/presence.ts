@@ -101,11 +101,14 @@ export class NatsPresence implements Presence {
     this.d.onReconnect(() => {
       for (const id of lastSeen.keys()) lastSeen.set(id, Date.now());
     });
-    const sweeper = setInterval(() => {
-      if (!this.d.connected()) return;
-      const now = Date.now();
-      for (const [id, at] of lastSeen) if (now - at > this.d.ttlMs) leave(id, `no heartbeat for ${now - at} ms`);
-    }, Math.max(100, Math.floor(this.d.intervalMs / 2)));
+    const sweeper = setInterval(
+      () => {
+        if (!this.d.connected()) return;
+        const now = Date.now();
+        for (const [id, at] of lastSeen) if (now - at > this.d.ttlMs) leave(id, `no heartbeat for ${now - at} ms`);
+      },
+      Math.max(100, Math.floor(this.d.intervalMs / 2)),
+    );
     const stop = async () => {
       this.stops.delete(stop);
       stopped = true;

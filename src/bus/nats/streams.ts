@@ -45,7 +45,10 @@ export function queueNames(queue: string, namespace: string | undefined): QueueN
 
 function isAlreadyThere(e: unknown): boolean {
   // 10058: stream name in use with another config; 10148: consumer exists with another config.
-  return e instanceof JetStreamApiError && (e.code === 10058 || e.code === 10148 || /already (in use|exists)/i.test(e.message));
+  return (
+    e instanceof JetStreamApiError &&
+    (e.code === 10058 || e.code === 10148 || /already (in use|exists)/i.test(e.message))
+  );
 }
 
 async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
@@ -57,7 +60,11 @@ async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & 
   }
 }
 
-async function ensureConsumer(jsm: JetStreamManager, stream: string, cfg: Partial<ConsumerConfig> & { durable_name: string }): Promise<void> {
+async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  cfg: Partial<ConsumerConfig> & { durable_name: string },
+): Promise<void> {
   try {
     await jsm.consumers.add(stream, cfg);
   } catch (e) {

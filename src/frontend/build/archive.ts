@@ -35,7 +35,8 @@ export function safeEntryPath(root: string, name: string): string {
   if (name.startsWith('/') || /^[a-zA-Z]:/.test(name)) throw bad(`archive entry "${name}" is an absolute path`);
   if (name.split('/').includes('..')) throw bad(`archive entry "${name}" climbs out of the archive with ".."`);
   const dest = path.resolve(root, name);
-  if (dest !== root && !dest.startsWith(root + path.sep)) throw bad(`archive entry "${name}" points outside the archive`);
+  if (dest !== root && !dest.startsWith(root + path.sep))
+    throw bad(`archive entry "${name}" points outside the archive`);
   return dest;
 }
 
@@ -51,7 +52,8 @@ class ByteBudget {
     return new Transform({
       transform: (chunk: Buffer, _enc, cb: TransformCallback) => {
         this.used += chunk.length;
-        if (this.used > this.limits.unpackedBytes) return cb(bad(`archive unpacks to more than ${this.limits.unpackedBytes} bytes`));
+        if (this.used > this.limits.unpackedBytes)
+          return cb(bad(`archive unpacks to more than ${this.limits.unpackedBytes} bytes`));
         cb(null, chunk);
       },
     });
@@ -65,7 +67,9 @@ async function writeEntry(dest: string, source: Readable, budget: ByteBudget): P
 
 async function unzip(body: Buffer, root: string, budget: ByteBudget): Promise<void> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.fromBuffer(body, { lazyEntries: true, strictFileNames: true }, (e, z) => (e ? reject(bad(`corrupt zip: ${e.message}`)) : resolve(z))),
+    yauzl.fromBuffer(body, { lazyEntries: true, strictFileNames: true }, (e, z) =>
+      e ? reject(bad(`corrupt zip: ${e.message}`)) : resolve(z),
+    ),
   );
   try {
     for (;;) {
@@ -87,7 +91,11 @@ async function unzip(body: Buffer, root: string, budget: ByteBudget): Promise<vo
       }
       if (mode !== 0 && mode !== 0o100000) throw bad(`archive entry "${name}" is not a regular file`);
       budget.file(name);
-      const stream = await new Promise<Readable>((resolve, reject) => zip.openReadStream(entry, (e, s) => (e ? reject(bad(`corrupt zip entry "${name}": ${e.message}`)) : resolve(s))));
+      const stream = await new Promise<Readable>((resolve, reject) =>
+        zip.openReadStream(entry, (e, s) =>
+          e ? reject(bad(`corrupt zip entry "${name}": ${e.message}`)) : resolve(s),
+        ),
+      );
       await writeEntry(dest, stream, budget);
     }
   } finally {
@@ -98,7 +106,9 @@ async function unzip(body: Buffer, root: string, budget: ByteBudget): Promise<vo
 async function untar(body: Buffer, gz: boolean, root: string, budget: ByteBudget): Promise<void> {
   const extract = tar.extract();
   const source = Readable.from([body]);
-  const feeding: Promise<unknown> = (gz ? pipeline(source, createGunzip(), budget.meter(), extract) : pipeline(source, extract)).then(
+  const feeding: Promise<unknown> = (
+    gz ? pipeline(source, createGunzip(), budget.meter(), extract) : pipeline(source, extract)
+  ).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -110,7 +120,8 @@ async function untar(body: Buffer, gz: boolean, root: string, budget: ByteBudget
       entry.resume();
       continue;
     }
-    if (type !== 'file' && type !== 'contiguous-file') throw bad(`archive entry "${name}" is a ${type ?? 'special entry'}, not a regular file`);
+    if (type !== 'file' && type !== 'contiguous-file')
+      throw bad(`archive entry "${name}" is a ${type ?? 'special entry'}, not a regular file`);
     budget.file(name);
     await writeEntry(dest, entry as unknown as Readable, budget);
   }

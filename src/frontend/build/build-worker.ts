@@ -79,7 +79,8 @@ export class BuildWorker {
       } else this.stdout.push(c);
     });
     child.stderr?.on('data', (c: Buffer) => {
-      if (this.stderr.length < STDERR_KEEP) this.stderr += c.toString('utf8').slice(0, STDERR_KEEP - this.stderr.length);
+      if (this.stderr.length < STDERR_KEEP)
+        this.stderr += c.toString('utf8').slice(0, STDERR_KEEP - this.stderr.length);
     });
   }
 
@@ -93,13 +94,18 @@ export class BuildWorker {
     await chmod(workspace, 0o755);
     const cgroup = o.uid === undefined ? undefined : await MemoryCgroup.create(o.name, o.memoryMb);
     const group = typeof cgroup === 'string' ? undefined : cgroup;
-    const { command, args } = sandboxCommand(o.tools, workspace, { memoryMb: o.memoryMb, ...(o.uid !== undefined ? { uid: o.uid } : {}) });
+    const { command, args } = sandboxCommand(o.tools, workspace, {
+      memoryMb: o.memoryMb,
+      ...(o.uid !== undefined ? { uid: o.uid } : {}),
+    });
     // A shell puts itself in the cgroup and then becomes bubblewrap, so that
     // nothing the build starts can run outside the limit, not even briefly;
     // umask 022 lets the build's uid through the directories bubblewrap makes.
     const script = group ? 'umask 022 && echo $$ > "$1" && shift && exec "$@"' : 'umask 022 && shift && exec "$@"';
     // fd 4: the system-call filter, over a pipe that bubblewrap reads and closes.
-    const child = spawn('/bin/sh', ['-c', script, 'sh', group?.procsFile ?? '-', command, ...args], { stdio: ['pipe', 'pipe', 'pipe', 'ignore', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', script, 'sh', group?.procsFile ?? '-', command, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe', 'ignore', 'pipe'],
+    });
     sendFilter(child, SECCOMP_FD);
     child.stdin?.on('error', () => undefined);
     const worker = new BuildWorker(child, workspace, group);
@@ -137,8 +143,12 @@ export class BuildWorker {
     clearTimeout(startTimer);
     if (!ready) {
       const { code, signal } = await this.exited;
-      const why = this.stderr.trim().split('\n')[0]?.slice(0, 300) || (signal ? `signal ${signal}` : `exit code ${code}`);
-      throw new NimbusError('unavailable', `the build sandbox did not start (${why}); the deploy was not built, try again`);
+      const why =
+        this.stderr.trim().split('\n')[0]?.slice(0, 300) || (signal ? `signal ${signal}` : `exit code ${code}`);
+      throw new NimbusError(
+        'unavailable',
+        `the build sandbox did not start (${why}); the deploy was not built, try again`,
+      );
     }
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -149,7 +159,15 @@ export class BuildWorker {
     const { code, signal } = await this.exited;
     clearTimeout(timer);
     const overMemory = (await this.cgroup?.overLimit()) ?? false;
-    return { stdout: Buffer.concat(this.stdout), stderr: this.stderr, code, signal, timedOut, overMemory, outputTooLarge: this.outputTooLarge };
+    return {
+      stdout: Buffer.concat(this.stdout),
+      stderr: this.stderr,
+      code,
+      signal,
+      timedOut,
+      overMemory,
+      outputTooLarge: this.outputTooLarge,
+    };
   }
 
   /**

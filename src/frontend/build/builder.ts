@@ -63,7 +63,8 @@ export class Builder {
   }
 
   private async build(request: (w: BuildWorker) => Promise<BuildRequest>): Promise<Bundle> {
-    if (typeof this.tools === 'string') throw new NimbusError('unavailable', `deploys cannot be built here: ${this.tools}`);
+    if (typeof this.tools === 'string')
+      throw new NimbusError('unavailable', `deploys cannot be built here: ${this.tools}`);
     if (this.closed) throw new NimbusError('unavailable', 'the platform is shutting down');
     await this.turn();
     let slot: number | undefined;
@@ -139,7 +140,11 @@ export class Builder {
     this.closed = true;
     const warm = this.warm;
     this.warm = undefined;
-    if (warm) await warm.worker.then((w) => this.retire(w), () => undefined);
+    if (warm)
+      await warm.worker.then(
+        (w) => this.retire(w),
+        () => undefined,
+      );
     await Promise.all([...this.live].map((w) => this.retire(w)));
   }
 }

@@ -11,7 +11,16 @@ import type { Bundle } from './outcome.ts';
 
 export type { Bundle } from './outcome.ts';
 
-const ENTRY_CANDIDATES = ['index.ts', 'index.js', 'index.mjs', 'index.cjs', 'handler.ts', 'handler.js', 'main.ts', 'main.js'];
+const ENTRY_CANDIDATES = [
+  'index.ts',
+  'index.js',
+  'index.mjs',
+  'index.cjs',
+  'handler.ts',
+  'handler.js',
+  'main.ts',
+  'main.js',
+];
 
 /** Whether p is a regular file whose real path lies inside the real directory root. */
 async function fileInside(root: string, p: string): Promise<boolean> {
@@ -23,7 +32,8 @@ async function fileInside(root: string, p: string): Promise<boolean> {
 
 /** The entry file of an unpacked directory, relative to it: handler "file.export", package.json main, or index.*. */
 export async function findEntry(dir: string, handler?: string): Promise<string> {
-  const candidate = async (rel: string) => ((await fileInside(dir, path.join(dir, rel))) ? path.relative(dir, path.join(dir, rel)) : undefined);
+  const candidate = async (rel: string) =>
+    (await fileInside(dir, path.join(dir, rel))) ? path.relative(dir, path.join(dir, rel)) : undefined;
   if (handler?.includes('.')) {
     const base = handler.slice(0, handler.lastIndexOf('.'));
     for (const ext of ['', '.ts', '.js', '.mjs', '.cjs']) {
@@ -45,11 +55,20 @@ export async function findEntry(dir: string, handler?: string): Promise<string> 
     const found = await candidate(c);
     if (found) return found;
   }
-  throw new NimbusError('bad_request', `no entry file in the archive: add package.json "main", or one of ${ENTRY_CANDIDATES.join(', ')}`);
+  throw new NimbusError(
+    'bad_request',
+    `no entry file in the archive: add package.json "main", or one of ${ENTRY_CANDIDATES.join(', ')}`,
+  );
 }
 
 /** Unpacks an archive (checked as it goes), finds its entry and builds it. */
-export async function bundleArchive(builder: Builder, body: Buffer, kind: ArchiveKind, limits: ArchiveLimits, handler?: string): Promise<Bundle> {
+export async function bundleArchive(
+  builder: Builder,
+  body: Buffer,
+  kind: ArchiveKind,
+  limits: ArchiveLimits,
+  handler?: string,
+): Promise<Bundle> {
   const dir = await unpackArchive(body, kind, limits);
   try {
     return await builder.directory(dir, await findEntry(dir, handler));

@@ -12,7 +12,10 @@ export const FUNCTION_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;
 
 export function checkFunctionName(name: string): string {
   if (!FUNCTION_NAME.test(name)) {
-    throw new NimbusError('bad_request', `invalid function name "${name.slice(0, 80)}": use 1-64 letters, digits, "-" or "_", starting with a letter`);
+    throw new NimbusError(
+      'bad_request',
+      `invalid function name "${name.slice(0, 80)}": use 1-64 letters, digits, "-" or "_", starting with a letter`,
+    );
   }
   return name;
 }
@@ -29,7 +32,10 @@ export const DeployConfig = z
   .object({
     runtime: z.literal('nodejs', { message: 'runtime must be "nodejs"' }).default('nodejs'),
     language: z.enum(['javascript', 'typescript']).optional(),
-    handler: z.string().regex(/^[A-Za-z0-9_./-]{1,128}$/, 'handler must look like "handler" or "file.exportName"').optional(),
+    handler: z
+      .string()
+      .regex(/^[A-Za-z0-9_./-]{1,128}$/, 'handler must look like "handler" or "file.exportName"')
+      .optional(),
     engine: z.enum(ENGINE_KINDS).optional(),
     memoryMb: z.number().int().min(128).max(8192).optional(),
     timeoutMs: z.number().int().min(100).max(900_000).optional(),
@@ -38,14 +44,22 @@ export const DeployConfig = z
     maxSandboxes: z.number().int().min(1).max(1000).optional(),
     network: z.boolean().optional(),
     env: z
-      .record(z.string().regex(ENV_KEY, 'env names must be letters, digits and "_", not starting with a digit'), z.string().refine((v) => !v.includes('\0'), 'env values must not contain a NUL character (\\u0000)'))
+      .record(
+        z.string().regex(ENV_KEY, 'env names must be letters, digits and "_", not starting with a digit'),
+        z.string().refine((v) => !v.includes('\0'), 'env values must not contain a NUL character (\\u0000)'),
+      )
       .refine((e) => JSON.stringify(e).length <= 64 * 1024, 'env may hold at most 64 KB')
       .optional(),
   })
   .strict();
 export type DeployConfig = z.infer<typeof DeployConfig>;
 
-export const DeployJson = DeployConfig.extend({ code: z.string().min(1, 'code must not be empty').max(6 * 1024 * 1024) }).strict();
+export const DeployJson = DeployConfig.extend({
+  code: z
+    .string()
+    .min(1, 'code must not be empty')
+    .max(6 * 1024 * 1024),
+}).strict();
 
 export function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   const r = schema.safeParse(input);
@@ -54,25 +68,48 @@ export function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: stri
   const describe = (i: z.core.$ZodIssue) =>
     i.code === 'unrecognized_keys' && fields && i.path.length === 0
       ? `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (the fields are ${fields})`
-      : i.code === 'invalid_key' ? i.issues.map((k) => k.message).join('; ') : i.message;
-  const issues = r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${describe(i)}` : describe(i))).join('; ');
+      : i.code === 'invalid_key'
+        ? i.issues.map((k) => k.message).join('; ')
+        : i.message;
+  const issues = r.error.issues
+    .map((i) => (i.path.length ? `${i.path.join('.')}: ${describe(i)}` : describe(i)))
+    .join('; ');
   throw new NimbusError('bad_request', `invalid ${what}: ${issues}`);
 }
 
-export function compileConfig(c: DeployConfig, language: FunctionConfig['language'], config: NimbusConfig): FunctionConfig {
+export function compileConfig(
+  c: DeployConfig,
+  language: FunctionConfig['language'],
+  config: NimbusConfig,
+): FunctionConfig {
   const d = config.defaults;
   const minSandboxes = c.minSandboxes ?? 0;
   const maxSandboxes = c.maxSandboxes ?? Math.max(d.maxSandboxes, minSandboxes);
-  if (minSandboxes > maxSandboxes) throw new NimbusError('bad_request', `minSandboxes (${minSandboxes}) is over maxSandboxes (${maxSandboxes})`);
+  if (minSandboxes > maxSandboxes)
+    throw new NimbusError('bad_request', `minSandboxes (${minSandboxes}) is over maxSandboxes (${maxSandboxes})`);
   const memoryMb = c.memoryMb ?? d.memoryMb;
   if ((c.engine ?? d.engine) === 'microvm' && memoryMb < MICROVM_MIN_MEMORY_MB) {
-    throw new NimbusError('bad_request', `a microvm function needs memoryMb >= ${MICROVM_MIN_MEMORY_MB} (its own kernel and Node), not ${memoryMb}; ask for more memory or another engine`);
+    throw new NimbusError(
+      'bad_request',
+      `a microvm function needs memoryMb >= ${MICROVM_MIN_MEMORY_MB} (its own kernel and Node), not ${memoryMb}; ask for more memory or another engine`,
+    );
   }
   // Warm sandboxes that could never all run on an invoker are refused now, not left to fail at every start.
-  if (minSandboxes > config.maxSandboxesTotal) throw new NimbusError('bad_request', `minSandboxes (${minSandboxes}) is over the platform's maxSandboxesTotal (${config.maxSandboxesTotal}); ask for fewer, or start nimbus with a larger --max-sandboxes-total`);
-  if (memoryMb > config.sandboxMemoryTotalMb) throw new NimbusError('bad_request', `memoryMb (${memoryMb}) is over the platform's sandboxMemoryTotalMb (${config.sandboxMemoryTotalMb} MB), so no sandbox of this function could start; ask for less memory`);
+  if (minSandboxes > config.maxSandboxesTotal)
+    throw new NimbusError(
+      'bad_request',
+      `minSandboxes (${minSandboxes}) is over the platform's maxSandboxesTotal (${config.maxSandboxesTotal}); ask for fewer, or start nimbus with a larger --max-sandboxes-total`,
+    );
+  if (memoryMb > config.sandboxMemoryTotalMb)
+    throw new NimbusError(
+      'bad_request',
+      `memoryMb (${memoryMb}) is over the platform's sandboxMemoryTotalMb (${config.sandboxMemoryTotalMb} MB), so no sandbox of this function could start; ask for less memory`,
+    );
   if (minSandboxes * memoryMb > config.sandboxMemoryTotalMb) {
-    throw new NimbusError('bad_request', `minSandboxes × memoryMb (${minSandboxes} × ${memoryMb} MB = ${minSandboxes * memoryMb} MB) is over the platform's sandboxMemoryTotalMb (${config.sandboxMemoryTotalMb} MB); ask for fewer or smaller sandboxes, or start nimbus with a larger --sandbox-memory-total-mb`);
+    throw new NimbusError(
+      'bad_request',
+      `minSandboxes × memoryMb (${minSandboxes} × ${memoryMb} MB = ${minSandboxes * memoryMb} MB) is over the platform's sandboxMemoryTotalMb (${config.sandboxMemoryTotalMb} MB); ask for fewer or smaller sandboxes, or start nimbus with a larger --sandbox-memory-total-mb`,
+    );
   }
   return {
     runtime: 'nodejs',

@@ -28,6 +28,7 @@ export async function removeLeftovers(): Promise<void> {
     if (deadOwner(name, /^(\d+)-\d+$/)) await MemoryCgroup.existing(name).remove({ kill: true });
   }
   for (const name of await readdir(os.tmpdir()).catch(() => [] as string[])) {
-    if (deadOwner(name, /^nimbus-build-(\d+)-/)) await rm(path.join(os.tmpdir(), name), { recursive: true, force: true });
+    if (deadOwner(name, /^nimbus-build-(\d+)-/))
+      await rm(path.join(os.tmpdir(), name), { recursive: true, force: true });
   }
 }

@@ -22,13 +22,17 @@ export interface BuildLimits {
   maxOutputBytes: number;
 }
 
-const cannotBuild = (why: string) => new NimbusError('compile_error', `the code could not be built: ${why}; nothing was deployed`);
+const cannotBuild = (why: string) =>
+  new NimbusError('compile_error', `the code could not be built: ${why}; nothing was deployed`);
 
 function header(stdout: Buffer): { header: BuildHeader; body: Buffer } | undefined {
   const nl = stdout.indexOf(0x0a);
   if (nl < 0) return undefined;
   try {
-    return { header: JSON.parse(stdout.subarray(0, nl).toString('utf8')) as BuildHeader, body: stdout.subarray(nl + 1) };
+    return {
+      header: JSON.parse(stdout.subarray(0, nl).toString('utf8')) as BuildHeader,
+      body: stdout.subarray(nl + 1),
+    };
   } catch {
     return undefined;
   }
@@ -37,8 +41,10 @@ function header(stdout: Buffer): { header: BuildHeader; body: Buffer } | undefin
 function failureReason(o: WorkerOutcome, limits: BuildLimits): string {
   if (o.timedOut) return `the build took longer than ${limits.timeoutMs / 1000} s, the limit for a build`;
   if (o.outputTooLarge) return `the bundle is larger than ${Math.round(limits.maxOutputBytes / (1024 * 1024))} MB`;
-  if (o.overMemory || /heap out of memory|Reached heap limit/.test(o.stderr)) return `the build needed more than ${limits.memoryMb} MB of memory, the limit for a build`;
-  if (/stack overflow|goroutine stack exceeds/.test(o.stderr)) return 'it is nested too deeply for the bundler (esbuild ran out of stack); split deeply nested expressions into smaller ones';
+  if (o.overMemory || /heap out of memory|Reached heap limit/.test(o.stderr))
+    return `the build needed more than ${limits.memoryMb} MB of memory, the limit for a build`;
+  if (/stack overflow|goroutine stack exceeds/.test(o.stderr))
+    return 'it is nested too deeply for the bundler (esbuild ran out of stack); split deeply nested expressions into smaller ones';
   const how = o.signal ? `signal ${o.signal}` : `exit code ${o.code}`;
   return `the bundler stopped unexpectedly (${how})`;
 }
@@ -47,8 +53,14 @@ export function readOutcome(o: WorkerOutcome, limits: BuildLimits): Bundle {
   const parsed = o.timedOut || o.outputTooLarge ? undefined : header(o.stdout);
   if (parsed?.header.ok === true && parsed.body.length === parsed.header.bytes) {
     const code = parsed.body;
-    return { code, exports: parsed.header.exports, language: parsed.header.language, sha256: createHash('sha256').update(code).digest('hex') };
+    return {
+      code,
+      exports: parsed.header.exports,
+      language: parsed.header.language,
+      sha256: createHash('sha256').update(code).digest('hex'),
+    };
   }
-  if (parsed?.header.ok === false && !parsed.header.crashed) throw new NimbusError('compile_error', parsed.header.message);
+  if (parsed?.header.ok === false && !parsed.header.crashed)
+    throw new NimbusError('compile_error', parsed.header.message);
   throw cannotBuild(failureReason(o, limits));
 }

@@ -15,7 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { seccompArgs } from '../../sandbox/seccomp/filter.ts';
 
 /** Where things are inside the sandbox. */
-export const INSIDE = { workspace: '/workspace', upload: '/workspace/upload', worker: '/build/worker/main.ts', modules: '/build/node_modules' };
+export const INSIDE = {
+  workspace: '/workspace',
+  upload: '/workspace/upload',
+  worker: '/build/worker/main.ts',
+  modules: '/build/node_modules',
+};
 
 /** The descriptor bubblewrap reads the system-call filter from (a pipe; build-worker.ts writes it). */
 export const SECCOMP_FD = 4;
@@ -44,13 +49,17 @@ export interface BuildTools {
 
 function findOnPath(name: string): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/usr/sbin', '/usr/local/bin', '/bin'];
-  return dirs.filter(Boolean).map((d) => path.join(d, name)).find((p) => existsSync(p));
+  return dirs
+    .filter(Boolean)
+    .map((d) => path.join(d, name))
+    .find((p) => existsSync(p));
 }
 
 /** What a build needs from the host, or a reason it cannot be built in a sandbox here. */
 export function findBuildTools(asRoot: boolean): BuildTools | string {
   const bwrap = findOnPath('bwrap');
-  if (!bwrap) return 'bubblewrap (bwrap) is not installed; install it with "apt-get install bubblewrap" (npm start does)';
+  if (!bwrap)
+    return 'bubblewrap (bwrap) is not installed; install it with "apt-get install bubblewrap" (npm start does)';
   const setpriv = asRoot ? findOnPath('setpriv') : undefined;
   if (asRoot && !setpriv) return 'setpriv is not installed; install util-linux (npm start does)';
   const require = createRequire(import.meta.url);
@@ -58,7 +67,14 @@ export function findBuildTools(asRoot: boolean): BuildTools | string {
   const binaryPackage = `@esbuild/${process.platform}-${process.arch}/package.json`;
   const esbuildBinaryDir = path.dirname(createRequire(path.join(esbuildDir, 'package.json')).resolve(binaryPackage));
   const prlimit = asRoot ? findOnPath('prlimit') : undefined;
-  return { bwrap, ...(setpriv ? { setpriv } : {}), ...(prlimit ? { prlimit } : {}), node: process.execPath, esbuildDir, esbuildBinaryDir };
+  return {
+    bwrap,
+    ...(setpriv ? { setpriv } : {}),
+    ...(prlimit ? { prlimit } : {}),
+    node: process.execPath,
+    esbuildDir,
+    esbuildBinaryDir,
+  };
 }
 
 /** A read-only bind, skipped when the source does not exist. */
@@ -69,7 +85,12 @@ function systemBinds(tools: BuildTools): { binds: Bind[]; links: string[] } {
   const binds: Bind[] = [];
   const links: string[] = [];
   if (tools.node.startsWith('/usr/')) binds.push(['/usr', '/usr']);
-  else binds.push(['/usr/lib', '/usr/lib'], ['/usr/lib64', '/usr/lib64'], [path.dirname(path.dirname(tools.node)), path.dirname(path.dirname(tools.node))]);
+  else
+    binds.push(
+      ['/usr/lib', '/usr/lib'],
+      ['/usr/lib64', '/usr/lib64'],
+      [path.dirname(path.dirname(tools.node)), path.dirname(path.dirname(tools.node))],
+    );
   for (const dir of ['/lib', '/lib64', '/lib32']) {
     if (!existsSync(dir)) continue;
     if (lstatSync(dir).isSymbolicLink()) links.push('--symlink', readlinkSync(dir), dir);
@@ -94,19 +115,51 @@ function bindArgs(binds: Bind[]): string[] {
   ];
 }
 
-export function sandboxCommand(tools: BuildTools, workspace: string, limits: SandboxLimits): { command: string; args: string[] } {
+export function sandboxCommand(
+  tools: BuildTools,
+  workspace: string,
+  limits: SandboxLimits,
+): { command: string; args: string[] } {
   const heapMb = Math.max(64, Math.floor(limits.memoryMb / 4));
   const goMemLimitMb = Math.max(64, Math.floor(limits.memoryMb * 0.75));
   const dropToUid =
     tools.setpriv && limits.uid !== undefined
-      ? [tools.setpriv, '--reuid', String(limits.uid), '--regid', String(limits.uid), '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--']
+      ? [
+          tools.setpriv,
+          '--reuid',
+          String(limits.uid),
+          '--regid',
+          String(limits.uid),
+          '--clear-groups',
+          '--no-new-privs',
+          '--inh-caps=-all',
+          '--bounding-set=-all',
+          '--',
+        ]
       : [];
   const system = systemBinds(tools);
   const args = [
-    '--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
-    ...(dropToUid.length ? ['--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID', '--cap-add', 'CAP_SETPCAP'] : ['--unshare-user']),
-    '--die-with-parent', '--new-session', '--clearenv', '--hostname', 'nimbus-build',
-    '--proc', '/proc', '--dev', '/dev', '--size', String(16 * 1024 * 1024), '--tmpfs', '/tmp',
+    '--unshare-pid',
+    '--unshare-net',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    ...(dropToUid.length
+      ? ['--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID', '--cap-add', 'CAP_SETPCAP']
+      : ['--unshare-user']),
+    '--die-with-parent',
+    '--new-session',
+    '--clearenv',
+    '--hostname',
+    'nimbus-build',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--size',
+    String(16 * 1024 * 1024),
+    '--tmpfs',
+    '/tmp',
     ...bindArgs([
       ...system.binds,
       [WORKER_DIR, path.dirname(INSIDE.worker)],
@@ -115,16 +168,25 @@ export function sandboxCommand(tools: BuildTools, workspace: string, limits: San
       [workspace, INSIDE.workspace],
     ]),
     ...system.links,
-    '--remount-ro', '/',
-    '--chdir', INSIDE.workspace,
-    '--setenv', 'GOMEMLIMIT', `${goMemLimitMb}MiB`,
+    '--remount-ro',
+    '/',
+    '--chdir',
+    INSIDE.workspace,
+    '--setenv',
+    'GOMEMLIMIT',
+    `${goMemLimitMb}MiB`,
     ...seccompArgs(SECCOMP_FD),
     '--',
     ...dropToUid,
-    tools.node, `--max-old-space-size=${heapMb}`, '--disable-warning=ExperimentalWarning', INSIDE.worker, INSIDE.upload,
+    tools.node,
+    `--max-old-space-size=${heapMb}`,
+    '--disable-warning=ExperimentalWarning',
+    INSIDE.worker,
+    INSIDE.upload,
   ];
   // RLIMIT_NPROC counts the build uid's processes and threads (a waiting
   // worker has 11); root, which runs bubblewrap, is exempt, the build is not.
-  if (tools.prlimit && dropToUid.length) return { command: tools.prlimit, args: [`--nproc=${BUILD_PROCESSES}`, '--', tools.bwrap, ...args] };
+  if (tools.prlimit && dropToUid.length)
+    return { command: tools.prlimit, args: [`--nproc=${BUILD_PROCESSES}`, '--', tools.bwrap, ...args] };
   return { command: tools.bwrap, args };
 }

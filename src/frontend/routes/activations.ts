@@ -19,7 +19,8 @@ export function activationRoutes(app: FastifyInstance, store: Store): void {
   app.get<{ Querystring: ListQuery }>('/v1/activations', async (request) => {
     const q = request.query;
     const limit = q.limit === undefined ? 50 : Number(q.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new NimbusError('bad_request', 'limit must be a whole number from 1 to 1000');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw new NimbusError('bad_request', 'limit must be a whole number from 1 to 1000');
     if (q.status && !(ACTIVATION_STATUSES as readonly string[]).includes(q.status)) {
       throw new NimbusError('bad_request', `status must be one of ${ACTIVATION_STATUSES.join(', ')}`);
     }
@@ -36,6 +37,7 @@ export function activationRoutes(app: FastifyInstance, store: Store): void {
 /** An ISO date or date-time, normalised (the store compares ISO strings); `before=1`, which Date.parse reads as 2001, is refused. */
 function isoTimeOf(text: unknown): string {
   const time = typeof text === 'string' && ISO_TIME.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(time)) throw new NimbusError('bad_request', 'before must be an ISO date-time, e.g. 2026-12-01T12:00:00Z (once)');
+  if (Number.isNaN(time))
+    throw new NimbusError('bad_request', 'before must be an ISO date-time, e.g. 2026-12-01T12:00:00Z (once)');
   return new Date(time).toISOString();
 }

@@ -14,7 +14,10 @@ type Params = { name: string };
 export function functionOriginRoutes(app: FastifyInstance, invocations: InvocationsService): void {
   const route = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
     const name = checkFunctionName(request.params.name);
-    return sendOnFunctionOrigin(reply, await invocations.sync(name, { kind: 'http', request: httpInputOf(request, `/fn/${name}`) }, 'http'));
+    return sendOnFunctionOrigin(
+      reply,
+      await invocations.sync(name, { kind: 'http', request: httpInputOf(request, `/fn/${name}`) }, 'http'),
+    );
   };
   app.all<{ Params: Params }>('/fn/:name', route);
   app.all<{ Params: Params }>('/fn/:name/*', route);
@@ -23,7 +26,13 @@ export function functionOriginRoutes(app: FastifyInstance, invocations: Invocati
 /** On the management API: where the function route asked for is served instead. */
 export function functionRoutesMoved(app: FastifyInstance, functionsUrl: () => string): void {
   const moved = (request: FastifyRequest, reply: FastifyReply) =>
-    sendError(reply, new NimbusError('not_found', `function routes are not served by the management API; they have their own origin: ${functionsUrl()}${request.url}`));
+    sendError(
+      reply,
+      new NimbusError(
+        'not_found',
+        `function routes are not served by the management API; they have their own origin: ${functionsUrl()}${request.url}`,
+      ),
+    );
   app.all('/fn/:name', moved);
   app.all('/fn/:name/*', moved);
 }

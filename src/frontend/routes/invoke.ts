@@ -10,7 +10,13 @@ import { checkFunctionName } from '../build/function-spec.ts';
 
 type Params = { name: string };
 
-const ASYNC_VALUES = new Map([['', true], ['1', true], ['true', true], ['0', false], ['false', false]]);
+const ASYNC_VALUES = new Map([
+  ['', true],
+  ['1', true],
+  ['true', true],
+  ['0', false],
+  ['false', false],
+]);
 
 /**
  * `?async` (alone, 1 or true) or `Prefer: respond-async`; `?async=0|false` is sync even with that
@@ -20,20 +26,33 @@ function wantsAsync(query: Record<string, string | string[]>, prefer: string | s
   const q = query.async;
   const asked = typeof q === 'string' ? ASYNC_VALUES.get(q) : undefined;
   if (q !== undefined && asked === undefined) {
-    throw new NimbusError('bad_request', `async must be 1, true, 0 or false, not ${JSON.stringify(q)}; use ?async=1 to get 202 and an activation id`);
+    throw new NimbusError(
+      'bad_request',
+      `async must be 1, true, 0 or false, not ${JSON.stringify(q)}; use ?async=1 to get 202 and an activation id`,
+    );
   }
   return asked ?? String(prefer ?? '').includes('respond-async');
 }
 
 export function invokeRoutes(app: FastifyInstance, invocations: InvocationsService): void {
-  app.post<{ Params: Params; Querystring: Record<string, string | string[]> }>('/v1/functions/:name/invoke', async (request, reply) => {
-    const name = checkFunctionName(request.params.name);
-    const input = { kind: 'event' as const, event: eventOf(request) };
-    if (wantsAsync(request.query, request.headers.prefer)) {
-      const key = request.headers['idempotency-key'];
-      const accepted = await invocations.async(name, input, typeof key === 'string' && key ? key.slice(0, 256) : undefined);
-      return reply.code(202).header('x-nimbus-activation-id', accepted.activationId).send({ activationId: accepted.activationId, duplicate: accepted.duplicate });
-    }
-    return sendOnApiOrigin(reply, await invocations.sync(name, input, 'sync'));
-  });
+  app.post<{ Params: Params; Querystring: Record<string, string | string[]> }>(
+    '/v1/functions/:name/invoke',
+    async (request, reply) => {
+      const name = checkFunctionName(request.params.name);
+      const input = { kind: 'event' as const, event: eventOf(request) };
+      if (wantsAsync(request.query, request.headers.prefer)) {
+        const key = request.headers['idempotency-key'];
+        const accepted = await invocations.async(
+          name,
+          input,
+          typeof key === 'string' && key ? key.slice(0, 256) : undefined,
+        );
+        return reply
+          .code(202)
+          .header('x-nimbus-activation-id', accepted.activationId)
+          .send({ activationId: accepted.activationId, duplicate: accepted.duplicate });
+      }
+      return sendOnApiOrigin(reply, await invocations.sync(name, input, 'sync'));
+    },
+  );
 }

@@ -17,12 +17,15 @@ const MigrateBody = z.object({ target: z.string().min(1).max(200).optional() }).
 
 export function sandboxRoutes(app: FastifyInstance, invoker: Invoker | undefined, functions: FunctionsService): void {
   const local = (): Invoker => {
-    if (!invoker) throw new NimbusError('not_supported', 'this front end runs no invoker; manage sandboxes on an invoker node');
+    if (!invoker)
+      throw new NimbusError('not_supported', 'this front end runs no invoker; manage sandboxes on an invoker node');
     return invoker;
   };
 
   // capacity: the invoker's platform-wide caps and what is admitted against them now.
-  app.get('/v1/sandboxes', async () => (invoker ? { sandboxes: invoker.listSandboxes(), capacity: invoker.capacity.usage() } : { sandboxes: [] }));
+  app.get('/v1/sandboxes', async () =>
+    invoker ? { sandboxes: invoker.listSandboxes(), capacity: invoker.capacity.usage() } : { sandboxes: [] },
+  );
 
   app.post<{ Params: { name: string } }>('/v1/functions/:name/sandboxes', async (request, reply) => {
     const fn = await functions.get(request.params.name);

@@ -49,7 +49,11 @@ export async function readOomState(dir: string): Promise<OomState | undefined> {
     if (isV1) {
       const control = await readFile(path.join(dir, 'memory.oom_control'), 'utf8');
       const failcnt = await readFile(path.join(dir, 'memory.failcnt'), 'utf8');
-      return { oomKills: statValue(control, 'oom_kill'), underOom: (statValue(control, 'under_oom') ?? 0) > 0, limitHits: Number(failcnt) };
+      return {
+        oomKills: statValue(control, 'oom_kill'),
+        underOom: (statValue(control, 'under_oom') ?? 0) > 0,
+        limitHits: Number(failcnt),
+      };
     }
     const events = await readFile(path.join(dir, 'memory.events'), 'utf8');
     return { oomKills: statValue(events, 'oom_kill'), underOom: false, limitHits: statValue(events, 'max') ?? 0 };
@@ -66,7 +70,11 @@ export function killedForMemory(s: OomState | undefined): boolean {
 
 /** The limits the kernel holds for the cgroup: memory bytes and CPU quota (microseconds per period). */
 export async function readLimits(cgroupsPath: string): Promise<{ memoryBytes?: number; cpuQuotaUs?: number }> {
-  const read = (file: string) => readFile(file, 'utf8').then((t) => t.trim(), () => undefined);
+  const read = (file: string) =>
+    readFile(file, 'utf8').then(
+      (t) => t.trim(),
+      () => undefined,
+    );
   if (isV1) {
     const memory = await read(path.join(CGROUP_ROOT, 'memory', cgroupsPath, 'memory.limit_in_bytes'));
     const quota = await read(path.join(CGROUP_ROOT, 'cpu', cgroupsPath, 'cpu.cfs_quota_us'));

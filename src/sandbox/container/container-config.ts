@@ -44,7 +44,12 @@ export function configTemplate(image: ContainerImage): OciConfig {
   const mounts: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=1m'] },
-    ...image.systemMounts.map((dir): OciMount => ({ destination: dir, type: 'bind', source: dir, options: READ_ONLY_BIND })),
+    ...image.systemMounts.map((dir): OciMount => ({
+      destination: dir,
+      type: 'bind',
+      source: dir,
+      options: READ_ONLY_BIND,
+    })),
     { destination: '/etc', type: 'bind', source: image.etcDir, options: READ_ONLY_BIND },
   ];
   return {
@@ -66,12 +71,26 @@ export function configTemplate(image: ContainerImage): OciConfig {
     hostname: 'nimbus',
     mounts,
     linux: {
-      namespaces: [...ISOLATED_NAMESPACES, ...(image.identity.userNamespace ? (['user'] as const) : [])].map((type) => ({ type })),
-      ...(image.identity.uidMappings ? { uidMappings: image.identity.uidMappings, gidMappings: image.identity.gidMappings } : {}),
+      namespaces: [...ISOLATED_NAMESPACES, ...(image.identity.userNamespace ? (['user'] as const) : [])].map(
+        (type) => ({ type }),
+      ),
+      ...(image.identity.uidMappings
+        ? { uidMappings: image.identity.uidMappings, gidMappings: image.identity.gidMappings }
+        : {}),
       cgroupsPath: '',
       resources: { devices: [{ allow: false, access: 'rwm' }] },
       seccomp: seccompProfile(),
-      maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi'],
+      maskedPaths: [
+        '/proc/acpi',
+        '/proc/asound',
+        '/proc/kcore',
+        '/proc/keys',
+        '/proc/latency_stats',
+        '/proc/timer_list',
+        '/proc/timer_stats',
+        '/proc/sched_debug',
+        '/proc/scsi',
+      ],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
       rootfsPropagation: 'rprivate',
     },
@@ -80,7 +99,8 @@ export function configTemplate(image: ContainerImage): OciConfig {
 
 export function sandboxConfig(template: OciConfig, plan: SandboxContainerPlan): OciConfig {
   // The host's network namespace is never shared: with network, the container joins its own filtered one.
-  if (plan.network && !plan.sandboxNetwork) throw new Error('a container with network needs its own network namespace (sandboxNetwork)');
+  if (plan.network && !plan.sandboxNetwork)
+    throw new Error('a container with network needs its own network namespace (sandboxNetwork)');
   const net = plan.network ? plan.sandboxNetwork : undefined;
   const env = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', ...plan.env, NIMBUS_AGENT_CHANNEL: 'fd:3' };
   const memoryBytes = plan.memoryMb * MB;
@@ -89,10 +109,24 @@ export function sandboxConfig(template: OciConfig, plan: SandboxContainerPlan): 
     process: { ...template.process, args: plan.args, env: Object.entries(env).map(([k, v]) => `${k}=${v}`) },
     mounts: [
       ...template.mounts,
-      { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', `size=${plan.tmpfsMb}m`] },
+      {
+        destination: '/tmp',
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['nosuid', 'nodev', 'mode=1777', `size=${plan.tmpfsMb}m`],
+      },
       { destination: TASK_DIR, type: 'bind', source: plan.taskDir, options: READ_ONLY_BIND },
       { destination: AGENT_IN_CONTAINER, type: 'bind', source: plan.agentPath, options: READ_ONLY_BIND },
-      ...(net ? [{ destination: '/etc/resolv.conf', type: 'bind', source: net.resolvConf, options: READ_ONLY_BIND } satisfies OciMount] : []),
+      ...(net
+        ? [
+            {
+              destination: '/etc/resolv.conf',
+              type: 'bind',
+              source: net.resolvConf,
+              options: READ_ONLY_BIND,
+            } satisfies OciMount,
+          ]
+        : []),
     ],
     linux: {
       ...template.linux,

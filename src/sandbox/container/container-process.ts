@@ -43,14 +43,26 @@ export class ContainerProcess implements AgentProcess {
   private readonly memoryDir: string;
   private bundle: string;
 
-  private constructor(private readonly launch: ContainerLaunch, readonly channel: Duplex, readonly stderr: Readable, private readonly pid: number, private readonly startTime: string | undefined) {
+  private constructor(
+    private readonly launch: ContainerLaunch,
+    readonly channel: Duplex,
+    readonly stderr: Readable,
+    private readonly pid: number,
+    private readonly startTime: string | undefined,
+  ) {
     this.memoryDir = memoryCgroupDir(launch.cgroupsPath);
     this.bundle = launch.bundleDir;
     this.exited = new Promise((resolve) => (this.resolveExited = resolve));
   }
 
   get details(): Record<string, unknown> {
-    return { ...this.launch.details, containerId: this.launch.containerId, pid: this.pid, bundle: this.bundle, cgroupsPath: this.launch.cgroupsPath };
+    return {
+      ...this.launch.details,
+      containerId: this.launch.containerId,
+      pid: this.pid,
+      bundle: this.bundle,
+      cgroupsPath: this.launch.cgroupsPath,
+    };
   }
 
   get bundleDir(): string {
@@ -79,7 +91,10 @@ export class ContainerProcess implements AgentProcess {
     const collect = (c: Buffer) => (runcOutput = (runcOutput + c.toString('utf8')).slice(-4096));
     source.on('data', collect);
     const hung = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
-    const [code, signal] = (await Promise.race([once(child, 'exit'), once(child, 'error').then(([e]) => [String(e), null])])) as [unknown, unknown];
+    const [code, signal] = (await Promise.race([
+      once(child, 'exit'),
+      once(child, 'error').then(([e]) => [String(e), null]),
+    ])) as [unknown, unknown];
     clearTimeout(hung);
     source.off('data', collect);
     const channel = child.stdio[3] as Duplex;
@@ -89,7 +104,10 @@ export class ContainerProcess implements AgentProcess {
       source.destroy();
       await launch.runc.deleteForce(launch.containerId).catch(() => undefined);
       const how = signal ? `signal ${String(signal)}` : `exit ${String(code)}`;
-      throw new NimbusError('unavailable', `runc could not start container ${launch.containerId} (${how}): ${runcOutput.trim() || 'no output'}`);
+      throw new NimbusError(
+        'unavailable',
+        `runc could not start container ${launch.containerId} (${how}): ${runcOutput.trim() || 'no output'}`,
+      );
     }
     const proc = new ContainerProcess(launch, channel, stderr, pid, await liveStartTime(pid));
     source.once('close', () => void proc.reap());

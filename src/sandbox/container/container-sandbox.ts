@@ -18,12 +18,22 @@ export interface ContainerHandle {
 }
 
 export class ContainerSandbox extends AgentSandbox {
-  private constructor(spec: SandboxSpec, proc: AgentProcess, private readonly container: ContainerHandle) {
+  private constructor(
+    spec: SandboxSpec,
+    proc: AgentProcess,
+    private readonly container: ContainerHandle,
+  ) {
     super('container', spec, proc);
   }
 
   /** Loads the function in the container's agent; resolves once it is ready to invoke. */
-  static create(spec: SandboxSpec, proc: AgentProcess, container: ContainerHandle, initTimeoutMs: number, artifactPath: string): Promise<ContainerSandbox> {
+  static create(
+    spec: SandboxSpec,
+    proc: AgentProcess,
+    container: ContainerHandle,
+    initTimeoutMs: number,
+    artifactPath: string,
+  ): Promise<ContainerSandbox> {
     return ContainerSandbox.open(new ContainerSandbox(spec, proc, container), initTimeoutMs, artifactPath);
   }
 
@@ -33,7 +43,8 @@ export class ContainerSandbox extends AgentSandbox {
     if (memoryMb !== undefined && (!Number.isInteger(memoryMb) || memoryMb < MIN_MEMORY_MB)) {
       throw new NimbusError('bad_request', `memoryMb must be a whole number of MB, at least ${MIN_MEMORY_MB}`);
     }
-    if (cpus !== undefined && !(cpus >= MIN_CPUS)) throw new NimbusError('bad_request', `cpus must be at least ${MIN_CPUS}`);
+    if (cpus !== undefined && !(cpus >= MIN_CPUS))
+      throw new NimbusError('bad_request', `cpus must be at least ${MIN_CPUS}`);
     const before = { memoryMb: this.memoryLimitMb, cpus: this.cpus };
     const after = { memoryMb: memoryMb ?? before.memoryMb, cpus: cpus ?? before.cpus };
     try {
@@ -48,6 +59,10 @@ export class ContainerSandbox extends AgentSandbox {
     }
     this.memoryLimitMb = after.memoryMb;
     this.cpus = after.cpus;
-    return { before, after, details: { cgroup: await readLimits(this.container.cgroupsPath), v8HeapLimit: 'unchanged (set at start)' } };
+    return {
+      before,
+      after,
+      details: { cgroup: await readLimits(this.container.cgroupsPath), v8HeapLimit: 'unchanged (set at start)' },
+    };
   }
 }

@@ -7,7 +7,14 @@
 // agent runs as the container's init and talks to the host over fd 3.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { DriverAvailability, DriverCapabilities, DriverContext, Sandbox, SandboxDriver, SandboxSpec } from '../driver.ts';
+import type {
+  DriverAvailability,
+  DriverCapabilities,
+  DriverContext,
+  Sandbox,
+  SandboxDriver,
+  SandboxSpec,
+} from '../driver.ts';
 import { NimbusError } from '../../shared/errors.ts';
 import { cpuQuotaUs } from './container-config.ts';
 import { ContainerSandbox } from './container-sandbox.ts';
@@ -60,7 +67,10 @@ export class ContainerDriver implements SandboxDriver {
 
   private readonly egress: EgressRules;
 
-  constructor(private readonly ctx: DriverContext, private readonly options: ContainerDriverOptions = {}) {
+  constructor(
+    private readonly ctx: DriverContext,
+    private readonly options: ContainerDriverOptions = {},
+  ) {
     this.egress = new EgressRules(ctx.egress);
     this.dataDir = path.resolve(ctx.dataDir);
     this.containersDir = path.join(this.dataDir, 'containers');
@@ -70,8 +80,21 @@ export class ContainerDriver implements SandboxDriver {
   /** Shared parts, prepared once: image, config template, agent copy, runc. */
   private prepared(): Promise<ContainerLauncher> {
     const { containersDir, cgroupParent, dataDir } = this;
-    this.launcher ??= prepareRuntime({ dataDir, containersDir, agentPath: this.ctx.agentPath, userNamespace: this.options.userNamespace ?? true }).then(
-      (rt) => new ContainerLauncher(rt, { containersDir, cgroupParent, pidsLimit: this.options.pidsLimit ?? 128, tmpfsMb: this.options.tmpfsMb ?? 64, egress: this.egress, log: this.ctx.log }),
+    this.launcher ??= prepareRuntime({
+      dataDir,
+      containersDir,
+      agentPath: this.ctx.agentPath,
+      userNamespace: this.options.userNamespace ?? true,
+    }).then(
+      (rt) =>
+        new ContainerLauncher(rt, {
+          containersDir,
+          cgroupParent,
+          pidsLimit: this.options.pidsLimit ?? 128,
+          tmpfsMb: this.options.tmpfsMb ?? 64,
+          egress: this.egress,
+          log: this.ctx.log,
+        }),
     );
     return this.launcher;
   }
@@ -80,16 +103,30 @@ export class ContainerDriver implements SandboxDriver {
     this.probed ??= this.prepared().then(
       async (l) => {
         const profile = { memoryMb: 128, cpus: 1, network: false, env: {} };
-        const config = (taskDir: string) => l.config('nimbus-probe', taskDir, [l.rt.nodePath, '-e', 'process.exit(0)'], profile);
-        const result = await probeRuntimes({ containersDir: this.containersDir, dataDir: this.dataDir, runcBinary: l.rt.runc?.binary, config });
-        return { ...result, details: { ...result.details, identity: l.rt.image.identity.reason, prewarm: this.options.prewarm ?? true } };
+        const config = (taskDir: string) =>
+          l.config('nimbus-probe', taskDir, [l.rt.nodePath, '-e', 'process.exit(0)'], profile);
+        const result = await probeRuntimes({
+          containersDir: this.containersDir,
+          dataDir: this.dataDir,
+          runcBinary: l.rt.runc?.binary,
+          config,
+        });
+        return {
+          ...result,
+          details: { ...result.details, identity: l.rt.image.identity.reason, prewarm: this.options.prewarm ?? true },
+        };
       },
       (e: Error) => ({ available: false, reason: `cannot prepare the container image: ${e.message}` }),
     );
     return this.probed;
   }
 
-  private async launch(name: string, profile: ContainerProfile, env: Record<string, string>, artifactDir?: string): Promise<Launched> {
+  private async launch(
+    name: string,
+    profile: ContainerProfile,
+    env: Record<string, string>,
+    artifactDir?: string,
+  ): Promise<Launched> {
     const launcher = await this.prepared();
     if (!this.exitGuard) {
       const scope = { runc: launcher.runc, containersDir: this.containersDir, cgroupParent: this.cgroupParent };
@@ -120,23 +157,35 @@ export class ContainerDriver implements SandboxDriver {
       throw e;
     }
     const container = { runc: launcher.runc, containerId: launched.containerId, cgroupsPath: launched.cgroupsPath };
-    return ContainerSandbox.create(spec, launched.proc, container, this.options.initTimeoutMs ?? 10_000, artifactInContainer);
+    return ContainerSandbox.create(
+      spec,
+      launched.proc,
+      container,
+      this.options.initTimeoutMs ?? 10_000,
+      artifactInContainer,
+    );
   }
 
   /** Turns a stem cell into this sandbox's container, or gives it up (undefined) if it cannot be. */
-  private async specialise(stem: Launched | undefined, name: string, profile: ContainerProfile): Promise<Launched | undefined> {
+  private async specialise(
+    stem: Launched | undefined,
+    name: string,
+    profile: ContainerProfile,
+  ): Promise<Launched | undefined> {
     if (!stem) return undefined;
     const to = path.join(this.containersDir, name);
     try {
       await stem.proc.moveBundle(to);
-      if (stem.profile.cpus !== profile.cpus) await (await this.prepared()).runc.update(stem.containerId, { cpuQuotaUs: cpuQuotaUs(profile.cpus) });
+      if (stem.profile.cpus !== profile.cpus)
+        await (await this.prepared()).runc.update(stem.containerId, { cpuQuotaUs: cpuQuotaUs(profile.cpus) });
       if (!stem.proc.running) throw new Error('the prewarmed container stopped');
       return { ...stem, taskDir: path.join(to, 'task'), profile };
     } catch (e) {
       this.ctx.log('warn', 'could not use a prewarmed container; starting a new one', { error: String(e) });
       await stem.proc.kill();
       if (stem.proc.bundleDir === to) await removeBundle(to);
-      if (e instanceof Error && 'code' in e && e.code === 'ENOTEMPTY') throw new NimbusError('conflict', `a container bundle named ${name} already exists`);
+      if (e instanceof Error && 'code' in e && e.code === 'ENOTEMPTY')
+        throw new NimbusError('conflict', `a container bundle named ${name} already exists`);
       return undefined;
     }
   }
@@ -149,16 +198,22 @@ export class ContainerDriver implements SandboxDriver {
   /** cleanupLeftovers, saying what it removed. */
   async removeLeftovers(): Promise<LeftoverReport> {
     // Only runc and the paths are needed, not the prepared image: the platform sweeps this at every start, used or not.
-    const runc = (await this.launcher?.catch(() => undefined))?.rt.runc ?? (await findBinary('runc').then((b) => (b ? new Runc(b, path.join(this.dataDir, 'runc')) : undefined)));
+    const runc =
+      (await this.launcher?.catch(() => undefined))?.rt.runc ??
+      (await findBinary('runc').then((b) => (b ? new Runc(b, path.join(this.dataDir, 'runc')) : undefined)));
     if (!runc) return { containers: [], bundles: [], cgroups: [] };
     const live = [...this.live.values()];
     const report = await removeLeftovers({
       runc,
       containersDir: this.containersDir,
       cgroupParent: this.cgroupParent,
-      live: { containerIds: new Set(live.map((l) => l.containerId)), bundles: new Set(live.map((l) => path.basename(l.proc.bundleDir))) },
+      live: {
+        containerIds: new Set(live.map((l) => l.containerId)),
+        bundles: new Set(live.map((l) => path.basename(l.proc.bundleDir))),
+      },
     });
-    if (report.containers.length + report.bundles.length + report.cgroups.length > 0) this.ctx.log('info', 'removed container leftovers', { ...report });
+    if (report.containers.length + report.bundles.length + report.cgroups.length > 0)
+      this.ctx.log('info', 'removed container leftovers', { ...report });
     return report;
   }
 

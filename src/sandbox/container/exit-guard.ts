@@ -38,7 +38,10 @@ function readOr(file: string, fallback: string): string {
 
 function deleteContainersSync({ binary, root }: Runc): void {
   if (!existsSync(root)) return;
-  const listed = spawnSync(binary, ['--root', root, 'list', '--format', 'json'], { encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS });
+  const listed = spawnSync(binary, ['--root', root, 'list', '--format', 'json'], {
+    encoding: 'utf8',
+    timeout: COMMAND_TIMEOUT_MS,
+  });
   let containers: { id: string }[] = [];
   try {
     containers = (JSON.parse(listed.stdout || 'null') as { id: string }[] | null) ?? [];
@@ -46,7 +49,8 @@ function deleteContainersSync({ binary, root }: Runc): void {
     /* nothing usable listed: the cgroup sweep still runs */
   }
   for (const { id } of containers) {
-    if (id.startsWith(CONTAINER_PREFIX)) spawnSync(binary, ['--root', root, 'delete', '--force', id], { stdio: 'ignore', timeout: COMMAND_TIMEOUT_MS });
+    if (id.startsWith(CONTAINER_PREFIX))
+      spawnSync(binary, ['--root', root, 'delete', '--force', id], { stdio: 'ignore', timeout: COMMAND_TIMEOUT_MS });
   }
 }
 
@@ -55,7 +59,11 @@ function sweepCgroupsSync(cgroupParent: string): void {
   const scopes = parseCgroupMounts(readOr('/proc/self/mounts', '')).map((m) => path.join(m, cgroupParent));
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (let round = 0; round < 50; round++) {
-    const dirs = scopes.flatMap((scope) => (existsSync(scope) ? readdirSync(scope, { withFileTypes: true }) : []).filter((e) => e.isDirectory()).map((e) => path.join(scope, e.name)));
+    const dirs = scopes.flatMap((scope) =>
+      (existsSync(scope) ? readdirSync(scope, { withFileTypes: true }) : [])
+        .filter((e) => e.isDirectory())
+        .map((e) => path.join(scope, e.name)),
+    );
     if (dirs.length === 0) break;
     for (const dir of dirs) {
       for (const pid of readOr(path.join(dir, 'cgroup.procs'), '').split('\n').filter(Boolean)) kill(Number(pid));

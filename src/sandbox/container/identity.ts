@@ -27,7 +27,9 @@ export interface ContainerIdentity {
 }
 
 export async function identityFor(rootfs: string, allowUserNamespace = true): Promise<ContainerIdentity> {
-  const blocker = allowUserNamespace ? await userNamespaceBlocker(rootfs) : 'user namespaces are turned off in the driver options';
+  const blocker = allowUserNamespace
+    ? await userNamespaceBlocker(rootfs)
+    : 'user namespaces are turned off in the driver options';
   if (blocker) {
     return {
       userNamespace: false,

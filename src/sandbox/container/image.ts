@@ -27,7 +27,12 @@ export async function prepareImage(containersDir: string, allowUserNamespace = t
   const etcDir = path.join(imageDir, 'etc');
   // Containers' host uids must be able to pass through to the root (o+x); the
   // bundle names stay unlistable (0711).
-  for (const [dir, mode] of [[containersDir, 0o711], [imageDir, 0o711], [rootfs, 0o755], [etcDir, 0o755]] as const) {
+  for (const [dir, mode] of [
+    [containersDir, 0o711],
+    [imageDir, 0o711],
+    [rootfs, 0o755],
+    [etcDir, 0o755],
+  ] as const) {
     await mkdir(dir, { recursive: true });
     await chmod(dir, mode);
   }

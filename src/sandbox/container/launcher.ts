@@ -51,14 +51,26 @@ export interface LauncherOptions {
 }
 
 export class ContainerLauncher {
-  constructor(readonly rt: PreparedRuntime, private readonly o: LauncherOptions) {}
+  constructor(
+    readonly rt: PreparedRuntime,
+    private readonly o: LauncherOptions,
+  ) {}
 
   get runc(): Runc {
-    if (!this.rt.runc) throw new NimbusError('unavailable', 'the container engine needs runc, which is not installed (apt-get install runc; scripts/setup.sh does it)');
+    if (!this.rt.runc)
+      throw new NimbusError(
+        'unavailable',
+        'the container engine needs runc, which is not installed (apt-get install runc; scripts/setup.sh does it)',
+      );
     return this.rt.runc;
   }
 
-  config(containerId: string, taskDir: string, args: string[], req: ContainerProfile & { env: Record<string, string>; sandboxNetwork?: { netnsPath: string; resolvConf: string } }): OciConfig {
+  config(
+    containerId: string,
+    taskDir: string,
+    args: string[],
+    req: ContainerProfile & { env: Record<string, string>; sandboxNetwork?: { netnsPath: string; resolvConf: string } },
+  ): OciConfig {
     return sandboxConfig(this.rt.template, {
       cgroupsPath: `${this.o.cgroupParent}/${containerId}`,
       taskDir,
@@ -98,14 +110,24 @@ export class ContainerLauncher {
         containerId,
         bundleDir,
         cgroupsPath: config.linux.cgroupsPath,
-        details: { runtime: 'runc', identity: this.rt.image.identity.reason, network: sandboxNet ? sandboxNet.details : 'none (loopback only)' },
+        details: {
+          runtime: 'runc',
+          identity: this.rt.image.identity.reason,
+          network: sandboxNet ? sandboxNet.details : 'none (loopback only)',
+        },
         log: this.o.log,
       });
       // The namespace's helpers go with the container, whichever way it ends.
       const opened = sandboxNet;
       if (opened) void proc.exited.then(() => opened.close());
       const { memoryMb, cpus, network } = req;
-      return { proc, containerId, cgroupsPath: config.linux.cgroupsPath, taskDir, profile: { memoryMb, cpus, network } };
+      return {
+        proc,
+        containerId,
+        cgroupsPath: config.linux.cgroupsPath,
+        taskDir,
+        profile: { memoryMb, cpus, network },
+      };
     } catch (e) {
       await sandboxNet?.close();
       await removeBundle(bundleDir);

@@ -30,7 +30,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function killCgroup(dir: string): Promise<void> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const pids = (await readFile(path.join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
+    const pids = (await readFile(path.join(dir, 'cgroup.procs'), 'utf8').catch(() => ''))
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
     if (pids.length === 0) break;
     for (const pid of pids) {
       try {

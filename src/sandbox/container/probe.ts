@@ -43,7 +43,11 @@ function runOnce(binary: string, root: string, bundle: string, id: string): Prom
   });
 }
 
-async function withBundle<T>(target: ProbeTarget, name: string, use: (bundle: string, id: string) => Promise<T>): Promise<T> {
+async function withBundle<T>(
+  target: ProbeTarget,
+  name: string,
+  use: (bundle: string, id: string) => Promise<T>,
+): Promise<T> {
   const bundle = path.join(target.containersDir, `probe-${name}-${process.pid}-${Date.now()}`);
   const taskDir = path.join(bundle, 'task');
   await mkdir(taskDir, { recursive: true, mode: 0o711 });
@@ -58,7 +62,9 @@ async function withBundle<T>(target: ProbeTarget, name: string, use: (bundle: st
 export async function probeRuntimes(target: ProbeTarget): Promise<DriverAvailability> {
   const crunBinary = await findBinary('crun');
   const crun = crunBinary
-    ? await withBundle(target, 'crun', (bundle, id) => runOnce(crunBinary, path.join(target.dataDir, 'crun'), bundle, id)).then((r) => ({
+    ? await withBundle(target, 'crun', (bundle, id) =>
+        runOnce(crunBinary, path.join(target.dataDir, 'crun'), bundle, id),
+      ).then((r) => ({
         present: true,
         binary: crunBinary,
         works: r.ok,
@@ -66,11 +72,22 @@ export async function probeRuntimes(target: ProbeTarget): Promise<DriverAvailabi
       }))
     : { present: false };
   if (!target.runcBinary) {
-    return { available: false, reason: 'runc is not installed (Debian: apt-get install runc; scripts/setup.sh does it)', details: { crun } };
+    return {
+      available: false,
+      reason: 'runc is not installed (Debian: apt-get install runc; scripts/setup.sh does it)',
+      details: { crun },
+    };
   }
   const runcBinary = target.runcBinary;
-  const run = await withBundle(target, 'runc', (bundle, id) => runOnce(runcBinary, path.join(target.dataDir, 'runc'), bundle, id));
+  const run = await withBundle(target, 'runc', (bundle, id) =>
+    runOnce(runcBinary, path.join(target.dataDir, 'runc'), bundle, id),
+  );
   const details = { runtime: 'runc', binary: runcBinary, trivialRunMs: run.ms, crun };
-  if (!run.ok) return { available: false, reason: `runc is installed but a container does not run here: ${run.output || 'no output'}`, details };
+  if (!run.ok)
+    return {
+      available: false,
+      reason: `runc is installed but a container does not run here: ${run.output || 'no output'}`,
+      details,
+    };
   return { available: true, reason: `runc ran a node container in ${run.ms} ms`, details };
 }

@@ -9,7 +9,11 @@ const COMMAND_TIMEOUT_MS = 30_000;
 const EXTRA_BIN_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 export class RuncError extends Error {
-  constructor(readonly args: string[], readonly stderr: string, cause: string) {
+  constructor(
+    readonly args: string[],
+    readonly stderr: string,
+    cause: string,
+  ) {
     super(`runc ${args.join(' ')} failed: ${stderr.trim() || cause}`);
   }
 }
@@ -26,7 +30,13 @@ export async function findBinary(name: string): Promise<string | undefined> {
   const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), ...EXTRA_BIN_DIRS];
   for (const dir of dirs) {
     const candidate = path.join(dir, name);
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+    if (
+      await access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
   }
   return undefined;
 }
@@ -35,15 +45,23 @@ export class Runc {
   /** Pids of `runc run` processes still starting a container. */
   readonly starting = new Set<number>();
 
-  constructor(readonly binary: string, readonly root: string) {}
+  constructor(
+    readonly binary: string,
+    readonly root: string,
+  ) {}
 
   run(args: string[]): Promise<string> {
     const full = ['--root', this.root, ...args];
     return new Promise((resolve, reject) => {
-      execFile(this.binary, full, { timeout: COMMAND_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-        if (err) reject(new RuncError(args, stderr, err.message));
-        else resolve(stdout);
-      });
+      execFile(
+        this.binary,
+        full,
+        { timeout: COMMAND_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+        (err, stdout, stderr) => {
+          if (err) reject(new RuncError(args, stderr, err.message));
+          else resolve(stdout);
+        },
+      );
     });
   }
 
@@ -53,7 +71,19 @@ export class Runc {
    * container as its fd 3. The child exits once the container has started.
    */
   spawnDetached(id: string, bundle: string, pidFile: string): ChildProcess {
-    const args = ['--root', this.root, 'run', '--detach', '--bundle', bundle, '--pid-file', pidFile, '--preserve-fds', '1', id];
+    const args = [
+      '--root',
+      this.root,
+      'run',
+      '--detach',
+      '--bundle',
+      bundle,
+      '--pid-file',
+      pidFile,
+      '--preserve-fds',
+      '1',
+      id,
+    ];
     const child = spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
     const pid = child.pid;
     if (pid) {
@@ -84,8 +114,10 @@ export class Runc {
 
   async update(id: string, limits: { memoryBytes?: number; cpuQuotaUs?: number; cpuPeriodUs?: number }): Promise<void> {
     const args = ['update'];
-    if (limits.memoryBytes !== undefined) args.push('--memory', String(limits.memoryBytes), '--memory-swap', String(limits.memoryBytes));
-    if (limits.cpuQuotaUs !== undefined) args.push('--cpu-quota', String(limits.cpuQuotaUs), '--cpu-period', String(limits.cpuPeriodUs ?? 100_000));
+    if (limits.memoryBytes !== undefined)
+      args.push('--memory', String(limits.memoryBytes), '--memory-swap', String(limits.memoryBytes));
+    if (limits.cpuQuotaUs !== undefined)
+      args.push('--cpu-quota', String(limits.cpuQuotaUs), '--cpu-period', String(limits.cpuPeriodUs ?? 100_000));
     await this.run([...args, id]);
   }
 }

@@ -21,7 +21,12 @@ export interface PreparedRuntime {
   runc: Runc | undefined;
 }
 
-export async function prepareRuntime(o: { dataDir: string; containersDir: string; agentPath: string; userNamespace: boolean }): Promise<PreparedRuntime> {
+export async function prepareRuntime(o: {
+  dataDir: string;
+  containersDir: string;
+  agentPath: string;
+  userNamespace: boolean;
+}): Promise<PreparedRuntime> {
   const image = await prepareImage(o.containersDir, o.userNamespace);
   const nodePath = await realpath(process.execPath);
   if (!image.systemMounts.some((dir) => nodePath.startsWith(`${dir}/`))) {
@@ -36,14 +41,22 @@ export async function prepareRuntime(o: { dataDir: string; containersDir: string
   await chmod(tmp, 0o444);
   await rename(tmp, agentPath);
   const runcBinary = await findBinary('runc');
-  return { image, template: configTemplate(image), agentPath, nodePath, runc: runcBinary ? new Runc(runcBinary, path.join(o.dataDir, 'runc')) : undefined };
+  return {
+    image,
+    template: configTemplate(image),
+    agentPath,
+    nodePath,
+    runc: runcBinary ? new Runc(runcBinary, path.join(o.dataDir, 'runc')) : undefined,
+  };
 }
 
 export function validateSpec(spec: SandboxSpec): void {
-  if (!Number.isInteger(spec.memoryMb) || spec.memoryMb < MIN_MEMORY_MB) throw new NimbusError('bad_request', `memoryMb must be a whole number, at least ${MIN_MEMORY_MB}`);
+  if (!Number.isInteger(spec.memoryMb) || spec.memoryMb < MIN_MEMORY_MB)
+    throw new NimbusError('bad_request', `memoryMb must be a whole number, at least ${MIN_MEMORY_MB}`);
   if (!(spec.cpus >= MIN_CPUS)) throw new NimbusError('bad_request', `cpus must be at least ${MIN_CPUS}`);
   for (const [key, value] of Object.entries(spec.env)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new NimbusError('bad_request', `environment variable name "${key}" is not valid`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+      throw new NimbusError('bad_request', `environment variable name "${key}" is not valid`);
     if (value.includes('\0')) throw new NimbusError('bad_request', `environment variable ${key} contains a NUL byte`);
   }
 }
@@ -52,7 +65,10 @@ export function validateSpec(spec: SandboxSpec): void {
 export function bundleName(sandboxId: string): string {
   if (/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(sandboxId)) return sandboxId;
   const hash = createHash('sha256').update(sandboxId).digest('hex').slice(0, 12);
-  return `${sandboxId.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[._-]+/, '').slice(0, 80)}-${hash}`;
+  return `${sandboxId
+    .replace(/[^A-Za-z0-9_.-]/g, '_')
+    .replace(/^[._-]+/, '')
+    .slice(0, 80)}-${hash}`;
 }
 
 /** Creates an empty bundle directory, refusing one that exists (a sandbox id in use). */
@@ -61,7 +77,8 @@ export async function makeBundleDir(containersDir: string, name: string): Promis
   try {
     await mkdir(bundleDir, { mode: 0o711 });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new NimbusError('conflict', `a container bundle named ${name} already exists`);
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new NimbusError('conflict', `a container bundle named ${name} already exists`);
     throw e;
   }
   return bundleDir;
@@ -83,7 +100,13 @@ export async function artifactKind(artifactPath: string): Promise<'file' | 'dire
 export async function placeArtifact(taskDir: string, artifactPath: string): Promise<string> {
   const inBundle = path.join(taskDir, path.basename(artifactPath));
   const readable = ((await stat(artifactPath)).mode & 0o004) !== 0;
-  if (!readable || !(await link(artifactPath, inBundle).then(() => true, () => false))) {
+  if (
+    !readable ||
+    !(await link(artifactPath, inBundle).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     await copyFile(artifactPath, inBundle);
     await chmod(inBundle, 0o444);
   }

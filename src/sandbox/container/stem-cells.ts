@@ -38,7 +38,10 @@ export class StemCells {
     const previous = this.stems.get(key);
     this.stems.delete(key);
     if (previous) void previous.then((stem) => stem?.proc.kill());
-    this.stems.set(key, this.start(`stem-${randomUUID().slice(0, 12)}`, profile).catch(() => undefined));
+    this.stems.set(
+      key,
+      this.start(`stem-${randomUUID().slice(0, 12)}`, profile).catch(() => undefined),
+    );
     for (const [oldKey, stem] of this.stems) {
       if (this.stems.size <= STEM_PROFILES) break;
       this.stems.delete(oldKey);

@@ -20,7 +20,8 @@ export interface IsolateBundles {
 
 async function guestHash(): Promise<string> {
   const hash = createHash('sha256');
-  for (const name of (await readdir(GUEST_DIR)).sort()) hash.update(name).update(await readFile(path.join(GUEST_DIR, name)));
+  for (const name of (await readdir(GUEST_DIR)).sort())
+    hash.update(name).update(await readFile(path.join(GUEST_DIR, name)));
   // The runtime bundles core-js-pure's URL: another installed version is another runtime.
   hash.update(await readFile(createRequire(import.meta.url).resolve('core-js-pure/package.json')));
   return hash.digest('hex').slice(0, 16);

@@ -49,7 +49,14 @@ function systemDirs(): string[] {
 /** The descriptor the pool's bubblewrap reads the system-call filter from (a pipe; pool-process.ts writes it). */
 export const SECCOMP_FD = 4;
 
-export const INSIDE = { dir: '/nimbus', pool: '/nimbus/pool.cjs', runtime: '/nimbus/runtime.js', ivm: '/nimbus/node_modules/isolated-vm', gypBuild: '/nimbus/node_modules/node-gyp-build', node: '/nimbus/bin/node' };
+export const INSIDE = {
+  dir: '/nimbus',
+  pool: '/nimbus/pool.cjs',
+  runtime: '/nimbus/runtime.js',
+  ivm: '/nimbus/node_modules/isolated-vm',
+  gypBuild: '/nimbus/node_modules/node-gyp-build',
+  node: '/nimbus/bin/node',
+};
 
 export function poolCommand(bwrap: string, bundles: IsolateBundles): { command: string; args: string[] } {
   // Node outside /usr (the Node 24 that setup fetches into .tools/) is bound in as one file, so that no
@@ -57,25 +64,60 @@ export function poolCommand(bwrap: string, bundles: IsolateBundles): { command: 
   const node = process.execPath.startsWith('/usr/') ? process.execPath : INSIDE.node;
   const nodeOutsideUsr = node === INSIDE.node ? ['--ro-bind', process.execPath, INSIDE.node] : [];
   const args = [
-    '--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--clearenv',
-    '--hostname', 'nimbus-isolate-pool',
-    '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
-    ...systemDirs(), ...nodeOutsideUsr,
-    '--dir', INSIDE.dir,
-    '--ro-bind', isolatedVmDir(), INSIDE.ivm,
-    '--ro-bind', nodeGypBuildDir(), INSIDE.gypBuild,
-    '--ro-bind', bundles.pool, INSIDE.pool,
-    '--ro-bind', bundles.runtime, INSIDE.runtime,
-    '--remount-ro', '/',
-    '--chdir', '/',
-    '--setenv', 'PATH', '/usr/bin:/bin',
-    '--setenv', 'NIMBUS_AGENT_CHANNEL', 'fd:3',
-    '--setenv', 'NIMBUS_IVM_PATH', INSIDE.ivm,
-    '--setenv', 'NIMBUS_ISOLATE_RUNTIME', INSIDE.runtime,
+    '--unshare-all',
+    '--die-with-parent',
+    '--new-session',
+    '--cap-drop',
+    'ALL',
+    '--clearenv',
+    '--hostname',
+    'nimbus-isolate-pool',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/tmp',
+    ...systemDirs(),
+    ...nodeOutsideUsr,
+    '--dir',
+    INSIDE.dir,
+    '--ro-bind',
+    isolatedVmDir(),
+    INSIDE.ivm,
+    '--ro-bind',
+    nodeGypBuildDir(),
+    INSIDE.gypBuild,
+    '--ro-bind',
+    bundles.pool,
+    INSIDE.pool,
+    '--ro-bind',
+    bundles.runtime,
+    INSIDE.runtime,
+    '--remount-ro',
+    '/',
+    '--chdir',
+    '/',
+    '--setenv',
+    'PATH',
+    '/usr/bin:/bin',
+    '--setenv',
+    'NIMBUS_AGENT_CHANNEL',
+    'fd:3',
+    '--setenv',
+    'NIMBUS_IVM_PATH',
+    INSIDE.ivm,
+    '--setenv',
+    'NIMBUS_ISOLATE_RUNTIME',
+    INSIDE.runtime,
     ...seccompArgs(SECCOMP_FD),
     // --expose-gc: the runtime in each isolate takes gc() out of the global scope and runs it before it
     // refuses WebAssembly memory, since collected memories are only given back once found dead.
-    '--', node, '--no-node-snapshot', '--expose-gc', INSIDE.pool,
+    '--',
+    node,
+    '--no-node-snapshot',
+    '--expose-gc',
+    INSIDE.pool,
   ];
   return { command: bwrap, args };
 }

@@ -20,7 +20,15 @@ import { EgressRules } from '../network/policy.ts';
 /** Largest response body handed to a function. */
 export const FETCH_MAX_BYTES = 16 * 1024 * 1024;
 const MAX_FETCH_MS = 60_000;
-const DROPPED_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'expect']);
+const DROPPED_HEADERS = new Set([
+  'host',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'keep-alive',
+  'upgrade',
+  'expect',
+]);
 
 /** Bytes a sandbox's fetches may hold in the platform at once; `total` is what it started with. */
 export interface FetchBudget {
@@ -34,7 +42,12 @@ export function fetchBudget(memoryMb: number): FetchBudget {
   return { left: total, total };
 }
 
-async function readCapped(res: Response, maxBytes: number, budget: FetchBudget, held: { bytes: number }): Promise<Buffer> {
+async function readCapped(
+  res: Response,
+  maxBytes: number,
+  budget: FetchBudget,
+  held: { bytes: number },
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   const reader = res.body?.getReader();
@@ -51,7 +64,9 @@ async function readCapped(res: Response, maxBytes: number, budget: FetchBudget, 
     }
     if (budget.left < 0) {
       await reader.cancel();
-      throw new Error(`the answers this sandbox is fetching at once are over ${Math.round(budget.total / 1048576)} MB (an eighth of memoryMb, at least 16 MB); fetch fewer at once, or raise memoryMb`);
+      throw new Error(
+        `the answers this sandbox is fetching at once are over ${Math.round(budget.total / 1048576)} MB (an eighth of memoryMb, at least 16 MB); fetch fewer at once, or raise memoryMb`,
+      );
     }
     chunks.push(Buffer.from(value));
   }
@@ -73,7 +88,10 @@ function agentFor(egress: EgressRules | EgressPolicy): Agent {
 
 /** Without a policy, the public internet only (no operator allow list). */
 export async function proxyFetch(
-  request: HttpRequestData, deadline: number, egress: EgressRules | EgressPolicy = PUBLIC_ONLY, maxBytes = FETCH_MAX_BYTES,
+  request: HttpRequestData,
+  deadline: number,
+  egress: EgressRules | EgressPolicy = PUBLIC_ONLY,
+  maxBytes = FETCH_MAX_BYTES,
   budget: FetchBudget = fetchBudget(0),
 ): Promise<{ response?: FetchedResponse; error?: string }> {
   let url: URL;
@@ -82,7 +100,8 @@ export async function proxyFetch(
   } catch {
     return { error: `invalid URL ${JSON.stringify(request.url)}` };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { error: `only http and https URLs can be fetched, not ${url.protocol}` };
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return { error: `only http and https URLs can be fetched, not ${url.protocol}` };
   const ms = Math.min(MAX_FETCH_MS, deadline - Date.now());
   if (ms <= 0) return { error: 'the call is past its deadline' };
   const headers = Object.entries(request.headers).filter(([k]) => !DROPPED_HEADERS.has(k.toLowerCase()));
@@ -111,7 +130,9 @@ export async function proxyFetch(
   } catch (e) {
     const err = e as Error & { cause?: { message?: string; code?: string } };
     if (err.cause?.code === EGRESS_REFUSED) return { error: err.cause.message ?? 'egress refused' };
-    return { error: `${err.name === 'TimeoutError' ? `no answer within ${ms} ms` : err.message}${err.cause?.message ? ` (${err.cause.message})` : ''}` };
+    return {
+      error: `${err.name === 'TimeoutError' ? `no answer within ${ms} ms` : err.message}${err.cause?.message ? ` (${err.cause.message})` : ''}`,
+    };
   } finally {
     budget.left += held.bytes;
   }

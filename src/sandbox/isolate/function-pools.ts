@@ -38,13 +38,28 @@ export class FunctionPools {
   private readonly slots = new Map<string, Slot>();
   private closed = false;
 
-  constructor(private readonly start: () => Promise<PoolProcess>, private readonly log: PoolLog) {}
+  constructor(
+    private readonly start: () => Promise<PoolProcess>,
+    private readonly log: PoolLog,
+  ) {}
 
   /** A pool for this function (started, or restarted after its backoff, when none runs) and a place in it. */
   async acquire(spec: SandboxSpec): Promise<PoolLease> {
     const key = spec.functionName;
     let slot = this.slots.get(key);
-    if (!slot) this.slots.set(key, (slot = { key, pool: undefined, holders: new Map(), linger: undefined, crashes: 0, notBefore: 0, watchdog: undefined }));
+    if (!slot)
+      this.slots.set(
+        key,
+        (slot = {
+          key,
+          pool: undefined,
+          holders: new Map(),
+          linger: undefined,
+          crashes: 0,
+          notBefore: 0,
+          watchdog: undefined,
+        }),
+      );
     clearTimeout(slot.linger);
     slot.linger = undefined;
     slot.holders.set(spec.id, spec.memoryMb);
@@ -80,7 +95,11 @@ export class FunctionPools {
   private async startFor(slot: Slot): Promise<PoolProcess> {
     const wait = slot.notBefore - Date.now();
     if (wait > 0) {
-      this.log('debug', 'isolate pool restart held back after crashes', { function: slot.key, crashes: slot.crashes, waitMs: wait });
+      this.log('debug', 'isolate pool restart held back after crashes', {
+        function: slot.key,
+        crashes: slot.crashes,
+        waitMs: wait,
+      });
       await new Promise((r) => setTimeout(r, wait));
     }
     const pool = await this.start();
@@ -95,7 +114,11 @@ export class FunctionPools {
       if (!death.crashed) return;
       slot.crashes = Date.now() - startedAt > STABLE_MS ? 1 : slot.crashes + 1;
       slot.notBefore = Date.now() + (BACKOFF_MS[Math.min(slot.crashes - 1, BACKOFF_MS.length - 1)] ?? 0);
-      this.log('warn', 'isolate pool of a function ended', { function: slot.key, reason: death.message, crashes: slot.crashes });
+      this.log('warn', 'isolate pool of a function ended', {
+        function: slot.key,
+        reason: death.message,
+        crashes: slot.crashes,
+      });
     });
     return pool;
   }

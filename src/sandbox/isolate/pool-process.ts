@@ -25,7 +25,7 @@ async function childrenOf(pid: number): Promise<number[]> {
 /** Host pids of the pool's processes below bubblewrap (its pid-1 helper and the Node pool). */
 async function descendants(pid: number): Promise<number[]> {
   const out: number[] = [];
-  for (let level = [pid]; level.length; ) {
+  for (let level = [pid]; level.length;) {
     const next = (await Promise.all(level.map(childrenOf))).flat();
     out.push(...next);
     level = next;
@@ -48,11 +48,16 @@ export type PoolLog = (level: 'debug' | 'warn', msg: string, extra?: Record<stri
 /** bubblewrap passes its child's end on: 134 is 128 + SIGABRT. */
 export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   if (signal) return `signal ${signal}`;
-  const name = code !== null && code > 128 ? Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0] : undefined;
+  const name =
+    code !== null && code > 128 ? Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0] : undefined;
   return name ? `signal ${name} / exit ${code}` : `exit ${code}`;
 }
 
-const alive = (pid: number) => readFile(`/proc/${pid}/stat`, 'utf8').then((s) => !/^\d+ \(.*\) Z/.test(s), () => false);
+const alive = (pid: number) =>
+  readFile(`/proc/${pid}/stat`, 'utf8').then(
+    (s) => !/^\d+ \(.*\) Z/.test(s),
+    () => false,
+  );
 
 export class PoolProcess {
   private readonly listeners = new Map<string, (e: PoolEvent) => void>();
@@ -68,9 +73,20 @@ export class PoolProcess {
   node = '';
   readonly startedAt = performance.now();
 
-  private constructor(private readonly child: ChildProcess, private readonly channel: Duplex, private readonly log: PoolLog, private readonly uid: number | undefined) {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly channel: Duplex,
+    private readonly log: PoolLog,
+    private readonly uid: number | undefined,
+  ) {
     channel.on('data', (chunk: Buffer) => this.onData(chunk));
-    channel.on('error', () => this.die({ message: 'the channel to the isolate pool for this function failed; it is being restarted', code: 'function_crashed', crashed: true }));
+    channel.on('error', () =>
+      this.die({
+        message: 'the channel to the isolate pool for this function failed; it is being restarted',
+        code: 'function_crashed',
+        crashed: true,
+      }),
+    );
     child.stderr?.on('data', (c: Buffer) => (this.stderrTail = (this.stderrTail + c.toString('utf8')).slice(-4000)));
     child.once('exit', (code, signal) => this.onExit(code, signal));
     if (uid !== undefined) child.once('close', () => void this.releaseUid(uid));
@@ -87,7 +103,10 @@ export class PoolProcess {
     const uid = process.getuid?.() === 0 ? takeSandboxId() : undefined;
     let child: ChildProcess;
     try {
-      child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], ...(uid === undefined ? {} : { uid, gid: uid }) });
+      child = spawn(command, args, {
+        stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+        ...(uid === undefined ? {} : { uid, gid: uid }),
+      });
       sendFilter(child, SECCOMP_FD);
     } catch (e) {
       if (uid !== undefined) releaseSandboxId(uid);
@@ -96,7 +115,10 @@ export class PoolProcess {
     const pool = new PoolProcess(child, child.stdio[3] as Duplex, log, uid);
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the isolate pool did not start within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`the isolate pool did not start within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         pool.listeners.set('', (e) => {
           if (e.type !== 'ready') return;
           clearTimeout(timer);
@@ -122,8 +144,17 @@ export class PoolProcess {
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     const how = describeExit(code, signal);
     const stderr = this.stderrTail.trim();
-    this.log(this.dead ? 'debug' : 'warn', 'isolate pool exited', { exit: how, bwrapPid: this.child.pid, nodePid: this.nodePid, ...(stderr ? { stderr } : {}) });
-    this.die({ message: `the isolate pool for this function crashed (${how}); it is being restarted`, code: 'function_crashed', crashed: true });
+    this.log(this.dead ? 'debug' : 'warn', 'isolate pool exited', {
+      exit: how,
+      bwrapPid: this.child.pid,
+      nodePid: this.nodePid,
+      ...(stderr ? { stderr } : {}),
+    });
+    this.die({
+      message: `the isolate pool for this function crashed (${how}); it is being restarted`,
+      code: 'function_crashed',
+      crashed: true,
+    });
   }
 
   /** Why the pool ended, once it has. */
@@ -177,7 +208,11 @@ export class PoolProcess {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.listeners.delete(id);
-        void this.kill(`the isolate pool for this function did not answer a ping within ${ms} ms; killed with every isolate in it`, 'function_crashed', true);
+        void this.kill(
+          `the isolate pool for this function did not answer a ping within ${ms} ms; killed with every isolate in it`,
+          'function_crashed',
+          true,
+        );
         resolve(false);
       }, ms);
       this.listeners.set(id, () => {
@@ -199,7 +234,11 @@ export class PoolProcess {
       }
     } catch (e) {
       this.log('warn', 'isolate pool sent an invalid message', { error: (e as Error).message.slice(0, 500) });
-      void this.kill('the isolate pool for this function sent an invalid message; it is being restarted', 'function_crashed', true);
+      void this.kill(
+        'the isolate pool for this function sent an invalid message; it is being restarted',
+        'function_crashed',
+        true,
+      );
     }
   }
 
@@ -211,13 +250,16 @@ export class PoolProcess {
       memory
         ? `V8 ran out of memory in this function's isolate (${message}) and the isolate pool for this function crashed; it is being restarted`
         : `V8 lost control of this function's isolate (${message}) and the isolate pool for this function crashed; it is being restarted`,
-      memory ? 'memory_exhausted' : 'function_crashed', true, sid || undefined,
+      memory ? 'memory_exhausted' : 'function_crashed',
+      true,
+      sid || undefined,
     );
   }
 
   /** Gives the uid back once no process of the pool runs (the next pool may get it). */
   private async releaseUid(uid: number): Promise<void> {
-    for (let i = 0; i < 500 && (await Promise.all(this.inner.map(alive))).some(Boolean); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 500 && (await Promise.all(this.inner.map(alive))).some(Boolean); i++)
+      await new Promise((r) => setTimeout(r, 10));
     releaseSandboxId(uid);
   }
 
@@ -229,14 +271,23 @@ export class PoolProcess {
   }
 
   /** Kills the pool and everything in it; resolves once none of its processes runs. */
-  async kill(reason = 'killed', code: PoolDeath['code'] = 'function_crashed', crashed = false, culprit?: string): Promise<void> {
-    const exited = this.child.exitCode !== null || this.child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => this.child.once('exit', () => r()));
+  async kill(
+    reason = 'killed',
+    code: PoolDeath['code'] = 'function_crashed',
+    crashed = false,
+    culprit?: string,
+  ): Promise<void> {
+    const exited =
+      this.child.exitCode !== null || this.child.signalCode !== null
+        ? Promise.resolve()
+        : new Promise<void>((r) => this.child.once('exit', () => r()));
     this.die({ message: reason, code, crashed, culprit });
     this.child.kill('SIGKILL');
     this.channel.destroy();
     await exited;
     // --die-with-parent takes the inside down with bubblewrap (its pid-1 helper gets SIGKILL, which
     // ends the whole pid namespace, stopped processes included): wait until the kernel is done.
-    for (let i = 0; i < 100 && (await Promise.all(this.inner.map(alive))).some(Boolean); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && (await Promise.all(this.inner.map(alive))).some(Boolean); i++)
+      await new Promise((r) => setTimeout(r, 10));
   }
 }

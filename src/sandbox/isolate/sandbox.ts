@@ -4,7 +4,13 @@
 // the pool hangs, then pings it and kills the whole pool if it stays silent
 // (its other calls fail with function_crashed; the next create restarts it).
 // Pending calls, deadlines and death are BaseSandbox's.
-import { PoolCommandType, PoolEventType, type HeapStats, type PoolEvent, type PoolEventOf } from '../../guest/isolate-protocol.ts';
+import {
+  PoolCommandType,
+  PoolEventType,
+  type HeapStats,
+  type PoolEvent,
+  type PoolEventOf,
+} from '../../guest/isolate-protocol.ts';
 import { NimbusError, type ErrorCode } from '../../shared/errors.ts';
 import type { EgressPolicy, InvokeCall, SandboxSpec } from '../driver.ts';
 import { BaseSandbox, type DeathCause, type PendingCall } from '../sandbox-base.ts';
@@ -16,7 +22,13 @@ export const BACKSTOP_GRACE_MS = 250;
 /** How long a pool may take to answer a ping, a dispose or a stats request. */
 const ANSWER_MS = 1500;
 const FATAL = new Set(['timeout', 'memory_exhausted', 'function_crashed']);
-const CREATE_ERRORS = new Set<ErrorCode>(['timeout', 'memory_exhausted', 'function_crashed', 'function_error', 'internal']);
+const CREATE_ERRORS = new Set<ErrorCode>([
+  'timeout',
+  'memory_exhausted',
+  'function_crashed',
+  'function_error',
+  'internal',
+]);
 
 export interface LoadFacts {
   style: string;
@@ -43,7 +55,11 @@ export class IsolateSandbox extends BaseSandbox {
   /** What this sandbox's fetches may hold in the platform at once. */
   private readonly fetchBudget: FetchBudget;
 
-  private constructor(spec: SandboxSpec, private readonly pool: PoolProcess, private readonly egress: EgressPolicy | undefined) {
+  private constructor(
+    spec: SandboxSpec,
+    private readonly pool: PoolProcess,
+    private readonly egress: EgressPolicy | undefined,
+  ) {
     super(spec);
     this.fetchBudget = fetchBudget(spec.memoryMb);
     this.unlisten = pool.listen(spec.id, (e) => this.onEvent(e));
@@ -51,12 +67,24 @@ export class IsolateSandbox extends BaseSandbox {
   }
 
   /** Creates the isolate in the pool and loads the function; rejects with the function's load error. */
-  static async create(spec: SandboxSpec, pool: PoolProcess, code: string, initTimeoutMs: number, egress?: EgressPolicy): Promise<IsolateSandbox> {
+  static async create(
+    spec: SandboxSpec,
+    pool: PoolProcess,
+    code: string,
+    initTimeoutMs: number,
+    egress?: EgressPolicy,
+  ): Promise<IsolateSandbox> {
     const started = performance.now();
     const sandbox = new IsolateSandbox(spec, pool, egress);
     try {
       const e = await sandbox.loaded(code, initTimeoutMs);
-      sandbox.load = { style: e.style, initMs: e.initMs, codeCache: e.codeCache, spare: e.spare, coldStartMs: performance.now() - started };
+      sandbox.load = {
+        style: e.style,
+        initMs: e.initMs,
+        codeCache: e.codeCache,
+        spare: e.spare,
+        coldStartMs: performance.now() - started,
+      };
       return sandbox;
     } catch (e) {
       await sandbox.dispose();
@@ -86,8 +114,19 @@ export class IsolateSandbox extends BaseSandbox {
         reject(new NimbusError(code, `the sandbox died while loading the function: ${reason}`));
       });
       this.pool.send({
-        type: PoolCommandType.Create, sid: s.id, code, codeKey: s.artifactSha256, handler: s.handler, functionName: s.functionName, functionVersion: s.functionVersion,
-        memoryMb: s.memoryMb, env: s.env, network: s.network, resultLimitBytes: s.resultLimitBytes, logLimitBytes: s.logLimitBytes, initTimeoutMs,
+        type: PoolCommandType.Create,
+        sid: s.id,
+        code,
+        codeKey: s.artifactSha256,
+        handler: s.handler,
+        functionName: s.functionName,
+        functionVersion: s.functionVersion,
+        memoryMb: s.memoryMb,
+        env: s.env,
+        network: s.network,
+        resultLimitBytes: s.resultLimitBytes,
+        logLimitBytes: s.logLimitBytes,
+        initTimeoutMs,
       });
     });
   }
@@ -95,7 +134,10 @@ export class IsolateSandbox extends BaseSandbox {
   /** Only the isolate that brought the pool down gets the pool's verdict; the others lost their pool. */
   private onPoolDeath(d: PoolDeath): void {
     if (d.culprit && d.culprit !== this.id) {
-      this.die('crash', `another sandbox of this function brought its isolate pool down (${d.code === 'memory_exhausted' ? 'out of memory' : 'crash'}); the pool is being restarted`);
+      this.die(
+        'crash',
+        `another sandbox of this function brought its isolate pool down (${d.code === 'memory_exhausted' ? 'out of memory' : 'crash'}); the pool is being restarted`,
+      );
     } else this.die(d.code === 'memory_exhausted' ? 'memory' : 'crash', d.message);
   }
 
@@ -115,7 +157,9 @@ export class IsolateSandbox extends BaseSandbox {
   }
 
   private async onFetch(e: PoolEventOf<typeof PoolEventType.Fetch>): Promise<void> {
-    const answer = this.spec.network ? await proxyFetch(e.request, e.deadline, this.egress, undefined, this.fetchBudget) : { error: 'this function has no network access' };
+    const answer = this.spec.network
+      ? await proxyFetch(e.request, e.deadline, this.egress, undefined, this.fetchBudget)
+      : { error: 'this function has no network access' };
     if (!this.isDead()) this.pool.send({ type: PoolCommandType.Fetched, sid: this.id, fetchId: e.fetchId, ...answer });
   }
 
@@ -131,7 +175,13 @@ export class IsolateSandbox extends BaseSandbox {
   }
 
   protected send(call: InvokeCall, pending: PendingCall): void {
-    this.pool.send({ type: PoolCommandType.Invoke, sid: this.id, id: call.activationId, input: call.input, deadline: pending.startedAt + call.timeoutMs });
+    this.pool.send({
+      type: PoolCommandType.Invoke,
+      sid: this.id,
+      id: call.activationId,
+      input: call.input,
+      deadline: pending.startedAt + call.timeoutMs,
+    });
   }
 
   /** Sends a request that the pool answers by id; undefined when it does not answer in time. */

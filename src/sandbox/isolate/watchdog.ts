@@ -17,7 +17,12 @@ export class RssWatchdog {
   private reading = false;
 
   /** `baselineMb`: the pool's RSS when it became ready, before any function memory (Node, isolated-vm, the runtime). */
-  constructor(private readonly pool: PoolProcess, private readonly baselineMb: number, private readonly budgets: () => number[], private readonly log: PoolLog) {
+  constructor(
+    private readonly pool: PoolProcess,
+    private readonly baselineMb: number,
+    private readonly budgets: () => number[],
+    private readonly log: PoolLog,
+  ) {
     this.timer = setInterval(() => void this.check(), EVERY_MS);
     this.timer.unref();
   }
@@ -37,11 +42,16 @@ export class RssWatchdog {
       const limit = this.limitMb();
       if (rss <= limit || !this.pool.alive) return;
       const n = this.budgets().length;
-      this.log('warn', 'isolate pool over its memory; killed', { rssMb: Math.round(rss), limitMb: Math.round(limit), sandboxes: n });
+      this.log('warn', 'isolate pool over its memory; killed', {
+        rssMb: Math.round(rss),
+        limitMb: Math.round(limit),
+        sandboxes: n,
+      });
       this.stop();
       await this.pool.kill(
         `the function went over its memory limit: its isolate pool held ${Math.round(rss)} MB, more than memoryMb allows for its ${n} sandbox${n === 1 ? '' : 'es'} (${Math.round(limit)} MB with the pool's own); raise memoryMb or use less memory`,
-        'memory_exhausted', true,
+        'memory_exhausted',
+        true,
       );
     } finally {
       this.reading = false;

@@ -28,16 +28,32 @@ async function kvmBootProbe(image: MicrovmImage, runDir: string): Promise<Accele
   try {
     await access('/dev/kvm', constants.R_OK | constants.W_OK);
   } catch (e) {
-    return { accelerator: 'tcg', reason: `/dev/kvm is not usable (${(e as NodeJS.ErrnoException).code ?? String(e)}): TCG, QEMU's dynamic binary translation`, probedAt };
+    return {
+      accelerator: 'tcg',
+      reason: `/dev/kvm is not usable (${(e as NodeJS.ErrnoException).code ?? String(e)}): TCG, QEMU's dynamic binary translation`,
+      probedAt,
+    };
   }
-  const config = { image, accelerator: 'kvm' as const, ceilingMb: 256, memoryMb: 256, cpus: 1, network: false, heapMb: 64 };
+  const config = {
+    image,
+    accelerator: 'kvm' as const,
+    ceilingMb: 256,
+    memoryMb: 256,
+    cpus: 1,
+    network: false,
+    heapMb: 64,
+  };
   try {
     const { vm, readyMs } = await bootVm(config, runDir, 'kvm-probe', KVM_BOOT_DEADLINE_MS);
     await vm.kill();
     return { accelerator: 'kvm', reason: `KVM booted a guest to a ready agent in ${readyMs} ms`, probedAt };
   } catch (e) {
     const why = (e as Error).message.replace(/\s+/g, ' ').slice(0, 400);
-    return { accelerator: 'tcg', reason: `/dev/kvm exists but KVM could not boot a guest within ${KVM_BOOT_DEADLINE_MS} ms (${why}): TCG, QEMU's dynamic binary translation`, probedAt };
+    return {
+      accelerator: 'tcg',
+      reason: `/dev/kvm exists but KVM could not boot a guest within ${KVM_BOOT_DEADLINE_MS} ms (${why}): TCG, QEMU's dynamic binary translation`,
+      probedAt,
+    };
   }
 }
 
@@ -46,10 +62,22 @@ async function bootId(): Promise<string> {
 }
 
 /** The accelerator for this host: forced by NIMBUS_MICROVM_ACCEL, cached, or probed now. */
-export async function chooseAccelerator(image: MicrovmImage, dataDir: string, runDir: string): Promise<AcceleratorChoice> {
+export async function chooseAccelerator(
+  image: MicrovmImage,
+  dataDir: string,
+  runDir: string,
+): Promise<AcceleratorChoice> {
   const forced = process.env.NIMBUS_MICROVM_ACCEL;
-  if (forced === 'kvm' || forced === 'tcg') return { accelerator: forced, reason: `forced by NIMBUS_MICROVM_ACCEL=${forced}`, probedAt: new Date().toISOString() };
-  const key = createHash('sha256').update(JSON.stringify([image.hash, qemuVersionLine(), release(), await bootId()])).digest('hex').slice(0, 16);
+  if (forced === 'kvm' || forced === 'tcg')
+    return {
+      accelerator: forced,
+      reason: `forced by NIMBUS_MICROVM_ACCEL=${forced}`,
+      probedAt: new Date().toISOString(),
+    };
+  const key = createHash('sha256')
+    .update(JSON.stringify([image.hash, qemuVersionLine(), release(), await bootId()]))
+    .digest('hex')
+    .slice(0, 16);
   const name = `accelerator-${key}.json`;
   const shared = sharedCacheDir();
   const places = [path.join(dataDir, 'microvm', name), ...(shared ? [path.join(shared, name)] : [])];

@@ -16,7 +16,12 @@ export async function guestMemoryMb(qmp: QmpClient): Promise<number> {
  * Asks for `targetMb` and waits until the guest gets there, or stops moving
  * for `settleMs`, or `timeoutMs` passes; resolves with what the guest has.
  */
-export async function setGuestMemory(qmp: QmpClient, targetMb: number, timeoutMs: number, settleMs = 3000): Promise<number> {
+export async function setGuestMemory(
+  qmp: QmpClient,
+  targetMb: number,
+  timeoutMs: number,
+  settleMs = 3000,
+): Promise<number> {
   await qmp.execute('balloon', { value: targetMb * MB });
   const deadline = Date.now() + timeoutMs;
   let last = await guestMemoryMb(qmp);

@@ -16,7 +16,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { DriverAvailability, DriverCapabilities, DriverContext, Sandbox, SandboxDriver, SandboxSpec } from '../driver.ts';
+import type {
+  DriverAvailability,
+  DriverCapabilities,
+  DriverContext,
+  Sandbox,
+  SandboxDriver,
+  SandboxSpec,
+} from '../driver.ts';
 import { NimbusError } from '../../shared/errors.ts';
 import { chooseAccelerator, type AcceleratorChoice } from './accelerator.ts';
 import { ensureMicrovmImage, type MicrovmImage } from './image/build.ts';
@@ -58,10 +65,16 @@ export class MicrovmDriver implements SandboxDriver {
   private disposed = false;
   private readonly egress: EgressRules;
 
-  constructor(private readonly ctx: DriverContext, private readonly options: MicrovmOptions = {}) {
+  constructor(
+    private readonly ctx: DriverContext,
+    private readonly options: MicrovmOptions = {},
+  ) {
     this.egress = new EgressRules(ctx.egress);
     const dataDir = path.resolve(ctx.dataDir);
-    this.runRoot = path.join(tmpdir(), `nimbus-microvm-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`);
+    this.runRoot = path.join(
+      tmpdir(),
+      `nimbus-microvm-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`,
+    );
     this.snapshots = new SnapshotStore(dataDir, (name) => this.runDirFor(name), this.bootTimeoutMs);
   }
 
@@ -79,7 +92,9 @@ export class MicrovmDriver implements SandboxDriver {
   /** The image (built or cached) and the accelerator (probed or cached), once. */
   private ready(): Promise<{ image: MicrovmImage; accel: AcceleratorChoice }> {
     this.setup ??= (async () => {
-      const image = await ensureMicrovmImage(this.ctx.dataDir, (msg) => this.ctx.log('info', msg), { agentPath: this.ctx.agentPath });
+      const image = await ensureMicrovmImage(this.ctx.dataDir, (msg) => this.ctx.log('info', msg), {
+        agentPath: this.ctx.agentPath,
+      });
       const accel = await chooseAccelerator(image, this.ctx.dataDir, this.runDirFor('accelerator-probe'));
       this.ctx.log('info', `microvm: ${accel.accelerator} (${accel.reason})`);
       return { image, accel };
@@ -93,12 +108,25 @@ export class MicrovmDriver implements SandboxDriver {
     try {
       qemu = qemuVersionLine();
     } catch (e) {
-      return { available: false, reason: `qemu-system-x86_64 cannot run (install qemu-system-x86): ${(e as Error).message}` };
+      return {
+        available: false,
+        reason: `qemu-system-x86_64 cannot run (install qemu-system-x86): ${(e as Error).message}`,
+      };
     }
     try {
       const { image, accel } = await this.ready();
-      const details = { accelerator: accel.accelerator, acceleratorReason: accel.reason, qemu, image: image.hash, kernel: image.kernel.release };
-      return { available: true, reason: `QEMU microvm machine under ${accel.accelerator.toUpperCase()}: ${accel.reason}`, details };
+      const details = {
+        accelerator: accel.accelerator,
+        acceleratorReason: accel.reason,
+        qemu,
+        image: image.hash,
+        kernel: image.kernel.release,
+      };
+      return {
+        available: true,
+        reason: `QEMU microvm machine under ${accel.accelerator.toUpperCase()}: ${accel.reason}`,
+        details,
+      };
     } catch (e) {
       return { available: false, reason: `cannot prepare the microVM guest image: ${(e as Error).message}` };
     }
@@ -106,7 +134,11 @@ export class MicrovmDriver implements SandboxDriver {
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
     if (this.disposed) throw new NimbusError('unavailable', 'the microvm driver is disposed');
-    if (spec.memoryMb < MIN_MEMORY_MB) throw new NimbusError('bad_request', `a microVM needs memoryMb >= ${MIN_MEMORY_MB} (its own kernel and node), not ${spec.memoryMb}`);
+    if (spec.memoryMb < MIN_MEMORY_MB)
+      throw new NimbusError(
+        'bad_request',
+        `a microVM needs memoryMb >= ${MIN_MEMORY_MB} (its own kernel and node), not ${spec.memoryMb}`,
+      );
     const createStarted = Date.now();
     const { image, accel } = await this.ready();
     const config: VmConfig = {
@@ -120,7 +152,13 @@ export class MicrovmDriver implements SandboxDriver {
       heapMb: heapLimitMb(spec.memoryMb),
     };
     const code = await readFile(spec.artifactPath);
-    const details: Record<string, unknown> = { accelerator: accel.accelerator, acceleratorReason: accel.reason, image: image.hash, ceilingMb: config.ceilingMb, heapMb: config.heapMb };
+    const details: Record<string, unknown> = {
+      accelerator: accel.accelerator,
+      acceleratorReason: accel.reason,
+      image: image.hash,
+      ceilingMb: config.ceilingMb,
+      heapMb: config.heapMb,
+    };
     const started = await this.startVm(spec, config, details);
     if (started.vm.network) details.network = started.vm.network.details;
     const guestArtifactPath = `/run/nimbus/function/${path.basename(spec.artifactPath)}`;
@@ -135,7 +173,16 @@ export class MicrovmDriver implements SandboxDriver {
       throw new NimbusError('internal', (e as Error).message);
     }
     const runDirFor = (name: string) => this.runDirFor(name);
-    const sandbox = await MicrovmSandbox.create({ spec, config, vm: started.vm, link: started.link, guestArtifactPath, details, runDirFor, initTimeoutMs: INIT_TIMEOUT_MS });
+    const sandbox = await MicrovmSandbox.create({
+      spec,
+      config,
+      vm: started.vm,
+      link: started.link,
+      guestArtifactPath,
+      details,
+      runDirFor,
+      initTimeoutMs: INIT_TIMEOUT_MS,
+    });
     details.createMs = Date.now() - createStarted;
     this.live.add(sandbox);
     sandbox.onDeath(() => this.live.delete(sandbox));
@@ -143,8 +190,14 @@ export class MicrovmDriver implements SandboxDriver {
   }
 
   /** Sends the agent a prepare message; resolves with whether it set its clock. */
-  private async prepare(started: StartedVm, message: { files: { path: string; contentBase64: string }[]; epochMs?: number }): Promise<boolean> {
-    const answer = await started.link.request({ type: 'prepare', id: started.link.newId(), ...message }, PREPARE_TIMEOUT_MS);
+  private async prepare(
+    started: StartedVm,
+    message: { files: { path: string; contentBase64: string }[]; epochMs?: number },
+  ): Promise<boolean> {
+    const answer = await started.link.request(
+      { type: 'prepare', id: started.link.newId(), ...message },
+      PREPARE_TIMEOUT_MS,
+    );
     if (answer.type !== 'prepared') throw new Error(`the guest agent answered prepare with ${answer.type}`);
     if (answer.error) throw new Error(`the guest could not be prepared: ${answer.error}`);
     return answer.clockSet;
@@ -161,7 +214,10 @@ export class MicrovmDriver implements SandboxDriver {
         Object.assign(details, { start: 'restore', startMs: restored.readyMs, snapshot: state.key });
         return restored;
       } catch (e) {
-        this.ctx.log('warn', `microvm: restoring snapshot ${state.key} failed, booting instead: ${(e as Error).message}`);
+        this.ctx.log(
+          'warn',
+          `microvm: restoring snapshot ${state.key} failed, booting instead: ${(e as Error).message}`,
+        );
         await this.snapshots.discard(config, state);
       }
     }

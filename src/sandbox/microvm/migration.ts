@@ -16,7 +16,14 @@ export interface LiveMigration {
   transferredMb?: number;
 }
 
-export async function liveMigrate(source: QemuVm, link: GuestLink, config: VmConfig, runDir: string, name: string, timeoutMs: number): Promise<LiveMigration> {
+export async function liveMigrate(
+  source: QemuVm,
+  link: GuestLink,
+  config: VmConfig,
+  runDir: string,
+  name: string,
+  timeoutMs: number,
+): Promise<LiveMigration> {
   const started = Date.now();
   const target = await QemuVm.launch(config, runDir, name, { migrationFrom: source.uid });
   try {
@@ -32,13 +39,16 @@ export async function liveMigrate(source: QemuVm, link: GuestLink, config: VmCon
       target,
       totalMs: Date.now() - started,
       downtimeMs: typeof stats.downtime === 'number' ? stats.downtime : undefined,
-      transferredMb: ram?.transferred !== undefined ? Math.round((ram.transferred / (1024 * 1024)) * 10) / 10 : undefined,
+      transferredMb:
+        ram?.transferred !== undefined ? Math.round((ram.transferred / (1024 * 1024)) * 10) / 10 : undefined,
     };
   } catch (e) {
     link.release();
     await target.kill();
     if (source.alive) {
-      const { status } = await source.qmp.execute<{ status: string }>('query-status').catch(() => ({ status: 'unknown' }));
+      const { status } = await source.qmp
+        .execute<{ status: string }>('query-status')
+        .catch(() => ({ status: 'unknown' }));
       if (status === 'postmigrate' || status === 'paused') await source.qmp.execute('cont').catch(() => undefined);
     }
     throw e;

@@ -71,13 +71,25 @@ type ImageFiles = Pick<MicrovmImage, 'vmlinux' | 'initrd' | 'runtimeDisk'>;
 export function machineArgs(config: VmConfig, files: ImageFiles = config.image): string[] {
   // TCG's translation cache defaults to 1 GiB, which QEMU's RSS grows into: 64 MiB holds a guest's working set.
   const accel = config.accelerator === 'tcg' ? 'tcg,thread=multi,tb-size=64' : 'kvm';
-  const args = ['-M', 'microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=on', '-accel', accel, '-cpu', CPU_MODEL[config.accelerator]];
+  const args = [
+    '-M',
+    'microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=on',
+    '-accel',
+    accel,
+    '-cpu',
+    CPU_MODEL[config.accelerator],
+  ];
   args.push('-m', String(config.ceilingMb), '-smp', String(config.cpus));
   args.push('-nodefaults', '-no-user-config', '-nographic', '-no-reboot');
   args.push('-kernel', files.vmlinux, '-initrd', files.initrd, '-append', kernelCommandLine(config));
   args.push('-serial', 'stdio');
   args.push('-device', 'virtio-serial-device', '-device', 'virtserialport,chardev=agent,name=nimbus.agent');
-  args.push('-drive', `if=none,id=runtime,file=${files.runtimeDisk},format=raw,readonly=on`, '-device', 'virtio-blk-device,drive=runtime');
+  args.push(
+    '-drive',
+    `if=none,id=runtime,file=${files.runtimeDisk},format=raw,readonly=on`,
+    '-device',
+    'virtio-blk-device,drive=runtime',
+  );
   args.push('-device', 'virtio-balloon-device,id=balloon0');
   if (config.network) args.push('-netdev', 'user,id=net0', '-device', 'virtio-net-device,netdev=net0');
   return args;
@@ -105,7 +117,14 @@ export const STATE_FD = 3;
  * capabilities and no_new_privs, set*uid can only choose among the VM's own ids.
  */
 export function instanceArgs(name: string, sockets: VmSockets, start: VmStart, uid: number): string[] {
-  const args = ['-name', `nimbus-${name}`, '-sandbox', 'on,obsolete=deny,elevateprivileges=allow,resourcecontrol=deny,spawn=deny', '-runas', `${uid}:${uid}`];
+  const args = [
+    '-name',
+    `nimbus-${name}`,
+    '-sandbox',
+    'on,obsolete=deny,elevateprivileges=allow,resourcecontrol=deny,spawn=deny',
+    '-runas',
+    `${uid}:${uid}`,
+  ];
   args.push('-chardev', `socket,id=qmp,path=${sockets.qmp},server=on,wait=off`, '-mon', 'chardev=qmp,mode=control');
   args.push('-chardev', `socket,id=agent,path=${sockets.agent},server=on,wait=off`);
   if (start === 'paused') args.push('-S');
@@ -118,7 +137,14 @@ export function instanceArgs(name: string, sockets: VmSockets, start: VmStart, u
 export function machineKey(config: VmConfig): string {
   const placeholders = { vmlinux: '<vmlinux>', initrd: '<initrd>', runtimeDisk: '<runtime>' };
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ image: config.image.hash, qemu: qemuVersionLine(), args: machineArgs(config, placeholders), balloonMb: config.memoryMb }));
+  hash.update(
+    JSON.stringify({
+      image: config.image.hash,
+      qemu: qemuVersionLine(),
+      args: machineArgs(config, placeholders),
+      balloonMb: config.memoryMb,
+    }),
+  );
   return hash.digest('hex').slice(0, 16);
 }
 

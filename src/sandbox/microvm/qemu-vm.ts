@@ -44,13 +44,15 @@ const CONNECT_TIMEOUT_MS = 15_000;
 
 async function connectWhenListening(file: string, child: ChildProcess, deadline: number): Promise<net.Socket> {
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`QEMU exited before listening on ${path.basename(file)}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`QEMU exited before listening on ${path.basename(file)}`);
     try {
       const socket = net.connect(file);
       await once(socket, 'connect');
       return socket;
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`QEMU did not listen on ${file} within ${CONNECT_TIMEOUT_MS} ms: ${String(e)}`);
+      if (Date.now() > deadline)
+        throw new Error(`QEMU did not listen on ${file} within ${CONNECT_TIMEOUT_MS} ms: ${String(e)}`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
@@ -106,7 +108,17 @@ export class QemuVm {
         network = await openSandboxNetwork(config.egress);
         const resolvConf = path.join(runDir, 'resolv.conf');
         await writeFile(resolvConf, `nameserver ${network.dns}\n`, { mode: 0o644 });
-        const inMountNs = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolvConf];
+        const inMountNs = [
+          'unshare',
+          '--mount',
+          '--propagation',
+          'private',
+          '--',
+          'sh',
+          '-c',
+          'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+          resolvConf,
+        ];
         command = ['nsenter', `--net=${network.netnsPath}`, '--', ...inMountNs, ...qemu];
       }
     } catch (e) {
@@ -116,12 +128,19 @@ export class QemuVm {
     const [program = QEMU, ...programArgs] = command;
     // stdio[3] is STATE_FD inside QEMU.
     const stateFd = typeof start === 'object' && 'stateFd' in start ? [start.stateFd] : [];
-    const child = spawn(program, programArgs, { stdio: ['ignore', 'pipe', 'pipe', ...stateFd], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    const child = spawn(program, programArgs, {
+      stdio: ['ignore', 'pipe', 'pipe', ...stateFd],
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+    });
     const stderrLog = { text: '' };
     child.stderr?.on('data', (c: Buffer) => (stderrLog.text = (stderrLog.text + c.toString('utf8')).slice(-2000)));
     const stderr = () => stderrLog.text.trim();
     const exited = new Promise<string>((resolve) => {
-      child.once('exit', (code, signal) => resolve(signal ? `QEMU killed by ${signal}` : `QEMU exited with code ${code}${stderr() ? `: ${stderr()}` : ''}`));
+      child.once('exit', (code, signal) =>
+        resolve(
+          signal ? `QEMU killed by ${signal}` : `QEMU exited with code ${code}${stderr() ? `: ${stderr()}` : ''}`,
+        ),
+      );
       child.once('error', (e) => resolve(`QEMU could not run: ${e.message}`));
     });
     // The uid is free again once nothing runs as it.

@@ -10,7 +10,15 @@
 // the guest (from the agent's ping), which can never pass the guest's RAM;
 // QEMU's own RSS (guest RAM touched, QEMU, translated code) is in details.
 import { AgentSandbox } from '../agent-sandbox.ts';
-import type { InvokeCall, InvokeOutcome, MigrateRequest, MigrationReport, ResizeReport, ResizeRequest, SandboxSpec } from '../driver.ts';
+import type {
+  InvokeCall,
+  InvokeOutcome,
+  MigrateRequest,
+  MigrationReport,
+  ResizeReport,
+  ResizeRequest,
+  SandboxSpec,
+} from '../driver.ts';
 import { NimbusError } from '../../shared/errors.ts';
 import { guestMemoryMb, setGuestMemory } from './balloon.ts';
 import type { GuestLink } from './guest-link.ts';
@@ -40,7 +48,10 @@ export class MicrovmSandbox extends AgentSandbox {
   private moving: Promise<unknown> | undefined;
   private migrations = 0;
 
-  private constructor(private readonly options: MicrovmSandboxOptions, private readonly qemu: VmProcess) {
+  private constructor(
+    private readonly options: MicrovmSandboxOptions,
+    private readonly qemu: VmProcess,
+  ) {
     super('microvm', options.spec, qemu);
   }
 
@@ -67,18 +78,30 @@ export class MicrovmSandbox extends AgentSandbox {
     this.assertAlive();
     const cpus = this.cpus;
     if (request.cpus !== undefined && request.cpus !== cpus) {
-      throw new NimbusError('not_supported', `the microvm machine cannot hot-plug CPUs: create the sandbox with cpus=${request.cpus}`);
+      throw new NimbusError(
+        'not_supported',
+        `the microvm machine cannot hot-plug CPUs: create the sandbox with cpus=${request.cpus}`,
+      );
     }
     const { ceilingMb } = this.options.config;
     const target = request.memoryMb ?? this.memoryLimitMb;
     if (target > ceilingMb || target < 64) {
-      throw new NimbusError('bad_request', `memoryMb ${target} is outside what the balloon can give this VM: 64 to ${ceilingMb} MB (its RAM at boot)`);
+      throw new NimbusError(
+        'bad_request',
+        `memoryMb ${target} is outside what the balloon can give this VM: 64 to ${ceilingMb} MB (its RAM at boot)`,
+      );
     }
     const before = await guestMemoryMb(this.qemu.vm.qmp);
     const qemuRssBefore = await this.qemu.vm.rssMb();
     const after = await setGuestMemory(this.qemu.vm.qmp, target, RESIZE_TIMEOUT_MS);
     this.memoryLimitMb = after;
-    const details = { ceilingMb, balloonMb: ceilingMb - after, requestedMb: target, qemuRssMbBefore: qemuRssBefore, qemuRssMbAfter: await this.qemu.vm.rssMb() };
+    const details = {
+      ceilingMb,
+      balloonMb: ceilingMb - after,
+      requestedMb: target,
+      qemuRssMbBefore: qemuRssBefore,
+      qemuRssMbAfter: await this.qemu.vm.rssMb(),
+    };
     return { before: { memoryMb: before, cpus }, after: { memoryMb: after, cpus }, details };
   }
 
@@ -106,15 +129,25 @@ export class MicrovmSandbox extends AgentSandbox {
     this.qemu.adopt(moved.target, this.migrations);
     await source.kill();
     const answered = await this.options.link.request({ type: 'ping', id: this.options.link.newId() }, 30_000);
-    if (answered.type !== 'pong') throw new NimbusError('internal', `the migrated agent answered a ping with ${answered.type}`);
-    const details = { fromPid: source.pid, toPid: moved.target.pid, transferredMb: moved.transferredMb, migrateMs: moved.totalMs };
+    if (answered.type !== 'pong')
+      throw new NimbusError('internal', `the migrated agent answered a ping with ${answered.type}`);
+    const details = {
+      fromPid: source.pid,
+      toPid: moved.target.pid,
+      transferredMb: moved.transferredMb,
+      migrateMs: moved.totalMs,
+    };
     return { totalMs: Date.now() - started, downtimeMs: moved.downtimeMs, details };
   }
 
   private whenIdle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new NimbusError('conflict', `sandbox ${this.id} stayed busy for ${IDLE_WAIT_MS} ms: not migrated`)), IDLE_WAIT_MS);
+      const timer = setTimeout(
+        () =>
+          reject(new NimbusError('conflict', `sandbox ${this.id} stayed busy for ${IDLE_WAIT_MS} ms: not migrated`)),
+        IDLE_WAIT_MS,
+      );
       this.idleWaiters.push(() => {
         clearTimeout(timer);
         resolve();

@@ -21,7 +21,11 @@ const SAVE_TIMEOUT_MS = 120_000;
 export class SnapshotStore {
   private readonly making = new Map<string, Promise<SnapshotState>>();
 
-  constructor(private readonly dataDir: string, private readonly runDirFor: (name: string) => string, private readonly bootTimeoutMs: number) {}
+  constructor(
+    private readonly dataDir: string,
+    private readonly runDirFor: (name: string) => string,
+    private readonly bootTimeoutMs: number,
+  ) {}
 
   /** The saved state for `config`, made now if there is none. */
   stateFor(config: VmConfig): Promise<SnapshotState> {
@@ -59,7 +63,12 @@ export class SnapshotStore {
       return { key, file };
     }
     await mkdir(path.dirname(file), { recursive: true });
-    const { vm, readyMs } = await bootVm(config, this.runDirFor(`template-${key}`), `template-${key}`, this.bootTimeoutMs);
+    const { vm, readyMs } = await bootVm(
+      config,
+      this.runDirFor(`template-${key}`),
+      `template-${key}`,
+      this.bootTimeoutMs,
+    );
     try {
       await saveVm(vm, file, SAVE_TIMEOUT_MS);
     } finally {

@@ -21,7 +21,11 @@ export class VmProcess implements AgentProcess {
   private consoleTail = '';
   private outOfMemory = false;
 
-  constructor(vm: QemuVm, private readonly link: GuestLink, readonly details: Record<string, unknown>) {
+  constructor(
+    vm: QemuVm,
+    private readonly link: GuestLink,
+    readonly details: Record<string, unknown>,
+  ) {
     this.channel = link.channel;
     this.exited = new Promise<string>((resolve) => (this.exitedResolve = resolve));
     this.current = vm;

@@ -31,10 +31,14 @@ const MIGRATION_POLL_MS = 50;
 async function agentReady(vm: QemuVm, link: GuestLink, timeoutMs: number): Promise<void> {
   const exited = vm.exited.then((how) => Promise.reject(new Error(`the VM stopped before its agent was up: ${how}`)));
   exited.catch(() => undefined);
-  const answer = await Promise.race([link.request({ type: 'ping', id: link.newId() }, timeoutMs), exited]).catch((e: unknown) => {
-    const said = [vm.stderr && `QEMU: ${vm.stderr}`, vm.consoleTail && `guest console: ${vm.consoleTail}`].filter(Boolean).join('; ');
-    throw new Error(`${(e as Error).message}${said ? ` (${said.slice(-600)})` : ' (the guest printed nothing)'}`);
-  });
+  const answer = await Promise.race([link.request({ type: 'ping', id: link.newId() }, timeoutMs), exited]).catch(
+    (e: unknown) => {
+      const said = [vm.stderr && `QEMU: ${vm.stderr}`, vm.consoleTail && `guest console: ${vm.consoleTail}`]
+        .filter(Boolean)
+        .join('; ');
+      throw new Error(`${(e as Error).message}${said ? ` (${said.slice(-600)})` : ' (the guest printed nothing)'}`);
+    },
+  );
   if (answer.type !== 'pong') throw new Error(`the guest agent answered a ping with ${answer.type}`);
 }
 
@@ -64,7 +68,13 @@ export async function bootVm(config: VmConfig, runDir: string, name: string, tim
 }
 
 /** Starts a VM from a state saved by saveVm (same config); resolves once its agent answers. */
-export async function restoreVm(config: VmConfig, stateFile: string, runDir: string, name: string, timeoutMs: number): Promise<StartedVm> {
+export async function restoreVm(
+  config: VmConfig,
+  stateFile: string,
+  runDir: string,
+  name: string,
+  timeoutMs: number,
+): Promise<StartedVm> {
   const started = Date.now();
   // Each restore reads the file through a descriptor of its own: QEMU never gets its path, nor the right to open it.
   const state = await open(stateFile, 'r');
@@ -82,9 +92,12 @@ export async function restoreVm(config: VmConfig, stateFile: string, runDir: str
 export async function migrationDone(vm: QemuVm, timeoutMs: number): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const info = await vm.qmp.execute<{ status?: string; 'error-desc'?: string } & Record<string, unknown>>('query-migrate');
+    const info = await vm.qmp.execute<{ status?: string; 'error-desc'?: string } & Record<string, unknown>>(
+      'query-migrate',
+    );
     if (info.status === 'completed') return info;
-    if (info.status === 'failed' || info.status === 'cancelled') throw new Error(`migration ${info.status}: ${info['error-desc'] ?? 'no reason given'}`);
+    if (info.status === 'failed' || info.status === 'cancelled')
+      throw new Error(`migration ${info.status}: ${info['error-desc'] ?? 'no reason given'}`);
     if (Date.now() > deadline) throw new Error(`migration not done within ${timeoutMs} ms (status ${info.status})`);
     await new Promise((resolve) => setTimeout(resolve, MIGRATION_POLL_MS));
   }

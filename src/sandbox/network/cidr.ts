@@ -20,7 +20,8 @@ export function cidrProblem(text: string): string | undefined {
   const version = net.isIP(address);
   if (version === 0) return `"${address}" is not an IPv4 or IPv6 address`;
   const max = version === 4 ? 32 : 128;
-  if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) return `the prefix length "${prefixText}" is not a number`;
+  if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText))
+    return `the prefix length "${prefixText}" is not a number`;
   const prefix = prefixText === undefined ? max : Number(prefixText);
   if (prefix > max) return `the prefix length ${prefix} is over ${max}, the most an IPv${version} address has`;
   return undefined;
@@ -29,7 +30,10 @@ export function cidrProblem(text: string): string | undefined {
 export function parseCidr(text: string): Cidr {
   const problem = cidrProblem(text);
   if (problem) {
-    throw new NimbusError('bad_request', `egress allow entry ${JSON.stringify(text)} is not a CIDR: ${problem}; write an address with a prefix length, such as 10.1.0.0/16 or fd00:1::/64`);
+    throw new NimbusError(
+      'bad_request',
+      `egress allow entry ${JSON.stringify(text)} is not a CIDR: ${problem}; write an address with a prefix length, such as 10.1.0.0/16 or fd00:1::/64`,
+    );
   }
   const [address = '', prefixText] = text.trim().split('/');
   const family = net.isIP(address) === 4 ? 'ipv4' : 'ipv6';

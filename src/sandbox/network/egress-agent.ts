@@ -12,10 +12,15 @@ import { Agent, buildConnector } from 'undici';
 import type { EgressRules } from './policy.ts';
 
 /** Resolves a name to all its addresses (dns.lookup by default; tests may give their own resolver). */
-export type Resolve = (hostname: string, options: LookupAllOptions, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+export type Resolve = (
+  hostname: string,
+  options: LookupAllOptions,
+  callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
 
 export const EGRESS_REFUSED = 'EGRESS_REFUSED';
-const ADVICE = 'functions with network reach the public internet only (an operator can allow ranges with --egress-allow)';
+const ADVICE =
+  'functions with network reach the public internet only (an operator can allow ranges with --egress-allow)';
 
 export class EgressRefusedError extends Error {
   readonly code = EGRESS_REFUSED;
@@ -29,7 +34,8 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 /** A `lookup` for net.connect that refuses a name when any of its addresses is refused. */
 export function checkedLookup(rules: EgressRules, resolve: Resolve = dns.lookup as unknown as Resolve) {
   return (hostname: string, options: { all?: boolean; family?: number | string }, callback: LookupCallback): void => {
-    const family = options.family === 'IPv6' || options.family === 6 ? 6 : options.family === 'IPv4' || options.family === 4 ? 4 : 0;
+    const family =
+      options.family === 'IPv6' || options.family === 6 ? 6 : options.family === 'IPv4' || options.family === 4 ? 4 : 0;
     resolve(hostname, { all: true, family }, (err, addresses) => {
       if (err) return callback(err, []);
       for (const a of addresses) {

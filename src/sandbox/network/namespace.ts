@@ -34,7 +34,8 @@ const START_TIMEOUT_MS = 15_000;
 const EXIT_GRACE_MS = 2000;
 
 function exitOf(child: ChildProcess): Promise<string> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(`exit ${child.exitCode ?? child.signalCode}`);
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve(`exit ${child.exitCode ?? child.signalCode}`);
   return new Promise((resolve) => {
     child.once('exit', (code, signal) => resolve(signal ? `signal ${signal}` : `exit ${code}`));
     child.once('error', (e) => resolve(e.message));
@@ -51,7 +52,9 @@ function tail(stream: Readable | null): () => string {
 async function firstOutput(child: ChildProcess, stream: Readable, what: string, stderr: () => string): Promise<void> {
   const timer = AbortSignal.timeout(START_TIMEOUT_MS);
   const printed = once(stream, 'data', { signal: timer }).then(() => undefined);
-  const exited = exitOf(child).then((how) => Promise.reject(new Error(`${what} ended (${how})${stderr() ? `: ${stderr()}` : ''}`)));
+  const exited = exitOf(child).then((how) =>
+    Promise.reject(new Error(`${what} ended (${how})${stderr() ? `: ${stderr()}` : ''}`)),
+  );
   exited.catch(() => undefined);
   await Promise.race([printed, exited]).catch((e: Error) => {
     throw new Error(e.name === 'AbortError' ? `${what} did not start within ${START_TIMEOUT_MS} ms` : e.message);
@@ -82,11 +85,17 @@ async function stop(child: ChildProcess, polite: () => void): Promise<void> {
  */
 export async function openSandboxNetwork(policy: EgressPolicy | EgressRules): Promise<SandboxNetwork> {
   const rules = policy instanceof EgressRules ? policy : new EgressRules(policy);
-  if (process.getuid?.() !== 0) throw new NimbusError('unavailable', `a sandbox with network needs a network namespace of its own, which only root can make; nimbus runs as uid ${process.getuid?.()}`);
+  if (process.getuid?.() !== 0)
+    throw new NimbusError(
+      'unavailable',
+      `a sandbox with network needs a network namespace of its own, which only root can make; nimbus runs as uid ${process.getuid?.()}`,
+    );
   const helpers: ChildProcess[] = [];
   let closing: Promise<void> | undefined;
   let nsFd: number | undefined;
-  const holder = spawn('unshare', ['--net', '--', 'sh', '-c', 'echo ready; exec cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const holder = spawn('unshare', ['--net', '--', 'sh', '-c', 'echo ready; exec cat'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   helpers.push(holder);
   const close = () =>
     (closing ??= (async () => {
@@ -97,28 +106,50 @@ export async function openSandboxNetwork(policy: EgressPolicy | EgressRules): Pr
       nsFd = undefined;
     })());
   try {
-    await firstOutput(holder, holder.stdout as Readable, 'the network namespace holder (unshare --net)', tail(holder.stderr));
+    await firstOutput(
+      holder,
+      holder.stdout as Readable,
+      'the network namespace holder (unshare --net)',
+      tail(holder.stderr),
+    );
     // The platform holds the namespace by an open fd and hands out that fd's path: a path through the
     // holder's pid could name another process's namespace (the host's) if the holder died and its pid were reused.
     nsFd = openSync(`/proc/${holder.pid}/ns/net`, 'r');
-    if (fstatSync(nsFd).ino === statSync('/proc/self/ns/net').ino) throw new Error("the holder's network namespace is the host's");
+    if (fstatSync(nsFd).ino === statSync('/proc/self/ns/net').ino)
+      throw new Error("the holder's network namespace is the host's");
     const netnsPath = `/proc/${process.pid}/fd/${nsFd}`;
     await run('nsenter', [`--net=${netnsPath}`, 'nft', '-f', '-'], nftRuleset(rules));
     const hostLoopback = allowsHostLoopback(rules);
-    const slirpArgs = ['--configure', '--mtu=65520', '--enable-sandbox', '--enable-seccomp', '--exit-fd=3', '--ready-fd=4'];
+    const slirpArgs = [
+      '--configure',
+      '--mtu=65520',
+      '--enable-sandbox',
+      '--enable-seccomp',
+      '--exit-fd=3',
+      '--ready-fd=4',
+    ];
     if (!hostLoopback) slirpArgs.push('--disable-host-loopback');
-    const slirp = spawn('slirp4netns', [...slirpArgs, '--netns-type=path', netnsPath, SLIRP.device], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+    const slirp = spawn('slirp4netns', [...slirpArgs, '--netns-type=path', netnsPath, SLIRP.device], {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+    });
     helpers.push(slirp);
     await firstOutput(slirp, slirp.stdio[4] as Readable, 'slirp4netns', tail(slirp.stderr));
     for (const h of helpers) h.unref();
-    for (const s of [holder.stdin, holder.stdout, holder.stderr, slirp.stderr, slirp.stdio[3], slirp.stdio[4]]) (s as { unref?: () => void } | null)?.unref?.();
+    for (const s of [holder.stdin, holder.stdout, holder.stderr, slirp.stderr, slirp.stdio[3], slirp.stdio[4]])
+      (s as { unref?: () => void } | null)?.unref?.();
     let helperDied = false;
     for (const h of helpers) void exitOf(h).then(() => (helperDied = true));
     return {
       netnsPath,
       helperPids: helpers.map((h) => h.pid ?? 0),
       dns: SLIRP.dns,
-      details: { network: 'own namespace, slirp4netns, nftables egress rules', address: SLIRP.guest, dns: SLIRP.dns, allow: rules.allow.map((c) => c.text), hostLoopback: hostLoopback ? `allowed, as ${SLIRP.gateway}` : 'refused' },
+      details: {
+        network: 'own namespace, slirp4netns, nftables egress rules',
+        address: SLIRP.guest,
+        dns: SLIRP.dns,
+        allow: rules.allow.map((c) => c.text),
+        hostLoopback: hostLoopback ? `allowed, as ${SLIRP.gateway}` : 'refused',
+      },
       get closed() {
         return closing !== undefined || helperDied;
       },

@@ -38,7 +38,11 @@ export class EgressRules {
   readonly blocked: readonly (Cidr & { why: string })[];
   private readonly allowList: net.BlockList;
   private readonly blockedList: net.BlockList;
-  private host: { at: number; addresses: string[]; list: net.BlockList } = { at: 0, addresses: [], list: new net.BlockList() };
+  private host: { at: number; addresses: string[]; list: net.BlockList } = {
+    at: 0,
+    addresses: [],
+    list: new net.BlockList(),
+  };
 
   /** Throws NimbusError bad_request naming the first allow entry that is not a CIDR. */
   constructor(policy: EgressPolicy) {

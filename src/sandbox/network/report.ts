@@ -16,7 +16,9 @@ export async function egressReport(policy: EgressPolicy): Promise<{ available: b
   try {
     const network = await openSandboxNetwork(rules);
     await network.close();
-    lines.push('container, microvm (and process under bubblewrap): a network namespace per sandbox, nftables rules inside, slirp4netns outward.');
+    lines.push(
+      'container, microvm (and process under bubblewrap): a network namespace per sandbox, nftables rules inside, slirp4netns outward.',
+    );
     return { available: true, lines };
   } catch (e) {
     lines.push(`container and microvm functions with network cannot start here: ${(e as Error).message}`);

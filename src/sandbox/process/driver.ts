@@ -10,7 +10,14 @@
 // recently used memory size; its function is copied into the sandbox's own
 // directory at create, so a cold start only loads the function.
 import { AgentSandbox } from '../agent-sandbox.ts';
-import type { DriverAvailability, DriverCapabilities, DriverContext, Sandbox, SandboxDriver, SandboxSpec } from '../driver.ts';
+import type {
+  DriverAvailability,
+  DriverCapabilities,
+  DriverContext,
+  Sandbox,
+  SandboxDriver,
+  SandboxSpec,
+} from '../driver.ts';
 import { NimbusError } from '../../shared/errors.ts';
 import { ownerOfSandboxId, platformRuns } from './identities.ts';
 import { SandboxCpuCgroup } from './cpu-cgroup.ts';
@@ -49,7 +56,8 @@ export class ProcessDriver implements SandboxDriver {
   private ready(): Promise<{ tools: JailTools; runDir: RunDir }> {
     this.setup ??= (async () => {
       const tools = findJailTools();
-      if (typeof tools === 'string') throw new NimbusError('unavailable', `the process engine cannot run here: ${tools}`);
+      if (typeof tools === 'string')
+        throw new NimbusError('unavailable', `the process engine cannot run here: ${tools}`);
       return { tools, runDir: await RunDir.create(this.ctx.agentPath) };
     })();
     return this.setup;
@@ -74,7 +82,8 @@ export class ProcessDriver implements SandboxDriver {
   async create(spec: SandboxSpec): Promise<Sandbox> {
     if (this.disposed) throw new NimbusError('unavailable', 'the process driver is shut down');
     // A sandbox with network joins a filtered namespace of its own (src/sandbox/network/): no stem cell, each needs its own.
-    if (spec.network) return this.start(spec, await this.spawn(spec.memoryMb, spec.cpus, await openSandboxNetwork(this.ctx.egress)));
+    if (spec.network)
+      return this.start(spec, await this.spawn(spec.memoryMb, spec.cpus, await openSandboxNetwork(this.ctx.egress)));
     const stem = this.stems.get(spec.memoryMb);
     this.stems.delete(spec.memoryMb);
     const taken = await stem?.catch(() => undefined);
@@ -113,7 +122,10 @@ export class ProcessDriver implements SandboxDriver {
     for (const [size, old] of this.stems) {
       if (this.stems.size <= STEM_SIZES) break;
       this.stems.delete(size);
-      void old.then((a) => a.proc.kill(), () => undefined);
+      void old.then(
+        (a) => a.proc.kill(),
+        () => undefined,
+      );
     }
   }
 
@@ -121,7 +133,14 @@ export class ProcessDriver implements SandboxDriver {
     this.disposed = true;
     const stems = [...this.stems.values()];
     this.stems.clear();
-    await Promise.all(stems.map((s) => s.then((a) => a.proc.kill(), () => undefined)));
+    await Promise.all(
+      stems.map((s) =>
+        s.then(
+          (a) => a.proc.kill(),
+          () => undefined,
+        ),
+      ),
+    );
     const setup = await this.setup?.catch(() => undefined);
     await setup?.runDir.remove();
   }

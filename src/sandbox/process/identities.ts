@@ -24,7 +24,10 @@ export function takeSandboxId(): number {
     inUse.add(id);
     return id;
   }
-  throw new NimbusError('throttled', `all ${IDS_PER_PLATFORM} process-sandbox uids of this platform process are in use; delete sandboxes or lower maxSandboxes`);
+  throw new NimbusError(
+    'throttled',
+    `all ${IDS_PER_PLATFORM} process-sandbox uids of this platform process are in use; delete sandboxes or lower maxSandboxes`,
+  );
 }
 
 /** Gives an id back once nothing runs as it any more. */

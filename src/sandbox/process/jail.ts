@@ -22,7 +22,16 @@ export const SANDBOX_TMP_BYTES = 64 * 1024 * 1024;
 export const SANDBOX_SHM_BYTES = 16 * 1024 * 1024;
 
 /** Host /etc files Node may read (libraries, time zone, name resolution, TLS roots); never shadow, never the rest. */
-const ETC_FILES = ['/etc/ld.so.cache', '/etc/localtime', '/etc/hosts', '/etc/host.conf', '/etc/nsswitch.conf', '/etc/gai.conf', '/etc/ssl/certs', '/etc/ssl/openssl.cnf'];
+const ETC_FILES = [
+  '/etc/ld.so.cache',
+  '/etc/localtime',
+  '/etc/hosts',
+  '/etc/host.conf',
+  '/etc/nsswitch.conf',
+  '/etc/gai.conf',
+  '/etc/ssl/certs',
+  '/etc/ssl/openssl.cnf',
+];
 
 export interface JailSpec {
   bwrap: string;
@@ -60,7 +69,14 @@ function systemDirs(): string[] {
 function etcFiles(slotDir: string, network: boolean): string[] {
   const args: string[] = [];
   for (const file of ETC_FILES) if (existsSync(file)) args.push('--ro-bind', file, file);
-  args.push('--ro-bind', path.join(slotDir, 'passwd'), '/etc/passwd', '--ro-bind', path.join(slotDir, 'group'), '/etc/group');
+  args.push(
+    '--ro-bind',
+    path.join(slotDir, 'passwd'),
+    '/etc/passwd',
+    '--ro-bind',
+    path.join(slotDir, 'group'),
+    '/etc/group',
+  );
   if (network) args.push('--ro-bind', path.join(slotDir, 'resolv.conf'), '/etc/resolv.conf');
   return args;
 }
@@ -73,21 +89,56 @@ function nodeDir(): string[] {
 
 export function bwrapArgs(spec: JailSpec): string[] {
   return [
-    '--unshare-all', '--unshare-user', ...(spec.netns ? ['--share-net'] : []), '--disable-userns',
-    '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--clearenv',
-    '--hostname', 'nimbus-sandbox',
-    '--proc', '/proc', '--dev', '/dev', '--remount-ro', '/dev', '--size', String(SANDBOX_SHM_BYTES), '--tmpfs', '/dev/shm',
-    '--size', String(SANDBOX_TMP_BYTES), '--tmpfs', '/tmp',
-    ...systemDirs(), ...nodeDir(), ...etcFiles(spec.slotDir, spec.netns !== undefined),
-    '--ro-bind', spec.agent, AGENT_INSIDE,
-    '--ro-bind', path.join(spec.slotDir, 'fn'), FUNCTION_INSIDE,
-    '--remount-ro', '/',
-    '--chdir', '/tmp',
-    '--setenv', 'PATH', '/usr/bin:/bin',
-    '--setenv', 'HOME', '/tmp',
-    '--setenv', 'NIMBUS_AGENT_CHANNEL', 'fd:3',
+    '--unshare-all',
+    '--unshare-user',
+    ...(spec.netns ? ['--share-net'] : []),
+    '--disable-userns',
+    '--die-with-parent',
+    '--new-session',
+    '--cap-drop',
+    'ALL',
+    '--clearenv',
+    '--hostname',
+    'nimbus-sandbox',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--remount-ro',
+    '/dev',
+    '--size',
+    String(SANDBOX_SHM_BYTES),
+    '--tmpfs',
+    '/dev/shm',
+    '--size',
+    String(SANDBOX_TMP_BYTES),
+    '--tmpfs',
+    '/tmp',
+    ...systemDirs(),
+    ...nodeDir(),
+    ...etcFiles(spec.slotDir, spec.netns !== undefined),
+    '--ro-bind',
+    spec.agent,
+    AGENT_INSIDE,
+    '--ro-bind',
+    path.join(spec.slotDir, 'fn'),
+    FUNCTION_INSIDE,
+    '--remount-ro',
+    '/',
+    '--chdir',
+    '/tmp',
+    '--setenv',
+    'PATH',
+    '/usr/bin:/bin',
+    '--setenv',
+    'HOME',
+    '/tmp',
+    '--setenv',
+    'NIMBUS_AGENT_CHANNEL',
+    'fd:3',
     ...(seccompPath(spec) ? ['--seccomp', String(SECCOMP_FD)] : []),
-    '--', ...(spec.command ?? [process.execPath, `--max-old-space-size=${spec.heapMb}`, AGENT_INSIDE]),
+    '--',
+    ...(spec.command ?? [process.execPath, `--max-old-space-size=${spec.heapMb}`, AGENT_INSIDE]),
   ];
 }
 
@@ -123,11 +174,23 @@ const ENTER =
 export function jailCommand(spec: JailSpec): { command: string; args: string[] } {
   const id = String(spec.id);
   const steps = [
-    spec.bash, '-c', ENTER, spec.cgroupProcs ?? '', spec.cpuCgroupProcs ?? '', seccompPath(spec) ?? '',
+    spec.bash,
+    '-c',
+    ENTER,
+    spec.cgroupProcs ?? '',
+    spec.cpuCgroupProcs ?? '',
+    seccompPath(spec) ?? '',
     ...(spec.netns ? [spec.netns.nsenter, `--net=${spec.netns.path}`, '--'] : []),
-    spec.setpriv, `--reuid=${id}`, `--regid=${id}`, '--clear-groups', '--',
-    spec.prlimit, `--nproc=${SANDBOX_TASKS}:${SANDBOX_TASKS}`, '--',
-    spec.bwrap, ...bwrapArgs(spec),
+    spec.setpriv,
+    `--reuid=${id}`,
+    `--regid=${id}`,
+    '--clear-groups',
+    '--',
+    spec.prlimit,
+    `--nproc=${SANDBOX_TASKS}:${SANDBOX_TASKS}`,
+    '--',
+    spec.bwrap,
+    ...bwrapArgs(spec),
   ];
   return { command: steps[0] as string, args: steps.slice(1) };
 }

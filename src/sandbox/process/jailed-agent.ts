@@ -60,7 +60,10 @@ export async function processesOf(uid: number): Promise<number[]> {
     if (!/^\d+$/.test(name)) continue;
     const s = await stat(`/proc/${name}`).catch(() => undefined);
     if (s?.uid !== uid) continue;
-    const state = await readFile(`/proc/${name}/stat`, 'latin1').then((t) => t.slice(t.lastIndexOf(')') + 2, t.lastIndexOf(')') + 3), () => 'Z');
+    const state = await readFile(`/proc/${name}/stat`, 'latin1').then(
+      (t) => t.slice(t.lastIndexOf(')') + 2, t.lastIndexOf(')') + 3),
+      () => 'Z',
+    );
     if (state !== 'Z') found.push(Number(name));
   }
   return found;
@@ -80,7 +83,8 @@ async function sweep(uid: number, ctx: DriverContext): Promise<void> {
       await new Promise((r) => setTimeout(r, 10));
       continue;
     }
-    if (round === 10) ctx.log('warn', 'processes of a dead process sandbox still ran; killing them', { uid, pids: left });
+    if (round === 10)
+      ctx.log('warn', 'processes of a dead process sandbox still ran; killing them', { uid, pids: left });
     for (const pid of left) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -101,7 +105,14 @@ function cgroupLimitMb(memoryMb: number): number {
   return memoryMb + (SANDBOX_TMP_BYTES + SANDBOX_SHM_BYTES) / (1024 * 1024);
 }
 
-export async function spawnJailedAgent(ctx: DriverContext, runDir: RunDir, tools: JailTools, memoryMb: number, cpus: number, network?: JoinedNetwork): Promise<JailedAgent> {
+export async function spawnJailedAgent(
+  ctx: DriverContext,
+  runDir: RunDir,
+  tools: JailTools,
+  memoryMb: number,
+  cpus: number,
+  network?: JoinedNetwork,
+): Promise<JailedAgent> {
   const id = takeSandboxId();
   let child;
   let cgroup: SandboxMemoryCgroup | string = 'not made';
@@ -113,8 +124,21 @@ export async function spawnJailedAgent(ctx: DriverContext, runDir: RunDir, tools
     const cgroupProcs = typeof cgroup === 'string' ? undefined : cgroup.procsFile;
     const cpuCgroupProcs = typeof cpu === 'string' ? undefined : cpu.procsFile;
     const netns = network ? { nsenter: tools.nsenter, path: network.netnsPath } : undefined;
-    const { command, args } = jailCommand({ ...tools, id, slotDir, agent: runDir.agent, heapMb: heapLimitMb(memoryMb), netns, cgroupProcs, cpuCgroupProcs });
-    child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true, env: { PATH: '/usr/bin:/bin' } });
+    const { command, args } = jailCommand({
+      ...tools,
+      id,
+      slotDir,
+      agent: runDir.agent,
+      heapMb: heapLimitMb(memoryMb),
+      netns,
+      cgroupProcs,
+      cpuCgroupProcs,
+    });
+    child = spawn(command, args, {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: { PATH: '/usr/bin:/bin' },
+    });
   } catch (e) {
     await runDir.closeSlot(id).catch(() => undefined);
     if (typeof cgroup !== 'string') await cgroup.remove();
@@ -154,7 +178,13 @@ export async function spawnJailedAgent(ctx: DriverContext, runDir: RunDir, tools
     channel: spawned.stdio[3] as Duplex,
     stderr: spawned.stderr ?? undefined,
     exited,
-    details: { pid: outer, uid: id, memoryCgroup: memoryCgroup ? memoryCgroup.dir : cgroup, cpuCgroup: cpuCgroup ? cpuCgroup.dir : cpu, ...(network ? { network: network.details } : {}) },
+    details: {
+      pid: outer,
+      uid: id,
+      memoryCgroup: memoryCgroup ? memoryCgroup.dir : cgroup,
+      cpuCgroup: cpuCgroup ? cpuCgroup.dir : cpu,
+      ...(network ? { network: network.details } : {}),
+    },
     // Read before the cgroup goes: whether the kernel killed something in it for its memory.
     deathCause: async () => ((await exited, killedForMemory) ? 'memory' : undefined),
     memoryMb: async () => {
@@ -188,7 +218,10 @@ export async function killOrphans(ctx: DriverContext): Promise<void> {
     const s = await stat(`/proc/${name}`).catch(() => undefined);
     const owner = s ? ownerOfSandboxId(s.uid) : undefined;
     if (owner === undefined || owner === process.pid || platformRuns(owner)) continue;
-    ctx.log('warn', 'killing a process left by a process sandbox of a platform that is gone', { pid: Number(name), uid: s?.uid });
+    ctx.log('warn', 'killing a process left by a process sandbox of a platform that is gone', {
+      pid: Number(name),
+      uid: s?.uid,
+    });
     try {
       process.kill(Number(name), 'SIGKILL');
     } catch {

@@ -26,11 +26,24 @@ export async function probeJail(tools: JailTools, runDir: RunDir): Promise<Drive
     const cgroupProcs = typeof cgroup === 'string' ? undefined : cgroup.procsFile;
     const cpuCgroupProcs = typeof cpu === 'string' ? undefined : cpu.procsFile;
     const command = [process.execPath, '-e', 'process.stdout.write(String(process.getuid()))'];
-    const jail = jailCommand({ ...tools, id, slotDir, agent: runDir.agent, heapMb: 64, command, cgroupProcs, cpuCgroupProcs });
+    const jail = jailCommand({
+      ...tools,
+      id,
+      slotDir,
+      agent: runDir.agent,
+      heapMb: 64,
+      command,
+      cgroupProcs,
+      cpuCgroupProcs,
+    });
     const { stdout } = await run(jail.command, jail.args, { timeout: 15_000, env: { PATH: '/usr/bin:/bin' } });
-    if (stdout.trim() !== String(id)) return { available: false, reason: `a test sandbox ran as uid ${stdout.trim()}, not its own uid ${id}` };
+    if (stdout.trim() !== String(id))
+      return { available: false, reason: `a test sandbox ran as uid ${stdout.trim()}, not its own uid ${id}` };
     const { stdout: version } = await run(tools.bwrap, ['--version'], { timeout: 5000 });
-    const memory = typeof cgroup === 'string' ? `${cgroup}: memory bounded by the V8 heap cap and the RSS watchdog alone` : 'a memory cgroup of its own';
+    const memory =
+      typeof cgroup === 'string'
+        ? `${cgroup}: memory bounded by the V8 heap cap and the RSS watchdog alone`
+        : 'a memory cgroup of its own';
     const cpuQuota = typeof cpu === 'string' ? `${cpu}: no CPU quota` : "a CPU quota of its function's cpus";
     return {
       available: true,
@@ -39,7 +52,10 @@ export async function probeJail(tools: JailTools, runDir: RunDir): Promise<Drive
     };
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    return { available: false, reason: `a test sandbox failed to start under bubblewrap: ${(err.stderr || err.message).trim().slice(0, 500)}` };
+    return {
+      available: false,
+      reason: `a test sandbox failed to start under bubblewrap: ${(err.stderr || err.message).trim().slice(0, 500)}`,
+    };
   } finally {
     if (typeof cgroup !== 'string') await cgroup.remove();
     if (typeof cpu !== 'string') await cpu.remove();

@@ -20,7 +20,10 @@ export const SECCOMP_FILE = 'seccomp.bpf';
 const PREFIX = 'nimbus-process-';
 
 export class RunDir {
-  private constructor(readonly dir: string, readonly agent: string) {}
+  private constructor(
+    readonly dir: string,
+    readonly agent: string,
+  ) {}
 
   /** A fresh run directory for one driver: 0711, so sandbox uids pass but cannot list it. */
   static async create(agentPath: string): Promise<RunDir> {
@@ -82,7 +85,8 @@ export class RunDir {
   static async removeLeftovers(): Promise<void> {
     for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
       const pid = Number(/^nimbus-process-(\d+)-/.exec(name)?.[1]);
-      if (pid && pid !== process.pid && !platformRuns(pid)) await rm(path.join(tmpdir(), name), { recursive: true, force: true });
+      if (pid && pid !== process.pid && !platformRuns(pid))
+        await rm(path.join(tmpdir(), name), { recursive: true, force: true });
     }
   }
 }

@@ -14,11 +14,20 @@ import type { Writable } from 'node:stream';
 
 /** x86-64 system call numbers refused with EPERM. */
 export const DENIED_SYSCALLS: Readonly<Record<string, number>> = {
-  io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
-  keyctl: 250, add_key: 248, request_key: 249,
-  userfaultfd: 323, perf_event_open: 298, bpf: 321,
-  kexec_load: 246, kexec_file_load: 320,
-  init_module: 175, finit_module: 313, delete_module: 176,
+  io_uring_setup: 425,
+  io_uring_enter: 426,
+  io_uring_register: 427,
+  keyctl: 250,
+  add_key: 248,
+  request_key: 249,
+  userfaultfd: 323,
+  perf_event_open: 298,
+  bpf: 321,
+  kexec_load: 246,
+  kexec_file_load: 320,
+  init_module: 175,
+  finit_module: 313,
+  delete_module: 176,
   open_by_handle_at: 304,
 };
 

@@ -11,9 +11,31 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadMigrations } from '../migrations.ts';
 import { sweepActivations, type RetentionDb, type RetentionPolicy, type SweepReport } from '../retention.ts';
-import { activationRow, toActivation, toDeployed, toFunction, toOutboxClaim, toQueueEntry, toVersion, queueRow, type OutboxRow, type QueueRow, type VersionRow } from '../rows.ts';
+import {
+  activationRow,
+  toActivation,
+  toDeployed,
+  toFunction,
+  toOutboxClaim,
+  toQueueEntry,
+  toVersion,
+  queueRow,
+  type OutboxRow,
+  type QueueRow,
+  type VersionRow,
+} from '../rows.ts';
 import * as SQL from '../statements.ts';
-import type { ActivationQuery, ActivationRecord, DeployedVersion, FunctionConfig, FunctionRecord, OutboxClaim, QueueEntry, Store, VersionRecord } from '../store.ts';
+import type {
+  ActivationQuery,
+  ActivationRecord,
+  DeployedVersion,
+  FunctionConfig,
+  FunctionRecord,
+  OutboxClaim,
+  QueueEntry,
+  Store,
+  VersionRecord,
+} from '../store.ts';
 import { translate } from './errors.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -70,7 +92,8 @@ interface Connection {
 
 const on = (c: pg.Pool | pg.PoolClient): Connection => ({
   all: async <R>(sql: string, args: unknown[] = []) => (await c.query(SQL.numbered(sql), args)).rows as R[],
-  get: async <R>(sql: string, args: unknown[] = []) => (await c.query(SQL.numbered(sql), args)).rows[0] as R | undefined,
+  get: async <R>(sql: string, args: unknown[] = []) =>
+    (await c.query(SQL.numbered(sql), args)).rows[0] as R | undefined,
   run: async (sql: string, args: unknown[] = []) => (await c.query(SQL.numbered(sql), args)).rowCount ?? 0,
   exec: async (sql: string) => void (await c.query(sql)),
 });
@@ -153,7 +176,10 @@ export class PostgresStore implements Store {
       // waits on that row (the counter's, then this one's) and updates it instead.
       const created = (await c.run(SQL.FUNCTION_INSERT, [name, version, now])) === 1;
       if (!created) await c.run(SQL.FUNCTION_POINT, [version, name]);
-      return toDeployed({ name, version, artifactSha256: sha, artifactBytes: artifact.length, createdAt: now, created }, config);
+      return toDeployed(
+        { name, version, artifactSha256: sha, artifactBytes: artifact.length, createdAt: now, created },
+        config,
+      );
     });
   }
 
@@ -197,8 +223,16 @@ export class PostgresStore implements Store {
     return (await this.all<{ body: string }>(sql, args)).map(toActivation);
   }
 
-  async enqueue(record: ActivationRecord, e: QueueEntry, publishAfter = e.runAt): Promise<{ activationId: string; duplicate: boolean }> {
-    const row = await this.get<{ inserted: string | null }>(ENQUEUE, [...queueRow(e), ...activationRow(record), publishAfter]);
+  async enqueue(
+    record: ActivationRecord,
+    e: QueueEntry,
+    publishAfter = e.runAt,
+  ): Promise<{ activationId: string; duplicate: boolean }> {
+    const row = await this.get<{ inserted: string | null }>(ENQUEUE, [
+      ...queueRow(e),
+      ...activationRow(record),
+      publishAfter,
+    ]);
     if (row?.inserted) return { activationId: row.inserted, duplicate: false };
     // The key was taken (possibly by a transaction that committed after this statement's snapshot): read it now.
     const prior = await this.get<{ activation_id: string }>(SQL.QUEUE_BY_KEY, [e.functionName, e.idempotencyKey]);
@@ -215,8 +249,16 @@ export class PostgresStore implements Store {
     return (await this.all<QueueRow>(SQL.QUEUE_PENDING)).map(toQueueEntry);
   }
 
-  async updateQueueEntry(activationId: string, change: Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>): Promise<void> {
-    await this.run(SQL.QUEUE_UPDATE, [change.attempts ?? null, change.runAt ?? null, change.state ?? null, activationId]);
+  async updateQueueEntry(
+    activationId: string,
+    change: Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>,
+  ): Promise<void> {
+    await this.run(SQL.QUEUE_UPDATE, [
+      change.attempts ?? null,
+      change.runAt ?? null,
+      change.state ?? null,
+      activationId,
+    ]);
   }
 
   /**

@@ -25,7 +25,11 @@ export interface ActivationWriterOptions {
 }
 
 /** A batch of records, or one retention step: a read (`all`), deletes in one transaction (`write`), or `vacuum` pages given back. */
-export type WriterBody = { rows: ActivationRow[] } | { all: { sql: string; args: unknown[] } } | { write: { sql: string; args: unknown[] }[] } | { vacuum: number };
+export type WriterBody =
+  | { rows: ActivationRow[] }
+  | { all: { sql: string; args: unknown[] } }
+  | { write: { sql: string; args: unknown[] }[] }
+  | { vacuum: number };
 export type WriterRequest = { seq: number } & WriterBody;
 export interface WriterReply {
   seq: number;
@@ -45,9 +49,15 @@ export class ActivationWriter {
   /** The newest batch of records sent (retention steps in between are not waited on by flush). */
   private lastBatch = 0;
   /** Batches sent and not yet answered, by sequence number (the worker answers in order). */
-  private readonly inFlight = new Map<number, { lost: number; done: Promise<unknown>; settle: (error?: Error, result?: unknown) => void }>();
+  private readonly inFlight = new Map<
+    number,
+    { lost: number; done: Promise<unknown>; settle: (error?: Error, result?: unknown) => void }
+  >();
 
-  constructor(private readonly file: string, private readonly options: ActivationWriterOptions) {}
+  constructor(
+    private readonly file: string,
+    private readonly options: ActivationWriterOptions,
+  ) {}
 
   /** Queues a record (a later write of the same id replaces it). */
   write(record: ActivationRecord): void {
@@ -111,7 +121,9 @@ export class ActivationWriter {
   private started(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(BOOT, { eval: true, workerData: { file: this.file } });
-    worker.on('message', (reply: WriterReply) => this.settle(reply.seq, reply.error === undefined ? undefined : new Error(reply.error), reply.result));
+    worker.on('message', (reply: WriterReply) =>
+      this.settle(reply.seq, reply.error === undefined ? undefined : new Error(reply.error), reply.result),
+    );
     worker.on('error', (e) => this.failAll(e));
     worker.on('exit', (code) => this.failAll(new Error(`the activation writer thread exited (code ${code})`)));
     this.worker = worker;

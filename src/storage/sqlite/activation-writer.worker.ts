@@ -26,7 +26,9 @@ const commit = db.transaction((rows: ActivationRow[]) => {
   for (; i < rows.length; i++) statements.one.run(rows[i]);
 });
 
-const deleteAll = db.transaction((statements: { sql: string; args: unknown[] }[]) => statements.map((s) => db.prepare(s.sql).run(...s.args).changes));
+const deleteAll = db.transaction((statements: { sql: string; args: unknown[] }[]) =>
+  statements.map((s) => db.prepare(s.sql).run(...s.args).changes),
+);
 
 /** Runs one request; returns its answer's result (none for a batch of records). */
 function run(request: WriterRequest): unknown {

@@ -9,9 +9,31 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadMigrations } from '../migrations.ts';
 import { sweepActivations, type RetentionPolicy, type SweepReport } from '../retention.ts';
-import { activationRow, toActivation, toDeployed, toFunction, toOutboxClaim, toQueueEntry, toVersion, queueRow, type OutboxRow, type QueueRow, type VersionRow } from '../rows.ts';
+import {
+  activationRow,
+  toActivation,
+  toDeployed,
+  toFunction,
+  toOutboxClaim,
+  toQueueEntry,
+  toVersion,
+  queueRow,
+  type OutboxRow,
+  type QueueRow,
+  type VersionRow,
+} from '../rows.ts';
 import * as SQL from '../statements.ts';
-import type { ActivationQuery, ActivationRecord, DeployedVersion, FunctionConfig, FunctionRecord, OutboxClaim, QueueEntry, Store, VersionRecord } from '../store.ts';
+import type {
+  ActivationQuery,
+  ActivationRecord,
+  DeployedVersion,
+  FunctionConfig,
+  FunctionRecord,
+  OutboxClaim,
+  QueueEntry,
+  Store,
+  VersionRecord,
+} from '../store.ts';
 import { ActivationWriter, type ActivationWriterOptions } from './activation-writer.ts';
 import { openConnection } from './connection.ts';
 
@@ -45,7 +67,9 @@ export class SqliteStore implements Store {
     this.activationWrites = new ActivationWriter(file, {
       delayMs: options.delayMs ?? ACTIVATION_WRITE_DELAY_MS,
       maxItems: options.maxItems ?? 256,
-      onError: options.onError ?? ((e, lost) => process.stderr.write(`nimbus: ${lost} activation records could not be written: ${e.message}\n`)),
+      onError:
+        options.onError ??
+        ((e, lost) => process.stderr.write(`nimbus: ${lost} activation records could not be written: ${e.message}\n`)),
     });
   }
 
@@ -98,7 +122,10 @@ export class SqliteStore implements Store {
       this.run(SQL.VERSION_INSERT, [name, version, JSON.stringify(config), sha, now]);
       const created = this.run(SQL.FUNCTION_INSERT, [name, version, now]) > 0;
       if (!created) this.run(SQL.FUNCTION_POINT, [version, name]);
-      return toDeployed({ name, version, artifactSha256: sha, artifactBytes: artifact.length, createdAt: now, created }, config);
+      return toDeployed(
+        { name, version, artifactSha256: sha, artifactBytes: artifact.length, createdAt: now, created },
+        config,
+      );
     });
   }
 
@@ -152,7 +179,11 @@ export class SqliteStore implements Store {
     return this.all<{ body: string }>(sql, args).map(toActivation);
   }
 
-  async enqueue(record: ActivationRecord, e: QueueEntry, publishAfter = e.runAt): Promise<{ activationId: string; duplicate: boolean }> {
+  async enqueue(
+    record: ActivationRecord,
+    e: QueueEntry,
+    publishAfter = e.runAt,
+  ): Promise<{ activationId: string; duplicate: boolean }> {
     await this.activationWrites.flush();
     return this.transaction(() => {
       if (e.idempotencyKey) {
@@ -175,7 +206,10 @@ export class SqliteStore implements Store {
     return this.all<QueueRow>(SQL.QUEUE_PENDING).map(toQueueEntry);
   }
 
-  async updateQueueEntry(activationId: string, change: Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>): Promise<void> {
+  async updateQueueEntry(
+    activationId: string,
+    change: Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>,
+  ): Promise<void> {
     await this.activationWrites.flush();
     this.run(SQL.QUEUE_UPDATE, [change.attempts ?? null, change.runAt ?? null, change.state ?? null, activationId]);
   }

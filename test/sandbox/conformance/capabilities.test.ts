@@ -20,8 +20,13 @@ await forEachDriver(({ kind, driver, kit, ms, dataDir }) => {
 
   it('declares each capability as true or the reason it lacks it, and concurrentCalls as a plain boolean', () => {
     const { concurrentCalls, ...operations } = driver.capabilities;
-    assert.equal(typeof concurrentCalls, 'boolean', 'concurrentCalls must be declared: true, or false for one call at a time');
-    for (const [name, v] of Object.entries(operations)) assert.ok(v === true || (typeof v === 'string' && v.length > 0), `${name}: ${JSON.stringify(v)}`);
+    assert.equal(
+      typeof concurrentCalls,
+      'boolean',
+      'concurrentCalls must be declared: true, or false for one call at a time',
+    );
+    for (const [name, v] of Object.entries(operations))
+      assert.ok(v === true || (typeof v === 'string' && v.length > 0), `${name}: ${JSON.stringify(v)}`);
   });
 
   it('resizes memory and reports before and after', needs('resize'), async () => {
@@ -34,18 +39,25 @@ await forEachDriver(({ kind, driver, kit, ms, dataDir }) => {
     assert.equal(valueOf(await kit.invoke(sandbox, event({}))), 1);
   });
 
-  it('migrates a running sandbox with its module state, leaving nothing at either place', needs('migrate'), async () => {
-    const sandbox = await kit.create(fx.stateful, { handler: 'counter' });
-    assert.equal(valueOf(await kit.invoke(sandbox, event({}))), 1);
-    assert.ok(sandbox.migrate, 'the driver declares migrate but its sandbox has no migrate()');
-    const before = sandbox.info();
-    const report = await sandbox.migrate();
-    assert.ok(report.totalMs >= 0 && (report.downtimeMs ?? 0) <= report.totalMs, `implausible report ${JSON.stringify(report)}`);
-    assert.equal(sandbox.state, 'ready');
-    assert.equal(valueOf(await kit.invoke(sandbox, event({}))), 2, 'module state survives the move');
-    const after = sandbox.info();
-    await sandbox.dispose();
-    await assertNothingLeft(kind, before, dataDir);
-    await assertNothingLeft(kind, after, dataDir);
-  });
+  it(
+    'migrates a running sandbox with its module state, leaving nothing at either place',
+    needs('migrate'),
+    async () => {
+      const sandbox = await kit.create(fx.stateful, { handler: 'counter' });
+      assert.equal(valueOf(await kit.invoke(sandbox, event({}))), 1);
+      assert.ok(sandbox.migrate, 'the driver declares migrate but its sandbox has no migrate()');
+      const before = sandbox.info();
+      const report = await sandbox.migrate();
+      assert.ok(
+        report.totalMs >= 0 && (report.downtimeMs ?? 0) <= report.totalMs,
+        `implausible report ${JSON.stringify(report)}`,
+      );
+      assert.equal(sandbox.state, 'ready');
+      assert.equal(valueOf(await kit.invoke(sandbox, event({}))), 2, 'module state survives the move');
+      const after = sandbox.info();
+      await sandbox.dispose();
+      await assertNothingLeft(kind, before, dataDir);
+      await assertNothingLeft(kind, after, dataDir);
+    },
+  );
 });

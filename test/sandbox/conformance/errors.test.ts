@@ -39,21 +39,31 @@ await forEachDriver(({ kind, driver, dataDir, kit, ms, node }) => {
     assert.equal(sandbox.state, 'ready', 'an error thrown from a timer must not kill the sandbox');
   });
 
-  it('rejects create() with function_error when the module throws while loading, leaving nothing behind', { timeout }, async () => {
-    const spec = kit.spec(fx['load-error']);
-    await assert.rejects(driver.create(spec), (e: unknown) => {
-      assert.ok(isNimbusError(e), `expected a NimbusError, got ${String(e)}`);
-      assert.equal(e.code, 'function_error');
-      assert.match(e.message, /conformance load failure/);
-      assert.match(String(e.details.logs), /conformance loading/, 'logs written while loading are kept');
-      return true;
-    });
-    await assertNothingLeftOfSpec(kind, spec, dataDir);
-  });
+  it(
+    'rejects create() with function_error when the module throws while loading, leaving nothing behind',
+    { timeout },
+    async () => {
+      const spec = kit.spec(fx['load-error']);
+      await assert.rejects(driver.create(spec), (e: unknown) => {
+        assert.ok(isNimbusError(e), `expected a NimbusError, got ${String(e)}`);
+        assert.equal(e.code, 'function_error');
+        assert.match(e.message, /conformance load failure/);
+        assert.match(String(e.details.logs), /conformance loading/, 'logs written while loading are kept');
+        return true;
+      });
+      await assertNothingLeftOfSpec(kind, spec, dataDir);
+    },
+  );
 
   it('rejects create() with function_error when no handler can be found', { timeout }, async () => {
-    await assert.rejects(kit.create(fx.named), (e: unknown) => isNimbusError(e) && e.code === 'function_error' && /no handler found/.test(e.message));
-    await assert.rejects(kit.create(fx.named, { handler: 'third' }), (e: unknown) => isNimbusError(e) && e.code === 'function_error' && /third/.test(e.message));
+    await assert.rejects(
+      kit.create(fx.named),
+      (e: unknown) => isNimbusError(e) && e.code === 'function_error' && /no handler found/.test(e.message),
+    );
+    await assert.rejects(
+      kit.create(fx.named, { handler: 'third' }),
+      (e: unknown) => isNimbusError(e) && e.code === 'function_error' && /third/.test(e.message),
+    );
   });
 
   if (node) {
@@ -64,7 +74,7 @@ await forEachDriver(({ kind, driver, dataDir, kit, ms, node }) => {
       await assert.rejects(kit.invoke(sandbox, event({})), 'a dead sandbox refuses calls');
     });
   } else {
-    it('reports process.exit as function_error: the isolate\'s process holds only env', { timeout }, async () => {
+    it("reports process.exit as function_error: the isolate's process holds only env", { timeout }, async () => {
       const sandbox = await kit.create(fx.faults, { handler: 'exit' });
       errorOf(await kit.invoke(sandbox, event({})), 'function_error');
       assert.equal(sandbox.state, 'ready');

@@ -19,16 +19,30 @@ await forEachDriver(({ kit, ms }) => {
     assert.equal(out.functionName, sandbox.spec.functionName);
     assert.equal(typeof out.requestId, 'string');
     const remaining = out.remainingMs as number;
-    assert.ok(remaining > 0 && remaining <= timeoutMs, `getRemainingTimeInMillis() gave ${remaining}, timeout ${timeoutMs}`);
+    assert.ok(
+      remaining > 0 && remaining <= timeoutMs,
+      `getRemainingTimeInMillis() gave ${remaining}, timeout ${timeoutMs}`,
+    );
   });
 
   it('runs a Workers fetch(request) with an HTTP request', { timeout }, async () => {
     const sandbox = await kit.create(fx.worker);
-    const input = httpRequest('PUT', '/fn/echo/items/7?color=red', { 'x-conformance': 'yes', 'content-type': 'text/plain' }, 'hello body');
+    const input = httpRequest(
+      'PUT',
+      '/fn/echo/items/7?color=red',
+      { 'x-conformance': 'yes', 'content-type': 'text/plain' },
+      'hello body',
+    );
     const res = responseOf(await kit.invoke(sandbox, input));
     assert.equal(res.status, 201);
     assert.equal(res.headers['x-handled-by'], 'fetch');
-    assert.deepEqual(JSON.parse(res.body), { method: 'PUT', path: '/fn/echo/items/7', query: '?color=red', header: 'yes', body: 'hello body' });
+    assert.deepEqual(JSON.parse(res.body), {
+      method: 'PUT',
+      path: '/fn/echo/items/7',
+      query: '?color=red',
+      header: 'yes',
+      body: 'hello body',
+    });
   });
 
   it('runs a Workers fetch(request) with an event, as a JSON POST', { timeout }, async () => {

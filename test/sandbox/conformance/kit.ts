@@ -12,7 +12,10 @@ export const DEFAULT_SPEC = { memoryMb: 160, cpus: 1, resultLimitBytes: 1024 * 1
 export class SandboxKit {
   private readonly live = new Set<Sandbox>();
 
-  constructor(private readonly driver: SandboxDriver, private readonly ms: (base: number) => number) {}
+  constructor(
+    private readonly driver: SandboxDriver,
+    private readonly ms: (base: number) => number,
+  ) {}
 
   spec(fn: BundledFunction, overrides: Partial<SandboxSpec> = {}): SandboxSpec {
     const id = `conf-${randomUUID().slice(0, 8)}`;

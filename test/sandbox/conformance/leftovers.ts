@@ -49,8 +49,14 @@ const generic: LeftoverCheck = async (info, dataDir) => {
     const alive = (await liveProcesses()).some((p) => p.pid === pid);
     assert.equal(alive, false, `pid ${pid} of sandbox ${info.id} still runs after dispose`);
   }
-  assert.deepEqual(await pathsNamed(dataDir, namesOf(info)), [], `files named after sandbox ${info.id} remain in ${dataDir}`);
-  const reported = Object.values(info.details).filter((v): v is string => typeof v === 'string' && v.startsWith(dataDir + path.sep));
+  assert.deepEqual(
+    await pathsNamed(dataDir, namesOf(info)),
+    [],
+    `files named after sandbox ${info.id} remain in ${dataDir}`,
+  );
+  const reported = Object.values(info.details).filter(
+    (v): v is string => typeof v === 'string' && v.startsWith(dataDir + path.sep),
+  );
   const remaining = reported.filter((p) => existsSync(p));
   assert.deepEqual(remaining, [], `paths that sandbox ${info.id} reported in its details remain after dispose`);
 };
@@ -66,7 +72,9 @@ const run = promisify(execFile);
 
 async function runcContainers(dataDir: string): Promise<{ id: string; bundle: string }[]> {
   const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`; // Debian keeps runc in /usr/sbin
-  const { stdout } = await run('runc', ['--root', path.join(dataDir, 'runc'), 'list', '--format', 'json'], { env: { ...process.env, PATH } });
+  const { stdout } = await run('runc', ['--root', path.join(dataDir, 'runc'), 'list', '--format', 'json'], {
+    env: { ...process.env, PATH },
+  });
   return (JSON.parse(stdout) ?? []) as { id: string; bundle: string }[];
 }
 
@@ -75,7 +83,11 @@ const EXTRA: Partial<Record<EngineKind, LeftoverCheck>> = {
     const pid = info.details.pid;
     if (typeof pid !== 'number') return;
     const group = (await liveProcesses()).filter((p) => p.pgrp === pid).map((p) => p.pid);
-    assert.deepEqual(group, [], `processes of sandbox ${info.id} (process group ${String(pid)}) still run after dispose`);
+    assert.deepEqual(
+      group,
+      [],
+      `processes of sandbox ${info.id} (process group ${String(pid)}) still run after dispose`,
+    );
   },
   container: async (info, dataDir) => {
     const containers = await runcContainers(dataDir);
@@ -83,7 +95,8 @@ const EXTRA: Partial<Record<EngineKind, LeftoverCheck>> = {
     const left = containers.filter((c) => names.some((n) => c.id.includes(n) || c.bundle.includes(n)));
     assert.deepEqual(left, [], `runc still lists the container of sandbox ${info.id}`);
     const cgroupsPath = info.details.cgroupsPath;
-    if (typeof cgroupsPath === 'string') assert.deepEqual(await cgroupDirs(cgroupsPath), [], `cgroups of sandbox ${info.id} remain`);
+    if (typeof cgroupsPath === 'string')
+      assert.deepEqual(await cgroupDirs(cgroupsPath), [], `cgroups of sandbox ${info.id} remain`);
   },
   microvm: async (info) => {
     // QEMU's run directories (sockets, pid file) live in <tmpdir>/nimbus-microvm-<hash>/, short for unix socket paths.
@@ -102,7 +115,11 @@ export async function assertNothingLeft(kind: EngineKind, info: SandboxInfo, dat
 /** After a create() that failed: nothing named after the sandbox the spec asked for remains. */
 export function assertNothingLeftOfSpec(kind: EngineKind, spec: SandboxSpec, dataDir: string): Promise<void> {
   const { id, functionName, functionVersion, memoryMb, cpus } = spec;
-  return assertNothingLeft(kind, { id, engine: kind, functionName, functionVersion, state: 'dead', memoryMb, cpus, createdAt: '', details: {} }, dataDir);
+  return assertNothingLeft(
+    kind,
+    { id, engine: kind, functionName, functionVersion, state: 'dead', memoryMb, cpus, createdAt: '', details: {} },
+    dataDir,
+  );
 }
 
 /**
@@ -113,5 +130,6 @@ export function assertNothingLeftOfSpec(kind: EngineKind, spec: SandboxSpec, dat
 export async function assertDriverLeftNothing(kind: EngineKind, dataDir: string): Promise<void> {
   const children = (await liveProcesses()).filter((p) => p.ppid === process.pid && p.comm !== 'esbuild');
   assert.deepEqual(children, [], `the ${kind} driver left child processes running after dispose`);
-  if (kind === 'container') assert.deepEqual(await runcContainers(dataDir), [], 'runc still lists containers after the driver was disposed');
+  if (kind === 'container')
+    assert.deepEqual(await runcContainers(dataDir), [], 'runc still lists containers after the driver was disposed');
 }

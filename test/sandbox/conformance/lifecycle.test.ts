@@ -30,19 +30,30 @@ await forEachDriver(({ kind, driver, kit, ms, dataDir, node }) => {
 
   // An engine that runs one call at a time per sandbox says so; its calls must queue, not fail.
   const concurrent = driver.capabilities.concurrentCalls;
-  it(`runs two overlapping calls in one sandbox ${concurrent ? 'at once' : 'one after the other, as declared'}, logs kept apart`, { timeout }, async () => {
-    const sandbox = await kit.create(fx.stateful, { handler: 'slow' });
-    const [a, b] = await Promise.all([kit.invoke(sandbox, event({ tag: 'A' })), kit.invoke(sandbox, event({ tag: 'B' }))]);
-    const va = valueOf(a) as { startedAt: number; endedAt: number };
-    const vb = valueOf(b) as { startedAt: number; endedAt: number };
-    const overlapped = va.startedAt < vb.endedAt && vb.startedAt < va.endedAt;
-    const declared = concurrent ? 'concurrent calls' : 'one call at a time';
-    assert.equal(overlapped, concurrent, `calls ran ${overlapped ? 'at once' : 'one after the other'}, driver declares: ${declared}; ${JSON.stringify([va, vb])}`);
-    assert.match(a.logs, /start A[\s\S]*end A/);
-    assert.match(b.logs, /start B[\s\S]*end B/);
-    assert.doesNotMatch(a.logs, /B/);
-    assert.doesNotMatch(b.logs, /A/);
-  });
+  it(
+    `runs two overlapping calls in one sandbox ${concurrent ? 'at once' : 'one after the other, as declared'}, logs kept apart`,
+    { timeout },
+    async () => {
+      const sandbox = await kit.create(fx.stateful, { handler: 'slow' });
+      const [a, b] = await Promise.all([
+        kit.invoke(sandbox, event({ tag: 'A' })),
+        kit.invoke(sandbox, event({ tag: 'B' })),
+      ]);
+      const va = valueOf(a) as { startedAt: number; endedAt: number };
+      const vb = valueOf(b) as { startedAt: number; endedAt: number };
+      const overlapped = va.startedAt < vb.endedAt && vb.startedAt < va.endedAt;
+      const declared = concurrent ? 'concurrent calls' : 'one call at a time';
+      assert.equal(
+        overlapped,
+        concurrent,
+        `calls ran ${overlapped ? 'at once' : 'one after the other'}, driver declares: ${declared}; ${JSON.stringify([va, vb])}`,
+      );
+      assert.match(a.logs, /start A[\s\S]*end A/);
+      assert.match(b.logs, /start B[\s\S]*end B/);
+      assert.doesNotMatch(a.logs, /B/);
+      assert.doesNotMatch(b.logs, /A/);
+    },
+  );
 
   it('keeps module state warm across calls of one sandbox, and apart between sandboxes', { timeout }, async () => {
     const first = await kit.create(fx.stateful, { handler: 'counter' });
@@ -53,16 +64,20 @@ await forEachDriver(({ kind, driver, kit, ms, dataDir, node }) => {
     assert.equal(valueOf(await kit.invoke(second, event({}))), 1);
   });
 
-  it('dispose leaves nothing behind, child processes included, and the sandbox refuses calls', { timeout }, async () => {
-    const sandbox = await kit.create(fx.stateful, { handler: node ? 'spawnChild' : 'counter' });
-    assert.equal(typeof valueOf(await kit.invoke(sandbox, event({}))), 'number');
-    const info = sandbox.info();
-    assert.equal(info.state, 'ready');
-    await sandbox.dispose();
-    assert.equal(sandbox.state, 'dead');
-    await assertNothingLeft(kind, info, dataDir);
-    await assert.rejects(kit.invoke(sandbox, event({})));
-  });
+  it(
+    'dispose leaves nothing behind, child processes included, and the sandbox refuses calls',
+    { timeout },
+    async () => {
+      const sandbox = await kit.create(fx.stateful, { handler: node ? 'spawnChild' : 'counter' });
+      assert.equal(typeof valueOf(await kit.invoke(sandbox, event({}))), 'number');
+      const info = sandbox.info();
+      assert.equal(info.state, 'ready');
+      await sandbox.dispose();
+      assert.equal(sandbox.state, 'dead');
+      await assertNothingLeft(kind, info, dataDir);
+      await assert.rejects(kit.invoke(sandbox, event({})));
+    },
+  );
 
   it('fires onDeath once when the sandbox is disposed', { timeout }, async () => {
     const sandbox = await kit.create(fx.stateful, { handler: 'counter' });

@@ -85,10 +85,14 @@ export async function forEachDriver(body: (d: DriverUnderTest) => void): Promise
     if (!factory) continue; // not built yet: nothing to hold to the contract
     // 0755, as the platform's own mkdir makes its data dir (engines may check that sandbox users can pass).
     const dataDir = await createTempDir(`nimbus-conformance-${kind}`, 0o755);
-    drivers.push({ kind, dataDir, loaded: await load(kind, factory, { dataDir, agentPath, log: contextLog(kind), egress: { allow: [] } }) });
+    drivers.push({
+      kind,
+      dataDir,
+      loaded: await load(kind, factory, { dataDir, agentPath, log: contextLog(kind), egress: { allow: [] } }),
+    });
   }
   for (const { kind, dataDir, loaded } of drivers) {
-    const skip = 'driver' in loaded ? loaded.unavailable ?? false : false;
+    const skip = 'driver' in loaded ? (loaded.unavailable ?? false) : false;
     describe(`${kind} driver`, { skip }, () => {
       if ('error' in loaded) {
         it('constructs and probes', () => {

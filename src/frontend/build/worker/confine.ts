@@ -18,7 +18,11 @@ export function isInside(root: string, p: string): boolean {
 
 function refuse(args: OnResolveArgs, why: string): OnResolveResult {
   return {
-    errors: [{ text: `import "${args.path}" ${why}: only files inside the upload can be imported (use a relative path such as "./lib.js", or put the package in the upload's node_modules)` }],
+    errors: [
+      {
+        text: `import "${args.path}" ${why}: only files inside the upload can be imported (use a relative path such as "./lib.js", or put the package in the upload's node_modules)`,
+      },
+    ],
   };
 }
 
@@ -31,12 +35,17 @@ function realpathOrUndefined(p: string): string | undefined {
 }
 
 /** Roots: the upload as named and as its real path (they differ where a parent is a link). */
-async function resolveInside(build: PluginBuild, roots: string[], args: OnResolveArgs): Promise<OnResolveResult | undefined> {
+async function resolveInside(
+  build: PluginBuild,
+  roots: string[],
+  args: OnResolveArgs,
+): Promise<OnResolveResult | undefined> {
   if (args.pluginData === NESTED) return undefined;
   if (args.kind !== 'entry-point' && isBuiltin(args.path)) return undefined;
   const inside = (p: string) => roots.some((root) => isInside(root, p));
   if (path.isAbsolute(args.path) || args.path.startsWith('.')) {
-    if (!inside(path.resolve(args.resolveDir || (roots[0] as string), args.path))) return refuse(args, 'points outside the upload');
+    if (!inside(path.resolve(args.resolveDir || (roots[0] as string), args.path)))
+      return refuse(args, 'points outside the upload');
   }
   const r = await build.resolve(args.path, {
     kind: args.kind,
@@ -49,7 +58,15 @@ async function resolveInside(build: PluginBuild, roots: string[], args: OnResolv
   // Nothing found: esbuild resolves it once more and says so itself, as a
   // warning for an optional require() inside try (no file gets read either way).
   if (r.errors.length > 0) return undefined;
-  if (r.external || r.namespace !== 'file') return { path: r.path, external: r.external, namespace: r.namespace, sideEffects: r.sideEffects, suffix: r.suffix, pluginData: r.pluginData };
+  if (r.external || r.namespace !== 'file')
+    return {
+      path: r.path,
+      external: r.external,
+      namespace: r.namespace,
+      sideEffects: r.sideEffects,
+      suffix: r.suffix,
+      pluginData: r.pluginData,
+    };
   const real = realpathOrUndefined(r.path);
   if (!real || !inside(real)) return refuse(args, 'resolves to a file outside the upload');
   return { path: r.path, namespace: 'file', sideEffects: r.sideEffects, suffix: r.suffix, pluginData: r.pluginData };

@@ -37,14 +37,17 @@ async function twoPass(options: BuildOptions): Promise<{ code: Uint8Array; expor
     return { code: out.contents, exports };
   } catch (e) {
     const failure = e as BuildFailure;
-    if (Array.isArray(failure.errors) && failure.errors.length > 0) throw new CompileError(`the function does not build:\n${formatMessages(failure.errors, root)}`);
+    if (Array.isArray(failure.errors) && failure.errors.length > 0)
+      throw new CompileError(`the function does not build:\n${formatMessages(failure.errors, root)}`);
     throw e;
   }
 }
 
 function fromSource(source: string, language: Language) {
   const ts = language === 'typescript';
-  return twoPass({ stdin: { contents: source, loader: ts ? 'ts' : 'js', sourcefile: ts ? 'index.ts' : 'index.js', resolveDir: root } });
+  return twoPass({
+    stdin: { contents: source, loader: ts ? 'ts' : 'js', sourcefile: ts ? 'index.ts' : 'index.js', resolveDir: root },
+  });
 }
 
 async function run(request: BuildRequest): Promise<{ code: Uint8Array; exports: string[]; language: Language }> {

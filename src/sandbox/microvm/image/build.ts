@@ -11,7 +11,13 @@ import path from 'node:path';
 import { bundleGuest } from '../../agent-bundle.ts';
 import { writeCpio } from './cpio.ts';
 import { BUSYBOX, INIT_SCRIPT_PATH, initramfsEntries } from './initramfs.ts';
-import { downloadKernelPackage, extractVmlinux, resolveKernelPackage, unpackKernelPackage, type KernelPackage } from './kernel.ts';
+import {
+  downloadKernelPackage,
+  extractVmlinux,
+  resolveKernelPackage,
+  unpackKernelPackage,
+  type KernelPackage,
+} from './kernel.ts';
 import { indexModules, loadOrder } from './modules.ts';
 import { buildRuntimeDisk, runtimeFiles, type RuntimeFiles } from './rootfs.ts';
 import { exists, linkFiles, markUsed, pruneImages, sharedCacheDir } from './shared-cache.ts';
@@ -35,7 +41,10 @@ export interface MicrovmImage {
   modules: { base: string[]; net: string[] };
 }
 
-type Manifest = Omit<MicrovmImage, 'dir' | 'vmlinux' | 'initrd' | 'runtimeDisk'> & { builtIn: string; sizes: Record<string, number> };
+type Manifest = Omit<MicrovmImage, 'dir' | 'vmlinux' | 'initrd' | 'runtimeDisk'> & {
+  builtIn: string;
+  sizes: Record<string, number>;
+};
 export type ImageProgress = (message: string) => void;
 
 const fileHashes = new Map<string, { key: string; hash: string }>();
@@ -55,7 +64,13 @@ async function fileHash(file: string): Promise<string> {
 async function inputsHash(kernel: KernelPackage, files: RuntimeFiles, initScript: string): Promise<string> {
   const hash = createHash('sha256');
   hash.update(JSON.stringify({ BUILDER_VERSION, kernel, BASE_MODULES, NET_MODULES, initScript }));
-  const named: [string, string][] = [['busybox', BUSYBOX], ['node', files.node], ['date', files.date], ['agent', files.agent], ['loader', files.loader]];
+  const named: [string, string][] = [
+    ['busybox', BUSYBOX],
+    ['node', files.node],
+    ['date', files.date],
+    ['agent', files.agent],
+    ['loader', files.loader],
+  ];
   for (const [soname, file] of [...files.libraries].sort()) named.push([soname, file]);
   for (const [name, file] of named) hash.update(`${name}:${await fileHash(file)}\n`);
   return hash.digest('hex').slice(0, 16);
@@ -63,7 +78,15 @@ async function inputsHash(kernel: KernelPackage, files: RuntimeFiles, initScript
 
 function imageAt(dir: string, manifest: Manifest): MicrovmImage {
   const { hash, kernel, modules } = manifest;
-  return { hash, dir, kernel, modules, vmlinux: path.join(dir, 'vmlinux'), initrd: path.join(dir, 'initrd.cpio'), runtimeDisk: path.join(dir, 'runtime.ext4') };
+  return {
+    hash,
+    dir,
+    kernel,
+    modules,
+    vmlinux: path.join(dir, 'vmlinux'),
+    initrd: path.join(dir, 'initrd.cpio'),
+    runtimeDisk: path.join(dir, 'runtime.ext4'),
+  };
 }
 
 async function readManifest(dir: string): Promise<Manifest | undefined> {
@@ -71,7 +94,15 @@ async function readManifest(dir: string): Promise<Manifest | undefined> {
   return text ? (JSON.parse(text) as Manifest) : undefined;
 }
 
-async function build(out: string, hash: string, kernel: KernelPackage, files: RuntimeFiles, initScript: string, downloads: string, progress: ImageProgress): Promise<void> {
+async function build(
+  out: string,
+  hash: string,
+  kernel: KernelPackage,
+  files: RuntimeFiles,
+  initScript: string,
+  downloads: string,
+  progress: ImageProgress,
+): Promise<void> {
   const started = Date.now();
   const work = `${out}.build-${process.pid}`;
   await rm(work, { recursive: true, force: true });
@@ -88,7 +119,10 @@ async function build(out: string, hash: string, kernel: KernelPackage, files: Ru
     const base = await loadOrder(index, BASE_MODULES);
     const net = await loadOrder(index, NET_MODULES, base);
     progress(`microvm image ${hash}: initramfs with busybox and modules ${[...base, ...net].join(', ')}`);
-    await writeCpio(path.join(work, 'initrd.cpio'), await initramfsEntries({ initScript, modules: index, baseModules: base, netModules: net }));
+    await writeCpio(
+      path.join(work, 'initrd.cpio'),
+      await initramfsEntries({ initScript, modules: index, baseModules: base, netModules: net }),
+    );
     await rm(unpacked, { recursive: true, force: true });
     progress(`microvm image ${hash}: runtime disk with ${files.node}, ${files.libraries.size} libraries and the agent`);
     const staging = path.join(work, 'runtime-staging');
@@ -96,7 +130,13 @@ async function build(out: string, hash: string, kernel: KernelPackage, files: Ru
     await rm(staging, { recursive: true, force: true });
     const sizes: Record<string, number> = {};
     for (const name of IMAGE_FILES) sizes[name] = (await stat(path.join(work, name))).size;
-    const manifest: Manifest = { hash, kernel: { ...kernel, release }, modules: { base, net }, builtIn: `${Date.now() - started} ms`, sizes };
+    const manifest: Manifest = {
+      hash,
+      kernel: { ...kernel, release },
+      modules: { base, net },
+      builtIn: `${Date.now() - started} ms`,
+      sizes,
+    };
     await writeFile(path.join(work, MANIFEST), JSON.stringify(manifest, null, 2));
     if (await exists(path.join(out, MANIFEST))) return; // another process finished first
     await rm(out, { recursive: true, force: true });
@@ -110,7 +150,11 @@ async function build(out: string, hash: string, kernel: KernelPackage, files: Ru
 const inFlight = new Map<string, Promise<MicrovmImage>>();
 
 /** The guest image for this host's inputs: cached, linked from the machine cache, or built. */
-export function ensureMicrovmImage(dataDir: string, onProgress: ImageProgress = () => {}, options: { agentPath?: string } = {}): Promise<MicrovmImage> {
+export function ensureMicrovmImage(
+  dataDir: string,
+  onProgress: ImageProgress = () => {},
+  options: { agentPath?: string } = {},
+): Promise<MicrovmImage> {
   const key = path.resolve(dataDir);
   let pending = inFlight.get(key);
   if (!pending) {
@@ -120,9 +164,17 @@ export function ensureMicrovmImage(dataDir: string, onProgress: ImageProgress = 
   return pending;
 }
 
-async function ensure(dataDir: string, progress: ImageProgress, options: { agentPath?: string }): Promise<MicrovmImage> {
+async function ensure(
+  dataDir: string,
+  progress: ImageProgress,
+  options: { agentPath?: string },
+): Promise<MicrovmImage> {
   const agentPath = options.agentPath ?? (await bundleGuest(path.join(dataDir, 'build')));
-  const [kernel, files, initScript] = await Promise.all([resolveKernelPackage(), runtimeFiles(agentPath), readFile(INIT_SCRIPT_PATH, 'utf8')]);
+  const [kernel, files, initScript] = await Promise.all([
+    resolveKernelPackage(),
+    runtimeFiles(agentPath),
+    readFile(INIT_SCRIPT_PATH, 'utf8'),
+  ]);
   const hash = await inputsHash(kernel, files, initScript);
   const dir = path.join(dataDir, 'images', hash);
   const shared = sharedCacheDir();
@@ -137,8 +189,19 @@ async function ensure(dataDir: string, progress: ImageProgress, options: { agent
     await linkFiles(sharedDir, dir, IMAGE_FILES, MANIFEST);
   } else {
     await mkdir(path.dirname(dir), { recursive: true });
-    await build(dir, hash, kernel, files, initScript, shared ? path.join(shared, 'downloads') : path.join(dataDir, 'images', 'downloads'), progress);
-    if (sharedDir) await linkFiles(dir, sharedDir, IMAGE_FILES, MANIFEST).catch((e: unknown) => progress(`microvm image ${hash}: not shared (${String(e)})`));
+    await build(
+      dir,
+      hash,
+      kernel,
+      files,
+      initScript,
+      shared ? path.join(shared, 'downloads') : path.join(dataDir, 'images', 'downloads'),
+      progress,
+    );
+    if (sharedDir)
+      await linkFiles(dir, sharedDir, IMAGE_FILES, MANIFEST).catch((e: unknown) =>
+        progress(`microvm image ${hash}: not shared (${String(e)})`),
+      );
   }
   const manifest = await readManifest(dir);
   if (!manifest) throw new Error(`microvm image ${hash} has no manifest after building`);
@@ -146,13 +209,21 @@ async function ensure(dataDir: string, progress: ImageProgress, options: { agent
   return imageAt(dir, manifest);
 }
 
-async function forgetOldImages(dataDir: string, dir: string, sharedDir: string | undefined, progress: ImageProgress): Promise<void> {
+async function forgetOldImages(
+  dataDir: string,
+  dir: string,
+  sharedDir: string | undefined,
+  progress: ImageProgress,
+): Promise<void> {
   await markUsed(dir);
   const removed = await pruneImages(path.join(dataDir, 'images'), IMAGES_KEPT);
   if (sharedDir) {
     await markUsed(sharedDir);
     const root = path.dirname(path.dirname(sharedDir));
-    removed.push(...(await pruneImages(path.dirname(sharedDir), IMAGES_KEPT, (old) => [path.join(root, 'snapshots', old)])));
+    removed.push(
+      ...(await pruneImages(path.dirname(sharedDir), IMAGES_KEPT, (old) => [path.join(root, 'snapshots', old)])),
+    );
   }
-  if (removed.length) progress(`microvm images removed (older than the ${IMAGES_KEPT} last used): ${removed.join(', ')}`);
+  if (removed.length)
+    progress(`microvm images removed (older than the ${IMAGES_KEPT} last used): ${removed.join(', ')}`);
 }

@@ -24,7 +24,14 @@ function pad4(length: number): Buffer {
   return Buffer.alloc((4 - (length % 4)) % 4);
 }
 
-function header(ino: number, mode: number, nlink: number, size: number, name: string, rdev: [number, number] = [0, 0]): Buffer {
+function header(
+  ino: number,
+  mode: number,
+  nlink: number,
+  size: number,
+  name: string,
+  rdev: [number, number] = [0, 0],
+): Buffer {
   const nameBytes = Buffer.from(`${name}\0`, 'utf8');
   const fields = [ino, mode, 0, 0, nlink, 0, size, 0, 0, rdev[0], rdev[1], nameBytes.length, 0];
   const head = Buffer.from(`070701${fields.map(hex8).join('')}`, 'ascii');
@@ -37,7 +44,11 @@ function encode(entry: CpioEntry, ino: number): Buffer[] {
     case 'dir':
       return [header(ino, S_IFDIR | (entry.mode ?? 0o755), 2, 0, name)];
     case 'file':
-      return [header(ino, S_IFREG | (entry.mode ?? 0o644), 1, entry.data.length, name), entry.data, pad4(entry.data.length)];
+      return [
+        header(ino, S_IFREG | (entry.mode ?? 0o644), 1, entry.data.length, name),
+        entry.data,
+        pad4(entry.data.length),
+      ];
     case 'symlink': {
       const target = Buffer.from(entry.target, 'utf8');
       return [header(ino, S_IFLNK | 0o777, 1, target.length, name), target, pad4(target.length)];

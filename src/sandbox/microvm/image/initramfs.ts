@@ -32,11 +32,25 @@ async function busyboxApplets(): Promise<string[]> {
 
 export async function initramfsEntries(inputs: InitramfsInputs): Promise<CpioEntry[]> {
   const entries: CpioEntry[] = [];
-  for (const dir of ['bin', 'dev', 'etc', 'etc/nimbus', 'lib', 'lib/modules', 'lib64', 'nimbus', 'proc', 'run', 'sys', 'tmp']) {
+  for (const dir of [
+    'bin',
+    'dev',
+    'etc',
+    'etc/nimbus',
+    'lib',
+    'lib/modules',
+    'lib64',
+    'nimbus',
+    'proc',
+    'run',
+    'sys',
+    'tmp',
+  ]) {
     entries.push({ kind: 'dir', path: dir, mode: dir === 'tmp' ? 0o1777 : 0o755 });
   }
   entries.push({ kind: 'file', path: 'bin/busybox', data: await readFile(BUSYBOX), mode: 0o755 });
-  for (const applet of await busyboxApplets()) entries.push({ kind: 'symlink', path: `bin/${applet}`, target: 'busybox' });
+  for (const applet of await busyboxApplets())
+    entries.push({ kind: 'symlink', path: `bin/${applet}`, target: 'busybox' });
   entries.push({ kind: 'file', path: 'init', data: Buffer.from(inputs.initScript), mode: 0o755 });
   entries.push({ kind: 'chardev', path: 'dev/console', major: 5, minor: 1 });
   entries.push({ kind: 'symlink', path: LOADER, target: `/nimbus/${LOADER}` });
@@ -56,4 +70,7 @@ export async function initramfsEntries(inputs: InitramfsInputs): Promise<CpioEnt
 
 /** Where the initramfs expects the runtime disk's loader; the disk must put it there. */
 export const RUNTIME_LOADER_PATH = LOADER;
-export const INIT_SCRIPT_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../guest/microvm-init.sh');
+export const INIT_SCRIPT_PATH = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../guest/microvm-init.sh',
+);

@@ -32,7 +32,13 @@ export async function resolveKernelPackage(): Promise<KernelPackage> {
 /** Path of the package's .deb in `downloadDir`, fetched with apt-get download if missing. */
 export async function downloadKernelPackage(pkg: KernelPackage, downloadDir: string): Promise<string> {
   const file = path.join(downloadDir, `${pkg.name}_${pkg.version}.deb`);
-  if (await stat(file).then(() => true, () => false)) return file;
+  if (
+    await stat(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    return file;
   const work = path.join(downloadDir, `.download-${process.pid}`);
   await mkdir(work, { recursive: true });
   try {
@@ -51,7 +57,8 @@ export async function unpackKernelPackage(deb: string, dir: string): Promise<str
   await mkdir(dir, { recursive: true });
   await run('dpkg', ['-x', deb, dir]);
   const releases = await readdir(path.join(dir, 'lib/modules'));
-  if (releases.length !== 1 || !releases[0]) throw new Error(`expected one kernel release in ${deb}, found ${releases.join(', ')}`);
+  if (releases.length !== 1 || !releases[0])
+    throw new Error(`expected one kernel release in ${deb}, found ${releases.join(', ')}`);
   return releases[0];
 }
 

@@ -20,7 +20,12 @@ export async function indexModules(releaseDir: string): Promise<ModuleIndex> {
     if (rel.endsWith('.ko')) files.set(normalize(path.basename(rel, '.ko')), path.join(releaseDir, 'kernel', rel));
   }
   const builtinList = await readFile(path.join(releaseDir, 'modules.builtin'), 'utf8').catch(() => '');
-  const builtin = new Set(builtinList.split('\n').filter(Boolean).map((p) => normalize(path.basename(p, '.ko'))));
+  const builtin = new Set(
+    builtinList
+      .split('\n')
+      .filter(Boolean)
+      .map((p) => normalize(path.basename(p, '.ko'))),
+  );
   return { files, builtin };
 }
 

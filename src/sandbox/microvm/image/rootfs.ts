@@ -62,9 +62,23 @@ export async function buildRuntimeDisk(files: RuntimeFiles, stagingDir: string, 
   await place(files.loader, path.join(stagingDir, RUNTIME_LOADER_PATH), 0o755);
   await zeroTimes(stagingDir);
   let bytes = 0;
-  for (const rel of await readdir(stagingDir, { recursive: true })) bytes += (await stat(path.join(stagingDir, rel))).size;
+  for (const rel of await readdir(stagingDir, { recursive: true }))
+    bytes += (await stat(path.join(stagingDir, rel))).size;
   const sizeMb = Math.ceil((bytes * 1.1) / (1024 * 1024)) + 16;
-  const args = ['-q', '-F', '-t', 'ext4', '-O', '^has_journal,^metadata_csum', '-m', '0', '-N', '256', '-L', 'nimbus-runtime'];
+  const args = [
+    '-q',
+    '-F',
+    '-t',
+    'ext4',
+    '-O',
+    '^has_journal,^metadata_csum',
+    '-m',
+    '0',
+    '-N',
+    '256',
+    '-L',
+    'nimbus-runtime',
+  ];
   args.push('-U', FS_UUID, '-E', `hash_seed=${FS_UUID},root_owner=0:0`, '-d', stagingDir, out, `${sizeMb}M`);
   const PATH = `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin`; // Debian keeps e2fsprogs in /usr/sbin
   const env = { ...process.env, PATH, E2FSPROGS_FAKE_TIME: FAKE_TIME };
@@ -72,7 +86,9 @@ export async function buildRuntimeDisk(files: RuntimeFiles, stagingDir: string, 
   // mke2fs -d copies each file's change and access times, which reading the
   // staged files moves on the host: fix them in the image.
   const inodes = ['/', ...(await readdir(stagingDir, { recursive: true })).sort().map((rel) => `/${rel}`)];
-  const commands = inodes.flatMap((p) => ['ctime', 'atime'].map((field) => `set_inode_field ${p} ${field} ${FAKE_TIME}`)).join('\n');
+  const commands = inodes
+    .flatMap((p) => ['ctime', 'atime'].map((field) => `set_inode_field ${p} ${field} ${FAKE_TIME}`))
+    .join('\n');
   const script = path.join(stagingDir, '..', 'debugfs-commands');
   await writeFile(script, `${commands}\n`);
   await run('debugfs', ['-w', '-f', script, out], { env });

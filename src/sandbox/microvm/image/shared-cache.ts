@@ -51,15 +51,23 @@ export async function linkFiles(fromDir: string, toDir: string, names: string[],
  * with whatever `alsoRemove` names for each (their snapshots). Images are
  * named by a hash of their inputs, so every change of the agent makes one.
  */
-export async function pruneImages(imagesRoot: string, keep: number, alsoRemove: (hash: string) => string[] = () => []): Promise<string[]> {
+export async function pruneImages(
+  imagesRoot: string,
+  keep: number,
+  alsoRemove: (hash: string) => string[] = () => [],
+): Promise<string[]> {
   const used: { hash: string; at: number }[] = [];
   for (const hash of await readdir(imagesRoot).catch(() => [] as string[])) {
     const manifest = await stat(path.join(imagesRoot, hash, 'manifest.json')).catch(() => undefined);
     if (manifest) used.push({ hash, at: manifest.mtimeMs });
   }
-  const removed = used.sort((a, b) => b.at - a.at).slice(keep).map((u) => u.hash);
+  const removed = used
+    .sort((a, b) => b.at - a.at)
+    .slice(keep)
+    .map((u) => u.hash);
   for (const hash of removed) {
-    for (const dir of [path.join(imagesRoot, hash), ...alsoRemove(hash)]) await rm(dir, { recursive: true, force: true });
+    for (const dir of [path.join(imagesRoot, hash), ...alsoRemove(hash)])
+      await rm(dir, { recursive: true, force: true });
   }
   return removed;
 }
