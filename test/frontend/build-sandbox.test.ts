@@ -11,7 +11,14 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { BUILD_UID_BASE } from '../../src/frontend/build/builder.ts';
-import { BUILD_PROCESSES, findBuildTools, INSIDE, sandboxCommand } from '../../src/frontend/build/sandbox-command.ts';
+import {
+  BUILD_PROCESSES,
+  findBuildTools,
+  INSIDE,
+  SECCOMP_FD,
+  sandboxCommand,
+} from '../../src/frontend/build/sandbox-command.ts';
+import { sendFilter } from '../../src/sandbox/seccomp/filter.ts';
 import { createTempDir } from '../helpers/temp.ts';
 
 const hostDir = await createTempDir('nimbus-build-wall', 0o755);
@@ -55,11 +62,15 @@ describe('the build sandbox', () => {
         const port = (listener.address() as net.AddressInfo).port;
         const { command, args } = sandboxCommand(tools, workspace, { memoryMb: 512, uid: BUILD_UID_BASE + 99 });
         const at = args.indexOf(INSIDE.worker);
-        const child = spawn(command, [...args.slice(0, at), '-e', probe(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        // The sandbox reads its system-call filter on SECCOMP_FD, as the build worker hands it over.
+        const child = spawn(command, [...args.slice(0, at), '-e', probe(port)], {
+          stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'pipe'],
+        });
+        sendFilter(child, SECCOMP_FD);
         let stdout = '';
         let stderr = '';
-        child.stdout.on('data', (c: Buffer) => (stdout += c));
-        child.stderr.on('data', (c: Buffer) => (stderr += c));
+        child.stdout?.on('data', (c: Buffer) => (stdout += c));
+        child.stderr?.on('data', (c: Buffer) => (stderr += c));
         const code = await new Promise((resolve) => child.on('close', resolve));
         assert.equal(code, 0, stderr);
         const seen = JSON.parse(stdout);
