@@ -268,13 +268,13 @@ describe('microvm engine (real QEMU)', () => {
     const sandbox = await create(newDriver(), spec('hello'));
     const small = valueOf<Hello>(await call(sandbox, { name: 'small' })).memTotalMb;
     assert.ok(sandbox.resize);
-    const grown = await sandbox.resize({ memoryMb: 224 });
-    assert.deepEqual([grown.before.memoryMb, grown.after.memoryMb], [160, 224]);
-    assert.equal(sandbox.info().memoryMb, 224);
+    const grown = await sandbox.resize({ memoryMb: 288 });
+    assert.deepEqual([grown.before.memoryMb, grown.after.memoryMb], [160, 288]);
+    assert.equal(sandbox.info().memoryMb, 288);
     const large = valueOf<Hello>(await call(sandbox, { name: 'large' })).memTotalMb;
     assert.ok(large - small > 80, `guest MemTotal went from ${small} to ${large} MB`);
     const shrunk = await sandbox.resize({ memoryMb: 144 });
-    assert.deepEqual([shrunk.before.memoryMb, shrunk.after.memoryMb], [224, 144]);
+    assert.deepEqual([shrunk.before.memoryMb, shrunk.after.memoryMb], [288, 144]);
     await assert.rejects(sandbox.resize({ memoryMb: 4096 }), /outside what the balloon can give/);
     assert.equal(valueOf<Hello>(await call(sandbox, { name: 'after' })).count, 3);
     t.diagnostic(`guest MemTotal ${small.toFixed(0)} → ${large.toFixed(0)} MB; ${JSON.stringify(grown.details)}`);
