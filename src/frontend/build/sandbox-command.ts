@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seccompArgs } from '../../sandbox/seccomp/filter.ts';
+import { dropToUid, UID_DROP_CAPS } from '../../sandbox/uid-drop.ts';
 
 /** Where things are inside the sandbox. */
 export const INSIDE = {
@@ -122,21 +123,7 @@ export function sandboxCommand(
 ): { command: string; args: string[] } {
   const heapMb = Math.max(64, Math.floor(limits.memoryMb / 4));
   const goMemLimitMb = Math.max(64, Math.floor(limits.memoryMb * 0.75));
-  const dropToUid =
-    tools.setpriv && limits.uid !== undefined
-      ? [
-          tools.setpriv,
-          '--reuid',
-          String(limits.uid),
-          '--regid',
-          String(limits.uid),
-          '--clear-groups',
-          '--no-new-privs',
-          '--inh-caps=-all',
-          '--bounding-set=-all',
-          '--',
-        ]
-      : [];
+  const drop = tools.setpriv && limits.uid !== undefined ? dropToUid(tools.setpriv, limits.uid) : [];
   const system = systemBinds(tools);
   const args = [
     '--unshare-pid',
@@ -144,9 +131,7 @@ export function sandboxCommand(
     '--unshare-ipc',
     '--unshare-uts',
     '--unshare-cgroup-try',
-    ...(dropToUid.length
-      ? ['--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID', '--cap-add', 'CAP_SETPCAP']
-      : ['--unshare-user']),
+    ...(drop.length ? UID_DROP_CAPS : ['--unshare-user']),
     '--die-with-parent',
     '--new-session',
     '--clearenv',
@@ -177,7 +162,7 @@ export function sandboxCommand(
     `${goMemLimitMb}MiB`,
     ...seccompArgs(SECCOMP_FD),
     '--',
-    ...dropToUid,
+    ...drop,
     tools.node,
     `--max-old-space-size=${heapMb}`,
     '--disable-warning=ExperimentalWarning',
@@ -186,7 +171,7 @@ export function sandboxCommand(
   ];
   // RLIMIT_NPROC counts the build uid's processes and threads (a waiting
   // worker has 11); root, which runs bubblewrap, is exempt, the build is not.
-  if (tools.prlimit && dropToUid.length)
+  if (tools.prlimit && drop.length)
     return { command: tools.prlimit, args: [`--nproc=${BUILD_PROCESSES}`, '--', tools.bwrap, ...args] };
   return { command: tools.bwrap, args };
 }

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { seccompArgs } from '../seccomp/filter.ts';
+import { dropToUid, UID_DROP_CAPS } from '../uid-drop.ts';
 import type { IsolateBundles } from './bundle.ts';
 
 /** The isolated-vm package directory in the project's node_modules. */
@@ -58,17 +59,27 @@ export const INSIDE = {
   node: '/nimbus/bin/node',
 };
 
-export function poolCommand(bwrap: string, bundles: IsolateBundles): { command: string; args: string[] } {
+/**
+ * The pool's command line. With `uid` (a root platform), root starts bubblewrap, so that the bundles,
+ * isolated-vm and Node can be bound from wherever they live, and setpriv drops to that uid before
+ * Node starts (uid-drop.ts); without it, bubblewrap runs in a user namespace of the caller's own.
+ */
+export function poolCommand(
+  bwrap: string,
+  bundles: IsolateBundles,
+  as?: { uid: number; setpriv: string },
+): { command: string; args: string[] } {
   // Node outside /usr (the Node 24 that setup fetches into .tools/) is bound in as one file, so that no
   // host path (the project's checkout) shows through.
   const node = process.execPath.startsWith('/usr/') ? process.execPath : INSIDE.node;
   const nodeOutsideUsr = node === INSIDE.node ? ['--ro-bind', process.execPath, INSIDE.node] : [];
+  const drop = as ? dropToUid(as.setpriv, as.uid) : [];
   const args = [
-    '--unshare-all',
+    ...(as
+      ? ['--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', ...UID_DROP_CAPS]
+      : ['--unshare-all', '--cap-drop', 'ALL']),
     '--die-with-parent',
     '--new-session',
-    '--cap-drop',
-    'ALL',
     '--clearenv',
     '--hostname',
     'nimbus-isolate-pool',
@@ -79,9 +90,14 @@ export function poolCommand(bwrap: string, bundles: IsolateBundles): { command: 
     '--tmpfs',
     '/tmp',
     ...systemDirs(),
+    // The directories that hold the pool's files, searchable by the pool's uid (bubblewrap run by root makes them 0700).
+    ...[INSIDE.dir, path.dirname(INSIDE.node), path.dirname(INSIDE.ivm)].flatMap((dir) => [
+      '--perms',
+      '0755',
+      '--dir',
+      dir,
+    ]),
     ...nodeOutsideUsr,
-    '--dir',
-    INSIDE.dir,
     '--ro-bind',
     isolatedVmDir(),
     INSIDE.ivm,
@@ -114,6 +130,7 @@ export function poolCommand(bwrap: string, bundles: IsolateBundles): { command: 
     // --expose-gc: the runtime in each isolate takes gc() out of the global scope and runs it before it
     // refuses WebAssembly memory, since collected memories are only given back once found dead.
     '--',
+    ...drop,
     node,
     '--no-node-snapshot',
     '--expose-gc',

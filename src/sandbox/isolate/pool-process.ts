@@ -14,6 +14,7 @@ import type { IsolateBundles } from './bundle.ts';
 import { sendFilter } from '../seccomp/filter.ts';
 import { poolCommand, SECCOMP_FD } from './bwrap.ts';
 import { releaseSandboxId, takeSandboxId } from '../process/identities.ts';
+import { findSetpriv } from '../uid-drop.ts';
 
 const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
@@ -93,20 +94,20 @@ export class PoolProcess {
   }
 
   /**
-   * Spawns the pool inside bubblewrap and waits for its ready event. A root platform starts it as an
-   * unprivileged uid of its own (the process engine's id block): bubblewrap run by root maps root to
-   * host uid 0, and host uid 0, even without capabilities, may write host-wide settings such as
+   * Spawns the pool inside bubblewrap and waits for its ready event. A root platform runs it as an
+   * unprivileged uid of its own (the process engine's id block), dropped inside bubblewrap (uid-drop.ts):
+   * host uid 0, even without capabilities, may write host-wide settings such as
    * /proc/sys/kernel/core_pattern, so an escape from V8 would have been one step from root.
    */
   static async start(bwrap: string, bundles: IsolateBundles, log: PoolLog, timeoutMs = 15_000): Promise<PoolProcess> {
-    const { command, args } = poolCommand(bwrap, bundles);
-    const uid = process.getuid?.() === 0 ? takeSandboxId() : undefined;
+    const setpriv = process.getuid?.() === 0 ? findSetpriv() : undefined;
+    if (process.getuid?.() === 0 && !setpriv)
+      throw new Error('setpriv is not installed; install util-linux (npm start does)');
+    const uid = setpriv ? takeSandboxId() : undefined;
+    const { command, args } = poolCommand(bwrap, bundles, setpriv && uid !== undefined ? { uid, setpriv } : undefined);
     let child: ChildProcess;
     try {
-      child = spawn(command, args, {
-        stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
-        ...(uid === undefined ? {} : { uid, gid: uid }),
-      });
+      child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
       sendFilter(child, SECCOMP_FD);
     } catch (e) {
       if (uid !== undefined) releaseSandboxId(uid);
