@@ -3,15 +3,10 @@
 // call is refused (never for a pre-warm), a resize is admitted and undone, and
 // a pool of real process sandboxes gives its room back when it disposes them.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Capacity } from '../../src/engine/capacity.ts';
 import { FunctionPool } from '../../src/engine/pool.ts';
-import { bundleGuest } from '../../src/sandbox/agent-bundle.ts';
-import { ProcessDriver } from '../../src/sandbox/process/driver.ts';
+import { processSandboxes } from './process-sandboxes.ts';
 
 describe('Capacity', () => {
   it('admits within both caps and refuses past each, naming it', async () => {
@@ -68,38 +63,7 @@ describe('Capacity', () => {
 });
 
 describe('FunctionPool with admission', () => {
-  let dir: string;
-  let driver: ProcessDriver;
-  let artifactPath: string;
-  before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-capacity-'));
-    artifactPath = path.join(dir, 'fn.cjs');
-    await writeFile(artifactPath, 'exports.handler = async () => process.pid;');
-    driver = new ProcessDriver({
-      dataDir: dir,
-      agentPath: await bundleGuest(path.join(dir, 'build')),
-      log: () => undefined,
-      egress: { allow: [] },
-    });
-  });
-  after(async () => {
-    await driver.dispose();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const start = () =>
-    driver.create({
-      id: randomUUID(),
-      functionName: 'f',
-      functionVersion: 1,
-      artifactPath,
-      artifactSha256: 'x',
-      memoryMb: 128,
-      cpus: 1,
-      env: {},
-      network: false,
-      resultLimitBytes: 1e6,
-      logLimitBytes: 1e6,
-    });
+  const { start } = processSandboxes('nimbus-capacity-', 'exports.handler = async () => process.pid;');
 
   it('holds a ticket per live sandbox, releases it on dispose, and fills minSandboxes only as far as the caps allow', async () => {
     const capacity = new Capacity({ maxSandboxesTotal: 2, sandboxMemoryTotalMb: 1024 });

@@ -4,49 +4,16 @@
 // pid is 2 in its own pid namespace).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { FunctionPool } from '../../src/engine/pool.ts';
-import { bundleGuest } from '../../src/sandbox/agent-bundle.ts';
-import { ProcessDriver } from '../../src/sandbox/process/driver.ts';
+import { processSandboxes } from './process-sandboxes.ts';
 import { processesOf } from '../../src/sandbox/process/jailed-agent.ts';
 
 describe('FunctionPool', () => {
-  let dir: string;
-  let driver: ProcessDriver;
-  let artifactPath: string;
-  before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-pool-'));
-    artifactPath = path.join(dir, 'fn.cjs');
-    await writeFile(
-      artifactPath,
-      'exports.handler = async (e) => { await new Promise(r => setTimeout(r, e.ms ?? 0)); return process.getuid(); };',
-    );
-    driver = new ProcessDriver({
-      dataDir: dir,
-      agentPath: await bundleGuest(path.join(dir, 'build')),
-      log: () => undefined,
-      egress: { allow: [] },
-    });
-  });
-  after(() => rm(dir, { recursive: true, force: true }));
-
-  const start = () =>
-    driver.create({
-      id: randomUUID(),
-      functionName: 'f',
-      functionVersion: 1,
-      artifactPath,
-      artifactSha256: 'x',
-      memoryMb: 128,
-      cpus: 1,
-      env: {},
-      network: false,
-      resultLimitBytes: 1e6,
-      logLimitBytes: 1e6,
-    });
+  const { start } = processSandboxes(
+    'nimbus-pool-',
+    'exports.handler = async (e) => { await new Promise(r => setTimeout(r, e.ms ?? 0)); return process.getuid(); };',
+  );
   const call = async (pool: FunctionPool, ms = 0) => {
     const lease = await pool.acquire();
     try {
