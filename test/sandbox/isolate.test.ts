@@ -15,6 +15,7 @@ import { IsolateDriver } from '../../src/sandbox/isolate/driver.ts';
 import { isNimbusError } from '../../src/shared/errors.ts';
 import { bundleFunctions, type BundledFunction } from '../helpers/functions.ts';
 import { createTempDir } from '../helpers/temp.ts';
+import { URL_CASES } from '../guest/url-cases.ts';
 
 const SOURCES = {
   styles: `
@@ -259,33 +260,7 @@ describe('isolate engine: functions', () => {
   });
 
   it('provides Web globals that agree with Node (URL, URLSearchParams, encodings, clone, crypto, timers, Headers)', async () => {
-    const urls: [string, string?][] = [
-      ['https://Example.COM:443/a/./b/../c?x=1 2#f g'],
-      ['HTTP://user:pa ss@host:8080/p'],
-      ['../x?y', 'http://h/a/b/c'],
-      ['//other/p', 'https://h/a'],
-      ['?q=1', 'http://h/a/b?z'],
-      ['#h', 'http://h/a?b'],
-      ['http://0x7f.1/'],
-      ['http://[::FFFF:1.2.3.4]:80/'],
-      ['http://[2001:db8:0:0:1:0:0:1]/'],
-      ['mailto:Someone@Example.com'],
-      ['file:///etc/passwd'],
-      ['file://localhost/x'],
-      ['http://h/%7Efoo/ä'],
-      ['not a url'],
-      ['http://a b/'],
-      ['ws://h:80/'],
-      ['http:/\\h\\p'],
-      ['https://h/a?b=c d&e=f%20g'],
-      ['foo://host/p/../q'],
-      ['http://h:99999/'],
-      ['data:text/plain,hi'],
-      ['/abs', 'foo://h/x'],
-      ['http://h/a%2e%2E/b'],
-      ['x', 'mailto:a@b'],
-      ['https://ü.com/'],
-    ];
+    const urls = URL_CASES;
     const s = await create('globals');
     const got = value(await call(s, event({ urls, query: '?b=2&a=1&a=0&sp=a+b%20c' }))) as Record<string, unknown>;
     const expected = urls.map(([input, base]) => {
