@@ -9,11 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { PrivateNats } from '../test/cluster/nats-server.ts';
-import { load, spawnServer, table, type LoadResult } from './lib.ts';
+import { load, spawnNimbus, table, type LoadResult } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const root = path.resolve(import.meta.dirname, '..');
-const main = path.join(root, 'src/cli/main.ts');
 const ADMIN = process.env.NIMBUS_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const HELLO = 'exports.handler = async (event) => ({ message: `Hello, ${event.name ?? "world"}!` });';
 
@@ -58,11 +56,15 @@ const children: { kill(): unknown }[] = [];
 const dbName = `nimbus_bench_${randomBytes(4).toString('hex')}`;
 const nats = await PrivateNats.start();
 try {
-  const embedded = await spawnServer(
-    process.execPath,
-    ['--import', 'tsx', main, 'serve', '--port', '0', '--data-dir', path.join(temp, 'embedded'), '--log-level', 'warn'],
-    /running at (http:\S+)/,
-  );
+  const embedded = await spawnNimbus([
+    'serve',
+    '--port',
+    '0',
+    '--data-dir',
+    path.join(temp, 'embedded'),
+    '--log-level',
+    'warn',
+  ]);
   children.push(embedded.child);
   const e = await measure(embedded.match[1] ?? '');
   embedded.child.kill();
@@ -71,20 +73,14 @@ try {
   const store = Object.assign(new URL(ADMIN), { pathname: `/${dbName}` }).toString();
   const env = { NIMBUS_BUS: nats.url({ namespace: 'bench' }), NIMBUS_STORE: store, NIMBUS_LOG_LEVEL: 'warn' };
   for (const id of ['inv-1', 'inv-2']) {
-    const inv = await spawnServer(
-      process.execPath,
-      ['--import', 'tsx', main, 'invoker', '--invoker-id', id, '--data-dir', path.join(temp, id)],
+    const inv = await spawnNimbus(
+      ['invoker', '--invoker-id', id, '--data-dir', path.join(temp, id)],
       /invoker \S+ is running/,
       env,
     );
     children.push(inv.child);
   }
-  const fe = await spawnServer(
-    process.execPath,
-    ['--import', 'tsx', main, 'serve', '--port', '0', '--data-dir', path.join(temp, 'fe')],
-    /running at (http:\S+)/,
-    env,
-  );
+  const fe = await spawnNimbus(['serve', '--port', '0', '--data-dir', path.join(temp, 'fe')], undefined, env);
   children.push(fe.child);
   const c = await measure(fe.match[1] ?? '');
 

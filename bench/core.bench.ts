@@ -15,7 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { cpuBetween, cpuSnapshot, perRequest, type CpuUs } from './cpu.ts';
-import { load, percentile, spawnServer, table, type LoadResult } from './lib.ts';
+import { load, percentile, spawnNimbus, spawnServer, table, type LoadResult } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -73,22 +73,7 @@ try {
     );
     servers.push({ ...r, url: `http://127.0.0.1:${match[1]}${r.path}`, child });
   }
-  const nimbus = await spawnServer(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(root, 'src/cli/main.ts'),
-      'serve',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'warn',
-    ],
-    /running at (http:\S+)/,
-  );
+  const nimbus = await spawnNimbus(['serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn']);
   const base = nimbus.match[1] ?? '';
   const invokeUrl = `${base}${INVOKE_PATH}`;
   servers.push({

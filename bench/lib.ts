@@ -1,6 +1,7 @@
-// Shared benchmark helpers: spawn a server and wait for its address, run
+// Shared benchmark helpers: spawn a server (or nimbus itself) and wait for its address, run
 // autocannon against loopback, and summarise latencies.
 import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import autocannon from 'autocannon';
 
 export async function spawnServer(
@@ -26,6 +27,12 @@ export async function spawnServer(
     child.once('exit', (code) => reject(new Error(`server exited ${code}:\n${out}`)));
   });
   return { child, match };
+}
+
+/** The nimbus CLI with these arguments (serve, invoker), from the sources, once it prints `ready`. */
+export function spawnNimbus(args: string[], ready = /running at (http:\S+)/, env: Record<string, string> = {}) {
+  const main = path.resolve(import.meta.dirname, '..', 'src/cli/main.ts');
+  return spawnServer(process.execPath, ['--import', 'tsx', main, ...args], ready, env);
 }
 
 export interface LoadResult {

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { percentile, spawnServer, table } from './lib.ts';
+import { percentile, spawnNimbus, table } from './lib.ts';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 /** Operations started per second, and most in flight at once (the bound). */
@@ -28,7 +28,6 @@ const FINAL = new Set([
   'result_too_large',
   'dead_letter',
 ]);
-const root = path.resolve(import.meta.dirname, '..');
 
 const FUNCTIONS: Record<string, { code: string; timeoutMs?: number }> = {
   'soak-ok': { code: 'exports.handler = async (e) => ({ echo: e.n, pad: "x".repeat(2048) });' },
@@ -54,24 +53,17 @@ interface Sample {
 }
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-soak-'));
-const { child, match } = await spawnServer(
-  process.execPath,
-  [
-    '--import',
-    'tsx',
-    path.join(root, 'src/cli/main.ts'),
-    'serve',
-    '--port',
-    '0',
-    '--functions-port',
-    '0',
-    '--data-dir',
-    dataDir,
-    '--log-level',
-    'warn',
-  ],
-  /running at (http:\S+)/,
-);
+const { child, match } = await spawnNimbus([
+  'serve',
+  '--port',
+  '0',
+  '--functions-port',
+  '0',
+  '--data-dir',
+  dataDir,
+  '--log-level',
+  'warn',
+]);
 const base = match[1] ?? '';
 const pid = child.pid ?? 0;
 const counts = new Map<string, number>();
