@@ -9,6 +9,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   compile_error: 400,
   bad_archive: 400,
   unauthorized: 401,
+  forbidden: 403,
   bad_host: 421,
   not_found: 404,
   method_not_allowed: 405,

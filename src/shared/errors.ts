@@ -6,7 +6,8 @@ export const ERROR_CODES = [
   'bad_request', // malformed input: JSON, names, config values
   'compile_error', // the function's code does not build
   'bad_archive', // zip/tar rejected (slip, symlink, bomb, corrupt)
-  'unauthorized', // missing or wrong API key
+  'unauthorized', // missing, wrong or revoked API key
+  'forbidden', // the key's role does not allow the operation
   'bad_host', // a Host header a loopback front end does not answer (DNS rebinding guard)
   'not_found', // unknown function, activation or sandbox
   'method_not_allowed', // a known path, asked with a method it does not serve

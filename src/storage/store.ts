@@ -4,6 +4,7 @@
 import type { EngineKind } from '../sandbox/driver.ts';
 import type { GuestError } from '../guest/protocol.ts';
 import type { RetentionPolicy, SweepReport } from './retention.ts';
+import type { SqlDb } from './sql-db.ts';
 
 export interface FunctionConfig {
   runtime: 'nodejs';
@@ -165,6 +166,10 @@ export interface DeployedVersion extends VersionRecord {
  *   disk or platform faults and are thrown as they are.
  */
 export interface Store {
+  /** Plain SQL on the same database, for the feature tables (sql-db.ts). */
+  readonly sql: SqlDb;
+  /** Forgets what the store caches of these functions (after a change made through `sql`). */
+  forgetFunctions(names: string[]): void;
   migrate(): Promise<void>;
   /** Stores the artifact (if new), a new version and the function pointer, atomically. */
   deployVersion(

@@ -308,5 +308,36 @@ export function storeCases(label: string, open: OpenStore): void {
       assert.deepEqual(await s.sweepActivations(step), { deleted: 1, more: false });
       assert.equal((await s.listActivations({ limit: 100 })).length, 0);
     });
+    it('sql: one batch is all or nothing; a check that throws rolls every statement back; RETURNING rows come back', async () => {
+      const table = `sql_case_${newId()
+        .replace(/[^a-z0-9]/gi, '')
+        .slice(0, 12)
+        .toLowerCase()}`;
+      await s.sql.run(`CREATE TABLE ${table} (k TEXT PRIMARY KEY, n INTEGER NOT NULL)`);
+      try {
+        const up = (k: string) => ({
+          sql: `INSERT INTO ${table} (k, n) VALUES (?, 1) ON CONFLICT (k) DO UPDATE SET n = ${table}.n + 1 RETURNING n`,
+          args: [k],
+        });
+        const [first, second] = await s.sql.batch([up('a'), up('a')]);
+        assert.equal(Number(first?.rows[0]?.n), 1);
+        assert.equal(Number(second?.rows[0]?.n), 2);
+        await assert.rejects(
+          s.sql.batch([up('a'), up('b')], (_r, i) => {
+            if (i === 1) throw new Error('refused');
+          }),
+          /refused/,
+        );
+        const rows = await s.sql.all<{ k: string; n: number }>(`SELECT k, n FROM ${table} ORDER BY k`);
+        assert.deepEqual(
+          rows.map((r) => [r.k, Number(r.n)]),
+          [['a', 2]],
+        );
+        assert.equal(await s.sql.run(`DELETE FROM ${table} WHERE k = ?`, ['a']), 1);
+        assert.equal(await s.sql.get(`SELECT k FROM ${table} WHERE k = ?`, ['a']), undefined);
+      } finally {
+        await s.sql.run(`DROP TABLE ${table}`);
+      }
+    });
   });
 }

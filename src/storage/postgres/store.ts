@@ -24,6 +24,7 @@ import {
   type QueueRow,
   type VersionRow,
 } from '../rows.ts';
+import type { SqlDb } from '../sql-db.ts';
 import * as SQL from '../statements.ts';
 import type {
   ActivationQuery,
@@ -88,6 +89,8 @@ interface Connection {
   run(sql: string, args?: unknown[]): Promise<number>;
   /** Runs SQL text as it is, statements separated by `;` (a migration), with no arguments. */
   exec(sql: string): Promise<void>;
+  /** A statement's rows (SELECT or RETURNING) and how many rows it changed. */
+  query(sql: string, args?: unknown[]): Promise<{ rows: Record<string, unknown>[]; changes: number }>;
 }
 
 const on = (c: pg.Pool | pg.PoolClient): Connection => ({
@@ -96,6 +99,10 @@ const on = (c: pg.Pool | pg.PoolClient): Connection => ({
     (await c.query(SQL.numbered(sql), args)).rows[0] as R | undefined,
   run: async (sql: string, args: unknown[] = []) => (await c.query(SQL.numbered(sql), args)).rowCount ?? 0,
   exec: async (sql: string) => void (await c.query(sql)),
+  query: async (sql: string, args: unknown[] = []) => {
+    const r = await c.query(SQL.numbered(sql), args);
+    return { rows: r.rows as Record<string, unknown>[], changes: r.rowCount ?? 0 };
+  },
 });
 
 export class PostgresStore implements Store {
@@ -116,6 +123,27 @@ export class PostgresStore implements Store {
     this.pool.on('error', () => undefined);
     this.db = on(this.pool);
   }
+
+  readonly sql: SqlDb = {
+    dialect: 'postgres',
+    all: (sql, args) => this.all(sql, args),
+    get: (sql, args) => this.get(sql, args),
+    run: (sql, args) => this.run(sql, args),
+    batch: (statements, check) =>
+      this.transaction(async (c) => {
+        const results = [];
+        for (const [i, st] of statements.entries()) {
+          const r = await c.query(st.sql, st.args);
+          const result = { rows: r.rows, changes: r.changes };
+          check?.(result, i);
+          results.push(result);
+        }
+        return results;
+      }),
+  };
+
+  /** Functions are read from the database on every call here: nothing to forget. */
+  forgetFunctions(): void {}
 
   private async all<R>(sql: string, args: unknown[] = []): Promise<R[]> {
     return this.db.all<R>(sql, args).catch(translate);

@@ -22,6 +22,7 @@ import {
   type QueueRow,
   type VersionRow,
 } from '../rows.ts';
+import type { SqlDb, StatementResult } from '../sql-db.ts';
 import * as SQL from '../statements.ts';
 import type {
   ActivationQuery,
@@ -71,6 +72,35 @@ export class SqliteStore implements Store {
         options.onError ??
         ((e, lost) => process.stderr.write(`nimbus: ${lost} activation records could not be written: ${e.message}\n`)),
     });
+  }
+
+  readonly sql: SqlDb = {
+    dialect: 'sqlite',
+    all: async <R>(sql: string, args: unknown[] = []) => this.all<R>(sql, args),
+    get: async <R>(sql: string, args: unknown[] = []) => this.get<R>(sql, args),
+    run: async (sql: string, args: unknown[] = []) => this.run(sql, args),
+    batch: async (statements, check) =>
+      this.transaction(() =>
+        statements.map((st, i) => {
+          const result = this.execute(st.sql, st.args);
+          check?.(result, i);
+          return result;
+        }),
+      ),
+  };
+
+  forgetFunctions(names: string[]): void {
+    for (const name of names) this.functions.delete(name);
+  }
+
+  /** One statement, whether or not it returns rows. */
+  private execute(sql: string, args: unknown[]): StatementResult {
+    const statement = this.prepared(sql);
+    if (statement.reader) {
+      const rows = statement.all(...args) as Record<string, unknown>[];
+      return { rows, changes: rows.length };
+    }
+    return { rows: [], changes: statement.run(...args).changes };
   }
 
   private prepared(sql: string): Database.Statement {
