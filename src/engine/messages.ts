@@ -8,7 +8,7 @@ export const RunRequest = z.object({
   activationId: z.string().min(1),
   functionName: z.string().min(1),
   functionVersion: z.number().int().min(1),
-  trigger: z.enum(['sync', 'async', 'http']),
+  trigger: z.enum(['sync', 'async', 'http', 'sequence', 'destination', 'cron', 'topic']),
   input: InvokeInput,
   /** When the front end accepted the call (epoch ms): queue time counts from here. */
   acceptedAt: z.number(),
@@ -16,6 +16,8 @@ export const RunRequest = z.object({
   /** A function failure in this run will be retried (async): recorded as `queued` with its error, not as failed. */
   retryable: z.boolean().optional(),
   createdAt: z.string(),
+  /** A sequence step: the sequence's activation id. */
+  parentActivationId: z.string().optional(),
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 

@@ -80,5 +80,6 @@ export function buildRecord(facts: RunFacts, end: RunEnd): ActivationRecord {
     logsTruncated: o?.logsTruncated ?? false,
     maxMemoryMb: o?.maxMemoryMb !== undefined ? Math.round(o.maxMemoryMb * 10) / 10 : null,
     gbSeconds: gbSeconds(facts.config.memoryMb, runMs + (end.initMs ?? 0)),
+    ...(facts.req.parentActivationId ? { parentActivationId: facts.req.parentActivationId } : {}),
   };
 }

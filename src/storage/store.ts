@@ -18,6 +18,19 @@ export interface FunctionConfig {
   maxSandboxes: number;
   network: boolean;
   env: Record<string, string>;
+  /** A sequence (src/compose/): its steps run in order; absent for a plain function. */
+  kind?: 'function' | 'sequence';
+  /** A sequence's steps: `name`, `name:version` or `name:alias`, in its namespace. */
+  steps?: string[];
+  /** Where an async invocation's record goes when it ends (src/compose/destinations.ts). */
+  destinations?: Destinations;
+}
+
+/** A destination: another function, a topic, or a webhook signed with a secret (named, never the value). */
+export type DestinationTarget = { function: string } | { topic: string } | { url: string; secret?: string };
+export interface Destinations {
+  onSuccess?: DestinationTarget;
+  onFailure?: DestinationTarget;
 }
 
 export interface VersionRecord {
@@ -51,8 +64,9 @@ export interface ActivationRecord {
   id: string;
   functionName: string;
   functionVersion: number;
-  engine: EngineKind;
-  trigger: 'sync' | 'async' | 'http';
+  /** The engine that ran it; `sequence` for a sequence's parent record, which ran no code itself. */
+  engine: EngineKind | 'sequence';
+  trigger: 'sync' | 'async' | 'http' | 'sequence' | 'destination' | 'cron' | 'topic';
   status: ActivationStatus;
   cold: boolean | null;
   invoker: string | null;
@@ -70,8 +84,27 @@ export interface ActivationRecord {
   logsTruncated: boolean;
   maxMemoryMb: number | null;
   gbSeconds: number | null;
+  /** A sequence's record: its steps' activations, in order. */
+  childActivationIds?: string[];
+  /** A sequence step's record: the sequence's activation. */
+  parentActivationId?: string;
+  /** How many destination hops led to this activation (a chain stops at 8). */
+  chainDepth?: number;
+  /** What became of the async record's destination (src/compose/destinations.ts). */
+  destination?: DestinationOutcome;
   /** Engine facts worth keeping per run, e.g. a microVM's accelerator and why. */
   engineDetails?: Record<string, string>;
+}
+
+export interface DestinationOutcome {
+  on: 'onSuccess' | 'onFailure';
+  target: { function: string } | { topic: string } | { url: string };
+  delivered: boolean;
+  /** The activation the destination made (function and topic destinations). */
+  activationIds?: string[];
+  /** Each webhook attempt: its time and HTTP status (null: no answer). */
+  attempts?: { at: string; status: number | null; error?: string }[];
+  error?: string;
 }
 
 export interface QueueEntry {
