@@ -1,0 +1,38 @@
+// What a function's `destinations` config may say, checked at deploy: each of
+// onSuccess and onFailure is {function}, {topic} or {url, secret?}. A webhook
+// URL is http(s) with a host; its `secret` names a nimbus secret of the
+// namespace (PUT /v1/secrets/:name), never the key itself, so that the key is
+// encrypted at rest and absent from every answer that shows the config.
+import { z } from 'zod';
+import { STEP_REF } from './sequence-spec.ts';
+
+/** Topic names: what a URL segment and a NATS subject token can both hold. */
+export const TOPIC_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,127}$/;
+
+const WebhookUrl = z
+  .string()
+  .max(2048)
+  .refine((u) => {
+    try {
+      const url = new URL(u);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'a webhook url must be an absolute http:// or https:// URL, e.g. https://example.com/hook');
+
+const Target = z.union([
+  z.object({ function: z.string().regex(STEP_REF, 'function must be a name, name:version or name:alias') }).strict(),
+  z.object({ topic: z.string().regex(TOPIC_NAME, 'topic must be 1-128 letters, digits, "-" or "_"') }).strict(),
+  z
+    .object({
+      url: WebhookUrl,
+      secret: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'secret names a nimbus secret (PUT /v1/secrets/:name)')
+        .optional(),
+    })
+    .strict(),
+]);
+
+export const DestinationsSpec = z.object({ onSuccess: Target.optional(), onFailure: Target.optional() }).strict();
