@@ -2,12 +2,23 @@
 // A deploy builds and validates everything first and then stores the artifact,
 // the version and the function pointer in one transaction: all or nothing.
 import type { NimbusConfig } from '../config/options.ts';
-import type { DeployedVersion, FunctionRecord, Store, VersionRecord } from '../storage/store.ts';
+import type { DeployedVersion, FunctionConfig, FunctionRecord, Store, VersionRecord } from '../storage/store.ts';
 import { NimbusError } from '../shared/errors.ts';
 import { archiveKind } from './build/archive.ts';
 import { Builder } from './build/builder.ts';
 import { bundleArchive, checkExports, type Bundle } from './build/bundle.ts';
-import { DeployConfig, DeployJson, checkFunctionName, compileConfig, parseOrThrow } from './build/function-spec.ts';
+import { DeployConfig, DeployJson, compileConfig, parseOrThrow } from './build/function-spec.ts';
+import { inNamespace, splitQualified } from '../tenancy/names.ts';
+import { bareName, checkQualifiedName } from '../tenancy/scope.ts';
+
+/** What a dry-run deploy answers: what the deploy would do, having built and checked everything and stored nothing. */
+export interface DeployPlan {
+  dryRun: true;
+  name: string;
+  sha256: string;
+  config: FunctionConfig;
+  change: 'create' | 'update' | 'unchanged';
+}
 
 export interface FunctionEvents {
   /** A function was deleted or got a new version: drop what is cached for it. */
@@ -35,17 +46,22 @@ export class FunctionsService {
     return this.builder.close();
   }
 
-  /** Deploys from a JSON body {code, runtime, ...config}. */
-  async deployJson(name: string, body: unknown): Promise<DeployedVersion> {
-    checkFunctionName(name);
+  /** Deploys from a JSON body {code, runtime, ...config}; with dryRun, only says what the deploy would do. */
+  async deployJson(name: string, body: unknown, dryRun = false): Promise<DeployedVersion | DeployPlan> {
+    checkQualifiedName(name);
     const { code, ...rest } = parseOrThrow(DeployJson, body, 'deploy request');
     const bundle = await this.builder.source(code, rest.language);
-    return this.store_(name, rest, bundle);
+    return this.store_(name, rest, bundle, dryRun);
   }
 
   /** Deploys from a zip or tar(.gz) of a directory; config comes separately. */
-  async deployArchive(name: string, archive: Buffer, rawConfig: unknown): Promise<DeployedVersion> {
-    checkFunctionName(name);
+  async deployArchive(
+    name: string,
+    archive: Buffer,
+    rawConfig: unknown,
+    dryRun = false,
+  ): Promise<DeployedVersion | DeployPlan> {
+    checkQualifiedName(name);
     const cfg = parseOrThrow(DeployConfig, rawConfig, 'deploy config');
     const kind = archiveKind(archive);
     if (!kind)
@@ -55,30 +71,41 @@ export class FunctionsService {
       );
     const limits = { unpackedBytes: this.config.unpackedLimitBytes, files: this.config.archiveFileLimit };
     const bundle = await bundleArchive(this.builder, archive, kind, limits, cfg.handler);
-    return this.store_(name, cfg, bundle);
+    return this.store_(name, cfg, bundle, dryRun);
   }
 
   /** `created` is decided by the store in the deploy's transaction, so that of racing first deploys exactly one made the function. */
-  private async store_(name: string, cfg: DeployConfig, bundle: Bundle): Promise<DeployedVersion> {
+  private async store_(
+    name: string,
+    cfg: DeployConfig,
+    bundle: Bundle,
+    dryRun: boolean,
+  ): Promise<DeployedVersion | DeployPlan> {
     checkExports(bundle, cfg.handler);
     const fnConfig = compileConfig(cfg, cfg.language ?? bundle.language, this.config);
     const current = await this.store.getFunction(name);
-    if (
-      current &&
+    const unchanged =
+      current !== undefined &&
       current.artifactSha256 === bundle.sha256 &&
-      JSON.stringify(current.config) === JSON.stringify(fnConfig)
-    )
-      return { ...current, created: false };
+      JSON.stringify(current.config) === JSON.stringify(fnConfig);
+    // A dry run stops here, after every check a deploy makes and before its first write.
+    if (dryRun) {
+      const change = unchanged ? 'unchanged' : current ? 'update' : 'create';
+      return { dryRun: true, name, sha256: bundle.sha256, config: fnConfig, change };
+    }
+    if (unchanged) return { ...current, created: false };
     const version = await this.store.deployVersion(name, fnConfig, bundle.sha256, bundle.code);
     await this.events.changed(name);
     return version;
   }
 
   async get(name: string): Promise<FunctionRecord> {
-    checkFunctionName(name);
+    checkQualifiedName(name);
     const fn = await this.store.getFunction(name);
-    if (!fn)
-      throw new NimbusError('not_found', `function "${name}" does not exist; deploy it with PUT /v1/functions/${name}`);
+    if (!fn) {
+      const bare = bareName(name);
+      throw new NimbusError('not_found', `function "${bare}" does not exist; deploy it with PUT /v1/functions/${bare}`);
+    }
     return fn;
   }
 
@@ -86,21 +113,25 @@ export class FunctionsService {
     return (await this.store.getFunction(name)) !== undefined;
   }
 
-  list(): Promise<FunctionRecord[]> {
-    return this.store.listFunctions();
+  /** The functions of one namespace. */
+  async list(namespace: string): Promise<FunctionRecord[]> {
+    return (await this.store.listFunctions()).filter((f) => inNamespace(f.name, namespace));
   }
 
   async delete(name: string): Promise<void> {
-    checkFunctionName(name);
+    checkQualifiedName(name);
     if (!(await this.store.deleteFunction(name)))
-      throw new NimbusError('not_found', `function "${name}" does not exist`);
+      throw new NimbusError('not_found', `function "${bareName(name)}" does not exist`);
     await this.events.changed(name);
   }
 }
 
+/** A function version as the API shows it: its bare name and namespace, never the qualified key. */
 export function describeVersion(v: VersionRecord): Record<string, unknown> {
+  const { namespace, name } = splitQualified(v.name);
   return {
-    name: v.name,
+    name,
+    namespace,
     version: v.version,
     config: v.config,
     artifact: { sha256: v.artifactSha256, bytes: v.artifactBytes },

@@ -19,6 +19,7 @@ import { functionRoutes } from './routes/functions.ts';
 import { healthRoute } from './routes/health.ts';
 import { invokeRoutes } from './routes/invoke.ts';
 import { sandboxRoutes } from './routes/sandboxes.ts';
+import { principalOf } from '../tenancy/principal.ts';
 
 export interface FrontendDeps {
   config: NimbusConfig;
@@ -56,9 +57,11 @@ export function buildServer(deps: FrontendDeps): FastifyInstance {
   activationRoutes(app, deps.store);
   sandboxRoutes(app, deps.invoker, deps.functions);
   healthRoute(app, deps);
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
-  );
+  // Metrics name every namespace's functions: root only.
+  app.get('/metrics', async (request, reply) => {
+    principalOf(request, 'root');
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
   answerOtherMethods();
   return app;
 }

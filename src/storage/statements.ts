@@ -70,6 +70,9 @@ export function activationList(q: ActivationQuery): Statement {
   const where: string[] = [];
   const args: unknown[] = [];
   if (q.functionName) (where.push('function_name = ?'), args.push(q.functionName));
+  // Namespace names hold no LIKE wildcards (tenancy/names.ts); `default` is every name without a '/'.
+  if (q.namespace === 'default') where.push("function_name NOT LIKE '%/%'");
+  else if (q.namespace) (where.push('function_name LIKE ?'), args.push(`${q.namespace}/%`));
   if (q.status) (where.push('status = ?'), args.push(q.status));
   if (q.before) (where.push('created_at < ?'), args.push(q.before));
   const sql = `SELECT body FROM activations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;

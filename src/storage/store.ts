@@ -134,6 +134,8 @@ export interface OutboxClaim {
 
 export interface ActivationQuery {
   functionName?: string;
+  /** Only records of this namespace's functions (tenancy/names.ts: bare names in `default`, `ns/name` elsewhere). */
+  namespace?: string;
   status?: ActivationStatus;
   limit: number;
   /** Only records created before this ISO time (paging). */

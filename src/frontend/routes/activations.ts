@@ -4,6 +4,9 @@ import type { Store } from '../../storage/store.ts';
 import { ACTIVATION_STATUSES, type ActivationStatus } from '../../storage/store.ts';
 import { NimbusError } from '../../shared/errors.ts';
 import { checkFunctionName } from '../build/function-spec.ts';
+import { inNamespace, qualify } from '../../tenancy/names.ts';
+import { principalOf } from '../../tenancy/principal.ts';
+import { presentActivation } from '../../tenancy/scope.ts';
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
@@ -11,12 +14,16 @@ type ListQuery = { function?: string; status?: string; limit?: string; before?: 
 
 export function activationRoutes(app: FastifyInstance, store: Store): void {
   app.get<{ Params: { id: string } }>('/v1/activations/:id', async (request) => {
+    const p = principalOf(request, 'read');
     const record = await store.getActivation(request.params.id);
-    if (!record) throw new NimbusError('not_found', `activation ${request.params.id.slice(0, 64)} does not exist`);
-    return record;
+    // Another namespace's record is as absent as one that never was.
+    if (!record || !inNamespace(record.functionName, p.namespace))
+      throw new NimbusError('not_found', `activation ${request.params.id.slice(0, 64)} does not exist`);
+    return presentActivation(record);
   });
 
   app.get<{ Querystring: ListQuery }>('/v1/activations', async (request) => {
+    const p = principalOf(request, 'read');
     const q = request.query;
     const limit = q.limit === undefined ? 50 : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
@@ -25,12 +32,13 @@ export function activationRoutes(app: FastifyInstance, store: Store): void {
       throw new NimbusError('bad_request', `status must be one of ${ACTIVATION_STATUSES.join(', ')}`);
     }
     const activations = await store.listActivations({
-      functionName: q.function ? checkFunctionName(q.function) : undefined,
+      functionName: q.function ? qualify(p.namespace, checkFunctionName(q.function)) : undefined,
+      namespace: p.namespace,
       status: q.status as ActivationStatus | undefined,
       limit,
       before: q.before ? isoTimeOf(q.before) : undefined,
     });
-    return { activations };
+    return { activations: activations.map(presentActivation) };
   });
 }
 

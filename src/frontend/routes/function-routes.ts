@@ -4,6 +4,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NimbusError } from '../../shared/errors.ts';
 import { checkFunctionName } from '../build/function-spec.ts';
+import { principalOf } from '../../tenancy/principal.ts';
+import { qualify } from '../../tenancy/names.ts';
 import { sendError } from '../http-errors.ts';
 import type { InvocationsService } from '../invocations-service.ts';
 import { httpInputOf } from '../request-body.ts';
@@ -13,10 +15,15 @@ type Params = { name: string };
 
 export function functionOriginRoutes(app: FastifyInstance, invocations: InvocationsService): void {
   const route = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    const p = principalOf(request, 'invoke');
     const name = checkFunctionName(request.params.name);
     return sendOnFunctionOrigin(
       reply,
-      await invocations.sync(name, { kind: 'http', request: httpInputOf(request, `/fn/${name}`) }, 'http'),
+      await invocations.sync(
+        qualify(p.namespace, name),
+        { kind: 'http', request: httpInputOf(request, `/fn/${name}`) },
+        'http',
+      ),
     );
   };
   app.all<{ Params: Params }>('/fn/:name', route);

@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { describeVersion, type FunctionsService } from '../functions-service.ts';
 import { isJson, parseJson, rawBody } from '../request-body.ts';
 import { NimbusError } from '../../shared/errors.ts';
+import { principalOf } from '../../tenancy/principal.ts';
+import { scopedName } from '../../tenancy/scope.ts';
 
 type Params = { name: string };
 
@@ -23,28 +25,41 @@ function archiveConfig(header: string | string[] | undefined, query: Record<stri
   return { ...fromHeader, ...fromQuery };
 }
 
+/** `?dryRun=1|true` builds and checks a deploy and says what it would change, storing nothing (`nimbus deploy` plans with it). */
+function dryRunOf(query: Record<string, string>): { dryRun: boolean; rest: Record<string, string> } {
+  const { dryRun: q, ...rest } = query;
+  if (q === undefined) return { dryRun: false, rest };
+  if (!['1', 'true', '0', 'false'].includes(q))
+    throw new NimbusError('bad_request', `dryRun must be 1, true, 0 or false, not ${JSON.stringify(q)}`);
+  return { dryRun: q === '1' || q === 'true', rest };
+}
+
 export function functionRoutes(app: FastifyInstance, functions: FunctionsService, deployLimitBytes: number): void {
   app.put<{ Params: Params; Querystring: Record<string, string> }>(
     '/v1/functions/:name',
     { bodyLimit: deployLimitBytes },
     async (request, reply) => {
-      const { name } = request.params;
+      const name = scopedName(principalOf(request, 'deploy'), request.params.name);
       const body = rawBody(request);
+      const { dryRun, rest: query } = dryRunOf(request.query);
       const version = isJson(request)
-        ? await functions.deployJson(name, body.length ? parseJson(body, 'the deploy request') : {})
-        : await functions.deployArchive(name, body, archiveConfig(request.headers['x-nimbus-config'], request.query));
+        ? await functions.deployJson(name, body.length ? parseJson(body, 'the deploy request') : {}, dryRun)
+        : await functions.deployArchive(name, body, archiveConfig(request.headers['x-nimbus-config'], query), dryRun);
+      if ('dryRun' in version) return reply.code(200).send({ ...version, name: request.params.name });
       return reply.code(version.created ? 201 : 200).send(describeVersion(version));
     },
   );
 
-  app.get('/v1/functions', async () => ({ functions: (await functions.list()).map(describeVersion) }));
+  app.get('/v1/functions', async (request) => ({
+    functions: (await functions.list(principalOf(request, 'read').namespace)).map(describeVersion),
+  }));
 
   app.get<{ Params: Params }>('/v1/functions/:name', async (request) =>
-    describeVersion(await functions.get(request.params.name)),
+    describeVersion(await functions.get(scopedName(principalOf(request, 'read'), request.params.name))),
   );
 
   app.delete<{ Params: Params }>('/v1/functions/:name', async (request) => {
-    await functions.delete(request.params.name);
+    await functions.delete(scopedName(principalOf(request, 'deploy'), request.params.name));
     return { deleted: request.params.name };
   });
 }

@@ -6,7 +6,8 @@ import { NimbusError } from '../../shared/errors.ts';
 import type { InvocationsService } from '../invocations-service.ts';
 import { eventOf } from '../request-body.ts';
 import { sendOnApiOrigin } from '../run-reply.ts';
-import { checkFunctionName } from '../build/function-spec.ts';
+import { principalOf } from '../../tenancy/principal.ts';
+import { scopedName } from '../../tenancy/scope.ts';
 
 type Params = { name: string };
 
@@ -38,7 +39,7 @@ export function invokeRoutes(app: FastifyInstance, invocations: InvocationsServi
   app.post<{ Params: Params; Querystring: Record<string, string | string[]> }>(
     '/v1/functions/:name/invoke',
     async (request, reply) => {
-      const name = checkFunctionName(request.params.name);
+      const name = scopedName(principalOf(request, 'invoke'), request.params.name);
       const input = { kind: 'event' as const, event: eventOf(request) };
       if (wantsAsync(request.query, request.headers.prefer)) {
         const key = request.headers['idempotency-key'];

@@ -7,6 +7,9 @@ import type { FunctionsService } from '../functions-service.ts';
 import { isJson, parseJson, rawBody } from '../request-body.ts';
 import { parseOrThrow } from '../build/function-spec.ts';
 import { NimbusError } from '../../shared/errors.ts';
+import { inNamespace } from '../../tenancy/names.ts';
+import { principalOf, type Principal } from '../../tenancy/principal.ts';
+import { presentSandbox, scopedName } from '../../tenancy/scope.ts';
 
 const ResizeBody = z
   .object({ memoryMb: z.number().int().min(64).max(65536).optional(), cpus: z.number().min(0.1).max(64).optional() })
@@ -21,33 +24,54 @@ export function sandboxRoutes(app: FastifyInstance, invoker: Invoker | undefined
       throw new NimbusError('not_supported', 'this front end runs no invoker; manage sandboxes on an invoker node');
     return invoker;
   };
+  /** The invoker, once the sandbox is known to be the caller's: another namespace's sandbox is a 404 like an unknown one. */
+  const own = (p: Principal, id: string): Invoker => {
+    const inv = local();
+    const found = inv.listSandboxes().find((s) => s.id === id);
+    if (found && !inNamespace(found.functionName, p.namespace))
+      throw new NimbusError('not_found', `sandbox ${id.slice(0, 64)} does not exist on invoker ${inv.id}`);
+    return inv;
+  };
 
   // capacity: the invoker's platform-wide caps and what is admitted against them now.
-  app.get('/v1/sandboxes', async () =>
-    invoker ? { sandboxes: invoker.listSandboxes(), capacity: invoker.capacity.usage() } : { sandboxes: [] },
-  );
+  // Only the caller's namespace's sandboxes; the caps are the host's and shown to root alone.
+  app.get('/v1/sandboxes', async (request) => {
+    const p = principalOf(request, 'read');
+    if (!invoker) return { sandboxes: [] };
+    const sandboxes = invoker
+      .listSandboxes()
+      .filter((s) => inNamespace(s.functionName, p.namespace))
+      .map(presentSandbox);
+    return p.role === 'root' ? { sandboxes, capacity: invoker.capacity.usage() } : { sandboxes };
+  });
 
   app.post<{ Params: { name: string } }>('/v1/functions/:name/sandboxes', async (request, reply) => {
-    const fn = await functions.get(request.params.name);
-    return reply.code(201).send(await local().prewarm(fn.name, fn.version));
+    const fn = await functions.get(scopedName(principalOf(request, 'deploy'), request.params.name));
+    return reply.code(201).send(presentSandbox(await local().prewarm(fn.name, fn.version)));
   });
 
   app.delete<{ Params: { id: string } }>('/v1/sandboxes/:id', async (request) => {
-    await local().deleteSandbox(request.params.id);
+    await own(principalOf(request, 'deploy'), request.params.id).deleteSandbox(request.params.id);
     return { deleted: request.params.id };
   });
 
   app.patch<{ Params: { id: string } }>('/v1/sandboxes/:id', async (request) => {
+    const inv = own(principalOf(request, 'deploy'), request.params.id);
     if (!isJson(request)) throw new NimbusError('bad_request', 'send JSON {memoryMb?, cpus?}');
     const body = parseOrThrow(ResizeBody, parseJson(rawBody(request), 'the resize request'), 'resize request');
-    return local().resizeSandbox(request.params.id, body);
+    return inv.resizeSandbox(request.params.id, body);
   });
 
   app.post<{ Params: { id: string } }>('/v1/sandboxes/:id/migrate', async (request) => {
+    const inv = own(principalOf(request, 'deploy'), request.params.id);
     const raw = rawBody(request);
     const body = raw.length ? parseOrThrow(MigrateBody, parseJson(raw, 'the migrate request'), 'migrate request') : {};
-    return local().migrateSandbox(request.params.id, body);
+    return inv.migrateSandbox(request.params.id, body);
   });
 
-  app.get('/v1/engines', async () => ({ engines: invoker ? await invoker.drivers.report() : {} }));
+  // Engines are the host's, the same for every namespace: any key that may read sees them.
+  app.get('/v1/engines', async (request) => {
+    principalOf(request, 'read');
+    return { engines: invoker ? await invoker.drivers.report() : {} };
+  });
 }
