@@ -112,7 +112,7 @@ export class Invoker {
     // The pool is held for the release: by then its version may have been retired.
     let pool: FunctionPool;
     try {
-      pool = await this.pool(version);
+      pool = await this.pool(version, req.pinned === true);
       lease = await pool.acquire();
     } catch (e) {
       if (!isNimbusError(e) || e.code === 'throttled' || e.code === 'unavailable') throw e;
@@ -188,13 +188,19 @@ export class Invoker {
     return this.pools.get(key) ?? this.retiring.get(key);
   }
 
-  private async pool(v: VersionRecord): Promise<FunctionPool> {
+  /**
+   * The pool of a version. `pinned`: the caller asked for this version (by number or alias), so a
+   * version older than the newest gets a pool that serves calls (without minSandboxes; idle
+   * sandboxes go after keepAliveMs) instead of one retired at once, where every call would start cold.
+   */
+  private async pool(v: VersionRecord, pinned = false): Promise<FunctionPool> {
     const existing = this.poolFor(v);
     if (existing) return existing;
     const driver = await this.drivers.get(v.config.engine);
     const again = this.poolFor(v);
     if (again) return again;
     const { config } = this.deps;
+    const older = v.version < (this.latest.get(v.name) ?? 0);
     // The artifact is looked up (and its hash checked) at every sandbox creation, not once per pool.
     const pool = new FunctionPool(
       poolKey(v.name, v.version),
@@ -217,16 +223,17 @@ export class Invoker {
         // Engines whose sandboxes run one call at a time get one call per sandbox.
         concurrency: driver.capabilities.concurrentCalls ? v.config.concurrency : 1,
         maxSandboxes: v.config.maxSandboxes,
-        minSandboxes: v.config.minSandboxes,
+        minSandboxes: older ? 0 : v.config.minSandboxes,
         waitQueueLimit: config.waitQueueLimit,
         keepAliveMs: config.keepAliveMs,
       },
       { admit: (evict) => this.capacity.admit(v.config.memoryMb, poolKey(v.name, v.version), evict) },
     );
     this.drainBounds.set(pool, drainBoundMs(v.config.timeoutMs));
-    if (v.version < (this.latest.get(v.name) ?? 0)) {
+    if (older) {
+      if (pinned) this.pools.set(pool.key, pool);
       // A call routed to a version that has since been replaced still runs on it, in a pool that drains at once.
-      this.retire(pool);
+      else this.retire(pool);
       return pool;
     }
     this.pools.set(pool.key, pool);

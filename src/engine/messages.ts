@@ -18,6 +18,10 @@ export const RunRequest = z.object({
   createdAt: z.string(),
   /** A sequence step: the sequence's activation id. */
   parentActivationId: z.string().optional(),
+  /** The alias the call came through (src/frontend/targets.ts), for the record. */
+  alias: z.string().max(64).optional(),
+  /** The caller asked for this version (by number or alias), so it is served even when a newer one exists. */
+  pinned: z.boolean().optional(),
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 

@@ -81,5 +81,6 @@ export function buildRecord(facts: RunFacts, end: RunEnd): ActivationRecord {
     maxMemoryMb: o?.maxMemoryMb !== undefined ? Math.round(o.maxMemoryMb * 10) / 10 : null,
     gbSeconds: gbSeconds(facts.config.memoryMb, runMs + (end.initMs ?? 0)),
     ...(facts.req.parentActivationId ? { parentActivationId: facts.req.parentActivationId } : {}),
+    ...(facts.req.alias ? { alias: facts.req.alias } : {}),
   };
 }

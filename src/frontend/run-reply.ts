@@ -24,11 +24,14 @@ const HOP_BY_HOP = new Set([
 
 function platformHeaders(run: RunReply): Record<string, string> {
   const a = run.activation;
-  return {
+  const headers: Record<string, string> = {
     'x-nimbus-activation-id': a.id,
     'x-nimbus-cold-start': String(a.cold === true),
     'x-nimbus-function-version': String(a.functionVersion),
   };
+  // The alias the call came through: with function-version, which side of a canary split answered.
+  if (a.alias) headers['x-nimbus-alias'] = a.alias;
+  return headers;
 }
 
 /**

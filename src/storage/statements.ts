@@ -50,6 +50,8 @@ export const FUNCTION_INSERT =
 export const FUNCTION_POINT = 'UPDATE functions SET latest_version = ? WHERE name = ?';
 export const FUNCTION_DELETE = 'DELETE FROM functions WHERE name = ?';
 export const VERSIONS_DELETE = 'DELETE FROM versions WHERE name = ?';
+/** A deleted function's aliases (migration 004) go with it. */
+export const ALIASES_DELETE = 'DELETE FROM aliases WHERE function_name = ?';
 
 // Activation records: a few indexed columns and the whole record as JSON (rows.ts: activationRow).
 const ACTIVATION_COLUMNS = '(id, function_name, function_version, created_at, status, body)';

@@ -92,6 +92,8 @@ export interface ActivationRecord {
   chainDepth?: number;
   /** What became of the async record's destination (src/compose/destinations.ts). */
   destination?: DestinationOutcome;
+  /** The alias the call came through (its canary weights may have picked functionVersion). */
+  alias?: string;
   /** Engine facts worth keeping per run, e.g. a microVM's accelerator and why. */
   engineDetails?: Record<string, string>;
 }

@@ -229,6 +229,7 @@ export class PostgresStore implements Store {
     return this.transaction(async (c) => {
       const gone = (await c.run(SQL.FUNCTION_DELETE, [name])) > 0;
       await c.run(SQL.VERSIONS_DELETE, [name]);
+      await c.run(SQL.ALIASES_DELETE, [name]);
       return gone;
     });
   }

@@ -185,6 +185,7 @@ export class SqliteStore implements Store {
     return this.transaction(() => {
       const gone = this.run(SQL.FUNCTION_DELETE, [name]) > 0;
       this.run(SQL.VERSIONS_DELETE, [name]);
+      this.run(SQL.ALIASES_DELETE, [name]);
       return gone;
     });
   }
