@@ -6,6 +6,7 @@ import type { Bus } from '../bus/bus.ts';
 import type { Balancer } from '../balancer/balancer.ts';
 import { RunReply, invokerSubject, type RunRequest } from '../engine/messages.ts';
 import { NimbusError, isNimbusError } from '../shared/errors.ts';
+import type { QuotaGate } from '../tenancy/quotas.ts';
 
 /** Time over the function's timeout that a run may take (cold start, queueing, transit). */
 export const RUN_MARGIN_MS = 60_000;
@@ -31,9 +32,16 @@ export class Dispatcher {
   constructor(
     private readonly bus: Bus,
     private readonly balancer: Balancer,
+    /** The namespaces' quotas: every run holds a concurrency slot while it runs (tenancy/quotas.ts). */
+    readonly quotas?: QuotaGate,
   ) {}
 
   async run(req: RunRequest, timeoutMs: number): Promise<RunReply> {
+    const release = await this.quotas?.enter(req.functionName);
+    return this.send(req, timeoutMs).finally(release);
+  }
+
+  private async send(req: RunRequest, timeoutMs: number): Promise<RunReply> {
     for (let send = 1; ; send++) {
       const invokerId = await this.balancer.pick(req.functionName);
       const gone = this.balancer.departure ? untilAborted(this.balancer.departure(invokerId)) : undefined;

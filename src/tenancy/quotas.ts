@@ -1,0 +1,122 @@
+// Enforces a namespace's quotas (quota-spec.ts) on every way a function runs:
+// the dispatcher asks `admit` (invocations per minute) for each new sync or
+// HTTP call and the async scheduler at accept, and every execution, sync or
+// async attempt, holds a concurrency slot from `enter` until it ends. The
+// function service asks `checkDeploy` before it stores anything. A namespace's
+// quotas are read from the namespaces table and cached for CACHE_MS, so a
+// namespace without quotas costs no round trip per call.
+import type { SqlDb } from '../storage/sql-db.ts';
+import { NimbusError } from '../shared/errors.ts';
+import { DEFAULT_NAMESPACE, splitQualified } from './names.ts';
+import { parseQuotas, type Quotas } from './quota-spec.ts';
+import { MemoryQuotaCounter, type QuotaCounter, type Release } from './quotas-counter.ts';
+import { SqlQuotaCounter } from './quotas-sql.ts';
+
+/** How long a namespace's quotas are cached: a change made on another front end holds within this. */
+export const CACHE_MS = 2_000;
+const MINUTE_MS = 60_000;
+
+export interface QuotaUsage {
+  running: number;
+  invocationsThisMinute: number;
+  functions: number;
+}
+
+export class QuotaGate {
+  private readonly cache = new Map<string, { quotas: Quotas; until: number }>();
+
+  constructor(
+    private readonly sql: SqlDb,
+    private readonly counter: QuotaCounter,
+  ) {}
+
+  /** Counts in memory for a single process (SQLite), in the shared store otherwise (PostgreSQL). */
+  static forStore(sql: SqlDb, log?: (msg: string, extra?: Record<string, unknown>) => void): QuotaGate {
+    return new QuotaGate(sql, sql.dialect === 'postgres' ? new SqlQuotaCounter(sql, log) : new MemoryQuotaCounter());
+  }
+
+  async quotasOf(namespace: string): Promise<Quotas> {
+    const hit = this.cache.get(namespace);
+    if (hit && hit.until > Date.now()) return hit.quotas;
+    const row = await this.sql.get<{ quotas: unknown }>('SELECT quotas FROM namespaces WHERE name = ?', [namespace]);
+    const raw = typeof row?.quotas === 'string' ? JSON.parse(row.quotas) : row?.quotas;
+    const quotas = raw ? parseQuotas(raw) : {};
+    this.cache.set(namespace, { quotas, until: Date.now() + CACHE_MS });
+    return quotas;
+  }
+
+  /** Drops the cached quotas of a namespace (this process changed them). */
+  forget(namespace: string): void {
+    this.cache.delete(namespace);
+  }
+
+  /** Counts one new invocation of a function (qualified name); 429 past invocationsPerMinute. */
+  async admit(functionName: string): Promise<void> {
+    const { namespace } = splitQualified(functionName);
+    const limit = (await this.quotasOf(namespace)).invocationsPerMinute;
+    if (limit === undefined) return;
+    const now = Date.now();
+    const minute = Math.floor(now / MINUTE_MS);
+    if (await this.counter.countInvocation(namespace, minute, limit)) return;
+    const retryAfterSeconds = Math.max(1, Math.ceil(((minute + 1) * MINUTE_MS - now) / 1000));
+    throw new NimbusError(
+      'throttled',
+      `namespace "${namespace}" is over its quota invocationsPerMinute (${limit}); retry in ${retryAfterSeconds} s, when the next minute starts, or ask the operator to raise it`,
+      { retryAfterSeconds, quota: 'invocationsPerMinute', namespace },
+    );
+  }
+
+  /** Takes a concurrency slot for one execution; 429 while maxConcurrent run. Release it when the run ends. */
+  async enter(functionName: string): Promise<Release | undefined> {
+    const { namespace } = splitQualified(functionName);
+    const max = (await this.quotasOf(namespace)).maxConcurrent;
+    if (max === undefined) return undefined;
+    const release = await this.counter.acquire(namespace, max);
+    if (release) return release;
+    throw new NimbusError(
+      'throttled',
+      `namespace "${namespace}" is at its quota maxConcurrent (${max} executions running); retry when one ends, or ask the operator to raise it`,
+      { retryAfterSeconds: 1, quota: 'maxConcurrent', namespace },
+    );
+  }
+
+  /** A deploy of a function (qualified name) within maxMemoryMb and, when it is new, maxFunctions: 400 otherwise. */
+  async checkDeploy(functionName: string, memoryMb: number, isNew: boolean): Promise<void> {
+    const { namespace, name } = splitQualified(functionName);
+    const quotas = await this.quotasOf(namespace);
+    if (quotas.maxMemoryMb !== undefined && memoryMb > quotas.maxMemoryMb)
+      throw new NimbusError(
+        'bad_request',
+        `memoryMb ${memoryMb} is over namespace "${namespace}"'s quota maxMemoryMb (${quotas.maxMemoryMb}); deploy "${name}" with memoryMb of at most ${quotas.maxMemoryMb}`,
+        { quota: 'maxMemoryMb', namespace },
+      );
+    if (!isNew || quotas.maxFunctions === undefined) return;
+    const functions = await this.functionCount(namespace);
+    if (functions >= quotas.maxFunctions)
+      throw new NimbusError(
+        'bad_request',
+        `namespace "${namespace}" is at its quota maxFunctions (${quotas.maxFunctions} functions); delete one before deploying "${name}", or ask the operator to raise it`,
+        { quota: 'maxFunctions', namespace },
+      );
+  }
+
+  async usage(namespace: string): Promise<QuotaUsage> {
+    const counted = await this.counter.usage(namespace, Math.floor(Date.now() / MINUTE_MS));
+    return { ...counted, functions: await this.functionCount(namespace) };
+  }
+
+  private async functionCount(namespace: string): Promise<number> {
+    // Qualified names: bare in default, "ns/name" elsewhere (names never hold '/', and namespaces no LIKE wildcard).
+    const row =
+      namespace === DEFAULT_NAMESPACE
+        ? await this.sql.get<{ n: number | string }>("SELECT count(*) AS n FROM functions WHERE name NOT LIKE '%/%'")
+        : await this.sql.get<{ n: number | string }>('SELECT count(*) AS n FROM functions WHERE name LIKE ?', [
+            `${namespace}/%`,
+          ]);
+    return Number(row?.n ?? 0);
+  }
+
+  close(): Promise<void> {
+    return this.counter.close();
+  }
+}

@@ -1,0 +1,117 @@
+// The shared quota counter (tenancy/quotas-sql.ts) on both stores: two
+// stores on one database stand for two front ends. Racing callers never hold
+// more than maxConcurrent slots nor count past invocationsPerMinute; a slot
+// given back is free again; a lease whose holder stopped renewing it expires
+// and its slot can be taken over. Also measures the round trips a call costs.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { PostgresStore } from '../../src/storage/postgres/store.ts';
+import { SqliteStore } from '../../src/storage/sqlite/store.ts';
+import type { Store } from '../../src/storage/store.ts';
+import { LEASE_MS, SqlQuotaCounter } from '../../src/tenancy/quotas-sql.ts';
+import { createTestDatabase } from '../storage/pg-database.ts';
+
+/** Two stores on one database (two front ends), closed by the caller. */
+const pgUrl = await createTestDatabase();
+
+async function pgStores(): Promise<[Store, Store]> {
+  const url = pgUrl;
+  const stores: [Store, Store] = [new PostgresStore(url), new PostgresStore(url)];
+  await stores[0].migrate();
+  return stores;
+}
+
+const sqliteDirs: string[] = [];
+after(() => Promise.all(sqliteDirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+async function sqliteStores(): Promise<[Store, Store]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-quotas-'));
+  sqliteDirs.push(dir);
+  const file = path.join(dir, 'nimbus.db');
+  const first = new SqliteStore(file);
+  await first.migrate();
+  return [first, new SqliteStore(file)];
+}
+
+for (const [backend, open] of [
+  ['postgres', pgStores],
+  ['sqlite', sqliteStores],
+] as const) {
+  describe(`quota counter in the shared store (${backend})`, () => {
+    let stores: [Store, Store];
+    let a: SqlQuotaCounter;
+    let b: SqlQuotaCounter;
+    before(async () => {
+      stores = await open();
+      a = new SqlQuotaCounter(stores[0].sql);
+      b = new SqlQuotaCounter(stores[1].sql);
+    });
+    after(async () => {
+      await Promise.all([a?.close(), b?.close()]);
+      await Promise.all(stores?.map((s) => s.close()) ?? []);
+    });
+
+    it('racing callers on two stores take at most maxConcurrent slots; a slot given back is free again', async () => {
+      const tries = await Promise.all(Array.from({ length: 24 }, (_, i) => (i % 2 ? a : b).acquire('race', 3)));
+      const held = tries.filter((r) => r !== undefined);
+      assert.equal(held.length, 3, 'exactly three of 24 racing callers hold a slot');
+      assert.equal((await a.usage('race', 0)).running, 3);
+      assert.equal(await b.acquire('race', 3), undefined, 'full: the other store sees the same slots');
+      await held[0]!();
+      await held[0]!(); // a second release changes nothing
+      assert.equal((await b.usage('race', 0)).running, 2);
+      const again = await b.acquire('race', 3);
+      assert.ok(again, 'the slot given back is free');
+      assert.equal(await a.acquire('race', 3), undefined);
+      assert.equal((await a.usage('other-ns', 0)).running, 0, 'another namespace has its own slots');
+      assert.ok(await a.acquire('other-ns', 1));
+      await Promise.all([...held.slice(1), again].map((r) => r!()));
+      assert.equal((await a.usage('race', 0)).running, 0);
+    });
+
+    it('counts racing invocations of one minute up to the limit and no further; a new minute starts at zero', async () => {
+      const counted = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).countInvocation('rate', 1000, 7)),
+      );
+      assert.equal(counted.filter(Boolean).length, 7);
+      assert.equal((await a.usage('rate', 1000)).invocationsThisMinute, 7);
+      assert.equal(await b.countInvocation('rate', 1001, 7), true, 'the next minute has its own count');
+      assert.equal((await a.usage('rate', 1001)).invocationsThisMinute, 1);
+    });
+
+    it("a lease not renewed expires: a stopped holder's slot is taken over, and its late release frees nothing", async () => {
+      const stale = await a.acquire('crash', 1);
+      assert.ok(stale);
+      assert.equal(await b.acquire('crash', 1), undefined);
+      // The holder "crashed" LEASE_MS ago: age its lease as the clock would.
+      await stores[0].sql.run('UPDATE quota_leases SET expires_at = expires_at - ? WHERE namespace = ?', [
+        LEASE_MS + 1,
+        'crash',
+      ]);
+      assert.equal((await b.usage('crash', 0)).running, 0, 'an expired lease does not count');
+      const taken = await b.acquire('crash', 1);
+      assert.ok(taken, 'the expired slot is taken over');
+      await stale(); // the old holder's release must not free the new holder's slot
+      assert.equal((await a.usage('crash', 0)).running, 1);
+      assert.equal(await a.acquire('crash', 1), undefined);
+      await taken();
+    });
+
+    it('costs one statement to count a call, one to take a slot and one to give it back (measured)', async () => {
+      const n = 300;
+      const started = performance.now();
+      for (let i = 0; i < n; i++) {
+        assert.ok(await a.countInvocation('cost', 5000, 1_000_000));
+        const release = await a.acquire('cost', 1000);
+        assert.ok(release);
+        await release();
+      }
+      const perCall = (performance.now() - started) / n;
+      console.log(`# ${backend}: count + acquire + release = ${perCall.toFixed(3)} ms a call (${n} calls)`);
+      assert.ok(perCall < 20, `${perCall} ms a call`);
+    });
+  });
+}
