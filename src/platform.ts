@@ -27,6 +27,10 @@ import { createMetrics, type Metrics } from './shared/metrics.ts';
 import { securePlatformState } from './shared/private-state.ts';
 import { openStore } from './storage/registry.ts';
 import { startSweeper } from './storage/retention-sweeper.ts';
+import { QuotaGate } from './tenancy/quotas.ts';
+import { EventsService } from './events/events-service.ts';
+import { resolveTarget } from './frontend/targets.ts';
+import { Secrets } from './tenancy/secrets.ts';
 import type { Store } from './storage/store.ts';
 
 export interface PlatformOptions extends NimbusOptions {
@@ -41,6 +45,8 @@ export interface PlatformOptions extends NimbusOptions {
   slots?: number;
   /** A balancer for cluster mode; embedded uses its own invoker. */
   balancer?: (bus: Bus, config: NimbusConfig, logger: Logger) => Balancer | Promise<Balancer>;
+  /** The master key for secrets as hex or base64 (default: NIMBUS_MASTER_KEY; embedded, else the data dir's master.key). */
+  masterKey?: string;
 }
 
 /** How long a stopping invoker waits for its runs in flight, ms. */
@@ -72,6 +78,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     balancer,
     consumeQueue = withInvoker,
     slots,
+    masterKey,
     ...rest
   } = options;
   const config = resolveConfig(rest);
@@ -94,6 +101,18 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   try {
     const sweeper = startSweeper(store, config, (level, msg, extra) => logger[level](extra ?? {}, msg));
     cleanups.push(() => sweeper.stop());
+    const secrets = await Secrets.open(store, {
+      dataDir: config.dataDir,
+      cluster: config.bus !== 'memory',
+      masterKey,
+      recycle: async (name) => {
+        const current = await store.getFunction(name);
+        if (current) await announceChange(bus, { name, version: current.version, recycle: true });
+      },
+      log: (level, msg) => logger[level](msg),
+    });
+    const quotas = QuotaGate.forStore(store.sql, (msg, extra) => logger.warn(extra ?? {}, msg));
+    cleanups.push(() => quotas.close());
     let invoker: Invoker | undefined;
     if (withInvoker) {
       const agentPath = await bundleGuest(path.join(config.dataDir, 'build'));
@@ -104,7 +123,14 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) =>
           logger[level](extra ?? {}, msg),
       };
-      invoker = await Invoker.create({ config, store, bus, metrics, driverContext });
+      invoker = await Invoker.create({
+        config,
+        store,
+        bus,
+        metrics,
+        driverContext,
+        secretEnv: (name, mapping) => secrets.envFor(name, mapping),
+      });
       const inv = invoker;
       cleanups.push(() => inv.dispose());
       // A killed platform's sandboxes, cgroups and run dirs would stay until their engine is next used: sweep every engine now.
@@ -117,7 +143,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
           .catch((e: unknown) => logger.warn({ err: e, function: name }, 'could not pre-warm minSandboxes'));
       cleanups.push(
         await onFunctionChanged(bus, async (c) => {
-          await inv.forget(c.name, c.version ?? Infinity);
+          if (c.recycle) await inv.recycle(c.name);
+          else await inv.forget(c.name, c.version ?? Infinity);
           void warm(c.name);
         }),
       );
@@ -127,7 +154,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       ? await balancer(bus, config, logger)
       : new SingleInvokerBalancer(config.invokerId);
     cleanups.push(async () => chosen.close?.());
-    const dispatcher = new Dispatcher(bus, chosen);
+    const dispatcher = new Dispatcher(bus, chosen, quotas);
     const scheduler = new AsyncScheduler(store, bus, dispatcher, config, (msg, extra) => logger.info(extra ?? {}, msg));
     if (consumeQueue) {
       await scheduler.start();
@@ -151,7 +178,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     }
     const platform: Platform = { config, store, bus, metrics, invoker, logger, close };
     if (withFrontend) {
-      const needsKey = !isLoopback(config.host) || config.apiKey !== undefined;
+      const needsKey = !isLoopback(config.host) || config.apiKey !== undefined || config.requireKey;
       if (needsKey)
         platform.apiKey = config.apiKey
           ? { key: config.apiKey, created: false }
@@ -162,17 +189,31 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
           logger.warn({ err: e }, 'could not tell invokers that a function changed'),
         );
       };
-      const functions = new FunctionsService(store, config, { changed });
+      const events = await EventsService.start({
+        store,
+        bus,
+        scheduler,
+        config,
+        log: (level, msg, extra) => logger[level](extra ?? {}, msg),
+        resolve: (namespace, ref) => resolveTarget(store, namespace, ref),
+      });
+      cleanups.push(() => events.close());
+      const beforeDelete = (name: string, force: boolean) => events.beforeFunctionDelete(name, force);
+      const functions = new FunctionsService(store, config, { changed, beforeDelete }, quotas);
       cleanups.push(() => functions.close());
       const invocations = new InvocationsService(functions, dispatcher, scheduler);
       const origins = { api: '', functions: '' };
       const deps = {
         config,
+        bus,
         store,
         metrics,
         functions,
         invocations,
         invoker,
+        events,
+        quotas,
+        secrets,
         apiKey: platform.apiKey?.key,
         logger,
         origins,

@@ -92,6 +92,14 @@ export const invokerName: Parse<string> = (raw, flag) => {
 };
 
 /** A secret: the error says what is wrong without repeating it. */
+/** A switch: the flag alone (commander gives true), or true/false, 1/0, yes/no in its variable. */
+export const yesNo: Parse<boolean> = (raw, flag) => {
+  const t = String(raw).trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(t)) return true;
+  if (['false', '0', 'no', ''].includes(t)) return false;
+  throw bad(`${flag} takes no value (its variable: true or false), got "${raw}"`);
+};
+
 export const apiKey: Parse<string> = (raw, flag) => {
   const min = NimbusOptions.shape.apiKey.unwrap().minLength ?? 0;
   if (raw.length < min)

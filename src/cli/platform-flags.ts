@@ -14,6 +14,7 @@ import {
   age,
   apiKey,
   boundsOf,
+  yesNo,
   cidr,
   formatAge,
   invokerName,
@@ -122,6 +123,14 @@ export const PLATFORM_FLAGS = {
     help: 'API key clients must send (16+ characters); front-end replicas share one',
     defaultHelp: COMPUTED_DEFAULTS.apiKey,
     parse: apiKey,
+  }),
+  requireKey: def({
+    key: 'requireKey',
+    flag: '--require-key',
+    env: 'NIMBUS_REQUIRE_KEY',
+    help: 'refuse requests without a key on loopback too (the root key is generated as beyond loopback)',
+    default: String(DEFAULTS.requireKey),
+    parse: yesNo,
   }),
   slots: def({
     key: 'slots',

@@ -35,6 +35,7 @@ export const SERVE_FLAGS = platformFlags([
   'invokerId',
   'logLevel',
   'apiKey',
+  'requireKey',
   ...SHARED_FLAGS,
 ]);
 

@@ -199,6 +199,12 @@ export const NimbusOptions = z.object({
    */
   apiKey: z.string().min(16).optional(),
   /**
+   * Require a key on loopback too: without it, a request on loopback without any key
+   * acts as root (a developer machine). With it, the root key is made as beyond loopback.
+   * @default false
+   */
+  requireKey: z.boolean().default(false),
+  /**
    * Defaults for functions whose deploy does not say (see FunctionDefaults).
    * @default FunctionDefaults' own defaults
    */

@@ -8,16 +8,18 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Logger } from 'pino';
 import type { NimbusConfig } from '../config/options.ts';
 import { NimbusError } from '../shared/errors.ts';
-import { requireApiKey } from './auth.ts';
+import { authenticate } from './auth.ts';
 import { requireLoopbackHost } from './host-check.ts';
 import { decoratePrincipal } from '../tenancy/principal.ts';
-import { DEFAULT_NAMESPACE, checkNamespaceName } from '../tenancy/names.ts';
+import type { Store } from '../storage/store.ts';
 import { clientErrorResponse, errorHandler, sendError, toNimbusError } from './http-errors.ts';
 
 export interface AppOptions {
   config: NimbusConfig;
   logger: Logger;
   apiKey?: string;
+  /** Where API keys and namespaces are looked up. */
+  store: Store;
   /** The 404 for a path this origin does not serve. */
   notFound: (request: FastifyRequest) => NimbusError;
 }
@@ -46,10 +48,13 @@ export function createApp(o: AppOptions): FastifyInstance {
   app.addHook('onRequest', rememberRequest);
   app.addHook('onRequest', missingHost);
   decoratePrincipal(app);
-  // Without a key nimbus only listens on loopback (the platform requires one beyond it).
-  if (o.apiKey) requireApiKey(app, o.apiKey);
-  else requireLoopbackHost(app, o.config.host);
-  app.addHook('onRequest', rootPrincipal);
+  // Without a root key nimbus only listens on loopback (the platform requires one beyond it).
+  if (!o.apiKey) requireLoopbackHost(app, o.config.host);
+  authenticate(app, {
+    rootKey: o.apiKey,
+    sql: o.store.sql,
+    onError: (e) => o.logger.warn({ err: e }, 'could not record when an API key was last used'),
+  });
   return app;
 }
 
@@ -81,19 +86,6 @@ function answerClientError(e: Error, socket: Socket): void {
   socket.on('error', () => undefined);
   socket.end(response);
   setTimeout(() => socket.destroy(), 2000).unref();
-}
-
-/** A request that passed the walls above acts as root, in the namespace it names with x-nimbus-namespace (else default). */
-function rootPrincipal(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-  if (request.principal) return done();
-  const asked = request.headers['x-nimbus-namespace'];
-  try {
-    const namespace = typeof asked === 'string' && asked ? checkNamespaceName(asked) : DEFAULT_NAMESPACE;
-    request.principal = { namespace, role: 'root', keyId: null };
-    done();
-  } catch (e) {
-    sendError(reply, toNimbusError(e));
-  }
 }
 
 /** HTTP/1.1 requires Host (RFC 9112 §3.2); HTTP/1.0 requests without one pass, as the Host check lets them. */

@@ -19,15 +19,36 @@ import { functionRoutes } from './routes/functions.ts';
 import { healthRoute } from './routes/health.ts';
 import { invokeRoutes } from './routes/invoke.ts';
 import { sandboxRoutes } from './routes/sandboxes.ts';
+import { logRoutes } from './routes/logs.ts';
+import type { Bus } from '../bus/bus.ts';
+import { secretRoutes } from './routes/secrets.ts';
+import type { Secrets } from '../tenancy/secrets.ts';
+import { namespaceRoutes } from './routes/namespaces.ts';
+import { keyRoutes } from './routes/keys.ts';
+import { quotaRoutes } from './routes/quotas.ts';
+import type { QuotaGate } from '../tenancy/quotas.ts';
+import { aliasRoutes } from './routes/aliases.ts';
+import { versionRoutes } from './routes/versions.ts';
 import { principalOf } from '../tenancy/principal.ts';
+import type { EventsService } from '../events/events-service.ts';
+import { triggerRoutes } from './routes/triggers.ts';
+import { topicRoutes } from './routes/topics.ts';
 
 export interface FrontendDeps {
   config: NimbusConfig;
+  /** Live log lines reach followers through it (routes/logs.ts). */
+  bus?: Bus;
   store: Store;
   metrics: Metrics;
   functions: FunctionsService;
   invocations: InvocationsService;
   invoker?: Invoker;
+  /** Triggers and topics (src/events). */
+  events?: EventsService;
+  /** The namespaces' quotas (tenancy/quotas.ts). */
+  quotas?: QuotaGate;
+  /** Encrypted secrets of each namespace (tenancy/secrets.ts). */
+  secrets: Secrets;
   apiKey?: string;
   logger: Logger;
   /** Each origin's URL, filled in once both listen (messages name the other origin). */
@@ -53,9 +74,17 @@ export function buildServer(deps: FrontendDeps): FastifyInstance {
 
   functionRoutes(app, deps.functions, Math.max(DEPLOY_LIMIT_BYTES, deps.config.bodyLimitBytes));
   invokeRoutes(app, deps.invocations);
+  versionRoutes(app, deps.store);
+  aliasRoutes(app, deps.store);
   functionRoutesMoved(app, () => deps.origins.functions);
   activationRoutes(app, deps.store);
+  if (deps.bus) logRoutes(app, deps.store, deps.bus);
   sandboxRoutes(app, deps.invoker, deps.functions);
+  namespaceRoutes(app, deps.store, deps.functions);
+  keyRoutes(app, deps.store.sql);
+  if (deps.quotas) quotaRoutes(app, deps.store.sql, deps.quotas);
+  secretRoutes(app, deps.secrets);
+  if (deps.events) (triggerRoutes(app, deps.events), topicRoutes(app, deps.events));
   healthRoute(app, deps);
   // Metrics name every namespace's functions: root only.
   app.get('/metrics', async (request, reply) => {
