@@ -5,6 +5,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { api, check, CliError, print } from './client.ts';
 import { packDirectory } from './pack.ts';
+import { projectFile } from './project/command.ts';
+import { deployProject } from './project/deploy-project.ts';
 
 const collectEnv = (value: string, prev: Record<string, string>) => {
   const i = value.indexOf('=');
@@ -44,9 +46,13 @@ interface DeployOpts {
   handler?: string;
   concurrency?: number;
   env: Record<string, string>;
+  dryRun?: boolean;
+  prune?: boolean;
 }
 
-async function deploy(target: string, o: DeployOpts): Promise<void> {
+async function deploy(target: string | undefined, o: DeployOpts): Promise<void> {
+  const project = await projectFile(target, { ...o });
+  if (project !== undefined || target === undefined) return deployProject(project ?? 'nimbus.yaml', o);
   const st = await stat(target).catch(() => {
     throw new CliError(`${target} does not exist: give a .js/.ts file or a directory`, 2);
   });
@@ -80,8 +86,10 @@ async function deploy(target: string, o: DeployOpts): Promise<void> {
 
 export function registerClientCommands(program: Command): void {
   program
-    .command('deploy <path>')
-    .description('deploy a .js/.ts file or a directory (with package.json, node_modules)')
+    .command('deploy [path]')
+    .description(
+      'deploy a .js/.ts file or a directory (with package.json, node_modules); without a path, the nimbus.yaml here (or a .yaml path): plan, then apply',
+    )
     .option('--name <name>', 'function name (default: file or directory name)')
     .option('--engine <engine>', 'process | isolate | container | microvm')
     .option('--memory <mb>', 'memory in MB', int('--memory'))
@@ -89,6 +97,8 @@ export function registerClientCommands(program: Command): void {
     .option('--concurrency <n>', 'invocations per sandbox at once', int('--concurrency'))
     .option('--handler <handler>', 'export to call, e.g. handler or src/app.handler')
     .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collectEnv, {})
+    .option('--dry-run', 'nimbus.yaml: print the plan, change nothing')
+    .option('--prune', 'nimbus.yaml: delete functions and triggers of the namespace the file does not declare')
     .action(deploy);
 
   program
