@@ -10,6 +10,9 @@ import { bundleArchive, checkExports, type Bundle } from './build/bundle.ts';
 import { DeployConfig, DeployJson, compileConfig, parseOrThrow } from './build/function-spec.ts';
 import { inNamespace, splitQualified } from '../tenancy/names.ts';
 import { bareName, checkQualifiedName } from '../tenancy/scope.ts';
+import type { QuotaGate } from '../tenancy/quotas.ts';
+import { resolveQualified, type Target, type TargetPick } from './targets.ts';
+import { requireSecrets } from '../tenancy/secrets.ts';
 
 /** What a dry-run deploy answers: what the deploy would do, having built and checked everything and stored nothing. */
 export interface DeployPlan {
@@ -23,6 +26,8 @@ export interface DeployPlan {
 export interface FunctionEvents {
   /** A function was deleted or got a new version: drop what is cached for it. */
   changed(name: string): Promise<void>;
+  /** Before a delete: refuse it (409 naming what uses the function) or, with force, remove those users. */
+  beforeDelete?(name: string, force: boolean): Promise<void>;
 }
 
 export class FunctionsService {
@@ -33,6 +38,8 @@ export class FunctionsService {
     private readonly store: Store,
     private readonly config: NimbusConfig,
     private readonly events: FunctionEvents,
+    /** The namespaces' quotas on deploys (maxFunctions, maxMemoryMb). */
+    private readonly quotas?: QuotaGate,
   ) {
     this.builder = new Builder({
       timeoutMs: config.buildTimeoutMs,
@@ -83,11 +90,13 @@ export class FunctionsService {
   ): Promise<DeployedVersion | DeployPlan> {
     checkExports(bundle, cfg.handler);
     const fnConfig = compileConfig(cfg, cfg.language ?? bundle.language, this.config);
+    await requireSecrets(this.store.sql, name, fnConfig.secrets);
     const current = await this.store.getFunction(name);
     const unchanged =
       current !== undefined &&
       current.artifactSha256 === bundle.sha256 &&
       JSON.stringify(current.config) === JSON.stringify(fnConfig);
+    if (!unchanged) await this.quotas?.checkDeploy(name, fnConfig.memoryMb, current === undefined);
     // A dry run stops here, after every check a deploy makes and before its first write.
     if (dryRun) {
       const change = unchanged ? 'unchanged' : current ? 'update' : 'create';
@@ -97,6 +106,11 @@ export class FunctionsService {
     const version = await this.store.deployVersion(name, fnConfig, bundle.sha256, bundle.code);
     await this.events.changed(name);
     return version;
+  }
+
+  /** The version a call to a qualified reference (`name`, `name:3`, `name:prod`) runs now (targets.ts). */
+  resolve(ref: string, pick?: TargetPick): Promise<Target> {
+    return resolveQualified(this.store, ref, pick);
   }
 
   async get(name: string): Promise<FunctionRecord> {
@@ -118,8 +132,9 @@ export class FunctionsService {
     return (await this.store.listFunctions()).filter((f) => inNamespace(f.name, namespace));
   }
 
-  async delete(name: string): Promise<void> {
+  async delete(name: string, force = false): Promise<void> {
     checkQualifiedName(name);
+    if (this.events.beforeDelete && (await this.store.getFunction(name))) await this.events.beforeDelete(name, force);
     if (!(await this.store.deleteFunction(name)))
       throw new NimbusError('not_found', `function "${bareName(name)}" does not exist`);
     await this.events.changed(name);

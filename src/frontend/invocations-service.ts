@@ -7,6 +7,7 @@ import { newActivationId } from '../scheduler/async-scheduler.ts';
 import type { Dispatcher } from '../scheduler/dispatcher.ts';
 import type { FunctionsService } from './functions-service.ts';
 import { isoTime } from '../shared/iso-time.ts';
+import { runTargetFields, type TargetPick } from './targets.ts';
 
 export class InvocationsService {
   constructor(
@@ -15,9 +16,12 @@ export class InvocationsService {
     private readonly scheduler: AsyncScheduler,
   ) {}
 
-  async sync(name: string, input: InvokeInput, trigger: 'sync' | 'http'): Promise<RunReply> {
+  /** `name` is a qualified reference: `name`, `name:3` or `name:alias` (targets.ts), or the name with `pick`. */
+  async sync(name: string, input: InvokeInput, trigger: 'sync' | 'http', pick?: TargetPick): Promise<RunReply> {
     const acceptedAt = Date.now();
-    const fn = await this.functions.get(name);
+    const target = await this.functions.resolve(name, pick);
+    const fn = target.version;
+    await this.dispatcher.quotas?.admit(fn.name); // 429 past the namespace's invocationsPerMinute
     return this.dispatcher.run(
       {
         activationId: newActivationId(),
@@ -28,6 +32,7 @@ export class InvocationsService {
         acceptedAt,
         attempt: 1,
         createdAt: isoTime(acceptedAt),
+        ...runTargetFields(target),
       },
       fn.config.timeoutMs,
     );
@@ -37,8 +42,9 @@ export class InvocationsService {
     name: string,
     input: InvokeInput,
     idempotencyKey?: string,
+    pick?: TargetPick,
   ): Promise<{ activationId: string; duplicate: boolean }> {
-    const fn = await this.functions.get(name);
-    return this.scheduler.accept(fn, input, idempotencyKey);
+    const target = await this.functions.resolve(name, pick);
+    return this.scheduler.accept(target.version, input, idempotencyKey, 'async', target.alias);
   }
 }

@@ -10,6 +10,7 @@ import { NimbusError } from '../shared/errors.ts';
 import { getAlias, type AliasRecord } from '../storage/aliases.ts';
 import type { Store, VersionRecord } from '../storage/store.ts';
 import { checkNamespaceName, qualify, splitQualified } from '../tenancy/names.ts';
+import type { Principal } from '../tenancy/principal.ts';
 import { checkFunctionName } from './build/function-spec.ts';
 
 /** Alias names: letters, digits, '-' and '_', not all digits (those are version numbers). */
@@ -132,4 +133,27 @@ export async function resolveTarget(
 export function resolveQualified(store: Store, qualifiedRef: string, pick: TargetPick = {}): Promise<Target> {
   const { namespace, name } = splitQualified(qualifiedRef);
   return resolveTarget(store, checkNamespaceName(namespace), name, pick);
+}
+
+/** What a run request carries of its target: the alias for the record, and whether the version was asked for. */
+export function runTargetFields(t: Target): { alias?: string; pinned?: boolean } {
+  if (t.chosenBy === 'latest') return {};
+  return t.alias ? { alias: t.alias, pinned: true } : { pinned: true };
+}
+
+/** A reference named in a request (`name`, `name:3`, `name:prod`), checked, as the qualified reference in the caller's namespace. */
+export function scopedRef(p: Principal, ref: string): string {
+  parseRef(ref); // a bad name, or one holding a '/', goes no further
+  return qualify(p.namespace, ref);
+}
+
+/** The invoke route's ?version= and ?alias= (each at most once). */
+export function targetPick(query: Record<string, string | string[] | undefined>): TargetPick {
+  const pick: TargetPick = {};
+  for (const key of ['version', 'alias'] as const) {
+    const value = query[key];
+    if (Array.isArray(value)) throw new NimbusError('bad_request', `give ?${key}= once, not ${value.length} times`);
+    if (value !== undefined) pick[key] = value;
+  }
+  return pick;
 }

@@ -20,6 +20,8 @@ import { Outbox, type OutboxTiming } from './outbox.ts';
 const platformRetryMs = (deliveries: number) => Math.min(30_000, 1000 * 2 ** Math.min(5, Math.max(0, deliveries - 1)));
 /** What an async queue message carries (validated: it crossed the bus). */
 const AsyncMessage = z.object({ activationId: z.string().min(1).max(200) });
+/** The triggers whose calls take the async path. */
+export type AsyncTrigger = Extract<ActivationRecord['trigger'], 'async' | 'cron' | 'topic'>;
 const NOT_ACCEPTED = 'not accepted: the message bus did not acknowledge it, so it will not run';
 
 /** Random bytes drawn 4 KB at a time, 10 an id (0.28 us an id; randomUUID and slicing out its dashes took 0.40). */
@@ -64,17 +66,23 @@ export class AsyncScheduler {
   }
 
   async accept(
-    fn: FunctionRecord,
+    /** The function's current version, or the version a trigger pinned. */
+    fn: FunctionRecord | VersionRecord,
     input: InvokeInput,
     idempotencyKey?: string,
+    /** What made the call: `async` (the API), or an event source (`cron`, `topic`). */
+    trigger: AsyncTrigger = 'async',
+    /** The alias the call came through (its version was drawn at acceptance: retries run the same one). */
+    alias?: string,
   ): Promise<{ activationId: string; duplicate: boolean }> {
+    await this.dispatcher.quotas?.admit(fn.name); // 429 past the namespace's invocationsPerMinute
     const now = new Date();
     const record: ActivationRecord = {
       id: newActivationId(),
       functionName: fn.name,
       functionVersion: fn.version,
       engine: fn.config.engine,
-      trigger: 'async',
+      trigger,
       status: 'queued',
       cold: null,
       invoker: null,
@@ -92,6 +100,7 @@ export class AsyncScheduler {
       logsTruncated: false,
       maxMemoryMb: null,
       gbSeconds: null,
+      ...(alias ? { alias } : {}),
     };
     const accepted = await this.store.enqueue(
       record,
@@ -203,12 +212,13 @@ export class AsyncScheduler {
           activationId: queued.id,
           functionName: fn.name,
           functionVersion: fn.version,
-          trigger: 'async',
+          trigger: queued.trigger,
           input: entry.input as InvokeInput,
           acceptedAt: Date.parse(queued.createdAt),
           attempt,
           retryable: attempt < entry.maxAttempts,
           createdAt: queued.createdAt,
+          ...(queued.alias ? { alias: queued.alias, pinned: true } : {}),
         },
         fn.config.timeoutMs,
       );

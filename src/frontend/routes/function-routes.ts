@@ -1,11 +1,11 @@
-// HTTP routes to functions, ANY /fn/:name and /fn/:name/*, served only on the
-// function origin. On the management API the same paths answer 404 with the
-// function origin's URL, so nothing a function answers comes from the API's origin.
+// HTTP routes to functions, ANY /fn/:name and /fn/:name/* (also name:3 and
+// name:alias), served only on the function origin. On the management API the
+// same paths answer 404 with the function origin's URL, so nothing a function
+// answers comes from the API's origin.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NimbusError } from '../../shared/errors.ts';
-import { checkFunctionName } from '../build/function-spec.ts';
 import { principalOf } from '../../tenancy/principal.ts';
-import { qualify } from '../../tenancy/names.ts';
+import { scopedRef } from '../targets.ts';
 import { sendError } from '../http-errors.ts';
 import type { InvocationsService } from '../invocations-service.ts';
 import { httpInputOf } from '../request-body.ts';
@@ -15,15 +15,12 @@ type Params = { name: string };
 
 export function functionOriginRoutes(app: FastifyInstance, invocations: InvocationsService): void {
   const route = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
-    const p = principalOf(request, 'invoke');
-    const name = checkFunctionName(request.params.name);
+    const ref = scopedRef(principalOf(request, 'invoke'), request.params.name);
+    // The prefix as the client wrote it (name:prod may arrive as name%3Aprod): the function sees what follows.
+    const prefix = `/fn/${request.url.slice(4).split(/[/?]/)[0]}`;
     return sendOnFunctionOrigin(
       reply,
-      await invocations.sync(
-        qualify(p.namespace, name),
-        { kind: 'http', request: httpInputOf(request, `/fn/${name}`) },
-        'http',
-      ),
+      await invocations.sync(ref, { kind: 'http', request: httpInputOf(request, prefix) }, 'http'),
     );
   };
   app.all<{ Params: Params }>('/fn/:name', route);

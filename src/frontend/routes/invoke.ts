@@ -1,13 +1,15 @@
 // Routes for function serving on the management API: POST
 // /v1/functions/:name/invoke (sync, or async with ?async=1 / Prefer:
-// respond-async). HTTP routes (/fn/:name/*) live on the function origin.
+// respond-async); :name may be name:3 or name:alias, or the call may say
+// ?version= or ?alias= (targets.ts). HTTP routes (/fn/:name/*) live on the
+// function origin.
 import type { FastifyInstance } from 'fastify';
 import { NimbusError } from '../../shared/errors.ts';
 import type { InvocationsService } from '../invocations-service.ts';
 import { eventOf } from '../request-body.ts';
 import { sendOnApiOrigin } from '../run-reply.ts';
 import { principalOf } from '../../tenancy/principal.ts';
-import { scopedName } from '../../tenancy/scope.ts';
+import { scopedRef, targetPick } from '../targets.ts';
 
 type Params = { name: string };
 
@@ -39,7 +41,8 @@ export function invokeRoutes(app: FastifyInstance, invocations: InvocationsServi
   app.post<{ Params: Params; Querystring: Record<string, string | string[]> }>(
     '/v1/functions/:name/invoke',
     async (request, reply) => {
-      const name = scopedName(principalOf(request, 'invoke'), request.params.name);
+      const name = scopedRef(principalOf(request, 'invoke'), request.params.name);
+      const pick = targetPick(request.query);
       const input = { kind: 'event' as const, event: eventOf(request) };
       if (wantsAsync(request.query, request.headers.prefer)) {
         const key = request.headers['idempotency-key'];
@@ -47,13 +50,14 @@ export function invokeRoutes(app: FastifyInstance, invocations: InvocationsServi
           name,
           input,
           typeof key === 'string' && key ? key.slice(0, 256) : undefined,
+          pick,
         );
         return reply
           .code(202)
           .header('x-nimbus-activation-id', accepted.activationId)
           .send({ activationId: accepted.activationId, duplicate: accepted.duplicate });
       }
-      return sendOnApiOrigin(reply, await invocations.sync(name, input, 'sync'));
+      return sendOnApiOrigin(reply, await invocations.sync(name, input, 'sync', pick));
     },
   );
 }
