@@ -8,6 +8,7 @@
 import type { SqlDb } from '../storage/sql-db.ts';
 import { NimbusError } from '../shared/errors.ts';
 import { DEFAULT_NAMESPACE, splitQualified } from './names.ts';
+import { onNamespaceDeleted } from './namespaces.ts';
 import { parseQuotas, type Quotas } from './quota-spec.ts';
 import { MemoryQuotaCounter, type QuotaCounter, type Release } from './quotas-counter.ts';
 import { SqlQuotaCounter } from './quotas-sql.ts';
@@ -15,6 +16,12 @@ import { SqlQuotaCounter } from './quotas-sql.ts';
 /** How long a namespace's quotas are cached: a change made on another front end holds within this. */
 export const CACHE_MS = 2_000;
 const MINUTE_MS = 60_000;
+
+// A deleted namespace's rows in the shared counters go with it, in the transaction that deletes it.
+onNamespaceDeleted((namespace) => [
+  { sql: 'DELETE FROM quota_rate WHERE namespace = ?', args: [namespace] },
+  { sql: 'DELETE FROM quota_leases WHERE namespace = ?', args: [namespace] },
+]);
 
 export interface QuotaUsage {
   running: number;

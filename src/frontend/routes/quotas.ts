@@ -1,11 +1,12 @@
 // A namespace's quotas, root only: PATCH /v1/namespaces/:ns {quotas} changes
 // them (a number sets a quota, null removes it, a quota left out stays), and
-// GET /v1/namespaces/:ns/quotas shows them with what the namespace uses now.
+// GET /v1/namespaces/:ns/quotas shows them with what the namespace uses now
+// (root, or a key of that namespace).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { NimbusError } from '../../shared/errors.ts';
 import type { SqlDb } from '../../storage/sql-db.ts';
 import { checkNamespaceName } from '../../tenancy/names.ts';
+import { namespaceNotFound } from '../../tenancy/namespaces.ts';
 import { principalOf } from '../../tenancy/principal.ts';
 import { QuotaSpec, parseQuotas, type Quotas } from '../../tenancy/quota-spec.ts';
 import type { QuotaGate } from '../../tenancy/quotas.ts';
@@ -25,7 +26,7 @@ const QuotaPatch = z
 
 async function quotasRow(sql: SqlDb, ns: string): Promise<Quotas> {
   const row = await sql.get<{ quotas: string }>('SELECT quotas FROM namespaces WHERE name = ?', [ns]);
-  if (!row) throw new NimbusError('not_found', `namespace "${ns}" does not exist; create it with POST /v1/namespaces`);
+  if (!row) throw namespaceNotFound(ns);
   return parseQuotas(JSON.parse(row.quotas));
 }
 
@@ -47,14 +48,16 @@ export function quotaRoutes(app: FastifyInstance, sql: SqlDb, gate: QuotaGate): 
     }
     const quotas = parseQuotas(merged);
     if ((await sql.run('UPDATE namespaces SET quotas = ? WHERE name = ?', [JSON.stringify(quotas), ns])) === 0)
-      throw new NimbusError('not_found', `namespace "${ns}" does not exist; create it with POST /v1/namespaces`);
+      throw namespaceNotFound(ns);
     gate.forget(ns);
     return describe(ns, quotas);
   });
 
+  // As GET /v1/namespaces/:ns: a key reads its own namespace's; any other is a 404.
   app.get<{ Params: Params }>('/v1/namespaces/:ns/quotas', async (request) => {
-    principalOf(request, 'root');
+    const p = principalOf(request, 'read');
     const ns = checkNamespaceName(request.params.ns);
+    if (p.role !== 'root' && ns !== p.namespace) throw namespaceNotFound(ns);
     return describe(ns, await quotasRow(sql, ns));
   });
 }
