@@ -56,6 +56,11 @@ export interface Bus {
   /** Delivers `data` to every listener of `subject` (no queueing, no reply). */
   broadcast(subject: string, data: unknown): Promise<void>;
   listen(subject: string, handler: (data: unknown) => Promise<void>): Promise<Unsubscribe>;
+  /**
+   * Fire and forget: hands `data` to whoever listens on `subject` right now (live log lines).
+   * Never waits, never throws; with nobody listening, or the bus down, it is lost.
+   */
+  publish(subject: string, data: unknown): void;
   /** Queues a message; resolves once the bus holds it. With the same id twice, delivered once (dedupe window). */
   enqueue(queue: string, id: string, data: unknown, delayMs?: number): Promise<void>;
   /**

@@ -26,6 +26,9 @@ import { RunRequest, invokerSubject, type RunReply } from './messages.ts';
 import { FunctionPool, type Lease } from './pool.ts';
 import { parsePoolKey, poolKey } from './pool-key.ts';
 import { buildRecord, statusOf, type RunFacts } from './records.ts';
+import { KvStore } from '../state/kv-store.ts';
+import { statePort } from '../state/kv-port.ts';
+import { publishLiveLines } from '../logs/messages.ts';
 
 /** Sandbox facts copied into each activation record (a microVM's accelerator and why). */
 const RECORDED_DETAILS = ['accelerator', 'acceleratorReason', 'start'];
@@ -46,6 +49,8 @@ export interface InvokerDeps {
   bus: Bus;
   metrics: Metrics;
   driverContext: DriverContext;
+  /** The values of the secrets a config maps, by env name, read at each sandbox start (tenancy/secrets.ts). */
+  secretEnv?: (functionName: string, mapping: Record<string, string>) => Promise<Record<string, string>>;
 }
 
 export class Invoker {
@@ -53,6 +58,8 @@ export class Invoker {
   /** The platform-wide caps every sandbox creation here goes through. */
   readonly capacity: Capacity;
   private readonly artifacts: ArtifactCache;
+  /** Function state (KV): each sandbox gets a port bound to its own function. */
+  private readonly kv: KvStore;
   /** The pools that take new calls: one per function version. */
   private readonly pools = new Map<string, FunctionPool>();
   /** Pools of replaced versions, draining (FunctionPool.retire); calls still routed to their version join them. */
@@ -62,6 +69,8 @@ export class Invoker {
   /** Each pool's drain bound (from its version's timeout). */
   private readonly drainBounds = new WeakMap<FunctionPool, number>();
   private readonly versions = new Map<string, VersionRecord>();
+  /** Pools retired by recycle(): unlike a replaced version's, they are never handed new calls. */
+  private readonly recycled = new WeakSet<FunctionPool>();
   private readonly detailsBySandbox = new WeakMap<Sandbox, Record<string, string> | undefined>();
   private unsubscribe?: Unsubscribe;
   private running = 0;
@@ -70,6 +79,7 @@ export class Invoker {
     this.drivers = new DriverSet(deps.driverContext);
     const { maxSandboxesTotal, sandboxMemoryTotalMb } = deps.config;
     this.capacity = new Capacity({ maxSandboxesTotal, sandboxMemoryTotalMb }, (exceptKey) => this.evictIdle(exceptKey));
+    this.kv = new KvStore(deps.store.sql);
     this.artifacts = new ArtifactCache(path.join(deps.config.dataDir, 'artifacts'), deps.store, (level, msg, extra) =>
       deps.driverContext.log(level, msg, extra),
     );
@@ -134,6 +144,7 @@ export class Invoker {
         activationId: req.activationId,
         input: req.input,
         timeoutMs: config.timeoutMs,
+        onLog: (lines) => publishLiveLines(this.deps.bus, req.activationId, req.functionName, lines),
       });
     } finally {
       pool.release(lease);
@@ -185,7 +196,9 @@ export class Invoker {
 
   private poolFor(v: VersionRecord): FunctionPool | undefined {
     const key = poolKey(v.name, v.version);
-    return this.pools.get(key) ?? this.retiring.get(key);
+    const retired = this.retiring.get(key);
+    // A pool recycled for changed secrets takes no new calls: they start sandboxes with the new values in a new pool.
+    return this.pools.get(key) ?? (retired && !this.recycled.has(retired) ? retired : undefined);
   }
 
   /**
@@ -214,10 +227,13 @@ export class Invoker {
           handler: v.config.handler,
           memoryMb: v.config.memoryMb,
           cpus: 1,
-          env: v.config.env,
+          env: await this.sandboxEnv(v),
           network: v.config.network,
           resultLimitBytes: config.resultLimitBytes,
           logLimitBytes: config.logLimitBytes,
+          state: statePort(this.kv, v.name, (e, fn) =>
+            this.deps.driverContext.log('warn', 'a KV operation failed in the store', { function: fn, err: String(e) }),
+          ),
         }),
       {
         // Engines whose sandboxes run one call at a time get one call per sandbox.
@@ -240,6 +256,26 @@ export class Invoker {
     this.latest.set(v.name, v.version);
     this.retireOlderVersions(v.name, v.version);
     return pool;
+  }
+
+  /** A sandbox's environment: the config's env and, read now, the values of the secrets it maps. */
+  private async sandboxEnv(v: VersionRecord): Promise<Record<string, string>> {
+    const mapping = v.config.secrets;
+    if (!mapping || !this.deps.secretEnv) return v.config.env;
+    return { ...v.config.env, ...(await this.deps.secretEnv(v.name, mapping)) };
+  }
+
+  /**
+   * The function's secrets changed: every pool of it drains (calls in flight finish on the old
+   * values) and the next call starts a sandbox, with the new values, in a new pool.
+   */
+  async recycle(name: string): Promise<void> {
+    const stale = [...this.pools.values()].filter((pool) => parsePoolKey(pool.key).name === name);
+    for (const pool of stale) {
+      this.recycled.add(pool);
+      this.retire(pool);
+    }
+    await Promise.all(stale.map((pool) => pool.disposalsUnderWay()));
   }
 
   /** A newer version takes the function's new calls: older pools drain. */

@@ -5,9 +5,10 @@
 import { createRequire } from 'node:module';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { openChannel } from './channel.guest.ts';
-import { LogCapture } from './log-capture.guest.ts';
-import type { LogBuffer } from './log-buffer.guest.ts';
+import { LogCapture, type LogSink } from './log-capture.guest.ts';
+import { LiveBatcher } from './live-log.guest.ts';
 import { prepare } from './prepare.guest.ts';
+import { KvCalls } from './kv-client.guest.ts';
 import {
   resolveHandler,
   runHandler,
@@ -26,9 +27,13 @@ const writer = new FrameWriter(channel);
  * from an error thrown where no caller can catch it. One AsyncLocalStorage for
  * both: on Node 20 each instance costs every promise a hook.
  */
-const running = new AsyncLocalStorage<{ log: LogBuffer; fail: (e: unknown) => void }>();
+const running = new AsyncLocalStorage<{ log: LogSink; fail: (e: unknown) => void }>();
 let logs: LogCapture | undefined;
+/** Each running call's lines, streamed to the host while it runs. */
+let live: LiveBatcher | undefined;
 let handler: ResolvedHandler | undefined;
+/** The function's KV store: each operation is a `kv` frame the host answers with `kv_result`. */
+const kvCalls = new KvCalls((id, request) => send({ type: 'kv', id, request }));
 let base: FunctionContext | undefined;
 
 function send(message: GuestMessage): void {
@@ -43,6 +48,7 @@ function toGuestError(e: unknown): GuestError {
 
 function init(msg: Extract<HostMessage, { type: 'init' }>): void {
   logs = new LogCapture(msg.logLimitBytes, () => running.getStore()?.log);
+  live = new LiveBatcher(msg.logLimitBytes, (id, lines) => send({ type: 'log', id, lines }));
   logs.install();
   Object.assign(process.env, msg.env);
   base = {
@@ -51,6 +57,7 @@ function init(msg: Extract<HostMessage, { type: 'init' }>): void {
     memoryMb: msg.memoryMb,
     env: msg.env,
     resultLimitBytes: msg.resultLimitBytes,
+    kv: kvCalls.kv,
   };
   try {
     const mod = createRequire(msg.artifactPath)(msg.artifactPath) as unknown;
@@ -62,7 +69,7 @@ function init(msg: Extract<HostMessage, { type: 'init' }>): void {
 }
 
 async function invoke(msg: Extract<HostMessage, { type: 'invoke' }>): Promise<void> {
-  if (!handler || !base || !logs) {
+  if (!handler || !base || !logs || !live) {
     send({
       type: 'result',
       id: msg.id,
@@ -77,15 +84,26 @@ async function invoke(msg: Extract<HostMessage, { type: 'invoke' }>): Promise<vo
   const fn = base;
   const deadline = msg.timeoutMs === undefined ? msg.deadline : Date.now() + msg.timeoutMs;
   const buffer = logs.newLog();
+  const stream = live;
+  const id = msg.id;
+  stream.open(id);
+  const log: LogSink = {
+    add: (text) => {
+      buffer.add(text);
+      stream.write(id, text);
+    },
+  };
   const result = new Promise((resolve, reject) => {
-    running.run({ log: buffer, fail: reject }, () =>
+    running.run({ log, fail: reject }, () =>
       runHandler(h, msg.input, callContext(fn, msg.id, deadline)).then(resolve, reject),
     );
   });
   try {
     const output = (await result) as Awaited<ReturnType<typeof runHandler>>;
+    stream.close(id);
     send({ type: 'result', id: msg.id, ok: true, output, logs: buffer.text(), logsTruncated: buffer.truncated });
   } catch (e) {
+    stream.close(id);
     send({
       type: 'result',
       id: msg.id,
@@ -111,6 +129,7 @@ channel.on('data', (chunk: Buffer) => {
     if (msg.type === 'init') init(msg);
     else if (msg.type === 'invoke') void invoke(msg);
     else if (msg.type === 'prepare') send(prepare(msg));
+    else if (msg.type === 'kv_result') kvCalls.answered(msg.id, msg.answer);
     else {
       const m = process.memoryUsage();
       send({ type: 'pong', id: msg.id, rssBytes: m.rss, heapUsedBytes: m.heapUsed });

@@ -50,6 +50,8 @@ export function checkAnswer(
   answer: unknown,
   limits: Limits,
   heap?: HeapStats,
+  /** Hears the call's live log text the pool had not pulled yet (isolate-live.guest.ts). */
+  onLiveTail?: (text: string) => void,
 ): { event: ResultEvent; memory: boolean } {
   const bad = (message: string, code = 'function_error') => ({
     event: failure(sid, id, { code, message }),
@@ -72,6 +74,7 @@ export function checkAnswer(
   if (!parsed.success)
     return bad('the runtime answered with a malformed result: did the function overwrite runtime globals?');
   const r = parsed.data;
+  if (r.live) onLiveTail?.(r.live);
   const logs = capLogs(r.logs, r.logsTruncated, limits.logLimitBytes);
   if (!r.ok) {
     const e = r.error ?? { code: 'function_error', message: 'unknown error' };

@@ -8,6 +8,7 @@ import type IVM from 'isolated-vm';
 import {
   RuntimeFetch,
   RuntimeInit,
+  RuntimeLive,
   PoolEventType,
   type PoolCommandOf,
   type PoolCommandType,
@@ -15,9 +16,11 @@ import {
   type HeapStats,
 } from './isolate-protocol.ts';
 import type { GuestError } from './protocol.ts';
+import { KvRequest } from './kv-protocol.ts';
 import { checkAnswer, failure, type ResultEvent } from './isolate-answer.guest.ts';
 import type { CodeCache } from './isolate-code-cache.guest.ts';
 import type { EntryFn, ShellOwner, Spares } from './isolate-shell.guest.ts';
+import { LIVE_FLUSH_MS, LiveBatcher } from './live-log.guest.ts';
 
 type CreateCommand = PoolCommandOf<typeof PoolCommandType.Create>;
 
@@ -51,12 +54,18 @@ export class PoolIsolate implements ShellOwner {
   private fetches = 0;
   private heap: HeapStats | undefined;
   private heapAt = 0;
+  /** Running calls' live log lines, cut and capped here (the runtime's side is in the function's reach). */
+  private readonly live: LiveBatcher;
+  private livePull: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly c: CreateCommand,
     private readonly env: PoolEnv,
   ) {
     this.sid = c.sid;
+    this.live = new LiveBatcher(c.logLimitBytes, (id, lines) =>
+      env.send({ type: PoolEventType.Log, sid: c.sid, id, lines }),
+    );
     this.ready = this.start();
   }
 
@@ -181,17 +190,21 @@ export class PoolIsolate implements ShellOwner {
         if (this.calls.get(c.id) !== call) return;
         clearTimeout(call.timer);
         this.calls.delete(c.id);
+        this.live.close(c.id);
         this.env.send(event);
       },
     };
     this.calls.set(c.id, call);
+    this.live.open(c.id);
     entry
       .apply(undefined, ['invoke', JSON.stringify({ id: c.id, input: c.input, deadline: c.deadline })], {
         result: { promise: true },
       })
       .then(
         (json) => {
-          const { event, memory } = checkAnswer(this.sid, c.id, json, this.c, this.heap);
+          const { event, memory } = checkAnswer(this.sid, c.id, json, this.c, this.heap, (tail) =>
+            this.live.write(c.id, tail),
+          );
           if (memory) this.end('memory_exhausted', event.error?.message ?? 'out of memory');
           call.finish(event);
           void this.sampleHeap();
@@ -229,6 +242,7 @@ export class PoolIsolate implements ShellOwner {
     if (this.gone) return;
     this.gone = { code, reason, culprit };
     clearTimeout(this.wake?.timer);
+    clearTimeout(this.livePull);
     for (const [id, call] of this.calls) call.finish(failure(this.sid, id, this.errorFor(id)));
     this.entry?.release();
     if (this.isolate && !this.isolate.isDisposed) this.isolate.dispose();
@@ -250,6 +264,31 @@ export class PoolIsolate implements ShellOwner {
     if (this.gone || !this.entry) return;
     this.entry.apply(undefined, ['tick']).then(
       (next) => typeof next === 'number' && next >= 0 && this.onWake(next),
+      (e: Error) => this.onEntryError(e),
+    );
+  }
+
+  /** The runtime has live log text: pulled a little later, so that one pull carries many writes. */
+  onLive(): void {
+    if (this.gone || this.livePull) return;
+    this.livePull = setTimeout(() => this.pullLive(), LIVE_FLUSH_MS);
+  }
+
+  private pullLive(): void {
+    this.livePull = undefined;
+    if (this.gone || !this.entry) return;
+    this.entry.apply(undefined, ['live']).then(
+      (json) => {
+        let parsed: ReturnType<typeof RuntimeLive.safeParse> | undefined;
+        try {
+          parsed = RuntimeLive.safeParse(JSON.parse(String(json)));
+        } catch {
+          return;
+        }
+        if (!parsed.success) return;
+        for (const [id, text] of parsed.data) if (this.calls.has(id)) this.live.write(id, text);
+        this.live.flush();
+      },
       (e: Error) => this.onEntryError(e),
     );
   }
@@ -277,6 +316,24 @@ export class PoolIsolate implements ShellOwner {
   fetched(c: PoolCommandOf<typeof PoolCommandType.Fetched>): void {
     this.fetches = Math.max(0, this.fetches - 1);
     this.deliver(c.fetchId, { response: c.response, error: c.error });
+  }
+
+  /** A KV operation, checked (the isolate is untrusted) and passed to the host, which knows whose store it is. */
+  onKv(id: number, json: string): void {
+    if (this.gone) return;
+    let parsed: ReturnType<typeof KvRequest.safeParse> | undefined;
+    try {
+      parsed = KvRequest.safeParse(JSON.parse(String(json)));
+    } catch {
+      /* answered below */
+    }
+    if (!parsed?.success) return this.kvAnswered(id, { ok: false, error: 'the KV request was malformed' });
+    this.env.send({ type: PoolEventType.Kv, sid: this.sid, kvId: id, request: parsed.data });
+  }
+
+  kvAnswered(id: number, answer: unknown): void {
+    if (this.gone || !this.entry) return;
+    this.entry.apply(undefined, ['kv', id, JSON.stringify(answer)]).catch((e: Error) => this.onEntryError(e));
   }
 
   private deliver(id: number, answer: { response?: unknown; error?: string }): void {

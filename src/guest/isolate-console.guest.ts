@@ -1,7 +1,16 @@
 // console for the isolate runtime: Node-like formatting (printf-style %s %d
 // %i %f %j %o %O %c, objects inspected to a bounded depth) written to the
 // log of the activation that is running, never to the pool's own output.
-import { activeLogs } from './isolate-scope.guest.ts';
+import { liveActivation, scope } from './isolate-scope.guest.ts';
+import { liveWrite } from './isolate-live.guest.ts';
+
+/** A running call's output goes to its record's log and its live lines; module load output to the load's log. */
+function writeText(text: string): void {
+  const a = liveActivation();
+  if (!a) return void scope.loading?.add(text);
+  a.logs.add(text);
+  liveWrite(a, text);
+}
 
 const MAX_DEPTH = 3;
 const MAX_ITEMS = 100;
@@ -100,7 +109,7 @@ export function format(args: unknown[]): string {
 }
 
 export function createConsole(): Record<string, (...args: unknown[]) => void> {
-  const write = (...args: unknown[]) => activeLogs()?.add(`${format(args)}\n`);
+  const write = (...args: unknown[]) => writeText(`${format(args)}\n`);
   const counts = new Map<string, number>();
   const timers = new Map<string, number>();
   return {

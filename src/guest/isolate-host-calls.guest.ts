@@ -14,6 +14,8 @@ export interface HostCalls {
   random(bytes: number): Uint8Array;
   /** Present only for functions with network: true. */
   fetch?: (id: number, json: string) => void;
+  /** Tells the pool that live log text waits to be pulled (fire and forget). */
+  live?: () => void;
 }
 
 type TimerFn = (...args: unknown[]) => void;

@@ -3,7 +3,8 @@
 // arrival; plus what the runtime inside an isolate hands back to the pool,
 // which the pool validates too, since user code shares the isolate with it.
 import { z } from 'zod';
-import { GuestError, HttpRequestData, InvokeInput, callResultFields } from './protocol.ts';
+import { KvAnswer, KvRequest } from './kv-protocol.ts';
+import { GuestError, HttpRequestData, InvokeInput, LiveLineBatch, callResultFields } from './protocol.ts';
 
 /** What the host asks of the pool, by name (the `type` of a PoolCommand). */
 export const PoolCommandType = {
@@ -13,6 +14,8 @@ export const PoolCommandType = {
   Stats: 'stats',
   /** The answer to a pool's Fetch. */
   Fetched: 'fetched',
+  /** The host's answer to a pool's Kv. */
+  KvResult: 'kv_result',
   Ping: 'ping',
 } as const;
 export type PoolCommandType = (typeof PoolCommandType)[keyof typeof PoolCommandType];
@@ -28,6 +31,10 @@ export const PoolEventType = {
   Stats: 'stats',
   /** A function's fetch, for the host to make (network: true only). */
   Fetch: 'fetch',
+  /** A function's KV operation, for the host to answer from the function's own store. */
+  Kv: 'kv',
+  /** Log lines a running call wrote (live logs), ahead of its result. */
+  Log: 'log',
   Pong: 'pong',
   Fatal: 'fatal',
 } as const;
@@ -83,6 +90,7 @@ export const PoolCommand = z.discriminatedUnion('type', [
     error: z.string().optional(),
   }),
   z.object({ type: z.literal(PoolCommandType.Ping), id: z.string() }),
+  z.object({ type: z.literal(PoolCommandType.KvResult), sid, kvId: z.number().int(), answer: KvAnswer }),
 ]);
 export type PoolCommand = z.infer<typeof PoolCommand>;
 /** The command of one kind, e.g. `PoolCommandOf<typeof PoolCommandType.Create>`. */
@@ -119,7 +127,9 @@ export const PoolEvent = z.discriminatedUnion('type', [
     request: HttpRequestData,
     deadline: z.number(),
   }),
+  z.object({ type: z.literal(PoolEventType.Log), sid, id: z.string(), lines: LiveLineBatch }),
   z.object({ type: z.literal(PoolEventType.Pong), id: z.string() }),
+  z.object({ type: z.literal(PoolEventType.Kv), sid, kvId: z.number().int(), request: KvRequest }),
   /** V8 lost control of this sandbox's isolate (isolated-vm's onCatastrophicError): the pool aborts right after. */
   z.object({ type: z.literal(PoolEventType.Fatal), sid: z.string(), message: z.string().max(500) }),
 ]);
@@ -137,8 +147,11 @@ export const RuntimeInit = z.object({
   logs: z.string(),
 });
 
-/** A call's result as the runtime inside an isolate hands it to the pool (the pool adds the id). */
-export const RuntimeResult = z.object(callResultFields).omit({ id: true });
+/** A call's result as the runtime inside an isolate hands it to the pool (the pool adds the id), with its live log tail. */
+export const RuntimeResult = z.object(callResultFields).omit({ id: true }).extend({ live: z.string().optional() });
+
+/** What the runtime hands the pool when it pulls live log text: [activation id, text written since the last pull]. */
+export const RuntimeLive = z.array(z.tuple([z.string(), z.string()]));
 export type RuntimeResult = z.infer<typeof RuntimeResult>;
 
 export const RuntimeFetch = z.object({ request: HttpRequestData, deadline: z.number() });

@@ -22,6 +22,8 @@ import { installMemoryLimits } from './isolate-memory.guest.ts';
 import { setMemoryBudget, takeCollector } from './isolate-memory-budget.guest.ts';
 import { LogBuffer } from './log-buffer.guest.ts';
 import { scope, type Activation } from './isolate-scope.guest.ts';
+import { endKv, kvAnswered, takeKv } from './isolate-kv.guest.ts';
+import { setupLive, takeLive, takeLiveTail } from './isolate-live.guest.ts';
 import {
   resolveHandler,
   runHandler,
@@ -37,13 +39,21 @@ const define = (name: string, value: unknown) =>
   Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
 
 function takeHostCalls(): HostCalls {
-  const calls = { wake: g.__nimbus_wake, random: g.__nimbus_random, fetch: g.__nimbus_fetch } as HostCalls;
-  for (const name of ['__nimbus_wake', '__nimbus_random', '__nimbus_fetch']) delete g[name];
+  const calls = {
+    wake: g.__nimbus_wake,
+    random: g.__nimbus_random,
+    fetch: g.__nimbus_fetch,
+    live: g.__nimbus_live,
+  } as HostCalls;
+  for (const name of ['__nimbus_wake', '__nimbus_random', '__nimbus_fetch', '__nimbus_live']) delete g[name];
   return calls;
 }
 
-installHostCalls(g, takeHostCalls());
+const hostCalls = takeHostCalls();
+installHostCalls(g, hostCalls);
+setupLive(hostCalls.live, 64 * 1024);
 takeCollector(g);
+const kv = takeKv(g);
 installMemoryLimits(g);
 const origin = Date.now();
 const globals: Record<string, unknown> = {
@@ -108,6 +118,7 @@ function guestError(e: unknown): GuestError {
 function init(factory: Factory, json: string): string {
   const cfg = JSON.parse(json) as InitConfig;
   logLimitBytes = cfg.logLimitBytes;
+  setupLive(undefined, cfg.logLimitBytes);
   setMemoryBudget(cfg.memoryMb);
   const load = new LogBuffer(cfg.logLimitBytes);
   scope.loading = load;
@@ -119,6 +130,7 @@ function init(factory: Factory, json: string): string {
     memoryMb: cfg.memoryMb,
     env: cfg.env,
     resultLimitBytes: cfg.resultLimitBytes,
+    kv,
   };
   try {
     const module = { exports: {} as unknown };
@@ -163,9 +175,11 @@ async function invoke(json: string): Promise<string> {
   }
   const logs = act.logs.text();
   const logsTruncated = act.logs.truncated;
+  const live = takeLiveTail(act.id);
   endActivation(act);
+  endKv(act);
   try {
-    return JSON.stringify({ logs, logsTruncated, ...answer });
+    return JSON.stringify({ logs, logsTruncated, live, ...answer });
   } catch (e) {
     return JSON.stringify({
       ok: false,
@@ -176,12 +190,14 @@ async function invoke(json: string): Promise<string> {
   }
 }
 
-/** The one function the pool calls: warmup(), init(factory, config), invoke(call), tick(), fetched(id, answer). */
+/** The one function the pool calls: warmup(), init(factory, config), invoke(call), tick(), live(), fetched(id, answer). */
 function entry(op: string, a?: unknown, b?: unknown): unknown {
   if (op === 'invoke') return invoke(a as string);
   if (op === 'warmup') return warmup();
   if (op === 'tick') return tick();
+  if (op === 'live') return takeLive();
   if (op === 'fetched') return fetched(a as number, b as string);
+  if (op === 'kv') return kvAnswered(a as number, b as string);
   if (op === 'init') return init(a as Factory, b as string);
   throw new Error(`unknown runtime operation ${op}`);
 }

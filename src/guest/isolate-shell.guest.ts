@@ -15,6 +15,10 @@ export interface ShellOwner {
   readonly sid: string;
   onWake(ms: number): void;
   onFetch(id: number, json: string): void;
+  /** A KV operation of the function (JSON of a KvRequest), for the host to answer. */
+  onKv(id: number, json: string): void;
+  /** The runtime has live log text to pull. */
+  onLive(): void;
 }
 
 export interface Shell {
@@ -57,6 +61,11 @@ export async function makeShell(deps: ShellDeps, memoryMb: number, warm: boolean
       '__nimbus_fetch',
       new ivm.Callback((id: number, json: string) => owner?.onFetch(id, json), { ignored: true }),
     );
+    await jail.set(
+      '__nimbus_kv',
+      new ivm.Callback((id: number, json: string) => owner?.onKv(id, json), { ignored: true }),
+    );
+    await jail.set('__nimbus_live', new ivm.Callback(() => owner?.onLive(), { ignored: true }));
     const runtime = await deps.cache.compile(
       isolate,
       'nimbus-runtime',

@@ -5,13 +5,18 @@
 // (module load, stray timers). Each log is capped; what is cut is marked.
 import { LogBuffer } from './log-buffer.guest.ts';
 
+/** Where output goes: an activation's log (its record copy and, beside it, its live lines). */
+export interface LogSink {
+  add(text: string): void;
+}
+
 export class LogCapture {
   /** Output written outside any activation. */
   private outside: LogBuffer;
 
   constructor(
     private readonly limitBytes: number,
-    private readonly current: () => LogBuffer | undefined,
+    private readonly current: () => LogSink | undefined,
   ) {
     this.outside = new LogBuffer(limitBytes);
   }

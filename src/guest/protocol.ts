@@ -2,6 +2,7 @@
 // length-prefixed JSON frames (4-byte big-endian length, then UTF-8 JSON), each
 // validated on arrival. Shared by host and guest; imports nothing from the host.
 import { z } from 'zod';
+import { KvCallMessage, KvResultMessage } from './kv-protocol.ts';
 
 export const HttpRequestData = z.object({
   method: z.string(),
@@ -66,8 +67,15 @@ export const HostMessage = z.discriminatedUnion('type', [
     epochMs: z.number().optional(),
     files: z.array(z.object({ path: z.string(), contentBase64: z.string() })),
   }),
+  KvResultMessage,
 ]);
 export type HostMessage = z.infer<typeof HostMessage>;
+
+/** One line a call wrote, streamed while it runs (live-log.guest.ts); ts is the guest's epoch ms. */
+export const LiveLine = z.object({ ts: z.number(), line: z.string() });
+export type LiveLine = z.infer<typeof LiveLine>;
+/** A batch of one call's live lines (at most a few thousand: batches leave every 100 ms or at 32 KB). */
+export const LiveLineBatch = z.array(LiveLine).max(20_000);
 
 /** What a finished call reports, in the agent's `result` and the isolate pool's `result` alike. */
 export const callResultFields = {
@@ -83,8 +91,10 @@ export const GuestMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), style: z.string(), initLogs: z.string() }),
   z.object({ type: z.literal('init_error'), error: GuestError, initLogs: z.string() }),
   z.object({ type: z.literal('result'), ...callResultFields }),
+  z.object({ type: z.literal('log'), id: z.string(), lines: LiveLineBatch }),
   z.object({ type: z.literal('pong'), id: z.string(), rssBytes: z.number(), heapUsedBytes: z.number() }),
   z.object({ type: z.literal('prepared'), id: z.string(), clockSet: z.boolean(), error: z.string().optional() }),
+  KvCallMessage,
 ]);
 export type GuestMessage = z.infer<typeof GuestMessage>;
 

@@ -8,6 +8,7 @@ import type { Duplex, Readable } from 'node:stream';
 import { AgentChannel } from './agent-channel.ts';
 import type { EngineKind, InvokeCall, SandboxSpec } from './driver.ts';
 import type { GuestMessage } from '../guest/protocol.ts';
+import type { KvRequest } from '../guest/kv-protocol.ts';
 import { NimbusError } from '../shared/errors.ts';
 import { BaseSandbox, type DeathCause, type PendingCall } from './sandbox-base.ts';
 
@@ -150,6 +151,16 @@ export class AgentSandbox extends BaseSandbox {
 
   private onMessage(m: GuestMessage): void {
     if (m.type === 'result') this.settle(m.id, m);
+    else if (m.type === 'log') this.streamed(m.id, m.lines);
+    else if (m.type === 'kv') void this.onKv(m.id, m.request);
+  }
+
+  /** A KV operation of the function, answered from its own store (the spec's, never one the guest names). */
+  private async onKv(id: string, request: KvRequest): Promise<void> {
+    const answer = this.spec.state
+      ? await this.spec.state.call(request)
+      : { ok: false, error: 'function state (KV) is not available in this sandbox' };
+    if (!this.isDead()) this.channel.send({ type: 'kv_result', id, answer });
   }
 
   private async watchMemory(): Promise<void> {

@@ -2,7 +2,8 @@
 // microvm) implements SandboxDriver, and its sandboxes implement Sandbox. The
 // VM operations beyond create and delete (snapshot, migrate, resize) are
 // optional capabilities that a driver declares, with a reason when it lacks one.
-import type { InvokeInput, InvokeOutput, GuestError } from '../guest/protocol.ts';
+import type { InvokeInput, InvokeOutput, GuestError, LiveLine } from '../guest/protocol.ts';
+import type { KvAnswer, KvRequest } from '../guest/kv-protocol.ts';
 
 export const ENGINE_KINDS = ['process', 'isolate', 'container', 'microvm'] as const;
 export type EngineKind = (typeof ENGINE_KINDS)[number];
@@ -21,12 +22,21 @@ export interface SandboxSpec {
   network: boolean;
   resultLimitBytes: number;
   logLimitBytes: number;
+  /** The function's KV store, bound by the invoker to this function: the guest never names a store. */
+  state?: StatePort;
+}
+
+/** Answers a sandbox's KV operations (src/state/); never rejects: a refusal is an answer with `error`. */
+export interface StatePort {
+  call(request: KvRequest): Promise<KvAnswer>;
 }
 
 export interface InvokeCall {
   activationId: string;
   input: InvokeInput;
   timeoutMs: number;
+  /** Hears the call's log lines while it runs (live logs); ts clamped to the call's time on the host's clock. */
+  onLog?: (lines: LiveLine[]) => void;
 }
 
 export interface InvokeOutcome {

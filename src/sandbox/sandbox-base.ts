@@ -4,7 +4,7 @@
 // listeners called exactly once, state and info(). An engine adds only how a
 // call is sent and how its process is watched and killed (AgentSandbox for
 // process, container and microvm; IsolateSandbox for the isolate pool).
-import type { GuestError } from '../guest/protocol.ts';
+import type { GuestError, LiveLine } from '../guest/protocol.ts';
 import { NimbusError } from '../shared/errors.ts';
 import type {
   EngineKind,
@@ -25,6 +25,9 @@ export interface PendingCall {
   startedAt: number;
   /** Peak memory seen while the call ran, MB, when the engine samples it. */
   peakMb?: number;
+  /** Live log lines (InvokeCall.onLog), and the characters passed on so far. */
+  onLog?: (lines: LiveLine[]) => void;
+  liveChars?: number;
 }
 
 /** What a function's answer carries, as the engine's protocol delivers it. */
@@ -95,7 +98,7 @@ export abstract class BaseSandbox implements Sandbox {
     if (this.cause) return Promise.reject(new NimbusError('unavailable', `sandbox ${this.id} is dead: ${this.reason}`));
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.overdue(call), call.timeoutMs + this.deadlineGraceMs);
-      const pending: PendingCall = { resolve, timer, startedAt: Date.now() };
+      const pending: PendingCall = { resolve, timer, startedAt: Date.now(), onLog: call.onLog, liveChars: 0 };
       this.pending.set(call.activationId, pending);
       this.send(call, pending);
     });
@@ -116,6 +119,23 @@ export abstract class BaseSandbox implements Sandbox {
       runMs: Date.now() - p.startedAt,
       maxMemoryMb: maxMemoryMb ?? p.peakMb,
     });
+  }
+
+  /**
+   * Live log lines of a call in flight. The guest is not trusted: lines for a call it is not
+   * running are dropped, at most twice the record's log limit passes, and times are clamped
+   * to the call's span on the host's clock.
+   */
+  protected streamed(id: string, lines: LiveLine[]): void {
+    const p = this.pending.get(id);
+    if (!p?.onLog) return;
+    let chars = p.liveChars ?? 0;
+    for (const l of lines) chars += l.line.length + 1;
+    if (chars > this.spec.logLimitBytes * 2) return;
+    p.liveChars = chars;
+    const now = Date.now();
+    for (const l of lines) l.ts = Math.min(now, Math.max(p.startedAt, l.ts));
+    p.onLog(lines);
   }
 
   /** No answer by the deadline: the call times out and, since its code may still run, the sandbox dies. */

@@ -73,6 +73,20 @@ function busCases(label: string, open: () => Promise<[Bus, Bus]>): void {
       await stops[1]?.();
     });
 
+    it('publishes fire and forget: listeners now hear it, nobody listening is no error', async () => {
+      const got: unknown[] = [];
+      a.publish('logs.nobody', { line: 'lost' });
+      const stop = await b.listen('logs.x', async (d) => void got.push(d));
+      a.publish('logs.x', { line: 'one' });
+      a.publish('logs.x', { line: 'two' });
+      await until('both lines arrived', () => got.length === 2);
+      assert.deepEqual(got, [{ line: 'one' }, { line: 'two' }]);
+      await stop();
+      a.publish('logs.x', { line: 'after' });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(got.length, 2);
+    });
+
     it('queues: one delivery per id, redelivery after the Redeliver delay, dead letters after the maximum deliveries', async () => {
       const at = new Map<string, number[]>();
       const data = new Map<string, unknown>();

@@ -1,18 +1,178 @@
 // Every route of the API and how it is confined to the caller's namespace:
 // test/tenancy/route-scope.test.ts fails when a registered route has no row here.
 // Each helper adds the rows of the routes it builds.
+//
+// For every row the test sends the request as namespace B's admin key, aimed at
+// namespace A's objects, and expects a 404 (403 for root routes; 200 for a list,
+// whose answer must not show A's objects), unless the row says `expect`. It also
+// sends it with a key of A whose role lacks `permission`, and expects 403.
+// In `url`, `:name` and `:function` become A's function, `:ns` A's namespace,
+// `:id` A's activation, sandbox or key (by the path), `:alias` "live", `:n` "1",
+// anything else "a-thing" unless `params` says; A's admin runs `setup` first.
 
 export interface RouteRow {
+  /** An HTTP method, or ANY (app.all). */
   method: string;
   /** The fastify path, e.g. '/v1/functions/:name/aliases/:alias'. */
   url: string;
-  /** The least permission the route needs. */
-  permission: 'read' | 'invoke' | 'deploy' | 'admin' | 'root';
+  /** The least permission the route needs ('none': open, as /healthz). */
+  permission: 'none' | 'read' | 'invoke' | 'deploy' | 'admin' | 'root';
   /** How it is confined to the caller's namespace. */
   scoped: string;
+  /** Values for the path's parameters, where the defaults above do not fit. */
+  params?: Record<string, string>;
+  /** A query string for the probe, e.g. '?function=:name'. */
+  query?: string;
+  /** The probe's JSON body (default: none). */
+  body?: unknown;
+  /** What B gets when not the default (e.g. 201: B may make its own object of that name; A's stays as it was). */
+  expect?: number;
+  /** A request A's admin makes first, so that A has the object the row aims at (same parameter rules). */
+  setup?: { method: string; path: string; body?: unknown };
 }
 
 export const ROUTE_TABLE: RouteRow[] = [
+  // Functions, invoke, the function origin (routes/functions.ts, invoke.ts, function-routes.ts).
+  {
+    method: 'PUT',
+    url: '/v1/functions/:name',
+    permission: 'deploy',
+    scoped: 'deploys the qualified name in the principal namespace: B makes its own function, A keeps its own',
+    body: { runtime: 'nodejs', code: 'export const handler = async () => "b";' },
+    expect: 201,
+  },
+  {
+    method: 'GET',
+    url: '/v1/functions',
+    permission: 'read',
+    scoped: 'lists the functions whose qualified name is in the principal namespace',
+  },
+  {
+    method: 'GET',
+    url: '/v1/functions/:name',
+    permission: 'read',
+    scoped: 'reads the qualified name in the principal namespace (scopedName)',
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/functions/:name',
+    permission: 'deploy',
+    scoped: 'deletes the qualified name in the principal namespace',
+  },
+  {
+    method: 'POST',
+    url: '/v1/functions/:name/invoke',
+    permission: 'invoke',
+    scoped: 'invokes the qualified name in the principal namespace (sync and ?async=1)',
+    body: {},
+  },
+  {
+    method: 'ANY',
+    url: '/fn/:name',
+    permission: 'invoke',
+    scoped: 'function origin: the qualified name in the principal namespace (API origin: always a 404)',
+  },
+  {
+    method: 'ANY',
+    url: '/fn/:name/*',
+    permission: 'invoke',
+    scoped: 'function origin: the qualified name in the principal namespace (API origin: always a 404)',
+  },
+  // Activations (routes/activations.ts).
+  {
+    method: 'GET',
+    url: '/v1/activations/:id',
+    permission: 'read',
+    scoped: 'a record whose function is not in the principal namespace is a 404',
+  },
+  {
+    method: 'GET',
+    url: '/v1/activations',
+    permission: 'read',
+    scoped: 'the SQL filters on the principal namespace (ActivationQuery.namespace); ?function= is qualified',
+  },
+  {
+    method: 'GET',
+    url: '/v1/activations',
+    permission: 'read',
+    scoped: '?function= names a function of the principal namespace (an empty list for B)',
+    query: '?function=:name',
+  },
+  // Live logs (routes/logs.ts).
+  {
+    method: 'GET',
+    url: '/v1/logs',
+    permission: 'read',
+    scoped:
+      '?function= is qualified with the principal namespace and must exist there (404 otherwise), before the records are read or the bus subject of that qualified name is followed',
+    query: '?function=:name',
+  },
+  // Sandboxes and engines (routes/sandboxes.ts).
+  {
+    method: 'GET',
+    url: '/v1/sandboxes',
+    permission: 'read',
+    scoped: "lists the sandboxes of the principal namespace's functions; the host's caps to root only",
+  },
+  {
+    method: 'POST',
+    url: '/v1/functions/:name/sandboxes',
+    permission: 'deploy',
+    scoped: 'pre-warms the qualified name in the principal namespace',
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/sandboxes/:id',
+    permission: 'deploy',
+    scoped: "a sandbox of another namespace's function is a 404",
+  },
+  {
+    method: 'PATCH',
+    url: '/v1/sandboxes/:id',
+    permission: 'deploy',
+    scoped: "a sandbox of another namespace's function is a 404",
+    body: { memoryMb: 256 },
+  },
+  {
+    method: 'POST',
+    url: '/v1/sandboxes/:id/migrate',
+    permission: 'deploy',
+    scoped: "a sandbox of another namespace's function is a 404",
+  },
+  {
+    method: 'GET',
+    url: '/v1/engines',
+    permission: 'read',
+    scoped: "the host's engines, the same for every namespace; names no function",
+  },
+  // Namespaces and keys (routes/namespaces.ts, keys.ts).
+  { method: 'POST', url: '/v1/namespaces', permission: 'root', scoped: 'root only', body: { name: 'made-by-b' } },
+  { method: 'GET', url: '/v1/namespaces', permission: 'root', scoped: 'root only' },
+  {
+    method: 'GET',
+    url: '/v1/namespaces/:ns',
+    permission: 'read',
+    scoped: 'a key reads its own namespace only; another is a 404',
+  },
+  { method: 'DELETE', url: '/v1/namespaces/:ns', permission: 'root', scoped: 'root only' },
+  {
+    method: 'POST',
+    url: '/v1/keys',
+    permission: 'admin',
+    scoped: 'an admin makes keys of its own namespace only: naming another is a 403, before any lookup',
+    body: { namespace: ':ns', role: 'admin' },
+    expect: 403,
+  },
+  { method: 'GET', url: '/v1/keys', permission: 'admin', scoped: "an admin lists its own namespace's keys" },
+  {
+    method: 'DELETE',
+    url: '/v1/keys/:id',
+    permission: 'admin',
+    scoped: "another namespace's key is a 404",
+  },
+  // Platform.
+  { method: 'GET', url: '/healthz', permission: 'none', scoped: 'open; says only whether the store answers' },
+  { method: 'GET', url: '/metrics', permission: 'root', scoped: "root only: metrics name every namespace's functions" },
   // Versions and aliases (src/frontend/routes/versions.ts, aliases.ts).
   {
     method: 'GET',
@@ -49,5 +209,62 @@ export const ROUTE_TABLE: RouteRow[] = [
     url: '/v1/functions/:name/aliases/:alias',
     permission: 'deploy',
     scoped: 'deletes only the row keyed by the qualified name in the principal namespace',
+  },
+  // Triggers and topics (src/frontend/routes/triggers.ts, topics.ts; logic in src/events/).
+  {
+    method: 'PUT',
+    url: '/v1/triggers/:name',
+    permission: 'deploy',
+    scoped: 'the trigger row is keyed by (principal namespace, name); its function is resolved in that namespace only',
+  },
+  {
+    method: 'GET',
+    url: '/v1/triggers',
+    permission: 'read',
+    scoped: 'lists the rows WHERE namespace = the principal namespace',
+  },
+  {
+    method: 'GET',
+    url: '/v1/triggers/:name',
+    permission: 'read',
+    scoped: 'reads the row keyed by (principal namespace, name); another namespace trigger is a 404',
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/triggers/:name',
+    permission: 'deploy',
+    scoped: 'deletes only the row keyed by (principal namespace, name); another namespace trigger is a 404',
+  },
+  {
+    method: 'POST',
+    url: '/v1/topics/:topic/publish',
+    permission: 'invoke',
+    scoped: 'the topic index is keyed by (principal namespace, topic): only that namespace subscribers get the event',
+  },
+  // Secrets (src/frontend/routes/secrets.ts; rows in src/tenancy/secrets-store.ts keyed by (namespace, name)).
+  {
+    method: 'PUT',
+    url: '/v1/secrets/:name',
+    permission: 'deploy',
+    scoped: "writes the row keyed by (principal namespace, name): B makes its own secret, A's keeps its value",
+    params: { name: 'db-pass' },
+    body: { value: 'b-value' },
+    expect: 201,
+    setup: { method: 'PUT', path: '/v1/secrets/db-pass', body: { value: 'a-value' } },
+  },
+  {
+    method: 'GET',
+    url: '/v1/secrets',
+    permission: 'read',
+    scoped: 'lists the rows WHERE namespace = the principal namespace (names and dates, never values)',
+    setup: { method: 'PUT', path: '/v1/secrets/db-pass', body: { value: 'a-value' } },
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/secrets/:name',
+    permission: 'deploy',
+    scoped: 'deletes only the row keyed by (principal namespace, name); another namespace secret is a 404',
+    params: { name: 'db-pass' },
+    setup: { method: 'PUT', path: '/v1/secrets/db-pass', body: { value: 'a-value' } },
   },
 ];

@@ -80,6 +80,13 @@ export class MemoryBus implements Bus {
     await Promise.all([...set].map((h) => h(wire(data)).catch(() => undefined)));
   }
 
+  publish(subject: string, data: unknown): void {
+    const set = this.listeners.get(subject);
+    if (this.closed || !set?.size) return;
+    const copy = wire(data); // one copy for every listener: they only read it
+    for (const h of set) h(copy).catch(() => undefined);
+  }
+
   async listen(subject: string, handler: (data: unknown) => Promise<void>): Promise<Unsubscribe> {
     const set = this.listeners.get(subject) ?? new Set();
     set.add(handler);

@@ -1,9 +1,10 @@
 // The cluster bus on NATS. Sync: core request/reply, every server subscribed
 // in a queue group; nobody listening → `unavailable` at once (no-responders),
-// no reply in time → `unavailable`. Broadcasts: plain subjects. Async: a
-// JetStream work-queue stream per queue, publishes deduplicated by
-// Nats-Msg-Id and resolved only on the stream's ack, a durable pull consumer
-// per queue (queue-worker.ts) and a dead-letter stream (dead-letter.ts).
+// no reply in time → `unavailable`. Broadcasts and fire-and-forget publishes
+// (live log lines): plain subjects. Async: a JetStream work-queue stream per
+// queue, publishes deduplicated by Nats-Msg-Id and resolved only on the
+// stream's ack, a durable pull consumer per queue (queue-worker.ts) and a
+// dead-letter stream (dead-letter.ts).
 // Presence: heartbeats in a KV bucket (presence.ts). Reconnects forever; a
 // request waiting for its reply when the connection drops fails at once.
 import { connect, headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
@@ -168,6 +169,16 @@ export class NatsBus implements Bus {
     if (!this.connected || this.nc.isClosed()) throw this.down(`cannot broadcast on ${subject}`);
     this.nc.publish(this.subject(subject), encode(data));
     await this.nc.flush();
+  }
+
+  publish(subject: string, data: unknown): void {
+    if (!this.connected || this.nc.isClosed()) return;
+    try {
+      const bytes = encode(data);
+      if (bytes.length <= (this.nc.info?.max_payload ?? 1024 * 1024)) this.nc.publish(this.subject(subject), bytes);
+    } catch (e) {
+      this.log('could not publish', { subject, err: String(e) });
+    }
   }
 
   async listen(subject: string, handler: (data: unknown) => Promise<void>): Promise<Unsubscribe> {

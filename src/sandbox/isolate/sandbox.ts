@@ -147,6 +147,8 @@ export class IsolateSandbox extends BaseSandbox {
     else if (e.type === PoolEventType.Dead) this.die('crash', `the isolate ended (${e.code}): ${e.reason}`);
     else if (e.type === PoolEventType.Stats || e.type === PoolEventType.Disposed) this.waiters.get(e.id)?.(e);
     else if (e.type === PoolEventType.Fetch) void this.onFetch(e);
+    else if (e.type === PoolEventType.Kv) void this.onKv(e);
+    else if (e.type === PoolEventType.Log) this.streamed(e.id, e.lines);
   }
 
   private onResult(e: PoolEventOf<typeof PoolEventType.Result>): void {
@@ -161,6 +163,14 @@ export class IsolateSandbox extends BaseSandbox {
       ? await proxyFetch(e.request, e.deadline, this.egress, undefined, this.fetchBudget)
       : { error: 'this function has no network access' };
     if (!this.isDead()) this.pool.send({ type: PoolCommandType.Fetched, sid: this.id, fetchId: e.fetchId, ...answer });
+  }
+
+  /** A KV operation of the function, answered from its own store (the spec's, never one the guest names). */
+  private async onKv(e: PoolEventOf<typeof PoolEventType.Kv>): Promise<void> {
+    const answer = this.spec.state
+      ? await this.spec.state.call(e.request)
+      : { ok: false, error: 'function state (KV) is not available in this sandbox' };
+    if (!this.isDead()) this.pool.send({ type: PoolCommandType.KvResult, sid: this.id, kvId: e.kvId, answer });
   }
 
   protected details(): Record<string, unknown> {
