@@ -155,6 +155,20 @@ export const ROUTE_TABLE: RouteRow[] = [
     scoped: 'a key reads its own namespace only; another is a 404',
   },
   { method: 'DELETE', url: '/v1/namespaces/:ns', permission: 'root', scoped: 'root only' },
+  // Quotas (routes/quotas.ts).
+  {
+    method: 'PATCH',
+    url: '/v1/namespaces/:ns',
+    permission: 'root',
+    scoped: "root only: a namespace's quotas are the operator's",
+    body: { quotas: { maxConcurrent: 1 } },
+  },
+  {
+    method: 'GET',
+    url: '/v1/namespaces/:ns/quotas',
+    permission: 'read',
+    scoped: "a key reads its own namespace's quotas and usage only; another is a 404",
+  },
   {
     method: 'POST',
     url: '/v1/keys',
