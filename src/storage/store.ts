@@ -18,6 +18,8 @@ export interface FunctionConfig {
   maxSandboxes: number;
   network: boolean;
   env: Record<string, string>;
+  /** Env name → the name of a secret of the function's namespace, whose value the sandbox gets at start (tenancy/secrets.ts). */
+  secrets?: Record<string, string>;
   /** A sequence (src/compose/): its steps run in order; absent for a plain function. */
   kind?: 'function' | 'sequence';
   /** A sequence's steps: `name`, `name:version` or `name:alias`, in its namespace. */

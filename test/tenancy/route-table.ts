@@ -230,6 +230,9 @@ export const ROUTE_TABLE: RouteRow[] = [
     url: '/v1/triggers/:name',
     permission: 'deploy',
     scoped: 'the trigger row is keyed by (principal namespace, name); its function is resolved in that namespace only',
+    params: { name: 'alpha-trigger' },
+    body: { type: 'topic', topic: 'alpha-topic', function: ':function' },
+    expect: 400,
   },
   {
     method: 'GET',
@@ -242,18 +245,28 @@ export const ROUTE_TABLE: RouteRow[] = [
     url: '/v1/triggers/:name',
     permission: 'read',
     scoped: 'reads the row keyed by (principal namespace, name); another namespace trigger is a 404',
+    params: { name: 'alpha-trigger' },
+    setup: {
+      method: 'PUT',
+      path: '/v1/triggers/alpha-trigger',
+      body: { type: 'topic', topic: 'alpha-topic', function: ':function' },
+    },
   },
   {
     method: 'DELETE',
     url: '/v1/triggers/:name',
     permission: 'deploy',
     scoped: 'deletes only the row keyed by (principal namespace, name); another namespace trigger is a 404',
+    params: { name: 'alpha-trigger' },
   },
   {
     method: 'POST',
     url: '/v1/topics/:topic/publish',
     permission: 'invoke',
     scoped: 'the topic index is keyed by (principal namespace, topic): only that namespace subscribers get the event',
+    params: { topic: 'alpha-topic' },
+    body: { from: 'b' },
+    expect: 202,
   },
   // Secrets (src/frontend/routes/secrets.ts; rows in src/tenancy/secrets-store.ts keyed by (namespace, name)).
   {

@@ -58,8 +58,10 @@ export function functionRoutes(app: FastifyInstance, functions: FunctionsService
     describeVersion(await functions.get(scopedName(principalOf(request, 'read'), request.params.name))),
   );
 
-  app.delete<{ Params: Params }>('/v1/functions/:name', async (request) => {
-    await functions.delete(scopedName(principalOf(request, 'deploy'), request.params.name));
+  app.delete<{ Params: Params; Querystring: { force?: string } }>('/v1/functions/:name', async (request) => {
+    // ?force=1 also deletes the triggers that start the function (without it, they make the delete a 409).
+    const force = request.query.force === '1' || request.query.force === 'true';
+    await functions.delete(scopedName(principalOf(request, 'deploy'), request.params.name), force);
     return { deleted: request.params.name };
   });
 }

@@ -56,7 +56,8 @@ export function namespaceRoutes(app: FastifyInstance, store: Store, functions: F
     const deps = {
       sql,
       functionNames: async () => (await store.listFunctions()).map((f) => f.name),
-      deleteFunction: (q: string) => functions.delete(q),
+      // force: a namespace going away takes its triggers with its functions (else they make the delete a 409).
+      deleteFunction: (q: string) => functions.delete(q, true),
     };
     const deletedFunctions = await deleteNamespace(deps, request.params.ns, force);
     return { deleted: request.params.ns, functions: deletedFunctions };

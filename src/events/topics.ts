@@ -1,0 +1,94 @@
+// Topics: a publish finds its subscribers in an in-memory index (never a table
+// scan per publish) and stores one async activation per subscriber whose
+// filter the event passes, before the 202. The index is loaded at start and
+// again whenever a trigger changes anywhere (trigger-events.ts broadcasts
+// that; the front end that made the change reloads before it answers), and
+// every INDEX_REFRESH_MS in case a broadcast was missed.
+import { createHash, randomUUID } from 'node:crypto';
+import type { Firer } from './fire.ts';
+import { matchesFilter } from './trigger-spec.ts';
+import type { TriggerRecord, TriggerStore } from './trigger-store.ts';
+
+export const INDEX_REFRESH_MS = 30_000;
+
+export interface Published {
+  messageId: string;
+  activationIds: string[];
+  /** Subscribers whose function could not be resolved (a deleted version, an unknown alias), with why. */
+  skipped: { trigger: string; reason: string }[];
+}
+
+const keyOf = (namespace: string, topic: string) => `${namespace}\u0000${topic}`;
+
+export class TopicIndex {
+  private byTopic = new Map<string, TriggerRecord[]>();
+  private loading: Promise<void> = Promise.resolve();
+  private readonly refresh: NodeJS.Timeout;
+
+  constructor(private readonly store: TriggerStore) {
+    this.refresh = setInterval(() => void this.reload().catch(() => undefined), INDEX_REFRESH_MS);
+    this.refresh.unref();
+  }
+
+  /** Reads every topic trigger again; reloads asked for while one runs are chained, so the last one sees the latest rows. */
+  reload(): Promise<void> {
+    this.loading = this.loading
+      .catch(() => undefined)
+      .then(async () => {
+        const next = new Map<string, TriggerRecord[]>();
+        for (const t of await this.store.allOfType('topic')) {
+          if (t.spec.type !== 'topic') continue;
+          const k = keyOf(t.namespace, t.spec.topic);
+          next.set(k, [...(next.get(k) ?? []), t]);
+        }
+        this.byTopic = next;
+      });
+    return this.loading;
+  }
+
+  subscribers(namespace: string, topic: string): readonly TriggerRecord[] {
+    return this.byTopic.get(keyOf(namespace, topic)) ?? [];
+  }
+
+  close(): void {
+    clearInterval(this.refresh);
+  }
+}
+
+/**
+ * Publishes an event: one activation per matching subscriber. With an
+ * idempotency key the message id is derived from it, and each subscriber's
+ * activation is keyed by message and trigger, so a retried publish (even one
+ * cut short half-way) stores what is missing and answers the same ids.
+ */
+export async function publish(
+  index: TopicIndex,
+  firer: Firer,
+  namespace: string,
+  topic: string,
+  event: unknown,
+  idempotencyKey?: string,
+): Promise<Published> {
+  const messageId = idempotencyKey
+    ? createHash('sha256').update(`${namespace}\u0000${topic}\u0000${idempotencyKey}`).digest('hex').slice(0, 32)
+    : randomUUID().replace(/-/g, '');
+  const out: Published = { messageId, activationIds: [], skipped: [] };
+  for (const t of index.subscribers(namespace, topic)) {
+    if (t.spec.type !== 'topic' || !matchesFilter(t.spec.filter, event)) continue;
+    try {
+      const accepted = await firer.fire({
+        namespace,
+        ref: t.spec.function,
+        event,
+        idempotencyKey: `topic:${messageId}:${t.name}`,
+        trigger: 'topic',
+      });
+      out.activationIds.push(accepted.activationId);
+    } catch (e) {
+      // The store or bus being down fails the publish (503; a retry with the key completes it).
+      if ((e as { code?: string }).code === 'unavailable') throw e;
+      out.skipped.push({ trigger: t.name, reason: (e as Error).message });
+    }
+  }
+  return out;
+}
