@@ -71,7 +71,13 @@ try {
 
   await admin(`CREATE DATABASE ${dbName}`);
   const store = Object.assign(new URL(ADMIN), { pathname: `/${dbName}` }).toString();
-  const env = { NIMBUS_BUS: nats.url({ namespace: 'bench' }), NIMBUS_STORE: store, NIMBUS_LOG_LEVEL: 'warn' };
+  // Cluster mode requires the secrets' master key, the same on every node.
+  const env = {
+    NIMBUS_BUS: nats.url({ namespace: 'bench' }),
+    NIMBUS_STORE: store,
+    NIMBUS_LOG_LEVEL: 'warn',
+    NIMBUS_MASTER_KEY: randomBytes(32).toString('base64'),
+  };
   for (const id of ['inv-1', 'inv-2']) {
     const inv = await spawnNimbus(
       ['invoker', '--invoker-id', id, '--data-dir', path.join(temp, id)],

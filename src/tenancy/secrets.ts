@@ -5,10 +5,12 @@
 // sandboxes of every function using it, so the next call sees the new value.
 // A value leaves this module only toward a sandbox's environment (envFor) or a
 // caller inside the platform that needs it (value); never in an answer or error.
+import type { SqlDb } from '../storage/sql-db.ts';
 import type { Store } from '../storage/store.ts';
 import { NimbusError } from '../shared/errors.ts';
 import { isoTime } from '../shared/iso-time.ts';
 import { splitQualified } from './names.ts';
+import { onNamespaceDeleted } from './namespaces.ts';
 import {
   MASTER_KEY_ENV,
   MASTER_KEY_FILE,
@@ -28,6 +30,9 @@ import {
   upsertSecret,
   type SecretRow,
 } from './secrets-store.ts';
+
+// A deleted namespace takes its secrets along, in the same transaction.
+onNamespaceDeleted((namespace) => [{ sql: 'DELETE FROM secrets WHERE namespace = ?', args: [namespace] }]);
 
 export interface SecretsOptions {
   dataDir: string;
@@ -108,20 +113,6 @@ export class Secrets {
       throw new NimbusError('not_found', `secret "${name}" does not exist; see GET /v1/secrets`);
   }
 
-  /** 400 naming every secret the config maps that does not exist in the function's namespace (checked at deploy). */
-  async requireExisting(qualifiedName: string, mapping: Record<string, string> | undefined): Promise<void> {
-    const names = [...new Set(Object.values(mapping ?? {}))];
-    if (names.length === 0) return;
-    const { namespace } = splitQualified(qualifiedName);
-    const found = await sealedSecrets(this.store.sql, namespace, names);
-    const missing = names.filter((n) => !found.has(n));
-    if (missing.length)
-      throw new NimbusError(
-        'bad_request',
-        `secrets: ${missing.map((n) => `"${n}"`).join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist in namespace "${namespace}"; create ${missing.length > 1 ? 'them' : 'it'} first with PUT /v1/secrets/${missing[0]} {"value": …}`,
-      );
-  }
-
   /** The environment the mapping gives a sandbox of the function: env name → the secret's value, read now. */
   async envFor(qualifiedName: string, mapping: Record<string, string>): Promise<Record<string, string>> {
     const { namespace, name: fn } = splitQualified(qualifiedName);
@@ -157,4 +148,22 @@ export class Secrets {
   private async recycleUsers(namespace: string, name: string): Promise<void> {
     for (const fn of (await secretUsers(this.store.sql, namespace, name)).keys()) await this.options.recycle(fn);
   }
+}
+
+/** 400 naming every secret a config maps that does not exist in the function's namespace (checked at deploy; needs no key). */
+export async function requireSecrets(
+  sql: SqlDb,
+  qualifiedName: string,
+  mapping: Record<string, string> | undefined,
+): Promise<void> {
+  const names = [...new Set(Object.values(mapping ?? {}))];
+  if (names.length === 0) return;
+  const { namespace } = splitQualified(qualifiedName);
+  const found = await sealedSecrets(sql, namespace, names);
+  const missing = names.filter((n) => !found.has(n));
+  if (missing.length)
+    throw new NimbusError(
+      'bad_request',
+      `secrets: ${missing.map((n) => `"${n}"`).join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist in namespace "${namespace}"; create ${missing.length > 1 ? 'them' : 'it'} first with PUT /v1/secrets/${missing[0]} {"value": …}`,
+    );
 }

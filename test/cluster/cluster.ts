@@ -2,6 +2,7 @@
 // (`nimbus serve --bus … --store …` on a free port) and invokers (`nimbus
 // invoker`), each with its own data directory. Everything started is killed
 // by pid in an `after` hook registered where startCluster was called.
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,9 @@ export class Cluster {
   readonly invokers = new Map<string, NodeProcess>();
   private readonly dirs: string[] = [];
 
+  /** The secrets' master key every node of this cluster gets (cluster mode requires NIMBUS_MASTER_KEY). */
+  readonly masterKey = randomBytes(32).toString('base64');
+
   constructor(
     readonly bus: string,
     readonly store: string,
@@ -42,7 +46,7 @@ export class Cluster {
     const { proc } = await NodeProcess.start(
       name,
       ['serve', '--port', String(p), '--functions-port', String(fp), '--data-dir', await this.dir(name)],
-      { NIMBUS_BUS: this.bus, NIMBUS_STORE: this.store },
+      { NIMBUS_BUS: this.bus, NIMBUS_STORE: this.store, NIMBUS_MASTER_KEY: this.masterKey },
       /front end is running at (http:\/\/\S+)/,
     );
     const fe = {
@@ -60,7 +64,7 @@ export class Cluster {
     const { proc } = await NodeProcess.start(
       id,
       ['invoker', '--invoker-id', id, '--data-dir', await this.dir(id), ...extra],
-      { NIMBUS_BUS: this.bus, NIMBUS_STORE: this.store, ...env },
+      { NIMBUS_BUS: this.bus, NIMBUS_STORE: this.store, NIMBUS_MASTER_KEY: this.masterKey, ...env },
       /nimbus invoker \S+ is running/,
     );
     this.invokers.set(id, proc);

@@ -97,6 +97,7 @@ export const ROUTE_TABLE: RouteRow[] = [
     permission: 'read',
     scoped: '?function= names a function of the principal namespace (an empty list for B)',
     query: '?function=:name',
+    expect: 200,
   },
   // Live logs (routes/logs.ts).
   {

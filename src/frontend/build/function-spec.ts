@@ -7,6 +7,7 @@ import { ENGINE_KINDS } from '../../sandbox/driver.ts';
 import { MIN_MEMORY_MB as MICROVM_MIN_MEMORY_MB } from '../../sandbox/microvm/memory.ts';
 import type { FunctionConfig } from '../../storage/store.ts';
 import { NimbusError } from '../../shared/errors.ts';
+import { SECRET_NAME, SECRET_NAME_RULE } from '../../tenancy/secrets-rules.ts';
 
 export const FUNCTION_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;
 
@@ -27,6 +28,14 @@ export function checkFunctionName(name: string): string {
  * process engine cut the value short).
  */
 export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `secrets: {DB_PASSWORD: "db-pass"}`: env names, each given the value of a secret of the function's namespace at sandbox start. */
+const SecretsMapping = z
+  .record(
+    z.string().regex(ENV_KEY, 'secrets keys are env names: letters, digits and "_", not starting with a digit'),
+    z.string().regex(SECRET_NAME, `secrets values are secret names: ${SECRET_NAME_RULE}`),
+  )
+  .refine((m) => Object.keys(m).length <= 100, 'secrets may map at most 100 env names');
 
 export const DeployConfig = z
   .object({
@@ -50,6 +59,7 @@ export const DeployConfig = z
       )
       .refine((e) => JSON.stringify(e).length <= 64 * 1024, 'env may hold at most 64 KB')
       .optional(),
+    secrets: SecretsMapping.optional(),
   })
   .strict();
 export type DeployConfig = z.infer<typeof DeployConfig>;
@@ -123,5 +133,18 @@ export function compileConfig(
     maxSandboxes,
     network: c.network ?? false,
     env: c.env ?? {},
+    ...secretsOf(c),
   };
+}
+
+/** The config's secrets mapping, absent when empty (so a config without secrets compares equal to one from before them). */
+function secretsOf(c: DeployConfig): { secrets?: Record<string, string> } {
+  const mapping = c.secrets ?? {};
+  const both = Object.keys(mapping).filter((k) => c.env !== undefined && Object.hasOwn(c.env, k));
+  if (both.length)
+    throw new NimbusError(
+      'bad_request',
+      `${both.join(', ')} ${both.length > 1 ? 'are' : 'is'} in both env and secrets; an env name takes its value from one of them only`,
+    );
+  return Object.keys(mapping).length ? { secrets: mapping } : {};
 }
