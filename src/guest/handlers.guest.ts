@@ -4,6 +4,7 @@
 // Web-standard globals so that the isolate runtime can share it.
 import type { InvokeInput, InvokeOutput, HttpRequestData, HttpResponseData } from './protocol.ts';
 import { bytesToBase64, base64ToBytes, utf8Length } from './base64.guest.ts';
+import type { FunctionKv } from './kv-client.guest.ts';
 
 export type HandlerStyle = 'lambda' | 'fetch' | 'main';
 
@@ -20,6 +21,8 @@ export interface CallContext {
   deadline: number;
   env: Record<string, string>;
   resultLimitBytes: number;
+  /** The function's own KV store (context.kv, env.KV); absent where the host offers none. */
+  kv?: FunctionKv;
 }
 
 /** What every call of one loaded function shares. */
@@ -35,6 +38,7 @@ export function callContext(f: FunctionContext, activationId: string, deadline: 
     deadline,
     env: f.env,
     resultLimitBytes: f.resultLimitBytes,
+    kv: f.kv,
   };
 }
 
@@ -85,7 +89,9 @@ function bindFetch(target: AnyRecord): ResolvedHandler {
 export async function runHandler(h: ResolvedHandler, input: InvokeInput, ctx: CallContext): Promise<InvokeOutput> {
   if (h.style === 'fetch') return runFetch(h, input, ctx);
   const arg = h.style === 'lambda' ? lambdaEvent(input) : mainParams(input);
-  const result = h.style === 'lambda' ? await callLambda(h, arg, lambdaContext(ctx)) : await h.call(arg);
+  // OpenWhisk's main(params) gets the same context as a second argument, for context.kv.
+  const context = lambdaContext(ctx);
+  const result = h.style === 'lambda' ? await callLambda(h, arg, context) : await h.call(arg, context);
   if (input.kind === 'http') return checkHttp(httpFromResult(result), ctx);
   const value = result === undefined ? null : result;
   const size = utf8Length(JSON.stringify(value) ?? 'null');
@@ -125,6 +131,7 @@ function lambdaContext(ctx: CallContext): AnyRecord {
     invokedFunctionArn: `nimbus:function:${ctx.functionName}:${ctx.functionVersion}`,
     callbackWaitsForEmptyEventLoop: false,
     getRemainingTimeInMillis: () => Math.max(0, ctx.deadline - Date.now()),
+    kv: ctx.kv,
   };
 }
 
@@ -231,7 +238,8 @@ async function runFetch(h: ResolvedHandler, input: InvokeInput, ctx: CallContext
     waitUntil: (p: Promise<unknown>) => void pending.push(p),
     passThroughOnException: () => undefined,
   };
-  const response = (await h.call(request, { ...ctx.env }, fetchCtx)) as unknown;
+  const env = ctx.kv ? { ...ctx.env, KV: ctx.kv } : { ...ctx.env };
+  const response = (await h.call(request, env, fetchCtx)) as unknown;
   if (!(response instanceof Response)) {
     throw new GuestCodedError('function_error', 'fetch handler must return a Response');
   }

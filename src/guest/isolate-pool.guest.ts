@@ -85,6 +85,8 @@ function handle(c: PoolCommand): void {
     }
     case PoolCommandType.Fetched:
       return boxes.get(c.sid)?.fetched(c);
+    case PoolCommandType.KvResult:
+      return boxes.get(c.sid)?.kvAnswered(c.kvId, c.answer);
     case PoolCommandType.Ping:
       return env.send({ type: PoolEventType.Pong, id: c.id });
   }
