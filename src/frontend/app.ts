@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { NimbusConfig } from '../config/options.ts';
 import { NimbusError } from '../shared/errors.ts';
 import { authenticate } from './auth.ts';
+import { listRoutes } from './route-list.ts';
 import { requireLoopbackHost } from './host-check.ts';
 import { decoratePrincipal } from '../tenancy/principal.ts';
 import type { Store } from '../storage/store.ts';
@@ -43,6 +44,7 @@ export function createApp(o: AppOptions): FastifyInstance {
   }) as unknown as FastifyInstance;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  listRoutes(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => sendError(reply, o.notFound(request)));
   app.addHook('onRequest', rememberRequest);

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { NimbusError } from '../shared/errors.ts';
 import { sendError } from './http-errors.ts';
+import { FILLER } from './route-list.ts';
 
 const API_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
 
@@ -21,10 +22,12 @@ export function collectRoutes(app: FastifyInstance): () => void {
       const missing = API_METHODS.filter((m) => !methods.has(m));
       if (missing.length === 0) continue;
       const allow = API_METHODS.filter((m) => methods.has(m)).join(', ');
-      if (!methods.has('OPTIONS')) app.options(url, (_request, reply) => reply.code(204).header('allow', allow).send());
+      if (!methods.has('OPTIONS'))
+        app.options(url, { config: FILLER }, (_request, reply) => reply.code(204).header('allow', allow).send());
       app.route({
         method: missing,
         url,
+        config: FILLER,
         handler: (request, reply) =>
           sendError(
             reply,
