@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { api, check, CliError, print } from './client.ts';
 import { packDirectory } from './pack.ts';
+import { registerLogsCommand } from './logs-command.ts';
 import { projectFile } from './project/command.ts';
 import { deployProject } from './project/deploy-project.ts';
 
@@ -171,15 +172,5 @@ export function registerClientCommands(program: Command): void {
       );
     });
 
-  program
-    .command('logs <activationId>')
-    .description("print an activation's logs")
-    .action(async (id: string) => {
-      const a = check(await api('GET', `/v1/activations/${encodeURIComponent(id)}`)).body as {
-        logs: string;
-        error: { code: string; message: string } | null;
-      };
-      process.stdout.write(a.logs);
-      if (a.error) process.stderr.write(`${a.error.code}: ${a.error.message}\n`);
-    });
+  registerLogsCommand(program);
 }

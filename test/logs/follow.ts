@@ -12,6 +12,7 @@ export interface LiveEvent {
 
 export interface Following {
   status: number;
+  headers: Headers;
   contentType: string | null;
   events: LiveEvent[];
   /** Comments (": ...") the stream carried. */
@@ -30,6 +31,7 @@ export async function follow(url: string, fn: string, headers: Record<string, st
   });
   const f: Following = {
     status: res.status,
+    headers: res.headers,
     contentType: res.headers.get('content-type'),
     events: [],
     comments: [],
