@@ -1,6 +1,7 @@
 // Plans the triggers of nimbus.yaml (PUT /v1/triggers/:name {type, ...}) and
 // lists the namespace's triggers for --prune. A trigger must start a function
 // the file declares or the namespace has, checked before anything is written.
+import { compileSchedule } from '../../events/trigger-spec.ts';
 import { CliError } from '../client.ts';
 import type { Project } from './load.ts';
 import type { FunctionRow, Step } from './plan-types.ts';
@@ -24,17 +25,29 @@ export function planTriggers(
   remote: Remote,
   existing: Map<string, Record<string, unknown>> | undefined,
   current: Map<string, FunctionRow>,
+  prune: boolean,
 ): Step[] {
   const triggers = Object.entries(project.spec.triggers ?? {});
   if (triggers.length === 0) return [];
   if (!existing) throw unsupported('triggers', 'GET /v1/triggers', project.where(['triggers']));
   return triggers.map(([name, want]) => {
     const base = want.function.split(':')[0] ?? want.function;
-    if (!(base in project.spec.functions) && !current.has(base))
+    if (!(base in project.spec.functions) && (prune || !current.has(base)))
       throw new CliError(
-        `${project.where(['triggers', name, 'function'])}: triggers.${name}.function: function "${base}" is neither in this file nor deployed in the namespace`,
+        `${project.where(['triggers', name, 'function'])}: triggers.${name}.function: function "${base}" is ${prune ? 'not in this file (--prune would delete it)' : 'neither in this file nor deployed in the namespace'}`,
         2,
       );
+    // Triggers cannot be dry-run on the server: a schedule it would refuse is caught here, before any write.
+    if (want.type === 'cron') {
+      try {
+        compileSchedule(want);
+      } catch (e) {
+        throw new CliError(
+          `${project.where(['triggers', name, 'schedule'])}: triggers.${name}: ${(e as Error).message}`,
+          2,
+        );
+      }
+    }
     const had = existing.get(name);
     const same =
       had !== undefined &&

@@ -22,7 +22,7 @@ export async function makePlan(project: Project, remote: Remote, prune: boolean)
   const triggers = await listTriggers(remote);
   const functions = await planFunctions(project, remote, current);
   const aliases = await planAliases(project, remote, current, functions);
-  const declared = planTriggers(project, remote, triggers, current);
+  const declared = planTriggers(project, remote, triggers, current, prune);
   const extra = (kind: Step['kind'], name: string, route: string): Step => ({
     kind,
     name,
