@@ -250,6 +250,37 @@ triggers:
     assert.equal((await get(ns, '/v1/functions/beta')).status, 404);
   });
 
+  it('names the secrets that must exist; a missing one stops the deploy before any write', async () => {
+    const p = await project();
+    const withSecret = yamlOf(p.ns).replace(
+      '      WORD: hello',
+      '      WORD: hello\n    secrets:\n      DB_PASSWORD: db-pass',
+    );
+    await writeFile(path.join(p.dir, 'nimbus.yaml'), withSecret);
+    await writeFile(
+      path.join(p.dir, 'alpha.js'),
+      'exports.handler = async () => ({ len: process.env.DB_PASSWORD.length });',
+    );
+    const missing = await p.run('deploy');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /nimbus\.yaml:8:5: functions\.alpha: .*db-pass/);
+    assert.match(missing.stderr, /nothing was applied/);
+    assert.equal((await get(p.ns, '/v1/functions')).json.functions.length, 0);
+
+    const put = await t.request(
+      'PUT',
+      '/v1/secrets/db-pass',
+      { value: 's3cret-value' },
+      { 'x-nimbus-namespace': p.ns },
+    );
+    assert.equal(put.status, 201, put.text);
+    const r = await p.run('deploy');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /secrets that must exist: db-pass \(exists\)/);
+    assert.doesNotMatch(r.stdout + r.stderr, /s3cret-value/);
+    assert.deepEqual((await invoke(p.ns, 'alpha')).json, { len: 12 });
+  });
+
   it('without a path and without a nimbus.yaml, says what to give', async () => {
     const empty = path.join(root, 'empty');
     await mkdir(empty, { recursive: true });
