@@ -8,6 +8,7 @@ import { registerDoctorCommand } from './doctor.ts';
 import { registerSetupCommand } from './setup.ts';
 import { registerInvokerCommand } from './invoker.ts';
 import { registerSandboxCommands } from './sandbox-commands.ts';
+import { registerKvCommands } from './kv-commands.ts';
 import { registerServeCommand } from './serve.ts';
 
 const program = new Command('nimbus')
@@ -21,6 +22,7 @@ registerClientCommands(program);
 registerDoctorCommand(program);
 registerSetupCommand(program);
 registerSandboxCommands(program);
+registerKvCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -13,6 +13,7 @@ import { bareName, checkQualifiedName } from '../tenancy/scope.ts';
 import type { QuotaGate } from '../tenancy/quotas.ts';
 import { resolveQualified, type Target, type TargetPick } from './targets.ts';
 import { requireSecrets } from '../tenancy/secrets.ts';
+import { deleteFunctionState } from '../state/kv-store.ts';
 
 /** What a dry-run deploy answers: what the deploy would do, having built and checked everything and stored nothing. */
 export interface DeployPlan {
@@ -113,6 +114,11 @@ export class FunctionsService {
     return resolveQualified(this.store, ref, pick);
   }
 
+  /** Memory asked for a sandbox of the namespace (a resize) within its maxMemoryMb quota: 400 otherwise. */
+  async checkMemoryQuota(namespace: string, memoryMb: number, what: string): Promise<void> {
+    await this.quotas?.checkMemory(namespace, memoryMb, what);
+  }
+
   async get(name: string): Promise<FunctionRecord> {
     checkQualifiedName(name);
     const fn = await this.store.getFunction(name);
@@ -137,6 +143,7 @@ export class FunctionsService {
     if (this.events.beforeDelete && (await this.store.getFunction(name))) await this.events.beforeDelete(name, force);
     if (!(await this.store.deleteFunction(name)))
       throw new NimbusError('not_found', `function "${bareName(name)}" does not exist`);
+    await deleteFunctionState(this.store.sql, name);
     await this.events.changed(name);
   }
 }

@@ -33,6 +33,7 @@ import { principalOf } from '../tenancy/principal.ts';
 import type { EventsService } from '../events/events-service.ts';
 import { triggerRoutes } from './routes/triggers.ts';
 import { topicRoutes } from './routes/topics.ts';
+import { kvRoutes } from './routes/kv.ts';
 
 export interface FrontendDeps {
   config: NimbusConfig;
@@ -80,6 +81,7 @@ export function buildServer(deps: FrontendDeps): FastifyInstance {
   activationRoutes(app, deps.store);
   if (deps.bus) logRoutes(app, deps.store, deps.bus);
   sandboxRoutes(app, deps.invoker, deps.functions);
+  kvRoutes(app, deps.store);
   namespaceRoutes(app, deps.store, deps.functions);
   keyRoutes(app, deps.store.sql);
   if (deps.quotas) quotaRoutes(app, deps.store.sql, deps.quotas);

@@ -29,6 +29,11 @@ export interface KvEntry {
   expiresAt: number | null;
 }
 
+/** A deleted function's state goes with it (a new function of that name starts empty). */
+export function deleteFunctionState(sql: SqlDb, qualifiedName: string): Promise<number> {
+  return sql.run(SQL.DELETE_ALL, [qualifiedName]);
+}
+
 export class KvStore {
   private readonly sweptAt = new Map<string, number>();
 
@@ -100,7 +105,7 @@ export class KvStore {
   /** Everything the function stored (its deletion). */
   deleteAll(fn: string): Promise<number> {
     this.sweptAt.delete(fn);
-    return this.sql.run(SQL.DELETE_ALL, [fn]);
+    return deleteFunctionState(this.sql, fn);
   }
 
   /** Deletes the function's expired rows, at most once a minute per function, off the caller's path. */

@@ -295,4 +295,31 @@ export const ROUTE_TABLE: RouteRow[] = [
     params: { name: 'db-pass' },
     setup: { method: 'PUT', path: '/v1/secrets/db-pass', body: { value: 'a-value' } },
   },
+  // Function state (src/frontend/routes/kv.ts; rows keyed by the function's qualified name, so by namespace).
+  {
+    method: 'PUT',
+    url: '/v1/kv/:function/*',
+    permission: 'deploy',
+    scoped: 'the function is looked up as qualify(principal namespace, name): another namespace function is a 404',
+    body: { value: 'from-b' },
+    setup: { method: 'PUT', path: '/v1/kv/:function/some/path', body: { value: 'a-value' } },
+  },
+  {
+    method: 'GET',
+    url: '/v1/kv/:function/*',
+    permission: 'read',
+    scoped: 'reads the row keyed by the qualified name in the principal namespace; another namespace function is a 404',
+  },
+  {
+    method: 'GET',
+    url: '/v1/kv/:function',
+    permission: 'read',
+    scoped: 'lists the rows of the qualified name in the principal namespace; another namespace function is a 404',
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/kv/:function/*',
+    permission: 'deploy',
+    scoped: 'deletes only rows of the qualified name in the principal namespace; another namespace function is a 404',
+  },
 ];
