@@ -19,7 +19,7 @@ export function buildFunctionsServer(deps: FrontendDeps): FastifyInstance {
         `no route ${request.method} ${request.url.split('?')[0]} on the function origin: it serves only ANY /fn/:name/* and GET /healthz; the management API is at ${deps.origins.api}`,
       ),
   });
-  functionOriginRoutes(app, deps.invocations);
+  functionOriginRoutes(app, deps.invocations, deps.store.sql);
   healthRoute(app, deps);
   return app;
 }

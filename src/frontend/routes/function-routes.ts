@@ -1,10 +1,11 @@
 // HTTP routes to functions, ANY /fn/:name and /fn/:name/* (also name:3 and
-// name:alias), served only on the function origin. On the management API the
+// name:alias, and /fn/~namespace/name/* for another namespace), served only on the function origin. On the management API the
 // same paths answer 404 with the function origin's URL, so nothing a function
 // answers comes from the API's origin.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NimbusError } from '../../shared/errors.ts';
-import { principalOf } from '../../tenancy/principal.ts';
+import type { SqlDb } from '../../storage/sql-db.ts';
+import { fnTarget } from '../../tenancy/fn-path.ts';
 import { scopedRef } from '../targets.ts';
 import { sendError } from '../http-errors.ts';
 import type { InvocationsService } from '../invocations-service.ts';
@@ -13,11 +14,12 @@ import { sendOnFunctionOrigin } from '../run-reply.ts';
 
 type Params = { name: string };
 
-export function functionOriginRoutes(app: FastifyInstance, invocations: InvocationsService): void {
+/** `sql`: where a `/fn/~ns/…` path's namespace is looked up (tenancy/fn-path.ts). */
+export function functionOriginRoutes(app: FastifyInstance, invocations: InvocationsService, sql: SqlDb): void {
   const route = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
-    const ref = scopedRef(principalOf(request, 'invoke'), request.params.name);
     // The prefix as the client wrote it (name:prod may arrive as name%3Aprod): the function sees what follows.
-    const prefix = `/fn/${request.url.slice(4).split(/[/?]/)[0]}`;
+    const { principal, ref: asked, prefix } = await fnTarget(request, sql);
+    const ref = scopedRef(principal, asked);
     return sendOnFunctionOrigin(
       reply,
       await invocations.sync(ref, { kind: 'http', request: httpInputOf(request, prefix) }, 'http'),
