@@ -90,13 +90,8 @@ export class QuotaGate {
   /** A deploy of a function (qualified name) within maxMemoryMb and, when it is new, maxFunctions: 400 otherwise. */
   async checkDeploy(functionName: string, memoryMb: number, isNew: boolean): Promise<void> {
     const { namespace, name } = splitQualified(functionName);
+    await this.checkMemory(namespace, memoryMb, `deploy "${name}"`);
     const quotas = await this.quotasOf(namespace);
-    if (quotas.maxMemoryMb !== undefined && memoryMb > quotas.maxMemoryMb)
-      throw new NimbusError(
-        'bad_request',
-        `memoryMb ${memoryMb} is over namespace "${namespace}"'s quota maxMemoryMb (${quotas.maxMemoryMb}); deploy "${name}" with memoryMb of at most ${quotas.maxMemoryMb}`,
-        { quota: 'maxMemoryMb', namespace },
-      );
     if (!isNew || quotas.maxFunctions === undefined) return;
     const functions = await this.functionCount(namespace);
     if (functions >= quotas.maxFunctions)
@@ -104,6 +99,17 @@ export class QuotaGate {
         'bad_request',
         `namespace "${namespace}" is at its quota maxFunctions (${quotas.maxFunctions} functions); delete one before deploying "${name}", or ask the operator to raise it`,
         { quota: 'maxFunctions', namespace },
+      );
+  }
+
+  /** Memory asked for in a namespace (a deploy, a sandbox resize) within maxMemoryMb: 400 otherwise. */
+  async checkMemory(namespace: string, memoryMb: number, what: string): Promise<void> {
+    const max = (await this.quotasOf(namespace)).maxMemoryMb;
+    if (max !== undefined && memoryMb > max)
+      throw new NimbusError(
+        'bad_request',
+        `memoryMb ${memoryMb} is over namespace "${namespace}"'s quota maxMemoryMb (${max}); ${what} with memoryMb of at most ${max}`,
+        { quota: 'maxMemoryMb', namespace },
       );
   }
 

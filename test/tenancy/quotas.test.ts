@@ -66,6 +66,13 @@ describe('quotas per namespace (embedded)', () => {
     const upd = await deploy('team-d', 'one', { memoryMb: 1024 });
     assert.equal(upd.status, 400, 'an update over maxMemoryMb is refused too');
     assert.equal((await deploy('default', 'three')).status, 201, "another namespace is not held to team-d's quotas");
+    const warm = await call('team-d', 'POST', '/v1/functions/two/sandboxes');
+    assert.equal(warm.status, 201, warm.text);
+    const resize = await call('team-d', 'PATCH', `/v1/sandboxes/${warm.json.id}`, { memoryMb: 2048 });
+    assert.equal(resize.status, 400, `a resize cannot pass maxMemoryMb either: ${resize.text}`);
+    assert.match(resize.json.error.message, /quota maxMemoryMb \(256\); resize sandbox/);
+    const kept = (await call('team-d', 'GET', '/v1/sandboxes')).json.sandboxes.find((x: any) => x.id === warm.json.id);
+    assert.equal(kept?.memoryMb, 256);
     const raised = await setQuotas('team-d', { maxFunctions: 3, maxMemoryMb: null });
     assert.deepEqual(raised.quotas, { maxFunctions: 3 });
     assert.equal(raised.usage.functions, 2);

@@ -56,9 +56,12 @@ export function sandboxRoutes(app: FastifyInstance, invoker: Invoker | undefined
   });
 
   app.patch<{ Params: { id: string } }>('/v1/sandboxes/:id', async (request) => {
-    const inv = own(principalOf(request, 'deploy'), request.params.id);
+    const p = principalOf(request, 'deploy');
+    const inv = own(p, request.params.id);
     if (!isJson(request)) throw new NimbusError('bad_request', 'send JSON {memoryMb?, cpus?}');
     const body = parseOrThrow(ResizeBody, parseJson(rawBody(request), 'the resize request'), 'resize request');
+    if (body.memoryMb !== undefined)
+      await functions.checkMemoryQuota(p.namespace, body.memoryMb, `resize sandbox ${request.params.id.slice(0, 64)}`);
     return inv.resizeSandbox(request.params.id, body);
   });
 
