@@ -62,9 +62,9 @@ export class Invoker {
   private readonly kv: KvStore;
   /** The pools that take new calls: one per function version. */
   private readonly pools = new Map<string, FunctionPool>();
-  /** Pools of replaced versions, draining (FunctionPool.retire); calls still routed to their version join them. */
-  private readonly retiring = new Map<string, FunctionPool>();
-  /** The newest version seen per function: a pool made for an older one is retired at once. */
+  /** Pools of replaced versions, draining (FunctionPool.retire); calls still routed to their version join them, pinned ones excepted. */
+  private readonly retiring = new Set<FunctionPool>();
+  /** The newest version seen per function: a pool made for an older one is retired at once, unless pinned. */
   private readonly latest = new Map<string, number>();
   /** Each pool's drain bound (from its version's timeout). */
   private readonly drainBounds = new WeakMap<FunctionPool, number>();
@@ -194,11 +194,14 @@ export class Invoker {
     return v;
   }
 
-  private poolFor(v: VersionRecord): FunctionPool | undefined {
+  /** The pool a call joins; a pinned call never joins a draining one (it would start cold each time). */
+  private poolFor(v: VersionRecord, pinned = false): FunctionPool | undefined {
     const key = poolKey(v.name, v.version);
-    const retired = this.retiring.get(key);
+    const serving = this.pools.get(key);
+    if (serving || pinned) return serving;
+    const retired = [...this.retiring].find((pool) => pool.key === key);
     // A pool recycled for changed secrets takes no new calls: they start sandboxes with the new values in a new pool.
-    return this.pools.get(key) ?? (retired && !this.recycled.has(retired) ? retired : undefined);
+    return retired && !this.recycled.has(retired) ? retired : undefined;
   }
 
   /**
@@ -207,10 +210,10 @@ export class Invoker {
    * sandboxes go after keepAliveMs) instead of one retired at once, where every call would start cold.
    */
   private async pool(v: VersionRecord, pinned = false): Promise<FunctionPool> {
-    const existing = this.poolFor(v);
+    const existing = this.poolFor(v, pinned);
     if (existing) return existing;
     const driver = await this.drivers.get(v.config.engine);
-    const again = this.poolFor(v);
+    const again = this.poolFor(v, pinned);
     if (again) return again;
     const { config } = this.deps;
     const older = v.version < (this.latest.get(v.name) ?? 0);
@@ -253,8 +256,11 @@ export class Invoker {
       return pool;
     }
     this.pools.set(pool.key, pool);
-    this.latest.set(v.name, v.version);
-    this.retireOlderVersions(v.name, v.version);
+    // Only a version newer than any seen retires the older pools: those made since for pinned calls serve on.
+    if (v.version > (this.latest.get(v.name) ?? 0)) {
+      this.latest.set(v.name, v.version);
+      this.retireOlderVersions(v.name, v.version);
+    }
     return pool;
   }
 
@@ -289,10 +295,9 @@ export class Invoker {
   /** Moves a pool to the draining set until it is empty (FunctionPool.retire). */
   private retire(pool: FunctionPool): void {
     if (this.pools.get(pool.key) === pool) this.pools.delete(pool.key);
-    this.retiring.set(pool.key, pool);
-    void pool.retire(this.drainBounds.get(pool) ?? drainBoundMs(0)).finally(() => {
-      if (this.retiring.get(pool.key) === pool) this.retiring.delete(pool.key);
-    });
+    // A set, not a map by key: a version may have more than one pool draining (recycled, or retired again).
+    this.retiring.add(pool);
+    void pool.retire(this.drainBounds.get(pool) ?? drainBoundMs(0)).finally(() => this.retiring.delete(pool));
   }
 
   /** Keeps the function's minSandboxes warm on this invoker (after a deploy, and at start). */
@@ -355,7 +360,7 @@ export class Invoker {
 
   /** Pools taking new calls and pools draining: both hold sandboxes. */
   private allPools(): FunctionPool[] {
-    return [...this.pools.values(), ...this.retiring.values()];
+    return [...this.pools.values(), ...this.retiring];
   }
 
   private findSandbox(id: string): { pool: FunctionPool; sandbox: Sandbox } {
