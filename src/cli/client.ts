@@ -1,4 +1,4 @@
-// The CLI's HTTP client for the nimbus API: NIMBUS_URL and NIMBUS_API_KEY,
+// The CLI's HTTP client for the nimbus API: NIMBUS_URL, NIMBUS_API_KEY and NIMBUS_NAMESPACE,
 // JSON in and out, API errors turned into one clear line.
 import { DEFAULTS } from '../config/options.ts';
 
@@ -33,6 +33,8 @@ export async function api(
 ): Promise<ApiResponse> {
   const h: Record<string, string> = { ...headers };
   if (process.env.NIMBUS_API_KEY) h.authorization = `Bearer ${process.env.NIMBUS_API_KEY}`;
+  // The namespace root acts in (a namespace key has its own and may omit it).
+  if (process.env.NIMBUS_NAMESPACE && !h['x-nimbus-namespace']) h['x-nimbus-namespace'] = process.env.NIMBUS_NAMESPACE;
   let payload: BodyInit | undefined;
   if (body?.json !== undefined) {
     h['content-type'] = 'application/json';

@@ -10,6 +10,10 @@ import { registerInvokerCommand } from './invoker.ts';
 import { registerSandboxCommands } from './sandbox-commands.ts';
 import { registerKvCommands } from './kv-commands.ts';
 import { registerServeCommand } from './serve.ts';
+import { registerSecretCommands } from './secret-commands.ts';
+import { registerVersionCommands } from './version-commands.ts';
+import { registerEventCommands } from './event-commands.ts';
+import { registerTenancyCommands } from './tenancy-commands.ts';
 
 const program = new Command('nimbus')
   .description('nimbus: serverless functions on microVMs, containers, V8 isolates or processes')
@@ -22,7 +26,11 @@ registerClientCommands(program);
 registerDoctorCommand(program);
 registerSetupCommand(program);
 registerSandboxCommands(program);
+registerVersionCommands(program);
+registerEventCommands(program);
 registerKvCommands(program);
+registerSecretCommands(program);
+registerTenancyCommands(program);
 
 try {
   await program.parseAsync(process.argv);
