@@ -15,13 +15,19 @@ const collectEnv = (value: string, prev: Record<string, string>) => {
   return { ...prev, [value.slice(0, i)]: value.slice(i + 1) };
 };
 
+const collectSecret = (value: string, prev: Record<string, string>) => {
+  const i = value.indexOf('=');
+  if (i < 1) throw new CliError(`--secret expects ENV_NAME=secret-name, got "${value}"`, 2);
+  return { ...prev, [value.slice(0, i)]: value.slice(i + 1) };
+};
+
 const int = (flag: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new CliError(`${flag} expects a positive whole number, got "${v}"`, 2);
   return n;
 };
 
-async function readData(data: string | undefined): Promise<unknown> {
+export async function readData(data: string | undefined): Promise<unknown> {
   if (data === undefined) return {};
   const text = data.startsWith('@')
     ? await readFile(data.slice(1), 'utf8').catch((e: NodeJS.ErrnoException) => {
@@ -47,6 +53,7 @@ interface DeployOpts {
   handler?: string;
   concurrency?: number;
   env: Record<string, string>;
+  secret: Record<string, string>;
   dryRun?: boolean;
   prune?: boolean;
 }
@@ -66,6 +73,7 @@ async function deploy(target: string | undefined, o: DeployOpts): Promise<void> 
     handler: o.handler,
     concurrency: o.concurrency,
     env: Object.keys(o.env).length ? o.env : undefined,
+    secrets: Object.keys(o.secret).length ? o.secret : undefined,
   };
   const res = st.isDirectory()
     ? await api(
@@ -98,6 +106,7 @@ export function registerClientCommands(program: Command): void {
     .option('--concurrency <n>', 'invocations per sandbox at once', int('--concurrency'))
     .option('--handler <handler>', 'export to call, e.g. handler or src/app.handler')
     .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collectEnv, {})
+    .option('--secret <KEY=SECRET>', 'environment variable given the value of a secret (repeatable)', collectSecret, {})
     .option('--dry-run', 'nimbus.yaml: print the plan, change nothing')
     .option('--prune', 'nimbus.yaml: delete functions and triggers of the namespace the file does not declare')
     .action(deploy);
