@@ -1,8 +1,10 @@
 // Namespaces: the unit a team owns. A namespace holds functions (by qualified
 // name), API keys and whatever other features key by it; `default` always
 // exists and holds every function made before namespaces. Deleting one with
-// functions is refused unless forced; forced, it removes the namespace and
-// its keys first (so no new request acts in it), then its functions.
+// functions is refused unless forced. Forced, it deletes the functions first
+// (with their triggers and state), then in one transaction its keys, the rows
+// other features register (onNamespaceDeleted) and the namespace itself, then
+// any function a racing deploy added meanwhile.
 import type { SqlDb } from '../storage/sql-db.ts';
 import type { Statement } from '../storage/statements.ts';
 import { NimbusError } from '../shared/errors.ts';
@@ -78,7 +80,7 @@ export interface DeleteDeps {
   sql: SqlDb;
   /** Every function's qualified name. */
   functionNames(): Promise<string[]>;
-  /** Deletes one function (and tells the invokers). */
+  /** Deletes one function, forced (with what uses it), and tells the invokers. */
   deleteFunction(qualified: string): Promise<void>;
 }
 
@@ -97,12 +99,16 @@ export async function deleteNamespace(deps: DeleteDeps, name: string, force: boo
       `namespace "${name}" still has ${bare.length} function(s): ${shown}; delete them first or add ?force=1 to delete them with it`,
     );
   }
+  // Functions first: if one cannot go, the namespace is still whole and the delete can be retried.
+  for (const q of owned) await deps.deleteFunction(q).catch(ignoreNotFound);
   await deps.sql.batch([
     ...cleanups.flatMap((c) => c(name)),
     { sql: 'DELETE FROM api_keys WHERE namespace = ?', args: [name] },
     { sql: 'DELETE FROM namespaces WHERE name = ?', args: [name] },
   ]);
-  for (const q of owned) await deps.deleteFunction(q).catch(ignoreNotFound);
+  // A deploy that raced the delete would leave a function in no namespace: nothing acts in it now, so sweep once more.
+  for (const q of (await deps.functionNames()).filter((f) => inNamespace(f, name)))
+    await deps.deleteFunction(q).catch(ignoreNotFound);
   return bare;
 }
 

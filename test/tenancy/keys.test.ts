@@ -144,12 +144,21 @@ describe('namespaces and keys', () => {
     assert.equal(busy.status, 409);
     assert.match(busy.json.error.message, /hello/);
     assert.equal((await t.request('GET', '/v1/functions/hello', undefined, bearer(keys.reader!.key))).status, 200);
+    // What else is keyed by the namespace goes with it: a trigger on its function, a secret.
+    const inA = { 'x-nimbus-namespace': 'team-a' };
+    const trigger = { type: 'topic', topic: 'orders', function: 'hello' };
+    assert.equal((await t.request('PUT', '/v1/triggers/on-order', trigger, inA)).status, 201);
+    assert.equal((await t.request('PUT', '/v1/secrets/db-pass', { value: 'hunter2' }, inA)).status, 201);
     const forced = await t.request('DELETE', '/v1/namespaces/team-a?force=1');
     assert.equal(forced.status, 200, forced.text);
     assert.deepEqual(forced.json.functions, ['hello']);
+    assert.equal((await t.request('POST', '/v1/namespaces', { name: 'team-a' })).status, 201);
+    assert.deepEqual((await t.request('GET', '/v1/triggers', undefined, inA)).json.triggers, []);
+    assert.deepEqual((await t.request('GET', '/v1/secrets', undefined, inA)).json.secrets, []);
+    assert.equal((await t.request('DELETE', '/v1/namespaces/team-a')).status, 200);
     // Its keys went with it; root naming it is told it does not exist.
     assert.equal((await t.request('GET', '/v1/functions', undefined, bearer(keys.reader!.key))).status, 401);
-    const gone = await t.request('GET', '/v1/functions', undefined, { 'x-nimbus-namespace': 'team-a' });
+    const gone = await t.request('GET', '/v1/functions', undefined, inA);
     assert.equal(gone.status, 404);
     assert.equal((await t.platform.store.listFunctions()).filter((f) => f.name.startsWith('team-a/')).length, 0);
     assert.equal((await t.request('DELETE', '/v1/namespaces/team-b')).status, 200);
