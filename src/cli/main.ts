@@ -14,6 +14,7 @@ import { registerSecretCommands } from './secret-commands.ts';
 import { registerVersionCommands } from './version-commands.ts';
 import { registerEventCommands } from './event-commands.ts';
 import { registerTenancyCommands } from './tenancy-commands.ts';
+import { registerQuotaCommands } from './quota-commands.ts';
 
 const program = new Command('nimbus')
   .description('nimbus: serverless functions on microVMs, containers, V8 isolates or processes')
@@ -31,6 +32,7 @@ registerEventCommands(program);
 registerKvCommands(program);
 registerSecretCommands(program);
 registerTenancyCommands(program);
+registerQuotaCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,6 +6,7 @@
 // error or a timeout, and an async call waits for a slot instead of failing.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.ts';
 import { startTestPlatform, type TestPlatform, type TestResponse } from '../helpers/platform.ts';
 
 const CODE = `exports.handler = async (e) => {
@@ -88,6 +89,24 @@ describe('quotas per namespace (embedded)', () => {
     assert.match(unknown.json.error.message, /maxCats/);
     assert.equal((await tp.request('PATCH', '/v1/namespaces/nobody', { quotas: {} })).status, 404);
     assert.deepEqual((await tp.request('GET', '/v1/namespaces/team-q/quotas')).json.quotas, {}, 'nothing changed');
+  });
+
+  it('nimbus namespace quotas shows them with usage and changes them (a number sets one, none removes it)', async () => {
+    const env = { NIMBUS_URL: tp.url, NIMBUS_API_KEY: '', NIMBUS_NAMESPACE: '' };
+    const set = await runCli(['namespace', 'quotas', 'team-q', '--max-functions', '50', '--max-memory-mb', '512'], env);
+    assert.equal(set.code, 0, set.stderr);
+    const shown = JSON.parse(set.stdout);
+    assert.deepEqual(shown.quotas, { maxFunctions: 50, maxMemoryMb: 512 });
+    assert.deepEqual(Object.keys(shown.usage).sort(), ['functions', 'invocationsThisMinute', 'running']);
+    const removed = await runCli(['namespace', 'quotas', 'team-q', '--max-functions', 'none'], env);
+    assert.deepEqual(JSON.parse(removed.stdout).quotas, { maxMemoryMb: 512 });
+    const bad = await runCli(['namespace', 'quotas', 'team-q', '--max-concurrent', 'lots'], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--max-concurrent takes a whole number or "none"/);
+    const refused = await runCli(['namespace', 'quotas', 'team-q', '--max-concurrent', '0'], env);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /bad_request: .*maxConcurrent/);
+    await setQuotas('team-q', { maxMemoryMb: null });
   });
 
   it('maxConcurrent: 429 with Retry-After while that many run; an end by success, error or timeout frees the slot', async () => {
