@@ -85,6 +85,7 @@ describe('function state on the embedded platform', () => {
       ['GET', '/v1/kv/counter?limit=5000', undefined, 400, /limit/],
       ['GET', '/v1/kv/counter?cursor=%25%25', undefined, 400, /cursor/],
       ['GET', '/v1/kv/counter?sort=desc', undefined, 400, /unknown query parameter/],
+      ['GET', '/v1/kv/counter?prefix=a&prefix=b', undefined, 400, /give prefix once/],
       ['PUT', '/v1/kv/counter/', { value: 1 }, 400, /must not be empty/],
     ];
     for (const [method, p, body, status, message] of cases) {

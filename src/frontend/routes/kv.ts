@@ -39,6 +39,8 @@ export function kvRoutes(app: FastifyInstance, store: Store): void {
     const unknown = Object.keys(rest);
     if (unknown.length)
       throw new NimbusError('bad_request', `unknown query parameter "${unknown[0]}"; use prefix, cursor and limit`);
+    for (const [k, v] of Object.entries({ prefix, cursor, limit }))
+      if (v !== undefined && typeof v !== 'string') throw new NimbusError('bad_request', `give ${k} once`);
     if (limit !== undefined && !/^\d+$/.test(limit))
       throw new NimbusError('bad_request', `limit must be a whole number from 1 to 1000, got "${limit.slice(0, 20)}"`);
     const page = await kv.list(fn, { prefix, cursor: cursor || undefined, limit: limit ? Number(limit) : undefined });
