@@ -1,19 +1,22 @@
 // Function serving: sync and HTTP-route calls go through the dispatcher to an
 // invoker; async calls go to the scheduler, which stores them before answering.
 import type { InvokeInput } from '../guest/protocol.ts';
-import type { RunReply } from '../engine/messages.ts';
+import type { RunReply, RunRequest } from '../engine/messages.ts';
+import type { Composer } from '../compose/composer.ts';
 import type { AsyncScheduler } from '../scheduler/async-scheduler.ts';
 import { newActivationId } from '../scheduler/async-scheduler.ts';
 import type { Dispatcher } from '../scheduler/dispatcher.ts';
 import type { FunctionsService } from './functions-service.ts';
 import { isoTime } from '../shared/iso-time.ts';
-import { runTargetFields, type TargetPick } from './targets.ts';
+import type { TargetPick } from './targets.ts';
 
 export class InvocationsService {
   constructor(
     private readonly functions: FunctionsService,
     private readonly dispatcher: Dispatcher,
     private readonly scheduler: AsyncScheduler,
+    /** Runs sequences (compose/); without it every version goes to the dispatcher. */
+    private readonly compose?: Composer,
   ) {}
 
   /** `name` is a qualified reference: `name`, `name:3` or `name:alias` (targets.ts), or the name with `pick`. */
@@ -22,7 +25,9 @@ export class InvocationsService {
     const target = await this.functions.resolve(name, pick);
     const fn = target.version;
     await this.dispatcher.quotas?.admit(fn.name); // 429 past the namespace's invocationsPerMinute
-    return this.dispatcher.run(
+    const run = (req: RunRequest, timeoutMs: number) =>
+      this.compose ? this.compose.run(fn, req, timeoutMs) : this.dispatcher.run(req, timeoutMs);
+    return run(
       {
         activationId: newActivationId(),
         functionName: fn.name,
@@ -32,7 +37,9 @@ export class InvocationsService {
         acceptedAt,
         attempt: 1,
         createdAt: isoTime(acceptedAt),
-        ...runTargetFields(target),
+        // Always both fields (one object shape on the warm path): the alias for the record, and whether the version was asked for.
+        alias: target.alias,
+        pinned: target.chosenBy !== 'latest',
       },
       fn.config.timeoutMs,
     );

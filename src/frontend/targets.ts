@@ -135,12 +135,6 @@ export function resolveQualified(store: Store, qualifiedRef: string, pick: Targe
   return resolveTarget(store, checkNamespaceName(namespace), name, pick);
 }
 
-/** What a run request carries of its target: the alias for the record, and whether the version was asked for. */
-export function runTargetFields(t: Target): { alias?: string; pinned?: boolean } {
-  if (t.chosenBy === 'latest') return {};
-  return t.alias ? { alias: t.alias, pinned: true } : { pinned: true };
-}
-
 /** A reference named in a request (`name`, `name:3`, `name:prod`), checked, as the qualified reference in the caller's namespace. */
 export function scopedRef(p: Principal, ref: string): string {
   parseRef(ref); // a bad name, or one holding a '/', goes no further
