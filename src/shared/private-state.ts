@@ -1,5 +1,5 @@
 // Keeps the platform's data directory private: the store with every function's
-// env, the API key, cached artifacts, runtime state and microVM snapshots are
+// env, the API key, the secrets' master key, cached artifacts, runtime state and microVM snapshots are
 // the platform's alone (0700 directories, no group or other bits on files).
 // At start the directory is created, its known parts are made private before
 // anything writes into them, and an existing one with looser modes is walked
