@@ -2,8 +2,9 @@
 // and prints its own table; a part can be run alone with BENCH_EVENTS=kv (or a
 // comma-separated list of parts).
 import { kvBench } from './events-kv.ts';
+import { topicsBench } from './events-topics.ts';
 
-const parts = new Set((process.env.BENCH_EVENTS ?? 'kv').split(','));
+const parts = new Set((process.env.BENCH_EVENTS ?? 'kv,topics').split(','));
 
 // Function state: KV get/put from inside a warm function vs a direct store call.
 if (parts.has('kv')) {
@@ -13,4 +14,10 @@ if (parts.has('kv')) {
   );
 }
 
-// Publish-to-activation latency and fan-out: the triggers part adds itself here.
+// Publish-to-activation latency and fan-out (1 topic x 10 subscribers), embedded.
+if (parts.has('topics')) {
+  const { text } = await topicsBench();
+  console.log(
+    `\nTopics (embedded: SQLite, memory bus; engine ${process.env.BENCH_TOPIC_ENGINE ?? 'isolate'})\n${text}`,
+  );
+}
