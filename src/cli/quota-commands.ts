@@ -1,5 +1,5 @@
 // `nimbus namespace quotas <name>`: a namespace's quotas and what it uses now
-// (GET /v1/namespaces/:ns/quotas); with a flag per quota it changes them first
+// (GET /v1/namespaces/:ns); with a flag per quota it changes them first
 // (PATCH /v1/namespaces/:ns, root only): a number sets one, `none` removes it.
 import type { Command } from 'commander';
 import { api, check, CliError, print } from './client.ts';
@@ -30,6 +30,6 @@ export function registerQuotaCommands(program: Command): void {
     const quotas: Record<string, number | null> = {};
     for (const [flag, key] of FLAGS) if (o[key] !== undefined) quotas[key] = valueOf(flag.split(' ')[0]!, o[key]);
     if (Object.keys(quotas).length > 0) check(await api('PATCH', path, { json: { quotas } }));
-    print(check(await api('GET', `${path}/quotas`)).body);
+    print(check(await api('GET', path)).body);
   });
 }

@@ -82,7 +82,7 @@ export function buildServer(deps: FrontendDeps): FastifyInstance {
   if (deps.bus) logRoutes(app, deps.store, deps.bus);
   sandboxRoutes(app, deps.invoker, deps.functions);
   kvRoutes(app, deps.store);
-  namespaceRoutes(app, deps.store, deps.functions);
+  namespaceRoutes(app, deps.store, deps.functions, deps.quotas);
   keyRoutes(app, deps.store.sql);
   if (deps.quotas) quotaRoutes(app, deps.store.sql, deps.quotas);
   secretRoutes(app, deps.secrets);

@@ -28,7 +28,7 @@ describe('quotas across two front ends (cluster)', async () => {
     assert.ok(Number(r.headers.get('retry-after')) >= 1, `Retry-After ${r.headers.get('retry-after')}`);
   };
   const running = async (fe: FrontEnd, ns: string) =>
-    (await call(fe.url, 'GET', `/v1/namespaces/${ns}/quotas`)).json.usage.running as number;
+    (await call(fe.url, 'GET', `/v1/namespaces/${ns}`)).json.usage.running as number;
 
   before(async () => {
     await c.startInvoker('inv-q', ['--slots', '4']);
@@ -59,7 +59,7 @@ describe('quotas across two front ends (cluster)', async () => {
     const fn = await call(fe2.functionsUrl, 'GET', '/fn/fn', undefined, as('rate-c'));
     throttled(fn, 'invocationsPerMinute', 'rate-c');
     assert.equal((await invoke(fe2.url, 'free')).status, 200, 'the default namespace has no quota');
-    const shown = await call(fe2.url, 'GET', '/v1/namespaces/rate-c/quotas');
+    const shown = await call(fe2.url, 'GET', '/v1/namespaces/rate-c');
     assert.equal(shown.json.usage.invocationsThisMinute, 4, shown.text);
   });
 

@@ -28,7 +28,7 @@ describe('quotas per namespace (embedded)', () => {
     assert.equal(r.status, 200, r.text);
     return r.json;
   };
-  const usage = async (ns: string) => (await tp.request('GET', `/v1/namespaces/${ns}/quotas`)).json.usage;
+  const usage = async (ns: string) => (await tp.request('GET', `/v1/namespaces/${ns}`)).json.usage;
   const throttled = (r: TestResponse, quota: string, ns: string) => {
     assert.equal(r.status, 429, r.text);
     assert.equal(r.json.error.code, 'throttled');
@@ -88,7 +88,7 @@ describe('quotas per namespace (embedded)', () => {
     assert.equal(unknown.status, 400, unknown.text);
     assert.match(unknown.json.error.message, /maxCats/);
     assert.equal((await tp.request('PATCH', '/v1/namespaces/nobody', { quotas: {} })).status, 404);
-    assert.deepEqual((await tp.request('GET', '/v1/namespaces/team-q/quotas')).json.quotas, {}, 'nothing changed');
+    assert.deepEqual((await tp.request('GET', '/v1/namespaces/team-q')).json.quotas, {}, 'nothing changed');
   });
 
   it('nimbus namespace quotas shows them with usage and changes them (a number sets one, none removes it)', async () => {

@@ -165,12 +165,6 @@ export const ROUTE_TABLE: RouteRow[] = [
     body: { quotas: { maxConcurrent: 1 } },
   },
   {
-    method: 'GET',
-    url: '/v1/namespaces/:ns/quotas',
-    permission: 'read',
-    scoped: "a key reads its own namespace's quotas and usage only; another is a 404",
-  },
-  {
     method: 'POST',
     url: '/v1/keys',
     permission: 'admin',

@@ -13,6 +13,7 @@ import {
 } from '../../tenancy/namespaces.ts';
 import { checkNamespaceName } from '../../tenancy/names.ts';
 import { principalOf } from '../../tenancy/principal.ts';
+import type { QuotaGate } from '../../tenancy/quotas.ts';
 import { parseOrThrow } from '../build/function-spec.ts';
 import type { FunctionsService } from '../functions-service.ts';
 import { isJson, parseJson, rawBody } from '../request-body.ts';
@@ -26,7 +27,12 @@ const FORCE = new Map([
   ['false', false],
 ]);
 
-export function namespaceRoutes(app: FastifyInstance, store: Store, functions: FunctionsService): void {
+export function namespaceRoutes(
+  app: FastifyInstance,
+  store: Store,
+  functions: FunctionsService,
+  quotas?: QuotaGate,
+): void {
   const sql = store.sql;
   app.post('/v1/namespaces', async (request, reply) => {
     principalOf(request, 'root');
@@ -46,7 +52,7 @@ export function namespaceRoutes(app: FastifyInstance, store: Store, functions: F
     const ns = checkNamespaceName(request.params.ns);
     const found = p.role === 'root' || ns === p.namespace ? await getNamespace(sql, ns) : undefined;
     if (!found) throw namespaceNotFound(ns);
-    return found;
+    return quotas ? { ...found, usage: await quotas.usage(ns) } : found; // usage: tenancy/quotas.ts
   });
 
   app.delete<{ Params: { ns: string }; Querystring: { force?: string } }>('/v1/namespaces/:ns', async (request) => {
