@@ -9,6 +9,7 @@ import { AgentChannel } from './agent-channel.ts';
 import type { EngineKind, InvokeCall, SandboxSpec } from './driver.ts';
 import type { GuestMessage } from '../guest/protocol.ts';
 import type { KvRequest } from '../guest/kv-protocol.ts';
+import { answerKv } from './kv-answer.ts';
 import { NimbusError } from '../shared/errors.ts';
 import { BaseSandbox, type DeathCause, type PendingCall } from './sandbox-base.ts';
 
@@ -157,9 +158,7 @@ export class AgentSandbox extends BaseSandbox {
 
   /** A KV operation of the function, answered from its own store (the spec's, never one the guest names). */
   private async onKv(id: string, request: KvRequest): Promise<void> {
-    const answer = this.spec.state
-      ? await this.spec.state.call(request)
-      : { ok: false, error: 'function state (KV) is not available in this sandbox' };
+    const answer = await answerKv(this.spec.state, request);
     if (!this.isDead()) this.channel.send({ type: 'kv_result', id, answer });
   }
 

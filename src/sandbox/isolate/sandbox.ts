@@ -16,6 +16,7 @@ import type { EgressPolicy, InvokeCall, SandboxSpec } from '../driver.ts';
 import { BaseSandbox, type DeathCause, type PendingCall } from '../sandbox-base.ts';
 import type { PoolDeath, PoolProcess } from './pool-process.ts';
 import { fetchBudget, proxyFetch, type FetchBudget } from './fetch-proxy.ts';
+import { answerKv } from '../kv-answer.ts';
 
 /** How long past a call's deadline the host waits for the pool before it answers timeout itself. */
 export const BACKSTOP_GRACE_MS = 250;
@@ -167,9 +168,7 @@ export class IsolateSandbox extends BaseSandbox {
 
   /** A KV operation of the function, answered from its own store (the spec's, never one the guest names). */
   private async onKv(e: PoolEventOf<typeof PoolEventType.Kv>): Promise<void> {
-    const answer = this.spec.state
-      ? await this.spec.state.call(e.request)
-      : { ok: false, error: 'function state (KV) is not available in this sandbox' };
+    const answer = await answerKv(this.spec.state, e.request);
     if (!this.isDead()) this.pool.send({ type: PoolCommandType.KvResult, sid: this.id, kvId: e.kvId, answer });
   }
 
