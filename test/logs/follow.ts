@@ -17,6 +17,8 @@ export interface Following {
   events: LiveEvent[];
   /** Comments (": ...") the stream carried. */
   comments: string[];
+  /** Whether the front end ended the stream. */
+  ended: boolean;
   /** The error body when the answer was not a stream. */
   body?: unknown;
   waitFor(what: string, check: (events: LiveEvent[]) => boolean, timeoutMs?: number): Promise<void>;
@@ -35,6 +37,7 @@ export async function follow(url: string, fn: string, headers: Record<string, st
     contentType: res.headers.get('content-type'),
     events: [],
     comments: [],
+    ended: false,
     async waitFor(what, check, timeoutMs = 20_000) {
       const end = Date.now() + timeoutMs;
       while (!check(f.events)) {
@@ -62,6 +65,7 @@ export async function follow(url: string, fn: string, headers: Record<string, st
             f.events.push({ ...(JSON.parse(block.slice(6)) as LiveEvent), receivedAt: Date.now() });
         }
       }
+      f.ended = true;
     } catch {
       /* aborted */
     }

@@ -144,4 +144,18 @@ describe('live logs: scope, input, limits', () => {
       for (const f of open) f.close();
     }
   });
+
+  it('a platform stopping ends its followers streams instead of waiting for them', async () => {
+    const other = await startTestPlatform();
+    assert.equal((await other.deploy('quiet', SAYS('hi'))).status, 201);
+    const f = await follow(other.url, 'quiet');
+    assert.equal(f.status, 200);
+    const started = Date.now();
+    await other.close();
+    assert.ok(Date.now() - started < 5000, `close took ${Date.now() - started} ms`);
+    const until = Date.now() + 2000;
+    while (!f.ended && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(f.ended, 'the follower saw its stream end');
+    assert.deepEqual(f.comments, ['following quiet']);
+  });
 });
