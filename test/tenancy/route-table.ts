@@ -206,12 +206,14 @@ export const ROUTE_TABLE: RouteRow[] = [
     url: '/v1/functions/:name/aliases/:alias',
     permission: 'read',
     scoped: 'aliases are keyed by the qualified name in the principal namespace',
+    setup: { method: 'PUT', path: '/v1/functions/:name/aliases/live', body: { version: 1 } },
   },
   {
     method: 'PUT',
     url: '/v1/functions/:name/aliases/:alias',
     permission: 'deploy',
     scoped: 'the alias row is keyed by the qualified name; its versions are checked under that same name',
+    body: { version: 1 },
   },
   {
     method: 'DELETE',
