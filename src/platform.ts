@@ -31,7 +31,9 @@ import { QuotaGate } from './tenancy/quotas.ts';
 import { EventsService } from './events/events-service.ts';
 import { resolveTarget } from './frontend/targets.ts';
 import { Secrets } from './tenancy/secrets.ts';
-import type { Store } from './storage/store.ts';
+import type { FunctionConfig, Store } from './storage/store.ts';
+import { Composer } from './compose/composer.ts';
+import { TopicPublisher } from './compose/topic-publisher.ts';
 
 export interface PlatformOptions extends NimbusOptions {
   /** Run an invoker in this process (embedded: yes). */
@@ -156,6 +158,29 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     cleanups.push(async () => chosen.close?.());
     const dispatcher = new Dispatcher(bus, chosen, quotas);
     const scheduler = new AsyncScheduler(store, bus, dispatcher, config, (msg, extra) => logger.info(extra ?? {}, msg));
+    let events: EventsService | undefined;
+    const resolve = (namespace: string, ref: string) => resolveTarget(store, namespace, ref);
+    const topics = new TopicPublisher({ store, bus, scheduler, resolve });
+    cleanups.push(() => topics.close());
+    const composer = new Composer({
+      store,
+      runOne: (req, timeoutMs) => dispatcher.run(req, timeoutMs),
+      resolve: async (namespace, ref) => (await resolve(namespace, ref)).version,
+      invoke: async (namespace, ref, event, hop) => {
+        const t = await resolve(namespace, ref);
+        const input = { kind: 'event' as const, event };
+        return (await scheduler.accept(t.version, input, hop.idempotencyKey, 'destination', t.alias, hop.chainDepth))
+          .activationId;
+      },
+      publish: async (namespace, topic, event, hop) =>
+        (events
+          ? await events.publish(namespace, topic, event, hop.idempotencyKey, hop.chainDepth)
+          : await topics.publish(namespace, topic, event, hop.idempotencyKey, hop.chainDepth)
+        ).activationIds,
+      secret: (namespace, name) => secrets.value(namespace, name),
+      egressAllow: config.egressAllow,
+    });
+    scheduler.compose = composer;
     if (consumeQueue) {
       await scheduler.start();
       cleanups.push(() => scheduler.stop());
@@ -189,7 +214,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
           logger.warn({ err: e }, 'could not tell invokers that a function changed'),
         );
       };
-      const events = await EventsService.start({
+      events = await EventsService.start({
         store,
         bus,
         scheduler,
@@ -197,11 +222,16 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         log: (level, msg, extra) => logger[level](extra ?? {}, msg),
         resolve: (namespace, ref) => resolveTarget(store, namespace, ref),
       });
-      cleanups.push(() => events.close());
-      const beforeDelete = (name: string, force: boolean) => events.beforeFunctionDelete(name, force);
-      const functions = new FunctionsService(store, config, { changed, beforeDelete }, quotas);
+      const ev = events;
+      cleanups.push(() => ev.close());
+      const beforeDelete = async (name: string, force: boolean) => {
+        await composer.beforeDelete(name, force);
+        await ev.beforeFunctionDelete(name, force);
+      };
+      const checkDeploy = (name: string, cfg: FunctionConfig) => composer.checkDeploy(name, cfg);
+      const functions = new FunctionsService(store, config, { changed, beforeDelete, checkDeploy }, quotas);
       cleanups.push(() => functions.close());
-      const invocations = new InvocationsService(functions, dispatcher, scheduler);
+      const invocations = new InvocationsService(functions, dispatcher, scheduler, composer);
       const origins = { api: '', functions: '' };
       const deps = {
         config,

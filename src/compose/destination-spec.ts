@@ -4,6 +4,7 @@
 // namespace (PUT /v1/secrets/:name), never the key itself, so that the key is
 // encrypted at rest and absent from every answer that shows the config.
 import { z } from 'zod';
+import { SECRET_NAME, SECRET_NAME_RULE } from '../tenancy/secrets-rules.ts';
 import { STEP_REF } from './sequence-spec.ts';
 
 /** Topic names: what a URL segment and a NATS subject token can both hold. */
@@ -29,7 +30,7 @@ const Target = z.union([
       url: WebhookUrl,
       secret: z
         .string()
-        .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'secret names a nimbus secret (PUT /v1/secrets/:name)')
+        .regex(SECRET_NAME, `secret names a nimbus secret (PUT /v1/secrets/:name): ${SECRET_NAME_RULE}`)
         .optional(),
     })
     .strict(),

@@ -32,7 +32,9 @@ export class SequenceRunner {
   async run(seq: VersionRecord, req: RunRequest, depth = 0): Promise<RunReply> {
     const started = Date.now();
     const parent = parentRecord(seq, req, started);
-    await this.store.putActivation(parent);
+    // Stored as not yet attempted: were this process to stop mid-sequence, the async
+    // scheduler would read a record of this attempt as its outcome instead of running it again.
+    await this.store.putActivation({ ...parent, attempts: req.attempt - 1 });
     let event: unknown = req.input.kind === 'event' ? req.input.event : undefined;
     let failed: ActivationRecord | undefined;
     const deadline = started + (seq.config.timeoutMs || 60_000);
@@ -120,5 +122,7 @@ function parentRecord(seq: VersionRecord, req: RunRequest, started: number): Act
     gbSeconds: 0,
     childActivationIds: [],
     ...(req.parentActivationId ? { parentActivationId: req.parentActivationId } : {}),
+    ...(req.alias ? { alias: req.alias } : {}),
+    ...(req.chainDepth ? { chainDepth: req.chainDepth } : {}),
   };
 }

@@ -18,6 +18,8 @@ export const RunRequest = z.object({
   createdAt: z.string(),
   /** A sequence step: the sequence's activation id. */
   parentActivationId: z.string().optional(),
+  /** Destination hops that led to this run (compose/destinations.ts), for the record. */
+  chainDepth: z.number().int().min(1).max(64).optional(),
   /** The alias the call came through (src/frontend/targets.ts), for the record. */
   alias: z.string().max(64).optional(),
   /** The caller asked for this version (by number or alias), so it is served even when a newer one exists. */

@@ -82,5 +82,6 @@ export function buildRecord(facts: RunFacts, end: RunEnd): ActivationRecord {
     gbSeconds: gbSeconds(facts.config.memoryMb, runMs + (end.initMs ?? 0)),
     ...(facts.req.parentActivationId ? { parentActivationId: facts.req.parentActivationId } : {}),
     ...(facts.req.alias ? { alias: facts.req.alias } : {}),
+    ...(facts.req.chainDepth ? { chainDepth: facts.req.chainDepth } : {}),
   };
 }

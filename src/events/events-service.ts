@@ -116,8 +116,14 @@ export class EventsService {
     for (const t of users) await this.changed(t.namespace, t.name);
   }
 
-  publish(namespace: string, topic: string, event: unknown, idempotencyKey?: string): Promise<Published> {
-    return publish(this.index, this.firer, namespace, topic, event, idempotencyKey);
+  publish(
+    namespace: string,
+    topic: string,
+    event: unknown,
+    idempotencyKey?: string,
+    chainDepth?: number,
+  ): Promise<Published> {
+    return publish(this.index, this.firer, namespace, topic, event, idempotencyKey, chainDepth);
   }
 
   /** This front end sees its own change before it answers; the others hear of it over the bus. */

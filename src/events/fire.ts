@@ -22,6 +22,8 @@ export interface Firing {
   /** Same key, same activation: a tick or message fired twice is stored once. */
   idempotencyKey: string;
   trigger: AsyncTrigger;
+  /** Destination hops that led to this firing (a topic destination), carried to the activation. */
+  chainDepth?: number;
 }
 
 export class Firer {
@@ -32,6 +34,13 @@ export class Firer {
 
   async fire(f: Firing): Promise<{ activationId: string; duplicate: boolean }> {
     const { version, alias } = await this.resolve(f.namespace, f.ref);
-    return this.scheduler.accept(version, { kind: 'event', event: f.event }, f.idempotencyKey, f.trigger, alias);
+    return this.scheduler.accept(
+      version,
+      { kind: 'event', event: f.event },
+      f.idempotencyKey,
+      f.trigger,
+      alias,
+      f.chainDepth,
+    );
   }
 }

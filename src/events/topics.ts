@@ -68,6 +68,8 @@ export async function publish(
   topic: string,
   event: unknown,
   idempotencyKey?: string,
+  /** Destination hops that led to this publish (a topic destination). */
+  chainDepth?: number,
 ): Promise<Published> {
   const messageId = idempotencyKey
     ? createHash('sha256').update(`${namespace}\u0000${topic}\u0000${idempotencyKey}`).digest('hex').slice(0, 32)
@@ -82,11 +84,15 @@ export async function publish(
         event,
         idempotencyKey: `topic:${messageId}:${t.name}`,
         trigger: 'topic',
+        ...(chainDepth ? { chainDepth } : {}),
       });
       out.activationIds.push(accepted.activationId);
     } catch (e) {
-      // The store or bus being down fails the publish (503; a retry with the key completes it).
-      if ((e as { code?: string }).code === 'unavailable') throw e;
+      // A target that does not resolve (a deleted version, an unknown alias) skips that subscriber. Anything
+      // else (the store or bus down: 503, a namespace's rate quota: 429) fails the publish; a retry with
+      // the same key stores what is missing and answers the ids stored before.
+      const code = (e as { code?: string }).code;
+      if (code !== 'not_found' && code !== 'bad_request') throw e;
       out.skipped.push({ trigger: t.name, reason: (e as Error).message });
     }
   }

@@ -1,6 +1,7 @@
 // Function programming: deploy (JSON source or an archive), read and delete.
 // A deploy builds and validates everything first and then stores the artifact,
 // the version and the function pointer in one transaction: all or nothing.
+import { createHash } from 'node:crypto';
 import type { NimbusConfig } from '../config/options.ts';
 import type { DeployedVersion, FunctionConfig, FunctionRecord, Store, VersionRecord } from '../storage/store.ts';
 import { NimbusError } from '../shared/errors.ts';
@@ -14,6 +15,7 @@ import type { QuotaGate } from '../tenancy/quotas.ts';
 import { resolveQualified, type Target, type TargetPick } from './targets.ts';
 import { requireSecrets } from '../tenancy/secrets.ts';
 import { deleteFunctionState } from '../state/kv-store.ts';
+import { SequenceSpec } from '../compose/sequence-spec.ts';
 
 /** What a dry-run deploy answers: what the deploy would do, having built and checked everything and stored nothing. */
 export interface DeployPlan {
@@ -29,6 +31,8 @@ export interface FunctionEvents {
   changed(name: string): Promise<void>;
   /** Before a delete: refuse it (409 naming what uses the function) or, with force, remove those users. */
   beforeDelete?(name: string, force: boolean): Promise<void>;
+  /** Before a deploy is stored: refuse a config whose steps or destinations name what does not exist (compose/). */
+  checkDeploy?(name: string, config: FunctionConfig): Promise<void>;
 }
 
 export class FunctionsService {
@@ -57,6 +61,7 @@ export class FunctionsService {
   /** Deploys from a JSON body {code, runtime, ...config}; with dryRun, only says what the deploy would do. */
   async deployJson(name: string, body: unknown, dryRun = false): Promise<DeployedVersion | DeployPlan> {
     checkQualifiedName(name);
+    if (isSequenceBody(body)) return this.deploySequence(name, body, dryRun);
     const { code, ...rest } = parseOrThrow(DeployJson, body, 'deploy request');
     const bundle = await this.builder.source(code, rest.language);
     return this.store_(name, rest, bundle, dryRun);
@@ -92,6 +97,40 @@ export class FunctionsService {
     checkExports(bundle, cfg.handler);
     const fnConfig = compileConfig(cfg, cfg.language ?? bundle.language, this.config);
     await requireSecrets(this.store.sql, name, fnConfig.secrets);
+    return this.save(name, fnConfig, bundle.sha256, bundle.code, dryRun);
+  }
+
+  /** A sequence: its steps are its code (stored as the artifact), checked like any deploy's references. */
+  private async deploySequence(name: string, body: unknown, dryRun: boolean): Promise<DeployedVersion | DeployPlan> {
+    const spec = parseOrThrow(SequenceSpec, body, 'sequence');
+    const d = this.config.defaults;
+    const fnConfig: FunctionConfig = {
+      runtime: 'nodejs',
+      language: 'javascript',
+      engine: d.engine,
+      memoryMb: d.memoryMb,
+      timeoutMs: spec.timeoutMs ?? d.timeoutMs,
+      concurrency: d.concurrency,
+      minSandboxes: 0,
+      maxSandboxes: 1,
+      network: false,
+      env: {},
+      kind: 'sequence',
+      steps: spec.steps,
+    };
+    const code = Buffer.from(JSON.stringify({ kind: 'sequence', steps: spec.steps }));
+    return this.save(name, fnConfig, createHash('sha256').update(code).digest('hex'), code, dryRun);
+  }
+
+  private async save(
+    name: string,
+    fnConfig: FunctionConfig,
+    sha256: string,
+    code: Buffer,
+    dryRun: boolean,
+  ): Promise<DeployedVersion | DeployPlan> {
+    await this.events.checkDeploy?.(name, fnConfig);
+    const bundle = { sha256, code };
     const current = await this.store.getFunction(name);
     const unchanged =
       current !== undefined &&
@@ -160,4 +199,9 @@ export function describeVersion(v: VersionRecord): Record<string, unknown> {
     createdAt: v.createdAt,
     ...('firstDeployedAt' in v ? { firstDeployedAt: (v as FunctionRecord).firstDeployedAt } : {}),
   };
+}
+
+/** A deploy body that asks for a sequence ({kind: "sequence", steps}). */
+function isSequenceBody(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as { kind?: unknown }).kind === 'sequence';
 }

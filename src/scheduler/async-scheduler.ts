@@ -9,7 +9,8 @@ import { randomFillSync } from 'node:crypto';
 import { z } from 'zod';
 import { Redeliver, type Bus, type QueueMessage, type Unsubscribe } from '../bus/bus.ts';
 import type { NimbusConfig } from '../config/options.ts';
-import { ASYNC_QUEUE } from '../engine/messages.ts';
+import { ASYNC_QUEUE, type RunRequest } from '../engine/messages.ts';
+import type { Composer } from '../compose/composer.ts';
 import type { InvokeInput } from '../guest/protocol.ts';
 import type { ActivationRecord, FunctionRecord, QueueEntry, Store, VersionRecord } from '../storage/store.ts';
 import { FUNCTION_FAILURES, NimbusError, isNimbusError, type ErrorCode } from '../shared/errors.ts';
@@ -21,7 +22,7 @@ const platformRetryMs = (deliveries: number) => Math.min(30_000, 1000 * 2 ** Mat
 /** What an async queue message carries (validated: it crossed the bus). */
 const AsyncMessage = z.object({ activationId: z.string().min(1).max(200) });
 /** The triggers whose calls take the async path. */
-export type AsyncTrigger = Extract<ActivationRecord['trigger'], 'async' | 'cron' | 'topic'>;
+export type AsyncTrigger = Extract<ActivationRecord['trigger'], 'async' | 'cron' | 'topic' | 'destination'>;
 const NOT_ACCEPTED = 'not accepted: the message bus did not acknowledge it, so it will not run';
 
 /** Random bytes drawn 4 KB at a time, 10 an id (0.28 us an id; randomUUID and slicing out its dashes took 0.40). */
@@ -44,6 +45,8 @@ export function newActivationId(): string {
 
 export class AsyncScheduler {
   private unsubscribe?: Unsubscribe;
+  /** Sequences and destinations (compose/), set by the platform once it is made (it queues through this scheduler). */
+  compose?: Composer;
   readonly outbox: Outbox;
 
   constructor(
@@ -74,6 +77,8 @@ export class AsyncScheduler {
     trigger: AsyncTrigger = 'async',
     /** The alias the call came through (its version was drawn at acceptance: retries run the same one). */
     alias?: string,
+    /** Destination hops that led here (compose/destinations.ts stops a chain at 8). */
+    chainDepth?: number,
   ): Promise<{ activationId: string; duplicate: boolean }> {
     await this.dispatcher.quotas?.admit(fn.name); // 429 past the namespace's invocationsPerMinute
     const now = new Date();
@@ -101,6 +106,7 @@ export class AsyncScheduler {
       maxMemoryMb: null,
       gbSeconds: null,
       ...(alias ? { alias } : {}),
+      ...(chainDepth ? { chainDepth } : {}),
     };
     const accepted = await this.store.enqueue(
       record,
@@ -186,7 +192,10 @@ export class AsyncScheduler {
         : await this.dispatch(fn, entry, queued, attempt, message.deliveries);
     const record = reply.activation;
     const failed = record.error && FUNCTION_FAILURES.has(record.error.code as ErrorCode);
-    if (!failed) return this.store.updateQueueEntry(id, { attempts: attempt, state: 'done' });
+    if (!failed) {
+      await this.destine(fn, record);
+      return this.store.updateQueueEntry(id, { attempts: attempt, state: 'done' });
+    }
     if (attempt < entry.maxAttempts) {
       const delay = this.config.asyncRetryBaseMs * 2 ** (attempt - 1);
       if (record.status !== 'queued') await this.store.putActivation({ ...record, status: 'queued' });
@@ -196,7 +205,17 @@ export class AsyncScheduler {
     this.log(`async activation ${id} of ${fn.name} is dead-lettered after ${attempt} attempts`, {
       error: record.error,
     });
-    await this.end(record, record.error, 'dead_letter');
+    await this.end(record, record.error, 'dead_letter', fn);
+  }
+
+  /** Hands an ended record to its function's destination (compose/), before the entry is done: a crash in between delivers again, deduped. */
+  private async destine(fn: VersionRecord, record: ActivationRecord): Promise<void> {
+    if (!this.compose || !fn.config.destinations) return;
+    await this.compose
+      .afterAsync(fn.config, record)
+      .catch((e: unknown) =>
+        this.log(`could not deliver activation ${record.id} to its destination: ${(e as Error).message}`),
+      );
   }
 
   private async dispatch(
@@ -207,7 +226,9 @@ export class AsyncScheduler {
     deliveries: number,
   ): Promise<{ activation: ActivationRecord }> {
     try {
-      return await this.dispatcher.run(
+      const run = (req: RunRequest, timeoutMs: number) =>
+        this.compose ? this.compose.run(fn, req, timeoutMs) : this.dispatcher.run(req, timeoutMs);
+      return await run(
         {
           activationId: queued.id,
           functionName: fn.name,
@@ -219,6 +240,7 @@ export class AsyncScheduler {
           retryable: attempt < entry.maxAttempts,
           createdAt: queued.createdAt,
           ...(queued.alias ? { alias: queued.alias, pinned: true } : {}),
+          ...(queued.chainDepth ? { chainDepth: queued.chainDepth } : {}),
         },
         fn.config.timeoutMs,
       );
@@ -245,15 +267,23 @@ export class AsyncScheduler {
       code: 'unavailable',
       message: `delivered ${message.deliveries} times without completing (invokers crashed or could not take it); moved to the dead-letter queue`,
     };
-    await this.end(record, error, 'dead_letter');
+    await this.end(
+      record,
+      error,
+      'dead_letter',
+      await this.store.getVersion(entry.functionName, record.functionVersion),
+    );
   }
 
   private async end(
     record: ActivationRecord,
     error: ActivationRecord['error'],
     status: 'error' | 'dead_letter',
+    fn?: VersionRecord,
   ): Promise<void> {
-    await this.store.putActivation({ ...record, status, error, endedAt: record.endedAt ?? new Date().toISOString() });
+    const ended = { ...record, status, error, endedAt: record.endedAt ?? new Date().toISOString() };
+    await this.store.putActivation(ended);
+    if (fn) await this.destine(fn, ended);
     await this.store.updateQueueEntry(record.id, { state: 'done' });
   }
 

@@ -7,6 +7,7 @@ import { ENGINE_KINDS } from '../../sandbox/driver.ts';
 import { MIN_MEMORY_MB as MICROVM_MIN_MEMORY_MB } from '../../sandbox/microvm/memory.ts';
 import type { FunctionConfig } from '../../storage/store.ts';
 import { NimbusError } from '../../shared/errors.ts';
+import { DestinationsSpec } from '../../compose/destination-spec.ts';
 import { SECRET_NAME, SECRET_NAME_RULE } from '../../tenancy/secrets-rules.ts';
 
 export const FUNCTION_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;
@@ -60,6 +61,7 @@ export const DeployConfig = z
       .refine((e) => JSON.stringify(e).length <= 64 * 1024, 'env may hold at most 64 KB')
       .optional(),
     secrets: SecretsMapping.optional(),
+    destinations: DestinationsSpec.optional(),
   })
   .strict();
 export type DeployConfig = z.infer<typeof DeployConfig>;
@@ -134,6 +136,9 @@ export function compileConfig(
     network: c.network ?? false,
     env: c.env ?? {},
     ...secretsOf(c),
+    ...(c.destinations && (c.destinations.onSuccess || c.destinations.onFailure)
+      ? { destinations: c.destinations }
+      : {}),
   };
 }
 
