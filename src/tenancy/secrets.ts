@@ -31,6 +31,9 @@ import {
   type SecretRow,
 } from './secrets-store.ts';
 
+/** Most bytes the secrets of one function may add to its sandboxes' environment. */
+const SECRETS_ENV_LIMIT_BYTES = 1024 * 1024;
+
 // A deleted namespace takes its secrets along, in the same transaction.
 onNamespaceDeleted((namespace) => [{ sql: 'DELETE FROM secrets WHERE namespace = ?', args: [namespace] }]);
 
@@ -118,7 +121,17 @@ export class Secrets {
     const { namespace, name: fn } = splitQualified(qualifiedName);
     const sealed = await sealedSecrets(this.store.sql, namespace, [...new Set(Object.values(mapping))]);
     const env: Record<string, string> = {};
-    for (const [envName, secret] of Object.entries(mapping)) env[envName] = this.open(namespace, secret, sealed, fn);
+    let bytes = 0;
+    for (const [envName, secret] of Object.entries(mapping)) {
+      env[envName] = this.open(namespace, secret, sealed, fn);
+      bytes += Buffer.byteLength(env[envName]) + envName.length + 2;
+    }
+    // A process's environment shares exec's argument space (about 2 MB on Linux): more would fail the start obscurely.
+    if (bytes > SECRETS_ENV_LIMIT_BYTES)
+      throw new NimbusError(
+        'conflict',
+        `the secrets function "${fn}" maps hold ${bytes} bytes together, over the ${SECRETS_ENV_LIMIT_BYTES} a sandbox's environment takes; map fewer or smaller secrets`,
+      );
     return env;
   }
 

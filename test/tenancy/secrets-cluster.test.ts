@@ -84,6 +84,22 @@ describe('secrets on PostgreSQL (the store with the secrets module)', async () =
     await secrets.put('default', 'decoy', 'decoy-value');
   });
 
+  it('refuses a sandbox environment over 1 MB of secrets, naming the function', async () => {
+    const big = 'v'.repeat(64 * 1024);
+    const mapping: Record<string, string> = {};
+    for (let i = 0; i < 17; i++) {
+      await secrets.put('default', `big-${i}`, big);
+      mapping[`BIG_${i}`] = `big-${i}`;
+    }
+    await assert.rejects(
+      secrets.envFor('hoarder', mapping),
+      /the secrets function "hoarder" maps hold \d+ bytes together, over the 1048576/,
+    );
+    delete mapping.BIG_0;
+    delete mapping.BIG_1;
+    assert.equal(Object.keys(await secrets.envFor('hoarder', mapping)).length, 15);
+  });
+
   it('refuses to start a cluster node without a key, or with one that does not open the stored secrets', async () => {
     const saved = process.env.NIMBUS_MASTER_KEY;
     delete process.env.NIMBUS_MASTER_KEY;
