@@ -281,6 +281,40 @@ triggers:
     assert.deepEqual((await invoke(p.ns, 'alpha')).json, { len: 12 });
   });
 
+  it('deploys the functions a destination or a sequence names before the ones that name them', async () => {
+    const p = await project();
+    const yaml = yamlOf(p.ns).replace(
+      '      WORD: hello',
+      '      WORD: hello\n    destinations:\n      onFailure: { function: beta }',
+    );
+    await writeFile(
+      path.join(p.dir, 'nimbus.yaml'),
+      `${yaml}  pipeline:\n    kind: sequence\n    steps: [alpha, beta]\n`,
+    );
+    const r = await p.run('deploy');
+    assert.equal(r.code, 0, r.stderr);
+    const order = ['beta', 'alpha', 'pipeline'].map((f) => r.stdout.indexOf(`created function ${f} v1`));
+    assert.ok(order.every((i) => i >= 0) && order[0]! < order[1]! && order[1]! < order[2]!, r.stdout);
+    const alpha = await get(p.ns, '/v1/functions/alpha');
+    assert.deepEqual(alpha.json.config.destinations, { onFailure: { function: 'beta' } });
+    const pipeline = await get(p.ns, '/v1/functions/pipeline');
+    assert.equal(pipeline.json.config.kind, 'sequence');
+    assert.deepEqual(pipeline.json.config.steps, ['alpha', 'beta']);
+    const again = await p.run('deploy');
+    assert.match(again.stdout, /0 to create, 0 to update, 0 to delete, 3 unchanged/);
+
+    // Two new functions that name each other cannot be deployed in any order: refused before any write.
+    const q = await project();
+    const cyclic = yamlOf(q.ns)
+      .replace('      WORD: hello', '      WORD: hello\n    destinations:\n      onFailure: { function: beta }')
+      .replace('    timeoutMs: 5000', '    timeoutMs: 5000\n    destinations:\n      onSuccess: { function: alpha }');
+    await writeFile(path.join(q.dir, 'nimbus.yaml'), cyclic);
+    const refused = await q.run('deploy');
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /functions alpha -> beta -> alpha name each other/);
+    assert.equal((await get(q.ns, '/v1/functions')).json.functions.length, 0);
+  });
+
   it('without a path and without a nimbus.yaml, says what to give', async () => {
     const empty = path.join(root, 'empty');
     await mkdir(empty, { recursive: true });

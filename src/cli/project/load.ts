@@ -39,6 +39,7 @@ export async function loadProject(file: string): Promise<Project> {
   if (!parsed.success) throw new CliError(parsed.error.issues.map((i) => describe(i, where)).join('\n'), 2);
   const project: Project = { file, dir: path.dirname(path.resolve(file)), spec: parsed.data, where };
   for (const [name, fn] of Object.entries(project.spec.functions)) {
+    if (fn.code === undefined) continue;
     const codePath = path.resolve(project.dir, fn.code);
     await stat(codePath).catch(() => {
       throw new CliError(

@@ -15,8 +15,12 @@ export interface DeployRequest {
 export async function deployRequest(name: string, spec: FunctionSpec, projectDir: string): Promise<DeployRequest> {
   // Aliases are applied through their own route; everything else is the function's config.
   const { code, aliases: _aliases, ...config } = spec;
-  const codePath = path.resolve(projectDir, code);
   const url = (dryRun: boolean) => `/v1/functions/${encodeURIComponent(name)}${dryRun ? '?dryRun=1' : ''}`;
+  if (code === undefined) {
+    const json = { kind: 'sequence', steps: spec.steps, ...(spec.timeoutMs ? { timeoutMs: spec.timeoutMs } : {}) };
+    return { send: (remote, dryRun) => remote.call('PUT', url(dryRun), { json }) };
+  }
+  const codePath = path.resolve(projectDir, code);
   if ((await stat(codePath)).isDirectory()) {
     const archive = await packDirectory(codePath);
     const header = { 'x-nimbus-config': JSON.stringify(config) };

@@ -4,9 +4,11 @@
 // functions are tried and every failure reported, each at its line.
 import { CliError } from '../client.ts';
 import type { Project } from './load.ts';
-import { deployRequest } from './package.ts';
+import { dependsOn, deployOrder } from './order.ts';
+import { deployRequest, type DeployRequest } from './package.ts';
 import type { FunctionRow, Step } from './plan-types.ts';
 import { errorOf, ok, unsupported, type Remote } from './remote.ts';
+import type { FunctionSpec } from './schema.ts';
 
 interface DryRun {
   sha256: string;
@@ -24,10 +26,32 @@ export async function planFunctions(
 ): Promise<Step[]> {
   const steps: Step[] = [];
   const failures: string[] = [];
-  for (const [name, spec] of Object.entries(project.spec.functions)) {
+  const functions = project.spec.functions;
+  const { order, cycle } = deployOrder(functions);
+  if (cycle?.some((f) => !current.has(f)))
+    throw new CliError(
+      `${project.where(['functions', cycle[0] ?? ''])}: functions ${cycle.join(' -> ')} -> ${cycle[0]} name each other (destinations or steps) and not all exist yet, so none can be deployed first; deploy one without the reference, then add it`,
+      2,
+    );
+  for (const name of order) {
+    const spec = functions[name] as FunctionSpec;
     const where = project.where(['functions', name]);
     const request = await deployRequest(name, spec, project.dir);
-    const res = await request.send(remote, true);
+    // Functions of this file that this one names and that do not exist yet: the server would refuse the reference until they are deployed (first, by the order).
+    const newDeps = dependsOn(spec, (n) => n in functions && !current.has(n));
+    const apply = applyStep(name, request, remote, current.has(name));
+    if (newDeps.length && spec.kind === 'sequence') {
+      steps.push({
+        kind: 'function',
+        name,
+        change: current.has(name) ? 'update' : 'create',
+        detail: `sequence ${spec.steps?.join(' -> ')} (checked by the server once ${newDeps.join(', ')} exist)`,
+        apply,
+      });
+      continue;
+    }
+    const probe = newDeps.length ? await deployRequest(name, withoutDestinations(spec, newDeps), project.dir) : request;
+    const res = await probe.send(remote, true);
     if (res.status >= 400) {
       const { code, message } = errorOf(res);
       const newer = Object.keys(NEWER_FIELDS).find((f) => new RegExp(`unknown fields? .*"${f}"`).test(message));
@@ -45,21 +69,14 @@ export async function planFunctions(
       continue;
     }
     const plan = res.body as DryRun;
-    const before = current.get(name);
+    // Probed without destinations to functions not made yet: those differ from what is stored, whatever the probe says.
+    if (newDeps.length && plan.change === 'unchanged') plan.change = 'update';
     steps.push({
       kind: 'function',
       name,
       change: plan.change,
-      detail: describeChange(plan, before),
-      ...(plan.change === 'unchanged'
-        ? {}
-        : {
-            apply: async (ctx) => {
-              const v = ok<FunctionRow>(await request.send(remote, false), `deploying function ${name}`);
-              ctx.versions.set(name, v.version);
-              return `${plan.change === 'create' ? 'created' : 'updated'} function ${name} v${v.version}`;
-            },
-          }),
+      detail: describeChange(plan, current.get(name)),
+      ...(plan.change === 'unchanged' ? {} : { apply }),
     });
   }
   if (failures.length)
@@ -68,6 +85,24 @@ export async function planFunctions(
       1,
     );
   return steps;
+}
+
+function applyStep(name: string, request: DeployRequest, remote: Remote, exists: boolean): Step['apply'] {
+  return async (ctx) => {
+    const v = ok<FunctionRow>(await request.send(remote, false), `deploying function ${name}`);
+    ctx.versions.set(name, v.version);
+    return `${exists ? 'updated' : 'created'} function ${name} v${v.version}`;
+  };
+}
+
+/** The spec without the destinations that name `functions` (for a dry run before those exist). */
+function withoutDestinations(spec: FunctionSpec, functions: string[]): FunctionSpec {
+  const keep = (d: NonNullable<FunctionSpec['destinations']>['onSuccess']) =>
+    d && 'function' in d && functions.includes(d.function.split(':')[0] ?? d.function) ? undefined : d;
+  const onSuccess = keep(spec.destinations?.onSuccess);
+  const onFailure = keep(spec.destinations?.onFailure);
+  const { destinations: _d, ...rest } = spec;
+  return onSuccess || onFailure ? { ...rest, destinations: { onSuccess, onFailure } } : rest;
 }
 
 /** For an update: "code" and/or the config fields that differ; for a create, the engine and memory. */

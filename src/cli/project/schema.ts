@@ -5,6 +5,7 @@
 // is refused for what the API would refuse, at the line that says it.
 import { z } from 'zod';
 import { DestinationsSpec } from '../../compose/destination-spec.ts';
+import { SequenceSpec } from '../../compose/sequence-spec.ts';
 import { TriggerSpec, TRIGGER_NAME } from '../../events/trigger-spec.ts';
 import { DeployConfig, FUNCTION_NAME } from '../../frontend/build/function-spec.ts';
 import { NAMESPACE_NAME } from '../../tenancy/names.ts';
@@ -26,12 +27,38 @@ export const AliasSpec = z
   .strict();
 export type AliasSpec = z.infer<typeof AliasSpec>;
 
+/** What a sequence (kind: sequence) may say beside its steps. */
+const SEQUENCE_FIELDS = new Set(['kind', 'steps', 'timeoutMs', 'aliases', 'runtime']);
+
+/** A function with code, or a sequence (`kind: sequence`, `steps: [a, b]`) of functions. */
 export const FunctionSpec = DeployConfig.extend({
   /** A .js/.ts file or a directory, relative to nimbus.yaml. */
-  code: z.string().min(1, 'code names a .js/.ts file or a directory, relative to nimbus.yaml'),
+  code: z.string().min(1, 'code names a .js/.ts file or a directory, relative to nimbus.yaml').optional(),
+  kind: SequenceSpec.shape.kind.optional(),
+  steps: SequenceSpec.shape.steps.optional(),
   destinations: DestinationsSpec.optional(),
   aliases: z.record(aliasName, AliasSpec).optional(),
-}).strict();
+})
+  .strict()
+  .superRefine((f, ctx) => {
+    if (f.kind !== 'sequence') {
+      if (f.code === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['code'],
+          message:
+            'code names a .js/.ts file or a directory, relative to nimbus.yaml (or say kind: sequence with steps)',
+        });
+      if (f.steps !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['steps'], message: 'steps are for kind: sequence' });
+      return;
+    }
+    if (f.steps === undefined)
+      ctx.addIssue({ code: 'custom', path: ['kind'], message: 'a sequence lists its steps: steps: [first, second]' });
+    for (const k of Object.keys(f))
+      if (!SEQUENCE_FIELDS.has(k))
+        ctx.addIssue({ code: 'custom', path: [k], message: 'a sequence takes only steps, timeoutMs and aliases' });
+  });
 export type FunctionSpec = z.infer<typeof FunctionSpec>;
 
 export { TriggerSpec };
