@@ -18,6 +18,8 @@ export const MISSED_GRACE_MS = 30_000;
 export const MAX_CATCH_UP = 1000;
 /** The longest the ticker sleeps, so that a lost lead or a broken store is noticed soon. */
 const MAX_SLEEP_MS = 1000;
+/** How often the leader reads the triggers again anyway, in case a change broadcast was missed. */
+const RELOAD_MS = 30_000;
 
 interface Scheduled {
   record: TriggerRecord;
@@ -33,6 +35,7 @@ export class CronTicker {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stale = true;
+  private loadedAt = 0;
   private stopped = false;
 
   constructor(
@@ -66,7 +69,7 @@ export class CronTicker {
         this.stale = true; // another leader moves the state on meanwhile
         return;
       }
-      if (this.stale) await this.load();
+      if (this.stale || Date.now() - this.loadedAt > RELOAD_MS) await this.load();
       const now = Date.now();
       for (const s of this.scheduled) {
         const next = await this.fireDue(s, now);
@@ -96,6 +99,7 @@ export class CronTicker {
     }
     this.scheduled = next;
     this.stale = false;
+    this.loadedAt = Date.now();
   }
 
   /** Fires a trigger's due ticks in order; returns when its next tick is due (ms), null for none. */

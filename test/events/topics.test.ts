@@ -82,6 +82,33 @@ describe('topics (embedded)', () => {
     assert.equal(big.status, 413, big.text.slice(0, 200));
   });
 
+  test('a version or an alias as the target; a target gone is skipped with the reason', async () => {
+    assert.equal((await tp.deploy('pinned', 'exports.handler = async () => 1;')).status, 201);
+    assert.equal((await tp.deploy('pinned', 'exports.handler = async () => 2;')).status, 200);
+    const alias = await tp.request('PUT', '/v1/functions/pinned/aliases/live', { version: 2 });
+    assert.ok(alias.status === 201 || alias.status === 200, alias.text);
+    for (const [name, fn] of [
+      ['v1', 'pinned:1'],
+      ['live', 'pinned:live'],
+    ])
+      assert.equal(
+        (await tp.request('PUT', `/v1/triggers/${name}`, { type: 'topic', topic: 'pins', function: fn })).status,
+        201,
+      );
+    const r = await tp.request('POST', '/v1/topics/pins/publish', {});
+    const results = await Promise.all(r.json.activationIds.map((id: string) => tp.settled(id)));
+    assert.deepEqual(results.map((a) => [a.functionVersion, a.result]).sort(), [
+      [1, 1],
+      [2, 2],
+    ]);
+    assert.equal((await tp.request('DELETE', '/v1/functions/pinned/versions/1')).status, 200);
+    const after = await tp.request('POST', '/v1/topics/pins/publish', {});
+    assert.equal(after.status, 202);
+    assert.equal(after.json.activationIds.length, 1);
+    assert.equal(after.json.skipped[0].trigger, 'v1');
+    assert.match(after.json.skipped[0].reason, /no version 1/);
+  });
+
   test('a deleted trigger no longer gets messages', async () => {
     assert.equal((await tp.request('DELETE', '/v1/triggers/orders-mail')).status, 200);
     const r = await tp.request('POST', '/v1/topics/orders/publish', { id: 5 });
