@@ -23,7 +23,7 @@ const SOURCES = {
       const out = { keys: Object.keys(viaThis), node: ['versions', 'binding', 'mainModule', 'exit', 'dlopen'].filter((k) => k in viaThis) };
       try { require('fs'); out.fs = 'loaded'; } catch (e) { out.fs = e.message; }
       try { await new Function('return import("node:fs")')(); out.importFs = 'loaded'; } catch (e) { out.importFs = e.name; }
-      out.internals = ['__nimbus_entry', '__nimbus_wake', '__nimbus_random', '__nimbus_fetch', '__nimbus', '$nimbusHost', 'Buffer', 'global', 'module', 'ivm'].filter((n) => n in globalThis);
+      out.internals = ['__nimbus_entry', '__nimbus_wake', '__nimbus_random', '__nimbus_fetch', '__nimbus_kv', '__nimbus', '$nimbusHost', 'Buffer', 'global', 'module', 'ivm'].filter((n) => n in globalThis);
       out.fromFunction = typeof Function('return this')().process?.versions;
       return out;
     };
