@@ -56,9 +56,27 @@ interface DeployOpts {
   secret: Record<string, string>;
   dryRun?: boolean;
   prune?: boolean;
+  sequence?: string;
+}
+
+/** `nimbus deploy <name> --sequence a,b,c`: a sequence of functions already deployed (each name, name:N or name:alias). */
+async function deploySequence(target: string | undefined, o: DeployOpts & { sequence: string }): Promise<void> {
+  const name = o.name ?? target;
+  if (!name) throw new CliError('a sequence needs a name: nimbus deploy <name> --sequence a,b,c', 2);
+  const steps = o.sequence
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const body = { kind: 'sequence', steps, ...(o.timeout ? { timeoutMs: o.timeout } : {}) };
+  const v = check(await api('PUT', `/v1/functions/${encodeURIComponent(name)}`, { json: body })).body as {
+    name: string;
+    version: number;
+  };
+  print(`deployed sequence ${v.name} version ${v.version}: ${steps.join(' → ')}`);
 }
 
 async function deploy(target: string | undefined, o: DeployOpts): Promise<void> {
+  if (o.sequence !== undefined) return deploySequence(target, { ...o, sequence: o.sequence });
   const project = await projectFile(target, { ...o });
   if (project !== undefined || target === undefined) return deployProject(project ?? 'nimbus.yaml', o);
   const st = await stat(target).catch(() => {
@@ -109,6 +127,10 @@ export function registerClientCommands(program: Command): void {
     .option('--secret <KEY=SECRET>', 'environment variable given the value of a secret (repeatable)', collectSecret, {})
     .option('--dry-run', 'nimbus.yaml: print the plan, change nothing')
     .option('--prune', 'nimbus.yaml: delete functions and triggers of the namespace the file does not declare')
+    .option(
+      '--sequence <steps>',
+      'deploy a sequence of deployed functions, e.g. --sequence a,b:prod,c (the path is its name)',
+    )
     .action(deploy);
 
   program

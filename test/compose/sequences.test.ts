@@ -5,6 +5,7 @@
 // sequence uses cannot be deleted without ?force=1.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 const engine = { engine: 'isolate' };
@@ -66,6 +67,19 @@ describe('sequences', () => {
     const parent = await p.settled(r.headers.get('x-nimbus-activation-id') ?? '');
     assert.equal(parent.status, 'error');
     assert.equal((parent.childActivationIds as string[]).length, 2, 'the third step never ran');
+  });
+
+  it('nimbus deploy <name> --sequence a,b deploys one, and invoke runs it', async () => {
+    const env = { NIMBUS_URL: p.url };
+    const d = await runCli(['deploy', 'twice', '--sequence', 'double,double'], env);
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /sequence twice version 1: double → double/);
+    const inv = await runCli(['invoke', 'twice', '--data', '{"n":3}'], env);
+    assert.equal(inv.code, 0, inv.stderr);
+    assert.match(inv.stdout, /"n":\s*12/);
+    const bad = await runCli(['deploy', 'nope', '--sequence', 'double,ghost'], env);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /"ghost"/);
   });
 
   it('nested sequences run their steps in place', async () => {

@@ -47,6 +47,11 @@ export function sandboxRoutes(app: FastifyInstance, invoker: Invoker | undefined
 
   app.post<{ Params: { name: string } }>('/v1/functions/:name/sandboxes', async (request, reply) => {
     const fn = await functions.get(scopedName(principalOf(request, 'deploy'), request.params.name));
+    if (fn.config.kind === 'sequence')
+      throw new NimbusError(
+        'not_supported',
+        `"${request.params.name}" is a sequence: it runs no sandbox of its own; pre-warm its steps`,
+      );
     return reply.code(201).send(presentSandbox(await local().prewarm(fn.name, fn.version)));
   });
 
