@@ -17,7 +17,11 @@ export interface Plan {
 }
 
 export async function makePlan(project: Project, remote: Remote, prune: boolean): Promise<Plan> {
-  const rows = ok<{ functions: FunctionRow[] }>(await remote.call('GET', '/v1/functions'), 'listing functions');
+  const ns = project.spec.namespace;
+  const rows = ok<{ functions: FunctionRow[] }>(
+    await remote.call('GET', '/v1/functions'),
+    ns ? `listing the functions of namespace "${ns}" (${project.where(['namespace'])})` : 'listing functions',
+  );
   const current = new Map(rows.functions.map((f) => [f.name, f]));
   const triggers = await listTriggers(remote);
   const functions = await planFunctions(project, remote, current);
