@@ -3,7 +3,8 @@
 // the calls to version 4, the rest to `version`). Keyed by the function's
 // qualified name. Written once in `?` SQL for both stores through store.sql;
 // the write checks in the same statement that every version it names exists,
-// so a version deleted meanwhile cannot leave an alias pointing nowhere.
+// behind a lock on the function's row that a version delete takes too, so a
+// version deleted meanwhile cannot leave an alias pointing nowhere.
 import { NimbusError } from '../shared/errors.ts';
 import { isoTime } from '../shared/iso-time.ts';
 import type { SqlDb } from './sql-db.ts';
@@ -72,8 +73,9 @@ export async function putAlias(
     ON CONFLICT (function_name, alias) DO UPDATE
     SET version = excluded.version, weights = excluded.weights, updated_at = excluded.updated_at`;
   const args = [a.functionName, a.alias, a.version, JSON.stringify(a.weights), record.updatedAt];
-  await sql.batch([{ sql: upsert, args: [...args, a.functionName, ...versions, versions.length] }], (result) => {
-    if (result.changes === 0) {
+  const write = { sql: upsert, args: [...args, a.functionName, ...versions, versions.length] };
+  await sql.batch([lockFunction(sql, a.functionName), write], (result, i) => {
+    if (i === 1 && result.changes === 0) {
       throw new NimbusError(
         'bad_request',
         `alias "${a.alias}" names a version that does not exist (it names ${versions.join(', ')}); see GET /v1/functions/:name/versions`,
@@ -85,6 +87,16 @@ export async function putAlias(
 
 export async function deleteAlias(sql: SqlDb, fn: string, alias: string): Promise<boolean> {
   return (await sql.run('DELETE FROM aliases WHERE function_name = ? AND alias = ?', [fn, alias])) > 0;
+}
+
+/**
+ * The first statement of an alias write or a version delete: it locks the function's row in
+ * PostgreSQL, so that the two (each checking the other's table) run one after the other, and the
+ * second sees what the first wrote; SQLite runs every transaction alone anyway.
+ */
+export function lockFunction(sql: SqlDb, fn: string): { sql: string; args: unknown[] } {
+  const lock = sql.dialect === 'postgres' ? ' FOR UPDATE' : '';
+  return { sql: `SELECT name FROM functions WHERE name = ?${lock}`, args: [fn] };
 }
 
 /** The LIKE pattern that finds a version among an alias's weights (JSON text: `"4":`). */

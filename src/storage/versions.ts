@@ -3,9 +3,10 @@
 // both stores. Deleting is refused for the version the function points at (as
 // Lambda refuses $LATEST: deploy a new one, or delete the function) and for a
 // version an alias sends calls to; both are checked again in the DELETE
-// itself, so a racing alias change or deploy cannot slip between check and write.
+// itself, behind the function row's lock an alias write takes too (aliases.ts),
+// so a racing alias change or deploy cannot slip between check and write.
 import { NimbusError } from '../shared/errors.ts';
-import { aliasesOfVersion, weightPattern } from './aliases.ts';
+import { aliasesOfVersion, lockFunction, weightPattern } from './aliases.ts';
 import { toVersion, type VersionRow } from './rows.ts';
 import { VERSION_SELECT } from './statements.ts';
 import type { Store, VersionRecord } from './store.ts';
@@ -49,8 +50,11 @@ export async function deleteVersion(store: Store, fn: string, shown: string, ver
         `version ${version} of "${shown}" is in use by alias ${aliases.map((a) => `"${a}"`).join(', ')}; move or delete the alias first`,
       );
     }
-    const gone = await store.sql.run(DELETE_UNREFERENCED, [fn, version, fn, fn, version, weightPattern(version)]);
-    if (gone > 0) {
+    const [, deleted] = await store.sql.batch([
+      lockFunction(store.sql, fn),
+      { sql: DELETE_UNREFERENCED, args: [fn, version, fn, fn, version, weightPattern(version)] },
+    ]);
+    if (deleted && deleted.changes > 0) {
       store.forgetFunctions([fn]);
       return;
     }

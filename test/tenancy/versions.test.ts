@@ -200,6 +200,29 @@ function suite(label: string, postgres: boolean): void {
       assert.deepEqual((await t.invoke('app:prod')).json, { v: 1, gen: 1 }, "default's prod is untouched");
     });
 
+    it('never leaves an alias pointing at a deleted version when a move and a delete race', async () => {
+      await deployGenerations(t, 'race', 1);
+      for (let gen = 2; gen <= 9; gen++) {
+        assert.equal((await t.deploy('race', code(gen))).json.version, gen);
+        const [moved, deleted] = await Promise.all([
+          t.request('PUT', '/v1/functions/race/aliases/live', { version: gen - 1 }),
+          t.request('DELETE', `/v1/functions/race/versions/${gen - 1}`),
+        ]);
+        // Exactly one wins: the alias (and the delete is refused) or the delete (and the alias is refused).
+        assert.deepEqual(
+          [moved.status === 400 || moved.status < 300, deleted.status === 409 || deleted.status === 200],
+          [true, true],
+          `${moved.text} ${deleted.text}`,
+        );
+        assert.equal(moved.status < 300, deleted.status === 409, `${moved.text} ${deleted.text}`);
+        const live = await t.request('GET', '/v1/functions/race/aliases/live');
+        if (live.status === 200) {
+          const target = await t.invoke('race:live');
+          assert.equal(target.status, 200, `alias live -> v${live.json.version}: ${target.text}`);
+        }
+      }
+    });
+
     it('deletes the aliases with the function', async () => {
       await deployGenerations(t, 'short', 2);
       assert.equal((await t.request('PUT', '/v1/functions/short/aliases/prod', { version: 1 })).status, 201);
