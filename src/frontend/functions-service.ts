@@ -136,14 +136,18 @@ export class FunctionsService {
       current !== undefined &&
       current.artifactSha256 === bundle.sha256 &&
       JSON.stringify(current.config) === JSON.stringify(fnConfig);
-    if (!unchanged) await this.quotas?.checkDeploy(name, fnConfig.memoryMb, current === undefined);
+    // A sequence runs no code of its own: its memoryMb is a default, not an ask.
+    const memoryMb = fnConfig.kind === 'sequence' ? 0 : fnConfig.memoryMb;
+    if (!unchanged) await this.quotas?.checkDeploy(name, memoryMb, current === undefined);
     // A dry run stops here, after every check a deploy makes and before its first write.
     if (dryRun) {
       const change = unchanged ? 'unchanged' : current ? 'update' : 'create';
       return { dryRun: true, name, sha256: bundle.sha256, config: fnConfig, change };
     }
     if (unchanged) return { ...current, created: false };
-    const version = await this.store.deployVersion(name, fnConfig, bundle.sha256, bundle.code);
+    const deploy = () => this.store.deployVersion(name, fnConfig, bundle.sha256, bundle.code);
+    // maxFunctions holds under racing deploys: new functions of a namespace with that quota are stored one at a time.
+    const version = await (this.quotas ? this.quotas.deploying(name, current === undefined, deploy) : deploy());
     await this.events.changed(name);
     return version;
   }

@@ -16,6 +16,8 @@ import { SqlQuotaCounter } from './quotas-sql.ts';
 /** How long a namespace's quotas are cached: a change made on another front end holds within this. */
 export const CACHE_MS = 2_000;
 const MINUTE_MS = 60_000;
+/** How long a deploy waits for the namespace's deploy lock. */
+const DEPLOY_WAIT_MS = 30_000;
 
 // A deleted namespace's rows in the shared counters go with it, in the transaction that deletes it.
 onNamespaceDeleted((namespace) => [
@@ -91,15 +93,50 @@ export class QuotaGate {
   async checkDeploy(functionName: string, memoryMb: number, isNew: boolean): Promise<void> {
     const { namespace, name } = splitQualified(functionName);
     await this.checkMemory(namespace, memoryMb, `deploy "${name}"`);
-    const quotas = await this.quotasOf(namespace);
-    if (!isNew || quotas.maxFunctions === undefined) return;
-    const functions = await this.functionCount(namespace);
-    if (functions >= quotas.maxFunctions)
-      throw new NimbusError(
-        'bad_request',
-        `namespace "${namespace}" is at its quota maxFunctions (${quotas.maxFunctions} functions); delete one before deploying "${name}", or ask the operator to raise it`,
-        { quota: 'maxFunctions', namespace },
-      );
+    if (isNew) await this.checkRoom(namespace, name);
+  }
+
+  /**
+   * Stores a deploy (`store`) so that maxFunctions holds under racing deploys:
+   * while the namespace has that quota, its new functions are stored one at a
+   * time, across front ends (a slot of max 1 under a key no namespace can have),
+   * each counted again just before its write.
+   */
+  async deploying<T>(functionName: string, isNew: boolean, store: () => Promise<T>): Promise<T> {
+    const { namespace, name } = splitQualified(functionName);
+    if (!isNew || (await this.quotasOf(namespace)).maxFunctions === undefined) return store();
+    const release = await this.deployLock(namespace);
+    try {
+      const exists = await this.sql.get('SELECT name FROM functions WHERE name = ?', [functionName]);
+      if (!exists) await this.checkRoom(namespace, name);
+      return await store();
+    } finally {
+      await release();
+    }
+  }
+
+  private async checkRoom(namespace: string, name: string): Promise<void> {
+    const max = (await this.quotasOf(namespace)).maxFunctions;
+    if (max === undefined || (await this.functionCount(namespace)) < max) return;
+    throw new NimbusError(
+      'bad_request',
+      `namespace "${namespace}" is at its quota maxFunctions (${max} functions); delete one before deploying "${name}", or ask the operator to raise it`,
+      { quota: 'maxFunctions', namespace },
+    );
+  }
+
+  /** The namespace's deploy lock (a slot of max 1), waited for: a store takes milliseconds, so a deploy waits rather than fails. */
+  private async deployLock(namespace: string): Promise<Release> {
+    for (const until = Date.now() + DEPLOY_WAIT_MS; ;) {
+      const release = await this.counter.acquire(`${namespace}#deploy`, 1);
+      if (release) return release;
+      if (Date.now() > until)
+        throw new NimbusError(
+          'unavailable',
+          `another deploy of a new function held namespace "${namespace}"'s deploy lock for ${DEPLOY_WAIT_MS / 1000} s; retry`,
+        );
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 30));
+    }
   }
 
   /** Memory asked for in a namespace (a deploy, a sandbox resize) within maxMemoryMb: 400 otherwise. */
