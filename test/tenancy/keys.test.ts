@@ -84,6 +84,17 @@ describe('namespaces and keys', () => {
     );
     assert.equal(record.json.functionName, 'hello');
     assert.equal(record.json.namespace, 'team-a');
+    const queued = await t.request('POST', '/v1/functions/hello/invoke?async=1', { name: 'later' }, inv);
+    assert.equal(queued.status, 202, queued.text);
+    // Root in default does not see it (t.settled would wait forever); the namespace's reader does.
+    const path = `/v1/activations/${queued.json.activationId}`;
+    assert.equal((await t.request('GET', path)).status, 404);
+    let done = (await t.request('GET', path, undefined, reader)).json;
+    for (let i = 0; i < 300 && ['queued', 'running'].includes(done.status); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      done = (await t.request('GET', path, undefined, reader)).json;
+    }
+    assert.deepEqual([done.functionName, done.namespace, done.status], ['hello', 'team-a', 'success']);
     // Root without a header is in default, where no "hello" exists; with the header it sees team-a's.
     assert.equal((await t.request('GET', '/v1/functions/hello')).status, 404);
     const asRoot = await t.request('GET', '/v1/functions/hello', undefined, { 'x-nimbus-namespace': 'team-a' });

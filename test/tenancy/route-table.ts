@@ -67,6 +67,14 @@ export const ROUTE_TABLE: RouteRow[] = [
     body: {},
   },
   {
+    method: 'POST',
+    url: '/v1/functions/:name/invoke',
+    permission: 'invoke',
+    scoped: 'the async path takes the same qualified name before anything is stored',
+    query: '?async=1',
+    body: {},
+  },
+  {
     method: 'ANY',
     url: '/fn/:name',
     permission: 'invoke',
