@@ -4,6 +4,7 @@
 // on the store in this process (KvStore over store.sql, SQLite), in one run.
 // A function runs N operations one after another and times them itself, so the
 // HTTP call around it is not counted.
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,6 +42,26 @@ async function direct(kv: KvStore, fn: string): Promise<KvBenchRow> {
   };
 }
 
+/** The floor of any answer from another process: a Node IPC message to a child and back, one at a time. */
+async function ipcFloor(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', "process.on('message', (m) => process.send(m))"], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const echo = (i: number) =>
+    new Promise<void>((resolve) => {
+      child.once('message', () => resolve());
+      child.send(i);
+    });
+  try {
+    for (let i = 0; i < 100; i++) await echo(i);
+    const t = performance.now();
+    for (let i = 0; i < OPS; i++) await echo(i);
+    return ((performance.now() - t) * 1000) / OPS;
+  } finally {
+    child.kill();
+  }
+}
+
 export async function kvBench(): Promise<{ rows: KvBenchRow[]; text: string }> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-bench-kv-'));
   const platform = await startPlatform({ dataDir, port: 0, logLevel: 'warn' });
@@ -71,6 +92,7 @@ export async function kvBench(): Promise<{ rows: KvBenchRow[]; text: string }> {
     await platform.close();
     await rm(dataDir, { recursive: true, force: true });
   }
+  const floor = await ipcFloor();
   const base = rows[0]!;
   const text = table([
     ['from', 'get µs', 'get × direct', 'put µs', 'put × direct'],
@@ -81,6 +103,7 @@ export async function kvBench(): Promise<{ rows: KvBenchRow[]; text: string }> {
       r.putUs.toFixed(1),
       (r.putUs / base.putUs).toFixed(1),
     ]),
+    ['floor: Node IPC round trip to a child process', floor.toFixed(1), (floor / base.getUs).toFixed(1), '', ''],
   ]);
   return { rows, text };
 }
