@@ -14,10 +14,11 @@ if (parts.has('kv')) {
   );
 }
 
-// Publish-to-activation latency and fan-out (1 topic x 10 subscribers), embedded.
+// Publish-to-activation latency and fan-out (1 topic x 10 subscribers), embedded and cluster.
 if (parts.has('topics')) {
   const { text } = await topicsBench();
+  const engine = process.env.BENCH_TOPIC_ENGINE ?? 'isolate';
   console.log(
-    `\nTopics (embedded: SQLite, memory bus; engine ${process.env.BENCH_TOPIC_ENGINE ?? 'isolate'})\n${text}`,
+    `\nTopics (engine ${engine}; embedded: SQLite, memory bus; cluster: 1 front end + 2 invokers, JetStream, PostgreSQL)\n${text}`,
   );
 }

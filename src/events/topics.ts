@@ -75,26 +75,33 @@ export async function publish(
     ? createHash('sha256').update(`${namespace}\u0000${topic}\u0000${idempotencyKey}`).digest('hex').slice(0, 32)
     : randomUUID().replace(/-/g, '');
   const out: Published = { messageId, activationIds: [], skipped: [] };
-  for (const t of index.subscribers(namespace, topic)) {
-    if (t.spec.type !== 'topic' || !matchesFilter(t.spec.filter, event)) continue;
-    try {
-      const accepted = await firer.fire({
+  const matching = index
+    .subscribers(namespace, topic)
+    .filter((t) => t.spec.type === 'topic' && matchesFilter(t.spec.filter, event));
+  // All subscribers at once (their bus publishes overlap); every one is settled before the answer.
+  const results = await Promise.allSettled(
+    matching.map((t) =>
+      firer.fire({
         namespace,
         ref: t.spec.function,
         event,
         idempotencyKey: `topic:${messageId}:${t.name}`,
         trigger: 'topic',
         ...(chainDepth ? { chainDepth } : {}),
-      });
-      out.activationIds.push(accepted.activationId);
-    } catch (e) {
-      // A target that does not resolve (a deleted version, an unknown alias) skips that subscriber. Anything
-      // else (the store or bus down: 503, a namespace's rate quota: 429) fails the publish; a retry with
-      // the same key stores what is missing and answers the ids stored before.
-      const code = (e as { code?: string }).code;
-      if (code !== 'not_found' && code !== 'bad_request') throw e;
-      out.skipped.push({ trigger: t.name, reason: (e as Error).message });
+      }),
+    ),
+  );
+  for (const [i, r] of results.entries()) {
+    if (r.status === 'fulfilled') {
+      out.activationIds.push(r.value.activationId);
+      continue;
     }
+    // A target that does not resolve (a deleted version, an unknown alias) skips that subscriber. Anything
+    // else (the store or bus down: 503, a namespace's rate quota: 429) fails the publish; a retry with
+    // the same key stores what is missing and answers the ids stored before.
+    const code = (r.reason as { code?: string }).code;
+    if (code !== 'not_found' && code !== 'bad_request') throw r.reason;
+    out.skipped.push({ trigger: matching[i]?.name ?? '', reason: (r.reason as Error).message });
   }
   return out;
 }
