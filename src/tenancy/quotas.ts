@@ -1,10 +1,12 @@
 // Enforces a namespace's quotas (quota-spec.ts) on every way a function runs:
-// the dispatcher asks `admit` (invocations per minute) for each new sync or
-// HTTP call and the async scheduler at accept, and every execution, sync or
-// async attempt, holds a concurrency slot from `enter` until it ends. The
-// function service asks `checkDeploy` before it stores anything. A namespace's
-// quotas are read from the namespaces table and cached for CACHE_MS, so a
-// namespace without quotas costs no round trip per call.
+// the invocation service asks `admit` (invocations per minute) for each new
+// sync or HTTP call and the async scheduler at accept (API, triggers, topics);
+// the dispatcher holds a concurrency slot from `enter` around every run (sync,
+// async attempt, sequence step) until it ends. The function service asks
+// `checkDeploy` before it stores anything and stores through `deploying`, so
+// that racing deploys cannot pass maxFunctions. A namespace's quotas are read
+// from the namespaces table and cached for CACHE_MS, so a namespace without
+// quotas costs no round trip per call.
 import type { SqlDb } from '../storage/sql-db.ts';
 import { NimbusError } from '../shared/errors.ts';
 import { DEFAULT_NAMESPACE, splitQualified } from './names.ts';
