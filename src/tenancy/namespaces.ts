@@ -103,6 +103,8 @@ export async function deleteNamespace(deps: DeleteDeps, name: string, force: boo
   for (const q of owned) await deps.deleteFunction(q).catch(ignoreNotFound);
   await deps.sql.batch([
     ...cleanups.flatMap((c) => c(name)),
+    // Its activation records too: a team that later gets the same name must not read the old team's.
+    { sql: 'DELETE FROM activations WHERE function_name LIKE ?', args: [`${name}/%`] },
     { sql: 'DELETE FROM api_keys WHERE namespace = ?', args: [name] },
     { sql: 'DELETE FROM namespaces WHERE name = ?', args: [name] },
   ]);

@@ -151,6 +151,8 @@ describe('namespaces and keys', () => {
 
   it('deletes a namespace only when empty or forced, never default', async () => {
     assert.equal((await t.request('DELETE', '/v1/namespaces/default')).status, 400);
+    const before = await t.request('GET', '/v1/activations', undefined, { 'x-nimbus-namespace': 'team-a' });
+    assert.ok(before.json.activations.length >= 2, 'the calls above left records');
     const busy = await t.request('DELETE', '/v1/namespaces/team-a');
     assert.equal(busy.status, 409);
     assert.match(busy.json.error.message, /hello/);
@@ -164,6 +166,8 @@ describe('namespaces and keys', () => {
     assert.equal(forced.status, 200, forced.text);
     assert.deepEqual(forced.json.functions, ['hello']);
     assert.equal((await t.request('POST', '/v1/namespaces', { name: 'team-a' })).status, 201);
+    // A namespace made again under the old name starts empty: no triggers, secrets or records of the old one.
+    assert.deepEqual((await t.request('GET', '/v1/activations', undefined, inA)).json.activations, []);
     assert.deepEqual((await t.request('GET', '/v1/triggers', undefined, inA)).json.triggers, []);
     assert.deepEqual((await t.request('GET', '/v1/secrets', undefined, inA)).json.secrets, []);
     assert.equal((await t.request('DELETE', '/v1/namespaces/team-a')).status, 200);
