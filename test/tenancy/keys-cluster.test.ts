@@ -55,4 +55,18 @@ describe('keys across front ends', async () => {
       await db.end();
     }
   });
+
+  it('deletes a namespace through one front end, and the other sees it gone', async () => {
+    const ops = { 'x-nimbus-namespace': 'ops' };
+    const code = 'exports.handler = async () => 1';
+    assert.equal((await call(fe1, 'PUT', '/v1/functions/job', { runtime: 'nodejs', code }, ops)).status, 201);
+    const admin = await call(fe1, 'POST', '/v1/keys', { namespace: 'ops', role: 'admin' });
+    assert.equal((await call(fe2, 'DELETE', '/v1/namespaces/ops')).status, 409);
+    const forced = await call(fe2, 'DELETE', '/v1/namespaces/ops?force=1');
+    assert.equal(forced.status, 200, forced.text);
+    assert.deepEqual(forced.json.functions, ['job']);
+    assert.equal((await call(fe1, 'GET', '/v1/functions', undefined, ops)).status, 404);
+    const auth = { authorization: `Bearer ${admin.json.key}` };
+    assert.equal((await call(fe1, 'GET', '/v1/functions', undefined, auth)).status, 401);
+  });
 });
