@@ -109,6 +109,21 @@ export const NimbusOptions = z.object({
    */
   keepAliveMs: z.number().int().min(100).default(600_000),
   /**
+   * The autoscaler's stable window (src/engine/autoscale/): sandboxes above one are removed once the concurrency averaged over it falls, ms.
+   * @default 60000
+   */
+  autoscaleStableWindowMs: z.number().int().min(100).default(60_000),
+  /**
+   * The autoscaler's panic window: a rise over it to twice the sandboxes a pool holds scales up at once and stops scale-down, ms.
+   * @default 6000
+   */
+  autoscalePanicWindowMs: z.number().int().min(10).default(6_000),
+  /**
+   * How often each pool applies the autoscaler's decision, ms.
+   * @default 2000
+   */
+  autoscaleIntervalMs: z.number().int().min(10).default(2_000),
+  /**
    * Invocations that may wait for a busy function before 429, per function.
    * @default 100
    */
@@ -195,7 +210,7 @@ export const NimbusOptions = z.object({
   sandboxMemoryTotalMb: z.number().int().min(128).optional(),
   /**
    * API key clients must send, 16 characters or more.
-   * @default none on a loopback host; beyond it, the data dir's api-key file, generated on first start
+   * @default none on a loopback host (unless requireKey); beyond it, the data dir's api-key file, generated on first start
    */
   apiKey: z.string().min(16).optional(),
   /**
@@ -204,6 +219,31 @@ export const NimbusOptions = z.object({
    * @default false
    */
   requireKey: z.boolean().default(false),
+  /**
+   * Cost report (src/reports/): serverless price per GB-second, USD (AWS Lambda x86 list price).
+   * @default 0.0000166667
+   */
+  costGbSecondUsd: z.number().min(0).max(1).default(0.0000166667),
+  /**
+   * Cost report: serverless price per million requests, USD (AWS Lambda list price).
+   * @default 0.2
+   */
+  costPerMillionRequestsUsd: z.number().min(0).max(1000).default(0.2),
+  /**
+   * Cost report: one always-on VM's price per hour, USD (AWS c5.large, 2 vCPU / 4 GiB, on-demand Linux, us-east-1).
+   * @default 0.085
+   */
+  costVmHourUsd: z.number().min(0).max(1000).default(0.085),
+  /**
+   * Cost report: vCPUs of one VM; each runs one call at a time.
+   * @default 2
+   */
+  costVmVcpus: z.number().int().min(1).max(1024).default(2),
+  /**
+   * Cost report: memory of one VM, MB.
+   * @default 4096
+   */
+  costVmMemoryMb: z.number().int().min(128).max(16_777_216).default(4096),
   /**
    * Defaults for functions whose deploy does not say (see FunctionDefaults).
    * @default FunctionDefaults' own defaults
@@ -226,7 +266,7 @@ export const COMPUTED_DEFAULTS = Object.freeze({
   functionsPort: 'port + 1; any free port when port is 0',
   maxSandboxesTotal: "one per 64 MB of the machine's memory, at most 1000",
   sandboxMemoryTotalMb: "three quarters of the machine's memory",
-  apiKey: "none on a loopback host; beyond it, the data dir's api-key file, generated on first start",
+  apiKey: "none on a loopback host (unless requireKey); beyond it, the data dir's api-key file, generated on first start",
 } satisfies Partial<Record<keyof NimbusOptions, string>>);
 
 /** The log levels a platform process takes (pino's). */
