@@ -10,6 +10,7 @@ import type { EngineKind, InvokeCall, SandboxSpec } from './driver.ts';
 import type { GuestMessage } from '../guest/protocol.ts';
 import type { KvRequest } from '../guest/kv-protocol.ts';
 import { answerKv } from './kv-answer.ts';
+import { KV_LIMITS } from '../guest/kv-client.guest.ts';
 import { NimbusError } from '../shared/errors.ts';
 import { BaseSandbox, type DeathCause, type PendingCall } from './sandbox-base.ts';
 
@@ -44,7 +45,9 @@ export class AgentSandbox extends BaseSandbox {
     private readonly proc: AgentProcess,
   ) {
     super(spec);
-    const maxFrame = spec.resultLimitBytes * 2 + spec.logLimitBytes * 2 + 256 * 1024;
+    // A KV put carries up to 1 MB of JSON, escaped once more in its frame: room for it whatever the result limit.
+    const maxFrame =
+      Math.max(spec.resultLimitBytes * 2 + spec.logLimitBytes * 2, KV_LIMITS.valueBytes * 2) + 256 * 1024;
     this.channel = new AgentChannel(proc.channel, maxFrame);
     proc.stderr?.on('data', (c: Buffer) => {
       this.stderrTail = (this.stderrTail + c.toString('utf8')).slice(-4096);

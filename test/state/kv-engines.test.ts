@@ -119,4 +119,11 @@ await forEachDriver(({ kind, kit, ms }) => {
     assert.equal(caught.after, 'still works');
     assert.equal(s.state, 'ready');
   });
+
+  it('carries a value at the 1 MB limit whatever the sandbox’s result limit', { timeout }, async () => {
+    const s = await kit.create(fx['kv-lambda'], { ...fn().spec('bigPut'), resultLimitBytes: 64 * 1024 });
+    const chars = (1024 * 1024) / 2 - 2; // JSON: a quote and a backslash each, plus the two quotes around
+    assert.equal(valueOf(await kit.invoke(s, event({ chars }))), chars);
+    assert.equal(s.state, 'ready');
+  });
 });
