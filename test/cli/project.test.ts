@@ -42,6 +42,7 @@ functions:
     memoryMb: 192
     env:
       WORD: hello
+      COUNT: 3
   beta:
     code: beta # a directory
     timeoutMs: 5000
@@ -70,7 +71,10 @@ describe('nimbus deploy with nimbus.yaml', () => {
     const dir = path.join(root, ns);
     await mkdir(path.join(dir, 'beta'), { recursive: true });
     await writeFile(path.join(dir, 'nimbus.yaml'), yamlOf(ns, yamlExtra));
-    await writeFile(path.join(dir, 'alpha.js'), 'exports.handler = async () => ({ alpha: process.env.WORD, gen: 1 });');
+    await writeFile(
+      path.join(dir, 'alpha.js'),
+      'exports.handler = async () => ({ alpha: process.env.WORD + process.env.COUNT, gen: 1 });',
+    );
     await writeFile(path.join(dir, 'beta/index.js'), 'exports.handler = async (e) => ({ beta: e.x ?? null });');
     return { dir, ns, run: (...a) => nimbus(dir, t.url, ...a) };
   }
@@ -86,7 +90,8 @@ describe('nimbus deploy with nimbus.yaml', () => {
     assert.match(first.stdout, /\+ create\s+function beta/);
     assert.match(first.stdout, /created function alpha v1/);
     assert.match(first.stdout, /created function beta v1/);
-    assert.deepEqual((await invoke(p.ns, 'alpha')).json, { alpha: 'hello', gen: 1 });
+    // COUNT: 3 in YAML is a number; the environment gets its text.
+    assert.deepEqual((await invoke(p.ns, 'alpha')).json, { alpha: 'hello3', gen: 1 });
     assert.deepEqual((await invoke(p.ns, 'beta', { x: 3 })).json, { beta: 3 });
     assert.equal((await get(p.ns, '/v1/functions/beta')).json.config.timeoutMs, 5000);
     // The project's functions are in its namespace, not in default.
@@ -172,7 +177,7 @@ describe('nimbus deploy with nimbus.yaml', () => {
     const invalid = await p.run('deploy');
     assert.equal(invalid.code, 2);
     assert.match(invalid.stderr, /nimbus\.yaml:5:5: functions\.alpha\.memoryMb: .*128/);
-    assert.match(invalid.stderr, /nimbus\.yaml:11:5: functions\.beta\.colour: unknown field "colour"/);
+    assert.match(invalid.stderr, /nimbus\.yaml:12:5: functions\.beta\.colour: unknown field "colour"/);
 
     await writeFile(path.join(p.dir, 'nimbus.yaml'), yamlOf(p.ns).replace('code: alpha.js', 'code: missing.js'));
     const missing = await p.run('deploy');
@@ -186,7 +191,7 @@ describe('nimbus deploy with nimbus.yaml', () => {
     await writeFile(path.join(p.dir, 'beta/index.js'), 'exports.handler = async (e) => ({ beta: ');
     const r = await p.run('deploy');
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /nimbus\.yaml:8:3: functions\.beta: compile_error/);
+    assert.match(r.stderr, /nimbus\.yaml:9:3: functions\.beta: compile_error/);
     assert.match(r.stderr, /nothing was applied: 1 of 2 functions do not deploy/);
     assert.doesNotMatch(r.stdout, /created/);
     assert.equal((await get(p.ns, '/v1/functions/alpha')).status, 404);
@@ -211,7 +216,7 @@ triggers:
     await writeFile(path.join(p.dir, 'beta/index.js'), 'exports.handler = async () => ({ beta: "v2" });');
     const second = await p.run('deploy');
     assert.equal(second.code, 0, second.stderr);
-    assert.match(second.stdout, /~ update\s+alias beta:live\s+v1 -> latest/);
+    assert.match(second.stdout, /~ update\s+alias beta:live\s+v1 -> latest \(the version this deploy makes\)/);
     assert.match(second.stdout, /= unchanged\s+trigger nightly/);
     assert.equal((await get(p.ns, '/v1/functions/beta/aliases/live')).json.version, 2);
     const third = await p.run('deploy');
@@ -228,7 +233,7 @@ triggers:
 `);
     const r = await p.run('deploy');
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /nimbus\.yaml:14:5: triggers\.nightly: invalid schedule "every night"/);
+    assert.match(r.stderr, /nimbus\.yaml:15:5: triggers\.nightly: invalid schedule "every night"/);
     assert.equal((await get(p.ns, '/v1/functions')).json.functions.length, 0);
   });
 
@@ -253,8 +258,8 @@ triggers:
   it('names the secrets that must exist; a missing one stops the deploy before any write', async () => {
     const p = await project();
     const withSecret = yamlOf(p.ns).replace(
-      '      WORD: hello',
-      '      WORD: hello\n    secrets:\n      DB_PASSWORD: db-pass',
+      '      COUNT: 3',
+      '      COUNT: 3\n    secrets:\n      DB_PASSWORD: db-pass',
     );
     await writeFile(path.join(p.dir, 'nimbus.yaml'), withSecret);
     await writeFile(
@@ -263,7 +268,7 @@ triggers:
     );
     const missing = await p.run('deploy');
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /nimbus\.yaml:8:5: functions\.alpha: .*db-pass/);
+    assert.match(missing.stderr, /nimbus\.yaml:9:5: functions\.alpha: .*db-pass/);
     assert.match(missing.stderr, /nothing was applied/);
     assert.equal((await get(p.ns, '/v1/functions')).json.functions.length, 0);
 
@@ -284,8 +289,8 @@ triggers:
   it('deploys the functions a destination or a sequence names before the ones that name them', async () => {
     const p = await project();
     const yaml = yamlOf(p.ns).replace(
-      '      WORD: hello',
-      '      WORD: hello\n    destinations:\n      onFailure: { function: beta }',
+      '      COUNT: 3',
+      '      COUNT: 3\n    destinations:\n      onFailure: { function: beta }',
     );
     await writeFile(
       path.join(p.dir, 'nimbus.yaml'),
@@ -306,7 +311,7 @@ triggers:
     // Two new functions that name each other cannot be deployed in any order: refused before any write.
     const q = await project();
     const cyclic = yamlOf(q.ns)
-      .replace('      WORD: hello', '      WORD: hello\n    destinations:\n      onFailure: { function: beta }')
+      .replace('      COUNT: 3', '      COUNT: 3\n    destinations:\n      onFailure: { function: beta }')
       .replace('    timeoutMs: 5000', '    timeoutMs: 5000\n    destinations:\n      onSuccess: { function: alpha }');
     await writeFile(path.join(q.dir, 'nimbus.yaml'), cyclic);
     const refused = await q.run('deploy');

@@ -29,7 +29,7 @@ export async function deployProject(file: string, o: ProjectDeployOptions): Prom
   const todo = plan.steps.filter((s) => s.apply);
   if (o.dryRun)
     return print(todo.length ? `dry run: nothing applied (${todo.length} to change)` : 'dry run: nothing to change');
-  if (!todo.length) return print('nothing to change: the namespace is as nimbus.yaml says');
+  if (!todo.length) return print('nothing to change: what nimbus.yaml declares is deployed as it says');
   const ctx = { versions: plan.versions };
   const done: string[] = [];
   for (const step of todo) {

@@ -35,7 +35,7 @@ export async function loadProject(file: string): Promise<Project> {
     throw new CliError(`${at(first.pos[0])}: malformed YAML: ${what}${context ? `\n${context.trimEnd()}` : ''}`, 2);
   }
   const where = (fieldPath: readonly PropertyKey[]) => at(locate(doc, fieldPath));
-  const parsed = ProjectSpec.safeParse(doc.toJS() ?? {});
+  const parsed = ProjectSpec.safeParse(envAsText(doc.toJS() ?? {}));
   if (!parsed.success) throw new CliError(parsed.error.issues.map((i) => describe(i, where)).join('\n'), 2);
   const project: Project = { file, dir: path.dirname(path.resolve(file)), spec: parsed.data, where };
   for (const [name, fn] of Object.entries(project.spec.functions)) {
@@ -49,6 +49,22 @@ export async function loadProject(file: string): Promise<Project> {
     });
   }
   return project;
+}
+
+/**
+ * YAML reads `PORT: 8080` or `DEBUG: true` as a number or a boolean; an environment holds text, so
+ * env values that are plain scalars become their text (as a shell would see them) before the check.
+ */
+function envAsText(raw: unknown): unknown {
+  const functions = (raw as { functions?: unknown } | null)?.functions;
+  if (typeof functions !== 'object' || functions === null) return raw;
+  for (const fn of Object.values(functions)) {
+    const env = (fn as { env?: unknown } | null)?.env;
+    if (typeof env !== 'object' || env === null || Array.isArray(env)) continue;
+    for (const [k, v] of Object.entries(env))
+      if (typeof v === 'number' || typeof v === 'boolean') (env as Record<string, unknown>)[k] = String(v);
+  }
+  return raw;
 }
 
 function describe(issue: z.core.$ZodIssue, where: Project['where']): string {

@@ -49,7 +49,10 @@ export async function planAliases(
       const target = want.version === 'latest' ? (fnChanges ? undefined : before?.version) : want.version;
       const had = existing.get(alias);
       const same = had !== undefined && target === had.version && sameWeights(had.weights, want.weights);
-      const label = want.version === 'latest' ? `latest${target ? ` (v${target})` : ''}` : `v${want.version}`;
+      const label =
+        want.version === 'latest'
+          ? `latest (${target ? `v${target}` : 'the version this deploy makes'})`
+          : `v${want.version}`;
       steps.push({
         kind: 'alias',
         name: `${name}:${alias}`,
