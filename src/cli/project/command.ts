@@ -27,10 +27,11 @@ export async function projectFile(target: string | undefined, o: ModeFlags): Pro
   const oneFunction = ['name', 'engine', 'memory', 'timeout', 'handler', 'concurrency'].filter(
     (f) => o[f] !== undefined,
   );
-  if (Object.keys((o.env as object | undefined) ?? {}).length) oneFunction.push('env');
+  for (const repeatable of ['env', 'secret'])
+    if (Object.keys((o[repeatable] as object | undefined) ?? {}).length) oneFunction.push(repeatable);
   if (oneFunction.length)
     throw new CliError(
-      `${oneFunction.map((f) => `--${f}`).join(', ')} configure one function; in ${file} set them under functions.<name>`,
+      `${oneFunction.map((f) => `--${f}`).join(', ')} apply to one function; in ${file} say it under functions.<name>`,
       2,
     );
   return file;
