@@ -5,6 +5,7 @@
 // step's status and error. The same code serves sync calls and async attempts
 // (the scheduler hands the queued parent's id in).
 import type { RunReply, RunRequest } from '../engine/messages.ts';
+import { pendingRecord } from '../engine/records.ts';
 import type { ActivationRecord, Store, VersionRecord } from '../storage/store.ts';
 import { NimbusError, isNimbusError } from '../shared/errors.ts';
 import { isoTime } from '../shared/iso-time.ts';
@@ -98,27 +99,18 @@ export class SequenceRunner {
 
 function parentRecord(seq: VersionRecord, req: RunRequest, started: number): ActivationRecord {
   return {
-    id: req.activationId,
-    functionName: seq.name,
-    functionVersion: seq.version,
-    engine: 'sequence',
-    trigger: req.trigger,
-    status: 'running',
-    cold: null,
-    invoker: null,
-    sandboxId: null,
+    ...pendingRecord({
+      id: req.activationId,
+      functionName: seq.name,
+      functionVersion: seq.version,
+      engine: 'sequence',
+      trigger: req.trigger,
+      status: 'running',
+      createdAt: req.createdAt,
+    }),
     attempts: req.attempt,
     queuedMs: started - req.acceptedAt,
-    initMs: null,
-    runMs: null,
-    createdAt: req.createdAt,
     startedAt: isoTime(started),
-    endedAt: null,
-    result: null,
-    error: null,
-    logs: '',
-    logsTruncated: false,
-    maxMemoryMb: null,
     gbSeconds: 0,
     childActivationIds: [],
     ...(req.parentActivationId ? { parentActivationId: req.parentActivationId } : {}),

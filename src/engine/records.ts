@@ -85,3 +85,30 @@ export function buildRecord(facts: RunFacts, end: RunEnd): ActivationRecord {
     ...(facts.req.chainDepth ? { chainDepth: facts.req.chainDepth } : {}),
   };
 }
+
+/** A record before anything ran: what is known at acceptance, every measurement still empty. */
+export function pendingRecord(
+  known: Pick<
+    ActivationRecord,
+    'id' | 'functionName' | 'functionVersion' | 'engine' | 'trigger' | 'status' | 'createdAt'
+  >,
+): ActivationRecord {
+  return {
+    ...known,
+    cold: null,
+    invoker: null,
+    sandboxId: null,
+    attempts: 0,
+    queuedMs: null,
+    initMs: null,
+    runMs: null,
+    startedAt: null,
+    endedAt: null,
+    result: null,
+    error: null,
+    logs: '',
+    logsTruncated: false,
+    maxMemoryMb: null,
+    gbSeconds: null,
+  };
+}

@@ -11,6 +11,7 @@ import { Redeliver, type Bus, type QueueMessage, type Unsubscribe } from '../bus
 import type { NimbusConfig } from '../config/options.ts';
 import { ASYNC_QUEUE, type RunRequest } from '../engine/messages.ts';
 import type { Composer } from '../compose/composer.ts';
+import { pendingRecord } from '../engine/records.ts';
 import type { InvokeInput } from '../guest/protocol.ts';
 import type { ActivationRecord, FunctionRecord, QueueEntry, Store, VersionRecord } from '../storage/store.ts';
 import { FUNCTION_FAILURES, NimbusError, isNimbusError, type ErrorCode } from '../shared/errors.ts';
@@ -83,28 +84,15 @@ export class AsyncScheduler {
     await this.dispatcher.quotas?.admit(fn.name); // 429 past the namespace's invocationsPerMinute
     const now = new Date();
     const record: ActivationRecord = {
-      id: newActivationId(),
-      functionName: fn.name,
-      functionVersion: fn.version,
-      engine: fn.config.engine,
-      trigger,
-      status: 'queued',
-      cold: null,
-      invoker: null,
-      sandboxId: null,
-      attempts: 0,
-      queuedMs: null,
-      initMs: null,
-      runMs: null,
-      createdAt: now.toISOString(),
-      startedAt: null,
-      endedAt: null,
-      result: null,
-      error: null,
-      logs: '',
-      logsTruncated: false,
-      maxMemoryMb: null,
-      gbSeconds: null,
+      ...pendingRecord({
+        id: newActivationId(),
+        functionName: fn.name,
+        functionVersion: fn.version,
+        engine: fn.config.engine,
+        trigger,
+        status: 'queued',
+        createdAt: now.toISOString(),
+      }),
       ...(alias ? { alias } : {}),
       ...(chainDepth ? { chainDepth } : {}),
     };
