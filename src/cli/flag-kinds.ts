@@ -110,3 +110,13 @@ export const apiKey: Parse<string> = (raw, flag) => {
 };
 
 export const text: Parse<string> = (raw) => raw;
+
+/** A decimal number from min to max, such as a price in USD: 0.085 or 1.5e-5. */
+export const decimal =
+  ({ min, max }: { min: number; max: number }): Parse<number> =>
+  (raw, flag) => {
+    const n = Number(raw.trim());
+    if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max)
+      throw bad(`${flag} must be a number from ${min} to ${max}, such as 0.085, got "${raw}"`);
+    return n;
+  };

@@ -16,6 +16,7 @@ import {
   boundsOf,
   yesNo,
   cidr,
+  decimal,
   formatAge,
   invokerName,
   logLevel,
@@ -185,6 +186,46 @@ export const PLATFORM_FLAGS = {
       `${DEFAULTS.activationRetentionPerFunction} (or 0 for no limit)`,
     ),
   }),
+  costGbSecondUsd: def({
+    key: 'costGbSecondUsd',
+    flag: '--cost-gb-second-usd <usd>',
+    env: 'NIMBUS_COST_GB_SECOND_USD',
+    help: 'cost report: serverless price per GB-second (AWS Lambda x86)',
+    default: String(DEFAULTS.costGbSecondUsd),
+    parse: decimal(boundsOf('costGbSecondUsd')),
+  }),
+  costPerMillionRequestsUsd: def({
+    key: 'costPerMillionRequestsUsd',
+    flag: '--cost-per-million-requests-usd <usd>',
+    env: 'NIMBUS_COST_PER_MILLION_REQUESTS_USD',
+    help: 'cost report: serverless price per million requests (AWS Lambda)',
+    default: String(DEFAULTS.costPerMillionRequestsUsd),
+    parse: decimal(boundsOf('costPerMillionRequestsUsd')),
+  }),
+  costVmHourUsd: def({
+    key: 'costVmHourUsd',
+    flag: '--cost-vm-hour-usd <usd>',
+    env: 'NIMBUS_COST_VM_HOUR_USD',
+    help: 'cost report: one always-on VM per hour (AWS c5.large on-demand, us-east-1)',
+    default: String(DEFAULTS.costVmHourUsd),
+    parse: decimal(boundsOf('costVmHourUsd')),
+  }),
+  costVmVcpus: def({
+    key: 'costVmVcpus',
+    flag: '--cost-vm-vcpus <n>',
+    env: 'NIMBUS_COST_VM_VCPUS',
+    help: 'cost report: vCPUs of one VM (each runs one call at a time)',
+    default: String(DEFAULTS.costVmVcpus),
+    parse: wholeNumber(boundsOf('costVmVcpus')),
+  }),
+  costVmMemoryMb: def({
+    key: 'costVmMemoryMb',
+    flag: '--cost-vm-memory-mb <mb>',
+    env: 'NIMBUS_COST_VM_MEMORY_MB',
+    help: 'cost report: memory of one VM, MB',
+    default: String(DEFAULTS.costVmMemoryMb),
+    parse: wholeNumber(boundsOf('costVmMemoryMb')),
+  }),
 } satisfies { [K in Key]?: PlatformFlag<K> };
 
 export type FlagName = keyof typeof PLATFORM_FLAGS;
@@ -196,6 +237,15 @@ export const SHARED_FLAGS = [
   'egressAllow',
   'activationRetentionMs',
   'activationRetentionPerFunction',
+] as const satisfies readonly FlagName[];
+
+/** The cost report's prices (src/reports/), taken by the front ends that serve it. */
+export const COST_FLAGS = [
+  'costGbSecondUsd',
+  'costPerMillionRequestsUsd',
+  'costVmHourUsd',
+  'costVmVcpus',
+  'costVmMemoryMb',
 ] as const satisfies readonly FlagName[];
 
 /** The name an invoker gives itself when not told: this host's name and the process id. */

@@ -9,7 +9,7 @@ import { startPlatform, type PlatformOptions } from '../platform.ts';
 import { deployExamples } from './examples.ts';
 import { CliError } from './client.ts';
 import { closeOnSignals } from './shutdown.ts';
-import { platformFlags, SHARED_FLAGS } from './platform-flags.ts';
+import { COST_FLAGS, platformFlags, SHARED_FLAGS } from './platform-flags.ts';
 
 /** A URL fit for printing: the password hidden. */
 export function redact(url: string): string {
@@ -37,6 +37,7 @@ export const SERVE_FLAGS = platformFlags([
   'apiKey',
   'requireKey',
   ...SHARED_FLAGS,
+  ...COST_FLAGS,
 ]);
 
 export function registerServeCommand(program: Command): void {

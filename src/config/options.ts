@@ -266,7 +266,8 @@ export const COMPUTED_DEFAULTS = Object.freeze({
   functionsPort: 'port + 1; any free port when port is 0',
   maxSandboxesTotal: "one per 64 MB of the machine's memory, at most 1000",
   sandboxMemoryTotalMb: "three quarters of the machine's memory",
-  apiKey: "none on a loopback host (unless requireKey); beyond it, the data dir's api-key file, generated on first start",
+  apiKey:
+    "none on a loopback host (unless requireKey); beyond it, the data dir's api-key file, generated on first start",
 } satisfies Partial<Record<keyof NimbusOptions, string>>);
 
 /** The log levels a platform process takes (pino's). */

@@ -34,6 +34,7 @@ import type { EventsService } from '../events/events-service.ts';
 import { triggerRoutes } from './routes/triggers.ts';
 import { topicRoutes } from './routes/topics.ts';
 import { kvRoutes } from './routes/kv.ts';
+import { reportRoutes } from './routes/reports.ts';
 
 export interface FrontendDeps {
   config: NimbusConfig;
@@ -82,6 +83,7 @@ export function buildServer(deps: FrontendDeps): FastifyInstance {
   if (deps.bus) logRoutes(app, deps.store, deps.bus);
   sandboxRoutes(app, deps.invoker, deps.functions);
   kvRoutes(app, deps.store);
+  reportRoutes(app, deps.store, deps.config);
   namespaceRoutes(app, deps.store, deps.functions, deps.quotas);
   keyRoutes(app, deps.store.sql);
   if (deps.quotas) quotaRoutes(app, deps.store.sql, deps.quotas);

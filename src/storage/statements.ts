@@ -76,7 +76,10 @@ export function activationList(q: ActivationQuery): Statement {
   if (q.namespace === 'default') where.push("function_name NOT LIKE '%/%'");
   else if (q.namespace) (where.push('function_name LIKE ?'), args.push(`${q.namespace}/%`));
   if (q.status) (where.push('status = ?'), args.push(q.status));
-  if (q.before) (where.push('created_at < ?'), args.push(q.before));
+  if (q.before && q.beforeId)
+    (where.push('(created_at < ? OR (created_at = ? AND id < ?))'), args.push(q.before, q.before, q.beforeId));
+  else if (q.before) (where.push('created_at < ?'), args.push(q.before));
+  if (q.after) (where.push('created_at >= ?'), args.push(q.after));
   const sql = `SELECT body FROM activations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
   return { sql, args: [...args, q.limit] };
 }

@@ -14,6 +14,12 @@ export interface FunctionConfig {
   memoryMb: number;
   timeoutMs: number;
   concurrency: number;
+  /** Calls per sandbox the autoscaler aims for (src/engine/autoscale/); absent: concurrency. */
+  targetConcurrency?: number;
+  /** Idle keep-alive in ms (fixed); absent: learned per function (src/engine/keepalive/). */
+  keepAlive?: number;
+  /** Which sync records are stored (src/engine/records-policy.ts); absent: all. */
+  records?: 'errors' | { sample: number };
   minSandboxes: number;
   maxSandboxes: number;
   network: boolean;
@@ -144,6 +150,10 @@ export interface ActivationQuery {
   limit: number;
   /** Only records created before this ISO time (paging). */
   before?: string;
+  /** With `before`: also the records created at that very time whose id sorts before this one (paging without losing ties). */
+  beforeId?: string;
+  /** Only records created at or after this ISO time (a time range, as the cost report reads). */
+  after?: string;
 }
 
 /** A version just deployed. */

@@ -107,6 +107,22 @@ export const ROUTE_TABLE: RouteRow[] = [
     query: '?function=:name',
     expect: 200,
   },
+  // The cost report (routes/reports.ts).
+  {
+    method: 'GET',
+    url: '/v1/reports/cost',
+    permission: 'read',
+    scoped:
+      "reads only the principal namespace's activation records (ActivationQuery.namespace); ?function= is qualified",
+  },
+  {
+    method: 'GET',
+    url: '/v1/reports/cost',
+    permission: 'read',
+    scoped: "?function= names a function of the principal namespace: B's report of A's name counts no call",
+    query: '?function=:name',
+    expect: 200,
+  },
   // Live logs (routes/logs.ts).
   {
     method: 'GET',
