@@ -8,7 +8,7 @@ import type { AsyncScheduler } from '../scheduler/async-scheduler.ts';
 import { NimbusError, isNimbusError } from '../shared/errors.ts';
 import type { Store } from '../storage/store.ts';
 import { qualify, splitQualified } from '../tenancy/names.ts';
-import { CronTicker } from './cron-ticker.ts';
+import { CronTicker, MISSED_GRACE_MS } from './cron-ticker.ts';
 import { PgLeadership, soleLeader, type Leadership } from './cron-leader.ts';
 import { Firer, type ResolveTarget } from './fire.ts';
 import { TopicIndex, publish, type Published } from './topics.ts';
@@ -85,6 +85,16 @@ export class EventsService {
     const t = await this.triggers.get(namespace, name);
     if (!t) throw notFound(name);
     return t;
+  }
+
+  /** A cron trigger's schedule as it stands: the last tick fired (null before the first) and the next one. */
+  async schedule(t: TriggerRecord): Promise<{ lastTick: string | null; nextTick: string | null } | undefined> {
+    if (t.spec.type !== 'cron') return undefined;
+    const last = await this.triggers.lastTick(t.namespace, t.name);
+    if (last === undefined) return undefined;
+    const fired = last > Date.parse(t.updatedAt);
+    const next = compileSchedule(t.spec).nextRun(new Date(Math.max(last, Date.now() - MISSED_GRACE_MS)));
+    return { lastTick: fired ? new Date(last).toISOString() : null, nextTick: next?.toISOString() ?? null };
   }
 
   list(namespace: string): Promise<TriggerRecord[]> {

@@ -137,6 +137,15 @@ export class TriggerStore {
     return rows.map((r) => ({ record: toRecord(r), lastTick: Number(r.last_tick) }));
   }
 
+  /** The last tick a cron trigger fired (ms; when it was set, before its first), undefined without cron state. */
+  async lastTick(namespace: string, name: string): Promise<number | undefined> {
+    const row = await this.sql.get<{ last_tick: number | string }>(
+      'SELECT last_tick FROM cron_state WHERE namespace = ? AND name = ?',
+      [namespace, name],
+    );
+    return row && Number(row.last_tick);
+  }
+
   /** Moves a cron trigger's schedule on past `tick` (never back: a slower second leader cannot rewind it). */
   async advance(namespace: string, name: string, tick: number): Promise<void> {
     await this.sql.run('UPDATE cron_state SET last_tick = ? WHERE namespace = ? AND name = ? AND last_tick < ?', [

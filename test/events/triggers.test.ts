@@ -34,6 +34,9 @@ describe('cron triggers (embedded)', () => {
     assert.equal(put.json.type, 'cron');
     const startedAt = Date.now();
     await new Promise((r) => setTimeout(r, 5500));
+    const seen = await tp.request('GET', '/v1/triggers/each-second');
+    assert.ok(Date.parse(seen.json.lastTick) > startedAt, seen.text);
+    assert.ok(Date.parse(seen.json.nextTick) > Date.parse(seen.json.lastTick), seen.text);
     assert.equal((await tp.request('DELETE', '/v1/triggers/each-second')).status, 200);
     const stoppedAt = Date.now();
     await new Promise((r) => setTimeout(r, 1500)); // no tick after the delete
@@ -90,6 +93,8 @@ describe('cron triggers (embedded)', () => {
     assert.equal((await tp.request('PUT', '/v1/triggers/yearly', spec)).status, 200); // replaced
     const got = await tp.request('GET', '/v1/triggers/yearly');
     assert.equal(got.json.schedule, '0 0 1 1 *');
+    assert.equal(got.json.lastTick, null);
+    assert.equal(got.json.nextTick, `${new Date().getUTCFullYear() + 1}-01-01T00:00:00.000Z`);
     const refused = await tp.request('DELETE', '/v1/functions/used');
     assert.equal(refused.status, 409, refused.text);
     assert.match(refused.json.error.message, /trigger "yearly".*force=1/);

@@ -26,7 +26,8 @@ export function triggerRoutes(app: FastifyInstance, events: EventsService): void
 
   app.get<{ Params: Params }>('/v1/triggers/:name', async (request) => {
     const p = principalOf(request, 'read');
-    return describeTrigger(await events.get(p.namespace, request.params.name));
+    const trigger = await events.get(p.namespace, request.params.name);
+    return { ...describeTrigger(trigger), ...(await events.schedule(trigger)) };
   });
 
   app.delete<{ Params: Params }>('/v1/triggers/:name', async (request) => {
