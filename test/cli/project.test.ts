@@ -320,11 +320,20 @@ triggers:
     assert.equal((await get(q.ns, '/v1/functions')).json.functions.length, 0);
   });
 
-  it('without a path and without a nimbus.yaml, says what to give', async () => {
+  it('without a path and without a nimbus.yaml, or with flags of the other mode, says what to give', async () => {
     const empty = path.join(root, 'empty');
     await mkdir(empty, { recursive: true });
     const r = await nimbus(empty, t.url, 'deploy');
     assert.equal(r.code, 2);
     assert.match(r.stderr, /no path given and no nimbus\.yaml in/);
+    // One function's flags and the project's flags do not mix.
+    const p = await project();
+    const pruneOne = await p.run('deploy', 'alpha.js', '--prune');
+    assert.equal(pruneOne.code, 2);
+    assert.match(pruneOne.stderr, /--dry-run and --prune plan a nimbus\.yaml; alpha\.js is one function/);
+    const memory = await p.run('deploy', '--memory', '512');
+    assert.equal(memory.code, 2);
+    assert.match(memory.stderr, /--memory apply to one function; in nimbus\.yaml say it under functions\.<name>/);
+    assert.equal((await get(p.ns, '/v1/functions')).json.functions.length, 0);
   });
 });
