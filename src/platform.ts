@@ -179,6 +179,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         ).activationIds,
       secret: (namespace, name) => secrets.value(namespace, name),
       egressAllow: config.egressAllow,
+      admitStep: (name) => quotas.admit(name),
     });
     scheduler.compose = composer;
     if (consumeQueue) {

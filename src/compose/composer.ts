@@ -27,6 +27,8 @@ export interface ComposerOptions {
   egressAllow: string[];
   /** Webhook retry timing. */
   webhook?: { attempts?: number; backoffMs?: number; timeoutMs?: number };
+  /** Counts a sequence step as an invocation of its namespace (429 past invocationsPerMinute). */
+  admitStep?: (functionName: string) => Promise<void>;
 }
 
 export class Composer {
@@ -34,7 +36,13 @@ export class Composer {
   private readonly deps: DestinationDeps;
 
   constructor(private readonly o: ComposerOptions) {
-    this.sequences = new SequenceRunner(o.store, o.runOne, async (ns, ref) =>
+    // Each step is an invocation of its own: without counting it, one admitted call of a
+    // sequence of 50 steps (nested 8 deep) would run far past the namespace's invocationsPerMinute.
+    const runStep: RunOne = async (req, timeoutMs) => {
+      await o.admitStep?.(req.functionName);
+      return o.runOne(req, timeoutMs);
+    };
+    this.sequences = new SequenceRunner(o.store, runStep, async (ns, ref) =>
       o.resolve(ns, ref).catch((e: unknown) => {
         if (isNimbusError(e) && e.code === 'not_found') return undefined;
         throw e;
