@@ -307,6 +307,15 @@ triggers:
     assert.deepEqual(pipeline.json.config.steps, ['alpha', 'beta']);
     const again = await p.run('deploy');
     assert.match(again.stdout, /0 to create, 0 to update, 0 to delete, 3 unchanged/);
+    // Sequences of functions that exist are dry-run like any function.
+    await writeFile(
+      path.join(p.dir, 'nimbus.yaml'),
+      `${yaml}  pipeline:\n    kind: sequence\n    steps: [beta, alpha]\n  solo:\n    kind: sequence\n    steps: [beta]\n`,
+    );
+    const reordered = await p.run('deploy', '--dry-run');
+    assert.equal(reordered.code, 0, reordered.stderr);
+    assert.match(reordered.stdout, /~ update\s+function pipeline\s+v1: steps/);
+    assert.match(reordered.stdout, /\+ create\s+function solo\s+sequence beta\n/);
 
     // Two new functions that name each other cannot be deployed in any order: refused before any write.
     const q = await project();

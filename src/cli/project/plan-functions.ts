@@ -107,10 +107,12 @@ function withoutDestinations(spec: FunctionSpec, functions: string[]): FunctionS
 
 /** For an update: "code" and/or the config fields that differ; for a create, the engine and memory. */
 function describeChange(plan: DryRun, before: FunctionRow | undefined): string {
-  if (!before) return `${plan.config.engine}, ${plan.config.memoryMb} MB`;
+  const steps = plan.config.kind === 'sequence' ? (plan.config.steps as string[]) : undefined;
+  if (!before) return steps ? `sequence ${steps.join(' -> ')}` : `${plan.config.engine}, ${plan.config.memoryMb} MB`;
   if (plan.change === 'unchanged') return `v${before.version}`;
   const keys = new Set([...Object.keys(plan.config), ...Object.keys(before.config)]);
   const changed = [...keys].filter((k) => JSON.stringify(plan.config[k]) !== JSON.stringify(before.config[k]));
-  if (plan.sha256 !== before.artifact.sha256) changed.unshift('code');
+  // A sequence's artifact is its steps, already named among the config's changes.
+  if (!steps && plan.sha256 !== before.artifact.sha256) changed.unshift('code');
   return `v${before.version}: ${changed.join(', ') || 'config'}`;
 }
