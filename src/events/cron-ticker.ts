@@ -1,14 +1,14 @@
 // The cron ticker: while this process leads (cron-leader.ts), it fires every
 // cron trigger's due ticks, each as one async activation, and moves the
 // trigger's cron_state on past it. Exactly once per tick: a tick's activation
-// carries the idempotency key `cron:<trigger>:<tick time>`, so a tick fired
+// carries an idempotency key made of the trigger and the tick's time, so a tick fired
 // again (a crash between storing it and moving the state on, a leader killed
 // mid-tick and replaced) is stored once. Ticks missed while no leader ran are
 // fired late when they are at most MISSED_GRACE_MS old (a restart, a leader
 // hand-over); older ones are skipped unless the trigger asks for catchUp.
 import type { Cron } from 'croner';
 import { isNimbusError } from '../shared/errors.ts';
-import type { Firer } from './fire.ts';
+import { eventKey, type Firer } from './fire.ts';
 import { compileSchedule, type CronSpec } from './trigger-spec.ts';
 import type { TriggerRecord, TriggerStore } from './trigger-store.ts';
 
@@ -136,7 +136,7 @@ export class CronTicker {
         namespace,
         ref: s.spec.function,
         event: { ...s.spec.event, trigger: name, scheduledTime },
-        idempotencyKey: `cron:${name}:${scheduledTime}`,
+        idempotencyKey: eventKey('cron', name, scheduledTime),
         trigger: 'cron',
       });
     } catch (e) {

@@ -14,6 +14,13 @@ import type { VersionRecord } from '../storage/store.ts';
  */
 export type ResolveTarget = (namespace: string, ref: string) => Promise<{ version: VersionRecord; alias?: string }>;
 
+/**
+ * The idempotency key of a trigger's activation. Its parts are joined by a
+ * newline, which no HTTP header can carry: an API caller's Idempotency-Key can
+ * never take a tick's or a message's key and so keep it from running.
+ */
+export const eventKey = (...parts: string[]) => parts.join('\n');
+
 export interface Firing {
   namespace: string;
   /** The trigger's function reference as stored. */

@@ -5,7 +5,7 @@
 // that; the front end that made the change reloads before it answers), and
 // every INDEX_REFRESH_MS in case a broadcast was missed.
 import { createHash, randomUUID } from 'node:crypto';
-import type { Firer } from './fire.ts';
+import { eventKey, type Firer } from './fire.ts';
 import { matchesFilter } from './trigger-spec.ts';
 import type { TriggerRecord, TriggerStore } from './trigger-store.ts';
 
@@ -85,7 +85,7 @@ export async function publish(
         namespace,
         ref: t.spec.function,
         event,
-        idempotencyKey: `topic:${messageId}:${t.name}`,
+        idempotencyKey: eventKey('topic', messageId, t.name),
         trigger: 'topic',
         ...(chainDepth ? { chainDepth } : {}),
       }),
