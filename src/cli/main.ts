@@ -15,6 +15,7 @@ import { registerVersionCommands } from './version-commands.ts';
 import { registerEventCommands } from './event-commands.ts';
 import { registerTenancyCommands } from './tenancy-commands.ts';
 import { registerQuotaCommands } from './quota-commands.ts';
+import { registerReportCommands } from './report-command.ts';
 
 const program = new Command('nimbus')
   .description('nimbus: serverless functions on microVMs, containers, V8 isolates or processes')
@@ -33,6 +34,7 @@ registerKvCommands(program);
 registerSecretCommands(program);
 registerTenancyCommands(program);
 registerQuotaCommands(program);
+registerReportCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -78,12 +78,16 @@ export function costReport(
 
   const sums = edges.slice(1).map(() => ({ calls: 0, gbSeconds: 0, busyMs: 0 }));
   for (const c of calls) {
-    // A call counts in the bucket it started in (clamped into the window: it was created inside it).
-    const i = Math.min(sums.length - 1, Math.max(0, Math.floor((c.startMs - fromMs) / bucketMs)));
-    const s = sums[i]!;
-    s.calls += 1;
-    s.gbSeconds += c.gbSeconds;
-    s.busyMs += Math.max(0, c.endMs - c.startMs);
+    // The request counts in the bucket the call started in (clamped: it was created inside the window);
+    // its run time and GB-seconds are split over the buckets it ran in, a part outside the window dropped.
+    sums[Math.min(sums.length - 1, Math.max(0, Math.floor((c.startMs - fromMs) / bucketMs)))]!.calls += 1;
+    const first = Math.max(0, Math.floor((c.startMs - fromMs) / bucketMs));
+    for (let i = first; i < sums.length && edges[i]! < c.endMs; i++) {
+      const overlap = Math.min(c.endMs, edges[i + 1]!) - Math.max(c.startMs, edges[i]!);
+      if (overlap <= 0) continue;
+      sums[i]!.busyMs += overlap;
+      sums[i]!.gbSeconds += c.gbSeconds * (overlap / (c.endMs - c.startMs));
+    }
   }
   const buckets = sums.map((s, i) => ({
     from: new Date(edges[i]!).toISOString(),

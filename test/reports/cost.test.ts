@@ -87,6 +87,18 @@ describe('cost report arithmetic', () => {
     assert.equal(r.buckets[2]!.to, '1970-01-01T00:11:40.000Z');
   });
 
+  it('splits a call running across a bucket edge by its time in each; its request counts where it started', () => {
+    const r = costReport([call(290_000, 310_000)], { fromMs: 0, toMs: 2 * FIVE_MIN, bucketMs: FIVE_MIN }, PRICES);
+    assert.deepEqual(
+      r.buckets.map((b) => [b.calls, b.gbSeconds, b.serverlessUsd, b.utilization, b.vmOverServerless]),
+      [
+        [1, 10, 0.000101, 0.016667, 297.029703], // 0.03 / 0.000101
+        [0, 10, 0.0001, 0.016667, 300],
+      ],
+    );
+    assert.equal(r.totals.gbSeconds, 20);
+  });
+
   it('says so for an empty window instead of dividing by zero', () => {
     const r = costReport([], { fromMs: 0, toMs: FIVE_MIN, bucketMs: 60_000 }, PRICES);
     assert.equal(r.vms, 0);
