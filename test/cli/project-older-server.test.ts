@@ -18,7 +18,7 @@ function nimbus(cwd: string, url: string, key = ''): Promise<{ code: number; std
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/nimbus.mjs'), 'deploy'], {
       cwd,
-      env: { ...process.env, NIMBUS_URL: url, NIMBUS_API_KEY: key },
+      env: { ...process.env, NIMBUS_URL: url, NIMBUS_API_KEY: key, NIMBUS_NAMESPACE: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -15,16 +15,18 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 const BIN = path.join(ROOT, 'bin/nimbus.mjs');
 
-/** Runs the installed `nimbus` command (bin/nimbus.mjs) in a folder. */
-function nimbus(
-  cwd: string,
-  url: string,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
+type Ran = { code: number; stdout: string; stderr: string };
+
+/** Runs the installed `nimbus` command (bin/nimbus.mjs) in a folder (outside NIMBUS_* settings left out). */
+function nimbus(cwd: string, url: string, ...args: string[]): Promise<Ran> {
+  return nimbusWith({}, cwd, url, ...args);
+}
+
+function nimbusWith(env: Record<string, string>, cwd: string, url: string, ...args: string[]): Promise<Ran> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd,
-      env: { ...process.env, NIMBUS_URL: url, NIMBUS_API_KEY: '' },
+      env: { ...process.env, NIMBUS_URL: url, NIMBUS_API_KEY: '', NIMBUS_NAMESPACE: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -327,6 +329,16 @@ triggers:
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /functions alpha -> beta -> alpha name each other/);
     assert.equal((await get(q.ns, '/v1/functions')).json.functions.length, 0);
+  });
+
+  it("deploys a file without namespace: into the CLI's current one (NIMBUS_NAMESPACE)", async () => {
+    const p = await project();
+    await writeFile(path.join(p.dir, 'nimbus.yaml'), yamlOf(p.ns).replace(`namespace: ${p.ns}\n`, ''));
+    const r = await nimbusWith({ NIMBUS_NAMESPACE: p.ns }, p.dir, t.url, 'deploy');
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.startsWith(`plan for nimbus.yaml (namespace ${p.ns} (NIMBUS_NAMESPACE)):`), r.stdout);
+    assert.equal((await get(p.ns, '/v1/functions/alpha')).status, 200);
+    assert.equal((await t.request('GET', '/v1/functions/alpha')).status, 404);
   });
 
   it('without a path and without a nimbus.yaml, or with flags of the other mode, says what to give', async () => {

@@ -54,7 +54,8 @@ export async function deployProject(file: string, o: ProjectDeployOptions): Prom
 
 export function formatPlan(file: string, namespace: string | undefined, plan: Plan): string {
   const width = Math.max(...plan.steps.map((s) => `${s.kind} ${s.name}`.length), 0);
-  const lines = [`plan for ${file} (namespace ${namespace ?? 'of the API key; default without one'}):`];
+  const fromEnv = process.env.NIMBUS_NAMESPACE ? `${process.env.NIMBUS_NAMESPACE} (NIMBUS_NAMESPACE)` : undefined;
+  const lines = [`plan for ${file} (namespace ${namespace ?? fromEnv ?? 'of the API key; default without one'}):`];
   for (const s of plan.steps) lines.push(`  ${MARK[s.change]}  ${`${s.kind} ${s.name}`.padEnd(width)}  ${s.detail}`);
   if (plan.secrets.length) {
     const state = (e: boolean | undefined) => (e === undefined ? '' : e ? ' (exists)' : ' (MISSING)');
