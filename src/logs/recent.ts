@@ -21,8 +21,10 @@ export async function recentLines(
   qualifiedName: string,
   shownName: string,
   limit: number,
+  /** Only records made at or after this ISO time (tenancy/incarnation.ts: not an earlier namespace's). */
+  since?: string,
 ): Promise<LogLineEvent[]> {
-  const records = await store.listActivations({ functionName: qualifiedName, limit: RECORDS_SCANNED });
+  const records = await store.listActivations({ functionName: qualifiedName, limit: RECORDS_SCANNED, after: since });
   const newestFirst: LogLineEvent[] = [];
   for (const r of records) {
     if (!r.logs) continue;

@@ -93,7 +93,7 @@ describe('hostile tenancy: names that try to reach another namespace', () => {
     // The header twice: node joins it into one value, which is no namespace name.
     const res = await fetch(`${x.t.url}/v1/functions`, {
       headers: [
-        ['authorization', key.authorization],
+        ['authorization', key.authorization!],
         ['x-nimbus-namespace', B],
         ['x-nimbus-namespace', A],
       ],

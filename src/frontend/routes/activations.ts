@@ -6,6 +6,7 @@ import { NimbusError } from '../../shared/errors.ts';
 import { checkFunctionName } from '../build/function-spec.ts';
 import { inNamespace, qualify } from '../../tenancy/names.ts';
 import { principalOf } from '../../tenancy/principal.ts';
+import { ofCurrentLife, recordsSince } from '../../tenancy/incarnation.ts';
 import { presentActivation } from '../../tenancy/scope.ts';
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
@@ -17,7 +18,11 @@ export function activationRoutes(app: FastifyInstance, store: Store): void {
     const p = principalOf(request, 'read');
     const record = await store.getActivation(request.params.id);
     // Another namespace's record is as absent as one that never was.
-    if (!record || !inNamespace(record.functionName, p.namespace))
+    if (
+      !record ||
+      !inNamespace(record.functionName, p.namespace) ||
+      !ofCurrentLife(record.createdAt, await recordsSince(store.sql, p.namespace))
+    )
       throw new NimbusError('not_found', `activation ${request.params.id.slice(0, 64)} does not exist`);
     return presentActivation(record);
   });
@@ -37,6 +42,7 @@ export function activationRoutes(app: FastifyInstance, store: Store): void {
       status: q.status as ActivationStatus | undefined,
       limit,
       before: q.before ? isoTimeOf(q.before) : undefined,
+      after: await recordsSince(store.sql, p.namespace), // not an earlier namespace's of the same name
     });
     return { activations: activations.map(presentActivation) };
   });

@@ -11,6 +11,7 @@ import { NimbusError } from '../../shared/errors.ts';
 import type { Store } from '../../storage/store.ts';
 import { principalOf } from '../../tenancy/principal.ts';
 import { qualify } from '../../tenancy/names.ts';
+import { recordsSince } from '../../tenancy/incarnation.ts';
 import { checkFunctionName } from '../build/function-spec.ts';
 
 /** Followers one front end serves at once. */
@@ -52,7 +53,8 @@ export function logRoutes(app: FastifyInstance, store: Store, bus: Bus, maxFollo
     const qualified = qualify(p.namespace, name);
     if (!(await store.getFunction(qualified)))
       throw new NimbusError('not_found', `function ${name} does not exist; see GET /v1/functions`);
-    if (!follow) return { lines: await recentLines(store, qualified, name, limit) };
+    if (!follow)
+      return { lines: await recentLines(store, qualified, name, limit, await recordsSince(store.sql, p.namespace)) };
     await streamLogs(request, reply, hub, qualified, name);
     return reply;
   });
