@@ -6,7 +6,7 @@
 // a build error in the second function) stopping before any write.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -224,6 +224,18 @@ triggers:
     const third = await p.run('deploy');
     assert.match(third.stdout, /= unchanged\s+alias beta:live\s+latest \(v2\)/);
     assert.match(third.stdout, /nothing to change/);
+    // A canary to a version that does not exist is refused before anything is written, at its line.
+    const yaml = (await readFile(path.join(p.dir, 'nimbus.yaml'), 'utf8')).replace(
+      'version: latest',
+      'version: 1\n        weights: { "9": 0.1 }',
+    );
+    await writeFile(path.join(p.dir, 'nimbus.yaml'), yaml);
+    await writeFile(path.join(p.dir, 'beta/index.js'), 'exports.handler = async () => ({ beta: "v3" });');
+    const canary = await p.run('deploy');
+    assert.equal(canary.code, 2);
+    assert.match(canary.stderr, /nimbus\.yaml:13:7: functions\.beta\.aliases\.live: version 9 of beta does not exist/);
+    assert.equal((await get(p.ns, '/v1/functions/beta')).json.version, 2);
+    assert.equal((await get(p.ns, '/v1/functions/beta/aliases/live')).json.version, 2);
   });
 
   it('refuses a trigger schedule the server would refuse before deploying anything', async () => {
