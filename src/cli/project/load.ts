@@ -35,7 +35,14 @@ export async function loadProject(file: string): Promise<Project> {
     throw new CliError(`${at(first.pos[0])}: malformed YAML: ${what}${context ? `\n${context.trimEnd()}` : ''}`, 2);
   }
   const where = (fieldPath: readonly PropertyKey[]) => at(locate(doc, fieldPath));
-  const parsed = ProjectSpec.safeParse(envAsText(doc.toJS() ?? {}));
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (e) {
+    // An alias bomb (anchors expanding to millions of nodes) stops here, as does any other unreadable document.
+    throw new CliError(`${file}: cannot read the YAML: ${(e as Error).message}`, 2);
+  }
+  const parsed = ProjectSpec.safeParse(envAsText(raw));
   if (!parsed.success) throw new CliError(parsed.error.issues.map((i) => describe(i, where)).join('\n'), 2);
   const project: Project = { file, dir: path.dirname(path.resolve(file)), spec: parsed.data, where };
   for (const [name, fn] of Object.entries(project.spec.functions)) {
