@@ -145,6 +145,9 @@ export class FunctionsService {
       return { dryRun: true, name, sha256: bundle.sha256, config: fnConfig, change };
     }
     if (unchanged) return { ...current, created: false };
+    // A new function starts with empty state, even where a call of a deleted one of this
+    // name (or of a deleted namespace's) was still running and stored keys after the delete.
+    if (current === undefined) await deleteFunctionState(this.store.sql, name);
     const deploy = () => this.store.deployVersion(name, fnConfig, bundle.sha256, bundle.code);
     // maxFunctions holds under racing deploys: new functions of a namespace with that quota are stored one at a time.
     const version = await (this.quotas ? this.quotas.deploying(name, current === undefined, deploy) : deploy());

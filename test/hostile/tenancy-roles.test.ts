@@ -106,7 +106,7 @@ describe('hostile tenancy: roles, secrets and a namespace deleted and made again
       {
         runtime: 'nodejs',
         engine: 'isolate',
-        code: 'export const handler = async () => { console.log("old-team-log"); await new Promise((r) => setTimeout(r, 800)); return "old-team"; };',
+        code: 'export const handler = async (e, ctx) => { console.log("old-team-log"); await new Promise((r) => setTimeout(r, 800)); await ctx.kv.put("left-" + e.i, "old-team-kv"); return "old-team"; };',
       },
       admin,
     );
@@ -152,6 +152,9 @@ describe('hostile tenancy: roles, secrets and a namespace deleted and made again
       fresh,
     );
     assert.equal(slowAgain.status, 201, slowAgain.text);
+    // What the old team's calls stored after the delete is not the new function's state.
+    const kv = await look('/v1/kv/slow');
+    assert.deepEqual(kv.json.keys, [], 'the new team reads the old team KV');
     const lines = await look('/v1/logs?function=slow');
     assert.equal(lines.status, 200, lines.text);
     assert.deepEqual(lines.json.lines, [], 'the new team reads the old team log lines');
