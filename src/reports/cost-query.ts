@@ -31,6 +31,21 @@ export interface CostWindow {
   bucketMs: number;
 }
 
+const KNOWN = ['from', 'to', 'bucket', 'function', ...Object.keys(PRICE_PARAMS)];
+
+/** The query string as single strings of known names: a typo (buckets=) or a repeat is a 400, not silently ignored. */
+export function checkCostQuery(raw: Record<string, unknown>): CostQueryString {
+  for (const [key, value] of Object.entries(raw)) {
+    if (!KNOWN.includes(key))
+      throw new NimbusError(
+        'bad_request',
+        `unknown query parameter "${key.slice(0, 40)}"; the report takes ${KNOWN.join(', ')}`,
+      );
+    if (typeof value !== 'string') throw new NimbusError('bad_request', `${key} is given more than once; give it once`);
+  }
+  return raw as CostQueryString;
+}
+
 export function windowOf(q: CostQueryString, now = Date.now()): CostWindow {
   const toMs = q.to === undefined ? now : timeOf('to', q.to);
   const fromMs = q.from === undefined ? toMs - DEFAULT_SPAN_MS : timeOf('from', q.from);

@@ -98,7 +98,9 @@ describe('cost report route', () => {
       ['bucket=fortnight', /such as 30s, 5m, 1h or 1d/],
       ['from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&bucket=1m', /more than 1000; use a larger bucket/],
       ['vmVcpus=0', /vmVcpus must be a number from 1/],
-      ['function=Bad%20Name', /./],
+      ['function=Bad%20Name', /invalid function name/],
+      ['buckets=5m', /unknown query parameter "buckets"; the report takes from, to, bucket/],
+      ['vmHourUsd=1&vmHourUsd=2', /vmHourUsd is given more than once/],
     ];
     for (const [query, message] of cases) {
       const r = await report(query);

@@ -10,12 +10,12 @@ import { qualify } from '../../tenancy/names.ts';
 import { principalOf } from '../../tenancy/principal.ts';
 import { readCalls } from '../../reports/calls.ts';
 import { costReport } from '../../reports/cost.ts';
-import { pricesOf, windowOf, type CostQueryString } from '../../reports/cost-query.ts';
+import { checkCostQuery, pricesOf, windowOf } from '../../reports/cost-query.ts';
 
 export function reportRoutes(app: FastifyInstance, store: Store, config: NimbusConfig): void {
-  app.get<{ Querystring: CostQueryString }>('/v1/reports/cost', async (request) => {
+  app.get<{ Querystring: Record<string, unknown> }>('/v1/reports/cost', async (request) => {
     const p = principalOf(request, 'read');
-    const q = request.query;
+    const q = checkCostQuery(request.query);
     const window = windowOf(q);
     const prices = pricesOf(q, config);
     // Only the principal's namespace: a name is qualified in it, and the listing is confined to it.
