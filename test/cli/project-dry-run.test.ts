@@ -1,11 +1,14 @@
 // The dry-run deploy that `nimbus deploy` plans with: PUT /v1/functions/:name?dryRun=1
 // builds and checks exactly as a deploy does and says create / update / unchanged,
-// storing nothing (no function, no version, no artifact), for JSON and archives.
+// storing nothing (no function, no version, no artifact), for JSON and archives,
+// on SQLite and on PostgreSQL.
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import tar from 'tar-stream';
+import type { PlatformOptions } from '../../src/platform.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { createTestDatabase } from '../storage/pg-database.ts';
 
 const code = (n: number) => `exports.handler = async () => ({ n: ${n} });`;
 
@@ -18,10 +21,15 @@ async function tarGz(files: Record<string, string>): Promise<Buffer> {
   return gzipSync(Buffer.concat(chunks));
 }
 
-describe('PUT /v1/functions/:name?dryRun=1', () => {
+describe('PUT /v1/functions/:name?dryRun=1 (SQLite)', () => dryRunCases({}));
+
+describe('PUT /v1/functions/:name?dryRun=1 (PostgreSQL)', async () =>
+  dryRunCases({ store: await createTestDatabase() }));
+
+function dryRunCases(options: PlatformOptions): void {
   let t: TestPlatform;
   before(async () => {
-    t = await startTestPlatform();
+    t = await startTestPlatform(options);
   });
   after(() => t.close());
 
@@ -81,4 +89,4 @@ describe('PUT /v1/functions/:name?dryRun=1', () => {
     assert.match(badFlag.json.error.message, /dryRun must be 1, true, 0 or false/);
     assert.equal((await t.request('GET', '/v1/functions/broken')).status, 404);
   });
-});
+}
