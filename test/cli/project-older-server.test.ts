@@ -29,7 +29,11 @@ function nimbus(cwd: string, url: string, key = ''): Promise<{ code: number; std
   });
 }
 
-/** Forwards every request to nimbus, except paths matching `hidden`, answered as nimbus answers an unknown route. */
+/**
+ * Forwards every request to nimbus, except paths matching `hidden`, answered as nimbus answers an
+ * unknown route, and deploys whose JSON has `destinations`, refused as the deploy refused an unknown
+ * field before destinations existed.
+ */
 async function olderServer(target: string, hidden: RegExp): Promise<{ url: string; server: Server }> {
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -39,6 +43,15 @@ async function olderServer(target: string, hidden: RegExp): Promise<{ url: strin
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'not_found', message: `no route ${req.method} ${pathOnly}` } }));
       return;
+    }
+    if (req.method === 'PUT' && /^\/v1\/functions\/[^/]+$/.test(pathOnly) && chunks.length) {
+      const body = JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>;
+      if ('destinations' in body) {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        const message = 'invalid deploy request: unknown field "destinations" (the fields are runtime, code, env)';
+        res.end(JSON.stringify({ error: { code: 'bad_request', message } }));
+        return;
+      }
     }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host') headers[k] = v;
@@ -93,6 +106,17 @@ describe('nimbus deploy against a server without some parts', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /nimbus\.yaml:5:5: this server does not support aliases yet/);
     assert.equal((await t.request('GET', '/v1/functions/a')).json.config.memoryMb, 256);
+  });
+
+  it('says the server does not support destinations yet, at the destinations line', async () => {
+    await writeFile(
+      path.join(dir, 'nimbus.yaml'),
+      'functions:\n  a:\n    code: a.js\n    timeoutMs: 7000\n    destinations:\n      onFailure: { topic: failures }\n',
+    );
+    const r = await nimbus(dir, proxy.url);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /nimbus\.yaml:5:5: this server does not support destinations yet/);
+    assert.notEqual((await t.request('GET', '/v1/functions/a')).json.config.timeoutMs, 7000);
   });
 
   it("refuses a file naming another namespace than the key's, at the namespace line", async () => {
