@@ -7,9 +7,10 @@ import type { CostReport } from '../reports/cost.ts';
 import { api, check, CliError, print } from './client.ts';
 import { DEMO_KINDS, MAX_DEMO_MS, runDemo, type DemoKind } from './cost-demo.ts';
 import { renderReport } from './cost-view.ts';
+import { PRICE_PARAMS } from '../reports/cost-query.ts';
 import { parseAge } from './flag-kinds.ts';
 
-interface CostOptions {
+type CostOptions = {
   from?: string;
   to?: string;
   function?: string;
@@ -18,7 +19,7 @@ interface CostOptions {
   demo?: string;
   duration: string;
   engine?: string;
-}
+} & { [K in keyof typeof PRICE_PARAMS]?: string };
 
 /** An ISO time as given, or an age ("2h") before now. */
 function timeOf(flag: string, text: string): string {
@@ -52,6 +53,11 @@ export function registerReportCommands(program: Command): void {
     )
     .option('--duration <age>', 'how long the demo load runs, at most 5m', '2m')
     .option('--engine <engine>', 'engine of the demo function (default: the server default)')
+    .option('--gb-second-usd <usd>', "serverless price per GB-second for this report (default: the server's)")
+    .option('--per-million-requests-usd <usd>', "serverless price per million requests (default: the server's)")
+    .option('--vm-hour-usd <usd>', "one VM's price per hour (default: the server's)")
+    .option('--vm-vcpus <n>', "vCPUs of one VM (default: the server's)")
+    .option('--vm-memory-mb <mb>', "memory of one VM, MB (default: the server's)")
     .action(async (o: CostOptions) => {
       const query = new URLSearchParams();
       if (o.demo !== undefined) {
@@ -73,6 +79,8 @@ export function registerReportCommands(program: Command): void {
         if (o.bucket) query.set('bucket', o.bucket);
         if (o.function) query.set('function', o.function);
       }
+      for (const param of Object.keys(PRICE_PARAMS) as (keyof typeof PRICE_PARAMS)[])
+        if (o[param] !== undefined) query.set(param, o[param]);
       const body = check(await api('GET', `/v1/reports/cost?${query}`)).body as CostReport;
       print(o.json ? body : renderReport(body));
     });

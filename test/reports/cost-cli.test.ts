@@ -51,6 +51,12 @@ describe('nimbus report cost', async () => {
     assert.match(r.stdout, /^serverless +│[ ▁▂▃▄▅▆▇█]{10,11}│$/m);
     assert.match(r.stdout, /^VMs +│[▁▂▃▄▅▆▇█]{10,11}│$/m);
     assert.match(r.stdout, /serverless is .* cheaper here|VMs are .* cheaper here/);
+    const priced = await runCli(
+      ['report', 'cost', '--from', '10m', '--vm-hour-usd', '1', '--vm-vcpus', '4', '--json'],
+      env,
+    );
+    assert.equal(priced.code, 0, priced.stderr);
+    assert.deepEqual([JSON.parse(priced.stdout).prices.vmHourUsd, JSON.parse(priced.stdout).prices.vmVcpus], [1, 4]);
     const empty = await runCli(
       ['report', 'cost', '--from', '2020-01-01T00:00:00Z', '--to', '2020-01-01T00:30:00Z'],
       env,
