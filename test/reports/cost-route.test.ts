@@ -69,6 +69,15 @@ describe('cost report route', () => {
     assert.equal(named.json.totals.calls, 2);
     const absent = await report(`${windowQuery()}&function=nothing-here`, OTHER);
     assert.equal(absent.json.totals.calls, 0);
+    // A reader key of the other namespace sees its own calls only, and cannot ask for default's.
+    const key = await t.request('POST', '/v1/keys', { namespace: 'cost-other', role: 'reader' });
+    assert.equal(key.status, 201, key.text);
+    const reader = { authorization: `Bearer ${key.json.key}` };
+    const own = await report(windowQuery(), reader);
+    assert.equal(own.status, 200, own.text);
+    assert.deepEqual([own.json.namespace, own.json.totals.calls], ['cost-other', 2]);
+    const across = await report(windowQuery(), { ...reader, 'x-nimbus-namespace': 'default' });
+    assert.equal(across.status, 403, across.text);
   });
 
   it('takes prices from the query for one report', async () => {
