@@ -29,6 +29,9 @@ import { buildRecord, statusOf, type RunFacts } from './records.ts';
 import { KvStore } from '../state/kv-store.ts';
 import { statePort } from '../state/kv-port.ts';
 import { publishLiveLines } from '../logs/messages.ts';
+import { poolScaling } from './autoscale/pool-scaling.ts';
+import { IdleHistogram } from './keepalive/hybrid-policy.ts';
+import { keepsRecord } from './records-policy.ts';
 
 /** Sandbox facts copied into each activation record (a microVM's accelerator and why). */
 const RECORDED_DETAILS = ['accelerator', 'acceleratorReason', 'start'];
@@ -74,6 +77,8 @@ export class Invoker {
   private readonly detailsBySandbox = new WeakMap<Sandbox, Record<string, string> | undefined>();
   private unsubscribe?: Unsubscribe;
   private running = 0;
+  /** Each function's idle times (learned keep-alive), shared by its versions' pools on this invoker. */
+  private readonly idleTimes = new Map<string, IdleHistogram>();
 
   private constructor(private readonly deps: InvokerDeps) {
     this.drivers = new DriverSet(deps.driverContext);
@@ -134,7 +139,7 @@ export class Invoker {
         queuedMs: startedAt - req.acceptedAt,
         failure: { code: e.code, message: e.message, stack: e.details.stack, logs },
       });
-      return this.finish(record);
+      return this.finish(record, config);
     }
     const queuedMs = Date.now() - req.acceptedAt - lease.initMs;
     if (lease.cold) this.deps.metrics.coldStart.observe({ engine: config.engine }, lease.initMs / 1000);
@@ -158,11 +163,17 @@ export class Invoker {
     });
     const engineDetails = this.recordedDetails(lease.sandbox);
     if (engineDetails) record.engineDetails = engineDetails;
-    return this.finish(record, outcome.ok ? outcome.output : undefined);
+    return this.finish(record, config, outcome.ok ? outcome.output : undefined);
   }
 
-  private async finish(record: RunReply['activation'], output?: RunReply['output']): Promise<RunReply> {
-    await this.deps.store.putActivation(record);
+  private async finish(
+    record: RunReply['activation'],
+    config: VersionRecord['config'],
+    output?: RunReply['output'],
+  ): Promise<RunReply> {
+    // The records policy: an unsampled successful sync call skips the store write entirely.
+    if (config.records === undefined || keepsRecord(config.records, record))
+      await this.deps.store.putActivation(record);
     const m = this.deps.metrics;
     // A failed attempt that will be retried is recorded as queued; the metric counts what happened.
     m.invocations.inc({
@@ -217,6 +228,8 @@ export class Invoker {
     if (again) return again;
     const { config } = this.deps;
     const older = v.version < (this.latest.get(v.name) ?? 0);
+    const concurrency = driver.capabilities.concurrentCalls ? v.config.concurrency : 1;
+    const minSandboxes = older ? 0 : v.config.minSandboxes;
     // The artifact is looked up (and its hash checked) at every sandbox creation, not once per pool.
     const pool = new FunctionPool(
       poolKey(v.name, v.version),
@@ -240,11 +253,12 @@ export class Invoker {
         }),
       {
         // Engines whose sandboxes run one call at a time get one call per sandbox.
-        concurrency: driver.capabilities.concurrentCalls ? v.config.concurrency : 1,
+        concurrency,
         maxSandboxes: v.config.maxSandboxes,
-        minSandboxes: older ? 0 : v.config.minSandboxes,
+        minSandboxes,
         waitQueueLimit: config.waitQueueLimit,
-        keepAliveMs: config.keepAliveMs,
+        keepAliveMs: v.config.keepAlive ?? config.keepAliveMs,
+        scaling: poolScaling(v.config, concurrency, minSandboxes, config, () => this.idleHistogram(v.name)),
       },
       { admit: (evict) => this.capacity.admit(v.config.memoryMb, poolKey(v.name, v.version), evict) },
     );
@@ -262,6 +276,12 @@ export class Invoker {
       this.retireOlderVersions(v.name, v.version);
     }
     return pool;
+  }
+
+  private idleHistogram(name: string): IdleHistogram {
+    let histogram = this.idleTimes.get(name);
+    if (!histogram) this.idleTimes.set(name, (histogram = new IdleHistogram()));
+    return histogram;
   }
 
   /** A sandbox's environment: the config's env and, read now, the values of the secrets it maps. */
@@ -340,8 +360,10 @@ export class Invoker {
     for (const pool of retired) this.retire(pool);
     for (const key of this.versions.keys()) if (stale(key)) this.versions.delete(key);
     // A deleted function may come back with any later version; a redeployed one only moves forward.
-    if (keepFrom === Infinity) this.latest.delete(name);
-    else if (keepFrom > (this.latest.get(name) ?? 0)) this.latest.set(name, keepFrom);
+    if (keepFrom === Infinity) {
+      this.latest.delete(name);
+      this.idleTimes.delete(name);
+    } else if (keepFrom > (this.latest.get(name) ?? 0)) this.latest.set(name, keepFrom);
     // Idle sandboxes go at once, and the caller (a delete) hears back once they are gone;
     // calls in flight finish in the background.
     await Promise.all(retired.map((pool) => pool.disposalsUnderWay()));

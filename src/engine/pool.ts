@@ -5,9 +5,14 @@
 // the invoker's platform-wide caps (capacity.ts), and gives its room back once
 // disposed. A pool retired by a redeploy drains: what was sent to it still
 // runs, and each sandbox is disposed once it has nothing left to do.
+// With `scaling`, an autoscaler (autoscale/) starts sandboxes ahead of demand
+// and removes those it no longer needs, and keep-alive is learned from the
+// function's idle times (keepalive/).
 import type { Sandbox } from '../sandbox/driver.ts';
 import { NimbusError, isNimbusError } from '../shared/errors.ts';
 import type { Ticket } from './capacity.ts';
+import { Autoscaler } from './autoscale/autoscaler.ts';
+import type { PoolScaling } from './autoscale/pool-scaling.ts';
 
 export interface PoolLimits {
   concurrency: number;
@@ -16,6 +21,8 @@ export interface PoolLimits {
   maxSandboxes: number;
   waitQueueLimit: number;
   keepAliveMs: number;
+  /** Autoscaling and learned keep-alive (absent: sandboxes start when a call finds none free, keep-alive is fixed). */
+  scaling?: PoolScaling;
 }
 
 /** Where a pool asks for room before it starts a sandbox; `evict` lets it displace idle sandboxes of other functions. */
@@ -58,13 +65,29 @@ export class FunctionPool {
   private drained?: () => void;
   /** Disposals under way (a retired pool is done once they are). */
   private readonly disposing = new Set<Promise<void>>();
+  /** Calls acquired and not yet released (running, waiting, or waiting for a cold start). */
+  private demand = 0;
+  private readonly autoscaler?: Autoscaler;
+  private scaleTimer?: NodeJS.Timeout;
+  /** Sandboxes the autoscaler started (for GET /v1/sandboxes and tests). */
+  scaledUp = 0;
+  /** Since when no call has been in the pool (learned keep-alive measures idle times from here). */
+  private idleSince?: number;
+  private prewarmTimer?: NodeJS.Timeout;
 
   constructor(
     readonly key: string,
     private readonly startSandbox: () => Promise<Sandbox>,
     private limits: PoolLimits,
     private readonly admission: Admission = UNCAPPED,
-  ) {}
+  ) {
+    const scaling = limits.scaling;
+    if (scaling) {
+      this.autoscaler = new Autoscaler(scaling.autoscale);
+      this.scaleTimer = setInterval(() => this.applyScale(), scaling.autoscale.intervalMs);
+      this.scaleTimer.unref();
+    }
+  }
 
   get size(): number {
     return this.slots.size;
@@ -75,6 +98,22 @@ export class FunctionPool {
   }
 
   async acquire(): Promise<Lease> {
+    this.demand++;
+    this.autoscaler?.observe(this.demand);
+    if (this.idleSince !== undefined) {
+      this.limits.scaling?.idleTimes?.record(Date.now() - this.idleSince);
+      this.idleSince = undefined;
+      clearTimeout(this.prewarmTimer);
+    }
+    try {
+      return await this.acquireSlot();
+    } catch (e) {
+      this.endDemand();
+      throw e;
+    }
+  }
+
+  private async acquireSlot(): Promise<Lease> {
     if (this.closed) throw new NimbusError('unavailable', `pool ${this.key} is closed`);
     const warm = this.freeSlot();
     if (warm) return this.lease(warm, false, 0);
@@ -117,7 +156,7 @@ export class FunctionPool {
       );
     }
     const lease = await this.coldStart(false);
-    this.release(lease);
+    this.releaseSlot(lease);
     return lease.sandbox;
   }
 
@@ -132,6 +171,18 @@ export class FunctionPool {
   }
 
   release(lease: Lease): void {
+    this.releaseSlot(lease);
+    this.endDemand();
+  }
+
+  /** A call left the pool: when it was the last, the pool is idle from now. */
+  private endDemand(): void {
+    this.demand--;
+    this.autoscaler?.observe(this.demand);
+    if (this.demand === 0 && this.waiters.length === 0) this.becameIdle();
+  }
+
+  private releaseSlot(lease: Lease): void {
     const slot = this.slots.get(lease.sandbox.id);
     if (!slot) {
       this.serveWaiters();
@@ -213,8 +264,64 @@ export class FunctionPool {
     clearTimeout(slot.idleTimer);
     slot.idleTimer = setTimeout(() => {
       if (slot.inflight === 0 && this.slots.size > this.limits.minSandboxes) this.remove(slot);
-    }, this.limits.keepAliveMs);
+    }, this.keepAliveMs());
     slot.idleTimer.unref();
+  }
+
+  /** The fixed keep-alive, or the one learned from the function's idle times. */
+  private keepAliveMs(): number {
+    const idleTimes = this.limits.scaling?.idleTimes;
+    return idleTimes ? idleTimes.decide(this.limits.keepAliveMs).keepAliveMs : this.limits.keepAliveMs;
+  }
+
+  /**
+   * No call is left. With a learned pre-warm (the function's next call is
+   * likely not soon), its idle sandboxes above minSandboxes go now and one is
+   * started again just before the likely next call (Shahrad et al.'s policy).
+   */
+  private becameIdle(): void {
+    this.idleSince = Date.now();
+    const decision = this.limits.scaling?.idleTimes?.decide(this.limits.keepAliveMs);
+    if (!decision || decision.prewarmMs === 0 || this.closed || this.draining) return;
+    for (const slot of [...this.slots.values()])
+      if (slot.inflight === 0 && this.slots.size > this.limits.minSandboxes) this.remove(slot);
+    clearTimeout(this.prewarmTimer);
+    this.prewarmTimer = setTimeout(() => {
+      if (this.idleSince !== undefined && this.slots.size + this.creating === 0 && !this.draining)
+        this.prewarm().catch(() => undefined);
+    }, decision.prewarmMs);
+    this.prewarmTimer.unref();
+  }
+
+  /**
+   * Applies the autoscaler's decision (on a timer): starts sandboxes up to the
+   * desired count while there is demand (never from none: that is keep-alive's
+   * and pre-warm's to decide), and removes idle ones above it, least recently
+   * used first, down to one (the last goes by keep-alive).
+   */
+  private applyScale(): void {
+    if (!this.autoscaler || this.closed || this.draining) return;
+    const current = this.slots.size + this.creating;
+    const { desired } = this.autoscaler.decide(current);
+    if (desired > current && this.demand > 0) {
+      for (let i = current; i < desired; i++) {
+        this.scaledUp++;
+        // Never evicts another function's sandbox; a full platform simply leaves the pool as it is.
+        this.coldStart(false).then(
+          (lease) => this.releaseSlot(lease),
+          () => undefined,
+        );
+      }
+      return;
+    }
+    const floor = Math.max(desired, 1, this.limits.minSandboxes);
+    const idle = [...this.slots.values()]
+      .filter((s) => s.inflight === 0 && s.sandbox.state === 'ready')
+      .sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const slot of idle) {
+      if (this.slots.size <= floor) break;
+      this.remove(slot);
+    }
   }
 
   private remove(slot: Slot): void {
@@ -283,6 +390,7 @@ export class FunctionPool {
    */
   retire(boundMs: number): Promise<void> {
     this.draining = true;
+    this.stopTimers();
     const done = new Promise<void>((resolve) => (this.drained = resolve));
     for (const slot of [...this.slots.values()]) if (slot.inflight === 0) this.remove(slot);
     // Checked on the next turn: whoever was just handed this pool acquires first.
@@ -303,8 +411,14 @@ export class FunctionPool {
     void Promise.all(this.disposing).then(() => resolve?.());
   }
 
+  private stopTimers(): void {
+    clearInterval(this.scaleTimer);
+    clearTimeout(this.prewarmTimer);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.stopTimers();
     for (const w of this.waiters.splice(0)) w.reject(new NimbusError('unavailable', `pool ${this.key} closed`));
     const all = [...this.slots.values()];
     this.slots.clear();

@@ -9,6 +9,7 @@ import type { FunctionConfig } from '../../storage/store.ts';
 import { NimbusError } from '../../shared/errors.ts';
 import { DestinationsSpec } from '../../compose/destination-spec.ts';
 import { SECRET_NAME, SECRET_NAME_RULE } from '../../tenancy/secrets-rules.ts';
+import { ScalingFields, compiledScaling } from './scaling-spec.ts';
 
 export const FUNCTION_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;
 
@@ -62,6 +63,7 @@ export const DeployConfig = z
       .optional(),
     secrets: SecretsMapping.optional(),
     destinations: DestinationsSpec.optional(),
+    ...ScalingFields,
   })
   .strict();
 export type DeployConfig = z.infer<typeof DeployConfig>;
@@ -131,6 +133,7 @@ export function compileConfig(
     memoryMb,
     timeoutMs: c.timeoutMs ?? d.timeoutMs,
     concurrency: c.concurrency ?? d.concurrency,
+    ...compiledScaling(c, c.concurrency ?? d.concurrency),
     minSandboxes,
     maxSandboxes,
     network: c.network ?? false,
