@@ -1,9 +1,12 @@
 // A front end's followers of live logs. The hub listens on a function's log
 // subject only while someone follows it (one bus subscription per function,
 // however many follow), hands each batch to that function's followers, and
-// bounds how many may follow through this front end at once (429 beyond).
+// bounds how many may follow through this front end at once (429 beyond), and
+// how many of those one namespace's keys may hold, so that one team cannot
+// take every place and keep the others from following their own functions.
 import type { Bus, Unsubscribe } from '../bus/bus.ts';
 import { NimbusError } from '../shared/errors.ts';
+import { splitQualified } from '../tenancy/names.ts';
 import { LiveLogMessage, logSubject } from './messages.ts';
 
 export interface Follower {
@@ -22,6 +25,8 @@ export class LiveLogHub {
   private readonly topics = new Map<string, Topic>();
   private count = 0;
   private closed = false;
+  /** Followers each namespace's keys hold now. */
+  private readonly held = new Map<string, number>();
 
   constructor(
     private readonly bus: Bus,
@@ -32,8 +37,16 @@ export class LiveLogHub {
     return this.count;
   }
 
-  /** Starts following a function (qualified name); resolves once the bus delivers its lines. Returns the stop. */
-  async follow(functionName: string, follower: Follower): Promise<() => void> {
+  /** The places one namespace's keys may hold: a quarter of the front end's. */
+  get perNamespace(): number {
+    return Math.max(1, Math.floor(this.maxFollowers / 4));
+  }
+
+  /**
+   * Starts following a function (qualified name); resolves once the bus delivers its lines. Returns the stop.
+   * `shared`: the follower is a namespace key's, held to its namespace's share (root's is not).
+   */
+  async follow(functionName: string, follower: Follower, shared = false): Promise<() => void> {
     if (this.closed) throw new NimbusError('unavailable', 'this front end is stopping; follow the logs again');
     if (this.count >= this.maxFollowers)
       throw new NimbusError(
@@ -41,7 +54,15 @@ export class LiveLogHub {
         `${this.count} clients already follow logs on this front end (at most ${this.maxFollowers}); stop one or try again later`,
         { retryAfterSeconds: 5 },
       );
+    const ns = shared ? splitQualified(functionName).namespace : undefined;
+    if (ns !== undefined && (this.held.get(ns) ?? 0) >= this.perNamespace)
+      throw new NimbusError(
+        'throttled',
+        `namespace "${ns}" already follows logs with ${this.perNamespace} clients on this front end (its most); stop one or try again later`,
+        { retryAfterSeconds: 5 },
+      );
     this.count++;
+    if (ns !== undefined) this.held.set(ns, (this.held.get(ns) ?? 0) + 1);
     let topic = this.topics.get(functionName);
     if (!topic) {
       const followers = new Set<Follower>();
@@ -62,6 +83,11 @@ export class LiveLogHub {
       if (stopped) return;
       stopped = true;
       this.count--;
+      if (ns !== undefined) {
+        const left = (this.held.get(ns) ?? 1) - 1;
+        if (left > 0) this.held.set(ns, left);
+        else this.held.delete(ns);
+      }
       t.followers.delete(follower);
       if (t.followers.size > 0 || this.topics.get(functionName) !== t) return;
       this.topics.delete(functionName);

@@ -17,6 +17,8 @@ export async function streamLogs(
   hub: LiveLogHub,
   qualifiedName: string,
   shownName: string,
+  /** A namespace key's follower, held to its namespace's share of the places (logs/hub.ts). */
+  shared = false,
 ): Promise<void> {
   const raw = reply.raw;
   let started = false;
@@ -41,10 +43,14 @@ export async function streamLogs(
     raw.write(out);
   };
   // Subscribed before the answer starts: a client that has the headers sees every line from then on.
-  const stop = await hub.follow(qualifiedName, {
-    deliver: (m) => (started ? write(m) : early.push(m)),
-    end: () => raw.end(),
-  });
+  const stop = await hub.follow(
+    qualifiedName,
+    {
+      deliver: (m) => (started ? write(m) : early.push(m)),
+      end: () => raw.end(),
+    },
+    shared,
+  );
   reply.hijack();
   raw.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',

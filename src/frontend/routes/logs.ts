@@ -55,7 +55,7 @@ export function logRoutes(app: FastifyInstance, store: Store, bus: Bus, maxFollo
       throw new NimbusError('not_found', `function ${name} does not exist; see GET /v1/functions`);
     if (!follow)
       return { lines: await recentLines(store, qualified, name, limit, await recordsSince(store.sql, p.namespace)) };
-    await streamLogs(request, reply, hub, qualified, name);
+    await streamLogs(request, reply, hub, qualified, name, p.keyId !== null); // root is not held to a share
     return reply;
   });
   return hub;
