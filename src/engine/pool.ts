@@ -11,8 +11,8 @@
 import type { Sandbox } from '../sandbox/driver.ts';
 import { NimbusError, isNimbusError } from '../shared/errors.ts';
 import type { Ticket } from './capacity.ts';
-import { Autoscaler } from './autoscale/autoscaler.ts';
 import type { PoolScaling } from './autoscale/pool-scaling.ts';
+import { PoolScaler } from './autoscale/pool-scaler.ts';
 
 export interface PoolLimits {
   concurrency: number;
@@ -65,15 +65,8 @@ export class FunctionPool {
   private drained?: () => void;
   /** Disposals under way (a retired pool is done once they are). */
   private readonly disposing = new Set<Promise<void>>();
-  /** Calls acquired and not yet released (running, waiting, or waiting for a cold start). */
-  private demand = 0;
-  private readonly autoscaler?: Autoscaler;
-  private scaleTimer?: NodeJS.Timeout;
-  /** Sandboxes the autoscaler started (for GET /v1/sandboxes and tests). */
-  scaledUp = 0;
-  /** Since when no call has been in the pool (learned keep-alive measures idle times from here). */
-  private idleSince?: number;
-  private prewarmTimer?: NodeJS.Timeout;
+  /** Autoscaling and learned keep-alive (autoscale/pool-scaler.ts), when the limits ask for them. */
+  private readonly scaler?: PoolScaler;
 
   constructor(
     readonly key: string,
@@ -81,12 +74,25 @@ export class FunctionPool {
     private limits: PoolLimits,
     private readonly admission: Admission = UNCAPPED,
   ) {
-    const scaling = limits.scaling;
-    if (scaling) {
-      this.autoscaler = new Autoscaler(scaling.autoscale);
-      this.scaleTimer = setInterval(() => this.applyScale(), scaling.autoscale.intervalMs);
-      this.scaleTimer.unref();
-    }
+    if (!limits.scaling) return;
+    const ready = () => [...this.slots.values()].filter((s) => s.inflight === 0 && s.sandbox.state === 'ready');
+    const view = {
+      held: () => this.slots.size + this.creating,
+      active: () => !this.closed && !this.draining,
+      minSandboxes: () => this.limits.minSandboxes,
+      idle: () => ready().map((s) => ({ id: s.sandbox.id, lastUsed: s.lastUsed })),
+      remove: (id: string) => {
+        const slot = this.slots.get(id);
+        if (slot?.inflight === 0) this.remove(slot);
+      },
+      start: () => this.coldStart(false).then((lease) => this.releaseSlot(lease)),
+    };
+    this.scaler = new PoolScaler(view, limits.scaling, limits.keepAliveMs);
+  }
+
+  /** Sandboxes the autoscaler started here. */
+  get scaledUp(): number {
+    return this.scaler?.scaledUp ?? 0;
   }
 
   get size(): number {
@@ -98,17 +104,11 @@ export class FunctionPool {
   }
 
   async acquire(): Promise<Lease> {
-    this.demand++;
-    this.autoscaler?.observe(this.demand);
-    if (this.idleSince !== undefined) {
-      this.limits.scaling?.idleTimes?.record(Date.now() - this.idleSince);
-      this.idleSince = undefined;
-      clearTimeout(this.prewarmTimer);
-    }
+    this.scaler?.entered();
     try {
       return await this.acquireSlot();
     } catch (e) {
-      this.endDemand();
+      this.scaler?.left(this.waiters.length);
       throw e;
     }
   }
@@ -172,14 +172,7 @@ export class FunctionPool {
 
   release(lease: Lease): void {
     this.releaseSlot(lease);
-    this.endDemand();
-  }
-
-  /** A call left the pool: when it was the last, the pool is idle from now. */
-  private endDemand(): void {
-    this.demand--;
-    this.autoscaler?.observe(this.demand);
-    if (this.demand === 0 && this.waiters.length === 0) this.becameIdle();
+    this.scaler?.left(this.waiters.length);
   }
 
   private releaseSlot(lease: Lease): void {
@@ -264,64 +257,8 @@ export class FunctionPool {
     clearTimeout(slot.idleTimer);
     slot.idleTimer = setTimeout(() => {
       if (slot.inflight === 0 && this.slots.size > this.limits.minSandboxes) this.remove(slot);
-    }, this.keepAliveMs());
+    }, this.scaler?.keepAliveMs() ?? this.limits.keepAliveMs);
     slot.idleTimer.unref();
-  }
-
-  /** The fixed keep-alive, or the one learned from the function's idle times. */
-  private keepAliveMs(): number {
-    const idleTimes = this.limits.scaling?.idleTimes;
-    return idleTimes ? idleTimes.decide(this.limits.keepAliveMs).keepAliveMs : this.limits.keepAliveMs;
-  }
-
-  /**
-   * No call is left. With a learned pre-warm (the function's next call is
-   * likely not soon), its idle sandboxes above minSandboxes go now and one is
-   * started again just before the likely next call (Shahrad et al.'s policy).
-   */
-  private becameIdle(): void {
-    this.idleSince = Date.now();
-    const decision = this.limits.scaling?.idleTimes?.decide(this.limits.keepAliveMs);
-    if (!decision || decision.prewarmMs === 0 || this.closed || this.draining) return;
-    for (const slot of [...this.slots.values()])
-      if (slot.inflight === 0 && this.slots.size > this.limits.minSandboxes) this.remove(slot);
-    clearTimeout(this.prewarmTimer);
-    this.prewarmTimer = setTimeout(() => {
-      if (this.idleSince !== undefined && this.slots.size + this.creating === 0 && !this.draining)
-        this.prewarm().catch(() => undefined);
-    }, decision.prewarmMs);
-    this.prewarmTimer.unref();
-  }
-
-  /**
-   * Applies the autoscaler's decision (on a timer): starts sandboxes up to the
-   * desired count while there is demand (never from none: that is keep-alive's
-   * and pre-warm's to decide), and removes idle ones above it, least recently
-   * used first, down to one (the last goes by keep-alive).
-   */
-  private applyScale(): void {
-    if (!this.autoscaler || this.closed || this.draining) return;
-    const current = this.slots.size + this.creating;
-    const { desired } = this.autoscaler.decide(current);
-    if (desired > current && this.demand > 0) {
-      for (let i = current; i < desired; i++) {
-        this.scaledUp++;
-        // Never evicts another function's sandbox; a full platform simply leaves the pool as it is.
-        this.coldStart(false).then(
-          (lease) => this.releaseSlot(lease),
-          () => undefined,
-        );
-      }
-      return;
-    }
-    const floor = Math.max(desired, 1, this.limits.minSandboxes);
-    const idle = [...this.slots.values()]
-      .filter((s) => s.inflight === 0 && s.sandbox.state === 'ready')
-      .sort((a, b) => a.lastUsed - b.lastUsed);
-    for (const slot of idle) {
-      if (this.slots.size <= floor) break;
-      this.remove(slot);
-    }
   }
 
   private remove(slot: Slot): void {
@@ -390,7 +327,7 @@ export class FunctionPool {
    */
   retire(boundMs: number): Promise<void> {
     this.draining = true;
-    this.stopTimers();
+    this.scaler?.stop();
     const done = new Promise<void>((resolve) => (this.drained = resolve));
     for (const slot of [...this.slots.values()]) if (slot.inflight === 0) this.remove(slot);
     // Checked on the next turn: whoever was just handed this pool acquires first.
@@ -411,14 +348,9 @@ export class FunctionPool {
     void Promise.all(this.disposing).then(() => resolve?.());
   }
 
-  private stopTimers(): void {
-    clearInterval(this.scaleTimer);
-    clearTimeout(this.prewarmTimer);
-  }
-
   async close(): Promise<void> {
     this.closed = true;
-    this.stopTimers();
+    this.scaler?.stop();
     for (const w of this.waiters.splice(0)) w.reject(new NimbusError('unavailable', `pool ${this.key} closed`));
     const all = [...this.slots.values()];
     this.slots.clear();
