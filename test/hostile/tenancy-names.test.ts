@@ -90,6 +90,11 @@ describe('hostile tenancy: names that try to reach another namespace', () => {
       const r = await x.t.request('GET', '/v1/functions', undefined, { ...key, 'x-nimbus-namespace': ns });
       assert.ok([400, 403].includes(r.status), `"${ns}": ${r.status} ${r.text}`);
     }
+    // The same on the function origin.
+    for (const ns of [A, A.toUpperCase()]) {
+      const r = await x.t.fnRequest('GET', `/fn/${FN}`, undefined, { ...key, 'x-nimbus-namespace': ns });
+      assert.ok([400, 403].includes(r.status), `/fn/ "${ns}": ${r.status} ${r.text}`);
+    }
     // The header twice: node joins it into one value, which is no namespace name.
     const res = await fetch(`${x.t.url}/v1/functions`, {
       headers: [
