@@ -9,7 +9,7 @@ import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { A, B, FN, twoTenants, type Tenants } from './tenancy-fixture.ts';
+import { A, A_SECRET_VALUE, B, FN, twoTenants, type Tenants } from './tenancy-fixture.ts';
 
 const PLAIN = 'export const handler = async (e) => ({ ok: true, e });';
 
@@ -78,7 +78,36 @@ describe('hostile tenancy: sequences, destinations, triggers and topics', () => 
     assert.ok(!mapped.text.includes('a-secret-value') && !signed.text.includes('a-secret-value'));
   });
 
+  it("B's objects named like A's are B's own: making, replacing and deleting them never touches or names A's", async () => {
+    const b = bDev();
+    assert.equal((await x.t.request('PUT', '/v1/secrets/vault-pass', { value: 'b-value' }, b)).status, 201);
+    assert.equal((await x.t.request('PUT', '/v1/secrets/vault-pass', { value: 'b-value-2' }, b)).status, 200);
+    const delSecret = await x.t.request('DELETE', '/v1/secrets/vault-pass', undefined, b);
+    assert.equal(delSecret.status, 200, `A's function that maps A's secret of that name blocks B: ${delSecret.text}`);
+    assert.equal((await deployB(FN, {})).status, 201);
+    const trig = await x.t.request(
+      'PUT',
+      '/v1/triggers/vault-sub',
+      { type: 'topic', topic: 'orders', function: FN },
+      b,
+    );
+    assert.equal(trig.status, 201, trig.text);
+    assert.equal((await x.t.request('DELETE', '/v1/triggers/vault-sub', undefined, b)).status, 200);
+    const delFn = await x.t.request('DELETE', `/v1/functions/${FN}`, undefined, b);
+    assert.equal(delFn.status, 200, `A's trigger or alias blocks B's delete: ${delFn.text}`);
+    // A's are as they were: its function still runs with its own secret, its trigger and alias are there.
+    const a = await x.t.request('POST', `/v1/functions/${FN}/invoke`, {}, x.as(A, 'invoker'));
+    assert.equal(a.status, 200, a.text);
+    assert.equal(a.json.secret, A_SECRET_VALUE);
+    assert.equal((await x.t.request('GET', '/v1/triggers/vault-sub', undefined, x.as(A, 'reader'))).status, 200);
+    assert.equal(
+      (await x.t.request('GET', `/v1/functions/${FN}/aliases/live`, undefined, x.as(A, 'reader'))).status,
+      200,
+    );
+  });
+
   it("a publish or a topic destination of B never reaches A's subscriber of the same topic", async () => {
+    const aBefore = await aRuns();
     const pub = await x.t.request('POST', '/v1/topics/orders/publish', { from: 'b' }, x.as(B, 'invoker'));
     assert.equal(pub.status, 202, pub.text);
     assert.deepEqual(pub.json.activationIds, []);
@@ -90,7 +119,7 @@ describe('hostile tenancy: sequences, destinations, triggers and topics', () => 
     assert.equal(settled.status, 'success');
     assert.deepEqual(settled.destination?.activationIds, [], JSON.stringify(settled.destination));
     await new Promise((r) => setTimeout(r, 300));
-    assert.equal(await aRuns(), 1, "A's subscriber ran for B");
+    assert.equal(await aRuns(), aBefore, "A's subscriber ran for B");
   });
 
   it('webhook destinations to the host, loopback in any spelling or the metadata address are refused', async () => {
