@@ -52,7 +52,7 @@ describe('learned keep-alive', () => {
   it('a function called every few seconds keeps its sandbox about a minute, never unloaded', () => {
     const rnd = seeded(2);
     const d = histogramOf(Array.from({ length: 500 }, () => rnd() * 20_000)).decide(FIXED);
-    assert.deepEqual(d, { prewarmMs: 0, keepAliveMs: Math.ceil(BIN_MS * 1.1), learned: true });
+    assert.deepEqual(d, { prewarmMs: 0, keepAliveMs: Math.round(BIN_MS * 1.1), learned: true });
   });
 
   it('two habits (1 and 30 minutes): pre-warm before the shorter, keep through the longer', () => {

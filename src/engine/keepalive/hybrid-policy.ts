@@ -35,12 +35,15 @@ export class IdleHistogram {
   private inRange = 0;
   private outOfBounds = 0;
 
+  /** `binMs`: one minute, as in the paper; tests shrink it to run the policy in real time. */
+  constructor(private readonly binMs = BIN_MS) {}
+
   get samples(): number {
     return this.inRange + this.outOfBounds;
   }
 
   record(idleMs: number): void {
-    const bin = Math.floor(Math.max(0, idleMs) / BIN_MS);
+    const bin = Math.floor(Math.max(0, idleMs) / this.binMs);
     if (bin >= BINS) this.outOfBounds++;
     else {
       this.bins[bin] = (this.bins[bin] ?? 0) + 1;
@@ -54,10 +57,10 @@ export class IdleHistogram {
     if (this.samples < MIN_SAMPLES || this.outOfBounds > this.samples * OUT_OF_BOUNDS_SHARE) return fixed;
     if (this.coefficientOfVariation() < CV_THRESHOLD) return fixed;
     // The head: the lower edge of the 5th percentile's bin; the tail: the upper edge of the 99th's.
-    const head = this.percentileBin(0.05) * BIN_MS;
-    const tail = (this.percentileBin(0.99) + 1) * BIN_MS;
-    const prewarmMs = Math.floor(head * (1 - MARGIN));
-    const keepAliveMs = Math.ceil(tail * (1 + MARGIN)) - prewarmMs;
+    const head = this.percentileBin(0.05) * this.binMs;
+    const tail = (this.percentileBin(0.99) + 1) * this.binMs;
+    const prewarmMs = Math.round(head * (1 - MARGIN));
+    const keepAliveMs = Math.round(tail * (1 + MARGIN)) - prewarmMs;
     return { prewarmMs, keepAliveMs, learned: true };
   }
 
