@@ -35,6 +35,8 @@ import { triggerRoutes } from './routes/triggers.ts';
 import { topicRoutes } from './routes/topics.ts';
 import { kvRoutes } from './routes/kv.ts';
 import { reportRoutes } from './routes/reports.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
+import { metricsReportRoutes } from './routes/report-metrics.ts';
 
 export interface FrontendDeps {
   config: NimbusConfig;
@@ -84,12 +86,14 @@ export function buildServer(deps: FrontendDeps): FastifyInstance {
   sandboxRoutes(app, deps.invoker, deps.functions);
   kvRoutes(app, deps.store);
   reportRoutes(app, deps.store, deps.config);
+  metricsReportRoutes(app, deps.store);
   namespaceRoutes(app, deps.store, deps.functions, deps.quotas);
   keyRoutes(app, deps.store.sql);
   if (deps.quotas) quotaRoutes(app, deps.store.sql, deps.quotas);
   secretRoutes(app, deps.secrets);
   if (deps.events) (triggerRoutes(app, deps.events), topicRoutes(app, deps.events));
   healthRoute(app, deps);
+  dashboardRoutes(app);
   // Metrics name every namespace's functions: root only.
   app.get('/metrics', async (request, reply) => {
     principalOf(request, 'root');

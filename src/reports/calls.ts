@@ -20,8 +20,21 @@ export interface CallQuery {
 }
 
 /** The calls created in [fromMs, toMs) that ran code and ended. */
-export async function readCalls(store: Store, q: CallQuery): Promise<CallFacts[]> {
-  const calls: CallFacts[] = [];
+export function readCalls(store: Store, q: CallQuery): Promise<CallFacts[]> {
+  return readRecords(store, q, callOf);
+}
+
+/**
+ * The records created in [fromMs, toMs), newest first, each reduced by `pick`
+ * (undefined drops it) so that a page's logs and results are not kept. Every
+ * report reads through here: one bounded reader (MAX_CALLS).
+ */
+export async function readRecords<T>(
+  store: Store,
+  q: CallQuery,
+  pick: (r: ActivationRecord) => T | undefined,
+): Promise<T[]> {
+  const calls: T[] = [];
   let cursor: { before: string; beforeId?: string } = { before: new Date(q.toMs).toISOString() };
   let read = 0;
   for (;;) {
@@ -39,8 +52,8 @@ export async function readCalls(store: Store, q: CallQuery): Promise<CallFacts[]
         `the window holds more than ${MAX_CALLS} activation records; narrow from/to or name one function`,
       );
     for (const r of page) {
-      const call = callOf(r);
-      if (call) calls.push(call);
+      const call = pick(r);
+      if (call !== undefined) calls.push(call);
     }
     const last = page.at(-1);
     if (page.length < PAGE || !last) return calls;

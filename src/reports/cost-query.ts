@@ -93,7 +93,7 @@ function timeOf(name: string, text: string): number {
   return ms;
 }
 
-function bucketOf(text: string): number {
+export function bucketOf(text: string): number {
   const m = /^(\d{1,6})(s|m|h|d)$/.exec(text);
   const ms = m ? Number(m[1]) * (UNIT_MS[m[2]!] ?? 0) : 0;
   if (ms <= 0)

@@ -123,6 +123,19 @@ export const ROUTE_TABLE: RouteRow[] = [
     query: '?function=:name',
     expect: 200,
   },
+  // Metrics and latency classes (routes/report-metrics.ts).
+  {
+    method: 'GET',
+    url: '/v1/reports/metrics',
+    permission: 'read',
+    scoped: "reads only the principal namespace's activation records, made since that namespace was made",
+  },
+  {
+    method: 'GET',
+    url: '/v1/reports/latency',
+    permission: 'read',
+    scoped: "reads only the principal namespace's activation records, made since that namespace was made",
+  },
   // Live logs (routes/logs.ts).
   {
     method: 'GET',
@@ -205,6 +218,23 @@ export const ROUTE_TABLE: RouteRow[] = [
   },
   // Platform.
   { method: 'GET', url: '/healthz', permission: 'none', scoped: 'open; says only whether the store answers' },
+  // The web dashboard (routes/dashboard.ts): the same index.html on every page path, and the built bundle.
+  { method: 'GET', url: '/', permission: 'none', scoped: 'static, no data: the dashboard page' },
+  { method: 'GET', url: '/functions', permission: 'none', scoped: 'static, no data: the dashboard page' },
+  { method: 'GET', url: '/functions/:name', permission: 'none', scoped: 'static, no data: the dashboard page' },
+  { method: 'GET', url: '/activations', permission: 'none', scoped: 'static, no data: the dashboard page' },
+  { method: 'GET', url: '/activations/:id', permission: 'none', scoped: 'static, no data: the dashboard page' },
+  { method: 'GET', url: '/sandboxes', permission: 'none', scoped: 'static, no data: the dashboard page' },
+  { method: 'GET', url: '/engines', permission: 'none', scoped: 'static, no data: the dashboard page' },
+  { method: 'GET', url: '/charts', permission: 'none', scoped: 'static, no data: the dashboard page' },
+  { method: 'GET', url: '/cost', permission: 'none', scoped: 'static, no data: the dashboard page' },
+  {
+    method: 'GET',
+    url: '/assets/:file',
+    permission: 'none',
+    scoped: 'static, no data: the dashboard bundle',
+    params: { file: 'main.js' },
+  },
   { method: 'GET', url: '/metrics', permission: 'root', scoped: "root only: metrics name every namespace's functions" },
   // Versions and aliases (src/frontend/routes/versions.ts, aliases.ts).
   {
