@@ -18,6 +18,8 @@ command -v xz >/dev/null || need+=(xz-utils)
 command -v nft >/dev/null || need+=(nftables)
 command -v slirp4netns >/dev/null || need+=(slirp4netns)
 command -v prlimit >/dev/null || need+=(util-linux)
+# The dashboard's browser tests (test/dashboard) drive Debian's chromium headless.
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "nimbus setup: installing Debian packages: ${need[*]}"
   if [ "$(id -u)" != 0 ]; then
@@ -39,4 +41,9 @@ fi
 # The TypeScript example carries its own node_modules (it is deployed as a directory).
 if [ ! -d examples/greeter-ts/node_modules/ms ]; then
   (cd examples/greeter-ts && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The web dashboard (src/dashboard) is built into dist/dashboard; a front end also builds it when stale.
+if [ ! -f dist/dashboard/index.html ] || [ -n "$(find src/dashboard -newer dist/dashboard/index.html -print -quit)" ]; then
+  scripts/node --import tsx src/dashboard/build.ts
 fi

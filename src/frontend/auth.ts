@@ -7,7 +7,7 @@
 //   every request, also on loopback without a root key, so a revoke holds at once.
 // - No key: root of a developer machine on loopback when no key is required
 //   (the Host check in host-check.ts guards that case), 401 otherwise.
-// /healthz stays open and has no principal.
+// /healthz and the dashboard's HTML and assets stay open and have no principal.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -46,7 +46,8 @@ const WRONG = 'unknown or revoked API key: ask an admin of your namespace for a 
 export function authenticate(app: FastifyInstance, o: AuthOptions): void {
   const root = o.rootKey === undefined ? undefined : Buffer.from(o.rootKey);
   app.addHook('onRequest', async (request, reply) => {
-    if (request.url === '/healthz') return;
+    // /healthz and the dashboard's own files (routes marked open, routes/dashboard.ts) carry no data.
+    if (request.url === '/healthz' || (request.routeOptions.config as { open?: boolean } | undefined)?.open) return;
     try {
       request.principal = await principalFor(request, root, o);
     } catch (e) {
