@@ -58,6 +58,30 @@ describe('activation records policy', () => {
     assert.equal(stored.length - successes, 5, 'every failure kept');
   });
 
+  it('stores targetConcurrency, keepAlive and records only when they differ from the defaults', async () => {
+    const plain = await t.deploy('cfg', CODE, {
+      concurrency: 4,
+      targetConcurrency: 4,
+      keepAlive: 'adaptive',
+      records: 'all',
+    });
+    assert.equal(plain.status, 201, plain.text);
+    const stored = (await t.request('GET', '/v1/functions/cfg')).json.config;
+    for (const key of ['targetConcurrency', 'keepAlive', 'records']) assert.equal(key in stored, false, key);
+    const again = await t.deploy('cfg', CODE, { concurrency: 4 });
+    assert.equal(plain.json.version, 1);
+    assert.equal(again.json.version, plain.json.version, 'the same config as one that does not name them');
+    const tuned = await t.deploy('cfg', CODE, {
+      concurrency: 4,
+      targetConcurrency: 2,
+      keepAlive: 30_000,
+      records: { sample: 0.5 },
+    });
+    assert.equal(tuned.status, 200, tuned.text);
+    const config = (await t.request('GET', '/v1/functions/cfg')).json.config;
+    assert.deepEqual([config.targetConcurrency, config.keepAlive, config.records], [2, 30_000, { sample: 0.5 }]);
+  });
+
   it('refuses a records or keepAlive value it does not know, naming the choices', async () => {
     const bad = await t.deploy('badrec', CODE, { records: { sample: 2 } });
     assert.equal(bad.status, 400);
@@ -68,5 +92,9 @@ describe('activation records policy', () => {
     const target = await t.deploy('badrec', CODE, { concurrency: 2, targetConcurrency: 3 });
     assert.equal(target.status, 400);
     assert.match(target.json.error.message, /targetConcurrency \(3\) is over concurrency \(2\)/);
+    const low = await t.deploy('badrec', CODE, { targetConcurrency: 0.5 });
+    assert.equal(low.status, 400);
+    assert.match(low.json.error.message, /targetConcurrency must be at least 1/);
+    assert.equal((await t.request('GET', '/v1/functions/badrec')).status, 404, 'nothing stored');
   });
 });

@@ -10,7 +10,7 @@ import { NimbusError } from '../../shared/errors.ts';
 export const ScalingFields = {
   targetConcurrency: z
     .number()
-    .min(0.1, 'targetConcurrency must be at least 0.1')
+    .min(1, 'targetConcurrency must be at least 1 (the autoscaler already keeps 30% spare)')
     .max(1000, 'targetConcurrency must be at most 1000')
     .optional(),
   keepAlive: z
