@@ -52,6 +52,8 @@ interface DeployOpts {
   timeout?: number;
   handler?: string;
   concurrency?: number;
+  keepAlive?: number;
+  records?: string;
   env: Record<string, string>;
   secret: Record<string, string>;
   dryRun?: boolean;
@@ -75,6 +77,15 @@ async function deploySequence(target: string | undefined, o: DeployOpts & { sequ
   print(`deployed sequence ${v.name} version ${v.version}: ${steps.join(' → ')}`);
 }
 
+/** `--records all|errors|0.1`: the config's records policy (a number is a sample share of the successes). */
+function recordsPolicy(flag: string | undefined): 'all' | 'errors' | { sample: number } | undefined {
+  if (flag === undefined || flag === 'all' || flag === 'errors') return flag;
+  const share = Number(flag);
+  if (flag.trim() === '' || !(share >= 0 && share <= 1))
+    throw new CliError(`--records takes all, errors, or a share from 0 to 1 such as 0.1, not "${flag}"`, 2);
+  return { sample: share };
+}
+
 async function deploy(target: string | undefined, o: DeployOpts): Promise<void> {
   if (o.sequence !== undefined) return deploySequence(target, { ...o, sequence: o.sequence });
   const project = await projectFile(target, { ...o });
@@ -90,6 +101,8 @@ async function deploy(target: string | undefined, o: DeployOpts): Promise<void> 
     timeoutMs: o.timeout,
     handler: o.handler,
     concurrency: o.concurrency,
+    keepAlive: o.keepAlive,
+    records: recordsPolicy(o.records),
     env: Object.keys(o.env).length ? o.env : undefined,
     secrets: Object.keys(o.secret).length ? o.secret : undefined,
   };
@@ -122,6 +135,8 @@ export function registerClientCommands(program: Command): void {
     .option('--memory <mb>', 'memory in MB', int('--memory'))
     .option('--timeout <ms>', 'timeout in ms', int('--timeout'))
     .option('--concurrency <n>', 'invocations per sandbox at once', int('--concurrency'))
+    .option('--keep-alive <ms>', 'idle keep-alive in ms (default: learned from the idle times)', int('--keep-alive'))
+    .option('--records <policy>', 'activation records to keep: all, errors, or a sample share such as 0.1')
     .option('--handler <handler>', 'export to call, e.g. handler or src/app.handler')
     .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collectEnv, {})
     .option('--secret <KEY=SECRET>', 'environment variable given the value of a secret (repeatable)', collectSecret, {})
