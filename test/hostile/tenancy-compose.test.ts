@@ -9,6 +9,7 @@ import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { A, A_SECRET_VALUE, B, FN, twoTenants, type Tenants } from './tenancy-fixture.ts';
 
 const PLAIN = 'export const handler = async (e) => ({ ok: true, e });';
@@ -203,3 +204,43 @@ function hostAddresses(): string[] {
     .map((a) => a.address.split('%')[0]!)
     .filter((a) => !a.startsWith('fe80'));
 }
+
+describe('hostile tenancy: a webhook allowed by --egress-allow that redirects elsewhere', () => {
+  let t: TestPlatform;
+  let allowed: http.Server;
+  let elsewhere: http.Server;
+  let elsewhereHits = 0;
+  before(async () => {
+    // Both allowed: only not following the redirect keeps the second from being reached.
+    t = await startTestPlatform({ egressAllow: ['127.0.0.1/32', '127.0.0.2/32'] });
+    elsewhere = http.createServer((_req, res) => {
+      elsewhereHits++;
+      res.end('ok');
+    });
+    await new Promise<void>((r) => elsewhere.listen(0, '127.0.0.2', r));
+    const to = `http://127.0.0.2:${(elsewhere.address() as AddressInfo).port}/stolen`;
+    allowed = http.createServer((_req, res) => res.writeHead(307, { location: to }).end());
+    await new Promise<void>((r) => allowed.listen(0, '127.0.0.1', r));
+  });
+  after(async () => {
+    allowed?.close();
+    elsewhere?.close();
+    await t?.close();
+  });
+
+  it('is not followed: the record says what answered, the other address gets nothing', async () => {
+    const url = `http://127.0.0.1:${(allowed.address() as AddressInfo).port}/hook`;
+    const d = await t.deploy('hooked', PLAIN, { engine: 'isolate', destinations: { onSuccess: { url } } });
+    assert.equal(d.status, 201, d.text);
+    const call = await t.invoke('hooked', {}, '?async=1');
+    assert.equal(call.status, 202, call.text);
+    let rec: any;
+    for (const until = Date.now() + 20_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+      rec = (await t.request('GET', `/v1/activations/${call.json.activationId}`)).json;
+      if (rec.destination) break;
+    }
+    assert.equal(rec.destination?.delivered, false, JSON.stringify(rec.destination));
+    assert.equal(rec.destination?.attempts?.[0]?.status, 307);
+    assert.equal(elsewhereHits, 0, 'the redirect was followed');
+  });
+});
