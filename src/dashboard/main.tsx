@@ -40,7 +40,7 @@ function App() {
     if (params)
       return (
         <Layout path={path}>
-          <Page key={path} params={params} search={search} />
+          <Page key={`${path}?${search}`} params={params} search={search} />
         </Layout>
       );
   }
