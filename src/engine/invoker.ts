@@ -369,11 +369,12 @@ export class Invoker {
     await Promise.all(retired.map((pool) => pool.disposalsUnderWay()));
   }
 
-  listSandboxes(): (SandboxInfo & { inflight: number; lastUsed: string })[] {
+  listSandboxes(): (SandboxInfo & { inflight: number; calls: number; lastUsed: string })[] {
     return this.allPools().flatMap((p) =>
       p.sandboxes().map((s) => ({
         ...s.sandbox.info(),
         inflight: s.inflight,
+        calls: s.calls ?? 0,
         lastUsed: new Date(s.lastUsed).toISOString(),
         invoker: this.id,
       })),

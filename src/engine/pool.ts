@@ -41,6 +41,8 @@ interface Slot {
   ticket: Ticket;
   inflight: number;
   lastUsed: number;
+  /** Calls this sandbox has taken (the dashboard's sandboxes page shows it). */
+  calls?: number;
   idleTimer?: NodeJS.Timeout;
 }
 
@@ -99,7 +101,7 @@ export class FunctionPool {
     return this.slots.size;
   }
 
-  sandboxes(): { sandbox: Sandbox; inflight: number; lastUsed: number }[] {
+  sandboxes(): { sandbox: Sandbox; inflight: number; lastUsed: number; calls?: number }[] {
     return [...this.slots.values()];
   }
 
@@ -208,6 +210,7 @@ export class FunctionPool {
   private lease(slot: Slot, cold: boolean, initMs: number): Lease {
     clearTimeout(slot.idleTimer);
     slot.inflight++;
+    slot.calls = (slot.calls ?? 0) + 1;
     slot.lastUsed = Date.now();
     return { sandbox: slot.sandbox, cold, initMs };
   }

@@ -65,6 +65,14 @@ describe('metrics and latency report routes', () => {
     }
   });
 
+  it('GET /v1/sandboxes counts the calls each sandbox took (the dashboard shows it)', async () => {
+    const r = await t.request('GET', '/v1/sandboxes');
+    assert.equal(r.status, 200, r.text);
+    const mine = r.json.sandboxes.filter((s: { functionName: string }) => s.functionName === 'quick');
+    assert.equal(mine.length, 1, r.text);
+    assert.equal(mine[0].calls, 5);
+  });
+
   it('refuses bad input with a 400 saying how to fix it', async () => {
     const cases: [string, RegExp][] = [
       ['/v1/reports/metrics?window=forever', /window must be a number and a unit/],
