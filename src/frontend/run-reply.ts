@@ -91,9 +91,15 @@ function sendFailure(reply: FastifyReply, run: RunReply): FastifyReply | undefin
   if (!a.error) return undefined;
   return sendError(
     reply,
-    new NimbusError(a.error.code as ErrorCode, a.error.message, { activationId: a.id }),
+    new NimbusError(a.error.code as ErrorCode, a.error.message, { activationId: a.id, ...retryAfter(a.error) }),
     platformHeaders(run),
   );
+}
+
+/** A throttled record's wait (a sequence step over its namespace's quota), for the Retry-After header. */
+function retryAfter(error: object): { retryAfterSeconds?: number } {
+  const seconds = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  return typeof seconds === 'number' ? { retryAfterSeconds: seconds } : {};
 }
 
 /** On the function origin: the function's status, headers (filtered) and body as it made them. */

@@ -177,6 +177,8 @@ describe('hostile tenancy: sequences, destinations, triggers and topics', () => 
     const call = await x.t.request('POST', '/v1/functions/burst/invoke', {}, root);
     const id = call.headers.get('x-nimbus-activation-id');
     assert.ok(id, call.text);
+    assert.equal(call.status, 429, call.text);
+    assert.ok(Number(call.headers.get('retry-after')) >= 1, 'a 429 says when to retry');
     const parent = (await x.t.request('GET', `/v1/activations/${id}`, undefined, root)).json;
     const ran = (parent.childActivationIds as string[]).length;
     // 5 a minute (twice that if the minute turned during the call): never 30 from one admitted call.
