@@ -63,6 +63,7 @@ export function registerServeCommand(program: Command): void {
           ? `nimbus front end is running at ${platform.url} (bus ${redact(bus)}, store ${redact(store)}; runs go to \`nimbus invoker\` nodes)`
           : `nimbus is running at ${platform.url} (data in ${platform.config.dataDir})`,
         `functions are served at ${platform.functionsUrl}/fn/<name>/ (their own origin, apart from the API)`,
+        `dashboard: ${platform.url}/`,
       ];
       if (platform.apiKey?.created)
         lines.push(`API key (shown once; also in ${platform.config.dataDir}/api-key): ${platform.apiKey.key}`);

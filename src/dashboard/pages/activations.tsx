@@ -23,16 +23,24 @@ const TRIGGERS = ['sync', 'async', 'http', 'cron', 'topic', 'sequence', 'destina
 const FIELDS = ['function', 'status', 'trigger', 'start', 'before', 'after', 'limit'] as const;
 type Filters = Record<(typeof FIELDS)[number], string>;
 
-/** A datetime-local value (local time) as an ISO instant, or '' when empty or not a time. */
-function iso(local: string): string {
-  const t = Date.parse(local);
-  return local && !Number.isNaN(t) ? new Date(t).toISOString() : '';
+/** A datetime-local value (local time) or an ISO instant as an ISO instant, or '' when empty or not a time. */
+function iso(text: string): string {
+  const t = Date.parse(text);
+  return text && !Number.isNaN(t) ? new Date(t).toISOString() : '';
+}
+
+/** A time as a datetime-local input shows it (local time, to the millisecond, as the cursor of older pages needs). */
+function local(text: string): string {
+  const t = Date.parse(text);
+  if (!text || Number.isNaN(t)) return '';
+  const d = new Date(t - new Date(t).getTimezoneOffset() * 60_000);
+  return d.toISOString().slice(0, 23);
 }
 
 export function ActivationsPage({ search }: PageProps) {
   const applied = Object.fromEntries(FIELDS.map((f) => [f, search.get(f) ?? ''])) as Filters;
-  const [draft, setDraft] = useState<Filters>(applied);
   const limit = applied.limit || '50';
+  const [draft, setDraft] = useState<Filters>({ ...applied, limit });
   const path = `/v1/activations${query({ function: applied.function, status: applied.status, before: iso(applied.before), limit })}`;
   const loaded = useApi<{ activations: Activation[] }>(path);
   const shown = loaded.data?.activations.filter(
@@ -43,7 +51,7 @@ export function ActivationsPage({ search }: PageProps) {
   );
   const field = (name: keyof Filters) => ({
     name,
-    value: draft[name],
+    value: name === 'before' || name === 'after' ? local(draft[name]) : draft[name],
     onInput: (e: Event) => setDraft({ ...draft, [name]: (e.currentTarget as HTMLInputElement).value }),
   });
   const oldest = loaded.data?.activations.at(-1)?.createdAt;
@@ -54,7 +62,7 @@ export function ActivationsPage({ search }: PageProps) {
         class="filters"
         onSubmit={(e) => {
           e.preventDefault();
-          navigate(`/activations${query(draft)}`);
+          navigate(`/activations${query({ ...draft, limit: draft.limit === '50' ? '' : draft.limit })}`);
         }}
       >
         <label>
@@ -89,14 +97,14 @@ export function ActivationsPage({ search }: PageProps) {
         </label>
         <label>
           after
-          <input type="datetime-local" {...field('after')} />
+          <input type="datetime-local" step="0.001" {...field('after')} />
         </label>
         <label>
           before
-          <input type="datetime-local" {...field('before')} />
+          <input type="datetime-local" step="0.001" {...field('before')} />
         </label>
         <label>
-          page
+          page size
           <select {...field('limit')}>
             {['50', '200', '1000'].map((n) => (
               <option value={n}>{n}</option>
