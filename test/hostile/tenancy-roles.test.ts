@@ -161,6 +161,10 @@ describe('hostile tenancy: roles, secrets and a namespace deleted and made again
     assert.equal((await look(`/v1/kv/${FN}/a/private`)).status, 404);
     assert.deepEqual((await look(`/v1/functions/${FN}/aliases`)).json.aliases, []);
     assert.equal((await look(`/v1/functions/${FN}/versions`)).json.versions.length, 1);
+    // The reports read the same records: none of the old team's calls are counted.
+    const cost = await look('/v1/reports/cost');
+    assert.equal(cost.status, 200, cost.text);
+    assert.equal(cost.json.totals.calls, 0, 'the cost report counts the old team calls');
     const quotas = (await look(`/v1/namespaces/${A}`)).json;
     assert.equal(quotas.usage.running, 0);
   });

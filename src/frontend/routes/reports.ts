@@ -8,6 +8,7 @@ import type { Store } from '../../storage/store.ts';
 import { checkFunctionName } from '../build/function-spec.ts';
 import { qualify } from '../../tenancy/names.ts';
 import { principalOf } from '../../tenancy/principal.ts';
+import { recordsSince } from '../../tenancy/incarnation.ts';
 import { readCalls } from '../../reports/calls.ts';
 import { costReport } from '../../reports/cost.ts';
 import { checkCostQuery, pricesOf, windowOf } from '../../reports/cost-query.ts';
@@ -20,7 +21,11 @@ export function reportRoutes(app: FastifyInstance, store: Store, config: NimbusC
     const prices = pricesOf(q, config);
     // Only the principal's namespace: a name is qualified in it, and the listing is confined to it.
     const functionName = q.function ? qualify(p.namespace, checkFunctionName(q.function)) : undefined;
-    const calls = await readCalls(store, { namespace: p.namespace, functionName, ...window });
+    // Never a record of an earlier namespace of that name (tenancy/incarnation.ts).
+    const since = await recordsSince(store.sql, p.namespace);
+    const fromMs = since === undefined ? window.fromMs : Math.max(window.fromMs, Date.parse(since));
+    const calls =
+      fromMs >= window.toMs ? [] : await readCalls(store, { namespace: p.namespace, functionName, ...window, fromMs });
     return {
       namespace: p.namespace,
       ...(q.function ? { function: q.function } : {}),
