@@ -19,21 +19,24 @@ export interface PlotProps {
   /** Epoch seconds, one per value of every series. */
   x: number[];
   series: PlotSeries[];
-  /** How a value is printed on the axis and in the legend. */
+  /** How a value is printed in the legend, and on the axis unless `axisFormat`. */
   format?: (v: number) => string;
+  /** How an axis tick is printed (short: the axis is narrow). */
+  axisFormat?: (v: number) => string;
   logY?: boolean;
   height?: number;
   /** Draws each series as steps (a value holds for its whole bucket). */
   stepped?: boolean;
 }
 
-export function Plot({ title, x, series, format, logY = false, height = 220, stepped = false }: PlotProps) {
+export function Plot({ title, x, series, format, axisFormat, logY = false, height = 220, stepped = false }: PlotProps) {
   const box = useRef<HTMLDivElement>(null);
   const key = JSON.stringify([title, x, series, logY, height, stepped]);
   useEffect(() => {
     const el = box.current;
     if (!el) return;
     const fmt = format ?? ((v: number) => String(v));
+    const tick = axisFormat ?? fmt;
     const clean = (v: number | null) => (v === null || (logY && v <= 0) ? null : v);
     const plot = new uPlot(
       {
@@ -44,7 +47,7 @@ export function Plot({ title, x, series, format, logY = false, height = 220, ste
           x: { time: true },
           y: logY ? { distr: 3 } : { range: (_u, min, max) => [Math.min(0, min), max || 1] },
         },
-        axes: [{}, { size: 70, values: (_u, ticks) => ticks.map((t) => (t === null ? '' : fmt(t))) }],
+        axes: [{}, { size: 70, values: (_u, ticks) => ticks.map((t) => (t === null ? '' : tick(t))) }],
         series: [
           {},
           ...series.map((s) => ({
@@ -53,7 +56,8 @@ export function Plot({ title, x, series, format, logY = false, height = 220, ste
             width: 2,
             ...(s.dashed ? { dash: [6, 4] } : {}),
             value: (_u: uPlot, v: number | null) => (v === null ? '—' : fmt(v)),
-            points: { show: x.length <= 60 },
+            // Points where a line may not show: few buckets, or a value between gaps.
+            points: { show: x.length <= 120, size: 6, fill: s.color },
             ...(stepped ? { paths: uPlot.paths.stepped!({ align: 1 }) } : {}),
           })),
         ],

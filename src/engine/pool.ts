@@ -108,7 +108,11 @@ export class FunctionPool {
   async acquire(): Promise<Lease> {
     this.scaler?.entered();
     try {
-      return await this.acquireSlot();
+      const lease = await this.acquireSlot();
+      // A call, not a pre-warm (which leases its new sandbox too): counted here.
+      const slot = this.slots.get(lease.sandbox.id);
+      if (slot) slot.calls = (slot.calls ?? 0) + 1;
+      return lease;
     } catch (e) {
       this.scaler?.left(this.waiters.length);
       throw e;
@@ -210,7 +214,6 @@ export class FunctionPool {
   private lease(slot: Slot, cold: boolean, initMs: number): Lease {
     clearTimeout(slot.idleTimer);
     slot.inflight++;
-    slot.calls = (slot.calls ?? 0) + 1;
     slot.lastUsed = Date.now();
     return { sandbox: slot.sandbox, cold, initMs };
   }

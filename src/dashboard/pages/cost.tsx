@@ -48,10 +48,12 @@ export function CostPage({ search }: PageProps) {
   const bucket = BUCKETS.includes(search.get('bucket') ?? '') ? search.get('bucket')! : '5m';
   const refresh = search.get('at') ?? '';
   // One `from` per choice (and per Refresh): a new one each render would fetch for ever.
-  const path = useMemo(
-    () => `/v1/reports/cost${query({ from: new Date(Date.now() - WINDOWS[window]!).toISOString(), bucket })}`,
-    [window, bucket, refresh],
-  );
+  const path = useMemo(() => {
+    // Both ends from here: the server's own "now" would add a last bucket a few ms long.
+    const to = Date.now();
+    const from = new Date(to - WINDOWS[window]!).toISOString();
+    return `/v1/reports/cost${query({ from, to: new Date(to).toISOString(), bucket })}`;
+  }, [window, bucket, refresh]);
   const report = useApi<CostReport>(path);
   const choose = (w: string, b: string, at = '') => navigate(`/cost${query({ window: w, bucket: b, at })}`);
   return (
@@ -87,7 +89,11 @@ function Report({ r }: { r: CostReport }) {
     t.vmOverServerless === null
       ? r.message
       : t.vmOverServerless >= 1
-        ? `Serverless is ${t.vmOverServerless.toFixed(2)}× cheaper here; the VMs would win only above ${pct(t.breakEvenUtilization)} utilization (they ran at ${pct(t.utilization)}).`
+        ? `Serverless is ${t.vmOverServerless.toFixed(2)}× cheaper here; ${
+            (t.breakEvenUtilization ?? 0) > 1
+              ? `the VMs would not win even kept fully busy (break-even ${pct(t.breakEvenUtilization)} utilization)`
+              : `the VMs would win only above ${pct(t.breakEvenUtilization)} utilization`
+          } (they ran at ${pct(t.utilization)}).`
         : `The always-on VMs are ${(1 / t.vmOverServerless).toFixed(2)}× cheaper here: they ran at ${pct(t.utilization)}, above the break-even ${pct(t.breakEvenUtilization)}.`;
   return (
     <>
@@ -123,6 +129,7 @@ function Report({ r }: { r: CostReport }) {
           { label: 'always-on VMs', color: '#b45309', values: r.buckets.map((b) => b.vmUsd) },
         ]}
         format={usd}
+        axisFormat={(v) => (v >= 0.01 ? `$${v.toFixed(2)}` : `$${v.toExponential(0)}`)}
         logY
         stepped
         height={280}

@@ -214,7 +214,9 @@ function SandboxLine(props: {
       </td>
       <td class="num">{s.cpus}</td>
       <td>{ago(s.createdAt).replace(' ago', '')}</td>
-      <td class="num">{s.calls ?? '—'}</td>
+      <td class="num" data-field="calls">
+        {s.calls ?? '—'}
+      </td>
       <td>{ago(s.lastUsed)}</td>
       <td class="ops">
         <input
