@@ -17,6 +17,7 @@ import type { ActivationRecord, FunctionRecord, QueueEntry, Store, VersionRecord
 import { FUNCTION_FAILURES, NimbusError, isNimbusError, type ErrorCode } from '../shared/errors.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { Outbox, type OutboxTiming } from './outbox.ts';
+import { WebhookShare } from './webhook-share.ts';
 
 /** Retry delay when no invoker could take the run (throttled, unavailable): 1 s doubling to 30 s. */
 const platformRetryMs = (deliveries: number) => Math.min(30_000, 1000 * 2 ** Math.min(5, Math.max(0, deliveries - 1)));
@@ -49,6 +50,8 @@ export class AsyncScheduler {
   /** Sequences and destinations (compose/), set by the platform once it is made (it queues through this scheduler). */
   compose?: Composer;
   readonly outbox: Outbox;
+  /** Each namespace's share of the queue slots for functions with webhook destinations. */
+  private readonly webhooks: WebhookShare;
 
   constructor(
     private readonly store: Store,
@@ -59,6 +62,7 @@ export class AsyncScheduler {
     outboxTiming?: OutboxTiming,
   ) {
     this.outbox = new Outbox(store, bus, log, outboxTiming);
+    this.webhooks = WebhookShare.forBus(config.bus);
   }
 
   /** Consumes the queue here, and relays from the outbox (where there are consumers, a message can run). */
@@ -171,6 +175,27 @@ export class AsyncScheduler {
         },
         'error',
       );
+    // Over its namespace's share of slots for webhook destinations: put back before it runs (webhook-share.ts).
+    const release = this.webhooks.take(fn);
+    if (!release) {
+      const delay = platformRetryMs(message.deliveries);
+      await this.store.updateQueueEntry(id, { runAt: Date.now() + delay });
+      throw new Redeliver(delay, `namespace of ${fn.name} holds its share of queue slots for webhook destinations`);
+    }
+    try {
+      return await this.runAndDestine(message, entry, queued, fn);
+    } finally {
+      release();
+    }
+  }
+
+  private async runAndDestine(
+    message: QueueMessage,
+    entry: QueueEntry,
+    queued: ActivationRecord,
+    fn: VersionRecord,
+  ): Promise<void> {
+    const id = queued.id;
     const attempt = entry.attempts + 1;
     // A record of this attempt means an earlier delivery ran it and the invoker
     // stored the outcome, but the bookkeeping here did not finish: use it, do not run again.
