@@ -108,7 +108,8 @@ describe('the sandboxes, engines, metrics and cost pages in a browser', { skip: 
     assert.match(await isolate.innerText(), /^isolate\s+1\s[\s\S]*(real-time|interactive|batch)\s+\d+\s/);
     assert.equal(
       await page.locator('.lane').count(),
-      await page.getByTestId('latency-table').locator('tbody tr').count(),
+      1 + (await page.getByTestId('latency-table').locator('tbody tr').count()),
+      'a lane per engine under the class labels',
     );
     await shot(page, 'engines');
   });

@@ -130,6 +130,16 @@ function LatencyClasses({ report }: { report: Latency }) {
         </tbody>
       </table>
       <div class="card lanes" aria-label="cold and warm p99 against the latency classes (log scale)">
+        <div class="lane">
+          <span class="name muted">class</span>
+          <div class="track">
+            {bands.map((b) => (
+              <span class="band-label" style={{ left: `${b.from}%`, width: `${b.to - b.from}%` }}>
+                {b.cls}
+              </span>
+            ))}
+          </div>
+        </div>
         {report.engines.map((e) => (
           <div class="lane">
             <span class="name">{e.engine}</span>

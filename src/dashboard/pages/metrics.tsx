@@ -1,7 +1,8 @@
 // The Metrics page (/charts; /metrics is the Prometheus text): invocations per
 // second, p50/p99 run duration and cold-start share per engine over the last
 // hour, from the platform's own activation records (GET /v1/reports/metrics),
-// drawn with uPlot and refreshed every 15 s.
+// drawn with uPlot and refreshed every minute (a step is a minute; each
+// refresh reads the hour's records again).
 import { useEffect } from 'preact/hooks';
 import './ops.css';
 import type { PageProps } from '../router.ts';
@@ -48,7 +49,7 @@ const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(v <
 export function MetricsPage(_props: PageProps) {
   const metrics = useApi<Metrics>('/v1/reports/metrics?window=1h&step=1m');
   useEffect(() => {
-    const timer = setInterval(metrics.reload, 15_000);
+    const timer = setInterval(metrics.reload, 60_000);
     return () => clearInterval(timer);
   }, [metrics.reload]);
   return (

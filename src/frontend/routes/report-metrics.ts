@@ -4,6 +4,7 @@
 // and latency classes per engine (src/reports/metrics.ts, latency.ts).
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../storage/store.ts';
+import { NimbusError } from '../../shared/errors.ts';
 import { principalOf } from '../../tenancy/principal.ts';
 import { recordsSince } from '../../tenancy/incarnation.ts';
 import { readRecords } from '../../reports/calls.ts';
@@ -18,7 +19,14 @@ export function metricsReportRoutes(app: FastifyInstance, store: Store): void {
     const since = await recordsSince(store.sql, namespace);
     const fromMs = since === undefined ? w.fromMs : Math.max(w.fromMs, Date.parse(since));
     if (fromMs >= w.toMs) return [];
-    return readRecords(store, { namespace, fromMs, toMs: w.toMs }, durationOf);
+    try {
+      return await readRecords(store, { namespace, fromMs, toMs: w.toMs }, durationOf);
+    } catch (e) {
+      // The reader's refusal speaks of the cost report's from/to; these reports take a window.
+      if (e instanceof NimbusError && e.code === 'bad_request')
+        throw new NimbusError('bad_request', `${e.message.replace(/;.*$/, '')}; give a shorter window`);
+      throw e;
+    }
   };
 
   app.get<{ Querystring: Record<string, unknown> }>('/v1/reports/metrics', async (request) => {
