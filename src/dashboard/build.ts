@@ -54,7 +54,11 @@ export async function buildDashboard(outDir = OUT_DIR): Promise<void> {
     // Moved aside rather than deleted first: a reader finds the old build or the new, rarely neither.
     const old = `${tmp}.old`;
     await rename(outDir, old).catch(() => undefined);
-    await rename(tmp, outDir);
+    await rename(tmp, outDir).catch(async (e: unknown) => {
+      // Another process put its build in place between our two renames: theirs is as good.
+      if (await isStale(outDir)) throw e;
+      await rm(tmp, { recursive: true, force: true });
+    });
     await rm(old, { recursive: true, force: true });
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });

@@ -84,6 +84,24 @@ describe('the dashboard in a browser', { skip: missing }, () => {
     assert.equal(await page.getByRole('heading', { name: 'API key needed' }).count(), 0);
   });
 
+  it("shows a function's error and its stack", async () => {
+    await page.goto(`${t.url}/functions/greeter-ts`);
+    // ms() throws on NaN: the time since "yesterday" is not a number.
+    await page.locator('textarea[name=event]').fill('{"since": "yesterday"}');
+    await page.getByRole('button', { name: 'Invoke' }).click();
+    const outcome = page.locator('.invoke-outcome');
+    await outcome.getByText('function_error').waitFor();
+    assert.equal(await outcome.getAttribute('data-status'), '502');
+    await outcome.locator('a.activation-link').click();
+    await page.getByRole('heading', { name: 'Error' }).waitFor();
+    assert.match(await page.locator('.badge', { hasText: 'error' }).first().innerText(), /error/);
+    assert.match(await page.locator('pre.stack').innerText(), /at /);
+    await shot(page, 'activation-error');
+    // The console notes the 502 of the invoke: expected here, and nothing else.
+    assert.ok(problems.length > 0 && problems.every((p) => /status of 502/.test(p)), problems.join('\n'));
+    problems.splice(0);
+  });
+
   it('lists and filters the activations', async () => {
     await page.getByRole('navigation').getByRole('link', { name: 'Activations' }).click();
     await page.locator('tr[data-activation]').first().waitFor();
@@ -91,8 +109,14 @@ describe('the dashboard in a browser', { skip: missing }, () => {
     await shot(page, 'activations');
     await page.locator('select[name=status]').selectOption('error');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.getByText('No activations.').waitFor();
+    await page.locator('tr[data-activation]').first().waitFor();
     assert.equal(new URL(page.url()).search, '?status=error');
+    for (const row of await page.locator('tr[data-activation]').all())
+      assert.match(await row.innerText(), /greeter-ts/);
+    await page.locator('select[name=status]').selectOption('timeout');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByText('No activations.').waitFor();
+    await page.goBack();
     await page.goBack();
     await page.locator('tr[data-activation]').first().waitFor();
     await page.locator('select[name=start]').selectOption('cold');

@@ -1,6 +1,7 @@
 // One activation: what ran (function, version, engine, sandbox, trigger), its
 // timing split into queued / init / run as one horizontal bar, the result or
 // the error with its stack, and the logs.
+import { useEffect } from 'preact/hooks';
 import type { PageProps } from '../router.ts';
 import { type Activation, statusClass } from '../types.ts';
 import { ago, Guard, Json, ms, useApi } from '../ui.tsx';
@@ -8,6 +9,13 @@ import { ago, Guard, Json, ms, useApi } from '../ui.tsx';
 export function ActivationPage({ params }: PageProps) {
   const id = params.id!;
   const loaded = useApi<Activation>(`/v1/activations/${encodeURIComponent(id)}`);
+  // A call still queued or running is read again each second until it ends.
+  const pending = loaded.data?.status === 'queued' || loaded.data?.status === 'running';
+  useEffect(() => {
+    if (!pending || loaded.loading) return;
+    const timer = setTimeout(loaded.reload, 1000);
+    return () => clearTimeout(timer);
+  }, [pending, loaded.loading, loaded.reload]);
   return (
     <>
       <p class="muted">

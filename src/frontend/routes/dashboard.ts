@@ -39,6 +39,8 @@ const TYPES: Record<string, string> = {
 };
 
 export function dashboardRoutes(app: FastifyInstance, outDir = OUT_DIR): void {
+  // Built now if missing or stale, so the first page load does not wait; a failure is told on that load.
+  ensureDashboard(outDir).catch(() => undefined);
   const send = async (reply: FastifyReply, file: string, type: string) => {
     try {
       await ensureDashboard(outDir);
