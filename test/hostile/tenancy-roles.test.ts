@@ -98,6 +98,25 @@ describe('hostile tenancy: roles, secrets and a namespace deleted and made again
     );
   });
 
+  it('a function never sees the key that called it (a developer cannot harvest an admin key)', async () => {
+    const echo = 'export default { async fetch(req) { return Response.json([...req.headers.entries()]); } };';
+    const d = await x.t.request(
+      'PUT',
+      '/v1/functions/echo',
+      { runtime: 'nodejs', engine: 'isolate', code: echo },
+      x.as(A, 'developer'),
+    );
+    assert.equal(d.status, 201, d.text);
+    const admin = x.as(A, 'admin');
+    for (const p of ['/fn/echo', `/fn/~${A}/echo/x`, '/fn/echo:1/x?y=1']) {
+      const r = await x.t.fnRequest('POST', p, { hi: 1 }, admin);
+      assert.equal(r.status, 200, `${p}: ${r.text}`);
+      assert.ok(!r.text.includes(x.keys[A]!.admin.key), `${p}: the function saw the admin key: ${r.text}`);
+    }
+    const inv = await x.t.request('POST', '/v1/functions/echo/invoke', {}, admin);
+    assert.ok(!inv.text.includes(x.keys[A]!.admin.key), inv.text);
+  });
+
   it('a namespace deleted with calls queued, made again for another team, holds nothing of the old one', async () => {
     const admin = x.as(A, 'admin');
     const slow = await x.t.request(
