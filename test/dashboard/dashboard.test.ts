@@ -24,7 +24,8 @@ describe('the dashboard in a browser', { skip: missing }, () => {
 
   before(async () => {
     t = await startTestPlatform({ apiKey: KEY });
-    await deployExamples(t.platform);
+    const deployed = await deployExamples(t.platform);
+    assert.ok(!deployed.some((l) => l.includes('failed')), `an example did not deploy: ${deployed.join('\n')}`);
     browser = await launch();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     problems = watchProblems(page);
