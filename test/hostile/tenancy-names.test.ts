@@ -160,6 +160,11 @@ describe('hostile tenancy: names that try to reach another namespace', () => {
       assert.equal(r.status, 404, `${key}: ${r.status} ${r.text}`);
       assert.doesNotMatch(r.text, /a-kv-value/);
     }
+    for (const ttlSeconds of [0, -1, 1.5, 1e12, '10', null, Number.MAX_SAFE_INTEGER]) {
+      const r = await x.t.request('PUT', '/v1/kv/probe/ttl', { value: 1, ttlSeconds }, bDev);
+      assert.equal(r.status, 400, `ttlSeconds ${String(ttlSeconds)}: ${r.status} ${r.text}`);
+    }
+    assert.equal((await x.t.request('GET', '/v1/kv/probe/ttl', undefined, bDev)).status, 404, 'a refused put wrote');
     const long = await x.t.request('PUT', `/v1/kv/probe/${'k'.repeat(600)}`, { value: 1 }, bDev);
     assert.ok([400, 414].includes(long.status), `long key: ${long.status}`);
     const list = await x.t.request('GET', `/v1/kv/probe?prefix=${encodeURIComponent('%')}`, undefined, bDev);
