@@ -26,6 +26,19 @@ describe('the dashboard in a browser', { skip: missing }, () => {
     t = await startTestPlatform({ apiKey: KEY });
     const deployed = await deployExamples(t.platform);
     assert.ok(!deployed.some((l) => l.includes('failed')), `an example did not deploy: ${deployed.join('\n')}`);
+    const auth = { authorization: `Bearer ${KEY}` };
+    const made = [
+      await t.request('PUT', '/v1/triggers/nightly', { type: 'cron', schedule: '0 3 * * *', function: 'hello' }, auth),
+      await t.request('PUT', '/v1/functions/hello/aliases/live', { version: 1 }, auth),
+      await t.request('POST', '/v1/namespaces', { name: 'team-a' }, auth),
+      await t.request(
+        'PUT',
+        '/v1/functions/only-a',
+        { runtime: 'nodejs', code: 'export const handler = async () => 1;' },
+        { ...auth, 'x-nimbus-namespace': 'team-a' },
+      ),
+    ];
+    for (const r of made) assert.ok(r.status < 300, r.text);
     browser = await launch();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     problems = watchProblems(page);
@@ -56,6 +69,8 @@ describe('the dashboard in a browser', { skip: missing }, () => {
     await page.getByRole('link', { name: 'hello', exact: true }).click();
     await page.getByRole('heading', { name: 'hello', exact: true }).waitFor();
     await page.getByRole('heading', { name: 'Config' }).waitFor();
+    await page.locator('table.triggers').getByText('0 3 * * *').waitFor();
+    assert.match(await page.locator('table.aliases').innerText(), /live\s+v1/);
     await page.locator('textarea[name=event]').fill('{"name": "browser"}');
     await page.getByRole('button', { name: 'Invoke' }).click();
     const outcome = page.locator('.invoke-outcome');
@@ -124,6 +139,21 @@ describe('the dashboard in a browser', { skip: missing }, () => {
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.locator('tr[data-activation]').first().waitFor();
     for (const row of await page.locator('tr[data-activation]').all()) assert.match(await row.innerText(), /cold/);
+  });
+
+  it("acts in the namespace the root key picks, and shows only that namespace's functions", async () => {
+    await page.getByRole('navigation').getByRole('link', { name: 'Functions' }).click();
+    await page.locator('tr[data-function=hello]').waitFor();
+    await page.locator('input[name=namespace]').fill('team-a');
+    await page.locator('input[name=namespace]').press('Enter');
+    await page.locator('tr[data-function=only-a]').waitFor();
+    assert.equal(await page.locator('tr[data-function]').count(), 1);
+    await page.reload();
+    await page.locator('tr[data-function=only-a]').waitFor();
+    await page.locator('input[name=namespace]').fill('');
+    await page.locator('input[name=namespace]').press('Enter');
+    await page.locator('tr[data-function=hello]').waitFor();
+    assert.equal(await page.locator('tr[data-function=only-a]').count(), 0);
   });
 
   it('never puts the key in a URL and breaks no rule of the CSP', () => {
