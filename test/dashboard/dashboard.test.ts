@@ -143,7 +143,11 @@ describe('the dashboard in a browser', { skip: missing }, () => {
 
   it("acts in the namespace the root key picks, and shows only that namespace's functions", async () => {
     await page.getByRole('navigation').getByRole('link', { name: 'Functions' }).click();
-    await page.locator('tr[data-function=hello]').waitFor();
+    // Each function's last call and error rate over its latest records (hello's call, greeter-ts's failure).
+    await page.locator('tr[data-function=hello]').getByText('0% of 1').waitFor();
+    await page.locator('tr[data-function=greeter-ts]').getByText('100% of 1').waitFor();
+    assert.match(await page.locator('tr[data-function=hello]').innerText(), /s ago/);
+    await shot(page, 'functions-called');
     await page.locator('input[name=namespace]').fill('team-a');
     await page.locator('input[name=namespace]').press('Enter');
     await page.locator('tr[data-function=only-a]').waitFor();
