@@ -1,7 +1,7 @@
 // The dashboard's only way to the API: fetch on the same origin with the
 // user's key (Authorization: Bearer, kept in sessionStorage, never in a URL)
-// and the namespace the user picked (x-nimbus-namespace). A 401 clears a
-// wrong key and asks for one (the layout shows the prompt).
+// and the namespace the user picked (x-nimbus-namespace). A 401 asks for a
+// key, or another one (the layout shows the prompt while keyWanted).
 
 const KEY = 'nimbus.key';
 const NAMESPACE = 'nimbus.namespace';
@@ -11,6 +11,9 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The answer as sent: a failed invoke's headers name its activation. */
+    readonly body?: unknown,
+    readonly headers?: Headers,
   ) {
     super(message);
   }
@@ -20,7 +23,7 @@ type Listener = () => void;
 const listeners = new Set<Listener>();
 let keyWanted = false;
 
-/** Whether the server asked for a key the dashboard does not have (or refused the one it had). */
+/** The key and namespace of this tab, and whether the server asked for a key it lacks (or refused the one it had). */
 export const session = {
   get key(): string {
     return sessionStorage.getItem(KEY) ?? '';
@@ -78,10 +81,7 @@ export async function request<T = unknown>(method: string, path: string, body?: 
   }
   if (r.status >= 400) {
     const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-    throw Object.assign(new ApiError(r.status, error?.code ?? 'error', error?.message ?? (text || r.statusText)), {
-      body: parsed,
-      headers: r.headers,
-    });
+    throw new ApiError(r.status, error?.code ?? 'error', error?.message ?? (text || r.statusText), parsed, r.headers);
   }
   return { status: r.status, headers: r.headers, body: parsed as T };
 }

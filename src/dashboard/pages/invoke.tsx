@@ -81,9 +81,8 @@ async function call(name: string, event: unknown): Promise<Outcome> {
     const r = await request('POST', `/v1/functions/${encodeURIComponent(name)}/invoke`, event);
     return outcomeOf(r.status, r.body, r.headers);
   } catch (e) {
-    const failed = e as ApiError & { body?: unknown; headers?: Headers };
-    if (!(e instanceof ApiError) || !failed.headers?.get('x-nimbus-activation-id')) throw e;
-    return outcomeOf(failed.status, failed.body, failed.headers);
+    if (!(e instanceof ApiError) || !e.headers?.get('x-nimbus-activation-id')) throw e;
+    return outcomeOf(e.status, e.body, e.headers);
   }
 }
 
