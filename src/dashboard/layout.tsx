@@ -84,6 +84,7 @@ function KeyPrompt() {
         {session.key ? <p class="error">The key you gave was refused; give another.</p> : null}
         <input
           type="password"
+          autoFocus
           name="key"
           autocomplete="off"
           placeholder="nmb_…"
