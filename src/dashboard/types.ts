@@ -1,4 +1,6 @@
 // The API's answers as the dashboard reads them (a subset of each; see DESIGN.md section 4).
+// Records come from the host's own types (type-only imports: nothing of the host is bundled).
+import type { ActivationRecord } from '../storage/store.ts';
 
 export interface FunctionInfo {
   name: string;
@@ -11,35 +13,8 @@ export interface FunctionInfo {
   firstDeployedAt?: string;
 }
 
-export interface Activation {
-  id: string;
-  functionName: string;
-  functionVersion: number;
-  namespace: string;
-  engine: string;
-  trigger: string;
-  status: string;
-  cold: boolean | null;
-  invoker: string | null;
-  sandboxId: string | null;
-  attempts: number;
-  queuedMs: number | null;
-  initMs: number | null;
-  runMs: number | null;
-  createdAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-  result: unknown;
-  error: { name?: string; message?: string; stack?: string; code?: string } | null;
-  logs: string;
-  logsTruncated: boolean;
-  maxMemoryMb: number | null;
-  gbSeconds: number | null;
-  alias?: string;
-  parentActivationId?: string;
-  childActivationIds?: string[];
-  engineDetails?: Record<string, string>;
-}
+/** An activation record as the API shows it: the bare function name, and its namespace. */
+export type Activation = ActivationRecord & { namespace: string };
 
 export interface VersionInfo {
   version: number;

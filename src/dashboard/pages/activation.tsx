@@ -101,7 +101,7 @@ function Details({ a }: { a: Activation }) {
         <>
           <h2>Error</h2>
           <div class="error">
-            <strong>{a.error.code ?? a.error.name ?? 'error'}</strong>: {a.error.message}
+            <strong>{a.error.code}</strong>: {a.error.message}
           </div>
           {a.error.stack ? <pre class="logs stack">{a.error.stack}</pre> : null}
         </>

@@ -8,31 +8,7 @@ import { query } from '../api.ts';
 import { navigate, type PageProps } from '../router.ts';
 import { Plot } from '../plot.tsx';
 import { Guard, useApi } from '../ui.tsx';
-
-interface Bucket {
-  from: string;
-  to: string;
-  calls: number;
-  gbSeconds: number;
-  peakConcurrency: number;
-  serverlessUsd: number;
-  vmUsd: number;
-  vmOverServerless: number | null;
-  utilization: number;
-  breakEvenUtilization: number | null;
-}
-
-interface CostReport {
-  from: string;
-  to: string;
-  vms: number;
-  peakConcurrency: number;
-  peakMemoryMb: number;
-  prices: Record<string, number>;
-  buckets: Bucket[];
-  totals: Omit<Bucket, 'from' | 'to'>;
-  message?: string;
-}
+import type { BucketCost as Bucket, CostReport } from '../../reports/cost.ts';
 
 const WINDOWS: Record<string, number> = { '15m': 900_000, '1h': 3_600_000, '6h': 21_600_000, '24h': 86_400_000 };
 const BUCKETS = ['1m', '5m', '15m', '1h'];

@@ -8,34 +8,7 @@ import './ops.css';
 import type { PageProps } from '../router.ts';
 import { Plot, type PlotSeries } from '../plot.tsx';
 import { Guard, ms, useApi } from '../ui.tsx';
-
-interface Columns {
-  calls: number[];
-  perSecond: number[];
-  p50Ms: (number | null)[];
-  p99Ms: (number | null)[];
-  coldShare: (number | null)[];
-}
-
-interface Metrics {
-  from: string;
-  to: string;
-  stepMs: number;
-  steps: string[];
-  engines: {
-    engine: string;
-    totals: {
-      calls: number;
-      coldStarts: number;
-      perSecond: number;
-      p50Ms: number | null;
-      p99Ms: number | null;
-      coldShare: number | null;
-    };
-    steps: Columns;
-  }[];
-  message?: string;
-}
+import type { MetricsColumns as Columns, MetricsReport as Metrics } from '../../reports/metrics.ts';
 
 export const ENGINE_COLORS: Record<string, string> = {
   process: '#2563eb',
