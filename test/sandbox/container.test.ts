@@ -114,6 +114,17 @@ const WORKLOAD = String.raw`exports.handler = async () => {
 };`;
 
 /** A platform in a child process that creates `count` sandboxes, prints their details, then stays or exits without dispose. */
+/** Waits (at most 20 s) until no runc command of this data directory runs any more. */
+async function runcCommandsEnded(dir: string): Promise<void> {
+  for (const until = Date.now() + 20_000; Date.now() < until;) {
+    const running = await new Promise<boolean>((resolve) =>
+      execFile('pgrep', ['-f', `runc.*${dir}`], (err) => resolve(!err)),
+    );
+    if (!running) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function startPlatform(
   dir: string,
   count: number,
@@ -388,6 +399,9 @@ describe('container driver (runc)', { skip: probe.available ? false : probe.reas
     const { platform, sandboxes } = await startPlatform(orphanDataDir, 2, 'stay');
     platform.kill('SIGKILL');
     await once(platform, 'exit');
+    // The runc commands the platform had started (the next stem cell's create) are processes of
+    // their own and finish after it died; the sweep runs at the next start, after they have.
+    await runcCommandsEnded(orphanDataDir);
     const listed = (await runcList(orphanDataDir)).map((c) => c.id);
     for (const o of sandboxes) assert.ok(listed.includes(String(o.containerId)), 'the container outlived its platform');
     // The second one's runc state is lost too: only its cgroup still knows its processes.

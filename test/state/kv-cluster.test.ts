@@ -9,7 +9,13 @@ import { startCluster, type Cluster } from '../cluster/cluster.ts';
 import { call, deploy, invoke } from '../cluster/http.ts';
 import { sharedBusUrl } from '../cluster/shared-nats.ts';
 
-const COUNTER = `exports.handler = async (e, context) => ({ n: await context.kv.increment('hits') });`;
+// Each call holds its slot a little after counting, so that forty at once overflow one invoker's
+// slots and the balancer spreads them (a call that returns at once may all land on one invoker).
+const COUNTER = `exports.handler = async (e, context) => {
+  const n = await context.kv.increment('hits');
+  await new Promise((r) => setTimeout(r, 100));
+  return { n };
+};`;
 
 describe('function state in a cluster', async () => {
   const bus = sharedBusUrl({ presence_ttl: 3000, heartbeat: 500 });
