@@ -22,9 +22,11 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 const run = promisify(execFile);
 const CODE = 'exports.handler = async () => ({ pid: process.pid });';
 /** Engine cases: each engine, and the process engine with a network namespace (its helper processes). */
+// One sandbox a function (maxSandboxes 1): the autoscaler would otherwise start a spare beside a
+// slow first call (a microVM's), and the tests compare each function's sandbox before and after a sweep.
 const CASES = [
-  ...ENGINE_KINDS.map((engine) => ({ name: engine, config: { engine } })),
-  { name: 'network', config: { engine: 'process', network: true } },
+  ...ENGINE_KINDS.map((engine) => ({ name: engine, config: { engine, maxSandboxes: 1 } })),
+  { name: 'network', config: { engine: 'process', network: true, maxSandboxes: 1 } },
 ];
 
 interface Proc {
