@@ -67,7 +67,13 @@ describe('sandbox operations API', () => {
 
   it('live-migrates a microVM sandbox and its module state continues', { timeout: 600_000 }, async (ctx) => {
     if (!engines.microvm?.available) return ctx.skip(`microvm engine unavailable here: ${engines.microvm?.reason}`);
-    await t.deploy('mover', 'let n = 0; exports.handler = async () => ++n', { engine: 'microvm', timeoutMs: 60_000 });
+    // One sandbox (maxSandboxes 1): a spare the autoscaler starts beside the slow first call would
+    // answer the next call with a counter of its own.
+    await t.deploy('mover', 'let n = 0; exports.handler = async () => ++n', {
+      engine: 'microvm',
+      timeoutMs: 60_000,
+      maxSandboxes: 1,
+    });
     const first = await t.invoke('mover');
     assert.equal(first.json, 1);
     const record = (await t.request('GET', `/v1/activations/${first.headers.get('x-nimbus-activation-id')}`)).json;
