@@ -7,6 +7,9 @@
 // bus, invoker, process sandbox; BENCH_CONCURRENCY calls per sandbox, default
 // 8) → throughput ratios, p50/p99, and the CPU each spends per request (server,
 // its children, the load generator) against what 0.5 x bare leaves; then
+// nimbus with `records: "errors"` (the same function, no record stored for its
+// successes) and the isolate peer pair: workerd serving the same handler as a
+// fetch worker beside nimbus's isolate engine, both at default config; then
 // process-engine cold starts (sandbox deleted before each call). The servers
 // take turns, BENCH_ROUNDS rounds of BENCH_SECONDS each, and each is reported
 // by its median round: one round alone varies by up to a tenth on this machine.
@@ -16,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { cpuBetween, cpuSnapshot, perRequest, type CpuUs } from './cpu.ts';
 import { load, percentile, spawnNimbus, spawnServer, table, type LoadResult } from './lib.ts';
+import { startWorkerd, type Workerd } from './workerd.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -52,7 +56,7 @@ const REFERENCES = [
     env: { RELAY_FRONT: 'fastify' },
   },
 ] as const;
-type ServerKey = (typeof REFERENCES)[number]['key'] | 'nimbus';
+type ServerKey = (typeof REFERENCES)[number]['key'] | 'nimbus' | 'nimbusErrors' | 'workerd' | 'isolate';
 interface Server {
   key: ServerKey;
   name: string;
@@ -62,6 +66,7 @@ interface Server {
 }
 
 const servers: Server[] = [];
+let workerd: Workerd | undefined;
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-bench-'));
 try {
   for (const r of REFERENCES) {
@@ -76,24 +81,46 @@ try {
   const nimbus = await spawnNimbus(['serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn']);
   const base = nimbus.match[1] ?? '';
   const invokeUrl = `${base}${INVOKE_PATH}`;
+  /** Deploys the hello handler under `name` with this config (beyond runtime and code). */
+  const deploy = async (name: string, config: Record<string, unknown>) => {
+    const put = await fetch(`${base}/v1/functions/${name}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ runtime: 'nodejs', code: HELLO, ...config }),
+    });
+    if (!put.ok) throw new Error(await put.text());
+    return `${base}/v1/functions/${name}/invoke`;
+  };
+  const processConfig = { maxSandboxes: 2, concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8) };
   servers.push({
     key: 'nimbus',
     name: 'nimbus warm invoke',
     cpuName: 'nimbus warm invoke',
-    url: invokeUrl,
+    url: await deploy('hello', processConfig),
     child: nimbus.child,
   });
-  const put = await fetch(`${base}/v1/functions/hello`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      runtime: 'nodejs',
-      code: HELLO,
-      maxSandboxes: 2,
-      concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8),
-    }),
+  servers.push({
+    key: 'nimbusErrors',
+    name: 'nimbus warm invoke, records: "errors"',
+    cpuName: 'nimbus, records errors',
+    url: await deploy('hello-errors', { ...processConfig, records: 'errors' }),
+    child: nimbus.child,
   });
-  if (!put.ok) throw new Error(await put.text());
+  workerd = await startWorkerd();
+  servers.push({
+    key: 'workerd',
+    name: 'workerd fetch worker (default config)',
+    cpuName: 'workerd',
+    url: workerd.url,
+    child: workerd.child,
+  });
+  servers.push({
+    key: 'isolate',
+    name: 'nimbus isolate engine (default config)',
+    cpuName: 'nimbus isolate',
+    url: await deploy('hello-isolate', { engine: 'isolate' }),
+    child: nimbus.child,
+  });
   for (const s of servers) await load(s.url, { name: 'bench' }, 2);
   const rounds = new Map<ServerKey, LoadResult[]>(servers.map((s) => [s.key, []]));
   /** CPU per server, summed over its own rounds only (the others ran between them). */
@@ -158,6 +185,11 @@ try {
       ratio('nimbus/bare (target >= 0.5)', 'nimbus', 'bare'),
       ratio('nimbus/floor', 'nimbus', 'floor'),
       ratio('nimbus/stack floor', 'nimbus', 'stack'),
+      ratio('nimbus records errors/stack floor (target >= 0.8)', 'nimbusErrors', 'stack'),
+      ratio('nimbus records errors/all records', 'nimbusErrors', 'nimbus'),
+      ratio('workerd/bare', 'workerd', 'bare'),
+      ratio('nimbus isolate/bare', 'isolate', 'bare'),
+      ratio('nimbus isolate/workerd (target >= 1.0)', 'isolate', 'workerd'),
     ]),
   );
   const cores = os.cpus().length;
@@ -186,5 +218,6 @@ try {
   );
 } finally {
   for (const s of servers) s.child.kill();
+  await workerd?.stop();
   await rm(dataDir, { recursive: true, force: true });
 }
