@@ -22,7 +22,8 @@ const WORKER = `export default {
 /** workerd's own binary, from its per-platform package (the one `workerd` depends on for this machine). */
 function workerdBinary(): string {
   const arch = { x64: '64', arm64: 'arm64' }[process.arch as string];
-  if (!arch || process.platform !== 'linux') throw new Error(`no workerd package for ${process.platform}/${process.arch}`);
+  if (!arch || process.platform !== 'linux')
+    throw new Error(`no workerd package for ${process.platform}/${process.arch}`);
   const require = createRequire(import.meta.url);
   return require.resolve(`@cloudflare/workerd-linux-${arch}/bin/workerd`);
 }
