@@ -2,7 +2,9 @@
 // a deploy (Store.deployVersion); here, through store.sql, the same SQL on
 // both stores. Deleting is refused for the version the function points at (as
 // Lambda refuses $LATEST: deploy a new one, or delete the function) and for a
-// version an alias sends calls to; both are checked again in the DELETE
+// version an alias sends calls to, or that the caller's `referrers` names
+// (triggers, steps, destinations: frontend/version-referrers.ts); the first two
+// are checked again in the DELETE
 // itself, behind the function row's lock an alias write takes too (aliases.ts),
 // so a racing alias change or deploy cannot slip between check and write.
 import { NimbusError } from '../shared/errors.ts';
@@ -31,9 +33,16 @@ const DELETE_UNREFERENCED = `DELETE FROM versions WHERE name = ? AND version = ?
 /**
  * Deletes one version of a function (qualified name); `shown` is the name the
  * caller knows it by, for messages. 404 when the function or version does not
- * exist, 409 for the current version or one an alias names.
+ * exist, 409 for the current version, one an alias names, or one `referrers`
+ * finds named elsewhere (each as text, e.g. `trigger "nightly"`).
  */
-export async function deleteVersion(store: Store, fn: string, shown: string, version: number): Promise<void> {
+export async function deleteVersion(
+  store: Store,
+  fn: string,
+  shown: string,
+  version: number,
+  referrers: () => Promise<string[]> = async () => [],
+): Promise<void> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const latest = await latestVersion(store, fn);
     if (latest === undefined) throw new NimbusError('not_found', `function "${shown}" does not exist`);
@@ -48,6 +57,13 @@ export async function deleteVersion(store: Store, fn: string, shown: string, ver
       throw new NimbusError(
         'conflict',
         `version ${version} of "${shown}" is in use by alias ${aliases.map((a) => `"${a}"`).join(', ')}; move or delete the alias first`,
+      );
+    }
+    const named = await referrers();
+    if (named.length) {
+      throw new NimbusError(
+        'conflict',
+        `version ${version} of "${shown}" is named as ${shown}:${version} by ${named.join(', ')}; point them at another version or delete them first`,
       );
     }
     const [, deleted] = await store.sql.batch([

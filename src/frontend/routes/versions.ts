@@ -1,7 +1,8 @@
 // A function's versions: GET /v1/functions/:name/versions lists them (number,
 // artifact, config, when, whether current, which aliases send calls to it);
 // DELETE /v1/functions/:name/versions/:n deletes one that is neither the
-// current version nor named by an alias (409 naming why). In the caller's namespace.
+// current version nor named by an alias, a trigger, a sequence step or a
+// destination (409 naming why: version-referrers.ts). In the caller's namespace.
 import type { FastifyInstance } from 'fastify';
 import { NimbusError } from '../../shared/errors.ts';
 import { aliasVersions, listAliases } from '../../storage/aliases.ts';
@@ -10,6 +11,7 @@ import { deleteVersion, listVersions } from '../../storage/versions.ts';
 import { principalOf } from '../../tenancy/principal.ts';
 import { scopedName } from '../../tenancy/scope.ts';
 import { checkVersionNumber } from '../targets.ts';
+import { versionReferrers } from '../version-referrers.ts';
 
 type Params = { name: string };
 
@@ -39,7 +41,7 @@ export function versionRoutes(app: FastifyInstance, store: Store): void {
     const { name } = request.params;
     const fn = scopedName(principalOf(request, 'deploy'), name);
     const version = checkVersionNumber(request.params.n);
-    await deleteVersion(store, fn, name, version);
+    await deleteVersion(store, fn, name, version, () => versionReferrers(store, fn, version));
     return { name, deleted: version };
   });
 }
