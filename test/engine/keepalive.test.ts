@@ -55,12 +55,34 @@ describe('learned keep-alive', () => {
     assert.deepEqual(d, { prewarmMs: 0, keepAliveMs: Math.round(BIN_MS * 1.1), learned: true });
   });
 
-  it('two habits (1 and 30 minutes): pre-warm before the shorter, keep through the longer', () => {
+  it('two habits (1 and 30 minutes): pre-warm before the shorter, keep through it, not through the longer', () => {
     const idle = Array.from({ length: 40 }, (_, i) => (i % 2 ? 30 * MIN + 5_000 : MIN + 5_000));
     const d = histogramOf(idle).decide(FIXED);
     assert.equal(d.learned, true);
     assert.ok(d.prewarmMs <= MIN && d.prewarmMs > 0);
-    assert.ok(d.prewarmMs + d.keepAliveMs >= 31 * MIN);
+    // Warm through the 30-minute gaps would save the 20 cold starts that the fixed 10 minutes
+    // also pays, at 30 idle minutes each: more idle time than the fixed keep-alive.
+    assert.ok(d.prewarmMs + d.keepAliveMs > MIN + 5_000, 'warm for the 1-minute habit');
+    assert.ok(d.prewarmMs + d.keepAliveMs < 3 * MIN, `not kept through the 30-minute one (${d.keepAliveMs} ms)`);
+  });
+
+  it('bursts with long quiet gaps: not kept warm for hours to save the first call of a burst', () => {
+    const rnd = seeded(4);
+    // Bursts of 20 calls a second apart; between bursts, 10 minutes to 3 hours.
+    const idle: number[] = [];
+    for (let burst = 0; burst < 10; burst++) {
+      for (let i = 0; i < 19; i++) idle.push(1_000);
+      idle.push(10 * MIN + rnd() * 170 * MIN);
+    }
+    const d = histogramOf(idle).decide(FIXED);
+    assert.equal(d.prewarmMs, 0, 'kept between the calls of a burst');
+    assert.ok(d.keepAliveMs <= FIXED, `kept ${d.keepAliveMs} ms, no longer than the fixed keep-alive`);
+  });
+
+  it('a few idle times of hours (sparse, so the CV test passes): no keep-alive of hours', () => {
+    const idle = [35, 70, 95, 120, 150, 180, 200, 215, 230, 238].map((m) => m * MIN);
+    const d = histogramOf(idle).decide(FIXED);
+    assert.ok(d.keepAliveMs <= FIXED, `kept ${d.keepAliveMs} ms after the pre-warm`);
   });
 
   it('idle times spread over hours are not a pattern: the fixed keep-alive applies', () => {
