@@ -109,6 +109,26 @@ export const NimbusOptions = z.object({
    */
   keepAliveMs: z.number().int().min(100).default(600_000),
   /**
+   * Scale to zero with state: an idle sandbox past its keep-alive is saved to disk and stopped
+   * instead of disposed, where its engine can (microvm), and the next call resumes it with its
+   * module state. On by default: a microVM's cold start costs seconds under binary translation and
+   * its standby costs only disk (about its guest's touched RAM) until the function is called or deleted.
+   * @default true
+   */
+  standby: z.boolean().default(true),
+  /**
+   * Disk the microvm function snapshots may take, MB; past it the least recently restored go.
+   * @default 4096
+   */
+  microvmSnapshotCapMb: z.number().int().min(64).default(4096),
+  /**
+   * The learned keep-alive's histogram bin (src/engine/keepalive/), ms: its
+   * idle times are counted in 240 bins of this width. A minute, as in Shahrad
+   * et al.; shorter only to replay a time-compressed trace (bench/trace.bench.ts).
+   * @default 60000
+   */
+  keepAliveBinMs: z.number().int().min(10).default(60_000),
+  /**
    * The autoscaler's stable window (src/engine/autoscale/): sandboxes above one are removed once the concurrency averaged over it falls, ms.
    * @default 60000
    */

@@ -280,7 +280,7 @@ export class Invoker {
 
   private idleHistogram(name: string): IdleHistogram {
     let histogram = this.idleTimes.get(name);
-    if (!histogram) this.idleTimes.set(name, (histogram = new IdleHistogram()));
+    if (!histogram) this.idleTimes.set(name, (histogram = new IdleHistogram(this.deps.config.keepAliveBinMs)));
     return histogram;
   }
 
