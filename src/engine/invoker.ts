@@ -97,6 +97,7 @@ export class Invoker {
     );
     deps.metrics.sandboxSources.add(invoker.collectGauge);
     deps.metrics.capacitySources.add(invoker.collectCapacity);
+    deps.metrics.autoscalerSources.add(invoker.collectDesired);
     return invoker;
   }
 
@@ -258,7 +259,19 @@ export class Invoker {
         minSandboxes,
         waitQueueLimit: config.waitQueueLimit,
         keepAliveMs: v.config.keepAlive ?? config.keepAliveMs,
-        scaling: poolScaling(v.config, concurrency, minSandboxes, config, () => this.idleHistogram(v.name)),
+        scaling: poolScaling(
+          v.config,
+          concurrency,
+          minSandboxes,
+          config,
+          () => this.idleHistogram(v.name),
+          (direction, panic) =>
+            this.deps.metrics.autoscalerDecisions.inc({
+              function: v.name,
+              direction,
+              window: panic ? 'panic' : 'stable',
+            }),
+        ),
       },
       { admit: (evict) => this.capacity.admit(v.config.memoryMb, poolKey(v.name, v.version), evict) },
     );
@@ -438,6 +451,14 @@ export class Invoker {
     }
   };
 
+  /** The autoscaler's desired count per function: its pools that take calls (a pinned older version's too), summed. */
+  private readonly collectDesired = (g: Metrics['autoscalerDesired']): void => {
+    for (const pool of this.pools.values()) {
+      const desired = pool.desiredSandboxes;
+      if (desired !== undefined) g.inc({ function: parsePoolKey(pool.key).name }, desired);
+    }
+  };
+
   private readonly collectCapacity = (g: Metrics['capacity']): void => {
     const u = this.capacity.usage();
     g.set({ resource: 'sandboxes', measure: 'limit' }, u.maxSandboxesTotal);
@@ -449,6 +470,7 @@ export class Invoker {
   async dispose(): Promise<void> {
     this.deps.metrics.sandboxSources.delete(this.collectGauge);
     this.deps.metrics.capacitySources.delete(this.collectCapacity);
+    this.deps.metrics.autoscalerSources.delete(this.collectDesired);
     await this.unsubscribe?.();
     await Promise.all(this.allPools().map((p) => p.close()));
     this.pools.clear();

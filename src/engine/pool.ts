@@ -97,6 +97,11 @@ export class FunctionPool {
     return this.scaler?.scaledUp ?? 0;
   }
 
+  /** The autoscaler's last desired sandbox count (undefined without one, or once the pool stops taking calls). */
+  get desiredSandboxes(): number | undefined {
+    return this.scaler?.desired;
+  }
+
   get size(): number {
     return this.slots.size;
   }

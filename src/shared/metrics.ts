@@ -13,12 +13,18 @@ export interface Metrics {
   /** The invoker's platform-wide caps and their use: resource sandboxes|memory_mb, measure limit|admitted. */
   capacity: Gauge<'resource' | 'measure'>;
   capacitySources: Set<(gauge: Gauge<'resource' | 'measure'>) => void>;
+  /** The autoscaler's desired sandbox count per function (its pools that take calls, summed), polled at each scrape. */
+  autoscalerDesired: Gauge<'function'>;
+  autoscalerSources: Set<(gauge: Gauge<'function'>) => void>;
+  /** The autoscaler's decisions that changed a pool: direction up|down, window stable|panic. */
+  autoscalerDecisions: Counter<'function' | 'direction' | 'window'>;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   const sandboxSources = new Set<(gauge: Gauge<'engine' | 'state'>) => void>();
   const capacitySources = new Set<(gauge: Gauge<'resource' | 'measure'>) => void>();
+  const autoscalerSources = new Set<(gauge: Gauge<'function'>) => void>();
   collectDefaultMetrics({ register: registry, prefix: 'nimbus_process_' });
   return {
     registry,
@@ -64,5 +70,22 @@ export function createMetrics(): Metrics {
       },
     }),
     capacitySources,
+    autoscalerDesired: new Gauge({
+      name: 'nimbus_autoscaler_desired_sandboxes',
+      help: "Sandboxes the autoscaler wants per function on this invoker (its last decision, within minSandboxes..maxSandboxes)",
+      labelNames: ['function'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const source of autoscalerSources) source(this);
+      },
+    }),
+    autoscalerSources,
+    autoscalerDecisions: new Counter({
+      name: 'nimbus_autoscaler_decisions_total',
+      help: 'Autoscaler decisions that started (up) or removed (down) sandboxes, by the window that decided (stable, panic)',
+      labelNames: ['function', 'direction', 'window'],
+      registers: [registry],
+    }),
   };
 }

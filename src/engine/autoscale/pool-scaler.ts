@@ -29,6 +29,8 @@ export class PoolScaler {
   private readonly timer: NodeJS.Timeout;
   /** Sandboxes the autoscaler started. */
   scaledUp = 0;
+  /** The last decision's desired count (undefined before the first, and once the pool stops taking calls). */
+  desired?: number;
   /** Since when no call has been in the pool (idle times are measured from here). */
   private idleSince?: number;
   private prewarmTimer?: NodeJS.Timeout;
@@ -88,26 +90,35 @@ export class PoolScaler {
    * (the last goes by keep-alive).
    */
   private apply(): void {
-    if (!this.pool.active()) return;
+    if (!this.pool.active()) {
+      this.desired = undefined;
+      return;
+    }
     const current = this.pool.held();
-    const { desired } = this.autoscaler.decide(current);
+    const { desired, panic } = this.autoscaler.decide(current);
+    this.desired = desired;
     if (desired > current && this.demand > 0) {
       for (let i = current; i < desired; i++) {
         this.scaledUp++;
         // A full platform simply leaves the pool as it is.
         this.pool.start().catch(() => undefined);
       }
+      this.scaling.onScale?.('up', panic);
       return;
     }
     const floor = Math.max(desired, 1, this.pool.minSandboxes());
     const idle = this.pool.idle().sort((a, b) => a.lastUsed - b.lastUsed);
+    let removed = 0;
     for (const { id } of idle) {
       if (this.pool.held() <= floor) break;
       this.pool.remove(id);
+      removed++;
     }
+    if (removed > 0) this.scaling.onScale?.('down', panic);
   }
 
   stop(): void {
+    this.desired = undefined;
     clearInterval(this.timer);
     clearTimeout(this.prewarmTimer);
   }

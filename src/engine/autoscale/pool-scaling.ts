@@ -10,6 +10,8 @@ export interface PoolScaling {
   autoscale: AutoscaleSettings & { intervalMs: number };
   /** The function's idle times when its keep-alive is adaptive; absent when it is fixed. */
   idleTimes?: IdleHistogram;
+  /** Told each time a decision starts (up) or removes (down) sandboxes, and whether the panic window made it (metrics). */
+  onScale?: (direction: 'up' | 'down', panic: boolean) => void;
 }
 
 export function poolScaling(
@@ -18,6 +20,7 @@ export function poolScaling(
   minSandboxes: number,
   config: NimbusConfig,
   idleTimes: () => IdleHistogram,
+  onScale?: PoolScaling['onScale'],
 ): PoolScaling {
   return {
     autoscale: {
@@ -30,5 +33,6 @@ export function poolScaling(
       maxSandboxes: fn.maxSandboxes,
     },
     ...(fn.keepAlive === undefined ? { idleTimes: idleTimes() } : {}),
+    ...(onScale ? { onScale } : {}),
   };
 }
