@@ -2,7 +2,7 @@
 // project's folder against a real embedded nimbus: a two-function project
 // (a file and a directory), an identical second run that changes nothing, an
 // edit planned as exactly one update, --dry-run writing nothing, --prune
-// confined to the file's namespace, and bad input (malformed YAML, a bad field,
+// (functions and aliases) confined to the file's namespace, and bad input (malformed YAML, a bad field,
 // a build error in the second function) stopping before any write.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -236,6 +236,51 @@ triggers:
     assert.match(canary.stderr, /nimbus\.yaml:13:7: functions\.beta\.aliases\.live: version 9 of beta does not exist/);
     assert.equal((await get(p.ns, '/v1/functions/beta')).json.version, 2);
     assert.equal((await get(p.ns, '/v1/functions/beta/aliases/live')).json.version, 2);
+  });
+
+  it('keeps aliases the file no longer declares unless --prune, which deletes only those', async () => {
+    const p = await project(`    aliases:
+      live:
+        version: latest
+      canary:
+        version: latest
+`);
+    assert.equal((await p.run('deploy')).code, 0);
+    const ns = { 'x-nimbus-namespace': p.ns };
+    // An alias made by hand on alpha, whose entry declares no aliases: the file does not declare it either.
+    const manual = await t.request('PUT', '/v1/functions/alpha/aliases/manual', { version: 1 }, ns);
+    assert.equal(manual.status, 201, manual.text);
+    // The same names in another namespace must survive the prune.
+    assert.equal((await t.deploy('beta', 'exports.handler = async () => "default";')).status, 201);
+    assert.equal((await t.request('PUT', '/v1/functions/beta/aliases/canary', { version: 1 })).status, 201);
+    const yaml = (await readFile(path.join(p.dir, 'nimbus.yaml'), 'utf8')).replace(
+      '      canary:\n        version: latest\n',
+      '',
+    );
+    await writeFile(path.join(p.dir, 'nimbus.yaml'), yaml);
+
+    const kept = await p.run('deploy');
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.match(kept.stdout, /! kept\s+alias beta:canary\s+not in nimbus.yaml/);
+    assert.match(kept.stdout, /! kept\s+alias alpha:manual/);
+    assert.match(kept.stdout, /= unchanged\s+alias beta:live/);
+    assert.equal((await get(p.ns, '/v1/functions/beta/aliases/canary')).status, 200);
+
+    const dry = await p.run('deploy', '--prune', '--dry-run');
+    assert.match(dry.stdout, /- delete\s+alias beta:canary/);
+    assert.match(dry.stdout, /- delete\s+alias alpha:manual/);
+    assert.equal((await get(p.ns, '/v1/functions/beta/aliases/canary')).status, 200);
+
+    const pruned = await p.run('deploy', '--prune');
+    assert.equal(pruned.code, 0, pruned.stderr);
+    assert.match(pruned.stdout, /deleted alias beta:canary/);
+    assert.match(pruned.stdout, /deleted alias alpha:manual/);
+    assert.equal((await get(p.ns, '/v1/functions/beta/aliases/canary')).status, 404);
+    assert.equal((await get(p.ns, '/v1/functions/alpha/aliases/manual')).status, 404);
+    assert.equal((await get(p.ns, '/v1/functions/beta/aliases/live')).json.version, 1);
+    assert.equal((await t.request('GET', '/v1/functions/beta/aliases/canary')).status, 200);
+    const again = await p.run('deploy', '--prune');
+    assert.match(again.stdout, /nothing to change/);
   });
 
   it('refuses a trigger schedule the server would refuse before deploying anything', async () => {

@@ -1,7 +1,9 @@
 // Plans the aliases nimbus.yaml gives its functions (PUT /v1/functions/:name/
 // aliases/:alias {version, weights?}). `version: latest` is the version the
 // deploy leaves current; a numbered version (or weight) must exist already or
-// be the one this deploy makes, checked before anything is written.
+// be the one this deploy makes, checked before anything is written. Aliases a
+// deployed function of the file has and the file does not declare are listed
+// for --prune.
 import { CliError } from '../client.ts';
 import type { Project } from './load.ts';
 import type { FunctionRow, Step } from './plan-types.ts';
@@ -14,25 +16,34 @@ interface AliasRow {
   weights?: Record<string, number>;
 }
 
+/**
+ * The alias steps of the file, and the aliases its deployed functions have
+ * that it does not declare (--prune deletes them, else they are kept).
+ */
 export async function planAliases(
   project: Project,
   remote: Remote,
   current: Map<string, FunctionRow>,
   functionSteps: Step[],
-): Promise<Step[]> {
+): Promise<{ steps: Step[]; extra: { fn: string; alias: string }[] }> {
   const steps: Step[] = [];
+  const extra: { fn: string; alias: string }[] = [];
   for (const [name, spec] of Object.entries(project.spec.functions)) {
-    if (!spec.aliases || Object.keys(spec.aliases).length === 0) continue;
-    const fnChanges = functionSteps.find((s) => s.name === name)?.change !== 'unchanged';
+    const declared = spec.aliases ?? {};
     const before = current.get(name);
     const existing = new Map<string, AliasRow>();
     if (before) {
       const res = await remote.call('GET', `/v1/functions/${encodeURIComponent(name)}/aliases`);
-      if (noRoute(res))
+      if (noRoute(res)) {
+        if (Object.keys(declared).length === 0) continue; // a server without aliases has none to keep or prune
         throw unsupported('aliases', 'GET /v1/functions/:name/aliases', project.where(['functions', name, 'aliases']));
+      }
       for (const a of ok<{ aliases: AliasRow[] }>(res, `reading the aliases of ${name}`).aliases)
         existing.set(a.alias, a);
     }
+    for (const alias of existing.keys()) if (!(alias in declared)) extra.push({ fn: name, alias });
+    if (!spec.aliases || Object.keys(spec.aliases).length === 0) continue;
+    const fnChanges = functionSteps.find((s) => s.name === name)?.change !== 'unchanged';
     // The versions an alias may name: those that exist and the one this deploy makes (numbered one past the newest).
     const newest = before?.version ?? 0;
     const known = await knownVersions(remote, name, before);
@@ -62,7 +73,7 @@ export async function planAliases(
       });
     }
   }
-  return steps;
+  return { steps, extra };
 }
 
 async function put(

@@ -1,6 +1,7 @@
 // The whole plan of `nimbus deploy` for a nimbus.yaml: functions (dry-run on the
 // server), their aliases, the triggers, and what the namespace has that the
-// file does not (deleted with --prune, else kept and listed). Reads only.
+// file does not: functions, triggers, and aliases of the file's functions
+// (deleted with --prune, else kept and listed). Reads only.
 import type { Project } from './load.ts';
 import { planAliases } from './plan-aliases.ts';
 import { planFunctions } from './plan-functions.ts';
@@ -25,22 +26,10 @@ export async function makePlan(project: Project, remote: Remote, prune: boolean)
   const current = new Map(rows.functions.map((f) => [f.name, f]));
   const triggers = await listTriggers(remote);
   const functions = await planFunctions(project, remote, current);
-  const aliases = await planAliases(project, remote, current, functions);
+  const { steps: aliases, extra: extraAliases } = await planAliases(project, remote, current, functions);
   const declared = planTriggers(project, remote, triggers, current, prune);
-  const extra = (kind: Step['kind'], name: string, route: string): Step => ({
-    kind,
-    name,
-    change: prune ? 'delete' : 'kept',
-    detail: prune ? '--prune' : 'not in nimbus.yaml (kept; --prune deletes)',
-    ...(prune
-      ? {
-          apply: async () => {
-            ok(await remote.call('DELETE', `${route}/${encodeURIComponent(name)}`), `deleting ${kind} ${name}`);
-            return `deleted ${kind} ${name}`;
-          },
-        }
-      : {}),
-  });
+  const extra = (kind: Step['kind'], name: string, route: string): Step =>
+    extraStep(remote, prune, kind, name, `${route}/${encodeURIComponent(name)}`);
   const inFile = project.spec.triggers ?? {};
   const extraTriggers = [...(triggers?.keys() ?? [])].filter((t) => !(t in inFile));
   const extraFunctions = [...current.keys()].filter((f) => !(f in project.spec.functions));
@@ -55,11 +44,38 @@ export async function makePlan(project: Project, remote: Remote, prune: boolean)
       ...functions,
       ...aliases,
       ...declared,
+      ...extraAliases.map((a) =>
+        extraStep(
+          remote,
+          prune,
+          'alias',
+          `${a.fn}:${a.alias}`,
+          `/v1/functions/${encodeURIComponent(a.fn)}/aliases/${encodeURIComponent(a.alias)}`,
+        ),
+      ),
       ...extraTriggers.map((t) => extra('trigger', t, '/v1/triggers')),
       ...extraFunctions.map((f) => extra('function', f, '/v1/functions')),
     ],
     secrets: await secretsOf(project, remote),
     versions,
+  };
+}
+
+/** A step for what the namespace has and the file does not declare: deleted with --prune (DELETE `path`), else kept. */
+function extraStep(remote: Remote, prune: boolean, kind: Step['kind'], name: string, path: string): Step {
+  return {
+    kind,
+    name,
+    change: prune ? 'delete' : 'kept',
+    detail: prune ? '--prune' : 'not in nimbus.yaml (kept; --prune deletes)',
+    ...(prune
+      ? {
+          apply: async () => {
+            ok(await remote.call('DELETE', path), `deleting ${kind} ${name}`);
+            return `deleted ${kind} ${name}`;
+          },
+        }
+      : {}),
   };
 }
 
