@@ -122,6 +122,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         dataDir: config.dataDir,
         agentPath,
         egress: { allow: config.egressAllow },
+        microvmSnapshotCapMb: config.microvmSnapshotCapMb,
         log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) =>
           logger[level](extra ?? {}, msg),
       };

@@ -111,6 +111,12 @@ export class DriverSet {
     return out;
   }
 
+  /** A function was deleted: every driver made so far removes what it keeps of it on disk. */
+  async forgetFunction(name: string): Promise<void> {
+    const drivers = await Promise.all([...this.instances.values()].map((d) => d.catch(() => undefined)));
+    await Promise.all(drivers.map((d) => d?.forgetFunction?.(name)));
+  }
+
   async dispose(): Promise<void> {
     await Promise.all([...this.drivers.values()]);
     for (const entry of this.instances.values()) {

@@ -46,6 +46,21 @@ function recordedDetails(details: Record<string, unknown>): Record<string, strin
   return Object.keys(picked).length ? picked : undefined;
 }
 
+/** A standby sandbox as GET /v1/sandboxes lists it. */
+export interface StandbyInfo {
+  id: string;
+  engine: 'microvm';
+  functionName: string;
+  functionVersion: number;
+  state: 'standby';
+  memoryMb: number;
+  cpus: number;
+  /** Disk its saved state takes, bytes. */
+  diskBytes: number;
+  since: string;
+  invoker: string;
+}
+
 export interface InvokerDeps {
   config: NimbusConfig;
   store: Store;
@@ -259,6 +274,7 @@ export class Invoker {
         minSandboxes,
         waitQueueLimit: config.waitQueueLimit,
         keepAliveMs: v.config.keepAlive ?? config.keepAliveMs,
+        standby: config.standby,
         scaling: poolScaling(
           v.config,
           concurrency,
@@ -380,6 +396,8 @@ export class Invoker {
     // Idle sandboxes go at once, and the caller (a delete) hears back once they are gone;
     // calls in flight finish in the background.
     await Promise.all(retired.map((pool) => pool.disposalsUnderWay()));
+    // A deleted function's snapshots and standby states go with it.
+    if (keepFrom === Infinity) await this.drivers.forgetFunction(name);
   }
 
   listSandboxes(): (SandboxInfo & { inflight: number; calls: number; lastUsed: string })[] {
@@ -389,6 +407,24 @@ export class Invoker {
         inflight: s.inflight,
         calls: s.calls ?? 0,
         lastUsed: new Date(s.lastUsed).toISOString(),
+        invoker: this.id,
+      })),
+    );
+  }
+
+  /** Sandboxes saved to disk and stopped (standby), with the disk each takes. */
+  listStandby(): StandbyInfo[] {
+    return this.allPools().flatMap((p) =>
+      p.standbySandboxes().map((s) => ({
+        id: s.id,
+        engine: 'microvm' as const,
+        functionName: s.spec.functionName,
+        functionVersion: s.spec.functionVersion,
+        state: 'standby' as const,
+        memoryMb: s.spec.memoryMb,
+        cpus: s.spec.cpus,
+        diskBytes: s.diskBytes,
+        since: s.since,
         invoker: this.id,
       })),
     );
@@ -414,7 +450,9 @@ export class Invoker {
   }
 
   async deleteSandbox(id: string): Promise<void> {
-    const { pool } = this.findSandbox(id);
+    // A standby sandbox is deleted with its saved state.
+    const parked = this.allPools().find((p) => p.standbySandboxes().some((s) => s.id === id));
+    const { pool } = parked ? { pool: parked } : this.findSandbox(id);
     await pool.removeSandbox(id);
   }
 

@@ -8,7 +8,10 @@
 // With `scaling`, an autoscaler (autoscale/) starts sandboxes ahead of demand
 // and removes those it no longer needs, and keep-alive is learned from the
 // function's idle times (keepalive/).
-import type { Sandbox } from '../sandbox/driver.ts';
+// With `standby`, a sandbox whose engine can (microvm) is saved to disk and
+// stopped at the end of its keep-alive instead of disposed, and the next cold
+// start resumes it with its module state (scale to zero with state).
+import type { Sandbox, StandbySandbox } from '../sandbox/driver.ts';
 import { NimbusError, isNimbusError } from '../shared/errors.ts';
 import type { Ticket } from './capacity.ts';
 import type { PoolScaling } from './autoscale/pool-scaling.ts';
@@ -23,6 +26,8 @@ export interface PoolLimits {
   keepAliveMs: number;
   /** Autoscaling and learned keep-alive (absent: sandboxes start when a call finds none free, keep-alive is fixed). */
   scaling?: PoolScaling;
+  /** Idle sandboxes past keep-alive go to standby where their engine can (options.ts standby). */
+  standby?: boolean;
 }
 
 /** Where a pool asks for room before it starts a sandbox; `evict` lets it displace idle sandboxes of other functions. */
@@ -69,6 +74,10 @@ export class FunctionPool {
   private readonly disposing = new Set<Promise<void>>();
   /** Autoscaling and learned keep-alive (autoscale/pool-scaler.ts), when the limits ask for them. */
   private readonly scaler?: PoolScaler;
+  /** Sandboxes in standby (saved and stopped), the next cold starts' first choice. */
+  private readonly parked: StandbySandbox[] = [];
+  /** Sandboxes being saved to standby now: a cold start waits for them. */
+  private readonly parking = new Set<Promise<void>>();
 
   constructor(
     readonly key: string,
@@ -108,6 +117,11 @@ export class FunctionPool {
 
   sandboxes(): { sandbox: Sandbox; inflight: number; lastUsed: number; calls?: number }[] {
     return [...this.slots.values()];
+  }
+
+  /** Sandboxes in standby. */
+  standbySandboxes(): readonly StandbySandbox[] {
+    return this.parked;
   }
 
   async acquire(): Promise<Lease> {
@@ -229,7 +243,7 @@ export class FunctionPool {
     let ticket: Ticket | undefined;
     try {
       ticket = await this.admission.admit(evict);
-      const sandbox = await this.startSandbox();
+      const sandbox = await this.resumeOrStart();
       const slot: Slot = { sandbox, ticket, inflight: 0, lastUsed: Date.now() };
       ticket = undefined; // the slot holds it now, until the sandbox is disposed
       this.slots.set(sandbox.id, slot);
@@ -247,6 +261,47 @@ export class FunctionPool {
       // A start that failed may have been the last thing a retired pool waited for.
       this.checkDrained();
     }
+  }
+
+  /** A standby sandbox resumed (a save under way is waited for), else a new one. */
+  private async resumeOrStart(): Promise<Sandbox> {
+    await Promise.all(this.parking);
+    const standby = this.parked.shift();
+    if (!standby) return this.startSandbox();
+    return standby.resume().catch(async () => {
+      await standby.discard().catch(() => undefined);
+      return this.startSandbox();
+    });
+  }
+
+  /** Saves an idle sandbox to standby (its room in the caps is given back); disposes it if that fails. */
+  private park(slot: Slot): void {
+    const standby = slot.sandbox.standby;
+    if (!standby) return this.remove(slot);
+    clearTimeout(slot.idleTimer);
+    if (this.slots.get(slot.sandbox.id) !== slot) return;
+    this.slots.delete(slot.sandbox.id);
+    const parking = standby
+      .call(slot.sandbox)
+      .then(
+        async (parked) => {
+          if (this.closed || this.draining) await parked.discard();
+          else this.parked.push(parked);
+        },
+        () => slot.sandbox.dispose(),
+      )
+      .catch(() => undefined)
+      .finally(() => {
+        slot.ticket.release();
+        this.parking.delete(parking);
+      });
+    this.parking.add(parking);
+  }
+
+  /** Deletes every standby sandbox's saved state (the pool closes or drains). */
+  private async discardParked(): Promise<void> {
+    await Promise.all(this.parking);
+    await Promise.all(this.parked.splice(0).map((p) => p.discard().catch(() => undefined)));
   }
 
   /** A slot freed up by death: start a fresh sandbox for the first waiter. */
@@ -267,7 +322,9 @@ export class FunctionPool {
   private armIdleTimer(slot: Slot): void {
     clearTimeout(slot.idleTimer);
     slot.idleTimer = setTimeout(() => {
-      if (slot.inflight === 0 && this.slots.size > this.limits.minSandboxes) this.remove(slot);
+      if (slot.inflight !== 0 || this.slots.size <= this.limits.minSandboxes) return;
+      if (this.limits.standby) this.park(slot);
+      else this.remove(slot);
     }, this.scaler?.keepAliveMs() ?? this.limits.keepAliveMs);
     slot.idleTimer.unref();
   }
@@ -319,6 +376,11 @@ export class FunctionPool {
 
   /** Disposes one sandbox by id (the VM operation "delete"); false if not here. */
   async removeSandbox(id: string): Promise<boolean> {
+    const parked = this.parked.findIndex((p) => p.id === id);
+    if (parked >= 0) {
+      await this.parked.splice(parked, 1)[0]?.discard();
+      return true;
+    }
     const slot = this.slots.get(id);
     if (!slot) return false;
     this.slots.delete(id);
@@ -341,6 +403,9 @@ export class FunctionPool {
     this.scaler?.stop();
     const done = new Promise<void>((resolve) => (this.drained = resolve));
     for (const slot of [...this.slots.values()]) if (slot.inflight === 0) this.remove(slot);
+    const discarded = this.discardParked();
+    this.disposing.add(discarded);
+    void discarded.finally(() => this.disposing.delete(discarded));
     // Checked on the next turn: whoever was just handed this pool acquires first.
     setImmediate(() => this.checkDrained());
     const bound = setTimeout(() => void this.close(), boundMs);
@@ -365,7 +430,11 @@ export class FunctionPool {
     for (const w of this.waiters.splice(0)) w.reject(new NimbusError('unavailable', `pool ${this.key} closed`));
     const all = [...this.slots.values()];
     this.slots.clear();
-    await Promise.all([...all.map((s) => this.dispose(s).catch(() => undefined)), ...this.disposing]);
+    await Promise.all([
+      ...all.map((s) => this.dispose(s).catch(() => undefined)),
+      ...this.disposing,
+      this.discardParked(),
+    ]);
     this.drained?.();
   }
 }

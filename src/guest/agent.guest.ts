@@ -35,6 +35,8 @@ let handler: ResolvedHandler | undefined;
 /** The function's KV store: each operation is a `kv` frame the host answers with `kv_result`. */
 const kvCalls = new KvCalls((id, request) => send({ type: 'kv', id, request }));
 let base: FunctionContext | undefined;
+/** The artifact the function was loaded from: a later init of the same one (after a restore) only answers ready. */
+let loadedFrom: string | undefined;
 
 function send(message: GuestMessage): void {
   writer.send(message);
@@ -47,6 +49,11 @@ function toGuestError(e: unknown): GuestError {
 }
 
 function init(msg: Extract<HostMessage, { type: 'init' }>): void {
+  // A guest restored from a function snapshot or from standby has loaded this function already.
+  if (handler && loadedFrom === msg.artifactPath) {
+    send({ type: 'ready', style: handler.style, initLogs: '' });
+    return;
+  }
   logs = new LogCapture(msg.logLimitBytes, () => running.getStore()?.log);
   live = new LiveBatcher(msg.logLimitBytes, (id, lines) => send({ type: 'log', id, lines }));
   logs.install();
@@ -62,6 +69,7 @@ function init(msg: Extract<HostMessage, { type: 'init' }>): void {
   try {
     const mod = createRequire(msg.artifactPath)(msg.artifactPath) as unknown;
     handler = resolveHandler(mod, msg.handler);
+    loadedFrom = msg.artifactPath;
     send({ type: 'ready', style: handler.style, initLogs: logs.takeOutside() });
   } catch (e) {
     send({ type: 'init_error', error: toGuestError(e), initLogs: logs.takeOutside() });

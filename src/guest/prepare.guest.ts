@@ -3,10 +3,12 @@
 // clock (a restored guest wakes up with the time at which it was saved). Only
 // a guest whose init names a clock tool (GNU date) in NIMBUS_GUEST_CLOCK (the
 // microVM init does) sets its clock: an agent running as a host process never does.
+// Entropy, when sent, reseeds the guest's random sources (reseed.guest.ts).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GuestMessage, HostMessage } from './protocol.ts';
+import { reseed } from './reseed.guest.ts';
 
 type PrepareMessage = Extract<HostMessage, { type: 'prepare' }>;
 
@@ -29,6 +31,7 @@ export function prepare(msg: PrepareMessage): GuestMessage {
       writeFileSync(file.path, Buffer.from(file.contentBase64, 'base64'));
     }
     const clockSet = msg.epochMs === undefined ? false : setClock(msg.epochMs, receivedAt);
+    if (msg.entropyBase64) reseed(Buffer.from(msg.entropyBase64, 'base64'));
     return { type: 'prepared', id: msg.id, clockSet };
   } catch (e) {
     return { type: 'prepared', id: msg.id, clockSet: false, error: e instanceof Error ? e.message : String(e) };

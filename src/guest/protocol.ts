@@ -60,11 +60,13 @@ export const HostMessage = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('ping'), id: z.string() }),
   // Sent before init by engines that start guests from a snapshot (microvm):
-  // the function's files to write, and the host's clock for the guest to set.
+  // the function's files to write, the host's clock for the guest to set, and
+  // fresh entropy to reseed its random sources with (reseed.guest.ts).
   z.object({
     type: z.literal('prepare'),
     id: z.string(),
     epochMs: z.number().optional(),
+    entropyBase64: z.string().max(1024).optional(),
     files: z.array(z.object({ path: z.string(), contentBase64: z.string() })),
   }),
   KvResultMessage,

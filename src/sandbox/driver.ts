@@ -53,6 +53,27 @@ export interface InvokeOutcome {
 
 export type SandboxState = 'ready' | 'dead';
 
+/**
+ * A sandbox saved to disk and stopped after its keep-alive ("standby", scale to
+ * zero with state): it holds no memory or CPU, and resume() starts it again
+ * with its module state intact. Only the microvm engine offers it (its whole
+ * machine state is saved with QEMU's migration stream); a container would need
+ * CRIU (not available here, see docs/architecture.md), and process and isolate
+ * sandboxes are discarded as before.
+ */
+export interface StandbySandbox {
+  readonly id: string;
+  readonly spec: SandboxSpec;
+  /** Disk its saved state takes, bytes. */
+  readonly diskBytes: number;
+  /** When it went to standby (ISO time). */
+  readonly since: string;
+  /** Starts it again from its saved state, which is then deleted. */
+  resume(): Promise<Sandbox>;
+  /** Deletes its saved state. */
+  discard(): Promise<void>;
+}
+
 export interface SandboxInfo {
   id: string;
   engine: EngineKind;
@@ -109,6 +130,8 @@ export interface Sandbox {
   resize?(request: ResizeRequest): Promise<ResizeReport>;
   /** Moves the running sandbox, memory and module state included, to another hypervisor process or host. */
   migrate?(request?: MigrateRequest): Promise<MigrationReport>;
+  /** Saves the idle sandbox to disk and stops it (see StandbySandbox); the sandbox is dead afterwards. */
+  standby?(): Promise<StandbySandbox>;
 }
 
 /** What a driver can do beyond create/invoke/dispose: true, or the reason it cannot. */
@@ -139,6 +162,8 @@ export interface SandboxDriver {
   create(spec: SandboxSpec): Promise<Sandbox>;
   /** Removes whatever a previous, killed platform left behind. */
   cleanupLeftovers?(): Promise<void>;
+  /** The function was deleted: removes what the driver keeps for it on disk (microvm: its function snapshots and standby states). */
+  forgetFunction?(functionName: string): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -158,6 +183,8 @@ export interface DriverContext {
   egress: EgressPolicy;
   /** Platform data directory (.nimbus). */
   dataDir: string;
+  /** microvm: disk the function snapshots may take, MB (options.ts microvmSnapshotCapMb). */
+  microvmSnapshotCapMb?: number;
   /** Path of the bundled guest runtime agent (JavaScript). */
   agentPath: string;
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;

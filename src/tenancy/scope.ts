@@ -34,7 +34,7 @@ export function presentActivation(r: ActivationRecord): ActivationRecord & { nam
 }
 
 /** A sandbox as the API shows it. */
-export function presentSandbox<S extends SandboxInfo>(s: S): S & { namespace: string } {
+export function presentSandbox<S extends Pick<SandboxInfo, 'functionName'>>(s: S): S & { namespace: string } {
   const { namespace, name } = splitQualified(s.functionName);
   return { ...s, functionName: name, namespace };
 }

@@ -27,7 +27,7 @@ export function sandboxRoutes(app: FastifyInstance, invoker: Invoker | undefined
   /** The invoker, once the sandbox is known to be the caller's: another namespace's sandbox is a 404 like an unknown one. */
   const own = (p: Principal, id: string): Invoker => {
     const inv = local();
-    const found = inv.listSandboxes().find((s) => s.id === id);
+    const found = [...inv.listSandboxes(), ...inv.listStandby()].find((s) => s.id === id);
     if (found && !inNamespace(found.functionName, p.namespace))
       throw new NimbusError('not_found', `sandbox ${id.slice(0, 64)} does not exist on invoker ${inv.id}`);
     return inv;
@@ -35,11 +35,11 @@ export function sandboxRoutes(app: FastifyInstance, invoker: Invoker | undefined
 
   // capacity: the invoker's platform-wide caps and what is admitted against them now.
   // Only the caller's namespace's sandboxes; the caps are the host's and shown to root alone.
+  // Standby sandboxes (saved to disk, stopped) are listed too: state "standby" and diskBytes.
   app.get('/v1/sandboxes', async (request) => {
     const p = principalOf(request, 'read');
     if (!invoker) return { sandboxes: [] };
-    const sandboxes = invoker
-      .listSandboxes()
+    const sandboxes = [...invoker.listSandboxes(), ...invoker.listStandby()]
       .filter((s) => inNamespace(s.functionName, p.namespace))
       .map(presentSandbox);
     return p.role === 'root' ? { sandboxes, capacity: invoker.capacity.usage() } : { sandboxes };

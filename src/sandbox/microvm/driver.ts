@@ -8,6 +8,11 @@
 // channel rather than on a 9p share because QEMU refuses to migrate (and so to
 // snapshot) a VM that has a 9p share mounted.
 //
+// After a sandbox has loaded a function, a function snapshot of it is made in
+// the background (function-snapshots.ts); later cold starts of that function
+// version restore it, its module top level already run. An idle sandbox past
+// its keep-alive can go to standby (standby.ts): saved to disk and stopped.
+//
 // Memory: a sandbox's memoryMb is its guest's RAM, the kernel's share
 // included. The VM boots with twice that (the ceiling resize can grow to) and
 // the virtio balloon holds the rest from the start; see sandbox.ts for how a
@@ -30,6 +35,8 @@ import { ensureMicrovmImage, type MicrovmImage } from './image/build.ts';
 import { qemuVersionLine, type VmConfig } from './qemu-args.ts';
 import { MicrovmSandbox } from './sandbox.ts';
 import { SnapshotStore } from './snapshots.ts';
+import { FunctionSnapshotStore, privateDir, removeFunctionFiles, type FunctionSnapshot } from './function-snapshots.ts';
+import { standbyFile, parkedSandbox } from './standby.ts';
 import { bootVm, restoreVm, type StartedVm } from './vm-start.ts';
 import { EgressRules } from '../network/policy.ts';
 import { heapLimitMb, MIN_MEMORY_MB } from './memory.ts';
@@ -41,6 +48,15 @@ export interface MicrovmOptions {
   snapshots?: boolean;
   /** Boot to a ready agent, ms (TCG on a busy 2-core host takes ~10 s). */
   bootTimeoutMs?: number;
+  /** Snapshot each function version once loaded and restore later cold starts from it (default true; needs snapshots). */
+  functionSnapshots?: boolean;
+}
+
+/** What a sandbox's guest is sent before its function (re)loads: files, the host's clock, fresh entropy. */
+interface PrepareMessage {
+  files: { path: string; contentBase64: string }[];
+  epochMs?: number;
+  entropyBase64?: string;
 }
 
 const RESTORE_TIMEOUT_MS = 60_000;
@@ -58,6 +74,8 @@ export class MicrovmDriver implements SandboxDriver {
   };
   private readonly runRoot: string;
   private readonly snapshots: SnapshotStore;
+  private readonly functionSnapshots: FunctionSnapshotStore;
+  private readonly standbyDir: string;
   private readonly live = new Set<Sandbox>();
   /** Run directories this driver made: never leftovers, even while their VM starts. */
   private readonly ownRunDirs = new Set<string>();
@@ -76,6 +94,17 @@ export class MicrovmDriver implements SandboxDriver {
       `nimbus-microvm-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`,
     );
     this.snapshots = new SnapshotStore(dataDir, (name) => this.runDirFor(name), this.bootTimeoutMs);
+    const capBytes = (ctx.microvmSnapshotCapMb ?? 4096) * 1024 * 1024;
+    this.functionSnapshots = new FunctionSnapshotStore(
+      path.join(dataDir, 'microvm', 'function-snapshots'),
+      capBytes,
+      (msg) => ctx.log('warn', msg),
+    );
+    this.standbyDir = path.join(dataDir, 'microvm', 'standby');
+  }
+
+  private get useFunctionSnapshots(): boolean {
+    return this.options.snapshots !== false && this.options.functionSnapshots !== false;
   }
 
   private get bootTimeoutMs(): number {
@@ -151,7 +180,6 @@ export class MicrovmDriver implements SandboxDriver {
       egress: spec.network ? this.egress : undefined,
       heapMb: heapLimitMb(spec.memoryMb),
     };
-    const code = await readFile(spec.artifactPath);
     const details: Record<string, unknown> = {
       accelerator: accel.accelerator,
       acceleratorReason: accel.reason,
@@ -159,41 +187,145 @@ export class MicrovmDriver implements SandboxDriver {
       ceilingMb: config.ceilingMb,
       heapMb: config.heapMb,
     };
-    const started = await this.startVm(spec, config, details);
-    if (started.vm.network) details.network = started.vm.network.details;
-    const guestArtifactPath = `/run/nimbus/function/${path.basename(spec.artifactPath)}`;
-    try {
-      await this.prepare(started, { files: [{ path: guestArtifactPath, contentBase64: code.toString('base64') }] });
-      // The clock goes in a message of its own: the first one after a restore
-      // runs through cold (untranslated) code and takes ~0.5 s to arrive, which
-      // would be the guest clock's error.
-      details.guestClockSet = await this.prepare(started, { files: [], epochMs: Date.now() });
-    } catch (e) {
-      await started.vm.kill();
-      throw new NimbusError('internal', (e as Error).message);
-    }
-    const runDirFor = (name: string) => this.runDirFor(name);
-    const sandbox = await MicrovmSandbox.create({
-      spec,
-      config,
-      vm: started.vm,
-      link: started.link,
-      guestArtifactPath,
-      details,
-      runDirFor,
-      initTimeoutMs: INIT_TIMEOUT_MS,
-    });
+    const snapshot = this.useFunctionSnapshots ? await this.functionSnapshots.find(spec, config) : undefined;
+    const restored = snapshot && (await this.fromFunctionSnapshot(spec, config, snapshot, details));
+    const sandbox = restored ?? (await this.loadFresh(spec, config, details));
+    if (!restored && this.useFunctionSnapshots)
+      void this.functionSnapshots.makeInBackground(spec, config, (ram, state) =>
+        this.makeFunctionSnapshot(spec, config, ram, state),
+      );
     details.createMs = Date.now() - createStarted;
     this.live.add(sandbox);
     sandbox.onDeath(() => this.live.delete(sandbox));
     return sandbox;
   }
 
-  /** Sends the agent a prepare message; resolves with whether it set its clock. */
-  private async prepare(
+  /** Starts a VM (restore of the machine state, or boot), writes the function into it and loads it. */
+  private async loadFresh(spec: SandboxSpec, config: VmConfig, details: Record<string, unknown>) {
+    const started = await this.startVm(spec, config, details);
+    return this.openSandbox(spec, config, started, details, true);
+  }
+
+  /**
+   * Restores a function snapshot: its RAM file mapped private, its devices
+   * from the state; the agent has the function loaded, so init only answers
+   * ready. Undefined (and the snapshot deleted) when the restore fails.
+   */
+  private async fromFunctionSnapshot(
+    spec: SandboxSpec,
+    config: VmConfig,
+    snapshot: FunctionSnapshot,
+    details: Record<string, unknown>,
+  ): Promise<MicrovmSandbox | undefined> {
+    const ram = { file: { path: snapshot.ram, shared: false }, ignoreShared: true };
+    let started: StartedVm;
+    try {
+      started = await restoreVm(config, snapshot.state, this.runDirFor(spec.id), spec.id, RESTORE_TIMEOUT_MS, ram);
+    } catch (e) {
+      this.ctx.log('warn', `microvm: function snapshot ${snapshot.key} did not restore: ${(e as Error).message}`);
+      await rm(snapshot.state, { force: true });
+      await rm(snapshot.ram, { force: true });
+      return undefined;
+    }
+    Object.assign(details, { start: 'function-snapshot', startMs: started.readyMs, functionSnapshot: snapshot.key });
+    return this.openSandbox(spec, config, started, details, false);
+  }
+
+  /** Sends the guest its files (when `withCode`), the clock and fresh entropy, then loads the function. */
+  private async openSandbox(
+    spec: SandboxSpec,
+    config: VmConfig,
     started: StartedVm,
-    message: { files: { path: string; contentBase64: string }[]; epochMs?: number },
-  ): Promise<boolean> {
+    details: Record<string, unknown>,
+    withCode: boolean,
+  ): Promise<MicrovmSandbox> {
+    if (started.vm.network) details.network = started.vm.network.details;
+    const guestArtifactPath = `/run/nimbus/function/${path.basename(spec.artifactPath)}`;
+    try {
+      if (withCode) {
+        const code = await readFile(spec.artifactPath);
+        await this.prepare(started, { files: [{ path: guestArtifactPath, contentBase64: code.toString('base64') }] });
+      }
+      // The clock goes in a message of its own: the first one after a restore
+      // runs through cold (untranslated) code and takes ~0.5 s to arrive, which
+      // would be the guest clock's error.
+      details.guestClockSet = await this.prepare(started, {
+        files: [],
+        epochMs: Date.now(),
+        entropyBase64: randomBytes(64).toString('base64'),
+      });
+    } catch (e) {
+      await started.vm.kill();
+      throw new NimbusError('internal', (e as Error).message);
+    }
+    return MicrovmSandbox.create({
+      spec,
+      config,
+      vm: started.vm,
+      link: started.link,
+      guestArtifactPath,
+      details,
+      runDirFor: (name) => this.runDirFor(name),
+      initTimeoutMs: INIT_TIMEOUT_MS,
+      standby: (sandbox) => this.park(sandbox, spec, config),
+    });
+  }
+
+  /**
+   * Makes the function snapshot of `spec` (in the background, off any call's
+   * path): a VM of its own restores the machine state into `ram` (mapped
+   * shared), loads the function, and saves its devices to `state`.
+   */
+  private async makeFunctionSnapshot(spec: SandboxSpec, config: VmConfig, ram: string, state: string): Promise<void> {
+    const machine = await this.snapshots.stateFor(config);
+    const id = `${spec.id}-fs`;
+    const shared = { file: { path: ram, shared: true }, ignoreShared: false };
+    const started = await restoreVm(config, machine.file, this.runDirFor(id), id, RESTORE_TIMEOUT_MS, shared);
+    const sandbox = await this.openSandbox({ ...spec, id }, config, started, {}, true);
+    try {
+      await sandbox.saveState(state, true);
+    } finally {
+      await sandbox.dispose();
+    }
+  }
+
+  /** Saves an idle sandbox to <dataDir>/microvm/standby and stops it; resume() restores it under the same id. */
+  private async park(sandbox: MicrovmSandbox, spec: SandboxSpec, config: VmConfig) {
+    const file = standbyFile(await privateDir(this.standbyDir), spec);
+    try {
+      await sandbox.saveState(file, false);
+    } catch (e) {
+      await rm(file, { force: true });
+      throw e;
+    } finally {
+      await sandbox.dispose();
+    }
+    return parkedSandbox(spec, file, async () => {
+      const details: Record<string, unknown> = { accelerator: config.accelerator, ceilingMb: config.ceilingMb };
+      const started = await restoreVm(config, file, this.runDirFor(spec.id), spec.id, RESTORE_TIMEOUT_MS).finally(() =>
+        rm(file, { force: true }),
+      );
+      Object.assign(details, { start: 'standby', startMs: started.readyMs });
+      const resumed = await this.openSandbox(spec, config, started, details, false);
+      this.live.add(resumed);
+      resumed.onDeath(() => this.live.delete(resumed));
+      return resumed;
+    });
+  }
+
+  /** The function was deleted: its function snapshots and standby states go. */
+  async forgetFunction(functionName: string): Promise<void> {
+    await this.functionSnapshots.forget(functionName);
+    await removeFunctionFiles(this.standbyDir, functionName);
+  }
+
+  /** Resolves once the function snapshots being made now are saved (or failed). */
+  functionSnapshotsSettled(): Promise<void> {
+    return this.functionSnapshots.settled();
+  }
+
+  /** Sends the agent a prepare message; resolves with whether it set its clock. */
+  private async prepare(started: StartedVm, message: PrepareMessage): Promise<boolean> {
     const answer = await started.link.request(
       { type: 'prepare', id: started.link.newId(), ...message },
       PREPARE_TIMEOUT_MS,

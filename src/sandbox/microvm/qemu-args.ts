@@ -67,8 +67,22 @@ function kernelCommandLine(config: VmConfig): string {
 
 type ImageFiles = Pick<MicrovmImage, 'vmlinux' | 'initrd' | 'runtimeDisk'>;
 
+/**
+ * Guest RAM in a file (function snapshots, function-snapshots.ts): `shared`
+ * maps it MAP_SHARED, so the guest's writes land in the file (the VM that
+ * makes a snapshot); otherwise MAP_PRIVATE, a copy-on-write view of the file
+ * that no write of this guest reaches (every restored VM). The backend takes
+ * the default RAM's id, so a state saved from a VM with anonymous RAM loads
+ * into it (migration matches RAM blocks by that id).
+ */
+export interface RamFile {
+  path: string;
+  shared: boolean;
+}
+const RAM_ID = 'microvm.ram';
+
 /** The arguments that define the virtual machine (the same for a snapshot and every VM restored from it). */
-export function machineArgs(config: VmConfig, files: ImageFiles = config.image): string[] {
+export function machineArgs(config: VmConfig, files: ImageFiles = config.image, ram?: RamFile): string[] {
   // TCG's translation cache defaults to 1 GiB, which QEMU's RSS grows into: 64 MiB holds a guest's working set.
   const accel = config.accelerator === 'tcg' ? 'tcg,thread=multi,tb-size=64' : 'kvm';
   const args = [
@@ -80,6 +94,11 @@ export function machineArgs(config: VmConfig, files: ImageFiles = config.image):
     CPU_MODEL[config.accelerator],
   ];
   args.push('-m', String(config.ceilingMb), '-smp', String(config.cpus));
+  if (ram) {
+    if (ram.path.includes(',')) throw new Error(`a guest RAM file path may not hold a comma: ${ram.path}`);
+    const backend = `memory-backend-file,id=${RAM_ID},size=${config.ceilingMb}M,mem-path=${ram.path}`;
+    args.push('-object', `${backend},share=${ram.shared ? 'on' : 'off'}`, '-machine', `memory-backend=${RAM_ID}`);
+  }
   args.push('-nodefaults', '-no-user-config', '-nographic', '-no-reboot');
   args.push('-kernel', files.vmlinux, '-initrd', files.initrd, '-append', kernelCommandLine(config));
   args.push('-serial', 'stdio');

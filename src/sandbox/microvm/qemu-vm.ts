@@ -28,7 +28,16 @@ import { rssOfPid } from '../process/driver.ts';
 import { releaseSandboxId, takeSandboxId } from '../process/identities.ts';
 import { giveSocket, openDoor } from './door.ts';
 import { QmpClient } from './qmp.ts';
-import { QEMU, STATE_FD, doorIn, instanceArgs, machineArgs, socketsIn, type VmConfig } from './qemu-args.ts';
+import {
+  QEMU,
+  STATE_FD,
+  doorIn,
+  instanceArgs,
+  machineArgs,
+  socketsIn,
+  type RamFile,
+  type VmConfig,
+} from './qemu-args.ts';
 
 /**
  * How to start: paused (to boot), waiting for a saved state on `stateFd` (an
@@ -88,7 +97,13 @@ export class QemuVm {
   }
 
   /** Spawns QEMU for `config` as a fresh unprivileged uid and connects to it. */
-  static async launch(config: VmConfig, runDir: string, name: string, start: LaunchStart): Promise<QemuVm> {
+  static async launch(
+    config: VmConfig,
+    runDir: string,
+    name: string,
+    start: LaunchStart,
+    ram?: RamFile,
+  ): Promise<QemuVm> {
     // 0711: a source QEMU (another uid) passes through to a door in here; nothing is listable.
     await mkdir(runDir, { recursive: true, mode: 0o711 });
     await chmod(path.dirname(runDir), 0o711);
@@ -98,7 +113,7 @@ export class QemuVm {
     if (migrationFrom !== undefined) await openDoor(doorIn(runDir), migrationFrom);
     const how = start === 'paused' ? 'paused' : incomingSocket ? { listen: incomingSocket } : 'incoming-fd';
     const uid = takeSandboxId();
-    const args = [...machineArgs(config), ...instanceArgs(name, socketsIn(runDir), how, uid)];
+    const args = [...machineArgs(config, config.image, ram), ...instanceArgs(name, socketsIn(runDir), how, uid)];
     const qemu = ['setpriv', `--bounding-set=${INIT_CAPABILITIES}`, '--', QEMU, ...args];
     let network: SandboxNetwork | undefined;
     let command = ['unshare', '--mount', '--propagation', 'private', '--', ...qemu];
@@ -193,8 +208,13 @@ export class QemuVm {
     await this.qmp.execute('cont');
   }
 
-  /** Makes a VM launched with a state descriptor read its state from it. */
-  async readState(): Promise<void> {
+  /**
+   * Makes a VM launched with a state descriptor read its state from it.
+   * `ignoreShared`: the state was saved with x-ignore-shared (its RAM is the
+   * VM's RAM file, not in the stream); both ends must agree on it.
+   */
+  async readState(ignoreShared = false): Promise<void> {
+    if (ignoreShared) await setIgnoreShared(this.qmp);
     await this.qmp.execute('migrate-incoming', { uri: `fd:${STATE_FD}` });
   }
 
@@ -203,7 +223,10 @@ export class QemuVm {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (!this.alive) throw new Error(`loading the VM state failed: ${await this.exited}`);
-      const { status } = await this.qmp.execute<{ status: string }>('query-status');
+      // QEMU exits when the state does not fit the machine: its stderr says why.
+      const { status } = await this.qmp
+        .execute<{ status: string }>('query-status')
+        .catch(async () => Promise.reject(new Error(`loading the VM state failed: ${await this.exited}`)));
       if (status === 'running') return;
       if (status === 'paused' || status === 'postmigrate' || status === 'prelaunch') {
         await this.qmp.execute('cont');
@@ -224,4 +247,15 @@ export class QemuVm {
     this.agentSocket.destroy();
     await rm(this.runDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Migration leaves out RAM backed by a file mapped shared (QEMU >= 4.0), and an
+ * incoming VM may map that file private (QEMU >= 4.1, "migration: allow private
+ * destination ram with x-ignore-shared"): the stream then carries devices only.
+ * A capability stays set for the QEMU process's life (a VM restored with it
+ * saves with it), so a save names it either way.
+ */
+export async function setIgnoreShared(qmp: QmpClient, on = true): Promise<void> {
+  await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: on }] });
 }

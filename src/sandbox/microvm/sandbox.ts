@@ -18,6 +18,7 @@ import type {
   ResizeReport,
   ResizeRequest,
   SandboxSpec,
+  StandbySandbox,
 } from '../driver.ts';
 import { NimbusError } from '../../shared/errors.ts';
 import { guestMemoryMb, setGuestMemory } from './balloon.ts';
@@ -26,10 +27,12 @@ import { liveMigrate } from './migration.ts';
 import type { QemuVm } from './qemu-vm.ts';
 import type { VmConfig } from './qemu-args.ts';
 import { VmProcess } from './vm-process.ts';
+import { saveVm } from './vm-start.ts';
 
 const RESIZE_TIMEOUT_MS = 60_000;
 const MIGRATE_TIMEOUT_MS = 120_000;
 const IDLE_WAIT_MS = 60_000;
+const SAVE_TIMEOUT_MS = 120_000;
 
 export interface MicrovmSandboxOptions {
   spec: SandboxSpec;
@@ -40,6 +43,8 @@ export interface MicrovmSandboxOptions {
   details: Record<string, unknown>;
   runDirFor: (name: string) => string;
   initTimeoutMs: number;
+  /** Saves a stopped copy of this sandbox to disk and resumes it later (the driver's standby). */
+  standby?: (sandbox: MicrovmSandbox) => Promise<StandbySandbox>;
 }
 
 export class MicrovmSandbox extends AgentSandbox {
@@ -153,6 +158,28 @@ export class MicrovmSandbox extends AgentSandbox {
         resolve();
       });
     });
+  }
+
+  /** Saves the idle sandbox (see StandbySandbox); the driver keeps the file and resumes it. */
+  standby(): Promise<StandbySandbox> {
+    const park = this.options.standby;
+    if (!park)
+      return Promise.reject(new NimbusError('not_supported', 'this microvm driver keeps no standby sandboxes'));
+    return park(this);
+  }
+
+  /**
+   * Stops the VM once idle and saves its state to `file` (0600), then leaves
+   * it stopped for the caller to dispose. `ignoreShared`: RAM in a shared file
+   * stays out of the state (a function snapshot's).
+   */
+  async saveState(file: string, ignoreShared: boolean): Promise<void> {
+    if (this.moving) await this.moving.catch(() => undefined);
+    await this.whenIdle();
+    this.assertAlive();
+    const saving = saveVm(this.qemu.vm, file, SAVE_TIMEOUT_MS, ignoreShared);
+    this.moving = saving;
+    await saving;
   }
 
   private assertAlive(): void {

@@ -6,6 +6,8 @@
 // descriptors and sockets the platform (root) opens: a restore reads the state
 // file on an inherited descriptor, a save streams into a socket the platform
 // listens on behind a door (door.ts) and writes the file itself, 0600.
+// A function snapshot's RAM is a file of its own (qemu-args.ts RamFile): QEMU
+// opens it while still root, and the saved stream then holds devices only.
 import { createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -14,8 +16,8 @@ import { pipeline } from 'node:stream/promises';
 import { giveSocket, openDoor } from './door.ts';
 import { GuestLink } from './guest-link.ts';
 import { setGuestMemory } from './balloon.ts';
-import { QemuVm } from './qemu-vm.ts';
-import { doorIn, type VmConfig } from './qemu-args.ts';
+import { QemuVm, setIgnoreShared } from './qemu-vm.ts';
+import { doorIn, type RamFile, type VmConfig } from './qemu-args.ts';
 
 export interface StartedVm {
   vm: QemuVm;
@@ -67,6 +69,17 @@ export async function bootVm(config: VmConfig, runDir: string, name: string, tim
   });
 }
 
+/**
+ * Guest RAM of a VM being restored: `file` with `ignoreShared` when the state
+ * was saved without its RAM (a function snapshot, mapped private), or a file
+ * mapped shared that the streamed RAM is written into (a function snapshot
+ * being made from the machine's state).
+ */
+export interface RestoreRam {
+  file: RamFile;
+  ignoreShared: boolean;
+}
+
 /** Starts a VM from a state saved by saveVm (same config); resolves once its agent answers. */
 export async function restoreVm(
   config: VmConfig,
@@ -74,14 +87,15 @@ export async function restoreVm(
   runDir: string,
   name: string,
   timeoutMs: number,
+  ram?: RestoreRam,
 ): Promise<StartedVm> {
   const started = Date.now();
   // Each restore reads the file through a descriptor of its own: QEMU never gets its path, nor the right to open it.
   const state = await open(stateFile, 'r');
-  const vm = await QemuVm.launch(config, runDir, name, { stateFd: state.fd }).finally(() => state.close());
+  const vm = await QemuVm.launch(config, runDir, name, { stateFd: state.fd }, ram?.file).finally(() => state.close());
   return withCleanup(vm, async () => {
     const link = new GuestLink(vm.agentSocket);
-    await vm.readState();
+    await vm.readState(ram?.ignoreShared);
     await vm.runWhenLoaded(timeoutMs);
     await agentReady(vm, link, timeoutMs);
     return { vm, link, readyMs: Date.now() - started };
@@ -108,8 +122,12 @@ export async function unthrottleMigration(vm: QemuVm): Promise<void> {
   await vm.qmp.execute('migrate-set-parameters', { 'max-bandwidth': 8 * 1024 * 1024 * 1024, 'downtime-limit': 100 });
 }
 
-/** Stops the VM and writes its whole state to `file` (atomically, 0600): QEMU streams it to a socket only its uid may reach. */
-export async function saveVm(vm: QemuVm, file: string, timeoutMs: number): Promise<void> {
+/**
+ * Stops the VM and writes its whole state to `file` (atomically, 0600): QEMU
+ * streams it to a socket only its uid may reach. `ignoreShared`: RAM mapped
+ * shared from a file stays out of the stream (it is already on disk).
+ */
+export async function saveVm(vm: QemuVm, file: string, timeoutMs: number, ignoreShared = false): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   const door = doorIn(vm.runDir);
   const socket = path.join(door, 'save.sock');
@@ -128,6 +146,7 @@ export async function saveVm(vm: QemuVm, file: string, timeoutMs: number): Promi
     await giveSocket(socket, vm.uid);
     await vm.qmp.execute('stop');
     await unthrottleMigration(vm);
+    await setIgnoreShared(vm.qmp, ignoreShared);
     await vm.qmp.execute('migrate', { uri: `unix:${socket}` });
     await migrationDone(vm, timeoutMs);
     await written;

@@ -1,0 +1,120 @@
+// Fresh randomness for a guest started from a snapshot. Every VM restored
+// from one saved state begins with the same memory: V8's Math.random state,
+// Node's cached random bytes (randomUUID keeps a batch) and OpenSSL's DRBG,
+// and the guest kernel's CRNG. The host sends new entropy with each restore
+// (prepare); this module mixes it into the kernel's pool, replaces Math.random
+// with a generator seeded from it, and XORs what node:crypto's random
+// functions return with a ChaCha20 stream keyed from it, so two restores of
+// one snapshot never return the same "random" values. What it cannot reach:
+// randomness the function drew during init (module-level values, SnapStart's
+// caveat) and OpenSSL's internal use (key generation, TLS), which reseeds on
+// its own schedule; see docs/architecture.md, microVM function snapshots.
+import crypto from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+
+let keystream: crypto.Cipheriv | undefined;
+let installed = false;
+
+function mask(bytes: Uint8Array): void {
+  if (!keystream || bytes.byteLength === 0) return;
+  const ks = keystream.update(Buffer.alloc(bytes.byteLength));
+  for (let i = 0; i < bytes.byteLength; i++) bytes[i] = (bytes[i] ?? 0) ^ (ks[i] ?? 0);
+}
+
+function viewOf(buf: NodeJS.ArrayBufferView | ArrayBuffer, offset = 0, size?: number): Uint8Array {
+  if (buf instanceof ArrayBuffer) return new Uint8Array(buf, offset, size ?? buf.byteLength - offset);
+  return new Uint8Array(buf.buffer, buf.byteOffset + offset, size ?? buf.byteLength - offset);
+}
+
+/** xorshift128+ (V8's own Math.random algorithm), seeded from `seed`. */
+function seededRandom(seed: Buffer): () => number {
+  let s0 = seed.readBigUInt64LE(0) | 1n;
+  let s1 = seed.readBigUInt64LE(8) | 2n;
+  const M = (1n << 64n) - 1n;
+  return () => {
+    let x = s0;
+    const y = s1;
+    s0 = y;
+    x = (x ^ (x << 23n)) & M;
+    x ^= x >> 17n;
+    x ^= y ^ (y >> 26n);
+    s1 = x;
+    return Number(((s0 + s1) & M) >> 11n) / 2 ** 53;
+  };
+}
+
+/** Some of node:crypto's exports are getters: each is replaced by a plain value where it can be (not where it is fixed). */
+function replace(target: object, name: string, value: unknown): void {
+  try {
+    Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: true });
+  } catch {
+    // non-configurable (node:crypto's getRandomValues): it forwards to webcrypto's, which is replaced
+  }
+}
+
+function install(): void {
+  installed = true;
+  const c = crypto as unknown as Record<string, unknown>;
+  const randomBytes = crypto.randomBytes;
+  const randomFillSync = crypto.randomFillSync;
+  const randomFill = crypto.randomFill;
+  replace(c, 'randomBytes', (size: number, cb?: (e: Error | null, b: Buffer) => void) => {
+    if (!cb) {
+      const b = randomBytes(size);
+      mask(b);
+      return b;
+    }
+    randomBytes(size, (e, b) => {
+      if (!e) mask(b);
+      cb(e, b);
+    });
+  });
+  replace(
+    c,
+    'randomFillSync',
+    <T extends NodeJS.ArrayBufferView | ArrayBuffer>(buf: T, offset?: number, size?: number): T => {
+      randomFillSync(buf as NodeJS.ArrayBufferView, offset, size);
+      mask(viewOf(buf, offset, size));
+      return buf;
+    },
+  );
+  replace(c, 'randomFill', (buf: NodeJS.ArrayBufferView, ...rest: unknown[]) => {
+    const cb = rest.pop() as (e: Error | null, b: unknown) => void;
+    const [offset, size] = rest as [number | undefined, number | undefined];
+    (randomFill as (...a: unknown[]) => void)(buf, ...rest, (e: Error | null, b: unknown) => {
+      if (!e) mask(viewOf(buf, offset, size));
+      cb(e, b);
+    });
+  });
+  const web = crypto.webcrypto as unknown as { getRandomValues: <T extends ArrayBufferView>(a: T) => T };
+  const getRandomValues = web.getRandomValues.bind(web);
+  const patchedValues = <T extends ArrayBufferView>(a: T): T => {
+    getRandomValues(a);
+    mask(viewOf(a as unknown as NodeJS.ArrayBufferView));
+    return a;
+  };
+  replace(web, 'getRandomValues', patchedValues);
+  replace(c, 'getRandomValues', patchedValues);
+  const randomUUID = () => {
+    const b = (c.randomBytes as (n: number) => Buffer)(16);
+    b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
+    b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
+    const h = b.toString('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  };
+  replace(c, 'randomUUID', randomUUID);
+  replace(web, 'randomUUID', randomUUID);
+}
+
+/** Reseeds the guest's random sources from `entropy` (32+ bytes from the host). */
+export function reseed(entropy: Buffer): void {
+  try {
+    writeFileSync('/dev/urandom', entropy); // mixed into the kernel's pool (not credited)
+  } catch {
+    // an agent running as a host process (tests) may not write there: the rest still applies
+  }
+  const key = crypto.createHash('sha256').update(entropy).update(crypto.randomBytes(32)).digest();
+  keystream = crypto.createCipheriv('chacha20', key, crypto.createHash('sha256').update(key).digest().subarray(0, 16));
+  Math.random = seededRandom(crypto.createHash('sha256').update('math.random').update(key).digest());
+  if (!installed) install();
+}
