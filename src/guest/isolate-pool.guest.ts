@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import type IVM from 'isolated-vm';
 import { openChannel } from './channel.guest.ts';
-import { encodeFrame, FrameDecoder } from './protocol.ts';
+import { encodeFrame, FrameDecoder, FrameWriter } from './protocol.ts';
 import { PoolCommand, PoolCommandType, PoolEventType, type PoolEvent } from './isolate-protocol.ts';
 import { PoolIsolate, type PoolEnv } from './isolate-box.guest.ts';
 import { CodeCache } from './isolate-code-cache.guest.ts';
@@ -38,10 +38,12 @@ function onFatal(sid: string, message: string): void {
   }
 }
 
+/** The events of one event-loop turn leave in one write (one wake-up of the host under load). */
+const writer = new FrameWriter(channel);
 const env: PoolEnv = {
   spares: new Spares({ ivm, runtimeCode, cache, onFatal }),
   cache,
-  send: (e: PoolEvent) => void channel.write(encodeFrame(e)),
+  send: (e: PoolEvent) => writer.send(e),
   onGone: (box) => {
     if (boxes.get(box.sid) === box) boxes.delete(box.sid);
   },

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { encodeFrame, FrameDecoder } from '../../guest/protocol.ts';
+import { FrameDecoder, FrameWriter } from '../../guest/protocol.ts';
 import { PoolCommandType, PoolEvent, PoolEventType, type PoolCommand } from '../../guest/isolate-protocol.ts';
 import type { IsolateBundles } from './bundle.ts';
 import { sendFilter } from '../seccomp/filter.ts';
@@ -64,6 +64,8 @@ export class PoolProcess {
   private readonly listeners = new Map<string, (e: PoolEvent) => void>();
   private readonly deathListeners = new Set<(death: PoolDeath) => void>();
   private readonly decoder = new FrameDecoder(MAX_FRAME_BYTES);
+  /** The commands of one event-loop turn leave in one write (one wake-up of the pool under load). */
+  private readonly writer = new FrameWriter({ write: (frames) => !this.dead && this.channel.write(frames) });
   private stderrTail = '';
   private dead: PoolDeath | undefined;
   private pings = 0;
@@ -181,7 +183,7 @@ export class PoolProcess {
   }
 
   send(command: PoolCommand): void {
-    if (!this.dead) this.channel.write(encodeFrame(command));
+    if (!this.dead) this.writer.send(command);
   }
 
   /** Routes the events of one sandbox (or '' for pool-wide ones) to `fn`; returns the unsubscribe. */
