@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import tar from 'tar-stream';
 import type { PlatformOptions } from '../../src/platform.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { createTestDatabase } from '../storage/pg-database.ts';
+import { platformStore, STORE_KINDS } from '../helpers/stores.ts';
 
 const code = (n: number) => `exports.handler = async () => ({ n: ${n} });`;
 
@@ -21,10 +21,8 @@ async function tarGz(files: Record<string, string>): Promise<Buffer> {
   return gzipSync(Buffer.concat(chunks));
 }
 
-describe('PUT /v1/functions/:name?dryRun=1 (SQLite)', () => dryRunCases({}));
-
-describe('PUT /v1/functions/:name?dryRun=1 (PostgreSQL)', async () =>
-  dryRunCases({ store: await createTestDatabase() }));
+for (const kind of STORE_KINDS)
+  describe(`PUT /v1/functions/:name?dryRun=1 (${kind})`, async () => dryRunCases(await platformStore(kind)));
 
 function dryRunCases(options: PlatformOptions): void {
   let t: TestPlatform;

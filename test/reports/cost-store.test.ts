@@ -3,15 +3,10 @@
 // page edge (ActivationQuery.beforeId), count nothing outside [from, to) or of
 // another namespace, and skip records that ran no code or have not ended.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe } from 'node:test';
 import { readCalls } from '../../src/reports/calls.ts';
-import { PostgresStore } from '../../src/storage/postgres/store.ts';
-import { SqliteStore } from '../../src/storage/sqlite/store.ts';
 import type { Store } from '../../src/storage/store.ts';
-import { createTestDatabase } from '../storage/pg-database.ts';
+import { eachStore } from '../helpers/stores.ts';
 import { activation } from '../storage/records.ts';
 
 const FROM = Date.parse('2026-12-01T12:00:00Z');
@@ -55,25 +50,5 @@ async function check(store: Store): Promise<void> {
 }
 
 describe('cost report records', () => {
-  it('sqlite: every call of the window once, across page edges with ties', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'nimbus-cost-store-'));
-    const store = new SqliteStore(path.join(dir, 'nimbus.db'));
-    try {
-      await store.migrate();
-      await check(store);
-    } finally {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('postgres: the same SQL, the same answer', async () => {
-    const store = new PostgresStore(await createTestDatabase());
-    try {
-      await store.migrate();
-      await check(store);
-    } finally {
-      await store.close();
-    }
-  });
+  eachStore('every call of the window once, across page edges with ties', check);
 });

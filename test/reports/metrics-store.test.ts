@@ -3,18 +3,13 @@
 // come back as the numbers and booleans the arithmetic needs, so the same
 // records give the same percentiles, rates and classes on SQLite and PostgreSQL.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
 import { readRecords } from '../../src/reports/calls.ts';
 import { durationOf } from '../../src/reports/percentiles.ts';
 import { metricsReport } from '../../src/reports/metrics.ts';
 import { latencyReport } from '../../src/reports/latency.ts';
-import { PostgresStore } from '../../src/storage/postgres/store.ts';
-import { SqliteStore } from '../../src/storage/sqlite/store.ts';
 import type { Store } from '../../src/storage/store.ts';
-import { createTestDatabase } from '../storage/pg-database.ts';
+import { eachStore } from '../helpers/stores.ts';
 import { activation } from '../storage/records.ts';
 
 const FROM = Date.parse('2026-12-01T12:00:00Z');
@@ -70,25 +65,5 @@ async function check(store: Store): Promise<void> {
 }
 
 describe('metrics and latency over stored records', () => {
-  it('sqlite', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'nimbus-metrics-store-'));
-    const store = new SqliteStore(path.join(dir, 'nimbus.db'));
-    try {
-      await store.migrate();
-      await check(store);
-    } finally {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('postgres: the same records, the same answer', async () => {
-    const store = new PostgresStore(await createTestDatabase());
-    try {
-      await store.migrate();
-      await check(store);
-    } finally {
-      await store.close();
-    }
-  });
+  eachStore('the same records, the same answer', check);
 });

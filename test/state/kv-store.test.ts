@@ -4,33 +4,14 @@
 // list pages in byte order with a prefix and a cursor; limits are refused with
 // the right code and nothing is written; one function never sees another's keys.
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { SqliteStore } from '../../src/storage/sqlite/store.ts';
-import { PostgresStore } from '../../src/storage/postgres/store.ts';
 import type { Store } from '../../src/storage/store.ts';
 import { KvStore } from '../../src/state/kv-store.ts';
-import { createTempDir } from '../helpers/temp.ts';
-import { createTestDatabase } from '../storage/pg-database.ts';
+import { openStores, STORE_KINDS } from '../helpers/stores.ts';
 
-const backends: Record<string, () => Promise<[Store, Store]>> = {
-  sqlite: async () => {
-    const file = path.join(await createTempDir('nimbus-kv-store'), 'nimbus.db');
-    const first = new SqliteStore(file);
-    await first.migrate();
-    return [first, new SqliteStore(file)];
-  },
-  postgres: async () => {
-    const url = await createTestDatabase();
-    const first = new PostgresStore(url);
-    await first.migrate();
-    return [first, new PostgresStore(url)];
-  },
-};
-
-for (const [name, open] of Object.entries(backends)) {
+for (const name of STORE_KINDS) {
   describe(`KV store on ${name}`, async () => {
-    const [a, b] = await open();
+    const [a, b] = (await openStores(name, 2)) as [Store, Store];
     after(() => Promise.all([a.close(), b.close()]));
     let clock = Date.now();
     const kvA = new KvStore(a.sql, () => clock);

@@ -6,38 +6,16 @@
 // (the lock is in memory). Each racer runs the function service's sequence:
 // checkDeploy, then deploying(store.deployVersion).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { after, describe, it } from 'node:test';
-import { PostgresStore } from '../../src/storage/postgres/store.ts';
-import { SqliteStore } from '../../src/storage/sqlite/store.ts';
+import { describe, it } from 'node:test';
 import type { Store } from '../../src/storage/store.ts';
 import { QuotaGate } from '../../src/tenancy/quotas.ts';
 import { artifact, config } from '../storage/records.ts';
-import { createTestDatabase } from '../storage/pg-database.ts';
+import { openStores, STORE_KINDS } from '../helpers/stores.ts';
 
-const pgUrl = await createTestDatabase();
-const dir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-quota-deploy-'));
-after(() => rm(dir, { recursive: true, force: true }));
-
-const backends = {
-  postgres: async () => {
-    const stores = [new PostgresStore(pgUrl), new PostgresStore(pgUrl)];
-    await stores[0]!.migrate();
-    return stores;
-  },
-  sqlite: async () => {
-    const store = new SqliteStore(path.join(dir, 'nimbus.db'));
-    await store.migrate();
-    return [store];
-  },
-};
-
-for (const [backend, open] of Object.entries(backends)) {
+for (const backend of STORE_KINDS) {
   describe(`maxFunctions under racing deploys (${backend})`, () => {
     it('of 12 racing first deploys of different functions, exactly maxFunctions are stored; the rest get 400', async () => {
-      const stores: Store[] = await open();
+      const stores: Store[] = await openStores(backend, backend === 'postgres' ? 2 : 1);
       const gates = stores.map((s) => QuotaGate.forStore(s.sql));
       try {
         await stores[0]!.sql.run('INSERT INTO namespaces (name, quotas, created_at) VALUES (?, ?, ?)', [

@@ -4,54 +4,25 @@
 // given back is free again; a lease whose holder stopped renewing it expires
 // and its slot can be taken over. Also measures the round trips a call costs.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { PostgresStore } from '../../src/storage/postgres/store.ts';
-import { SqliteStore } from '../../src/storage/sqlite/store.ts';
 import type { Store } from '../../src/storage/store.ts';
 import { LEASE_MS, SqlQuotaCounter } from '../../src/tenancy/quotas-sql.ts';
-import { createTestDatabase } from '../storage/pg-database.ts';
+import { openStores, STORE_KINDS } from '../helpers/stores.ts';
 
-/** Two stores on one database (two front ends), closed by the caller. */
-const pgUrl = await createTestDatabase();
-
-async function pgStores(): Promise<[Store, Store]> {
-  const url = pgUrl;
-  const stores: [Store, Store] = [new PostgresStore(url), new PostgresStore(url)];
-  await stores[0].migrate();
-  return stores;
-}
-
-const sqliteDirs: string[] = [];
-after(() => Promise.all(sqliteDirs.map((d) => rm(d, { recursive: true, force: true }))));
-
-async function sqliteStores(): Promise<[Store, Store]> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'nimbus-quotas-'));
-  sqliteDirs.push(dir);
-  const file = path.join(dir, 'nimbus.db');
-  const first = new SqliteStore(file);
-  await first.migrate();
-  return [first, new SqliteStore(file)];
-}
-
-for (const [backend, open] of [
-  ['postgres', pgStores],
-  ['sqlite', sqliteStores],
-] as const) {
-  describe(`quota counter in the shared store (${backend})`, () => {
-    let stores: [Store, Store];
+// Two stores on one database stand for two front ends.
+for (const backend of STORE_KINDS) {
+  describe(`quota counter in the shared store (${backend})`, async () => {
+    // Opened here, not in a hook: the database goes in an after hook of the level that opens it.
+    const stores = (await openStores(backend, 2)) as [Store, Store];
     let a: SqlQuotaCounter;
     let b: SqlQuotaCounter;
     before(async () => {
-      stores = await open();
       a = new SqlQuotaCounter(stores[0].sql);
       b = new SqlQuotaCounter(stores[1].sql);
     });
     after(async () => {
       await Promise.all([a?.close(), b?.close()]);
-      await Promise.all(stores?.map((s) => s.close()) ?? []);
+      await Promise.all(stores.map((s) => s.close()));
     });
 
     it('racing callers on two stores take at most maxConcurrent slots; a slot given back is free again', async () => {

@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { createTestDatabase } from '../storage/pg-database.ts';
+import { platformStore, STORE_KINDS, type StoreKind } from '../helpers/stores.ts';
 
 const code = (gen: number) => `exports.handler = async () => ({ gen: ${gen} });`;
 
-function suite(label: string, postgres: boolean): void {
-  describe(`version delete refused while named (${label})`, async () => {
-    const options = postgres ? { store: await createTestDatabase() } : {};
+function suite(kind: StoreKind): void {
+  describe(`version delete refused while named (${kind})`, async () => {
+    const options = await platformStore(kind);
     let t: TestPlatform;
     const ok = async (p: Promise<{ status: number; text: string }>, status: number) => {
       const r = await p;
@@ -78,5 +78,4 @@ function suite(label: string, postgres: boolean): void {
   });
 }
 
-suite('SQLite', false);
-suite('PostgreSQL', true);
+for (const kind of STORE_KINDS) suite(kind);

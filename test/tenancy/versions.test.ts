@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { createTestDatabase } from '../storage/pg-database.ts';
+import { platformStore, STORE_KINDS, type StoreKind } from '../helpers/stores.ts';
 
 /** Answers with the version that ran it and the generation of its code. */
 const code = (gen: number) =>
@@ -19,9 +19,9 @@ async function deployGenerations(t: TestPlatform, name: string, count: number): 
   }
 }
 
-function suite(label: string, postgres: boolean): void {
-  describe(`versions and aliases (${label})`, async () => {
-    const options = postgres ? { store: await createTestDatabase() } : {};
+function suite(kind: StoreKind): void {
+  describe(`versions and aliases (${kind})`, async () => {
+    const options = await platformStore(kind);
     let t: TestPlatform;
     before(async () => {
       t = await startTestPlatform(options);
@@ -234,5 +234,4 @@ function suite(label: string, postgres: boolean): void {
   });
 }
 
-suite('SQLite', false);
-suite('PostgreSQL', true);
+for (const kind of STORE_KINDS) suite(kind);
