@@ -17,12 +17,18 @@ import type { ActivationRecord, FunctionRecord, QueueEntry, Store, VersionRecord
 import { FUNCTION_FAILURES, NimbusError, isNimbusError, type ErrorCode } from '../shared/errors.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { Outbox, type OutboxTiming } from './outbox.ts';
+import { RunGate, slotsOf } from './run-gate.ts';
 import { WebhookShare } from './webhook-share.ts';
 
 /** Retry delay when no invoker could take the run (throttled, unavailable): 1 s doubling to 30 s. */
 const platformRetryMs = (deliveries: number) => Math.min(30_000, 1000 * 2 ** Math.min(5, Math.max(0, deliveries - 1)));
 /** What an async queue message carries (validated: it crossed the bus). */
-const AsyncMessage = z.object({ activationId: z.string().min(1).max(200) });
+const AsyncMessage = z.object({
+  activationId: z.string().min(1).max(200),
+  /** The function and its sandbox slots, for the run gate without a read (absent in messages a relay published). */
+  fn: z.string().min(1).max(300).optional(),
+  slots: z.number().int().min(1).max(1_000_000).optional(),
+});
 /** The triggers whose calls take the async path. */
 export type AsyncTrigger = Extract<ActivationRecord['trigger'], 'async' | 'cron' | 'topic' | 'destination'>;
 const NOT_ACCEPTED = 'not accepted: the message bus did not acknowledge it, so it will not run';
@@ -52,6 +58,8 @@ export class AsyncScheduler {
   readonly outbox: Outbox;
   /** Each namespace's share of the queue slots for functions with webhook destinations. */
   private readonly webhooks: WebhookShare;
+  /** Each function's calls worked on and sent to the invoker at once (in-process bus only: run-gate.ts). */
+  private readonly gate?: RunGate;
 
   constructor(
     private readonly store: Store,
@@ -63,6 +71,7 @@ export class AsyncScheduler {
   ) {
     this.outbox = new Outbox(store, bus, log, outboxTiming);
     this.webhooks = WebhookShare.forBus(config.bus);
+    this.gate = RunGate.forBus(config.bus, config.waitQueueLimit);
   }
 
   /** Consumes the queue here, and relays from the outbox (where there are consumers, a message can run). */
@@ -114,7 +123,8 @@ export class AsyncScheduler {
       },
       this.outbox.publishAfter(now.getTime()),
     );
-    if (!accepted.duplicate) await this.publish(record, accepted.activationId);
+    if (!accepted.duplicate)
+      await this.publish(record, accepted.activationId, { fn: fn.name, slots: slotsOf(fn.config) });
     else await this.retryRejected(accepted.activationId);
     return accepted;
   }
@@ -125,9 +135,13 @@ export class AsyncScheduler {
    * accepted, so that a message that did reach the queue is skipped (a relay
    * then removes its outbox row instead of publishing it).
    */
-  private async publish(record: ActivationRecord, messageId: string): Promise<void> {
+  private async publish(
+    record: ActivationRecord,
+    messageId: string,
+    hint?: { fn: string; slots: number },
+  ): Promise<void> {
     try {
-      await this.outbox.publish(record.id, messageId);
+      await this.outbox.publish(record.id, messageId, 0, hint);
     } catch (e) {
       const error = { code: 'unavailable', message: `${NOT_ACCEPTED}: ${(e as Error).message}` };
       await this.store
@@ -161,7 +175,25 @@ export class AsyncScheduler {
   private async handle(message: QueueMessage): Promise<void> {
     const parsed = AsyncMessage.safeParse(message.data);
     if (!parsed.success) return this.log(`dropping malformed async message ${message.id}`);
-    const id = parsed.data.activationId;
+    const { activationId: id, fn: name, slots } = parsed.data;
+    if (!this.gate) return this.work(message, id);
+    let leave;
+    if (name !== undefined && slots !== undefined) leave = await this.gate.work(name, slots);
+    else {
+      // Published by a relay (outbox.ts) from a row that names only the activation: read what the gate needs.
+      const entry = await this.store.getQueueEntry(id);
+      if (!entry || entry.state === 'done') return;
+      const current = await this.store.getFunction(entry.functionName);
+      leave = await this.gate.work(entry.functionName, current ? slotsOf(current.config) : 1);
+    }
+    try {
+      return await this.work(message, id);
+    } finally {
+      leave();
+    }
+  }
+
+  private async work(message: QueueMessage, id: string): Promise<void> {
     const entry = await this.store.getQueueEntry(id);
     const queued = await this.store.getActivation(id);
     if (!entry || entry.state === 'done' || !queued) return;
@@ -238,6 +270,7 @@ export class AsyncScheduler {
     attempt: number,
     deliveries: number,
   ): Promise<{ activation: ActivationRecord }> {
+    const leave = await this.gate?.run(fn.name, slotsOf(fn.config));
     try {
       const run = (req: RunRequest, timeoutMs: number) =>
         this.compose ? this.compose.run(fn, req, timeoutMs) : this.dispatcher.run(req, timeoutMs);
@@ -264,6 +297,8 @@ export class AsyncScheduler {
         throw new Redeliver(delay, e.message);
       }
       throw e;
+    } finally {
+      leave?.();
     }
   }
 

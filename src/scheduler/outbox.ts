@@ -49,9 +49,17 @@ export class Outbox {
     return now + this.timing.graceMs;
   }
 
-  /** Puts an entry's message on the bus; once the bus holds it, the entry's outbox row is removed (soon, with others). */
-  async publish(activationId: string, messageId: string, delayMs = 0): Promise<void> {
-    await this.bus.enqueue(ASYNC_QUEUE, messageId, { activationId }, delayMs);
+  /**
+   * Puts an entry's message on the bus; once the bus holds it, the entry's outbox row is removed (soon, with others).
+   * `hint` (the function and its sandbox slots) lets the consumer gate the run without reading the entry first.
+   */
+  async publish(
+    activationId: string,
+    messageId: string,
+    delayMs = 0,
+    hint?: { fn: string; slots: number },
+  ): Promise<void> {
+    await this.bus.enqueue(ASYNC_QUEUE, messageId, hint ? { activationId, ...hint } : { activationId }, delayMs);
     this.confirmed.push(activationId);
     if (this.confirmed.length >= CONFIRM_BATCH) void this.flush();
     else this.confirmTimer ??= setTimeout(() => void this.flush(), CONFIRM_DELAY_MS).unref();
