@@ -21,7 +21,10 @@ async function aliasedVersions(store: Store, namespace: string): Promise<Map<str
   );
   const byFunction = new Map<string, Map<number, string[]>>();
   for (const r of rows) {
-    const versions = aliasVersions({ version: Number(r.version), weights: JSON.parse(r.weights) as Record<string, number> });
+    const versions = aliasVersions({
+      version: Number(r.version),
+      weights: JSON.parse(r.weights) as Record<string, number>,
+    });
     const of = byFunction.get(r.function_name) ?? new Map<number, string[]>();
     for (const v of versions) of.set(v, [...(of.get(v) ?? []), r.alias]);
     byFunction.set(r.function_name, of);

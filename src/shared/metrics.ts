@@ -72,7 +72,7 @@ export function createMetrics(): Metrics {
     capacitySources,
     autoscalerDesired: new Gauge({
       name: 'nimbus_autoscaler_desired_sandboxes',
-      help: "Sandboxes the autoscaler wants per function on this invoker (its last decision, within minSandboxes..maxSandboxes)",
+      help: 'Sandboxes the autoscaler wants per function on this invoker (its last decision, within minSandboxes..maxSandboxes)',
       labelNames: ['function'],
       registers: [registry],
       collect() {

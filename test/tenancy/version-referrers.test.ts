@@ -69,7 +69,9 @@ function suite(kind: StoreKind): void {
       await ok(t.request('PUT', '/v1/functions/chain/aliases/old', { version: 2 }), 200);
       await ok(t.request('DELETE', '/v1/functions/app/versions/3'), 200);
       // The other namespace's app:1 was never touched.
-      const other = await t.request('GET', '/v1/functions/app/versions', undefined, { 'x-nimbus-namespace': 'vr-other' });
+      const other = await t.request('GET', '/v1/functions/app/versions', undefined, {
+        'x-nimbus-namespace': 'vr-other',
+      });
       assert.deepEqual(
         other.json.versions.map((v: { version: number }) => v.version),
         [1],
