@@ -91,8 +91,12 @@ describe('microvm engine (real QEMU)', () => {
     if (process.env.NIMBUS_TEST_LOG || level === 'warn' || level === 'error')
       console.error(`[microvm ${level}] ${msg}`);
   };
+  // Function snapshots off: these tests time and check the machine-state restore (microvm-snapshots.test.ts has them).
   const newDriver = (options: { snapshots?: boolean } = {}) => {
-    const driver = new MicrovmDriver({ dataDir, agentPath, log, egress: { allow: [] } }, options);
+    const driver = new MicrovmDriver(
+      { dataDir, agentPath, log, egress: { allow: [] } },
+      { functionSnapshots: false, ...options },
+    );
     drivers.push(driver);
     return driver;
   };
