@@ -4,6 +4,8 @@
 // (activation-writer.ts): queued records are committed before any other write
 // and before any read of activations. The SQL is statements.ts's, shared with
 // the PostgreSQL store; only the claim of outbox rows is this store's own.
+// Queue and outbox writes are group-committed: many to one transaction, each
+// answered once its transaction has committed (group-commit.ts).
 import type Database from 'better-sqlite3';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +39,7 @@ import type {
 } from '../store.ts';
 import { ActivationWriter, type ActivationWriterOptions } from './activation-writer.ts';
 import { openConnection } from './connection.ts';
+import { GroupCommit } from './group-commit.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -62,6 +65,8 @@ export class SqliteStore implements Store {
    * deployVersion or deleteFunction do.
    */
   private readonly functions = new Map<string, FunctionRecord>();
+  /** Queue and outbox writes, many to a transaction (group-commit.ts). */
+  private readonly queueWrites: GroupCommit;
 
   constructor(file: string, options: Partial<ActivationWriterOptions> = {}) {
     this.db = openConnection(file);
@@ -72,6 +77,10 @@ export class SqliteStore implements Store {
         options.onError ??
         ((e, lost) => process.stderr.write(`nimbus: ${lost} activation records could not be written: ${e.message}\n`)),
     });
+    this.queueWrites = new GroupCommit(
+      () => this.activationWrites.flush(),
+      (fn) => this.transaction(fn),
+    );
   }
 
   readonly sql: SqlDb = {
@@ -215,8 +224,7 @@ export class SqliteStore implements Store {
     e: QueueEntry,
     publishAfter = e.runAt,
   ): Promise<{ activationId: string; duplicate: boolean }> {
-    await this.activationWrites.flush();
-    return this.transaction(() => {
+    return this.queueWrites.write(() => {
       if (e.idempotencyKey) {
         const prior = this.get<{ activation_id: string }>(SQL.QUEUE_BY_KEY, [e.functionName, e.idempotencyKey]);
         if (prior) return { activationId: prior.activation_id, duplicate: true };
@@ -241,8 +249,9 @@ export class SqliteStore implements Store {
     activationId: string,
     change: Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>,
   ): Promise<void> {
-    await this.activationWrites.flush();
-    this.run(SQL.QUEUE_UPDATE, [change.attempts ?? null, change.runAt ?? null, change.state ?? null, activationId]);
+    await this.queueWrites.write(() =>
+      this.run(SQL.QUEUE_UPDATE, [change.attempts ?? null, change.runAt ?? null, change.state ?? null, activationId]),
+    );
   }
 
   /** Retention runs in the writer thread, step by step between batches of records; freed pages go back after. */
@@ -259,7 +268,7 @@ export class SqliteStore implements Store {
   }
 
   async putOutbox(activationId: string, messageId: string, publishAfter: number): Promise<void> {
-    this.run(SQL.OUTBOX_UPSERT, [activationId, messageId, publishAfter]);
+    await this.queueWrites.write(() => this.run(SQL.OUTBOX_UPSERT, [activationId, messageId, publishAfter]));
   }
 
   async claimOutbox(now: number, leaseUntil: number, limit: number): Promise<OutboxClaim[]> {
@@ -271,7 +280,8 @@ export class SqliteStore implements Store {
   }
 
   async clearOutbox(activationIds: string[]): Promise<void> {
-    this.transaction(() => {
+    if (activationIds.length === 0) return;
+    await this.queueWrites.write(() => {
       for (const id of activationIds) this.run(OUTBOX_DELETE, [id]);
     });
   }

@@ -1,0 +1,61 @@
+// Group commit for the SQLite store's queue writes (enqueue, queue updates,
+// outbox rows). Each write is a few inserts, but its own transaction costs a
+// commit (a write of the WAL) and, before it, a wait for the activation records
+// written ahead of it (the ordering promise in store.ts). Writes that arrive
+// while one group waits for those records join the next group: one wait for
+// the records, one transaction, and each write's promise settles only once
+// that transaction has committed (a 202 still follows its row on disk). A write
+// that fails rolls back alone (a savepoint of its own) and rejects alone.
+
+interface Op {
+  run: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export class GroupCommit {
+  private pending: Op[] = [];
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(
+    /** Resolves once every activation record written so far is committed (the writes must land after them). */
+    private readonly before: () => Promise<void>,
+    /** Runs `fn` in one transaction; nested calls are savepoints (better-sqlite3's db.transaction). */
+    private readonly transaction: <T>(fn: () => T) => T,
+  ) {}
+
+  /** Runs `run` in the next group's transaction; resolves with its result once that has committed. */
+  write<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const first = this.pending.push({ run, resolve: resolve as (v: unknown) => void, reject }) === 1;
+      // One group at a time: a group's ops are taken when it starts, after the one before has committed.
+      if (first) this.tail = this.tail.then(() => this.commit());
+    });
+  }
+
+  private async commit(): Promise<void> {
+    const ops = this.pending;
+    this.pending = [];
+    const results: { ok: boolean; value: unknown }[] = [];
+    try {
+      await this.before();
+      this.transaction(() => {
+        for (const op of ops) {
+          try {
+            results.push({ ok: true, value: this.transaction(op.run) });
+          } catch (e) {
+            results.push({ ok: false, value: e });
+          }
+        }
+      });
+    } catch (e) {
+      for (const op of ops) op.reject(e);
+      return;
+    }
+    ops.forEach((op, i) => {
+      const r = results[i];
+      if (r?.ok) op.resolve(r.value);
+      else op.reject(r?.value);
+    });
+  }
+}
