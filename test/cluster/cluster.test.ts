@@ -6,10 +6,8 @@
 // sync calls.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { createTestDatabase } from '../storage/pg-database.ts';
-import { startCluster, type Cluster } from './cluster.ts';
+import { testCluster, type Cluster } from './cluster.ts';
 import { call, deploy, invoke, settled } from './http.ts';
-import { sharedBusUrl } from './shared-nats.ts';
 import { processesOf } from '../../src/sandbox/process/jailed-agent.ts';
 
 /** Whether a process sandbox still runs: each runs as its own host uid (its pid is 2 in its own pid namespace). */
@@ -24,15 +22,12 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 }
 
 describe('cluster: two front ends, two invokers', async () => {
-  const bus = sharedBusUrl({ presence_ttl: 3000, heartbeat: 500 });
-  const store = await createTestDatabase();
-  const c: Cluster = startCluster(bus, store);
+  const c: Cluster = await testCluster();
   let fe1: string;
   let fe2: string;
 
   before(async () => {
-    await Promise.all([c.startInvoker('inv-a', ['--slots', '2']), c.startInvoker('inv-b', ['--slots', '2'])]);
-    [fe1, fe2] = (await Promise.all([c.startFrontEnd(), c.startFrontEnd()])).map((f) => f.url) as [string, string];
+    [fe1, fe2] = (await c.startNodes({ 'inv-a': ['--slots', '2'], 'inv-b': ['--slots', '2'] })) as [string, string];
   });
 
   it('deploys through one front end and invokes warm through the other, sync and async', async () => {

@@ -1,14 +1,20 @@
 // Starts nimbus cluster nodes as separate processes for a test: front ends
 // (`nimbus serve --bus … --store …` on a free port) and invokers (`nimbus
 // invoker`), each with its own data directory. Everything started is killed
-// by pid in an `after` hook registered where startCluster was called.
+// by pid in an `after` hook registered where startCluster was called;
+// testCluster gives a suite one on its own NATS namespace and database.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
+import { createTestDatabase } from '../storage/pg-database.ts';
 import { NodeProcess } from './node-process.ts';
 import { freePort } from './nats-server.ts';
+import { sharedBusUrl } from './shared-nats.ts';
+
+/** Presence quick enough for tests: a heartbeat each 0.5 s, an invoker gone after 3 s of silence. */
+export const FAST_PRESENCE = { presence_ttl: 3000, heartbeat: 500 };
 
 export interface FrontEnd {
   proc: NodeProcess;
@@ -71,6 +77,12 @@ export class Cluster {
     return proc;
   }
 
+  /** Starts the invokers (id → extra flags) at once, then `frontEnds` front ends at once; the front ends' API URLs. */
+  async startNodes(invokers: Record<string, string[]>, frontEnds = 2): Promise<string[]> {
+    await Promise.all(Object.entries(invokers).map(([id, flags]) => this.startInvoker(id, flags)));
+    return (await Promise.all(Array.from({ length: frontEnds }, () => this.startFrontEnd()))).map((f) => f.url);
+  }
+
   async stop(): Promise<void> {
     await Promise.all([...this.frontEnds.map((f) => f.proc), ...this.invokers.values()].map((p) => p.kill('SIGKILL')));
     for (const d of this.dirs.splice(0)) await rm(d, { recursive: true, force: true });
@@ -82,6 +94,11 @@ export class Cluster {
       .map((p) => `--- ${p.name}\n${p.output.slice(-4000)}`)
       .join('\n');
   }
+}
+
+/** A cluster on the shared NATS server (FAST_PRESENCE) and a PostgreSQL database of its own, for the calling suite. */
+export async function testCluster(): Promise<Cluster> {
+  return startCluster(sharedBusUrl(FAST_PRESENCE), await createTestDatabase());
 }
 
 /** A cluster whose processes are all killed after the calling suite. */

@@ -8,18 +8,14 @@
 // triggers, each ending once, also when the invoker running them is killed.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { createTestDatabase } from '../storage/pg-database.ts';
-import { startCluster, type Cluster, type FrontEnd } from '../cluster/cluster.ts';
+import { testCluster, type Cluster, type FrontEnd } from '../cluster/cluster.ts';
 import { call, deploy, settled } from '../cluster/http.ts';
-import { sharedBusUrl } from '../cluster/shared-nats.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LEADS = /now fires cron triggers/;
 
 describe('cluster: cron leadership and topics across front ends', async () => {
-  const bus = sharedBusUrl({ presence_ttl: 3000, heartbeat: 500 });
-  const store = await createTestDatabase();
-  const c: Cluster = startCluster(bus, store);
+  const c: Cluster = await testCluster();
   let fes: FrontEnd[];
 
   before(async () => {

@@ -1,6 +1,16 @@
 // A test's follower of GET /v1/logs?follow=1: reads the Server-Sent Events
 // stream with fetch, keeps each event with the time it arrived, and stops
-// when asked (the front end sees the client go).
+// when asked (the front end sees the client go); and TICKER, the function the
+// live-log tests follow.
+/** A function that logs `tick 0`, `tick 1`, `tick 2` a second apart (3 s) and returns 'done': what a follower watches. */
+export const TICKER = `exports.handler = async () => {
+  for (let i = 0; i < 3; i++) {
+    console.log('tick ' + i);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return 'done';
+};`;
+
 export interface LiveEvent {
   activationId: string;
   function: string;

@@ -6,15 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { follow } from './follow.ts';
-
-const TICKER = `exports.handler = async () => {
-  for (let i = 0; i < 3; i++) {
-    console.log('tick ' + i);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  return 'done';
-};`;
+import { follow, TICKER } from './follow.ts';
 
 describe('live logs', () => {
   let t: TestPlatform;

@@ -8,14 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT, runCli } from '../helpers/cli.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-
-const TICKER = `exports.handler = async () => {
-  for (let i = 0; i < 3; i++) {
-    console.log('tick ' + i);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  return 'done';
-};`;
+import { TICKER } from './follow.ts';
 
 describe('nimbus logs', () => {
   let t: TestPlatform;

@@ -5,30 +5,17 @@
 // (every front end listens on the function's subject while followed).
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { createTestDatabase } from '../storage/pg-database.ts';
-import { startCluster, type Cluster } from '../cluster/cluster.ts';
+import { testCluster, type Cluster } from '../cluster/cluster.ts';
 import { call, deploy, invoke } from '../cluster/http.ts';
-import { sharedBusUrl } from '../cluster/shared-nats.ts';
-import { follow } from './follow.ts';
-
-const TICKER = `exports.handler = async () => {
-  for (let i = 0; i < 3; i++) {
-    console.log('tick ' + i);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  return 'done';
-};`;
+import { follow, TICKER } from './follow.ts';
 
 describe('live logs across processes', async () => {
-  const bus = sharedBusUrl({ presence_ttl: 3000, heartbeat: 500 });
-  const store = await createTestDatabase();
-  const c: Cluster = startCluster(bus, store);
+  const c: Cluster = await testCluster();
   let fe1: string;
   let fe2: string;
 
   before(async () => {
-    await c.startInvoker('inv-logs');
-    [fe1, fe2] = (await Promise.all([c.startFrontEnd(), c.startFrontEnd()])).map((f) => f.url) as [string, string];
+    [fe1, fe2] = (await c.startNodes({ 'inv-logs': [] })) as [string, string];
   });
 
   it('a follower on a front end gets the lines an invoker process streams, before the call ends', async () => {

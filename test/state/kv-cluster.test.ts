@@ -4,10 +4,8 @@
 // store; the isolate engine reaches it as the process engine does.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { createTestDatabase } from '../storage/pg-database.ts';
-import { startCluster, type Cluster } from '../cluster/cluster.ts';
+import { testCluster, type Cluster } from '../cluster/cluster.ts';
 import { call, deploy, invoke } from '../cluster/http.ts';
-import { sharedBusUrl } from '../cluster/shared-nats.ts';
 
 // Each call holds its slot a little after counting, so that forty at once overflow one invoker's
 // slots and the balancer spreads them (a call that returns at once may all land on one invoker).
@@ -18,15 +16,12 @@ const COUNTER = `exports.handler = async (e, context) => {
 };`;
 
 describe('function state in a cluster', async () => {
-  const bus = sharedBusUrl({ presence_ttl: 3000, heartbeat: 500 });
-  const store = await createTestDatabase();
-  const c: Cluster = startCluster(bus, store);
+  const c: Cluster = await testCluster();
   let fe1: string;
   let fe2: string;
 
   before(async () => {
-    await Promise.all([c.startInvoker('kv-a', ['--slots', '2']), c.startInvoker('kv-b', ['--slots', '2'])]);
-    [fe1, fe2] = (await Promise.all([c.startFrontEnd(), c.startFrontEnd()])).map((f) => f.url) as [string, string];
+    [fe1, fe2] = (await c.startNodes({ 'kv-a': ['--slots', '2'], 'kv-b': ['--slots', '2'] })) as [string, string];
   });
 
   for (const engine of ['process', 'isolate']) {

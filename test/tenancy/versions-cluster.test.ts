@@ -4,24 +4,19 @@
 // async, and an old version runs on the invoker while it is not the newest.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { createTestDatabase } from '../storage/pg-database.ts';
-import { startCluster } from '../cluster/cluster.ts';
+import { testCluster } from '../cluster/cluster.ts';
 import { call, deploy, invoke, settled } from '../cluster/http.ts';
-import { sharedBusUrl } from '../cluster/shared-nats.ts';
 
 const code = (gen: number) =>
   `exports.handler = async (event, context) => ({ v: Number(context.functionVersion), gen: ${gen} });`;
 
 describe('aliases across front ends (cluster)', async () => {
-  const bus = sharedBusUrl({ presence_ttl: 3000, heartbeat: 500 });
-  const store = await createTestDatabase();
-  const c = startCluster(bus, store);
+  const c = await testCluster();
   let fe1: string;
   let fe2: string;
 
   before(async () => {
-    await c.startInvoker('inv-a');
-    [fe1, fe2] = (await Promise.all([c.startFrontEnd(), c.startFrontEnd()])).map((f) => f.url) as [string, string];
+    [fe1, fe2] = (await c.startNodes({ 'inv-a': [] })) as [string, string];
     for (const gen of [1, 2]) assert.equal((await deploy(fe1, 'shop', code(gen))).json.version, gen);
   });
 
