@@ -1,7 +1,7 @@
 // The message bus contract between front ends, the scheduler and invokers:
 // request/reply to one chosen invoker (sync invocations), a work queue (async
 // invocations) with delayed redelivery and a dead-letter hook, broadcasts
-// (cache invalidation), and optionally a presence registry (invoker
+// (cache invalidation; acknowledged ones wait for every live listener), and optionally a presence registry (invoker
 // heartbeats). Drivers: memory/ (embedded) and nats/ (cluster).
 import type { Presence } from './presence.ts';
 
@@ -13,6 +13,12 @@ export interface QueueMessage {
 }
 
 export type Unsubscribe = () => Promise<void>;
+
+/** What an acknowledged broadcast heard back: how many listeners handled it, and which live ones did not in time. */
+export interface AckReport {
+  acked: number;
+  missing: string[];
+}
 
 export interface ConsumeOptions {
   /**
@@ -56,6 +62,13 @@ export interface Bus {
   /** Delivers `data` to every listener of `subject` (no queueing, no reply). */
   broadcast(subject: string, data: unknown): Promise<void>;
   listen(subject: string, handler: (data: unknown) => Promise<void>): Promise<Unsubscribe>;
+  /**
+   * A broadcast that resolves once every live `listenAcked` listener of `subject`
+   * has run its handler (or `timeoutMs` passed: the report names who did not answer).
+   */
+  broadcastAcked(subject: string, data: unknown, timeoutMs: number): Promise<AckReport>;
+  /** Listens to `broadcastAcked`: the sender waits for this handler to finish. */
+  listenAcked(subject: string, handler: (data: unknown) => Promise<void>): Promise<Unsubscribe>;
   /**
    * Fire and forget: hands `data` to whoever listens on `subject` right now (live log lines).
    * Never waits, never throws; with nobody listening, or the bus down, it is lost.

@@ -8,6 +8,7 @@ import { NimbusError, errorFromJSON, isNimbusError } from '../../shared/errors.t
 import {
   Redeliver,
   redeliveryDelayMs,
+  type AckReport,
   type Bus,
   type ConsumeOptions,
   type QueueMessage,
@@ -78,6 +79,16 @@ export class MemoryBus implements Bus {
     if (this.closed) throw new NimbusError('unavailable', 'bus is closed');
     const set = this.listeners.get(subject) ?? new Set();
     await Promise.all([...set].map((h) => h(wire(data)).catch(() => undefined)));
+  }
+
+  /** One process: every listener is here, and `broadcast` already waits for their handlers. */
+  async broadcastAcked(subject: string, data: unknown): Promise<AckReport> {
+    await this.broadcast(subject, data);
+    return { acked: this.listeners.get(subject)?.size ?? 0, missing: [] };
+  }
+
+  listenAcked(subject: string, handler: (data: unknown) => Promise<void>): Promise<Unsubscribe> {
+    return this.listen(subject, handler);
   }
 
   publish(subject: string, data: unknown): void {

@@ -10,7 +10,8 @@
 import { connect, headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { NimbusError, isNimbusError } from '../../shared/errors.ts';
-import type { Bus, ConsumeOptions, QueueMessage, Unsubscribe } from '../bus.ts';
+import type { AckReport, Bus, ConsumeOptions, QueueMessage, Unsubscribe } from '../bus.ts';
+import { AckedBroadcasts } from './acked.ts';
 import { decode, encode, errorReply, okReply, openReply } from './codec.ts';
 import { startDeadLetters } from './dead-letter.ts';
 import { parseNatsUrl, type NatsBusOptions } from './options.ts';
@@ -28,6 +29,7 @@ export class NatsBus implements Bus {
   private readonly queues = new Map<string, Promise<QueueNames>>();
   private readonly stoppers = new Set<() => Promise<void>>();
   private readonly waiting = new Set<(e: Error) => void>();
+  private readonly acked: AckedBroadcasts;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -37,6 +39,7 @@ export class NatsBus implements Bus {
     private readonly log: Log,
   ) {
     const o = options;
+    this.acked = new AckedBroadcasts(nc, log);
     this.presence = new NatsPresence({
       js,
       bucket: `${o.namespace ? `${o.namespace}_` : ''}nimbus_invokers`,
@@ -169,6 +172,15 @@ export class NatsBus implements Bus {
     if (!this.connected || this.nc.isClosed()) throw this.down(`cannot broadcast on ${subject}`);
     this.nc.publish(this.subject(subject), encode(data));
     await this.nc.flush();
+  }
+
+  async broadcastAcked(subject: string, data: unknown, timeoutMs: number): Promise<AckReport> {
+    if (!this.connected || this.nc.isClosed()) throw this.down(`cannot broadcast on ${subject}`);
+    return this.acked.broadcast(this.subject(subject), data, timeoutMs);
+  }
+
+  listenAcked(subject: string, handler: (data: unknown) => Promise<void>): Promise<Unsubscribe> {
+    return this.acked.listen(this.subject(subject), handler);
   }
 
   publish(subject: string, data: unknown): void {
