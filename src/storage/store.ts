@@ -219,6 +219,12 @@ export interface Store {
   readonly sql: SqlDb;
   /** Forgets what the store caches of these functions (after a change made through `sql`). */
   forgetFunctions(names: string[]): void;
+  /**
+   * Where a store shared by several processes can keep function records read
+   * by name (for up to `ttlMs`): only for a process that calls forgetFunctions
+   * whenever any process changes a function (frontend/function-cache.ts).
+   */
+  cacheFunctions?(ttlMs: number): void;
   migrate(): Promise<void>;
   /** Stores the artifact (if new), a new version and the function pointer, atomically. */
   deployVersion(

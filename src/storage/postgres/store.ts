@@ -6,6 +6,10 @@
 // pool reconnects by itself when it returns. The SQL is statements.ts's,
 // shared with the SQLite store (its `?` numbered here); only the enqueue (one
 // statement) and the outbox claim (SKIP LOCKED) are this store's own.
+// Activation records go through activation-batches.ts (group commit; an
+// answered sync call's record is written behind). A front end may turn on a
+// cache of function records (`cacheFunctions`), which the platform keeps true
+// by an acknowledged bus broadcast on every deploy and delete.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -38,6 +42,14 @@ import type {
   VersionRecord,
 } from '../store.ts';
 import { translate } from './errors.ts';
+import { ActivationBatches } from './activation-batches.ts';
+
+/** Function records a cache holds at most (then it starts again empty). */
+const MAX_CACHED_FUNCTIONS = 10_000;
+/** How long a read of an activation missing from the table waits for another process's write-behind batch, ms. */
+const RECENT_RECORD_WAITS = [5, 10, 20, 40, 80];
+/** Activation ids begin with their creation time in ms, 12 hex digits (newActivationId). */
+const ageOfId = (id: string): number => Date.now() - parseInt(id.slice(0, 12), 16);
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 /** Key of the advisory lock held while migrating (any constant unique to nimbus). */
@@ -52,6 +64,8 @@ export interface PostgresOptions {
   queryTimeoutMs?: number;
   /** Connections in the pool. */
   max?: number;
+  /** Where a failed write-behind batch is told. */
+  log?: (msg: string, extra?: Record<string, unknown>) => void;
 }
 
 /**
@@ -108,8 +122,17 @@ const on = (c: pg.Pool | pg.PoolClient): Connection => ({
 export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   private readonly db: Connection;
+  private readonly batches: ActivationBatches;
+  /** Function records by name with when they expire, while the cache is on (`cacheFunctions`). */
+  private functions?: Map<string, { fn: FunctionRecord; until: number }>;
+  private functionTtlMs = 0;
+  /** Counts drops: a read that began before one is not cached (it may hold the record just dropped). */
+  private drops = 0;
 
-  constructor(url: string, options: PostgresOptions = {}) {
+  constructor(
+    url: string,
+    private readonly options: PostgresOptions = {},
+  ) {
     this.pool = new pg.Pool({
       connectionString: url,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 2000,
@@ -122,6 +145,18 @@ export class PostgresStore implements Store {
     // An idle connection that breaks must not crash the process; the pool drops it.
     this.pool.on('error', () => undefined);
     this.db = on(this.pool);
+    this.batches = new ActivationBatches((sql, args) => this.run(sql, args), options.log);
+  }
+
+  /**
+   * Keeps function records read by name for up to `ttlMs`. Only for a process
+   * that drops them (`forgetFunctions`) when any process changes a function:
+   * the platform does so on the bus before a deploy or delete answers, and the
+   * TTL bounds how stale a record can be if that message was lost.
+   */
+  cacheFunctions(ttlMs: number): void {
+    this.functions = new Map();
+    this.functionTtlMs = ttlMs;
   }
 
   readonly sql: SqlDb = {
@@ -142,8 +177,10 @@ export class PostgresStore implements Store {
       }),
   };
 
-  /** Functions are read from the database on every call here: nothing to forget. */
-  forgetFunctions(): void {}
+  forgetFunctions(names: string[]): void {
+    this.drops++;
+    for (const name of names) this.functions?.delete(name);
+  }
 
   private async all<R>(sql: string, args: unknown[] = []): Promise<R[]> {
     return this.db.all<R>(sql, args).catch(translate);
@@ -196,6 +233,7 @@ export class PostgresStore implements Store {
 
   async deployVersion(name: string, config: FunctionConfig, sha: string, artifact: Buffer): Promise<DeployedVersion> {
     const now = new Date().toISOString();
+    this.forgetFunctions([name]);
     return this.transaction(async (c) => {
       await c.run(SQL.ARTIFACT_INSERT, [sha, artifact, artifact.length, now]);
       const version = (await c.get<{ last_version: number }>(SQL.VERSION_COUNTER_NEXT, [name]))?.last_version ?? 1;
@@ -212,8 +250,16 @@ export class PostgresStore implements Store {
   }
 
   async getFunction(name: string): Promise<FunctionRecord | undefined> {
+    const hit = this.functions?.get(name);
+    if (hit && hit.until > Date.now()) return hit.fn;
+    const drops = this.drops;
     const row = await this.get<VersionRow>(SQL.FUNCTION_BY_NAME, [name]);
-    return row ? toFunction(row) : undefined;
+    if (!row) return undefined; // a missing function is never cached: a deploy anywhere counts at once
+    const fn = toFunction(row);
+    if (!this.functions || drops !== this.drops) return fn;
+    if (this.functions.size >= MAX_CACHED_FUNCTIONS) this.functions.clear();
+    this.functions.set(name, { fn, until: Date.now() + this.functionTtlMs });
+    return fn;
   }
 
   async listFunctions(): Promise<FunctionRecord[]> {
@@ -226,6 +272,7 @@ export class PostgresStore implements Store {
   }
 
   async deleteFunction(name: string): Promise<boolean> {
+    this.forgetFunctions([name]);
     return this.transaction(async (c) => {
       const gone = (await c.run(SQL.FUNCTION_DELETE, [name])) > 0;
       await c.run(SQL.VERSIONS_DELETE, [name]);
@@ -238,16 +285,35 @@ export class PostgresStore implements Store {
     return (await this.get<{ bytes: Buffer }>(SQL.ARTIFACT_SELECT, [sha]))?.bytes;
   }
 
+  /**
+   * An answered sync or HTTP call's record is written behind (resolves before
+   * its commit, like SQLite's batches); every other record resolves once committed.
+   */
   async putActivation(r: ActivationRecord): Promise<void> {
-    await this.run(SQL.ACTIVATION_UPSERT, activationRow(r));
+    const written = this.batches.write(r);
+    if ((r.trigger === 'sync' || r.trigger === 'http') && r.status !== 'queued' && r.status !== 'running') {
+      written.catch((e: unknown) =>
+        this.options.log?.('an activation record written behind failed', { err: String(e) }),
+      );
+      return;
+    }
+    await written;
   }
 
+  /** A record missing here but created in the last 2 s may be in another process's write-behind batch: wait for it a little. */
   async getActivation(id: string): Promise<ActivationRecord | undefined> {
-    const row = await this.get<{ body: string }>(SQL.ACTIVATION_SELECT, [id]);
-    return row ? toActivation(row) : undefined;
+    await this.batches.flush();
+    for (let i = 0; ; i++) {
+      const row = await this.get<{ body: string }>(SQL.ACTIVATION_SELECT, [id]);
+      if (row) return toActivation(row);
+      const wait = RECENT_RECORD_WAITS[i];
+      if (wait === undefined || !(ageOfId(id) < 2000)) return undefined;
+      await new Promise((r) => setTimeout(r, wait));
+    }
   }
 
   async listActivations(query: ActivationQuery): Promise<ActivationRecord[]> {
+    await this.batches.flush();
     const { sql, args } = SQL.activationList(query);
     return (await this.all<{ body: string }>(sql, args)).map(toActivation);
   }
@@ -257,6 +323,7 @@ export class PostgresStore implements Store {
     e: QueueEntry,
     publishAfter = e.runAt,
   ): Promise<{ activationId: string; duplicate: boolean }> {
+    await this.batches.flush();
     const row = await this.get<{ inserted: string | null }>(ENQUEUE, [
       ...queueRow(e),
       ...activationRow(record),
@@ -282,6 +349,7 @@ export class PostgresStore implements Store {
     activationId: string,
     change: Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>,
   ): Promise<void> {
+    await this.batches.flush();
     await this.run(SQL.QUEUE_UPDATE, [
       change.attempts ?? null,
       change.runAt ?? null,
@@ -296,6 +364,7 @@ export class PostgresStore implements Store {
    * sweeping means this one skips. Each batch is its own short transaction.
    */
   async sweepActivations(policy: RetentionPolicy): Promise<SweepReport> {
+    await this.batches.flush();
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -352,6 +421,7 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.batches.flush().catch(() => undefined);
     await this.pool.end();
   }
 }

@@ -1,0 +1,80 @@
+// Activation records written to PostgreSQL in batches (postgres/activation-
+// batches.ts): an answered sync call's record is written behind, every other
+// record is committed before putActivation resolves; many records at once go
+// in few statements; the later write of a record wins; a failed batch is kept
+// for the next; reads through the same store see what it was given, and
+// another process's read of a record created moments ago waits for its batch.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { ActivationBatches, MAX_BATCH } from '../../src/storage/postgres/activation-batches.ts';
+import { PostgresStore } from '../../src/storage/postgres/store.ts';
+import { createTestDatabase } from './pg-database.ts';
+import { activation } from './records.ts';
+
+describe('postgres activation batches', async () => {
+  const url = await createTestDatabase();
+  const writer = new PostgresStore(url);
+  const reader = new PostgresStore(url);
+  const direct = new pg.Client({ connectionString: url });
+  direct.on('error', () => undefined); // the database is dropped by an after hook that may run before ours
+  const committed = async (id: string) =>
+    (await direct.query('SELECT status FROM activations WHERE id = $1', [id])).rows[0]?.status as string | undefined;
+
+  before(async () => {
+    await writer.migrate();
+    await direct.connect();
+  });
+  after(async () => {
+    await direct.end();
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
+  it('commits an async outcome before putActivation resolves', async () => {
+    for (const trigger of ['async', 'cron', 'topic'] as const) {
+      const r = activation({ trigger, status: 'success' });
+      await writer.putActivation(r);
+      assert.equal(await committed(r.id), 'success', `${trigger} outcome committed`);
+    }
+    const running = activation({ trigger: 'sync', status: 'running' });
+    await writer.putActivation(running);
+    assert.equal(await committed(running.id), 'running', 'a record not yet final is committed too');
+  });
+
+  it('writes a sync record behind: resolved first, committed soon after, read back at once by its own store', async () => {
+    const r = activation({ trigger: 'sync', status: 'success' });
+    await writer.putActivation(r);
+    assert.equal((await writer.getActivation(r.id))?.id, r.id, 'its own store reads it at once');
+    const other = activation({ trigger: 'http', status: 'error' });
+    await writer.putActivation(other);
+    assert.equal((await reader.getActivation(other.id))?.status, 'error', 'another process waits for the batch');
+  });
+
+  it('writes many records in few statements, the later write of one record winning', async () => {
+    let statements = 0;
+    const batches = new ActivationBatches((sql, args) => {
+      statements++;
+      return writer.sql.run(sql, args);
+    });
+    const records = Array.from({ length: 1200 }, () => activation({ functionName: 'many' }));
+    const last = { ...records[0]!, status: 'error' as const, result: null };
+    await Promise.all([...records.map((r) => batches.write(r)), batches.write(last)]);
+    assert.ok(statements <= 4, `1,201 writes in ${statements} statements (at most ${MAX_BATCH} records each)`);
+    const listed = await writer.listActivations({ functionName: 'many', limit: 2000 });
+    assert.equal(listed.length, 1200);
+    assert.equal(listed.find((r) => r.id === last.id)?.status, 'error', 'the later write wins');
+  });
+
+  it('keeps a failed batch and writes it with the next one', async () => {
+    let fail = true;
+    const batches = new ActivationBatches((sql, args) => {
+      if (fail) return Promise.reject(new Error('database away'));
+      return writer.sql.run(sql, args);
+    });
+    const r = activation({ functionName: 'retried' });
+    await assert.rejects(batches.write(r), /database away/);
+    fail = false;
+    await batches.flush();
+    assert.equal(await committed(r.id), 'success');
+  });
+});
