@@ -4,29 +4,17 @@
 // yet" at that part of nimbus.yaml and apply nothing, not fail silently. A key
 // of another namespace than the file's is refused with the file's line.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ROOT } from '../helpers/cli.ts';
+import { runBin, type Ran } from '../helpers/cli.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
-function nimbus(cwd: string, url: string, key = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/nimbus.mjs'), 'deploy'], {
-      cwd,
-      env: { ...process.env, NIMBUS_URL: url, NIMBUS_API_KEY: key, NIMBUS_NAMESPACE: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+function nimbus(cwd: string, url: string, key = ''): Promise<Ran> {
+  return runBin(cwd, ['deploy'], { NIMBUS_URL: url, NIMBUS_API_KEY: key, NIMBUS_NAMESPACE: '' });
 }
 
 /**

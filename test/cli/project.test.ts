@@ -5,17 +5,12 @@
 // (functions and aliases) confined to the file's namespace, and bad input (malformed YAML, a bad field,
 // a build error in the second function) stopping before any write.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ROOT } from '../helpers/cli.ts';
+import { runBin, type Ran } from '../helpers/cli.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-
-const BIN = path.join(ROOT, 'bin/nimbus.mjs');
-
-type Ran = { code: number; stdout: string; stderr: string };
 
 /** Runs the installed `nimbus` command (bin/nimbus.mjs) in a folder (outside NIMBUS_* settings left out). */
 function nimbus(cwd: string, url: string, ...args: string[]): Promise<Ran> {
@@ -23,18 +18,7 @@ function nimbus(cwd: string, url: string, ...args: string[]): Promise<Ran> {
 }
 
 function nimbusWith(env: Record<string, string>, cwd: string, url: string, ...args: string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      env: { ...process.env, NIMBUS_URL: url, NIMBUS_API_KEY: '', NIMBUS_NAMESPACE: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+  return runBin(cwd, args, { NIMBUS_URL: url, NIMBUS_API_KEY: '', NIMBUS_NAMESPACE: '', ...env });
 }
 
 const yamlOf = (ns: string, extra = '') => `namespace: ${ns}

@@ -1,5 +1,6 @@
 // Runs the real `nimbus` CLI as child processes: `serve` in the background
-// (waiting for its "running at" line) and client verbs to completion.
+// (waiting for its "running at" line) and client verbs to completion, from
+// the sources (runCli) or as the installed command bin/nimbus.mjs (runBin).
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,13 +52,22 @@ export async function serve(args: string[], env: Record<string, string> = {}): P
   };
 }
 
-export function runCli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
+/** What a CLI run printed, and how it exited. */
+export type Ran = { code: number; stdout: string; stderr: string };
+
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<Ran> {
+  return ran(['--import', 'tsx', MAIN, ...args], ROOT, env);
+}
+
+/** The installed command (bin/nimbus.mjs), run in `cwd` (a project folder). */
+export function runBin(cwd: string, args: string[], env: Record<string, string> = {}): Promise<Ran> {
+  return ran([path.join(ROOT, 'bin/nimbus.mjs'), ...args], cwd, env);
+}
+
+function ran(argv: string[], cwd: string, env: Record<string, string>): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      cwd: ROOT,
+    const child = spawn(process.execPath, argv, {
+      cwd,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
