@@ -23,6 +23,7 @@ import { bundleGuest } from './sandbox/agent-bundle.ts';
 import { AsyncScheduler } from './scheduler/async-scheduler.ts';
 import { Dispatcher } from './scheduler/dispatcher.ts';
 import { announceChange, onFunctionChanged } from './scheduler/function-events.ts';
+import { cacheFunctionRecords, dropEverywhere } from './frontend/function-cache.ts';
 import { createMetrics, type Metrics } from './shared/metrics.ts';
 import { securePlatformState } from './shared/private-state.ts';
 import { openStore } from './storage/registry.ts';
@@ -92,7 +93,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       { changed: tightened.slice(0, 50), count: tightened.length },
       `made ${tightened.length} entries of the data directory private (they were readable or writable by other users)`,
     );
-  const store = await openStore(config);
+  const store = await openStore(config, (msg, extra) => logger.warn(extra ?? {}, msg));
   await store.migrate();
   const bus = await openBus(config, (msg, extra) => logger.info(extra ?? {}, msg));
   const cleanups: (() => Promise<void>)[] = [() => store.close(), () => bus.close()];
@@ -210,7 +211,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         platform.apiKey = config.apiKey
           ? { key: config.apiKey, created: false }
           : await loadOrCreateApiKey(config.dataDir);
+      // Before any call reads a function through the cache, the cache listens for drops.
+      cleanups.push(await cacheFunctionRecords(store, bus));
       const changed = async (name: string) => {
+        await dropEverywhere(bus, [name], (msg) => logger.warn(msg)).catch((e: unknown) =>
+          logger.warn({ err: e }, 'could not tell front ends to drop a changed function'),
+        );
         const current = await store.getFunction(name);
         await announceChange(bus, { name, version: current?.version ?? null }).catch((e: unknown) =>
           logger.warn({ err: e }, 'could not tell invokers that a function changed'),

@@ -7,11 +7,15 @@ import type { Store } from './store.ts';
 import { PostgresStore } from './postgres/store.ts';
 import { SqliteStore } from './sqlite/store.ts';
 
-export async function openStore(config: NimbusConfig): Promise<Store> {
+/** `log` hears of what the store does in the background (PostgreSQL's batches of activation records written behind). */
+export async function openStore(
+  config: NimbusConfig,
+  log?: (msg: string, extra?: Record<string, unknown>) => void,
+): Promise<Store> {
   if (config.store === 'sqlite') {
     await mkdir(config.dataDir, { recursive: true });
     return new SqliteStore(path.join(config.dataDir, 'nimbus.db'));
   }
-  if (/^postgres(ql)?:\/\//.test(config.store)) return new PostgresStore(config.store);
+  if (/^postgres(ql)?:\/\//.test(config.store)) return new PostgresStore(config.store, { log });
   throw new Error(`unknown store "${config.store}": use "sqlite" or a postgres:// URL`);
 }
