@@ -1,11 +1,11 @@
-// Who names one version of a function by its number (`app:3`): the triggers of
-// its namespace, and the sequence steps and destinations of the function
-// versions there that can still run by name (each function's current version
-// and every version one of its aliases sends calls to). A version delete is
-// refused while any does (409 naming them, routes/versions.ts), so that none
-// is left pointing at a version that is gone. A reference through an alias
-// (`app:prod`) is not listed here: the alias itself holds its versions, and a
-// version an alias names is refused already (storage/aliases.ts).
+// Who names one version or alias of a function (`app:3`, `app:prod`): the
+// triggers of its namespace, and the sequence steps and destinations of the
+// function versions there that can still run by name (each function's current
+// version and every version one of its aliases sends calls to). Deleting that
+// version or alias is refused while any does (409 naming them,
+// routes/versions.ts and routes/aliases.ts), so that none is left pointing at
+// something gone. A version an alias sends calls to is refused by the alias
+// itself (storage/aliases.ts), so `app:prod` holds its versions through it.
 import { TriggerStore } from '../events/trigger-store.ts';
 import { aliasVersions } from '../storage/aliases.ts';
 import type { Store, VersionRecord } from '../storage/store.ts';
@@ -44,13 +44,13 @@ function usesOf(v: VersionRecord, ref: string): string[] {
 }
 
 /**
- * What names version `version` of `fn` (a qualified name) by number, as text
- * for a message: `trigger "nightly"`, `sequence "pipe"`, `destinations.onFailure
- * of "audit" v2 (alias prod)`. Empty when nothing does.
+ * What names `fn` (a qualified name) as `name:qualifier` (a version number or
+ * an alias), as text for a message: `trigger "nightly"`, `sequence "pipe"`,
+ * `destinations.onFailure of "audit" v2 (alias prod)`. Empty when nothing does.
  */
-export async function versionReferrers(store: Store, fn: string, version: number): Promise<string[]> {
+export async function referrers(store: Store, fn: string, qualifier: string): Promise<string[]> {
   const { namespace, name } = splitQualified(fn);
-  const ref = `${name}:${version}`;
+  const ref = `${name}:${qualifier}`;
   const found: string[] = [];
   for (const t of await new TriggerStore(store.sql).usedBy(fn))
     if (t.spec.function === ref) found.push(`trigger "${t.name}"`);
@@ -60,7 +60,7 @@ export async function versionReferrers(store: Store, fn: string, version: number
     if (other.namespace !== namespace) continue;
     for (const use of usesOf(f, ref)) found.push(`${use} "${other.name}"`);
     for (const [v, aliases] of aliased.get(f.name) ?? []) {
-      if (v === f.version || (f.name === fn && v === version)) continue;
+      if (v === f.version || (f.name === fn && String(v) === qualifier)) continue;
       const older = await store.getVersion(f.name, v);
       if (!older) continue;
       const via = `v${v} (alias ${aliases.join(', ')})`;
@@ -69,3 +69,7 @@ export async function versionReferrers(store: Store, fn: string, version: number
   }
   return found;
 }
+
+/** What names version `version` of `fn` by number (`app:3`). */
+export const versionReferrers = (store: Store, fn: string, version: number): Promise<string[]> =>
+  referrers(store, fn, String(version));

@@ -3,6 +3,7 @@
 // sequence step, a destination, and the same in an older version of a function
 // that an alias still sends calls to. Once each referrer is moved or deleted
 // the version goes. Another namespace naming its own `app:1` does not count.
+// An alias named as `app:live` by a trigger or a destination is held the same way.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
@@ -76,6 +77,22 @@ function suite(kind: StoreKind): void {
         other.json.versions.map((v: { version: number }) => v.version),
         [1],
       );
+    });
+
+    it('refuses to delete an alias a trigger or a destination names as name:alias, until they move', async () => {
+      await ok(t.request('PUT', '/v1/functions/app/aliases/live', { version: 4 }), 201);
+      await ok(t.request('PUT', '/v1/triggers/on-live', { type: 'topic', topic: 'vr', function: 'app:live' }), 201);
+      await ok(t.deploy('notify', code(0), { destinations: { onSuccess: { function: 'app:live' } } }), 201);
+      const refused = await t.request('DELETE', '/v1/functions/app/aliases/live');
+      assert.equal(refused.status, 409, refused.text);
+      assert.match(
+        refused.json.error.message,
+        /named as app:live by trigger "on-live", destinations\.onSuccess of "notify"/,
+      );
+      assert.equal((await t.request('GET', '/v1/functions/app/aliases/live')).status, 200);
+      await ok(t.request('DELETE', '/v1/triggers/on-live'), 200);
+      await ok(t.deploy('notify', code(0), { destinations: { onSuccess: { function: 'app' } } }), 200);
+      await ok(t.request('DELETE', '/v1/functions/app/aliases/live'), 200);
     });
   });
 }

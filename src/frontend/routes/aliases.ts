@@ -1,6 +1,7 @@
 // Aliases of a function: PUT /v1/functions/:name/aliases/:alias {version,
 // weights?} makes or moves one (a move is the rollback), GET lists them or
-// shows one, DELETE removes one. `weights` {"4": 0.1} sends that share of the
+// shows one, DELETE removes one (409 while a trigger, a sequence step or a
+// destination names it as name:alias: version-referrers.ts). `weights` {"4": 0.1} sends that share of the
 // alias's calls to version 4 (a canary), drawn per call; the rest go to
 // `version`. In the caller's namespace: another's function is a 404.
 import type { FastifyInstance } from 'fastify';
@@ -13,6 +14,7 @@ import { scopedName } from '../../tenancy/scope.ts';
 import { parseOrThrow } from '../build/function-spec.ts';
 import { isJson, parseJson, rawBody } from '../request-body.ts';
 import { checkAliasName } from '../targets.ts';
+import { referrers } from '../version-referrers.ts';
 
 type Params = { name: string; alias: string };
 
@@ -93,7 +95,13 @@ export function aliasRoutes(app: FastifyInstance, store: Store): void {
   app.delete<{ Params: Params }>('/v1/functions/:name/aliases/:alias', async (request) => {
     const { name, alias } = request.params;
     const fn = await existing(scopedName(principalOf(request, 'deploy'), name), name);
-    if (!(await deleteAlias(store.sql, fn, checkAliasName(alias)))) throw noAlias(name, alias);
+    const named = await referrers(store, fn, checkAliasName(alias));
+    if (named.length)
+      throw new NimbusError(
+        'conflict',
+        `alias "${alias}" of "${name}" is named as ${name}:${alias} by ${named.join(', ')}; point them elsewhere or delete them first`,
+      );
+    if (!(await deleteAlias(store.sql, fn, alias))) throw noAlias(name, alias);
     return { name, deleted: alias };
   });
 }
