@@ -124,6 +124,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         agentPath,
         egress: { allow: config.egressAllow },
         microvmSnapshotCapMb: config.microvmSnapshotCapMb,
+        microvmFunctionSnapshots: config.microvmFunctionSnapshots,
         log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) =>
           logger[level](extra ?? {}, msg),
       };

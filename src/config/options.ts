@@ -122,6 +122,12 @@ export const NimbusOptions = z.object({
    */
   microvmSnapshotCapMb: z.number().int().min(64).default(4096),
   /**
+   * Restore microVM cold starts from function snapshots (the VM saved after the function's init).
+   * Off for functions that generate keys: OpenSSL's DRBG is not reseeded on a restore (SECURITY.md).
+   * @default true
+   */
+  microvmFunctionSnapshots: z.boolean().default(true),
+  /**
    * The learned keep-alive's histogram bin (src/engine/keepalive/), ms: its
    * idle times are counted in 240 bins of this width. A minute, as in Shahrad
    * et al.; shorter only to replay a time-compressed trace (bench/trace.bench.ts).

@@ -7,8 +7,8 @@
 // functions return with a ChaCha20 stream keyed from it, so two restores of
 // one snapshot never return the same "random" values. What it cannot reach:
 // randomness the function drew during init (module-level values, SnapStart's
-// caveat) and OpenSSL's internal use (key generation, TLS), which reseeds on
-// its own schedule; see docs/architecture.md, microVM function snapshots.
+// caveat). OpenSSL's own DRBGs (key generation, TLS) are made to reseed from
+// the kernel by prepare.guest.ts; see docs/architecture.md, microVM function snapshots.
 import crypto from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 
@@ -104,15 +104,47 @@ function install(): void {
   };
   replace(c, 'randomUUID', randomUUID);
   replace(web, 'randomUUID', randomUUID);
+  replace(c, 'randomInt', randomInt(c.randomBytes as (n: number) => Buffer));
+}
+
+/** crypto.randomInt over the masked randomBytes (node's own keeps a cache of bytes drawn before the snapshot). */
+function randomInt(randomBytes: (n: number) => Buffer) {
+  const draw = (min: number, max: number): number => {
+    if (!Number.isSafeInteger(min) || !Number.isSafeInteger(max) || max <= min || max - min > 2 ** 48)
+      throw new RangeError(`randomInt: need safe integers min < max, max - min <= 2^48 (got ${min}, ${max})`);
+    const range = max - min;
+    const limit = 2 ** 48 - (2 ** 48 % range);
+    for (;;) {
+      const x = randomBytes(6).readUIntBE(0, 6);
+      if (x < limit) return min + (x % range);
+    }
+  };
+  return (
+    a: number,
+    b?: number | ((e: Error | null, n?: number) => void),
+    cb?: (e: Error | null, n?: number) => void,
+  ) => {
+    const callback = typeof b === 'function' ? b : cb;
+    const [min, max] = typeof b === 'number' ? [a, b] : [0, a];
+    if (!callback) return draw(min, max);
+    const n = draw(min, max); // node throws argument errors synchronously too
+    process.nextTick(() => callback(null, n));
+    return undefined;
+  };
+}
+
+/** Mixes `entropy` into the kernel's pool (not credited). */
+export function mixIntoKernel(entropy: Buffer): void {
+  try {
+    writeFileSync('/dev/urandom', entropy);
+  } catch {
+    // an agent running as a host process (tests) may not write there: the rest still applies
+  }
 }
 
 /** Reseeds the guest's random sources from `entropy` (32+ bytes from the host). */
 export function reseed(entropy: Buffer): void {
-  try {
-    writeFileSync('/dev/urandom', entropy); // mixed into the kernel's pool (not credited)
-  } catch {
-    // an agent running as a host process (tests) may not write there: the rest still applies
-  }
+  mixIntoKernel(entropy);
   const key = crypto.createHash('sha256').update(entropy).update(crypto.randomBytes(32)).digest();
   keystream = crypto.createCipheriv('chacha20', key, crypto.createHash('sha256').update(key).digest().subarray(0, 16));
   Math.random = seededRandom(crypto.createHash('sha256').update('math.random').update(key).digest());

@@ -185,6 +185,8 @@ export interface DriverContext {
   dataDir: string;
   /** microvm: disk the function snapshots may take, MB (options.ts microvmSnapshotCapMb). */
   microvmSnapshotCapMb?: number;
+  /** microvm: restore cold starts from function snapshots (options.ts microvmFunctionSnapshots; default true). */
+  microvmFunctionSnapshots?: boolean;
   /** Path of the bundled guest runtime agent (JavaScript). */
   agentPath: string;
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;

@@ -104,7 +104,8 @@ export class MicrovmDriver implements SandboxDriver {
   }
 
   private get useFunctionSnapshots(): boolean {
-    return this.options.snapshots !== false && this.options.functionSnapshots !== false;
+    const wanted = this.options.functionSnapshots ?? this.ctx.microvmFunctionSnapshots ?? true;
+    return this.options.snapshots !== false && wanted;
   }
 
   private get bootTimeoutMs(): number {
