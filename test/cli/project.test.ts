@@ -234,6 +234,9 @@ triggers:
     // An alias made by hand on alpha, whose entry declares no aliases: the file does not declare it either.
     const manual = await t.request('PUT', '/v1/functions/alpha/aliases/manual', { version: 1 }, ns);
     assert.equal(manual.status, 201, manual.text);
+    // A trigger the file does not declare names the alias it drops: the prune deletes the trigger first.
+    const hook = { type: 'topic', topic: 'old', function: 'beta:canary' };
+    assert.equal((await t.request('PUT', '/v1/triggers/old-hook', hook, ns)).status, 201);
     // The same names in another namespace must survive the prune.
     assert.equal((await t.deploy('beta', 'exports.handler = async () => "default";')).status, 201);
     assert.equal((await t.request('PUT', '/v1/functions/beta/aliases/canary', { version: 1 })).status, 201);
@@ -259,6 +262,7 @@ triggers:
     assert.equal(pruned.code, 0, pruned.stderr);
     assert.match(pruned.stdout, /deleted alias beta:canary/);
     assert.match(pruned.stdout, /deleted alias alpha:manual/);
+    assert.match(pruned.stdout, /deleted trigger old-hook[^]*deleted alias beta:canary/);
     assert.equal((await get(p.ns, '/v1/functions/beta/aliases/canary')).status, 404);
     assert.equal((await get(p.ns, '/v1/functions/alpha/aliases/manual')).status, 404);
     assert.equal((await get(p.ns, '/v1/functions/beta/aliases/live')).json.version, 1);

@@ -39,11 +39,13 @@ export async function makePlan(project: Project, remote: Remote, prune: boolean)
     if (s.change === 'unchanged' && v !== undefined) versions.set(s.name, v);
   }
   return {
-    // Triggers go before the functions they may start, so a prune never leaves one pointing at nothing.
+    // Triggers go before the aliases and functions they may start, so a prune never leaves one pointing at
+    // nothing (and an alias a pruned trigger names is not refused for it).
     steps: [
       ...functions,
       ...aliases,
       ...declared,
+      ...extraTriggers.map((t) => extra('trigger', t, '/v1/triggers')),
       ...extraAliases.map((a) =>
         extraStep(
           remote,
@@ -53,7 +55,6 @@ export async function makePlan(project: Project, remote: Remote, prune: boolean)
           `/v1/functions/${encodeURIComponent(a.fn)}/aliases/${encodeURIComponent(a.alias)}`,
         ),
       ),
-      ...extraTriggers.map((t) => extra('trigger', t, '/v1/triggers')),
       ...extraFunctions.map((f) => extra('function', f, '/v1/functions')),
     ],
     secrets: await secretsOf(project, remote),
