@@ -45,6 +45,8 @@ const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '
 
 /** Longest an activation record waits to be committed (a crash loses at most this much). */
 export const ACTIVATION_WRITE_DELAY_MS = 10;
+/** How often the writer thread checkpoints the WAL after this connection wrote, ms (the writer's own commits checkpoint too). */
+const CHECKPOINT_EVERY_MS = 1000;
 /** Free pages given back to the file system per step after a sweep (4 KB pages: 2 MB). */
 const VACUUM_STEP_PAGES = 512;
 
@@ -67,9 +69,16 @@ export class SqliteStore implements Store {
   private readonly functions = new Map<string, FunctionRecord>();
   /** Queue and outbox writes, many to a transaction (group-commit.ts). */
   private readonly queueWrites: GroupCommit;
+  /** Set when this connection commits; the timer then has the writer thread checkpoint. */
+  private wrote = false;
+  private readonly checkpoints: NodeJS.Timeout;
 
   constructor(file: string, options: Partial<ActivationWriterOptions> = {}) {
     this.db = openConnection(file);
+    // A checkpoint fsyncs the file: never on the request thread. The writer thread's connection
+    // checkpoints at its own commits (SQLite's default threshold), and at least once a second
+    // after this connection wrote (the WAL does not grow while no activation is recorded).
+    this.db.pragma('wal_autocheckpoint = 0');
     this.activationWrites = new ActivationWriter(file, {
       delayMs: options.delayMs ?? ACTIVATION_WRITE_DELAY_MS,
       maxItems: options.maxItems ?? 256,
@@ -77,6 +86,14 @@ export class SqliteStore implements Store {
         options.onError ??
         ((e, lost) => process.stderr.write(`nimbus: ${lost} activation records could not be written: ${e.message}\n`)),
     });
+    this.checkpoints = setInterval(() => {
+      if (!this.wrote) return;
+      this.wrote = false;
+      this.activationWrites
+        .retentionDb()
+        .all('PRAGMA wal_checkpoint(PASSIVE)', [])
+        .catch(() => (this.wrote = true));
+    }, CHECKPOINT_EVERY_MS).unref();
     this.queueWrites = new GroupCommit(
       () => this.activationWrites.flush(),
       (fn) => this.transaction(fn),
@@ -131,11 +148,13 @@ export class SqliteStore implements Store {
 
   /** Runs a statement that changes rows; returns how many it changed. */
   private run(sql: string, args: unknown[] = []): number {
+    this.wrote = true;
     return this.prepared(sql).run(...args).changes;
   }
 
   /** Runs `fn` in one transaction (synchronous: nothing else runs on the connection meanwhile). */
   private transaction<T>(fn: () => T): T {
+    this.wrote = true;
     return this.db.transaction(fn)();
   }
 
@@ -291,6 +310,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.checkpoints);
     try {
       await this.activationWrites.close();
     } finally {
