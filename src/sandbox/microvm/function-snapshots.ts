@@ -114,8 +114,9 @@ export class FunctionSnapshotStore {
     await Promise.all([...this.making.values()]);
   }
 
-  /** Deletes every snapshot of a function (it was deleted); returns how many files went. */
-  forget(functionName: string): Promise<number> {
+  /** Deletes every snapshot of a function (it was deleted), once those being made are saved; returns how many files went. */
+  async forget(functionName: string): Promise<number> {
+    await this.settled();
     return removeFunctionFiles(this.dir, functionName);
   }
 
