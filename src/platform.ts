@@ -24,6 +24,7 @@ import { AsyncScheduler } from './scheduler/async-scheduler.ts';
 import { Dispatcher } from './scheduler/dispatcher.ts';
 import { announceChange, onFunctionChanged } from './scheduler/function-events.ts';
 import { cacheFunctionRecords, dropEverywhere } from './frontend/function-cache.ts';
+import { shareKeyCache } from './frontend/key-cache.ts';
 import { createMetrics, type Metrics } from './shared/metrics.ts';
 import { securePlatformState } from './shared/private-state.ts';
 import { openStore } from './storage/registry.ts';
@@ -212,8 +213,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         platform.apiKey = config.apiKey
           ? { key: config.apiKey, created: false }
           : await loadOrCreateApiKey(config.dataDir);
-      // Before any call reads a function through the cache, the cache listens for drops.
+      // Before any call reads a function or a key through the caches, they listen for drops.
       cleanups.push(await cacheFunctionRecords(store, bus));
+      const keys = await shareKeyCache(store.sql, bus, (msg) => logger.warn(msg));
+      cleanups.push(keys.stop);
       const changed = async (name: string) => {
         await dropEverywhere(bus, [name], (msg) => logger.warn(msg)).catch((e: unknown) =>
           logger.warn({ err: e }, 'could not tell front ends to drop a changed function'),
@@ -254,6 +257,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         quotas,
         secrets,
         apiKey: platform.apiKey?.key,
+        keyCache: keys.cache,
         logger,
         origins,
       };

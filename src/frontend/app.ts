@@ -13,6 +13,7 @@ import { listRoutes } from './route-list.ts';
 import { requireLoopbackHost } from './host-check.ts';
 import { decoratePrincipal } from '../tenancy/principal.ts';
 import type { Store } from '../storage/store.ts';
+import type { KeyCache } from '../tenancy/keys.ts';
 import { clientErrorResponse, errorHandler, sendError, toNimbusError } from './http-errors.ts';
 
 export interface AppOptions {
@@ -21,6 +22,8 @@ export interface AppOptions {
   apiKey?: string;
   /** Where API keys and namespaces are looked up. */
   store: Store;
+  /** Live API keys, on a cluster front end (key-cache.ts). */
+  keyCache?: KeyCache;
   /** The 404 for a path this origin does not serve. */
   notFound: (request: FastifyRequest) => NimbusError;
 }
@@ -55,6 +58,7 @@ export function createApp(o: AppOptions): FastifyInstance {
   authenticate(app, {
     rootKey: o.apiKey,
     sql: o.store.sql,
+    keys: o.keyCache,
     onError: (e) => o.logger.warn({ err: e }, 'could not record when an API key was last used'),
   });
   return app;

@@ -4,7 +4,8 @@
 //   data directory whenever a key is required (beyond loopback, --api-key, --require-key).
 // - `Authorization: Bearer <namespace key>` (tenancy/keys.ts): its role, in its own
 //   namespace only; an `x-nimbus-namespace` naming another is a 403. Checked on
-//   every request, also on loopback without a root key, so a revoke holds at once.
+//   every request, also on loopback without a root key; a cluster front end keeps
+//   live keys cached, dropped on every front end before a revoke answers.
 // - No key: root of a developer machine on loopback when no key is required
 //   (the Host check in host-check.ts guards that case), 401 otherwise.
 // /healthz and the dashboard's HTML and assets stay open and have no principal.
@@ -14,7 +15,7 @@ import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NimbusError } from '../shared/errors.ts';
 import type { SqlDb } from '../storage/sql-db.ts';
-import { principalOfKey } from '../tenancy/keys.ts';
+import { principalOfKey, type KeyCache } from '../tenancy/keys.ts';
 import { DEFAULT_NAMESPACE, checkNamespaceName } from '../tenancy/names.ts';
 import { namespaceExists, namespaceNotFound } from '../tenancy/namespaces.ts';
 import type { Principal } from '../tenancy/principal.ts';
@@ -36,6 +37,8 @@ export interface AuthOptions {
   /** The root key; when set, a request without a key is refused. */
   rootKey?: string;
   sql: SqlDb;
+  /** Live keys kept between requests (cluster front ends; key-cache.ts). */
+  keys?: KeyCache;
   onError: (e: unknown) => void;
 }
 
@@ -68,7 +71,7 @@ async function principalFor(request: FastifyRequest, root: Buffer | undefined, o
   if (!m?.[1]) throw new NimbusError('unauthorized', `malformed Authorization header: ${MISSING}`);
   const given = Buffer.from(m[1]);
   if (root && given.length === root.length && timingSafeEqual(given, root)) return rootIn(named, o.sql);
-  const p = await principalOfKey(o.sql, m[1], o.onError);
+  const p = await principalOfKey(o.sql, m[1], o.onError, o.keys);
   if (!p) throw new NimbusError('unauthorized', WRONG);
   if (named !== undefined && named !== p.namespace)
     throw new NimbusError(

@@ -25,6 +25,7 @@ import { secretRoutes } from './routes/secrets.ts';
 import type { Secrets } from '../tenancy/secrets.ts';
 import { namespaceRoutes } from './routes/namespaces.ts';
 import { keyRoutes } from './routes/keys.ts';
+import type { KeyCache } from '../tenancy/keys.ts';
 import { quotaRoutes } from './routes/quotas.ts';
 import type { QuotaGate } from '../tenancy/quotas.ts';
 import { aliasRoutes } from './routes/aliases.ts';
@@ -54,6 +55,8 @@ export interface FrontendDeps {
   /** Encrypted secrets of each namespace (tenancy/secrets.ts). */
   secrets: Secrets;
   apiKey?: string;
+  /** Live API keys, on a cluster front end (key-cache.ts). */
+  keyCache?: KeyCache;
   logger: Logger;
   /** Each origin's URL, filled in once both listen (messages name the other origin). */
   origins: { api: string; functions: string };
@@ -87,8 +90,8 @@ export function buildServer(deps: FrontendDeps): FastifyInstance {
   kvRoutes(app, deps.store);
   reportRoutes(app, deps.store, deps.config);
   metricsReportRoutes(app, deps.store);
-  namespaceRoutes(app, deps.store, deps.functions, deps.quotas);
-  keyRoutes(app, deps.store.sql);
+  namespaceRoutes(app, deps.store, deps.functions, deps.quotas, deps.keyCache);
+  keyRoutes(app, deps.store.sql, deps.keyCache);
   if (deps.quotas) quotaRoutes(app, deps.store.sql, deps.quotas);
   secretRoutes(app, deps.secrets);
   if (deps.events) (triggerRoutes(app, deps.events), topicRoutes(app, deps.events));

@@ -1,9 +1,11 @@
 // API keys of a namespace, each with a role (principal.ts). A key is 256
 // random bits shown once at creation; the store keeps only its SHA-256, so a
-// copy of the database grants nothing. Every request that carries a key looks
-// its hash up (no cache: a revoke through any front end refuses the key on
-// every front end at once, one indexed read per keyed request); `lastUsedAt`
-// is written behind, at most once a minute per key and process.
+// copy of the database grants nothing. A request that carries a key looks its
+// hash up; a cluster front end keeps live keys in a KeyCache, which every
+// front end drops, acknowledged, before a revoke or a namespace delete
+// answers (frontend/key-cache.ts), so a revoke still refuses the key on every
+// front end at once. `lastUsedAt` is written behind, at most once a minute
+// per key and process.
 import { createHash, randomBytes } from 'node:crypto';
 import type { SqlDb } from '../storage/sql-db.ts';
 import { isoTime } from '../shared/iso-time.ts';
@@ -95,6 +97,42 @@ export async function revokeKey(sql: SqlDb, id: string): Promise<boolean> {
   return (await sql.run('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [isoTime(), id])) > 0;
 }
 
+/**
+ * Live keys by hash, each for up to `ttlMs` (a bound should a drop be lost).
+ * Unknown and revoked keys are never kept: a new key works at once.
+ */
+export class KeyCache {
+  private readonly entries = new Map<string, { principal: Principal; until: number }>();
+  private drops = 0;
+
+  constructor(
+    readonly ttlMs: number,
+    /** Drops every front end's cache (this one's included) and waits until each has. */
+    readonly dropEverywhere: () => Promise<void>,
+  ) {}
+
+  get(hash: string): Principal | undefined {
+    const hit = this.entries.get(hash);
+    return hit && hit.until > Date.now() ? hit.principal : undefined;
+  }
+
+  /** The drop count a lookup starts at: what it read is kept only if no drop came meanwhile. */
+  get generation(): number {
+    return this.drops;
+  }
+
+  keep(hash: string, principal: Principal, generation: number): void {
+    if (generation !== this.drops) return;
+    if (this.entries.size >= 10_000) this.entries.clear();
+    this.entries.set(hash, { principal, until: Date.now() + this.ttlMs });
+  }
+
+  dropAll(): void {
+    this.drops++;
+    this.entries.clear();
+  }
+}
+
 /** When this process last wrote each key's last_used_at. */
 const touched = new Map<string, number>();
 
@@ -103,17 +141,24 @@ export async function principalOfKey(
   sql: SqlDb,
   presented: string,
   onError: (e: unknown) => void,
+  cache?: KeyCache,
 ): Promise<Principal | undefined> {
+  const hash = hashKey(presented);
+  const cached = cache?.get(hash);
+  if (cached) return cached;
+  const generation = cache?.generation ?? 0;
   const row = await sql.get<{ id: string; namespace: string; role: string }>(
     'SELECT id, namespace, role FROM api_keys WHERE hash = ? AND revoked_at IS NULL',
-    [hashKey(presented)],
+    [hash],
   );
   if (!row) return undefined;
+  const principal: Principal = { namespace: row.namespace, role: row.role as Role, keyId: row.id };
+  cache?.keep(hash, principal, generation);
   const now = Date.now();
   if (now - (touched.get(row.id) ?? 0) >= TOUCH_EVERY_MS) {
     if (touched.size > 10_000) touched.clear();
     touched.set(row.id, now);
     sql.run('UPDATE api_keys SET last_used_at = ? WHERE id = ?', [isoTime(now), row.id]).catch(onError);
   }
-  return { namespace: row.namespace, role: row.role as Role, keyId: row.id };
+  return principal;
 }

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { NimbusError } from '../../shared/errors.ts';
 import type { SqlDb } from '../../storage/sql-db.ts';
-import { createKey, getKey, listKeys, revokeKey } from '../../tenancy/keys.ts';
+import { createKey, getKey, listKeys, revokeKey, type KeyCache } from '../../tenancy/keys.ts';
 import { checkNamespaceName } from '../../tenancy/names.ts';
 import { ROLES, principalOf, type Principal } from '../../tenancy/principal.ts';
 import { parseOrThrow } from '../build/function-spec.ts';
@@ -23,7 +23,8 @@ function mayManage(p: Principal, namespace: string): boolean {
   return p.role === 'root' || p.namespace === namespace;
 }
 
-export function keyRoutes(app: FastifyInstance, sql: SqlDb): void {
+/** `keys`: a cluster front end's cache of live keys, dropped everywhere before a revoke answers. */
+export function keyRoutes(app: FastifyInstance, sql: SqlDb, keys?: KeyCache): void {
   app.post('/v1/keys', async (request, reply) => {
     const p = principalOf(request, 'admin');
     if (!isJson(request)) throw new NimbusError('bad_request', `send JSON {namespace?, role: ${ROLES.join('|')}}`);
@@ -57,6 +58,7 @@ export function keyRoutes(app: FastifyInstance, sql: SqlDb): void {
     if (!key || !mayManage(p, key.namespace))
       throw new NimbusError('not_found', `key ${request.params.id.slice(0, 64)} does not exist`);
     await revokeKey(sql, key.id);
+    await keys?.dropEverywhere();
     return { revoked: key.id };
   });
 }

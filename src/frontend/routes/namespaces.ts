@@ -17,6 +17,7 @@ import type { QuotaGate } from '../../tenancy/quotas.ts';
 import { parseOrThrow } from '../build/function-spec.ts';
 import type { FunctionsService } from '../functions-service.ts';
 import { isJson, parseJson, rawBody } from '../request-body.ts';
+import type { KeyCache } from '../../tenancy/keys.ts';
 
 const CreateBody = z.object({ name: z.string().max(200), quotas: z.unknown().optional() }).strict();
 
@@ -32,6 +33,8 @@ export function namespaceRoutes(
   store: Store,
   functions: FunctionsService,
   quotas?: QuotaGate,
+  /** A cluster front end's cache of live keys: the namespace's keys go with it, on every front end. */
+  keys?: KeyCache,
 ): void {
   const sql = store.sql;
   app.post('/v1/namespaces', async (request, reply) => {
@@ -65,7 +68,12 @@ export function namespaceRoutes(
       // force: a namespace going away takes its triggers with its functions (else they make the delete a 409).
       deleteFunction: (q: string) => functions.delete(q, true),
     };
-    const deletedFunctions = await deleteNamespace(deps, request.params.ns, force);
+    let deletedFunctions;
+    try {
+      deletedFunctions = await deleteNamespace(deps, request.params.ns, force);
+    } finally {
+      await keys?.dropEverywhere(); // also after a delete that stopped half way: its keys may be gone
+    }
     return { deleted: request.params.ns, functions: deletedFunctions };
   });
 }
