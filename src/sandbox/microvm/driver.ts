@@ -359,7 +359,7 @@ export class MicrovmDriver implements SandboxDriver {
     return booted;
   }
 
-  /** Kills QEMU processes and removes run directories that a killed platform left behind. */
+  /** Kills QEMU processes and removes run directories, standby states and half-made snapshots that a killed platform left behind. */
   async cleanupLeftovers(): Promise<void> {
     const entries = await readdir(this.runRoot).catch(() => [] as string[]);
     for (const entry of entries) {
@@ -372,6 +372,10 @@ export class MicrovmDriver implements SandboxDriver {
       }
       await rm(dir, { recursive: true, force: true });
     }
+    // A killed platform's standby states belong to pools that are gone, and its half-made snapshots to no one.
+    await rm(this.standbyDir, { recursive: true, force: true });
+    for (const name of await readdir(this.functionSnapshots.dir).catch(() => [] as string[]))
+      if (name.endsWith('.tmp')) await rm(path.join(this.functionSnapshots.dir, name), { force: true });
   }
 
   async dispose(): Promise<void> {
