@@ -5,7 +5,7 @@
 // link moves to the target's serial port. The guest never restarts: module
 // state in the function survives. On failure the source keeps running.
 import type { GuestLink } from './guest-link.ts';
-import { QemuVm } from './qemu-vm.ts';
+import { QemuVm, setIgnoreShared } from './qemu-vm.ts';
 import type { VmConfig } from './qemu-args.ts';
 import { migrationDone, unthrottleMigration } from './vm-start.ts';
 
@@ -30,6 +30,8 @@ export async function liveMigrate(
     if (!target.incomingSocket) throw new Error('the migration target has no incoming socket');
     link.hold();
     await unthrottleMigration(source);
+    // A VM restored from a function snapshot came in with x-ignore-shared on; its RAM (a private map) moves in full.
+    await setIgnoreShared(source.qmp, false);
     await source.qmp.execute('migrate', { uri: `unix:${target.incomingSocket}` });
     const stats = await migrationDone(source, timeoutMs);
     await target.runWhenLoaded(timeoutMs);
