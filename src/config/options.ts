@@ -118,6 +118,7 @@ export const NimbusOptions = z.object({
   standby: z.boolean().default(true),
   /**
    * Disk the microvm function snapshots may take, MB; past it the least recently restored go.
+   * The standby states have a cap of the same size of their own: past it an idle sandbox is disposed.
    * @default 4096
    */
   microvmSnapshotCapMb: z.number().int().min(64).default(4096),

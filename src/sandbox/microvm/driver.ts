@@ -35,7 +35,13 @@ import { ensureMicrovmImage, type MicrovmImage } from './image/build.ts';
 import { qemuVersionLine, type VmConfig } from './qemu-args.ts';
 import { MicrovmSandbox } from './sandbox.ts';
 import { SnapshotStore } from './snapshots.ts';
-import { FunctionSnapshotStore, privateDir, removeFunctionFiles, type FunctionSnapshot } from './function-snapshots.ts';
+import {
+  FunctionSnapshotStore,
+  diskBytes,
+  privateDir,
+  removeFunctionFiles,
+  type FunctionSnapshot,
+} from './function-snapshots.ts';
 import { standbyFile, parkedSandbox } from './standby.ts';
 import { bootVm, restoreVm, type StartedVm } from './vm-start.ts';
 import { EgressRules } from '../network/policy.ts';
@@ -76,6 +82,8 @@ export class MicrovmDriver implements SandboxDriver {
   private readonly snapshots: SnapshotStore;
   private readonly functionSnapshots: FunctionSnapshotStore;
   private readonly standbyDir: string;
+  /** Disk the standby states may take together (the function snapshots' cap again). */
+  private readonly standbyCapBytes: number;
   private readonly live = new Set<Sandbox>();
   /** Run directories this driver made: never leftovers, even while their VM starts. */
   private readonly ownRunDirs = new Set<string>();
@@ -95,6 +103,7 @@ export class MicrovmDriver implements SandboxDriver {
     );
     this.snapshots = new SnapshotStore(dataDir, (name) => this.runDirFor(name), this.bootTimeoutMs);
     const capBytes = (ctx.microvmSnapshotCapMb ?? 4096) * 1024 * 1024;
+    this.standbyCapBytes = capBytes;
     this.functionSnapshots = new FunctionSnapshotStore(
       path.join(dataDir, 'microvm', 'function-snapshots'),
       capBytes,
@@ -292,7 +301,12 @@ export class MicrovmDriver implements SandboxDriver {
 
   /** Saves an idle sandbox to <dataDir>/microvm/standby and stops it; resume() restores it under the same id. */
   private async park(sandbox: MicrovmSandbox, spec: SandboxSpec, config: VmConfig) {
-    const file = standbyFile(await privateDir(this.standbyDir), spec);
+    const dir = await privateDir(this.standbyDir);
+    // Bounded on disk: past the cap (counting this guest's RAM as the most it can add) the sandbox is disposed instead.
+    const used = await Promise.all((await readdir(dir)).map((n) => diskBytes(path.join(dir, n))));
+    if (used.reduce((a, b) => a + b, 0) + config.ceilingMb * 1024 * 1024 > this.standbyCapBytes)
+      throw new NimbusError('throttled', `standby states would pass ${this.standbyCapBytes} bytes of disk`);
+    const file = standbyFile(dir, spec);
     try {
       await sandbox.saveState(file, false);
     } catch (e) {
