@@ -7,8 +7,9 @@
 // functions return with a ChaCha20 stream keyed from it, so two restores of
 // one snapshot never return the same "random" values. What it cannot reach:
 // randomness the function drew during init (module-level values, SnapStart's
-// caveat). OpenSSL's own DRBGs (key generation, TLS) are made to reseed from
-// the kernel by prepare.guest.ts; see docs/architecture.md, microVM function snapshots.
+// caveat), OpenSSL's own DRBGs (key generation, Web Crypto keys, TLS) and the
+// kernel's CRNG until it reseeds: a known gap (SECURITY.md; setting the clock
+// back before a draw did not make OpenSSL reseed; test/security/microvm-snapshot-entropy.test.ts).
 import crypto from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 
