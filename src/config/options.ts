@@ -30,6 +30,14 @@ export const FunctionDefaults = z.object({
    */
   concurrency: z.number().int().min(1).max(1000).default(1),
   /**
+   * Invocations one isolate runs at once, for isolate functions that do not say. Many, as
+   * Workers serves many requests in one isolate: the calls share its heap and memory limit,
+   * and a call that ends it (timeout, out of memory) fails the others running in it.
+   * One call per process, container or microVM keeps those engines' default at `concurrency`.
+   * @default 16
+   */
+  isolateConcurrency: z.number().int().min(1).max(1000).default(16),
+  /**
    * Most sandboxes one function may have.
    * @default 10
    */

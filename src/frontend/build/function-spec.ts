@@ -125,15 +125,17 @@ export function compileConfig(
       `minSandboxes × memoryMb (${minSandboxes} × ${memoryMb} MB = ${minSandboxes * memoryMb} MB) is over the platform's sandboxMemoryTotalMb (${config.sandboxMemoryTotalMb} MB); ask for fewer or smaller sandboxes, or start nimbus with a larger --sandbox-memory-total-mb`,
     );
   }
+  const engine = c.engine ?? d.engine;
+  const concurrency = c.concurrency ?? (engine === 'isolate' ? d.isolateConcurrency : d.concurrency);
   return {
     runtime: 'nodejs',
     language,
     ...(c.handler ? { handler: c.handler } : {}),
-    engine: c.engine ?? d.engine,
+    engine,
     memoryMb,
     timeoutMs: c.timeoutMs ?? d.timeoutMs,
-    concurrency: c.concurrency ?? d.concurrency,
-    ...compiledScaling(c, c.concurrency ?? d.concurrency),
+    concurrency,
+    ...compiledScaling(c, concurrency),
     minSandboxes,
     maxSandboxes,
     network: c.network ?? false,
