@@ -5,7 +5,9 @@
 // process while it has sandboxes (and 2 s after). So each first call here is
 // of a function name and a memory size never used before: no stem cell and no
 // pool process can serve it (nor, on microvm, a function snapshot: it is
-// made for a function version after its first load). Memory: PSS (proportional set size, shared pages
+// made for a function version after its first load; microvm keeps its memory
+// size, so the machine-state snapshot of that size is restored, then the
+// function loaded). Memory: PSS (proportional set size, shared pages
 // split between their users) summed over every process in this bench's
 // process tree or in a kept sandbox's cgroup (containers run detached from
 // runc, outside the tree), from /proc/<pid>/smaps_rollup; after keeping N warm
@@ -31,10 +33,12 @@ export async function firstCalls(
   baseMb: number,
   runs: number,
   settleMs: number,
+  /** A new memory size per run (stem cells are kept per size); false for microvm, whose machine-state snapshot is per size too and is no prewarmed sandbox. */
+  newSize = true,
 ): Promise<FirstCall> {
   const out: FirstCall = { create: [], firstAnswer: [] };
   for (let i = 0; i < runs; i++) {
-    const s = spec(baseMb + 1 + i, `first-${i}-${randomUUID().slice(0, 6)}`);
+    const s = spec(newSize ? baseMb + 1 + i : baseMb, `first-${i}-${randomUUID().slice(0, 6)}`);
     const t = performance.now();
     const sb = await driver.create(s);
     out.create.push(performance.now() - t);

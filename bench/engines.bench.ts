@@ -109,7 +109,14 @@ try {
     const driver = await drivers.get(engine);
     const runs = engine === 'microvm' ? Math.min(COLD, 5) : COLD;
     // Stem cells refill in the background after each start: let that finish before the next.
-    const first = await firstCalls(driver, spec, smallest(engine), runs, engine === 'microvm' ? 1000 : 400);
+    const first = await firstCalls(
+      driver,
+      spec,
+      smallest(engine),
+      runs,
+      engine === 'microvm' ? 1000 : 400,
+      engine !== 'microvm',
+    );
     const colds: number[] = [];
     for (let i = 0; i < runs; i++) {
       const t = performance.now();
