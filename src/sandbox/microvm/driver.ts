@@ -179,6 +179,7 @@ export class MicrovmDriver implements SandboxDriver {
         `a microVM needs memoryMb >= ${MIN_MEMORY_MB} (its own kernel and node), not ${spec.memoryMb}`,
       );
     const createStarted = Date.now();
+    const generation = this.functionSnapshots.generation(spec.functionName);
     const { image, accel } = await this.ready();
     const config: VmConfig = {
       image,
@@ -201,8 +202,11 @@ export class MicrovmDriver implements SandboxDriver {
     const restored = snapshot && (await this.fromFunctionSnapshot(spec, config, snapshot, details));
     const sandbox = restored ?? (await this.loadFresh(spec, config, details));
     if (!restored && this.useFunctionSnapshots)
-      void this.functionSnapshots.makeInBackground(spec, config, (ram, state) =>
-        this.makeFunctionSnapshot(spec, config, ram, state),
+      void this.functionSnapshots.makeInBackground(
+        spec,
+        config,
+        (ram, state) => this.makeFunctionSnapshot(spec, config, ram, state),
+        generation,
       );
     details.createMs = Date.now() - createStarted;
     this.live.add(sandbox);

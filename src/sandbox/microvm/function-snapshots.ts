@@ -56,6 +56,8 @@ export async function removeFunctionFiles(dir: string, functionName: string): Pr
 
 export class FunctionSnapshotStore {
   private readonly making = new Map<string, Promise<void>>();
+  /** How often each function was forgotten: a sandbox started before its function was deleted makes no snapshot of it. */
+  private readonly forgotten = new Map<string, number>();
 
   constructor(
     readonly dir: string,
@@ -99,7 +101,10 @@ export class FunctionSnapshotStore {
     spec: SandboxSpec,
     config: VmConfig,
     save: (ram: string, state: string) => Promise<void>,
+    generation: number,
   ): Promise<void> | undefined {
+    // The function was deleted while this sandbox started: its snapshot would outlive it on disk.
+    if (generation !== this.generation(spec.functionName)) return undefined;
     const key = this.nameFor(spec, config);
     if (this.making.has(key)) return this.making.get(key);
     const made = this.make(key, save)
@@ -109,6 +114,11 @@ export class FunctionSnapshotStore {
     return made;
   }
 
+  /** Pass to makeInBackground: taken when a sandbox starts to load, it tells whether the function was deleted since. */
+  generation(functionName: string): number {
+    return this.forgotten.get(functionName) ?? 0;
+  }
+
   /** Snapshots being made now (tests and dispose wait for them). */
   async settled(): Promise<void> {
     await Promise.all([...this.making.values()]);
@@ -116,6 +126,7 @@ export class FunctionSnapshotStore {
 
   /** Deletes every snapshot of a function (it was deleted), once those being made are saved; returns how many files went. */
   async forget(functionName: string): Promise<number> {
+    this.forgotten.set(functionName, this.generation(functionName) + 1);
     await this.settled();
     return removeFunctionFiles(this.dir, functionName);
   }
