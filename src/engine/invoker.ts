@@ -58,6 +58,12 @@ export interface StandbyInfo {
   /** Disk its saved state takes, bytes. */
   diskBytes: number;
   since: string;
+  /** The fields a running sandbox has, so that clients list both alike (nothing runs: lastUsed is when it stopped). */
+  createdAt: string;
+  inflight: 0;
+  calls: 0;
+  lastUsed: string;
+  details: Record<string, unknown>;
   invoker: string;
 }
 
@@ -425,6 +431,11 @@ export class Invoker {
         cpus: s.spec.cpus,
         diskBytes: s.diskBytes,
         since: s.since,
+        createdAt: s.createdAt,
+        inflight: 0 as const,
+        calls: 0 as const,
+        lastUsed: s.since,
+        details: {},
         invoker: this.id,
       })),
     );

@@ -68,6 +68,8 @@ export interface StandbySandbox {
   readonly diskBytes: number;
   /** When it went to standby (ISO time). */
   readonly since: string;
+  /** When the sandbox was first created (ISO time): a resume keeps its identity. */
+  readonly createdAt: string;
   /** Starts it again from its saved state, which is then deleted. */
   resume(): Promise<Sandbox>;
   /** Deletes its saved state. */

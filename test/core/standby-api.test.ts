@@ -14,6 +14,8 @@ interface Listed {
   namespace: string;
   state: string;
   diskBytes?: number;
+  createdAt?: string;
+  inflight?: number;
 }
 
 describe('standby sandboxes through the API', () => {
@@ -57,6 +59,8 @@ describe('standby sandboxes through the API', () => {
       const standby = await standbyOf('sleeper');
       assert.ok((standby.diskBytes ?? 0) > 0, `diskBytes ${standby.diskBytes}`);
       assert.equal(standby.namespace, 'default');
+      assert.equal(typeof standby.createdAt, 'string', 'listed with the fields of a running sandbox');
+      assert.equal(standby.inflight, 0);
       assert.equal((await listed('sleeper')).length, 1, 'the stopped sandbox is the only one');
       assert.equal((await files('standby')).length, 1);
 

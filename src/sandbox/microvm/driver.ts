@@ -311,6 +311,7 @@ export class MicrovmDriver implements SandboxDriver {
     if (used.reduce((a, b) => a + b, 0) + config.ceilingMb * 1024 * 1024 > this.standbyCapBytes)
       throw new NimbusError('throttled', `standby states would pass ${this.standbyCapBytes} bytes of disk`);
     const file = standbyFile(dir, spec);
+    const { createdAt } = sandbox.info();
     try {
       await sandbox.saveState(file, false);
     } catch (e) {
@@ -319,7 +320,7 @@ export class MicrovmDriver implements SandboxDriver {
     } finally {
       await sandbox.dispose();
     }
-    return parkedSandbox(spec, file, async () => {
+    return parkedSandbox(spec, file, createdAt, async () => {
       const details: Record<string, unknown> = { accelerator: config.accelerator, ceilingMb: config.ceilingMb };
       const started = await restoreVm(config, file, this.runDirFor(spec.id), spec.id, RESTORE_TIMEOUT_MS).finally(() =>
         rm(file, { force: true }),

@@ -19,6 +19,7 @@ export function standbyFile(dir: string, spec: SandboxSpec): string {
 export async function parkedSandbox(
   spec: SandboxSpec,
   file: string,
+  createdAt: string,
   restore: () => Promise<Sandbox>,
 ): Promise<StandbySandbox> {
   const bytes = await diskBytes(file);
@@ -32,6 +33,7 @@ export async function parkedSandbox(
     spec,
     diskBytes: bytes,
     since: new Date().toISOString(),
+    createdAt,
     resume: async () => {
       once();
       return restore();
