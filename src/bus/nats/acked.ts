@@ -14,6 +14,16 @@ export const MEMBER_TTL_MS = 3500;
 
 type Log = (msg: string, extra?: Record<string, unknown>) => void;
 
+/** The `id` a hello or an acknowledgement carries; anything else (not JSON, no id) is ignored, never thrown in a callback. */
+function idOf(bytes: Uint8Array): string | undefined {
+  try {
+    const id = (decode(bytes, 'a member message') as { id?: unknown } | null)?.id;
+    return typeof id === 'string' && id.length <= 100 ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class AckedBroadcasts {
   /** This process's id as a listener. */
   readonly id = `m-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -32,8 +42,8 @@ export class AckedBroadcasts {
     const beats = this.nc.subscribe(`${subject}.members`, {
       callback: (err, msg) => {
         if (err) return;
-        const id = (decode(msg.data, 'a member hello') as { id?: unknown } | null)?.id;
-        if (typeof id !== 'string' || id.length > 100) return;
+        const id = idOf(msg.data);
+        if (id === undefined) return;
         const known = seen.has(id);
         seen.set(id, Date.now());
         if (!known && id !== this.id) hello(); // a new member learns of this one at once
@@ -80,8 +90,8 @@ export class AckedBroadcasts {
     const sub = this.nc.subscribe(inbox, {
       callback: (err, msg) => {
         if (err) return;
-        const id = (decode(msg.data, 'an acknowledgement') as { id?: unknown } | null)?.id;
-        if (typeof id !== 'string') return;
+        const id = idOf(msg.data);
+        if (id === undefined) return;
         acked.add(id);
         if ([...expected].every((m) => acked.has(m))) done();
       },
