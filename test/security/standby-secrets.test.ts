@@ -8,13 +8,8 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { until, type ListedSandbox } from './poll.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-
-interface Listed {
-  id: string;
-  functionName: string;
-  state: string;
-}
 
 const FN = 'rotated';
 
@@ -28,18 +23,10 @@ describe('standby and snapshots after a secret changes (real QEMU, through the A
   after(() => t.close());
 
   const standbyIds = async () =>
-    ((await t.request('GET', '/v1/sandboxes')).json.sandboxes as Listed[])
+    ((await t.request('GET', '/v1/sandboxes')).json.sandboxes as ListedSandbox[])
       .filter((s) => s.functionName === FN && s.state === 'standby')
       .map((s) => s.id);
   const files = (dir: string) => readdir(path.join(t.dataDir, 'microvm', dir)).catch(() => [] as string[]);
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, tries = 240): Promise<T> {
-    for (let i = 0; i < tries; i++) {
-      const hit = await probe();
-      if (hit !== undefined) return hit;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  }
   const setSecret = async (value: string) => {
     const r = await t.request('PUT', '/v1/secrets/api-token', { value });
     assert.ok(r.status < 300, r.text);

@@ -7,14 +7,8 @@ import assert from 'node:assert/strict';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { until, type ListedSandbox } from './poll.ts';
 import { A, B, twoTenants, type Tenants } from '../hostile/tenancy-fixture.ts';
-
-interface Listed {
-  id: string;
-  functionName: string;
-  namespace: string;
-  state: string;
-}
 
 const FN = 'parked';
 
@@ -28,16 +22,9 @@ describe('standby sandboxes across namespaces (real QEMU, through the API)', () 
   after(() => tenants.t.close());
 
   const listed = async (ns: string, role: 'admin' | 'reader' = 'reader') =>
-    (await tenants.t.request('GET', '/v1/sandboxes', undefined, tenants.as(ns, role))).json.sandboxes as Listed[];
+    (await tenants.t.request('GET', '/v1/sandboxes', undefined, tenants.as(ns, role))).json
+      .sandboxes as ListedSandbox[];
   const files = (dir: string) => readdir(path.join(tenants.t.dataDir, 'microvm', dir)).catch(() => [] as string[]);
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, tries = 240): Promise<T> {
-    for (let i = 0; i < tries; i++) {
-      const hit = await probe();
-      if (hit !== undefined) return hit;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  }
 
   it("keeps A's standby sandbox from B and deletes it with namespace A", { timeout: 900_000 }, async (ctx) => {
     if (!engines.microvm?.available) return ctx.skip(`microvm engine unavailable here: ${engines.microvm?.reason}`);
