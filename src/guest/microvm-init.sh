@@ -48,7 +48,8 @@ for dir in /sys/class/virtio-ports/*; do
 done
 [ -n "$port" ] || fail "no virtio serial port named nimbus.agent"
 
-export HOME=/tmp LD_LIBRARY_PATH=/nimbus/lib NIMBUS_AGENT_CHANNEL="dev:$port" NIMBUS_GUEST_CLOCK=/nimbus/bin/date
+export HOME=/tmp LD_LIBRARY_PATH=/nimbus/lib NIMBUS_AGENT_CHANNEL="dev:$port" NIMBUS_GUEST_CLOCK=/nimbus/bin/date \
+  NIMBUS_GUEST_RESEED=/bin/nimbus-reseed
 /nimbus/bin/node --max-old-space-size="$(param heap)" /nimbus/agent/agent.cjs
 status=$?
 if [ "$status" -gt 128 ] && dmesg | grep -q 'Out of memory'; then

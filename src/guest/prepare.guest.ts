@@ -3,7 +3,8 @@
 // clock (a restored guest wakes up with the time at which it was saved). Only
 // a guest whose init names a clock tool (GNU date) in NIMBUS_GUEST_CLOCK (the
 // microVM init does) sets its clock: an agent running as a host process never does.
-// Entropy, when sent, reseeds the guest's random sources (reseed.guest.ts).
+// Entropy, when sent, reseeds the guest's random sources (reseed.guest.ts)
+// first: OpenSSL's reseed sets the clock back, and the clock is set after.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -30,8 +31,13 @@ export function prepare(msg: PrepareMessage): GuestMessage {
       mkdirSync(path.dirname(file.path), { recursive: true });
       writeFileSync(file.path, Buffer.from(file.contentBase64, 'base64'));
     }
-    const clockSet = msg.epochMs === undefined ? false : setClock(msg.epochMs, receivedAt);
-    if (msg.entropyBase64) reseed(Buffer.from(msg.entropyBase64, 'base64'));
+    const clockTool = msg.epochMs === undefined ? undefined : process.env.NIMBUS_GUEST_CLOCK;
+    let clockSet = false;
+    try {
+      if (msg.entropyBase64) reseed(Buffer.from(msg.entropyBase64, 'base64'), clockTool);
+    } finally {
+      clockSet = msg.epochMs === undefined ? false : setClock(msg.epochMs, receivedAt);
+    }
     return { type: 'prepared', id: msg.id, clockSet };
   } catch (e) {
     return { type: 'prepared', id: msg.id, clockSet: false, error: e instanceof Error ? e.message : String(e) };

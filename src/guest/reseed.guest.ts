@@ -1,16 +1,19 @@
 // Fresh randomness for a guest started from a snapshot. Every VM restored
 // from one saved state begins with the same memory: V8's Math.random state,
-// Node's cached random bytes (randomUUID keeps a batch) and OpenSSL's DRBG,
+// Node's cached random bytes (randomUUID keeps a batch) and OpenSSL's DRBGs,
 // and the guest kernel's CRNG. The host sends new entropy with each restore
-// (prepare); this module mixes it into the kernel's pool, replaces Math.random
-// with a generator seeded from it, and XORs what node:crypto's random
-// functions return with a ChaCha20 stream keyed from it, so two restores of
-// one snapshot never return the same "random" values. What it cannot reach:
-// randomness the function drew during init (module-level values, SnapStart's
-// caveat), OpenSSL's own DRBGs (key generation, Web Crypto keys, TLS) and the
-// kernel's CRNG until it reseeds: a known gap (SECURITY.md; setting the clock
-// back before a draw did not make OpenSSL reseed; test/security/microvm-snapshot-entropy.test.ts).
+// (prepare). In order: the kernel gets it and reseeds its CRNG (the static
+// helper NIMBUS_GUEST_RESEED, src/guest/reseed-crng.c: writing /dev/urandom
+// alone only mixes the input pool); then OpenSSL's primary DRBG is made to
+// reseed from that fresh kernel (a draw with the clock set back, see
+// reseedOpenssl), which makes every per-thread DRBG reseed on its next draw;
+// then Math.random is replaced by a generator seeded from the entropy and
+// node:crypto's random functions are XORed with a ChaCha20 stream keyed from
+// it (node keeps caches of bytes drawn before the snapshot). What it cannot
+// reach: randomness the function drew during init (module-level values,
+// SnapStart's caveat). test/security/microvm-snapshot-entropy.test.ts.
 import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 
 let keystream: crypto.Cipheriv | undefined;
@@ -134,18 +137,50 @@ function randomInt(randomBytes: (n: number) => Buffer) {
   };
 }
 
-/** Mixes `entropy` into the kernel's pool (not credited). */
-export function mixIntoKernel(entropy: Buffer): void {
+/**
+ * Gives `entropy` to the kernel and makes its CRNG reseed (true), or only
+ * mixes it into the pool (false: an agent running as a host process, tests).
+ */
+export function reseedKernel(entropy: Buffer): boolean {
+  const helper = process.env.NIMBUS_GUEST_RESEED;
+  if (helper) {
+    execFileSync(helper, [], { input: entropy, stdio: ['pipe', 'ignore', 'pipe'], timeout: 5000 });
+    return true;
+  }
   try {
     writeFileSync('/dev/urandom', entropy);
   } catch {
-    // an agent running as a host process (tests) may not write there: the rest still applies
+    // a host process may not write there: the rest still applies
   }
+  return false;
 }
 
-/** Reseeds the guest's random sources from `entropy` (32+ bytes from the host). */
-export function reseed(entropy: Buffer): void {
-  mixIntoKernel(entropy);
+/**
+ * Makes OpenSSL's primary DRBG reseed from the (fresh) kernel. OpenSSL 3
+ * reseeds a DRBG on a draw when time(NULL) is before its last reseed time
+ * or an interval (an hour for the primary) past it (drbg.c, reseed_time); a
+ * child DRBG (public, private, every thread's) reseeds whenever its parent's
+ * reseed counter moved. So: clock back to 2001, draw from the public and the
+ * private DRBG (which pull from the primary); the caller then sets the clock
+ * to the host's time. A snapshot's DRBGs last reseeded at the template's
+ * boot or after a restore: by the host's clock either way (the VM has an RTC
+ * and each restore sets the clock), long after 2001. Setting the clock
+ * forward alone does not do it (tried: the same keys in two restores). Not
+ * 1970: Linux refuses a wall clock earlier than the time since boot.
+ */
+function reseedOpenssl(clockTool: string): void {
+  execFileSync(clockTool, ['-u', '-s', '@1000000000'], { stdio: 'ignore', timeout: 5000 });
+  crypto.randomBytes(1);
+  crypto.generateKeyPairSync('x25519');
+}
+
+/**
+ * Reseeds the guest's random sources from `entropy` (32+ bytes from the host).
+ * With a clock tool, OpenSSL is reseeded too and the clock is left in 2001:
+ * the caller must set it right after.
+ */
+export function reseed(entropy: Buffer, clockTool?: string): void {
+  if (reseedKernel(entropy) && clockTool) reseedOpenssl(clockTool);
   const key = crypto.createHash('sha256').update(entropy).update(crypto.randomBytes(32)).digest();
   keystream = crypto.createCipheriv('chacha20', key, crypto.createHash('sha256').update(key).digest().subarray(0, 16));
   Math.random = seededRandom(crypto.createHash('sha256').update('math.random').update(key).digest());

@@ -4,10 +4,11 @@
 // "random" values: the same session ids, the same key pairs. This restores
 // one snapshot twice and draws from every way a Node function gets
 // randomness after init. node:crypto's helpers (randomInt keeps a cache of
-// its own), Web Crypto's getRandomValues and randomUUID must differ. Key
-// generation (OpenSSL's DRBG, below node's JavaScript) and the guest kernel's
-// CRNG are a known gap (SECURITY.md): that test is a todo that reports what
-// still repeats, and passes once they are reseeded too.
+// its own), Web Crypto's getRandomValues and randomUUID must differ, and so
+// must key generation (OpenSSL's DRBGs, below node's JavaScript) and the
+// guest kernel's CRNG (/dev/urandom). The machine-state snapshot is shared by
+// every function of every tenant: two VMs restored from it (one per data
+// directory here, the second with function snapshots off) must differ too.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -21,6 +22,7 @@ import { createTempDir } from '../helpers/temp.ts';
 const MINUTE = 60_000;
 const dataDir = await createTempDir('nimbus-sec-entropy-data', 0o755);
 const functionsDir = await createTempDir('nimbus-sec-entropy-fn', 0o755);
+const otherDataDir = await createTempDir('nimbus-sec-entropy-data2', 0o755);
 const SETUP_TIMEOUT = 15 * 60_000;
 
 // Nothing random is drawn at init: whatever repeats comes from a source the restore did not reseed.
@@ -56,6 +58,7 @@ function valueOf(outcome: InvokeOutcome): Draws {
 
 describe('microvm function snapshots: randomness after a restore (real QEMU)', () => {
   let driver: MicrovmDriver;
+  let machineOnly: MicrovmDriver;
   let artifactPath = '';
   const sandboxes: Sandbox[] = [];
   const log = (level: string, msg: string) => {
@@ -75,8 +78,8 @@ describe('microvm function snapshots: randomness after a restore (real QEMU)', (
     resultLimitBytes: 1024 * 1024,
     logLimitBytes: 64 * 1024,
   });
-  const create = async () => {
-    const sandbox = await driver.create(spec());
+  const create = async (from = driver) => {
+    const sandbox = await from.create(spec());
     sandboxes.push(sandbox);
     return sandbox;
   };
@@ -88,25 +91,41 @@ describe('microvm function snapshots: randomness after a restore (real QEMU)', (
   before(async () => {
     artifactPath = path.join(functionsDir, 'entropy.cjs');
     await writeFile(artifactPath, SOURCE);
-    driver = new MicrovmDriver({ dataDir, agentPath: await bundledAgent(), log, egress: { allow: [] } });
+    const agentPath = await bundledAgent();
+    driver = new MicrovmDriver({ dataDir, agentPath, log, egress: { allow: [] } });
+    machineOnly = new MicrovmDriver(
+      { dataDir: otherDataDir, agentPath, log, egress: { allow: [] } },
+      { functionSnapshots: false },
+    );
   });
   after(async () => {
     await Promise.all(sandboxes.map((s) => s.dispose()));
     await driver.dispose();
+    await machineOnly.dispose();
   });
 
+  let fromA: Draws = {};
   let fromB: Draws = {};
   let fromC: Draws = {};
-  const repeated = (keys: string[]) => keys.filter((k) => fromB[k] === fromC[k]);
+  let fromD: Draws = {};
+  const repeated = (keys: string[], x = fromB, y = fromC) => keys.filter((k) => x[k] === y[k]);
+  const ALL = ['randomInt', 'asyncBytes', 'webValues', 'uuid', 'ed25519', 'ecdh', 'subtleHmac', 'kernel'];
 
   before(
     async () => {
-      await create();
+      const a = await create();
+      assert.equal(a.info().details.start, 'restore');
+      fromA = await call(a);
       await driver.functionSnapshotsSettled();
       const [b, c] = await Promise.all([create(), create()]);
       assert.equal(b.info().details.start, 'function-snapshot');
       assert.equal(c.info().details.start, 'function-snapshot');
       [fromB, fromC] = await Promise.all([call(b), call(c)]);
+      // Same image, same machine configuration: restored from the same saved state (via the machine cache).
+      const d = await create(machineOnly);
+      assert.equal(d.info().details.start, 'restore');
+      assert.equal(d.info().details.snapshot, a.info().details.snapshot);
+      fromD = await call(d);
     },
     { timeout: SETUP_TIMEOUT },
   );
@@ -116,12 +135,13 @@ describe('microvm function snapshots: randomness after a restore (real QEMU)', (
     assert.deepEqual(same, [], `the same values in two restores: ${JSON.stringify({ fromB, fromC })}`);
   });
 
-  it(
-    'gives two restores different generated keys and kernel random bytes',
-    { todo: 'known gap (SECURITY.md): OpenSSL DRBG and guest CRNG are not reseeded on restore' },
-    () => {
-      const same = repeated(['ed25519', 'ecdh', 'subtleHmac', 'kernel']);
-      assert.deepEqual(same, [], `the same values in two restores: ${JSON.stringify({ fromB, fromC })}`);
-    },
-  );
+  it('gives two restores of a function snapshot different generated keys and kernel random bytes', () => {
+    const same = repeated(['ed25519', 'ecdh', 'subtleHmac', 'kernel']);
+    assert.deepEqual(same, [], `the same values in two restores: ${JSON.stringify({ fromB, fromC })}`);
+  });
+
+  it('gives two restores of the machine-state snapshot (shared by all tenants) different values everywhere', () => {
+    const same = repeated(ALL, fromA, fromD);
+    assert.deepEqual(same, [], `the same values in two restores: ${JSON.stringify({ fromA, fromD })}`);
+  });
 });

@@ -1,6 +1,6 @@
 // Builds the microVM guest image: vmlinux (Debian's kernel, uncompressed), an
-// initramfs (busybox, modules, init) and a read-only runtime disk (node, its
-// libraries, the agent). The image is named by a hash of every input (kernel
+// initramfs (busybox, the CRNG reseed helper, modules, init) and a read-only
+// runtime disk (node, its libraries, the agent). The image is named by a hash of every input (kernel
 // package version, the bytes of each binary, the init script, the builder's
 // version) and cached under <dataDir>/images/<hash>/, and in the machine
 // cache (shared-cache.ts) so that other data directories reuse it.
@@ -19,11 +19,12 @@ import {
   type KernelPackage,
 } from './kernel.ts';
 import { indexModules, loadOrder } from './modules.ts';
+import { buildReseedHelper, RESEED_SOURCE } from './reseed-helper.ts';
 import { buildRuntimeDisk, runtimeFiles, type RuntimeFiles } from './rootfs.ts';
 import { exists, linkFiles, markUsed, pruneImages, sharedCacheDir } from './shared-cache.ts';
 
 /** Bump when the layout of what is built changes. */
-const BUILDER_VERSION = 1;
+const BUILDER_VERSION = 2;
 const BASE_MODULES = ['virtio_mmio', 'virtio_console', 'virtio_blk', 'virtio_balloon', 'crc32c_generic', 'ext4'];
 const NET_MODULES = ['virtio_net'];
 const IMAGE_FILES = ['vmlinux', 'initrd.cpio', 'runtime.ext4'];
@@ -66,6 +67,7 @@ async function inputsHash(kernel: KernelPackage, files: RuntimeFiles, initScript
   hash.update(JSON.stringify({ BUILDER_VERSION, kernel, BASE_MODULES, NET_MODULES, initScript }));
   const named: [string, string][] = [
     ['busybox', BUSYBOX],
+    ['reseed-source', RESEED_SOURCE],
     ['node', files.node],
     ['date', files.date],
     ['agent', files.agent],
@@ -119,10 +121,13 @@ async function build(
     const base = await loadOrder(index, BASE_MODULES);
     const net = await loadOrder(index, NET_MODULES, base);
     progress(`microvm image ${hash}: initramfs with busybox and modules ${[...base, ...net].join(', ')}`);
+    const reseedHelper = path.join(work, 'nimbus-reseed');
+    await buildReseedHelper(reseedHelper);
     await writeCpio(
       path.join(work, 'initrd.cpio'),
-      await initramfsEntries({ initScript, modules: index, baseModules: base, netModules: net }),
+      await initramfsEntries({ initScript, modules: index, baseModules: base, netModules: net, reseedHelper }),
     );
+    await rm(reseedHelper);
     await rm(unpacked, { recursive: true, force: true });
     progress(`microvm image ${hash}: runtime disk with ${files.node}, ${files.libraries.size} libraries and the agent`);
     const staging = path.join(work, 'runtime-staging');

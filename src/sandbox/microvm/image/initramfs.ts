@@ -1,4 +1,5 @@
-// The guest's initramfs: busybox (static) with a link per applet, the kernel
+// The guest's initramfs: busybox (static) with a link per applet, the CRNG
+// reseed helper, the kernel
 // modules in load order, the init script (src/guest/microvm-init.sh) and a
 // few files node expects in /etc. Node itself is not here: it lives on the
 // read-only runtime disk, so the guest's RAM holds only what node touches.
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { CpioEntry } from './cpio.ts';
 import type { ModuleIndex } from './modules.ts';
+import { RESEED_GUEST_PATH } from './reseed-helper.ts';
 
 const run = promisify(execFile);
 
@@ -23,6 +25,8 @@ export interface InitramfsInputs {
   baseModules: string[];
   /** Modules loaded only when the guest has a network card, in load order. */
   netModules: string[];
+  /** The static CRNG reseed helper (reseed-helper.ts), placed at RESEED_GUEST_PATH. */
+  reseedHelper: string;
 }
 
 async function busyboxApplets(): Promise<string[]> {
@@ -51,6 +55,7 @@ export async function initramfsEntries(inputs: InitramfsInputs): Promise<CpioEnt
   entries.push({ kind: 'file', path: 'bin/busybox', data: await readFile(BUSYBOX), mode: 0o755 });
   for (const applet of await busyboxApplets())
     entries.push({ kind: 'symlink', path: `bin/${applet}`, target: 'busybox' });
+  entries.push({ kind: 'file', path: RESEED_GUEST_PATH, data: await readFile(inputs.reseedHelper), mode: 0o755 });
   entries.push({ kind: 'file', path: 'init', data: Buffer.from(inputs.initScript), mode: 0o755 });
   entries.push({ kind: 'chardev', path: 'dev/console', major: 5, minor: 1 });
   entries.push({ kind: 'symlink', path: LOADER, target: `/nimbus/${LOADER}` });
