@@ -254,7 +254,10 @@ export class FunctionPool {
         this.remove(slot);
         throw new NimbusError('unavailable', `pool ${this.key} closed while starting a sandbox`);
       }
-      return this.lease(slot, true, Date.now() - started);
+      const lease = this.lease(slot, true, Date.now() - started);
+      // Calls that queued while it started share its other slots now, not at this call's end.
+      this.serveWaiters();
+      return lease;
     } finally {
       ticket?.release();
       this.creating--;
