@@ -132,7 +132,7 @@ export const NimbusOptions = z.object({
   microvmSnapshotCapMb: z.number().int().min(64).default(4096),
   /**
    * Restore microVM cold starts from function snapshots (the VM saved after the function's init).
-   * Off for functions that generate keys: OpenSSL's DRBG is not reseeded on a restore (SECURITY.md).
+   * Random sources are reseeded on each restore; values drawn during init are shared (SECURITY.md).
    * @default true
    */
   microvmFunctionSnapshots: z.boolean().default(true),
