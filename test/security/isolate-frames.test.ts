@@ -48,7 +48,7 @@ describe('isolate framing: a call cannot answer for the calls beside it', () => 
     const hung = await hang;
     assert.equal(hung.status >= 400, true, `the call that never returns: ${hung.status} ${hung.text.slice(0, 200)}`);
     assert.ok(order.indexOf('hang') > order.indexOf('n9'), `the hanging call held the others back: ${order.join(',')}`);
-    const after = await t.invoke('framed', { i: 42 });
-    assert.deepEqual([after.status, after.json], [200, { i: 42 }], 'the pool answers after all that');
+    const again = await t.invoke('framed', { i: 42 });
+    assert.deepEqual([again.status, again.json], [200, { i: 42 }], 'the pool answers after all that');
   });
 });
