@@ -100,7 +100,8 @@ export class AckedBroadcasts {
     const timer = setTimeout(done, timeoutMs);
     try {
       this.nc.publish(subject, encode(data), { reply: inbox });
-      await this.nc.flush();
+      // Not awaited on its own: a stalled server must not hold the caller past timeoutMs.
+      this.nc.flush().catch(() => undefined);
       await all;
     } finally {
       clearTimeout(timer);
