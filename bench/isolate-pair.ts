@@ -51,10 +51,21 @@ try {
     table([
       ['server', 'req/s', 'rounds', 'vs workerd', 'errors', 'server us/req', 'children us/req'],
       ...servers.map((s, i) => {
-        const c = perRequest(cpu[i]!, rounds[i]!.reduce((n, r) => n + r.requests, 0));
+        const c = perRequest(
+          cpu[i]!,
+          rounds[i]!.reduce((n, r) => n + r.requests, 0),
+        );
         const rps = rounds[i]!.map((r) => r.rps.toFixed(0)).join(' ');
         const errors = rounds[i]!.reduce((n, r) => n + r.errors + r.non2xx, 0);
-        return [s.name, median(i).rps.toFixed(0), rps, (median(i).rps / median(0).rps).toFixed(2), errors, c.serverUs, c.descendantsUs];
+        return [
+          s.name,
+          median(i).rps.toFixed(0),
+          rps,
+          (median(i).rps / median(0).rps).toFixed(2),
+          errors,
+          c.serverUs,
+          c.descendantsUs,
+        ];
       }),
     ]),
   );

@@ -141,7 +141,10 @@ export function registerClientCommands(program: Command): void {
     .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collectEnv, {})
     .option('--secret <KEY=SECRET>', 'environment variable given the value of a secret (repeatable)', collectSecret, {})
     .option('--dry-run', 'nimbus.yaml: print the plan, change nothing')
-    .option('--prune', 'nimbus.yaml: delete the functions, triggers and aliases (of its functions) of the namespace the file does not declare')
+    .option(
+      '--prune',
+      'nimbus.yaml: delete the functions, triggers and aliases (of its functions) of the namespace the file does not declare',
+    )
     .option(
       '--sequence <steps>',
       'deploy a sequence of deployed functions, e.g. --sequence a,b:prod,c (the path is its name)',

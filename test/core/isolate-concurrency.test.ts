@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
-const SLOW = 'export const handler = async () => { await new Promise((r) => setTimeout(r, 400)); return { ok: true }; };';
+const SLOW =
+  'export const handler = async () => { await new Promise((r) => setTimeout(r, 400)); return { ok: true }; };';
 const CALLS = 6;
 
 describe('isolate engine: default concurrency', () => {
@@ -17,7 +18,8 @@ describe('isolate engine: default concurrency', () => {
   });
   after(() => t?.close());
 
-  const concurrencyOf = async (name: string) => (await t.request('GET', `/v1/functions/${name}`)).json.config.concurrency;
+  const concurrencyOf = async (name: string) =>
+    (await t.request('GET', `/v1/functions/${name}`)).json.config.concurrency;
   /** Warms the function, then runs CALLS calls at once: the sandboxes that served them. */
   const sandboxesServing = async (name: string) => {
     assert.equal((await t.invoke(name)).status, 200);
@@ -38,7 +40,10 @@ describe('isolate engine: default concurrency', () => {
       ['proc', {}],
     ] as const)
       assert.equal((await t.deploy(name, SLOW, config)).status, 201);
-    assert.deepEqual([await concurrencyOf('iso'), await concurrencyOf('iso-one'), await concurrencyOf('proc')], [16, 1, 1]);
+    assert.deepEqual(
+      [await concurrencyOf('iso'), await concurrencyOf('iso-one'), await concurrencyOf('proc')],
+      [16, 1, 1],
+    );
   });
 
   it('runs calls at once in one isolate by default; concurrency 1 takes a sandbox per call', async () => {

@@ -135,9 +135,9 @@ describe('microvm function snapshots and standby (real QEMU)', () => {
       assert.notEqual(b1.uuid, c1.uuid, 'randomUUID is reseeded on each restore');
       assert.notEqual(b1.bytes, c1.bytes, 'randomBytes is reseeded on each restore');
       assert.ok(Math.abs(b1.now - Date.now()) < 30_000, 'the restored guest’s clock is set');
-    // A VM restored with x-ignore-shared migrates in full to a QEMU with its own RAM.
-    await b.migrate?.();
-    assert.equal((await call(b)).count, 4, 'module state survives a live migration after a restore');
+      // A VM restored with x-ignore-shared migrates in full to a QEMU with its own RAM.
+      await b.migrate?.();
+      assert.equal((await call(b)).count, 4, 'module state survives a live migration after a restore');
     },
   );
 
