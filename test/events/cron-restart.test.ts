@@ -10,39 +10,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { freePort } from '../cluster/nats-server.ts';
-import { NodeProcess } from '../cluster/node-process.ts';
 import Database from 'better-sqlite3';
-import { startTestPlatform, toTestResponse } from '../helpers/platform.ts';
+import { startTestPlatform } from '../helpers/platform.ts';
+import { callAt, serveEmbedded } from '../helpers/serve.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function serve(dataDir: string): Promise<{ proc: NodeProcess; url: string }> {
-  const port = await freePort();
-  const { proc } = await NodeProcess.start(
-    'embedded',
-    ['serve', '--port', String(port), '--functions-port', String(await freePort()), '--data-dir', dataDir],
-    {},
-    /nimbus is running at (http:\/\/\S+)/,
-  );
-  after(() => proc.kill('SIGKILL'));
-  return { proc, url: `http://127.0.0.1:${port}` };
-}
-
-async function call(url: string, method: string, p: string, body?: unknown) {
-  const init: RequestInit = { method };
-  if (body !== undefined) init.body = JSON.stringify(body);
-  if (body !== undefined) init.headers = { 'content-type': 'application/json' };
-  return toTestResponse(await fetch(`${url}${p}`, init));
-}
 
 test('kill -9 in the middle of a schedule: no tick fired twice, none lost', { timeout: 120_000 }, async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'nimbus-cron-restart-'));
   after(() => rm(dataDir, { recursive: true, force: true }));
-  const first = await serve(dataDir);
+  const first = await serveEmbedded(dataDir);
   const code = 'exports.handler = async (event) => event;';
-  assert.equal((await call(first.url, 'PUT', '/v1/functions/tick', { runtime: 'nodejs', code })).status, 201);
-  const put = await call(first.url, 'PUT', '/v1/triggers/every-second', {
+  assert.equal((await callAt(first.url, 'PUT', '/v1/functions/tick', { runtime: 'nodejs', code })).status, 201);
+  const put = await callAt(first.url, 'PUT', '/v1/triggers/every-second', {
     type: 'cron',
     schedule: '* * * * * *',
     function: 'tick',
@@ -52,15 +32,15 @@ test('kill -9 in the middle of a schedule: no tick fired twice, none lost', { ti
   await sleep(3500);
   await first.proc.kill('SIGKILL');
   await sleep(2000); // ticks due now have no process to fire them
-  const second = await serve(dataDir);
+  const second = await serveEmbedded(dataDir);
   await sleep(3500);
-  assert.equal((await call(second.url, 'DELETE', '/v1/triggers/every-second')).status, 200);
+  assert.equal((await callAt(second.url, 'DELETE', '/v1/triggers/every-second')).status, 200);
   const deletedAt = Date.now();
 
   // Wait until every activation has run (the ones queued before the kill run after the restart).
   let records: { trigger: string; status: string; result: { scheduledTime?: string } | null }[] = [];
   for (const until = Date.now() + 60_000; Date.now() < until; await sleep(200)) {
-    records = (await call(second.url, 'GET', '/v1/activations?function=tick&limit=1000')).json.activations;
+    records = (await callAt(second.url, 'GET', '/v1/activations?function=tick&limit=1000')).json.activations;
     if (records.every((a) => !['queued', 'running'].includes(a.status))) break;
   }
   const times = records.map((a) => a.result?.scheduledTime ?? `(${a.status})`).sort();

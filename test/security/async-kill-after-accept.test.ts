@@ -8,30 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { freePort } from '../cluster/nats-server.ts';
-import { NodeProcess } from '../cluster/node-process.ts';
-import { toTestResponse } from '../helpers/platform.ts';
+import { callAt, serveEmbedded } from '../helpers/serve.ts';
 
 const BURST = 60;
-
-async function serve(dataDir: string): Promise<{ proc: NodeProcess; url: string }> {
-  const port = await freePort();
-  const { proc } = await NodeProcess.start(
-    'embedded',
-    ['serve', '--port', String(port), '--functions-port', String(await freePort()), '--data-dir', dataDir],
-    {},
-    /nimbus is running at (http:\/\/\S+)/,
-  );
-  after(() => proc.kill('SIGKILL'));
-  return { proc, url: `http://127.0.0.1:${port}` };
-}
-
-async function call(url: string, method: string, p: string, body?: unknown) {
-  const init: RequestInit = { method };
-  if (body !== undefined) init.body = JSON.stringify(body);
-  if (body !== undefined) init.headers = { 'content-type': 'application/json' };
-  return toTestResponse(await fetch(`${url}${p}`, init));
-}
 
 test(
   'SIGKILL right after a burst of 202s: every accepted call runs after the restart',
@@ -39,8 +18,8 @@ test(
   async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'nimbus-sec-kill-accept-'));
     after(() => rm(dataDir, { recursive: true, force: true }));
-    const first = await serve(dataDir);
-    const deployed = await call(first.url, 'PUT', '/v1/functions/slowish', {
+    const first = await serveEmbedded(dataDir);
+    const deployed = await callAt(first.url, 'PUT', '/v1/functions/slowish', {
       runtime: 'nodejs',
       engine: 'isolate',
       code: 'export const handler = async (e) => { await new Promise((r) => setTimeout(r, 200)); return { i: e.i }; };',
@@ -49,17 +28,17 @@ test(
     });
     assert.ok(deployed.status < 300, deployed.text);
     const accepted = await Promise.all(
-      Array.from({ length: BURST }, (_, i) => call(first.url, 'POST', '/v1/functions/slowish/invoke?async=1', { i })),
+      Array.from({ length: BURST }, (_, i) => callAt(first.url, 'POST', '/v1/functions/slowish/invoke?async=1', { i })),
     );
     await first.proc.kill('SIGKILL');
     for (const r of accepted) assert.equal(r.status, 202, r.text);
     const ids = accepted.map((r) => r.json.activationId as string);
 
-    const second = await serve(dataDir);
+    const second = await serveEmbedded(dataDir);
     const ended = new Map<string, Record<string, unknown>>();
     for (let round = 0; round < 600 && ended.size < ids.length; round++) {
       for (const id of ids.filter((i) => !ended.has(i))) {
-        const r = await call(second.url, 'GET', `/v1/activations/${id}`);
+        const r = await callAt(second.url, 'GET', `/v1/activations/${id}`);
         assert.equal(r.status, 200, `accepted activation ${id} is gone after the restart: ${r.text}`);
         if (!['queued', 'running'].includes(r.json.status)) ended.set(id, r.json);
       }
