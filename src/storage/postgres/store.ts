@@ -5,7 +5,8 @@
 // fail fast with `unavailable` (short connect timeout, query timeout) and the
 // pool reconnects by itself when it returns. The SQL is statements.ts's,
 // shared with the SQLite store (its `?` numbered here); only the enqueue (one
-// statement) and the outbox claim (SKIP LOCKED) are this store's own.
+// statement, grouped by enqueue-groups.ts) and the outbox claim (SKIP LOCKED)
+// are this store's own.
 // Activation records go through activation-batches.ts (group commit; an
 // answered sync call's record is written behind). A front end may turn on a
 // cache of function records (`cacheFunctions`), which the platform keeps true
@@ -43,6 +44,7 @@ import type {
 } from '../store.ts';
 import { translate } from './errors.ts';
 import { ActivationBatches } from './activation-batches.ts';
+import { ENQUEUE_GROUP, EnqueueGroups, type Enqueue, type Enqueued } from './enqueue-groups.ts';
 
 /** Function records a cache holds at most (then it starts again empty). */
 const MAX_CACHED_FUNCTIONS = 10_000;
@@ -123,6 +125,7 @@ export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   private readonly db: Connection;
   private readonly batches: ActivationBatches;
+  private readonly enqueues: EnqueueGroups;
   /** Function records by name with when they expire, while the cache is on (`cacheFunctions`). */
   private functions?: Map<string, { fn: FunctionRecord; until: number }>;
   private functionTtlMs = 0;
@@ -146,6 +149,13 @@ export class PostgresStore implements Store {
     this.pool.on('error', () => undefined);
     this.db = on(this.pool);
     this.batches = new ActivationBatches((sql, args) => this.run(sql, args), options.log);
+    this.enqueues = new EnqueueGroups({
+      before: () => this.batches.flush(),
+      insert: async (columns) =>
+        (await this.all<{ activation_id: string }>(ENQUEUE_GROUP, columns)).map((r) => r.activation_id),
+      one: (e) => this.enqueueOne(e),
+      byKey: async (fn, key) => (await this.get<{ activation_id: string }>(SQL.QUEUE_BY_KEY, [fn, key]))?.activation_id,
+    });
   }
 
   /**
@@ -318,12 +328,17 @@ export class PostgresStore implements Store {
     return (await this.all<{ body: string }>(sql, args)).map(toActivation);
   }
 
-  async enqueue(
+  /** Joins the next group of enqueues (enqueue-groups.ts): one statement and one commit for the group. */
+  enqueue(
     record: ActivationRecord,
     e: QueueEntry,
     publishAfter = e.runAt,
   ): Promise<{ activationId: string; duplicate: boolean }> {
-    await this.batches.flush();
+    return this.enqueues.enqueue({ record, entry: e, publishAfter });
+  }
+
+  /** One enqueue alone: a group's fallback when its statement failed. */
+  private async enqueueOne({ record, entry: e, publishAfter }: Enqueue): Promise<Enqueued> {
     const row = await this.get<{ inserted: string | null }>(ENQUEUE, [
       ...queueRow(e),
       ...activationRow(record),
