@@ -6,7 +6,7 @@
 // and stopped) and the next call resumes it with its counter intact.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MicrovmDriver } from '../../src/sandbox/microvm/driver.ts';
@@ -210,5 +210,45 @@ describe('microvm function snapshots and standby (real QEMU)', () => {
     await driver.forgetFunction('team-a/snapper');
     const left = await filesIn(snapshotDir());
     assert.equal(left.length, 2, `only team-b/other's snapshot stays: ${left.join(', ')}`);
+  });
+});
+
+describe('microvm engine stopped while a function snapshot is being made (real QEMU)', () => {
+  it('leaves no QEMU and no half-made snapshot behind', { timeout: 10 * MINUTE }, async () => {
+    const ownData = await createTempDir('nimbus-mvm-snap-stop', 0o755);
+    const artifactPath = path.join(functionsDir, 'stopper.cjs');
+    await writeFile(artifactPath, SOURCE);
+    const driver = new MicrovmDriver({
+      dataDir: ownData,
+      agentPath: await bundledAgent(),
+      log: () => {},
+      egress: { allow: [] },
+    });
+    const sandbox = await driver.create({
+      id: `mvstop-${randomUUID().slice(0, 8)}`,
+      functionName: 'team-c/stopper',
+      functionVersion: 1,
+      artifactPath,
+      artifactSha256: 'v1',
+      handler: 'handler',
+      memoryMb: 160,
+      cpus: 1,
+      env: {},
+      network: false,
+      resultLimitBytes: 1024 * 1024,
+      logLimitBytes: 64 * 1024,
+    });
+    assert.equal((await call(sandbox)).count, 1);
+    // The first load started the function snapshot's own VM in the background; stop the engine under it.
+    await driver.dispose();
+    const qemus: string[] = [];
+    for (const pid of await readdir('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (cmd.includes(ownData)) qemus.push(`${pid}: ${cmd.replaceAll('\0', ' ').slice(0, 200)}`);
+    }
+    assert.deepEqual(qemus, [], 'a process of the stopped engine still runs');
+    const left = (await filesIn(path.join(ownData, 'microvm', 'function-snapshots'))).filter((f) => f.endsWith('.tmp'));
+    assert.deepEqual(left, [], 'a half-made snapshot file stayed');
   });
 });

@@ -295,7 +295,15 @@ export class MicrovmDriver implements SandboxDriver {
     const id = `${spec.id}-fs`;
     const shared = { file: { path: ram, shared: true }, ignoreShared: false };
     const started = await restoreVm(config, machine.file, this.runDirFor(id), id, RESTORE_TIMEOUT_MS, shared);
+    // The engine stopped while this VM restored: no QEMU may outlive dispose().
+    if (this.disposed) {
+      await started.vm.kill();
+      throw new Error('the microvm engine is stopping');
+    }
     const sandbox = await this.openSandbox({ ...spec, id }, config, started, {}, true);
+    // Counted as live so that dispose() stops it too instead of leaving it to finish alone.
+    this.live.add(sandbox);
+    sandbox.onDeath(() => this.live.delete(sandbox));
     try {
       await sandbox.saveState(state, true);
     } finally {
@@ -400,6 +408,8 @@ export class MicrovmDriver implements SandboxDriver {
   async dispose(): Promise<void> {
     this.disposed = true;
     await Promise.all([...this.live].map((s) => s.dispose()));
+    // A function snapshot being made ends (saved, or failed on its stopped VM) before the run root goes.
+    await this.functionSnapshots.settled();
     await rmdir(this.runRoot).catch(() => undefined); // only when no VM of this data dir runs
   }
 }
