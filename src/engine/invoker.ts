@@ -25,7 +25,8 @@ import { DriverSet } from './drivers.ts';
 import { RunRequest, invokerSubject, type RunReply } from './messages.ts';
 import { FunctionPool, type Lease } from './pool.ts';
 import { parsePoolKey, poolKey } from './pool-key.ts';
-import { buildRecord, statusOf, type RunFacts } from './records.ts';
+import { buildRecord, recordedDetails, statusOf, type RunFacts } from './records.ts';
+import type { StandbyInfo } from './standby-info.ts';
 import { KvStore } from '../state/kv-store.ts';
 import { statePort } from '../state/kv-port.ts';
 import { publishLiveLines } from '../logs/messages.ts';
@@ -33,39 +34,8 @@ import { poolScaling } from './autoscale/pool-scaling.ts';
 import { IdleHistogram } from './keepalive/hybrid-policy.ts';
 import { keepsRecord } from './records-policy.ts';
 
-/** Sandbox facts copied into each activation record (a microVM's accelerator and why). */
-const RECORDED_DETAILS = ['accelerator', 'acceleratorReason', 'start'];
-
 /** Longest a retired pool may take to drain before what is left is closed: twice the longest call, at least a minute. */
 const drainBoundMs = (timeoutMs: number) => Math.max(60_000, 2 * timeoutMs);
-
-function recordedDetails(details: Record<string, unknown>): Record<string, string> | undefined {
-  const picked = Object.fromEntries(
-    RECORDED_DETAILS.filter((k) => typeof details[k] === 'string').map((k) => [k, String(details[k])]),
-  );
-  return Object.keys(picked).length ? picked : undefined;
-}
-
-/** A standby sandbox as GET /v1/sandboxes lists it. */
-export interface StandbyInfo {
-  id: string;
-  engine: 'microvm';
-  functionName: string;
-  functionVersion: number;
-  state: 'standby';
-  memoryMb: number;
-  cpus: number;
-  /** Disk its saved state takes, bytes. */
-  diskBytes: number;
-  since: string;
-  /** The fields a running sandbox has, so that clients list both alike (nothing runs: lastUsed is when it stopped). */
-  createdAt: string;
-  inflight: 0;
-  calls: 0;
-  lastUsed: string;
-  details: Record<string, unknown>;
-  invoker: string;
-}
 
 export interface InvokerDeps {
   config: NimbusConfig;

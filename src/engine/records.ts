@@ -112,3 +112,14 @@ export function pendingRecord(
     gbSeconds: null,
   };
 }
+
+/** Sandbox facts copied into each activation record (a microVM's accelerator and why). */
+const RECORDED_DETAILS = ['accelerator', 'acceleratorReason', 'start'];
+
+/** The sandbox details an activation record keeps (undefined when it has none). */
+export function recordedDetails(details: Record<string, unknown>): Record<string, string> | undefined {
+  const picked = Object.fromEntries(
+    RECORDED_DETAILS.filter((k) => typeof details[k] === 'string').map((k) => [k, String(details[k])]),
+  );
+  return Object.keys(picked).length ? picked : undefined;
+}
