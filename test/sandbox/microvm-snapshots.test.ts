@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { MicrovmDriver } from '../../src/sandbox/microvm/driver.ts';
 import { FunctionPool } from '../../src/engine/pool.ts';
 import type { InvokeOutcome, Sandbox, SandboxSpec } from '../../src/sandbox/driver.ts';
+import { microvmSpec, microvmTestLog } from '../helpers/microvm-spec.ts';
 import { bundledAgent } from '../helpers/agent.ts';
 import { createTempDir } from '../helpers/temp.ts';
 
@@ -62,24 +63,14 @@ describe('microvm function snapshots and standby (real QEMU)', () => {
   let driver: MicrovmDriver;
   let artifactPath = '';
   const sandboxes: Sandbox[] = [];
-  const log = (level: string, msg: string) => {
-    if (process.env.NIMBUS_TEST_LOG || level === 'error') console.error(`[microvm ${level}] ${msg}`);
-  };
-  const spec = (overrides: Partial<SandboxSpec> = {}): SandboxSpec => ({
-    id: `mvs-${randomUUID().slice(0, 8)}`,
-    functionName: 'team-a/snapper',
-    functionVersion: 1,
-    artifactPath,
-    artifactSha256: 'v1',
-    handler: 'handler',
-    memoryMb: 160,
-    cpus: 1,
-    env: { SECRET: 'in-memory' },
-    network: false,
-    resultLimitBytes: 1024 * 1024,
-    logLimitBytes: 64 * 1024,
-    ...overrides,
-  });
+  const spec = (overrides: Partial<SandboxSpec> = {}) =>
+    microvmSpec({
+      functionName: 'team-a/snapper',
+      artifactPath,
+      artifactSha256: 'v1',
+      env: { SECRET: 'in-memory' },
+      ...overrides,
+    });
   const create = async (s: SandboxSpec) => {
     const sandbox = await driver.create(s);
     sandboxes.push(sandbox);
@@ -91,7 +82,12 @@ describe('microvm function snapshots and standby (real QEMU)', () => {
   before(async () => {
     artifactPath = path.join(functionsDir, 'snapper.cjs');
     await writeFile(artifactPath, SOURCE);
-    driver = new MicrovmDriver({ dataDir, agentPath: await bundledAgent(), log, egress: { allow: [] } });
+    driver = new MicrovmDriver({
+      dataDir,
+      agentPath: await bundledAgent(),
+      log: microvmTestLog,
+      egress: { allow: [] },
+    });
   });
   after(async () => {
     await Promise.all(sandboxes.map((s) => s.dispose()));
@@ -221,23 +217,12 @@ describe('microvm engine stopped while a function snapshot is being made (real Q
     const driver = new MicrovmDriver({
       dataDir: ownData,
       agentPath: await bundledAgent(),
-      log: () => {},
+      log: microvmTestLog,
       egress: { allow: [] },
     });
-    const sandbox = await driver.create({
-      id: `mvstop-${randomUUID().slice(0, 8)}`,
-      functionName: 'team-c/stopper',
-      functionVersion: 1,
-      artifactPath,
-      artifactSha256: 'v1',
-      handler: 'handler',
-      memoryMb: 160,
-      cpus: 1,
-      env: {},
-      network: false,
-      resultLimitBytes: 1024 * 1024,
-      logLimitBytes: 64 * 1024,
-    });
+    const sandbox = await driver.create(
+      microvmSpec({ functionName: 'team-c/stopper', artifactPath, artifactSha256: 'v1' }),
+    );
     assert.equal((await call(sandbox)).count, 1);
     // The first load started the function snapshot's own VM in the background; stop the engine under it.
     await driver.dispose();

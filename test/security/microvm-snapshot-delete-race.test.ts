@@ -4,13 +4,13 @@
 // is deleted (a microVM takes seconds to load) must not leave a snapshot
 // behind: the snapshot would be made after the delete removed the files.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MicrovmDriver } from '../../src/sandbox/microvm/driver.ts';
 import { functionTag } from '../../src/sandbox/microvm/function-snapshots.ts';
-import type { Sandbox, SandboxSpec } from '../../src/sandbox/driver.ts';
+import type { Sandbox } from '../../src/sandbox/driver.ts';
+import { microvmSpec, microvmTestLog } from '../helpers/microvm-spec.ts';
 import { bundledAgent } from '../helpers/agent.ts';
 import { createTempDir } from '../helpers/temp.ts';
 
@@ -23,23 +23,13 @@ describe('microvm function snapshots: a delete while a sandbox starts (real QEMU
   let driver: MicrovmDriver;
   let artifactPath = '';
   const sandboxes: Sandbox[] = [];
-  const log = (level: string, msg: string) => {
-    if (process.env.NIMBUS_TEST_LOG || level === 'error') console.error(`[microvm ${level}] ${msg}`);
-  };
-  const spec = (): SandboxSpec => ({
-    id: `sec-${randomUUID().slice(0, 8)}`,
-    functionName: NAME,
-    functionVersion: 1,
-    artifactPath,
-    artifactSha256: 'raced-v1',
-    handler: 'handler',
-    memoryMb: 160,
-    cpus: 1,
-    env: { SECRET: 'must-not-stay-on-disk' },
-    network: false,
-    resultLimitBytes: 1024 * 1024,
-    logLimitBytes: 64 * 1024,
-  });
+  const spec = () =>
+    microvmSpec({
+      functionName: NAME,
+      artifactPath,
+      artifactSha256: 'raced-v1',
+      env: { SECRET: 'must-not-stay-on-disk' },
+    });
   const snapshotsOfIt = async () =>
     (await readdir(path.join(dataDir, 'microvm', 'function-snapshots')).catch(() => [] as string[])).filter((f) =>
       f.startsWith(`${functionTag(NAME)}-`),
@@ -48,7 +38,12 @@ describe('microvm function snapshots: a delete while a sandbox starts (real QEMU
   before(async () => {
     artifactPath = path.join(functionsDir, 'raced.cjs');
     await writeFile(artifactPath, 'exports.handler = () => ({ secret: process.env.SECRET });');
-    driver = new MicrovmDriver({ dataDir, agentPath: await bundledAgent(), log, egress: { allow: [] } });
+    driver = new MicrovmDriver({
+      dataDir,
+      agentPath: await bundledAgent(),
+      log: microvmTestLog,
+      egress: { allow: [] },
+    });
   });
   after(async () => {
     await Promise.all(sandboxes.map((s) => s.dispose()));

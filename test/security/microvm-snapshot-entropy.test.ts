@@ -15,7 +15,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MicrovmDriver } from '../../src/sandbox/microvm/driver.ts';
-import type { InvokeOutcome, Sandbox, SandboxSpec } from '../../src/sandbox/driver.ts';
+import type { InvokeOutcome, Sandbox } from '../../src/sandbox/driver.ts';
+import { microvmSpec, microvmTestLog } from '../helpers/microvm-spec.ts';
 import { bundledAgent } from '../helpers/agent.ts';
 import { createTempDir } from '../helpers/temp.ts';
 
@@ -61,23 +62,7 @@ describe('microvm function snapshots: randomness after a restore (real QEMU)', (
   let machineOnly: MicrovmDriver;
   let artifactPath = '';
   const sandboxes: Sandbox[] = [];
-  const log = (level: string, msg: string) => {
-    if (process.env.NIMBUS_TEST_LOG || level === 'error') console.error(`[microvm ${level}] ${msg}`);
-  };
-  const spec = (): SandboxSpec => ({
-    id: `sec-${randomUUID().slice(0, 8)}`,
-    functionName: 'team-sec/entropy',
-    functionVersion: 1,
-    artifactPath,
-    artifactSha256: 'entropy-v1',
-    handler: 'handler',
-    memoryMb: 160,
-    cpus: 1,
-    env: {},
-    network: false,
-    resultLimitBytes: 1024 * 1024,
-    logLimitBytes: 64 * 1024,
-  });
+  const spec = () => microvmSpec({ functionName: 'team-sec/entropy', artifactPath, artifactSha256: 'entropy-v1' });
   const create = async (from = driver) => {
     const sandbox = await from.create(spec());
     sandboxes.push(sandbox);
@@ -92,9 +77,9 @@ describe('microvm function snapshots: randomness after a restore (real QEMU)', (
     artifactPath = path.join(functionsDir, 'entropy.cjs');
     await writeFile(artifactPath, SOURCE);
     const agentPath = await bundledAgent();
-    driver = new MicrovmDriver({ dataDir, agentPath, log, egress: { allow: [] } });
+    driver = new MicrovmDriver({ dataDir, agentPath, log: microvmTestLog, egress: { allow: [] } });
     machineOnly = new MicrovmDriver(
-      { dataDir: otherDataDir, agentPath, log, egress: { allow: [] } },
+      { dataDir: otherDataDir, agentPath, log: microvmTestLog, egress: { allow: [] } },
       { functionSnapshots: false },
     );
   });
