@@ -112,22 +112,26 @@ export class EnqueueGroups {
       if (inserted.has(id) && w.entry.idempotencyKey != null) winners.set(keyOf(w.entry), id);
     }
     await Promise.all(
-      ws.map(async (w) => {
+      ws.map((w) => {
         const id = w.entry.activationId;
         if (inserted.has(id)) return w.resolve({ activationId: id, duplicate: false });
-        const key = w.entry.idempotencyKey;
-        if (key == null) return w.reject(new Error(`enqueue of ${id} inserted nothing and has no idempotency key`));
-        try {
-          // The key was taken before this group (possibly committed after its snapshot): read it now.
-          const prior = winners.get(keyOf(w.entry)) ?? (await this.db.byKey(w.entry.functionName, key));
-          if (!prior) throw new Error(`idempotency key ${key} conflicted but no earlier entry was found`);
-          w.resolve({ activationId: prior, duplicate: true });
-        } catch (e) {
-          w.reject(e);
-        }
+        return keyHolder(this.db.byKey, w.entry, winners.get(keyOf(w.entry))).then(w.resolve, w.reject);
       }),
     );
   }
+}
+
+/**
+ * An enqueue that inserted nothing: its idempotency key is held by `winner`
+ * (an enqueue of the same group) or else by an entry read now, possibly one
+ * committed after the statement's snapshot.
+ */
+export async function keyHolder(byKey: GroupDb['byKey'], entry: QueueEntry, winner?: string): Promise<Enqueued> {
+  const key = entry.idempotencyKey;
+  if (key == null) throw new Error(`enqueue of ${entry.activationId} inserted nothing and has no idempotency key`);
+  const prior = winner ?? (await byKey(entry.functionName, key));
+  if (!prior) throw new Error(`idempotency key ${key} conflicted but no earlier entry was found`);
+  return { activationId: prior, duplicate: true };
 }
 
 const keyOf = (e: QueueEntry): string => JSON.stringify([e.functionName, e.idempotencyKey]);

@@ -44,7 +44,7 @@ import type {
 } from '../store.ts';
 import { translate } from './errors.ts';
 import { ActivationBatches } from './activation-batches.ts';
-import { ENQUEUE_GROUP, EnqueueGroups, type Enqueue, type Enqueued } from './enqueue-groups.ts';
+import { ENQUEUE_GROUP, EnqueueGroups, keyHolder, type Enqueue, type Enqueued } from './enqueue-groups.ts';
 
 /** Function records a cache holds at most (then it starts again empty). */
 const MAX_CACHED_FUNCTIONS = 10_000;
@@ -154,7 +154,7 @@ export class PostgresStore implements Store {
       insert: async (columns) =>
         (await this.all<{ activation_id: string }>(ENQUEUE_GROUP, columns)).map((r) => r.activation_id),
       one: (e) => this.enqueueOne(e),
-      byKey: async (fn, key) => (await this.get<{ activation_id: string }>(SQL.QUEUE_BY_KEY, [fn, key]))?.activation_id,
+      byKey: this.byKey,
     });
   }
 
@@ -337,6 +337,10 @@ export class PostgresStore implements Store {
     return this.enqueues.enqueue({ record, entry: e, publishAfter });
   }
 
+  /** The activation id holding a function's idempotency key. */
+  private readonly byKey = async (functionName: string, key: string): Promise<string | undefined> =>
+    (await this.get<{ activation_id: string }>(SQL.QUEUE_BY_KEY, [functionName, key]))?.activation_id;
+
   /** One enqueue alone: a group's fallback when its statement failed. */
   private async enqueueOne({ record, entry: e, publishAfter }: Enqueue): Promise<Enqueued> {
     const row = await this.get<{ inserted: string | null }>(ENQUEUE, [
@@ -345,10 +349,7 @@ export class PostgresStore implements Store {
       publishAfter,
     ]);
     if (row?.inserted) return { activationId: row.inserted, duplicate: false };
-    // The key was taken (possibly by a transaction that committed after this statement's snapshot): read it now.
-    const prior = await this.get<{ activation_id: string }>(SQL.QUEUE_BY_KEY, [e.functionName, e.idempotencyKey]);
-    if (!prior) throw new Error(`idempotency key ${e.idempotencyKey} conflicted but no earlier entry was found`);
-    return { activationId: prior.activation_id, duplicate: true };
+    return keyHolder(this.byKey, e);
   }
 
   async getQueueEntry(activationId: string): Promise<QueueEntry | undefined> {
