@@ -55,7 +55,8 @@ export const ALIASES_DELETE = 'DELETE FROM aliases WHERE function_name = ?';
 
 // Activation records: a few indexed columns and the whole record as JSON (rows.ts: activationRow).
 const ACTIVATION_COLUMNS = '(id, function_name, function_version, created_at, status, body)';
-const ACTIVATION_ON_CONFLICT =
+/** What an activation upsert does with a record already stored: its later write wins. */
+export const ACTIVATION_ON_CONFLICT =
   'ON CONFLICT (id) DO UPDATE SET status = excluded.status, function_version = excluded.function_version, body = excluded.body';
 
 /** The upsert of `rows` activation records in one statement (one row by default). */

@@ -52,9 +52,9 @@ describe('postgres activation batches', async () => {
 
   it('writes many records in few statements, the later write of one record winning', async () => {
     let statements = 0;
-    const batches = new ActivationBatches((sql, args) => {
+    const batches = new ActivationBatches((sql, columns) => {
       statements++;
-      return writer.sql.run(sql, args);
+      return writer.sql.run(sql, columns);
     });
     const records = Array.from({ length: 1200 }, () => activation({ functionName: 'many' }));
     const last = { ...records[0]!, status: 'error' as const, result: null };
@@ -65,11 +65,37 @@ describe('postgres activation batches', async () => {
     assert.equal(listed.find((r) => r.id === last.id)?.status, 'error', 'the later write wins');
   });
 
+  it('gathers records written behind for lingerMs, and a record someone waits for ends the gathering', async () => {
+    const statements: number[] = [];
+    const batches = new ActivationBatches(
+      (sql, columns) => {
+        statements.push((columns[0] as unknown[]).length);
+        return writer.sql.run(sql, columns);
+      },
+      { lingerMs: 300 },
+    );
+    const behind = [activation(), activation()];
+    const started = Date.now();
+    const written = behind.map((r) => batches.write(r, true));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await committed(behind[0]!.id), undefined, 'still gathering after 100 ms');
+    const waited = activation({ trigger: 'async' });
+    await batches.write(waited);
+    assert.ok(Date.now() - started < 290, 'the waited record did not wait out the linger');
+    await Promise.all(written);
+    assert.deepEqual(statements, [3], 'one statement for the three');
+    const alone = activation();
+    const t = Date.now();
+    await batches.write(alone, true);
+    assert.ok(Date.now() - t >= 290, 'a batch of records written behind waits its linger');
+    assert.equal(await committed(alone.id), 'success');
+  });
+
   it('keeps a failed batch and writes it with the next one', async () => {
     let fail = true;
-    const batches = new ActivationBatches((sql, args) => {
+    const batches = new ActivationBatches((sql, columns) => {
       if (fail) return Promise.reject(new Error('database away'));
-      return writer.sql.run(sql, args);
+      return writer.sql.run(sql, columns);
     });
     const r = activation({ functionName: 'retried' });
     await assert.rejects(batches.write(r), /database away/);

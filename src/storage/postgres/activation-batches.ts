@@ -1,71 +1,112 @@
 // Activation records written to PostgreSQL in batches (group commit): a record
-// joins the batch being gathered, and each batch is one multi-row upsert in
-// one commit. A batch starts as soon as the one before it has committed, so
-// under load records wait at most about one commit, and idle ones not at all.
-// The caller decides whether to wait for the commit: an answered sync call's
-// record does not (written behind, as SQLite's worker does in embedded mode),
-// every other record does (an async outcome is committed before its queue
-// entry moves on). Within a batch the later write of a record wins, and
-// batches commit in order, so a write never lands after one that came later.
+// joins the batch being gathered, and each batch is one upsert statement in
+// one commit. A batch that holds a record someone waits for starts as soon as
+// the one before it has committed; a batch of records written behind (answered
+// sync calls) gathers for up to `lingerMs` first, so a busy invoker commits a
+// few times a second rather than once per call or two, as SQLite's writer
+// does in embedded mode. The caller decides whether to wait for the commit: an
+// answered sync call's record does not, every other record does (an async
+// outcome is committed before its queue entry moves on). Within a batch the
+// later write of a record wins, and batches commit in order, so a write never
+// lands after one that came later.
 import { activationRow } from '../rows.ts';
-import { activationUpsert } from '../statements.ts';
+import { ACTIVATION_INSERT_INTO, ACTIVATION_ON_CONFLICT } from '../statements.ts';
 import type { ActivationRecord } from '../store.ts';
 
-/** Records in one statement at most (6 parameters each, far under PostgreSQL's 65,535). */
+/** Records in one statement at most (bounds its size; its arrays have no parameter limit). */
 export const MAX_BATCH = 500;
 /** Records held while the database does not take them; beyond this the oldest are dropped (and logged). */
 export const MAX_PENDING = 20_000;
 
-export type Upsert = (sql: string, args: unknown[]) => Promise<unknown>;
+/**
+ * One fixed statement for any number of records (one array per column of
+ * activationRow), so PostgreSQL parses and plans it once per connection.
+ */
+export const ACTIVATION_UPSERT_ARRAYS = `${ACTIVATION_INSERT_INTO}
+  SELECT * FROM unnest(?::text[], ?::text[], ?::int[], ?::text[], ?::text[], ?::text[])
+  ${ACTIVATION_ON_CONFLICT}`;
+
+/** Runs ACTIVATION_UPSERT_ARRAYS with its six arrays. */
+export type Upsert = (sql: string, columns: unknown[][]) => Promise<unknown>;
+
+export interface BatchOptions {
+  /**
+   * How long a batch of records written behind gathers before it is written;
+   * a record someone waits for, or a flush, starts it at once.
+   * @default 0
+   */
+  lingerMs?: number;
+  log?: (msg: string, extra?: Record<string, unknown>) => void;
+}
+
+/** The six column arrays of these records, in activationRow's order. */
+function columnsOf(records: ActivationRecord[]): unknown[][] {
+  const columns: unknown[][] = [[], [], [], [], [], []];
+  for (const r of records) activationRow(r).forEach((v, i) => columns[i]!.push(v));
+  return columns;
+}
 
 export class ActivationBatches {
   private pending = new Map<string, ActivationRecord>();
   /** The batch being written now; the next one starts after it. */
   private writing: Promise<void> = Promise.resolve();
   private scheduled: Promise<void> | undefined;
+  /** Ends the gathering of the scheduled batch early. */
+  private release: (() => void) | undefined;
 
   constructor(
     private readonly upsert: Upsert,
-    private readonly log: (msg: string, extra?: Record<string, unknown>) => void = () => undefined,
+    private readonly options: BatchOptions = {},
   ) {}
 
-  /** Adds a record; the promise resolves once it is committed (or rejects when its batch failed). */
-  write(record: ActivationRecord): Promise<void> {
+  /**
+   * Adds a record; the promise resolves once it is committed (or rejects when
+   * its batch failed). `behind`: nobody waits for it, so its batch may gather.
+   */
+  write(record: ActivationRecord, behind = false): Promise<void> {
     this.pending.delete(record.id); // the later write of one record wins, in the later batch's order
     this.pending.set(record.id, record);
     if (this.pending.size > MAX_PENDING) {
       const oldest = this.pending.keys().next().value as string;
       this.pending.delete(oldest);
-      this.log('dropped an activation record written behind: the database has not taken records for a while', {
-        activation: oldest,
-      });
+      this.options.log?.(
+        'dropped an activation record written behind: the database has not taken records for a while',
+        { activation: oldest },
+      );
     }
-    return this.schedule();
+    return this.schedule(!behind);
   }
 
   /** Resolves once every record written before this call is committed. */
   flush(): Promise<void> {
-    return this.pending.size ? this.schedule() : this.writing;
+    return this.pending.size ? this.schedule(true) : this.writing;
   }
 
-  private schedule(): Promise<void> {
-    this.scheduled ??= this.writing.then(
-      () => this.next(),
-      () => this.next(),
-    );
+  private schedule(now: boolean): Promise<void> {
+    if (!this.scheduled) {
+      const linger = this.options.lingerMs ?? 0;
+      const gathered = new Promise<void>((resolve) => {
+        const timer = linger > 0 ? setTimeout(resolve, linger) : undefined;
+        this.release = () => (clearTimeout(timer), resolve());
+        if (!timer) resolve();
+      });
+      const previous = this.writing.catch(() => undefined);
+      this.scheduled = Promise.all([previous, gathered]).then(() => this.next());
+    }
+    if (now) this.release?.();
     return this.scheduled;
   }
 
   /** Writes what has gathered, MAX_BATCH at a time; a failed batch keeps its records for the next try. */
   private async next(): Promise<void> {
     this.scheduled = undefined;
+    this.release = undefined;
     const batch = [...this.pending.values()];
     this.pending = new Map();
     const run = (async () => {
       for (let i = 0; i < batch.length; i += MAX_BATCH) {
-        const part = batch.slice(i, i + MAX_BATCH);
         try {
-          await this.upsert(activationUpsert(part.length), part.flatMap(activationRow));
+          await this.upsert(ACTIVATION_UPSERT_ARRAYS, columnsOf(batch.slice(i, i + MAX_BATCH)));
         } catch (e) {
           // Kept unless written again meanwhile; retried with the next write or flush.
           for (const r of batch.slice(i)) if (!this.pending.has(r.id)) this.pending.set(r.id, r);

@@ -66,6 +66,12 @@ export interface PostgresOptions {
   queryTimeoutMs?: number;
   /** Connections in the pool. */
   max?: number;
+  /**
+   * How long records written behind (answered sync calls) gather before their
+   * batch is committed, ms: fewer, larger commits under load.
+   * @default 10
+   */
+  recordLingerMs?: number;
   /** Where a failed write-behind batch is told. */
   log?: (msg: string, extra?: Record<string, unknown>) => void;
 }
@@ -148,7 +154,13 @@ export class PostgresStore implements Store {
     // An idle connection that breaks must not crash the process; the pool drops it.
     this.pool.on('error', () => undefined);
     this.db = on(this.pool);
-    this.batches = new ActivationBatches((sql, args) => this.run(sql, args), options.log);
+    // A named statement: each connection parses and plans the upsert once.
+    const upsert = { name: 'nimbus_activation_upsert', text: '' };
+    this.batches = new ActivationBatches(
+      (sql, columns) =>
+        this.pool.query({ ...upsert, text: (upsert.text ||= SQL.numbered(sql)), values: columns }).catch(translate),
+      { lingerMs: options.recordLingerMs ?? 10, log: options.log },
+    );
     this.enqueues = new EnqueueGroups({
       before: () => this.batches.flush(),
       insert: async (columns) =>
@@ -300,8 +312,9 @@ export class PostgresStore implements Store {
    * its commit, like SQLite's batches); every other record resolves once committed.
    */
   async putActivation(r: ActivationRecord): Promise<void> {
-    const written = this.batches.write(r);
-    if ((r.trigger === 'sync' || r.trigger === 'http') && r.status !== 'queued' && r.status !== 'running') {
+    const behind = (r.trigger === 'sync' || r.trigger === 'http') && r.status !== 'queued' && r.status !== 'running';
+    const written = this.batches.write(r, behind);
+    if (behind) {
       written.catch((e: unknown) =>
         this.options.log?.('an activation record written behind failed', { err: String(e) }),
       );
