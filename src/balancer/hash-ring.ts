@@ -9,9 +9,13 @@ export function hash32(s: string): number {
   return createHash('sha1').update(s).digest().readUInt32BE(0);
 }
 
+/** Keys whose hash a ring remembers (function names are looked up on every call); past this it starts over. */
+const KEY_HASHES = 10_000;
+
 export class HashRing {
   private points: { at: number; member: string }[] = [];
   private readonly members = new Set<string>();
+  private readonly keyHashes = new Map<string, number>();
 
   constructor(
     members: Iterable<string> = [],
@@ -49,7 +53,11 @@ export class HashRing {
 
   /** Index of the first point at or after the key's hash (wrapping). */
   private start(key: string): number {
-    const h = hash32(key);
+    let h = this.keyHashes.get(key);
+    if (h === undefined) {
+      if (this.keyHashes.size >= KEY_HASHES) this.keyHashes.clear();
+      this.keyHashes.set(key, (h = hash32(key)));
+    }
     let lo = 0;
     let hi = this.points.length;
     while (lo < hi) {
