@@ -115,14 +115,30 @@ interface Connection {
   query(sql: string, args?: unknown[]): Promise<{ rows: Record<string, unknown>[]; changes: number }>;
 }
 
+/**
+ * Statements by their text: each connection parses and plans a named statement
+ * once, where an unnamed one is parsed and planned on every call (most of
+ * PostgreSQL's work for the point reads and writes of a call). Bounded: texts
+ * past the first PREPARED_TEXTS (lists with varying filters) stay unnamed.
+ */
+const PREPARED_TEXTS = 256;
+const prepared = new Map<string, pg.QueryConfig>();
+function statement(sql: string, values: unknown[]): pg.QueryConfig {
+  let config = prepared.get(sql);
+  if (!config) {
+    config = { text: SQL.numbered(sql) };
+    if (prepared.size < PREPARED_TEXTS) prepared.set(sql, (config = { ...config, name: `nimbus_${prepared.size}` }));
+  }
+  return { ...config, values };
+}
+
 const on = (c: pg.Pool | pg.PoolClient): Connection => ({
-  all: async <R>(sql: string, args: unknown[] = []) => (await c.query(SQL.numbered(sql), args)).rows as R[],
-  get: async <R>(sql: string, args: unknown[] = []) =>
-    (await c.query(SQL.numbered(sql), args)).rows[0] as R | undefined,
-  run: async (sql: string, args: unknown[] = []) => (await c.query(SQL.numbered(sql), args)).rowCount ?? 0,
+  all: async <R>(sql: string, args: unknown[] = []) => (await c.query(statement(sql, args))).rows as R[],
+  get: async <R>(sql: string, args: unknown[] = []) => (await c.query(statement(sql, args))).rows[0] as R | undefined,
+  run: async (sql: string, args: unknown[] = []) => (await c.query(statement(sql, args))).rowCount ?? 0,
   exec: async (sql: string) => void (await c.query(sql)),
   query: async (sql: string, args: unknown[] = []) => {
-    const r = await c.query(SQL.numbered(sql), args);
+    const r = await c.query(statement(sql, args));
     return { rows: r.rows as Record<string, unknown>[], changes: r.rowCount ?? 0 };
   },
 });
@@ -154,13 +170,10 @@ export class PostgresStore implements Store {
     // An idle connection that breaks must not crash the process; the pool drops it.
     this.pool.on('error', () => undefined);
     this.db = on(this.pool);
-    // A named statement: each connection parses and plans the upsert once.
-    const upsert = { name: 'nimbus_activation_upsert', text: '' };
-    this.batches = new ActivationBatches(
-      (sql, columns) =>
-        this.pool.query({ ...upsert, text: (upsert.text ||= SQL.numbered(sql)), values: columns }).catch(translate),
-      { lingerMs: options.recordLingerMs ?? 10, log: options.log },
-    );
+    this.batches = new ActivationBatches((sql, columns) => this.run(sql, columns), {
+      lingerMs: options.recordLingerMs ?? 10,
+      log: options.log,
+    });
     this.enqueues = new EnqueueGroups({
       before: () => this.batches.flush(),
       insert: async (columns) =>
