@@ -13,6 +13,8 @@ import { NimbusError, isNimbusError } from '../../shared/errors.ts';
 import type { AckReport, Bus, ConsumeOptions, QueueMessage, Unsubscribe } from '../bus.ts';
 import { AckedBroadcasts } from './acked.ts';
 import { decode, encode, errorReply, okReply, openReply } from './codec.ts';
+import { DirectLinks } from './direct-client.ts';
+import { DirectServer, Offer, type DirectOffer } from './direct-server.ts';
 import { startDeadLetters } from './dead-letter.ts';
 import { parseNatsUrl, type NatsBusOptions } from './options.ts';
 import { NatsPresence } from './presence.ts';
@@ -31,6 +33,9 @@ export class NatsBus implements Bus {
   private readonly waiting = new Set<(e: Error) => void>();
   private turn: Promise<void> | undefined;
   private readonly acked: AckedBroadcasts;
+  /** Direct links (direct-server.ts), unless the `direct` option is off. */
+  private readonly direct?: DirectServer;
+  private readonly links?: DirectLinks;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -41,6 +46,11 @@ export class NatsBus implements Bus {
   ) {
     const o = options;
     this.acked = new AckedBroadcasts(nc, log);
+    if (o.direct !== 'off') {
+      const maxFrame = () => this.nc.info?.max_payload ?? 1024 * 1024;
+      this.direct = new DirectServer(o.direct, maxFrame);
+      this.links = new DirectLinks((subject) => this.discover(subject), maxFrame);
+    }
     this.presence = new NatsPresence({
       js,
       bucket: `${o.namespace ? `${o.namespace}_` : ''}nimbus_invokers`,
@@ -117,37 +127,75 @@ export class NatsBus implements Bus {
     return new NimbusError('unavailable', `${what}: not connected to NATS (reconnecting)`, { delivered: false });
   }
 
+  /** A request's reply envelope, as bytes: the same on NATS and on a direct link. */
+  private async answer(
+    handler: (data: unknown) => Promise<unknown>,
+    payload: Uint8Array,
+    subject: string,
+  ): Promise<Uint8Array> {
+    let reply;
+    try {
+      reply = okReply(await handler(decode(payload, `a request on ${subject}`)));
+    } catch (e) {
+      if (!isNimbusError(e)) this.log('request handler failed', { subject, err: String(e) });
+      reply = errorReply(e);
+    }
+    const bytes = encode(reply);
+    try {
+      this.checkSize(bytes, 'the reply');
+      return bytes;
+    } catch (e) {
+      return encode(errorReply(e));
+    }
+  }
+
   async serve(subject: string, handler: (data: unknown) => Promise<unknown>): Promise<Unsubscribe> {
+    const answer = (payload: Uint8Array) => this.answer(handler, payload, subject);
     const sub: Subscription = this.nc.subscribe(this.subject(subject), {
       queue: 'nimbus',
       callback: (err, msg) => {
         if (err) return this.log('subscription error', { subject, err: String(err) });
         void (async () => {
-          let reply;
-          try {
-            reply = okReply(await handler(decode(msg.data, `a request on ${subject}`)));
-          } catch (e) {
-            if (!isNimbusError(e)) this.log('request handler failed', { subject, err: String(e) });
-            reply = errorReply(e);
-          }
-          let bytes = encode(reply);
-          try {
-            this.checkSize(bytes, 'the reply');
-          } catch (e) {
-            bytes = encode(errorReply(e));
-          }
+          const bytes = await answer(msg.data);
           await this.sameTurn(); // replies of one turn go out in one write, as requests do
           msg.respond(bytes);
         })();
       },
     });
+    const direct = this.direct;
+    let offers: Subscription | undefined;
+    if (direct) {
+      await direct.add(subject, answer);
+      offers = this.nc.subscribe(this.subject(`${subject}.direct`), {
+        queue: 'nimbus',
+        callback: (_err, msg) => void msg.respond(encode(direct.offer())),
+      });
+    }
     await this.nc.flush(); // the server knows the subscription before this resolves
-    return async () => sub.unsubscribe();
+    return async () => {
+      sub.unsubscribe();
+      offers?.unsubscribe();
+      direct?.remove(subject);
+    };
+  }
+
+  /** Where `subject`'s server takes direct links, asked on NATS; undefined if none offers one. */
+  private async discover(subject: string): Promise<DirectOffer | undefined> {
+    const m = await this.nc.request(this.subject(`${subject}.direct`), new Uint8Array(), { timeout: 2000 });
+    const offer = Offer.safeParse(decode(m.data, `the direct link offer for ${subject}`));
+    return offer.success ? offer.data : undefined;
+  }
+
+  /** Subjects whose requests from this process now cross a direct link (tests, diagnostics). */
+  directLinks(): string[] {
+    return this.links?.linked() ?? [];
   }
 
   async request(subject: string, data: unknown, timeoutMs: number): Promise<unknown> {
     const bytes = encode(data);
     this.checkSize(bytes, 'the request');
+    const linked = this.links?.request(subject, bytes, timeoutMs);
+    if (linked) return openReply(await linked, subject);
     if (!this.connected || this.nc.isClosed()) throw this.down(`cannot send to ${subject}`);
     let msg;
     let fail: (e: Error) => void = () => undefined;
@@ -283,6 +331,8 @@ export class NatsBus implements Bus {
 
   async close(): Promise<void> {
     await Promise.all([...this.stoppers].map((s) => s()));
+    this.links?.close();
+    await this.direct?.close();
     await this.presence.close();
     this.reconnectHooks.clear();
     if (this.nc.isClosed()) return;

@@ -1,6 +1,7 @@
 // Options of the NATS bus, read from its URL: nats://[user:pass@]host:port
 // [,nats://host2:port…][?name=value…]. Every option has a default and is
 // validated once; the rest of the driver reads the compiled form.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const ms = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
@@ -25,6 +26,16 @@ export const NatsBusOptions = z.object({
   heartbeat: ms(1000, 100),
   /** An invoker whose heartbeats stop for this long leaves the pool, ms. */
   presence_ttl: ms(5000, 500),
+  /**
+   * Direct links (direct-server.ts): the address a process that serves requests
+   * (an invoker) listens on for front ends' requests, skipping the NATS hop; an
+   * address its front ends can reach (a loopback one on a single machine), or
+   * `off`. Requests go on NATS until a link is up, and whenever it is not.
+   */
+  direct: z
+    .string()
+    .refine((v) => v === 'off' || isIP(v) !== 0, 'an IP address to listen on, or off')
+    .default('127.0.0.1'),
   /** Time to wait for the server at connect and for a JetStream publish ack, ms. */
   timeout: ms(5000, 100),
 });

@@ -1,0 +1,101 @@
+// The serving end of direct links: a process that serves request subjects
+// (an invoker's run subject) also answers them over TCP, so a front end's warm
+// call crosses one connection instead of two hops through the NATS server
+// (docs/architecture.md: direct links). Who may connect: a process that holds
+// this server's token, which it learns only by asking on NATS, the same trust
+// boundary as sending the request on NATS. The handshake proves the token both
+// ways with an HMAC of a fresh nonce; the token itself never crosses the link.
+// Nothing but the handshake is read from a connection before its proof, frames
+// before it are capped at 4 KB, and a connection that does not prove itself
+// within HANDSHAKE_MS is closed.
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { z } from 'zod';
+import { NimbusError } from '../../shared/errors.ts';
+import { encode, errorReply } from './codec.ts';
+import { FrameSocket, proof, proofMatches, type Frame } from './direct-frames.ts';
+
+export const HANDSHAKE_MS = 5000;
+
+/** Where and how to reach a direct server: the discovery reply on NATS (token: 32 bytes, base64). */
+export const Offer = z.object({
+  host: z.string().refine((h) => net.isIP(h) !== 0),
+  port: z.number().int().min(1).max(65535),
+  token: z.string().regex(/^[A-Za-z0-9+/]{43}=$/),
+});
+export type DirectOffer = z.infer<typeof Offer>;
+
+/** Answers one request's payload with the reply envelope's bytes (the NATS serve path's own). */
+export type Answer = (payload: Uint8Array) => Promise<Uint8Array>;
+
+export class DirectServer {
+  private readonly token = randomBytes(32);
+  private readonly answers = new Map<string, Answer>();
+  private readonly sockets = new Set<net.Socket>();
+  private server?: net.Server;
+  private port = 0;
+
+  constructor(
+    /** The address to listen on and to offer (a loopback address unless front ends run on other hosts). */
+    private readonly host: string,
+    private readonly maxFrame: () => number,
+  ) {}
+
+  async add(subject: string, answer: Answer): Promise<void> {
+    this.answers.set(subject, answer);
+    if (!this.server) await this.listen();
+  }
+
+  remove(subject: string): void {
+    this.answers.delete(subject);
+  }
+
+  offer(): DirectOffer {
+    return { host: this.host, port: this.port, token: this.token.toString('base64') };
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private async listen(): Promise<void> {
+    const server = net.createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, this.host, () => resolve());
+    });
+    server.on('error', () => undefined);
+    this.port = (server.address() as net.AddressInfo).port;
+  }
+
+  private accept(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+    const nonce = randomBytes(18).toString('base64');
+    let proven = false;
+    const timer = setTimeout(() => proven || socket.destroy(), HANDSHAKE_MS);
+    socket.on('close', () => clearTimeout(timer));
+    const link = new FrameSocket(socket, (frame) => {
+      if (proven) return void this.request(link, frame);
+      if (frame.header.t !== 'auth' || !proofMatches(proof(this.token, 'client', nonce), frame.header.proof))
+        return void socket.destroy();
+      proven = true;
+      clearTimeout(timer);
+      link.maxFrame = this.maxFrame() + 4096; // the payload limit NATS sets, plus the header
+    });
+    link.send({ t: 'hello', nonce, proof: proof(this.token, 'server', nonce) });
+  }
+
+  private async request(link: FrameSocket, { header, payload }: Frame): Promise<void> {
+    const { i, s } = header;
+    if (typeof i !== 'number' || typeof s !== 'string') return void link.socket.destroy();
+    const answer = this.answers.get(s);
+    const reply = answer
+      ? await answer(payload)
+      : encode(errorReply(new NimbusError('unavailable', `nothing answers on ${s}`, { delivered: false })));
+    link.send({ i }, reply);
+  }
+}
