@@ -186,6 +186,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       admitStep: (name) => quotas.admit(name),
     });
     scheduler.compose = composer;
+    const cached = invoker;
+    if (cached) scheduler.versions = (name, version) => cached.cachedVersion(name, version);
     if (consumeQueue) {
       await scheduler.start();
       cleanups.push(() => scheduler.stop());

@@ -187,13 +187,16 @@ export class Invoker {
   }
 
   private async version(name: string, version: number): Promise<VersionRecord> {
+    const v = await this.cachedVersion(name, version);
+    if (v) return v;
+    throw new NimbusError('not_found', `function ${name} version ${version} does not exist`);
+  }
+
+  /** A version record from this invoker's cache (dropped by forget on every deploy or delete), else the store. */
+  async cachedVersion(name: string, version: number): Promise<VersionRecord | undefined> {
     const key = poolKey(name, version);
-    let v = this.versions.get(key);
-    if (!v) {
-      v = await this.deps.store.getVersion(name, version);
-      if (!v) throw new NimbusError('not_found', `function ${name} version ${version} does not exist`);
-      this.versions.set(key, v);
-    }
+    const v = this.versions.get(key) ?? (await this.deps.store.getVersion(name, version));
+    if (v) this.versions.set(key, v);
     return v;
   }
 
@@ -352,15 +355,11 @@ export class Invoker {
   }
 
   /**
-   * Called when a function is deleted or redeployed elsewhere: retires its
-   * pools (they drain, see retire) and drops its cached versions, all of them
-   * or those older than `keepFrom`.
+   * Called when a function is deleted or redeployed elsewhere: retires its pools (they drain, see retire)
+   * and drops its cached versions (cachedVersion), all of them or those older than `keepFrom`.
    */
   async forget(name: string, keepFrom = Infinity): Promise<void> {
-    const stale = (key: string) => {
-      const of = parsePoolKey(key);
-      return of.name === name && of.version < keepFrom;
-    };
+    const stale = (key: string) => parsePoolKey(key).name === name && parsePoolKey(key).version < keepFrom;
     const retired = [...this.pools].filter(([key]) => stale(key)).map(([, pool]) => pool);
     for (const pool of retired) this.retire(pool);
     for (const key of this.versions.keys()) if (stale(key)) this.versions.delete(key);

@@ -55,6 +55,12 @@ export class AsyncScheduler {
   private unsubscribe?: Unsubscribe;
   /** Sequences and destinations (compose/), set by the platform once it is made (it queues through this scheduler). */
   compose?: Composer;
+  /**
+   * Version records by name and number, from a cache this process keeps true
+   * (the invoker's, dropped on every deploy and delete broadcast); without
+   * one, each run reads the store.
+   */
+  versions?: (name: string, version: number) => Promise<VersionRecord | undefined>;
   readonly outbox: Outbox;
   /** Each namespace's share of the queue slots for functions with webhook destinations. */
   private readonly webhooks: WebhookShare;
@@ -197,7 +203,10 @@ export class AsyncScheduler {
     const entry = await this.store.getQueueEntry(id);
     const queued = await this.store.getActivation(id);
     if (!entry || entry.state === 'done' || !queued) return;
-    const fn = await this.store.getVersion(entry.functionName, queued.functionVersion);
+    const fn = await (this.versions ?? ((n, v) => this.store.getVersion(n, v)))(
+      entry.functionName,
+      queued.functionVersion,
+    );
     if (!fn)
       return this.end(
         queued,
