@@ -2,14 +2,17 @@
 // SQLite, memory bus) vs cluster nimbus (1 front end + 2 invokers as
 // processes, NATS JetStream on a private server + PostgreSQL): sync warm
 // throughput and async accepted-per-second (and how fast the accepted backlog
-// then ran), with cluster/embedded ratios.
+// then ran), with cluster/embedded ratios. Then the floor of each shape, the
+// same path with none of nimbus's work (relay-floor.mjs behind fastify;
+// cluster-floor.mjs: NATS request/reply to two invokers, records in
+// PostgreSQL): how far a cluster of this shape can go on this machine at all.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { PrivateNats } from '../test/cluster/nats-server.ts';
-import { load, spawnNimbus, table, type LoadResult } from './lib.ts';
+import { load, spawnNimbus, spawnServer, table, type LoadResult } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ADMIN = process.env.NIMBUS_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -47,13 +50,28 @@ async function queuedCount(base: string): Promise<number> {
   return seen.size;
 }
 
-async function measure(base: string): Promise<Row> {
+async function deploy(base: string): Promise<void> {
   const put = await fetch(`${base}/v1/functions/hello`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ runtime: 'nodejs', code: HELLO, maxSandboxes: 2 }),
   });
   if (!put.ok) throw new Error(await put.text());
+}
+
+/** Waits until no call of hello is queued (at most 300 s). */
+async function drained(base: string): Promise<void> {
+  for (const started = Date.now(); Date.now() - started < 300_000;) {
+    const r = (await (await fetch(`${base}/v1/activations?function=hello&status=queued&limit=1`)).json()) as {
+      activations: unknown[];
+    };
+    if (r.activations.length === 0) return;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
+
+async function measure(base: string): Promise<Row> {
+  await deploy(base);
   const invoke = `${base}/v1/functions/hello/invoke`;
   await load(invoke, { name: 'warm-up' }, 2);
   const sync = await load(invoke, { name: 'bench' }, SECONDS);
@@ -62,13 +80,7 @@ async function measure(base: string): Promise<Row> {
   const started = Date.now();
   const backlog = await queuedCount(base);
   const counted = Date.now();
-  for (;;) {
-    const r = (await (await fetch(`${base}/v1/activations?function=hello&status=queued&limit=1`)).json()) as {
-      activations: unknown[];
-    };
-    if (r.activations.length === 0 || Date.now() - started > 300_000) break;
-    await new Promise((res) => setTimeout(res, 250));
-  }
+  await drained(base);
   const drainSeconds = (Date.now() - started) / 1000;
   const backlogRate = backlog / Math.max(0.001, (Date.now() - counted) / 1000);
   return { sync, async, drainSeconds, accepted, drainRate: accepted / (SECONDS + drainSeconds), backlogRate };
@@ -101,6 +113,13 @@ try {
     NIMBUS_LOG_LEVEL: 'warn',
     NIMBUS_MASTER_KEY: randomBytes(32).toString('base64'),
   };
+  const fe = await spawnNimbus(['serve', '--port', '0', '--data-dir', path.join(temp, 'fe')], undefined, env);
+  children.push(fe.child);
+  const feBase = fe.match[1] ?? '';
+  // Accepts alone, before any invoker runs: what the front end, NATS and PostgreSQL
+  // take in when they do not share the 2 cores with the invokers running the backlog.
+  await deploy(feBase);
+  const acceptOnly = await load(`${feBase}/v1/functions/hello/invoke?async=1`, { name: 'bench' }, SECONDS);
   for (const id of ['inv-1', 'inv-2']) {
     const inv = await spawnNimbus(
       ['invoker', '--invoker-id', id, '--data-dir', path.join(temp, id)],
@@ -109,9 +128,27 @@ try {
     );
     children.push(inv.child);
   }
-  const fe = await spawnNimbus(['serve', '--port', '0', '--data-dir', path.join(temp, 'fe')], undefined, env);
-  children.push(fe.child);
-  const c = await measure(fe.match[1] ?? '');
+  await drained(feBase);
+  const c = await measure(feBase);
+  for (const child of children) child.kill();
+
+  // The floors of both shapes, nimbus's own work taken out (relay-floor.mjs, cluster-floor.mjs).
+  const floor = async (script: string, floorEnv: Record<string, string>) => {
+    const { child, match } = await spawnServer(
+      process.execPath,
+      [path.join(import.meta.dirname, script)],
+      /listening (\d+)/,
+      floorEnv,
+    );
+    children.push(child);
+    const url = `http://127.0.0.1:${match[1]}/v1/functions/hello/invoke`;
+    await load(url, { name: 'warm-up' }, 2);
+    const result = await load(url, { name: 'bench' }, SECONDS);
+    child.kill();
+    return result;
+  };
+  const stackFloor = await floor('relay-floor.mjs', { RELAY_FRONT: 'fastify' });
+  const clusterFloor = await floor('cluster-floor.mjs', { NATS_URL: nats.url(), PG_URL: store });
 
   const met = (ok: boolean) => (ok ? 'met' : 'not met');
   const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
@@ -140,11 +177,26 @@ try {
       ],
       ['sync warm invoke, p99 ms', e.sync.p99, c.sync.p99, ratio(c.sync.p99, e.sync.p99), ''],
       [
+        'sync, floor of each shape (no platform work), req/s',
+        stackFloor.rps.toFixed(0),
+        clusterFloor.rps.toFixed(0),
+        ratio(clusterFloor.rps, stackFloor.rps),
+        `cluster floor / embedded nimbus: ${ratio(clusterFloor.rps, e.sync.rps)}`,
+      ],
+      ['sync, nimbus / its floor', ratio(e.sync.rps, stackFloor.rps), ratio(c.sync.rps, clusterFloor.rps), '', ''],
+      [
         'async accepted (202)/s',
         e.async.rps.toFixed(0),
         c.async.rps.toFixed(0),
         ratio(c.async.rps, e.async.rps),
         `embedded >= 5000: ${met(e.async.rps >= 5000)}; cluster >= 2000: ${met(c.async.rps >= 2000)}`,
+      ],
+      [
+        'async accepted (202)/s, no invoker running',
+        '',
+        acceptOnly.rps.toFixed(0),
+        '',
+        `cluster >= 2000 with the backlog run elsewhere: ${met(acceptOnly.rps >= 2000)}`,
       ],
       ['async accept p99 ms', e.async.p99, c.async.p99, ratio(c.async.p99, e.async.p99), ''],
       [
