@@ -89,10 +89,12 @@ export function activationList(q: ActivationQuery): Statement {
 export const QUEUE_COLUMNS =
   '(activation_id, function_name, input, attempts, max_attempts, run_at, idempotency_key, state)';
 export const QUEUE_INSERT = `INSERT INTO async_queue ${QUEUE_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
-export const QUEUE_SELECT = 'SELECT * FROM async_queue WHERE activation_id = ?';
+/** The columns toQueueEntry reads, named (a prepared `SELECT *` breaks when a migration adds one). */
+const QUEUE_FIELDS = QUEUE_COLUMNS.slice(1, -1);
+export const QUEUE_SELECT = `SELECT ${QUEUE_FIELDS} FROM async_queue WHERE activation_id = ?`;
 /** Args: function_name, idempotency_key. */
 export const QUEUE_BY_KEY = 'SELECT activation_id FROM async_queue WHERE function_name = ? AND idempotency_key = ?';
-export const QUEUE_PENDING = "SELECT * FROM async_queue WHERE state = 'pending' ORDER BY run_at";
+export const QUEUE_PENDING = `SELECT ${QUEUE_FIELDS} FROM async_queue WHERE state = 'pending' ORDER BY run_at`;
 /** Args: attempts, run_at, state (each null to keep), activation_id. */
 export const QUEUE_UPDATE =
   'UPDATE async_queue SET attempts = COALESCE(?, attempts), run_at = COALESCE(?, run_at), state = COALESCE(?, state) WHERE activation_id = ?';

@@ -53,6 +53,40 @@ describe('postgres store', async () => {
     }
   });
 
+  it('keeps reading and writing after another process adds a column (statements are prepared per connection)', async () => {
+    const store = new PostgresStore(url, { max: 1 }); // one connection: the one that prepared them
+    const admin = new pg.Client({ connectionString: url });
+    try {
+      await store.migrate();
+      const write = async () => {
+        const r = activation({ trigger: 'async', status: 'queued' });
+        await store.enqueue(r, {
+          activationId: r.id,
+          functionName: r.functionName,
+          input: { kind: 'event', event: {} },
+          attempts: 0,
+          maxAttempts: 1,
+          runAt: Date.now(),
+          idempotencyKey: null,
+          state: 'pending',
+        });
+        assert.equal((await store.getQueueEntry(r.id))?.activationId, r.id);
+        assert.equal((await store.getActivation(r.id))?.id, r.id);
+      };
+      await write();
+      await admin.connect();
+      for (const table of ['async_queue', 'activations', 'functions', 'versions'])
+        await admin.query(`ALTER TABLE ${table} ADD COLUMN added_later TEXT`);
+      await write();
+      assert.ok((await store.pendingQueue()).length >= 2);
+    } finally {
+      for (const table of ['async_queue', 'activations', 'functions', 'versions'])
+        await admin.query(`ALTER TABLE ${table} DROP COLUMN IF EXISTS added_later`).catch(() => undefined);
+      await admin.end();
+      await store.close();
+    }
+  });
+
   it('answers unavailable within seconds when the database is unreachable, and recovers', async () => {
     const target = new URL(url);
     const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });

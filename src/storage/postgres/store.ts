@@ -119,7 +119,9 @@ interface Connection {
  * Statements by their text: each connection parses and plans a named statement
  * once, where an unnamed one is parsed and planned on every call (most of
  * PostgreSQL's work for the point reads and writes of a call). Bounded: texts
- * past the first PREPARED_TEXTS (lists with varying filters) stay unnamed.
+ * past the first PREPARED_TEXTS (lists with varying filters) stay unnamed, and
+ * so do those selecting `*`, so that a process keeps working while another
+ * one's migration adds a column.
  */
 const PREPARED_TEXTS = 256;
 const prepared = new Map<string, pg.QueryConfig>();
@@ -127,7 +129,9 @@ function statement(sql: string, values: unknown[]): pg.QueryConfig {
   let config = prepared.get(sql);
   if (!config) {
     config = { text: SQL.numbered(sql) };
-    if (prepared.size < PREPARED_TEXTS) prepared.set(sql, (config = { ...config, name: `nimbus_${prepared.size}` }));
+    // A prepared `SELECT *` would fail once a migration adds a column (its result type changed): left unnamed.
+    if (prepared.size < PREPARED_TEXTS && !/\*\s+FROM\s+(?!unnest)|RETURNING\s+\*/i.test(sql))
+      prepared.set(sql, (config = { ...config, name: `nimbus_${prepared.size}` }));
   }
   return { ...config, values };
 }
