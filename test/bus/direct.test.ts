@@ -90,14 +90,17 @@ describe('NATS bus direct links', () => {
     const token = Buffer.alloc(32, 1);
     /** A server on a port the offer names (a squatter, or the real one when `proven`). */
     const fakeServer = async (proven: boolean) => {
-      const seen = { bytes: 0 };
+      const seen: string[] = [];
       const server = net.createServer((s) => {
-        s.on('data', (d) => (seen.bytes += d.length));
-        const nonce = 'abc';
-        new FrameSocket(s, () => undefined).send({
-          t: 'hello',
-          nonce,
-          proof: proven ? proof(token, 'server', nonce) : 'forged',
+        const frames: FrameSocket = new FrameSocket(s, ({ header }) => {
+          seen.push(String(header.t));
+          if (header.t !== 'hi') return;
+          const nonce = 'a'.repeat(24);
+          frames.send({
+            t: 'hello',
+            nonce,
+            proof: proven ? proof(token, 'server', String(header.nonce), nonce) : 'forged',
+          });
         });
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -115,10 +118,10 @@ describe('NATS bus direct links', () => {
     };
     const squatter = await fakeServer(false);
     assert.deepEqual(squatter.linked, [], 'no link to an unproven server');
-    assert.equal(squatter.seen.bytes, 0, 'not even our proof was sent to it');
+    assert.deepEqual(squatter.seen, ['hi'], 'nothing but our nonce was sent to it, not even our proof');
     const real = await fakeServer(true);
     assert.deepEqual(real.linked, ['x'], 'a server that proves itself gets the link');
-    assert.ok(real.seen.bytes > 0, 'and our proof');
+    assert.deepEqual(real.seen, ['hi', 'auth'], 'and our proof');
   });
 
   it('fails a request at once when its link drops, and answers delivered: false once the subject is not served', async () => {

@@ -13,9 +13,19 @@ export interface Frame {
   payload: Buffer;
 }
 
-/** HMAC of a handshake nonce under the link token, one per side, so neither side ever sends the token itself. */
-export function proof(token: Buffer, side: 'server' | 'client', nonce: string): string {
-  return createHmac('sha256', token).update(`${side}:${nonce}`).digest('base64');
+/**
+ * HMAC of both sides' handshake nonces under the link token, one per side, so
+ * neither side ever sends the token itself. The server's proof covers the
+ * client's fresh nonce: a hello read from the real server (anyone may connect
+ * and read one) and replayed from another port proves nothing.
+ */
+export function proof(token: Buffer, side: 'server' | 'client', clientNonce: string, serverNonce: string): string {
+  return createHmac('sha256', token).update(`${side}:${clientNonce}:${serverNonce}`).digest('base64');
+}
+
+/** A handshake nonce: base64 of 12 to 48 random bytes (no ':', which separates the parts of a proof). */
+export function isNonce(v: unknown): v is string {
+  return typeof v === 'string' && /^[A-Za-z0-9+/]{16,64}={0,2}$/.test(v);
 }
 
 export function proofMatches(expected: string, given: unknown): boolean {

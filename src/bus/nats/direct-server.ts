@@ -4,18 +4,24 @@
 // (docs/architecture.md: direct links). Who may connect: a process that holds
 // this server's token, which it learns only by asking on NATS, the same trust
 // boundary as sending the request on NATS. The handshake proves the token both
-// ways with an HMAC of a fresh nonce; the token itself never crosses the link.
-// Nothing but the handshake is read from a connection before its proof, frames
-// before it are capped at 4 KB, and a connection that does not prove itself
-// within HANDSHAKE_MS is closed.
+// ways with an HMAC of both sides' fresh nonces (the client speaks first with
+// its nonce, so a hello cannot be replayed); the token itself never crosses
+// the link. Nothing but the handshake is read from a connection before its
+// proof, frames before it are capped at 4 KB, a connection that does not prove
+// itself within HANDSHAKE_MS is closed, and at most MAX_UNPROVEN wait at once
+// (a local process cannot hold this process's file descriptors; a front end
+// turned away just stays on NATS). A proven link is pinged by its client
+// (direct-client.ts) and answered at once, whatever runs.
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { z } from 'zod';
 import { NimbusError } from '../../shared/errors.ts';
 import { encode, errorReply } from './codec.ts';
-import { FrameSocket, proof, proofMatches, type Frame } from './direct-frames.ts';
+import { FrameSocket, isNonce, proof, proofMatches, type Frame } from './direct-frames.ts';
 
 export const HANDSHAKE_MS = 5000;
+/** Connections at once that have not yet proved they hold the token. */
+export const MAX_UNPROVEN = 64;
 
 /** Where and how to reach a direct server: the discovery reply on NATS (token: 32 bytes, base64). */
 export const Offer = z.object({
@@ -32,6 +38,7 @@ export class DirectServer {
   private readonly token = randomBytes(32);
   private readonly answers = new Map<string, Answer>();
   private readonly sockets = new Set<net.Socket>();
+  private unproven = 0;
   private server?: net.Server;
   private port = 0;
 
@@ -71,31 +78,62 @@ export class DirectServer {
   }
 
   private accept(socket: net.Socket): void {
+    if (this.unproven >= MAX_UNPROVEN) return void socket.destroy();
+    this.unproven++;
     this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
-    const nonce = randomBytes(18).toString('base64');
+    const serverNonce = randomBytes(18).toString('base64');
+    let clientNonce: string | undefined;
     let proven = false;
     const timer = setTimeout(() => proven || socket.destroy(), HANDSHAKE_MS);
-    socket.on('close', () => clearTimeout(timer));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      this.sockets.delete(socket);
+      if (!proven) this.unproven--;
+    });
     const link = new FrameSocket(socket, (frame) => {
-      if (proven) return void this.request(link, frame);
-      if (frame.header.t !== 'auth' || !proofMatches(proof(this.token, 'client', nonce), frame.header.proof))
+      if (proven) {
+        if (frame.header.t === 'ping') return void link.send({ t: 'pong' });
+        return void this.request(link, frame);
+      }
+      const { t } = frame.header;
+      if (clientNonce === undefined) {
+        if (t !== 'hi' || !isNonce(frame.header.nonce)) return void socket.destroy();
+        clientNonce = frame.header.nonce;
+        return void link.send({
+          t: 'hello',
+          nonce: serverNonce,
+          proof: proof(this.token, 'server', clientNonce, serverNonce),
+        });
+      }
+      if (t !== 'auth' || !proofMatches(proof(this.token, 'client', clientNonce, serverNonce), frame.header.proof))
         return void socket.destroy();
       proven = true;
+      this.unproven--;
       clearTimeout(timer);
       link.maxFrame = this.maxFrame() + 4096; // the payload limit NATS sets, plus the header
     });
-    link.send({ t: 'hello', nonce, proof: proof(this.token, 'server', nonce) });
   }
 
   private async request(link: FrameSocket, { header, payload }: Frame): Promise<void> {
     const { i, s } = header;
     if (typeof i !== 'number' || typeof s !== 'string') return void link.socket.destroy();
     const answer = this.answers.get(s);
-    const reply = answer
-      ? await answer(payload)
-      : encode(errorReply(new NimbusError('unavailable', `nothing answers on ${s}`, { delivered: false })));
+    const max = this.maxFrame();
+    // The frame limit leaves room for a header; the payload keeps NATS's own limit, as on NATS.
+    const reply =
+      payload.length > max
+        ? encode(
+            errorReply(
+              new NimbusError(
+                'payload_too_large',
+                `the request is ${payload.length} bytes, over the NATS server's max_payload of ${max}`,
+              ),
+            ),
+          )
+        : answer
+          ? await answer(payload)
+          : encode(errorReply(new NimbusError('unavailable', `nothing answers on ${s}`, { delivered: false })));
     link.send({ i }, reply);
   }
 }
