@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { PrivateNats } from '../test/cluster/nats-server.ts';
+import { cpuByRole } from './cpu.ts';
 import { load, spawnNimbus, spawnServer, table, type LoadResult } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -20,6 +21,8 @@ const HELLO = 'exports.handler = async (event) => ({ message: `Hello, ${event.na
 
 interface Row {
   sync: LoadResult;
+  /** CPU microseconds per sync call, by role (cpu.ts: cpuByRole). */
+  cpu: Record<string, number>;
   async: LoadResult;
   drainSeconds: number;
   accepted: number;
@@ -70,11 +73,16 @@ async function drained(base: string): Promise<void> {
   }
 }
 
-async function measure(base: string): Promise<Row> {
+async function measure(base: string, roots: [string, number][]): Promise<Row> {
   await deploy(base);
   const invoke = `${base}/v1/functions/hello/invoke`;
   await load(invoke, { name: 'warm-up' }, 2);
+  const before = cpuByRole(roots);
   const sync = await load(invoke, { name: 'bench' }, SECONDS);
+  const after = cpuByRole(roots);
+  const cpu = Object.fromEntries(
+    Object.keys(after).map((k) => [k, ((after[k]! - (before[k] ?? 0)) * 1000) / Math.max(1, sync.requests)]),
+  );
   const async = await load(`${invoke}?async=1`, { name: 'bench' }, SECONDS);
   const accepted = async.requests;
   const started = Date.now();
@@ -83,7 +91,7 @@ async function measure(base: string): Promise<Row> {
   await drained(base);
   const drainSeconds = (Date.now() - started) / 1000;
   const backlogRate = backlog / Math.max(0.001, (Date.now() - counted) / 1000);
-  return { sync, async, drainSeconds, accepted, drainRate: accepted / (SECONDS + drainSeconds), backlogRate };
+  return { sync, cpu, async, drainSeconds, accepted, drainRate: accepted / (SECONDS + drainSeconds), backlogRate };
 }
 
 const temp = await mkdtemp(path.join(os.tmpdir(), 'nimbus-bench-cluster-'));
@@ -101,7 +109,7 @@ try {
     'warn',
   ]);
   children.push(embedded.child);
-  const e = await measure(embedded.match[1] ?? '');
+  const e = await measure(embedded.match[1] ?? '', [['nimbus (front end, invoker)', embedded.child.pid ?? 0]]);
   embedded.child.kill();
 
   await admin(`CREATE DATABASE ${dbName}`);
@@ -120,6 +128,7 @@ try {
   // take in when they do not share the 2 cores with the invokers running the backlog.
   await deploy(feBase);
   const acceptOnly = await load(`${feBase}/v1/functions/hello/invoke?async=1`, { name: 'bench' }, SECONDS);
+  const roots: [string, number][] = [['front end', fe.child.pid ?? 0]];
   for (const id of ['inv-1', 'inv-2']) {
     const inv = await spawnNimbus(
       ['invoker', '--invoker-id', id, '--data-dir', path.join(temp, id)],
@@ -127,9 +136,10 @@ try {
       env,
     );
     children.push(inv.child);
+    roots.push(['invokers', inv.child.pid ?? 0]);
   }
   await drained(feBase);
-  const c = await measure(feBase);
+  const c = await measure(feBase, roots);
   for (const child of children) child.kill();
 
   // The floors of both shapes, nimbus's own work taken out (relay-floor.mjs, cluster-floor.mjs).
@@ -233,6 +243,18 @@ try {
         c.sync.errors + c.sync.non2xx + c.async.errors + c.async.non2xx,
         '',
       ],
+    ]),
+  );
+  // Where each sync call's CPU went: on 2 shared cores, the sum bounds req/s (2,000,000 us / sum).
+  const roles = [...new Set([...Object.keys(e.cpu), ...Object.keys(c.cpu)])];
+  const us = (v: number | undefined) => (v === undefined ? '' : v.toFixed(0));
+  const sum = (cpu: Record<string, number>) => Object.values(cpu).reduce((a, b) => a + b, 0);
+  console.log('\nCPU per sync call, us (all processes on the machine in each role)\n');
+  console.log(
+    table([
+      ['role', 'embedded', 'cluster'],
+      ...roles.map((r) => [r, us(e.cpu[r]), us(c.cpu[r])]),
+      ['all', us(sum(e.cpu)), us(sum(c.cpu))],
     ]),
   );
 } finally {

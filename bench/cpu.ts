@@ -7,15 +7,47 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-function statOf(pid: number): { ppid: number; ms: number } | undefined {
+function statOf(pid: number): { ppid: number; ms: number; comm: string } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // After the command: state(0) ppid(1) … utime(11) stime(12)
-    return { ppid: Number(fields[1]), ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS };
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    return { ppid: Number(fields[1]), ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS, comm };
   } catch {
     return undefined; // exited meanwhile
   }
+}
+
+/**
+ * CPU milliseconds used so far, by role: the named processes (`roots`; several may share a name) and,
+ * apart, its descendants (`<name> sandboxes`), every nats-server and postgres
+ * process on the machine, and this process (`load generator`).
+ */
+export function cpuByRole(roots: [name: string, pid: number][]): Record<string, number> {
+  const stats = new Map<number, { ppid: number; ms: number; comm: string }>();
+  for (const entry of readdirSync('/proc')) {
+    const s = Number.isInteger(Number(entry)) ? statOf(Number(entry)) : undefined;
+    if (s) stats.set(Number(entry), s);
+  }
+  const role = new Map<number, string>(roots.map(([name, pid]) => [pid, name]));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [p, s] of stats) {
+      const parent = role.get(s.ppid);
+      if (role.has(p) || parent === undefined) continue;
+      role.set(p, parent.endsWith(' sandboxes') ? parent : `${parent} sandboxes`);
+      grew = true;
+    }
+  }
+  const used: Record<string, number> = {};
+  for (const [p, s] of stats) {
+    const r = role.get(p) ?? (/^nats-server/.test(s.comm) ? 'nats-server' : /^postgres/.test(s.comm) ? 'postgres' : '');
+    if (r) used[r] = (used[r] ?? 0) + s.ms;
+  }
+  const usage = process.cpuUsage();
+  used['load generator'] = (usage.user + usage.system) / 1000;
+  return used;
 }
 
 export interface CpuSnapshot {
@@ -26,7 +58,7 @@ export interface CpuSnapshot {
 
 /** CPU milliseconds used so far by `pid`, by its live descendants, and by this process. */
 export function cpuSnapshot(pid: number): CpuSnapshot {
-  const stats = new Map<number, { ppid: number; ms: number }>();
+  const stats = new Map<number, { ppid: number; ms: number; comm: string }>();
   for (const entry of readdirSync('/proc')) {
     const p = Number(entry);
     const s = Number.isInteger(p) ? statOf(p) : undefined;
