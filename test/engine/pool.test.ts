@@ -105,8 +105,13 @@ describe('FunctionPool', () => {
     });
     await pool.fillTo(1);
     assert.equal(pool.size, 1);
-    await Promise.all([call(pool, 100), call(pool, 100)]);
+    // The first call holds the warm sandbox for 3 s, so the second needs one of its own
+    // (two calls of 100 ms let a slow start lose the race to the first call's end).
+    const held = call(pool, 3000);
+    await new Promise((r) => setTimeout(r, 50));
+    await call(pool, 0);
     assert.equal(pool.size, 2);
+    await held;
     await new Promise((r) => setTimeout(r, 700));
     assert.equal(pool.size, 1, 'idle sandboxes above the minimum are disposed, the minimum stays');
     assert.equal((await call(pool)).cold, false);
