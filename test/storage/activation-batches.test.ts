@@ -91,6 +91,19 @@ describe('postgres activation batches', async () => {
     assert.equal(await committed(alone.id), 'success');
   });
 
+  it('finds a record written behind by another process after a long call (its id minutes old)', async () => {
+    const lingering = new PostgresStore(url, { recordLingerMs: 100 });
+    try {
+      // The id says the call began 5 minutes ago; its record is written as it ends, now.
+      const id = (Date.now() - 300_000).toString(16).padStart(12, '0') + 'a'.repeat(20);
+      await lingering.putActivation(activation({ id, trigger: 'sync', status: 'success' }));
+      assert.equal(await committed(id), undefined, 'still in its batch');
+      assert.equal((await reader.getActivation(id))?.status, 'success', 'the other process waited for the batch');
+    } finally {
+      await lingering.close();
+    }
+  });
+
   it('keeps a failed batch and writes it with the next one', async () => {
     let fail = true;
     const batches = new ActivationBatches((sql, columns) => {

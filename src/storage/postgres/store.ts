@@ -50,6 +50,12 @@ import { ENQUEUE_GROUP, EnqueueGroups, keyHolder, type Enqueue, type Enqueued } 
 const MAX_CACHED_FUNCTIONS = 10_000;
 /** How long a read of an activation missing from the table waits for another process's write-behind batch, ms. */
 const RECENT_RECORD_WAITS = [5, 10, 20, 40, 80];
+/**
+ * Ids created this recently may be missing only because their record waits in
+ * a batch: a call runs up to 15 min (timeoutMs's bound) plus the dispatch
+ * margin before its record is written, ms.
+ */
+const RECENT_RECORD_MS = 900_000 + 60_000;
 /** Activation ids begin with their creation time in ms, 12 hex digits (newActivationId). */
 const ageOfId = (id: string): number => Date.now() - parseInt(id.slice(0, 12), 16);
 
@@ -340,14 +346,14 @@ export class PostgresStore implements Store {
     await written;
   }
 
-  /** A record missing here but created in the last 2 s may be in another process's write-behind batch: wait for it a little. */
+  /** A record missing here but created recently (a long call ends long after) may be in another process's write-behind batch: wait for it a little. */
   async getActivation(id: string): Promise<ActivationRecord | undefined> {
     await this.batches.flush();
     for (let i = 0; ; i++) {
       const row = await this.get<{ body: string }>(SQL.ACTIVATION_SELECT, [id]);
       if (row) return toActivation(row);
       const wait = RECENT_RECORD_WAITS[i];
-      if (wait === undefined || !(ageOfId(id) < 2000)) return undefined;
+      if (wait === undefined || !(ageOfId(id) < RECENT_RECORD_MS)) return undefined;
       await new Promise((r) => setTimeout(r, wait));
     }
   }
