@@ -24,6 +24,12 @@ interface Answer {
 }
 
 /** Sends a request exactly as generated (raw path, own Host or none), on a fresh connection. */
+/** The platform's limit for bodies other than deploys (6 MB). */
+const BODY_LIMIT = 6 * 1024 * 1024;
+const OVER_LIMIT_RESET = JSON.stringify({
+  error: { code: 'payload_too_large', message: 'the connection was reset while the over-limit body was sent' },
+});
+
 function send(port: number, r: FuzzRequest): Promise<Answer> {
   return new Promise((resolve, reject) => {
     // Node sends a DELETE's or OPTIONS's body without a length unless told: say it, as clients do.
@@ -49,7 +55,13 @@ function send(port: number, r: FuzzRequest): Promise<Answer> {
       },
     );
     req.on('timeout', () => req.destroy(new Error('no answer within 20 s')));
-    req.on('error', reject);
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      // A server may answer an upload over the body limit at once and close the connection while the
+      // client still writes it (the reset can reach the client before the answer): also a refusal.
+      if ((r.body?.length ?? 0) > BODY_LIMIT && (e.code === 'ECONNRESET' || e.code === 'EPIPE'))
+        resolve({ status: 413, headers: {}, text: OVER_LIMIT_RESET });
+      else reject(e);
+    });
     req.end(r.body);
   });
 }
