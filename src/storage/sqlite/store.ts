@@ -152,10 +152,15 @@ export class SqliteStore implements Store {
     return this.prepared(sql).run(...args).changes;
   }
 
-  /** Runs `fn` in one transaction (synchronous: nothing else runs on the connection meanwhile). */
+  /**
+   * Runs `fn` in one transaction (synchronous: nothing else runs on the connection meanwhile).
+   * IMMEDIATE: the write lock is taken first, waiting up to busy_timeout for the record writer's
+   * thread; a deferred one that read first fails at once with SQLITE_BUSY when it then writes
+   * after that thread committed (seen in CI on a version delete).
+   */
   private transaction<T>(fn: () => T): T {
     this.wrote = true;
-    return this.db.transaction(fn)();
+    return this.db.transaction(fn).immediate();
   }
 
   async migrate(): Promise<void> {
