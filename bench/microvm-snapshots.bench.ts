@@ -13,8 +13,9 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleGuest } from '../src/sandbox/agent-bundle.ts';
-import type { Sandbox, SandboxSpec } from '../src/sandbox/driver.ts';
+import type { Sandbox } from '../src/sandbox/driver.ts';
 import { MicrovmDriver } from '../src/sandbox/microvm/driver.ts';
+import { microvmSpec } from '../test/helpers/microvm-spec.ts';
 import { percentile, table } from './lib.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 8);
@@ -33,19 +34,7 @@ const ctx = {
 };
 const withSnapshots = new MicrovmDriver(ctx);
 const machineOnly = new MicrovmDriver(ctx, { functionSnapshots: false });
-const spec = (): SandboxSpec => ({
-  id: `sb-${randomUUID().slice(0, 8)}`,
-  functionName: 'bench/snap',
-  functionVersion: 1,
-  artifactPath,
-  artifactSha256: 'bench',
-  memoryMb: 160,
-  cpus: 1,
-  env: {},
-  network: false,
-  resultLimitBytes: 1024 * 1024,
-  logLimitBytes: 64 * 1024,
-});
+const spec = () => microvmSpec({ functionName: 'bench/snap', artifactPath, artifactSha256: 'bench' });
 const firstAnswer = (sb: Sandbox) =>
   sb.invoke({ activationId: randomUUID(), input: { kind: 'event', event: {} }, timeoutMs: 60_000 });
 
