@@ -58,27 +58,11 @@ export interface CpuSnapshot {
 
 /** CPU milliseconds used so far by `pid`, by its live descendants, and by this process. */
 export function cpuSnapshot(pid: number): CpuSnapshot {
-  const stats = new Map<number, { ppid: number; ms: number; comm: string }>();
-  for (const entry of readdirSync('/proc')) {
-    const p = Number(entry);
-    const s = Number.isInteger(p) ? statOf(p) : undefined;
-    if (s) stats.set(p, s);
-  }
-  const family = new Set([pid]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [p, s] of stats) {
-      if (family.has(p) || !family.has(s.ppid)) continue;
-      family.add(p);
-      grew = true;
-    }
-  }
-  family.delete(pid);
-  const usage = process.cpuUsage();
+  const used = cpuByRole([['server', pid]]);
   return {
-    serverMs: stats.get(pid)?.ms ?? 0,
-    descendantsMs: [...family].reduce((sum, p) => sum + (stats.get(p)?.ms ?? 0), 0),
-    loadMs: (usage.user + usage.system) / 1000,
+    serverMs: used.server ?? 0,
+    descendantsMs: used['server sandboxes'] ?? 0,
+    loadMs: used['load generator'] ?? 0,
   };
 }
 
