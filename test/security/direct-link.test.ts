@@ -149,7 +149,11 @@ describe('direct links under attack', () => {
   });
 
   it('closes a link whose peer goes silent without a reset, failing its requests long before their timeout', async () => {
-    const direct = new DirectServer('127.0.0.1', () => 1 << 20);
+    const direct = new DirectServer(
+      '127.0.0.1',
+      () => 1 << 20,
+      () => undefined,
+    );
     await direct.add('sec.slow', async () => encode({ ok: true, data: 'late' }));
     const offer = direct.offer();
     const proxy = await TcpProxy.start({ host: offer.host, port: offer.port });

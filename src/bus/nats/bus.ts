@@ -48,7 +48,7 @@ export class NatsBus implements Bus {
     this.acked = new AckedBroadcasts(nc, log);
     if (o.direct !== 'off') {
       const maxFrame = () => this.nc.info?.max_payload ?? 1024 * 1024;
-      this.direct = new DirectServer(o.direct, maxFrame);
+      this.direct = new DirectServer(o.direct, maxFrame, (bytes, what) => this.checkSize(bytes, what));
       this.links = new DirectLinks((subject) => this.discover(subject), maxFrame);
     }
     this.presence = new NatsPresence({

@@ -46,6 +46,8 @@ export class DirectServer {
     /** The address to listen on and to offer (a loopback address unless front ends run on other hosts). */
     private readonly host: string,
     private readonly maxFrame: () => number,
+    /** The bus's own size check (NATS's max_payload), so a request refused on NATS is refused here too. */
+    private readonly checkSize: (bytes: Uint8Array, what: string) => void,
   ) {}
 
   async add(subject: string, answer: Answer): Promise<void> {
@@ -119,21 +121,15 @@ export class DirectServer {
     const { i, s } = header;
     if (typeof i !== 'number' || typeof s !== 'string') return void link.socket.destroy();
     const answer = this.answers.get(s);
-    const max = this.maxFrame();
-    // The frame limit leaves room for a header; the payload keeps NATS's own limit, as on NATS.
-    const reply =
-      payload.length > max
-        ? encode(
-            errorReply(
-              new NimbusError(
-                'payload_too_large',
-                `the request is ${payload.length} bytes, over the NATS server's max_payload of ${max}`,
-              ),
-            ),
-          )
-        : answer
-          ? await answer(payload)
-          : encode(errorReply(new NimbusError('unavailable', `nothing answers on ${s}`, { delivered: false })));
+    let reply: Uint8Array;
+    try {
+      this.checkSize(payload, 'the request');
+      reply = answer
+        ? await answer(payload)
+        : encode(errorReply(new NimbusError('unavailable', `nothing answers on ${s}`, { delivered: false })));
+    } catch (e) {
+      reply = encode(errorReply(e));
+    }
     link.send({ i }, reply);
   }
 }
