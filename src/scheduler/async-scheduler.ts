@@ -200,8 +200,7 @@ export class AsyncScheduler {
   }
 
   private async work(message: QueueMessage, id: string): Promise<void> {
-    const entry = await this.store.getQueueEntry(id);
-    const queued = await this.store.getActivation(id);
+    const { entry, record: queued } = (await this.store.getQueuedRun(id)) ?? {};
     if (!entry || entry.state === 'done' || !queued) return;
     const fn = await (this.versions ?? ((n, v) => this.store.getVersion(n, v)))(
       entry.functionName,
@@ -316,8 +315,7 @@ export class AsyncScheduler {
     const parsed = AsyncMessage.safeParse(message.data);
     if (!parsed.success) return;
     const id = parsed.data.activationId;
-    const entry = await this.store.getQueueEntry(id);
-    const record = await this.store.getActivation(id);
+    const { entry, record } = (await this.store.getQueuedRun(id)) ?? {};
     if (!entry || entry.state === 'done' || !record) return;
     this.log(`async activation ${id} is dead-lettered: delivered ${message.deliveries} times without completing`);
     const error = {

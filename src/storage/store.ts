@@ -261,6 +261,11 @@ export interface Store {
     publishAfter?: number,
   ): Promise<{ activationId: string; duplicate: boolean }>;
   getQueueEntry(activationId: string): Promise<QueueEntry | undefined>;
+  /**
+   * What an async run starts from: its queue entry and its activation record,
+   * read together (PostgreSQL: one statement, as a run costs a round trip per read).
+   */
+  getQueuedRun(activationId: string): Promise<{ entry: QueueEntry; record?: ActivationRecord } | undefined>;
   pendingQueue(): Promise<QueueEntry[]>;
   updateQueueEntry(
     activationId: string,

@@ -4,13 +4,19 @@
 // in few statements; the later write of a record wins; a failed batch is kept
 // for the next; reads through the same store see what it was given, and
 // another process's read of a record created moments ago waits for its batch.
+// Queue changes (an async run done) join the batch, in one statement with the
+// records written before them.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { ActivationBatches, MAX_BATCH } from '../../src/storage/postgres/activation-batches.ts';
+import {
+  ACTIVATION_UPSERT_AND_QUEUE,
+  ActivationBatches,
+  MAX_BATCH,
+} from '../../src/storage/postgres/activation-batches.ts';
 import { PostgresStore } from '../../src/storage/postgres/store.ts';
 import { createTestDatabase } from './pg-database.ts';
-import { activation } from './records.ts';
+import { activation, entry } from './records.ts';
 
 describe('postgres activation batches', async () => {
   const url = await createTestDatabase();
@@ -102,6 +108,49 @@ describe('postgres activation batches', async () => {
     } finally {
       await lingering.close();
     }
+  });
+
+  it('puts the queue changes of many runs in one statement with their records, merging two changes of one entry', async () => {
+    const runs = Array.from({ length: 40 }, () => activation({ trigger: 'async', status: 'queued' }));
+    for (const r of runs) await writer.enqueue(r, entry(r, { attempts: 0 }));
+    const statements: string[] = [];
+    const batches = new ActivationBatches((sql, columns) => {
+      statements.push(sql);
+      return writer.sql.run(sql, columns);
+    });
+    const done = runs.map((r) => ({ ...r, status: 'success' as const }));
+    await Promise.all(
+      done.flatMap((r, i) => [
+        batches.write(r),
+        batches.changeQueue(r.id, { attempts: 1 }),
+        batches.changeQueue(r.id, i === 0 ? { runAt: 7 } : { state: 'done' }),
+      ]),
+    );
+    assert.deepEqual(statements, [ACTIVATION_UPSERT_AND_QUEUE], 'one statement for 40 records and 80 changes');
+    const first = await writer.getQueueEntry(runs[0]!.id);
+    assert.deepEqual([first?.attempts, first?.runAt, first?.state], [1, 7, 'pending'], 'the two changes merged');
+    for (const r of runs.slice(1)) {
+      const e = await writer.getQueueEntry(r.id);
+      assert.deepEqual([e?.attempts, e?.state], [1, 'done']);
+      assert.equal(await committed(r.id), 'success', 'its outcome went in with it');
+    }
+  });
+
+  it('a failed batch rejects its queue changes and does not apply them later', async () => {
+    const r = activation({ trigger: 'async', status: 'queued' });
+    await writer.enqueue(r, entry(r, { attempts: 0 }));
+    let fail = true;
+    const batches = new ActivationBatches((sql, columns) =>
+      fail ? Promise.reject(new Error('database away')) : writer.sql.run(sql, columns),
+    );
+    await assert.rejects(batches.changeQueue(r.id, { state: 'done' }), /database away/);
+    fail = false;
+    await batches.write(activation());
+    assert.equal(
+      (await writer.getQueueEntry(r.id))?.state,
+      'pending',
+      'the caller heard of it; nothing applied behind it',
+    );
   });
 
   it('keeps a failed batch and writes it with the next one', async () => {

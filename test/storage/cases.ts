@@ -248,6 +248,21 @@ export function storeCases(label: string, open: OpenStore): void {
       assert.equal(await s.getQueueEntry('missing'), undefined);
     });
 
+    it('reads a queued run: its entry with its record, the record as last written', async () => {
+      const r = activation({ trigger: 'async', status: 'queued' });
+      const queued = entry(r);
+      await s.enqueue(r, queued);
+      const retried = { ...r, attempts: 1, status: 'queued' as const, logs: 'attempt 1 failed' };
+      await s.putActivation(retried);
+      await s.updateQueueEntry(r.id, { attempts: 1 });
+      assert.deepEqual(await s.getQueuedRun(r.id), {
+        entry: { ...queued, attempts: 1 },
+        record: await s.getActivation(r.id),
+      });
+      assert.equal((await s.getQueuedRun(r.id))?.record?.logs, 'attempt 1 failed');
+      assert.equal(await s.getQueuedRun('missing'), undefined);
+    });
+
     it('retention: deletes records older than the age limit with their finished queue entries; never queued, running or pending ones', async () => {
       const old = (over: Partial<ActivationRecord>) =>
         activation({ createdAt: ago(8 * DAY), logs: 'x'.repeat(10_000), ...over });

@@ -8,10 +8,13 @@
 // answered sync call's record does not, every other record does (an async
 // outcome is committed before its queue entry moves on). Within a batch the
 // later write of a record wins, and batches commit in order, so a write never
-// lands after one that came later.
+// lands after one that came later. Changes to async queue entries (an async
+// run done, or put back for a retry) join the batch too, in the same statement
+// as its records: they commit with the outcome recorded before them, and a
+// busy invoker commits once for many runs instead of once per run.
 import { activationRow } from '../rows.ts';
 import { ACTIVATION_INSERT_INTO, ACTIVATION_ON_CONFLICT } from '../statements.ts';
-import type { ActivationRecord } from '../store.ts';
+import type { ActivationRecord, QueueEntry } from '../store.ts';
 
 /** Records in one statement at most (bounds its size; its arrays have no parameter limit). */
 export const MAX_BATCH = 500;
@@ -26,8 +29,23 @@ export const ACTIVATION_UPSERT_ARRAYS = `${ACTIVATION_INSERT_INTO}
   SELECT * FROM unnest(?::text[], ?::text[], ?::int[], ?::text[], ?::text[], ?::text[])
   ${ACTIVATION_ON_CONFLICT}`;
 
-/** Runs ACTIVATION_UPSERT_ARRAYS with its six arrays. */
+/**
+ * The records' upsert and the queue changes in one statement (one commit). Each
+ * change's null fields keep the entry's value, as QUEUE_UPDATE's do.
+ */
+export const ACTIVATION_UPSERT_AND_QUEUE = `WITH r AS (
+    ${ACTIVATION_UPSERT_ARRAYS}
+    RETURNING 1
+  )
+  UPDATE async_queue AS q SET attempts = COALESCE(v.attempts, q.attempts),
+    run_at = COALESCE(v.run_at, q.run_at), state = COALESCE(v.state, q.state)
+  FROM unnest(?::text[], ?::int[], ?::bigint[], ?::text[]) AS v(activation_id, attempts, run_at, state)
+  WHERE q.activation_id = v.activation_id`;
+
+/** Runs ACTIVATION_UPSERT_ARRAYS with its six arrays, or ACTIVATION_UPSERT_AND_QUEUE with ten. */
 export type Upsert = (sql: string, columns: unknown[][]) => Promise<unknown>;
+
+export type QueueChange = Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>;
 
 export interface BatchOptions {
   /**
@@ -46,8 +64,17 @@ function columnsOf(records: ActivationRecord[]): unknown[][] {
   return columns;
 }
 
+/** The four column arrays of these queue changes: activation id, attempts, run_at, state (null keeps). */
+function changeColumns(changes: Map<string, QueueChange>): unknown[][] {
+  const columns: unknown[][] = [[], [], [], []];
+  for (const [id, c] of changes)
+    [id, c.attempts ?? null, c.runAt ?? null, c.state ?? null].forEach((v, i) => columns[i]!.push(v));
+  return columns;
+}
+
 export class ActivationBatches {
   private pending = new Map<string, ActivationRecord>();
+  private changes = new Map<string, QueueChange>();
   /** The batch being written now; the next one starts after it. */
   private writing: Promise<void> = Promise.resolve();
   private scheduled: Promise<void> | undefined;
@@ -77,9 +104,24 @@ export class ActivationBatches {
     return this.schedule(!behind);
   }
 
-  /** Resolves once every record written before this call is committed. */
+  /**
+   * Changes an async queue entry in the next batch, after every record written
+   * before; resolves once committed. Two changes of one entry in a batch merge
+   * (the later one's fields win).
+   */
+  changeQueue(activationId: string, change: QueueChange): Promise<void> {
+    const prior = this.changes.get(activationId);
+    this.changes.set(activationId, {
+      attempts: change.attempts ?? prior?.attempts,
+      runAt: change.runAt ?? prior?.runAt,
+      state: change.state ?? prior?.state,
+    });
+    return this.schedule(true);
+  }
+
+  /** Resolves once every record and queue change written before this call is committed. */
   flush(): Promise<void> {
-    return this.pending.size ? this.schedule(true) : this.writing;
+    return this.pending.size || this.changes.size ? this.schedule(true) : this.writing;
   }
 
   private schedule(now: boolean): Promise<void> {
@@ -102,13 +144,21 @@ export class ActivationBatches {
     this.scheduled = undefined;
     this.release = undefined;
     const batch = [...this.pending.values()];
+    const changes = this.changes;
     this.pending = new Map();
+    this.changes = new Map();
     const run = (async () => {
-      for (let i = 0; i < batch.length; i += MAX_BATCH) {
+      // The queue changes go with the last slice of records: after every record written before them.
+      const last = Math.max(0, Math.ceil(batch.length / MAX_BATCH) - 1) * MAX_BATCH;
+      for (let i = 0; i <= last; i += MAX_BATCH) {
+        const records = columnsOf(batch.slice(i, i + MAX_BATCH));
         try {
-          await this.upsert(ACTIVATION_UPSERT_ARRAYS, columnsOf(batch.slice(i, i + MAX_BATCH)));
+          if (i === last && changes.size)
+            await this.upsert(ACTIVATION_UPSERT_AND_QUEUE, [...records, ...changeColumns(changes)]);
+          else if (records[0]!.length) await this.upsert(ACTIVATION_UPSERT_ARRAYS, records);
         } catch (e) {
-          // Kept unless written again meanwhile; retried with the next write or flush.
+          // Records are kept unless written again meanwhile, and retried with the next write or flush.
+          // Queue changes are not: their callers hear of the failure and decide (the message is redelivered).
           for (const r of batch.slice(i)) if (!this.pending.has(r.id)) this.pending.set(r.id, r);
           throw e;
         }

@@ -393,6 +393,14 @@ export class PostgresStore implements Store {
     return row ? toQueueEntry(row) : undefined;
   }
 
+  async getQueuedRun(activationId: string): Promise<{ entry: QueueEntry; record?: ActivationRecord } | undefined> {
+    await this.batches.flush();
+    // The record went in with its entry (one enqueue statement), so unlike getActivation there is no batch to wait for.
+    const row = await this.get<QueueRow & { body: string | null }>(SQL.QUEUED_RUN_SELECT, [activationId]);
+    if (!row) return undefined;
+    return { entry: toQueueEntry(row), ...(row.body === null ? {} : { record: toActivation({ body: row.body }) }) };
+  }
+
   async pendingQueue(): Promise<QueueEntry[]> {
     return (await this.all<QueueRow>(SQL.QUEUE_PENDING)).map(toQueueEntry);
   }
@@ -401,13 +409,8 @@ export class PostgresStore implements Store {
     activationId: string,
     change: Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>,
   ): Promise<void> {
-    await this.batches.flush();
-    await this.run(SQL.QUEUE_UPDATE, [
-      change.attempts ?? null,
-      change.runAt ?? null,
-      change.state ?? null,
-      activationId,
-    ]);
+    // In the next batch of records (one statement, one commit for many runs), after the records written before it.
+    await this.batches.changeQueue(activationId, change);
   }
 
   /**

@@ -265,6 +265,11 @@ export class SqliteStore implements Store {
     return row ? toQueueEntry(row) : undefined;
   }
 
+  async getQueuedRun(activationId: string): Promise<{ entry: QueueEntry; record?: ActivationRecord } | undefined> {
+    const entry = await this.getQueueEntry(activationId);
+    return entry && { entry, record: await this.getActivation(activationId) };
+  }
+
   async pendingQueue(): Promise<QueueEntry[]> {
     return this.all<QueueRow>(SQL.QUEUE_PENDING).map(toQueueEntry);
   }
