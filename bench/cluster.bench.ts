@@ -23,6 +23,8 @@ interface Row {
   sync: LoadResult;
   /** CPU microseconds per sync call, by role (cpu.ts: cpuByRole). */
   cpu: Record<string, number>;
+  /** CPU microseconds per async call (its accept and its run, over the load and the drain), by role. */
+  asyncCpu: Record<string, number>;
   async: LoadResult;
   drainSeconds: number;
   accepted: number;
@@ -80,18 +82,21 @@ async function measure(base: string, roots: [string, number][]): Promise<Row> {
   const before = cpuByRole(roots);
   const sync = await load(invoke, { name: 'bench' }, SECONDS);
   const after = cpuByRole(roots);
-  const cpu = Object.fromEntries(
-    Object.keys(after).map((k) => [k, ((after[k]! - (before[k] ?? 0)) * 1000) / Math.max(1, sync.requests)]),
-  );
+  const perCall = (from: Record<string, number>, to: Record<string, number>, calls: number) =>
+    Object.fromEntries(Object.keys(to).map((k) => [k, ((to[k]! - (from[k] ?? 0)) * 1000) / Math.max(1, calls)]));
+  const cpu = perCall(before, after, sync.requests);
+  const asyncBefore = cpuByRole(roots);
   const async = await load(`${invoke}?async=1`, { name: 'bench' }, SECONDS);
   const accepted = async.requests;
   const started = Date.now();
   const backlog = await queuedCount(base);
   const counted = Date.now();
   await drained(base);
+  const asyncCpu = perCall(asyncBefore, cpuByRole(roots), accepted);
   const drainSeconds = (Date.now() - started) / 1000;
   const backlogRate = backlog / Math.max(0.001, (Date.now() - counted) / 1000);
-  return { sync, cpu, async, drainSeconds, accepted, drainRate: accepted / (SECONDS + drainSeconds), backlogRate };
+  const drainRate = accepted / (SECONDS + drainSeconds);
+  return { sync, cpu, asyncCpu, async, drainSeconds, accepted, drainRate, backlogRate };
 }
 
 const temp = await mkdtemp(path.join(os.tmpdir(), 'nimbus-bench-cluster-'));
@@ -246,15 +251,19 @@ try {
     ]),
   );
   // Where each sync call's CPU went: on 2 shared cores, the sum bounds req/s (2,000,000 us / sum).
+  // An async call's accept and run share the cores too: 2,000,000 us / its sum bounds the calls accepted
+  // and run per second on this machine (the "max/s" row).
   const roles = [...new Set([...Object.keys(e.cpu), ...Object.keys(c.cpu)])];
   const us = (v: number | undefined) => (v === undefined ? '' : v.toFixed(0));
   const sum = (cpu: Record<string, number>) => Object.values(cpu).reduce((a, b) => a + b, 0);
-  console.log('\nCPU per sync call, us (all processes on the machine in each role)\n');
+  const bound = (cpu: Record<string, number>) => ((os.cpus().length * 1e6) / sum(cpu)).toFixed(0);
+  console.log('\nCPU per call, us (all processes on the machine in each role; async: accept and run)\n');
   console.log(
     table([
-      ['role', 'embedded', 'cluster'],
-      ...roles.map((r) => [r, us(e.cpu[r]), us(c.cpu[r])]),
-      ['all', us(sum(e.cpu)), us(sum(c.cpu))],
+      ['role', 'embedded sync', 'cluster sync', 'embedded async', 'cluster async'],
+      ...roles.map((r) => [r, us(e.cpu[r]), us(c.cpu[r]), us(e.asyncCpu[r]), us(c.asyncCpu[r])]),
+      ['all', us(sum(e.cpu)), us(sum(c.cpu)), us(sum(e.asyncCpu)), us(sum(c.asyncCpu))],
+      ['max/s on these cores', bound(e.cpu), bound(c.cpu), bound(e.asyncCpu), bound(c.asyncCpu)],
     ]),
   );
 } finally {
