@@ -5,7 +5,9 @@
 // while one group waits for those records join the next group: one wait for
 // the records, one transaction, and each write's promise settles only once
 // that transaction has committed (a 202 still follows its row on disk). A write
-// that fails rolls back alone (a savepoint of its own) and rejects alone.
+// that fails rolls back alone and rejects alone: a group first runs its writes
+// without savepoints (two statements fewer per write), and only when one fails
+// runs again from the start, each write in a savepoint of its own.
 
 interface Op {
   run: () => unknown;
@@ -36,18 +38,23 @@ export class GroupCommit {
   private async commit(): Promise<void> {
     const ops = this.pending;
     this.pending = [];
-    const results: { ok: boolean; value: unknown }[] = [];
+    let results: { ok: boolean; value: unknown }[] = [];
     try {
       await this.before();
-      this.transaction(() => {
-        for (const op of ops) {
-          try {
-            results.push({ ok: true, value: this.transaction(op.run) });
-          } catch (e) {
-            results.push({ ok: false, value: e });
-          }
-        }
-      });
+      try {
+        results = this.transaction(() => ops.map((op) => ({ ok: true, value: op.run() })));
+      } catch {
+        // One write failed and the whole group rolled back: again, each write alone in a savepoint.
+        results = this.transaction(() =>
+          ops.map((op) => {
+            try {
+              return { ok: true, value: this.transaction(op.run) };
+            } catch (e) {
+              return { ok: false, value: e };
+            }
+          }),
+        );
+      }
     } catch (e) {
       for (const op of ops) op.reject(e);
       return;
