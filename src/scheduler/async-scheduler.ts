@@ -115,6 +115,7 @@ export class AsyncScheduler {
       ...(alias ? { alias } : {}),
       ...(chainDepth ? { chainDepth } : {}),
     };
+    const publishAfter = this.outbox.publishAfter(now.getTime());
     const accepted = await this.store.enqueue(
       record,
       {
@@ -127,10 +128,15 @@ export class AsyncScheduler {
         idempotencyKey: idempotencyKey ?? null,
         state: 'pending',
       },
-      this.outbox.publishAfter(now.getTime()),
+      publishAfter,
     );
     if (!accepted.duplicate)
-      await this.publish(record, accepted.activationId, { fn: fn.name, slots: slotsOf(fn.config) });
+      await this.publish(
+        record,
+        accepted.activationId,
+        { fn: fn.name, slots: slotsOf(fn.config) },
+        publishAfter !== null,
+      );
     else await this.retryRejected(accepted.activationId);
     return accepted;
   }
@@ -145,9 +151,10 @@ export class AsyncScheduler {
     record: ActivationRecord,
     messageId: string,
     hint?: { fn: string; slots: number },
+    rowed = true,
   ): Promise<void> {
     try {
-      await this.outbox.publish(record.id, messageId, 0, hint);
+      await this.outbox.publish(record.id, messageId, 0, hint, rowed);
     } catch (e) {
       const error = { code: 'unavailable', message: `${NOT_ACCEPTED}: ${(e as Error).message}` };
       await this.store
@@ -172,10 +179,11 @@ export class AsyncScheduler {
     // A new message id: the bus may still remember the first one (and drop it). The outbox row
     // first, so that once the entry is pending again a relay queues it even if this process stops.
     const messageId = `${id}-${Date.now().toString(36)}`;
+    const publishAfter = this.outbox.publishAfter();
     await this.store.putActivation(revived);
-    await this.store.putOutbox(id, messageId, this.outbox.publishAfter());
+    if (publishAfter !== null) await this.store.putOutbox(id, messageId, publishAfter);
     await this.store.updateQueueEntry(id, { state: 'pending', runAt: Date.now() });
-    await this.publish(revived, messageId);
+    await this.publish(revived, messageId, undefined, publishAfter !== null);
   }
 
   private async handle(message: QueueMessage): Promise<void> {

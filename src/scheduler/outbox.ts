@@ -7,7 +7,9 @@
 // take and publishes them under the row's message id: the bus drops a repeat
 // of an id it already holds, so a message that did arrive does not run twice.
 // A bus that keeps nothing across a restart (embedded) is given every pending
-// entry again at start.
+// entry again at start, so there an accept writes no row at all: the bus lives
+// in this process, and the replay at start covers a stop between commit and
+// publish (an insert and a delete fewer per accepted call).
 import type { Bus } from '../bus/bus.ts';
 import { ASYNC_QUEUE } from '../engine/messages.ts';
 import type { Store } from '../storage/store.ts';
@@ -44,22 +46,29 @@ export class Outbox {
     readonly timing: OutboxTiming = OUTBOX_TIMING,
   ) {}
 
-  /** When a row written now is left to the relays if its publisher has not removed it. */
-  publishAfter(now = Date.now()): number {
-    return now + this.timing.graceMs;
+  /**
+   * When a row written now is left to the relays if its publisher has not removed it; null (no row)
+   * for a bus that keeps nothing across a restart: that is given every pending entry at start
+   * anyway, and lives in this process, so no other process could relay the row.
+   */
+  publishAfter(now = Date.now()): number | null {
+    return this.bus.durable ? now + this.timing.graceMs : null;
   }
 
   /**
    * Puts an entry's message on the bus; once the bus holds it, the entry's outbox row is removed (soon, with others).
    * `hint` (the function and its sandbox slots) lets the consumer gate the run without reading the entry first.
+   * `rowed`: false when the entry was stored without a row (publishAfter null), so there is none to remove.
    */
   async publish(
     activationId: string,
     messageId: string,
     delayMs = 0,
     hint?: { fn: string; slots: number },
+    rowed = true,
   ): Promise<void> {
     await this.bus.enqueue(ASYNC_QUEUE, messageId, hint ? { activationId, ...hint } : { activationId }, delayMs);
+    if (!rowed) return;
     this.confirmed.push(activationId);
     if (this.confirmed.length >= CONFIRM_BATCH) void this.flush();
     else this.confirmTimer ??= setTimeout(() => void this.flush(), CONFIRM_DELAY_MS).unref();

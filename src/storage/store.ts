@@ -251,14 +251,15 @@ export interface Store {
 
   /**
    * Records a queued activation, its queue entry and its outbox row (message
-   * id = activation id, due at `publishAfter`, default `entry.runAt`) in one
+   * id = activation id, due at `publishAfter`, default `entry.runAt`; `null`:
+   * no row, for a bus that is given every pending entry at start) in one
    * transaction. With an idempotency key already seen for the function,
    * stores nothing and returns the earlier activation id.
    */
   enqueue(
     record: ActivationRecord,
     entry: QueueEntry,
-    publishAfter?: number,
+    publishAfter?: number | null,
   ): Promise<{ activationId: string; duplicate: boolean }>;
   getQueueEntry(activationId: string): Promise<QueueEntry | undefined>;
   /**

@@ -44,12 +44,15 @@ function relayCase(
         async (m: QueueMessage) => void delivered.push((m.data as { activationId: string }).activationId),
       );
       const now = Date.now();
-      const [left1, left2, finished, fresh] = [queued(), queued(), queued(), queued()];
+      const [left1, left2, finished, fresh, rowless] = [queued(), queued(), queued(), queued(), queued()];
       // Stored by a front end that then stopped: no message was published for any of them.
       for (const r of [left1, left2, finished]) await store.enqueue(r, entry(r), now - 1);
       await store.enqueue(fresh, entry(fresh), now + 60_000);
+      // Stored without a row (publishAfter null: what an accept does when the bus is not durable).
+      await store.enqueue(rowless, entry(rowless), null);
       await store.updateQueueEntry(finished.id, { state: 'done' });
       const relay = new Outbox(store, bus, () => undefined, TIMING);
+      assert.equal(relay.publishAfter(now), bus.durable ? now + TIMING.graceMs : null, 'a row only for a durable bus');
       assert.equal(await relay.sweep(), 2);
       await waitFor('both left entries are delivered', () => delivered.length >= 2);
       assert.deepEqual(delivered.sort(), [left1.id, left2.id].sort());
@@ -58,7 +61,7 @@ function relayCase(
       assert.deepEqual(
         (await store.claimOutbox(later, later, 100)).map((c) => c.activationId),
         [fresh.id],
-        'published and finished rows are gone; the row not yet due stays',
+        'published and finished rows are gone; the row not yet due stays; the rowless entry has none',
       );
       if (dedupes) {
         await store.putOutbox(left1.id, left1.id, 0);

@@ -39,6 +39,7 @@ export const ENQUEUE_GROUP = `WITH v AS (
   ), o AS (
     INSERT INTO async_outbox (activation_id, message_id, publish_after)
     SELECT activation_id, activation_id, publish_after FROM v JOIN q USING (activation_id)
+    WHERE publish_after IS NOT NULL
     RETURNING activation_id
   )
   SELECT activation_id, (SELECT count(*) FROM a) AS records, (SELECT count(*) FROM o) AS outbox FROM q`;
@@ -46,7 +47,8 @@ export const ENQUEUE_GROUP = `WITH v AS (
 export interface Enqueue {
   record: ActivationRecord;
   entry: QueueEntry;
-  publishAfter: number;
+  /** null: no outbox row (Store.enqueue). */
+  publishAfter: number | null;
 }
 export interface Enqueued {
   activationId: string;

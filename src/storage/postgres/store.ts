@@ -95,7 +95,8 @@ const ENQUEUE = `WITH q AS (
     ${SQL.ACTIVATION_INSERT_INTO} SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM q)
     RETURNING id
   ), o AS (
-    INSERT INTO async_outbox (activation_id, message_id, publish_after) SELECT activation_id, activation_id, ? FROM q
+    INSERT INTO async_outbox (activation_id, message_id, publish_after)
+    SELECT activation_id, activation_id, p FROM q, (SELECT ?::bigint AS p) x WHERE p IS NOT NULL
     RETURNING activation_id
   )
   SELECT (SELECT activation_id FROM q) AS inserted, (SELECT count(*) FROM a) AS records, (SELECT count(*) FROM o) AS outbox`;
@@ -368,7 +369,7 @@ export class PostgresStore implements Store {
   enqueue(
     record: ActivationRecord,
     e: QueueEntry,
-    publishAfter = e.runAt,
+    publishAfter: number | null = e.runAt,
   ): Promise<{ activationId: string; duplicate: boolean }> {
     return this.enqueues.enqueue({ record, entry: e, publishAfter });
   }

@@ -67,6 +67,8 @@ export class SqliteStore implements Store {
    * deployVersion or deleteFunction do.
    */
   private readonly functions = new Map<string, FunctionRecord>();
+  /** Runs its argument in a transaction (a savepoint when nested): made once, as making one per call costs more than a small write. */
+  private readonly transactions: Database.Transaction<(fn: () => unknown) => unknown>;
   /** Queue and outbox writes, many to a transaction (group-commit.ts). */
   private readonly queueWrites: GroupCommit;
   /** Set when this connection commits; the timer then has the writer thread checkpoint. */
@@ -75,6 +77,7 @@ export class SqliteStore implements Store {
 
   constructor(file: string, options: Partial<ActivationWriterOptions> = {}) {
     this.db = openConnection(file);
+    this.transactions = this.db.transaction((fn: () => unknown) => fn());
     // A checkpoint fsyncs the file: never on the request thread. The writer thread's connection
     // checkpoints at its own commits (SQLite's default threshold), and at least once a second
     // after this connection wrote (the WAL does not grow while no activation is recorded).
@@ -160,7 +163,7 @@ export class SqliteStore implements Store {
    */
   private transaction<T>(fn: () => T): T {
     this.wrote = true;
-    return this.db.transaction(fn).immediate();
+    return this.transactions.immediate(fn) as T;
   }
 
   async migrate(): Promise<void> {
@@ -246,7 +249,7 @@ export class SqliteStore implements Store {
   async enqueue(
     record: ActivationRecord,
     e: QueueEntry,
-    publishAfter = e.runAt,
+    publishAfter: number | null = e.runAt,
   ): Promise<{ activationId: string; duplicate: boolean }> {
     return this.queueWrites.write(() => {
       if (e.idempotencyKey) {
@@ -255,7 +258,7 @@ export class SqliteStore implements Store {
       }
       this.run(SQL.ACTIVATION_UPSERT, activationRow(record));
       this.run(SQL.QUEUE_INSERT, queueRow(e));
-      this.run(SQL.OUTBOX_INSERT, [e.activationId, e.activationId, publishAfter]);
+      if (publishAfter !== null) this.run(SQL.OUTBOX_INSERT, [e.activationId, e.activationId, publishAfter]);
       return { activationId: e.activationId, duplicate: false };
     });
   }
