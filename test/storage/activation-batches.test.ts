@@ -98,7 +98,8 @@ describe('postgres activation batches', async () => {
   });
 
   it('finds a record written behind by another process after a long call (its id minutes old)', async () => {
-    const lingering = new PostgresStore(url, { recordLingerMs: 100 });
+    // 60 ms: long enough to see the record still in its batch, short enough for a reader (it waits up to 155 ms).
+    const lingering = new PostgresStore(url, { recordLingerMs: 60 });
     try {
       // The id says the call began 5 minutes ago; its record is written as it ends, now.
       const id = (Date.now() - 300_000).toString(16).padStart(12, '0') + 'a'.repeat(20);
