@@ -38,6 +38,8 @@ export class Outbox {
   private confirmTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
+  /** The removals under way (a flush waits for them too). */
+  private clearing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -74,14 +76,18 @@ export class Outbox {
     else this.confirmTimer ??= setTimeout(() => void this.flush(), CONFIRM_DELAY_MS).unref();
   }
 
-  /** Removes the rows of acknowledged messages. A row left by a failure is published again later; the bus drops the repeat. */
+  /**
+   * Removes the rows of acknowledged messages, those a flush already under way removes included.
+   * A row left by a failure is published again later; the bus drops the repeat.
+   */
   async flush(): Promise<void> {
     clearTimeout(this.confirmTimer);
     this.confirmTimer = undefined;
     const ids = this.confirmed;
     this.confirmed = [];
-    if (ids.length === 0) return;
-    await this.store
+    const earlier = this.clearing;
+    if (ids.length === 0) return earlier;
+    const clearing = this.store
       .clearOutbox(ids)
       .catch((e: unknown) =>
         this.log(
@@ -89,6 +95,8 @@ export class Outbox {
           { err: String(e) },
         ),
       );
+    this.clearing = Promise.all([earlier, clearing]).then(() => undefined);
+    return this.clearing;
   }
 
   /** Relays from this process: every pending entry now if the bus lost its queue, then a sweep every `sweepMs`. */
