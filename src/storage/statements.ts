@@ -90,12 +90,8 @@ export const QUEUE_COLUMNS =
   '(activation_id, function_name, input, attempts, max_attempts, run_at, idempotency_key, state)';
 export const QUEUE_INSERT = `INSERT INTO async_queue ${QUEUE_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
 /** The columns toQueueEntry reads, named (a prepared `SELECT *` breaks when a migration adds one). */
-const QUEUE_FIELDS = QUEUE_COLUMNS.slice(1, -1);
+export const QUEUE_FIELDS = QUEUE_COLUMNS.slice(1, -1);
 export const QUEUE_SELECT = `SELECT ${QUEUE_FIELDS} FROM async_queue WHERE activation_id = ?`;
-/** A queue entry's columns and its activation record's body (null when the record is gone). */
-export const QUEUED_RUN_SELECT = `SELECT ${QUEUE_FIELDS.split(', ')
-  .map((c) => `q.${c}`)
-  .join(', ')}, a.body FROM async_queue q LEFT JOIN activations a ON a.id = q.activation_id WHERE q.activation_id = ?`;
 /** Args: function_name, idempotency_key. */
 export const QUEUE_BY_KEY = 'SELECT activation_id FROM async_queue WHERE function_name = ? AND idempotency_key = ?';
 export const QUEUE_PENDING = `SELECT ${QUEUE_FIELDS} FROM async_queue WHERE state = 'pending' ORDER BY run_at`;

@@ -45,6 +45,7 @@ import type {
 import { translate } from './errors.ts';
 import { ActivationBatches } from './activation-batches.ts';
 import { ENQUEUE_GROUP, EnqueueGroups, keyHolder, type Enqueue, type Enqueued } from './enqueue-groups.ts';
+import { ReadGroups } from './read-groups.ts';
 
 /** Function records a cache holds at most (then it starts again empty). */
 const MAX_CACHED_FUNCTIONS = 10_000;
@@ -87,6 +88,13 @@ export interface PostgresOptions {
  * statement (one round trip, one commit), and of enqueues racing with one
  * idempotency key exactly one inserts. Args: queueRow, activationRow, publish_after.
  */
+/** Queue entries' columns with their activation records' bodies (null when a record is gone). Args: ids. */
+const QUEUED_RUNS_SELECT = `SELECT ${SQL.QUEUE_FIELDS.split(', ')
+  .map((c) => `q.${c}`)
+  .join(', ')}, a.body FROM async_queue q LEFT JOIN activations a ON a.id = q.activation_id
+  WHERE q.activation_id = ANY(?::text[])`;
+type QueuedRunRow = QueueRow & { body: string | null };
+
 const ENQUEUE = `WITH q AS (
     INSERT INTO async_queue ${SQL.QUEUE_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (function_name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -159,6 +167,7 @@ export class PostgresStore implements Store {
   private readonly db: Connection;
   private readonly batches: ActivationBatches;
   private readonly enqueues: EnqueueGroups;
+  private readonly queuedRuns: ReadGroups<QueuedRunRow>;
   /** Function records by name with when they expire, while the cache is on (`cacheFunctions`). */
   private functions?: Map<string, { fn: FunctionRecord; until: number }>;
   private functionTtlMs = 0;
@@ -184,6 +193,10 @@ export class PostgresStore implements Store {
     this.batches = new ActivationBatches((sql, columns) => this.run(sql, columns), {
       lingerMs: options.recordLingerMs ?? 10,
       log: options.log,
+    });
+    this.queuedRuns = new ReadGroups(async (ids) => {
+      const rows = await this.all<QueuedRunRow>(QUEUED_RUNS_SELECT, [ids]);
+      return new Map(rows.map((r) => [r.activation_id, r]));
     });
     this.enqueues = new EnqueueGroups({
       before: () => this.batches.flush(),
@@ -394,10 +407,13 @@ export class PostgresStore implements Store {
     return row ? toQueueEntry(row) : undefined;
   }
 
+  /**
+   * Reads that arrive together share one statement (read-groups.ts). The record went in with its
+   * entry (one enqueue statement), so unlike getActivation there is no other process's batch to wait for.
+   */
   async getQueuedRun(activationId: string): Promise<{ entry: QueueEntry; record?: ActivationRecord } | undefined> {
     await this.batches.flush();
-    // The record went in with its entry (one enqueue statement), so unlike getActivation there is no batch to wait for.
-    const row = await this.get<QueueRow & { body: string | null }>(SQL.QUEUED_RUN_SELECT, [activationId]);
+    const row = await this.queuedRuns.get(activationId);
     if (!row) return undefined;
     return { entry: toQueueEntry(row), ...(row.body === null ? {} : { record: toActivation({ body: row.body }) }) };
   }
