@@ -56,8 +56,11 @@ export const NAMES_SQL = `WITH RECURSIVE names(name) AS (
 export const CUTOFF_SQL =
   'SELECT created_at FROM activations WHERE function_name = ? ORDER BY created_at DESC LIMIT 1 OFFSET ?';
 
-const PICK_OLD = `SELECT id FROM activations WHERE created_at < ? AND ${KEPT} ORDER BY created_at LIMIT ?`;
-const PICK_EXCESS = `SELECT id FROM activations WHERE function_name = ? AND created_at < ? AND status <> 'dead_letter' AND ${KEPT} ORDER BY created_at LIMIT ?`;
+// Each pick starts at the creation time of the last one's newest record (`created_at >= ?`), not at
+// the oldest: the records a batch deleted stay in the index until a vacuum, and scanning past them
+// again made each pick slower than the last (PostgreSQL: 28 ms a pick, 7 s of a 17 s async drain).
+const PICK_OLD = `SELECT id, created_at FROM activations WHERE created_at >= ? AND created_at < ? AND ${KEPT} ORDER BY created_at LIMIT ?`;
+const PICK_EXCESS = `SELECT id, created_at FROM activations WHERE function_name = ? AND created_at >= ? AND created_at < ? AND status <> 'dead_letter' AND ${KEPT} ORDER BY created_at LIMIT ?`;
 
 /** Deletes the records and their finished queue entries (an async call's input can be as large as its logs). */
 export function deleteStatements(ids: string[]): Statement[] {
@@ -66,6 +69,11 @@ export function deleteStatements(ids: string[]): Statement[] {
     { sql: `DELETE FROM async_queue WHERE state = 'done' AND activation_id IN (${list})`, args: ids },
     { sql: `DELETE FROM activations WHERE id IN (${list})`, args: ids },
   ];
+}
+
+interface Picked {
+  id: string;
+  created_at: string;
 }
 
 /** One part of a sweep: records of one function (or of all) created before `before`. */
@@ -98,14 +106,17 @@ export async function sweepActivations(
   let deleted = 0;
   let batches = 0;
   for (const t of await targets(db, policy, now)) {
+    let from = '';
     for (;;) {
       if (batches >= policy.maxBatches || policy.signal?.aborted) return { deleted, more: true };
       const pick =
         t.functionName === undefined
-          ? db.all<{ id: string }>(PICK_OLD, [t.before, policy.batchSize])
-          : db.all<{ id: string }>(PICK_EXCESS, [t.functionName, t.before, policy.batchSize]);
-      const ids = (await pick).map((r) => r.id);
+          ? db.all<Picked>(PICK_OLD, [from, t.before, policy.batchSize])
+          : db.all<Picked>(PICK_EXCESS, [t.functionName, from, t.before, policy.batchSize]);
+      const picked = await pick;
+      const ids = picked.map((r) => r.id);
       if (ids.length === 0) break;
+      from = picked.at(-1)!.created_at; // ties with it stay in the next pick's range
       batches++;
       deleted += (await db.write(deleteStatements(ids)))[1] ?? 0;
       if (ids.length < policy.batchSize) break;
