@@ -75,6 +75,10 @@ async function drained(base: string): Promise<void> {
   }
 }
 
+/** CPU microseconds per call by role, between two cpuByRole readings (ms) over `calls` calls. */
+const perCall = (from: Record<string, number>, to: Record<string, number>, calls: number) =>
+  Object.fromEntries(Object.keys(to).map((k) => [k, ((to[k]! - (from[k] ?? 0)) * 1000) / Math.max(1, calls)]));
+
 async function measure(base: string, roots: [string, number][]): Promise<Row> {
   await deploy(base);
   const invoke = `${base}/v1/functions/hello/invoke`;
@@ -82,8 +86,6 @@ async function measure(base: string, roots: [string, number][]): Promise<Row> {
   const before = cpuByRole(roots);
   const sync = await load(invoke, { name: 'bench' }, SECONDS);
   const after = cpuByRole(roots);
-  const perCall = (from: Record<string, number>, to: Record<string, number>, calls: number) =>
-    Object.fromEntries(Object.keys(to).map((k) => [k, ((to[k]! - (from[k] ?? 0)) * 1000) / Math.max(1, calls)]));
   const cpu = perCall(before, after, sync.requests);
   const asyncBefore = cpuByRole(roots);
   const async = await load(`${invoke}?async=1`, { name: 'bench' }, SECONDS);
@@ -151,10 +153,7 @@ try {
   const runsLeft = await queuedCount(feBase);
   await drained(feBase);
   const backlogAloneRate = acceptOnly.requests / Math.max(0.001, (Date.now() - invokersUp) / 1000);
-  const runsAfter = cpuByRole(roots);
-  const runCpu = Object.fromEntries(
-    Object.keys(runsAfter).map((k) => [k, ((runsAfter[k]! - (runsBefore[k] ?? 0)) * 1000) / Math.max(1, runsLeft)]),
-  );
+  const runCpu = perCall(runsBefore, cpuByRole(roots), runsLeft);
   const c = await measure(feBase, roots);
   for (const child of children) child.kill();
 

@@ -129,6 +129,9 @@ export interface QueueEntry {
   state: 'pending' | 'done';
 }
 
+/** A change to a queue entry (updateQueueEntry): each field given replaces the entry's, the rest stay. */
+export type QueueChange = Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>;
+
 /**
  * An outbox row claimed for publishing: the queue message of an async entry
  * that the bus may not hold (its publisher did not confirm it), with the
@@ -268,10 +271,7 @@ export interface Store {
    */
   getQueuedRun(activationId: string): Promise<{ entry: QueueEntry; record?: ActivationRecord } | undefined>;
   pendingQueue(): Promise<QueueEntry[]>;
-  updateQueueEntry(
-    activationId: string,
-    change: Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>,
-  ): Promise<void>;
+  updateQueueEntry(activationId: string, change: QueueChange): Promise<void>;
 
   /**
    * The async outbox: a row per queue message not yet confirmed on the bus.

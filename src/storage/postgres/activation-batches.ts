@@ -14,7 +14,7 @@
 // busy invoker commits once for many runs instead of once per run.
 import { activationRow } from '../rows.ts';
 import { ACTIVATION_INSERT_INTO, ACTIVATION_ON_CONFLICT } from '../statements.ts';
-import type { ActivationRecord, QueueEntry } from '../store.ts';
+import type { ActivationRecord, QueueChange } from '../store.ts';
 
 /** Records in one statement at most (bounds its size; its arrays have no parameter limit). */
 export const MAX_BATCH = 500;
@@ -44,8 +44,6 @@ export const ACTIVATION_UPSERT_AND_QUEUE = `WITH r AS (
 
 /** Runs ACTIVATION_UPSERT_ARRAYS with its six arrays, or ACTIVATION_UPSERT_AND_QUEUE with ten. */
 export type Upsert = (sql: string, columns: unknown[][]) => Promise<unknown>;
-
-export type QueueChange = Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>;
 
 export interface BatchOptions {
   /**

@@ -38,6 +38,7 @@ import type {
   FunctionConfig,
   FunctionRecord,
   OutboxClaim,
+  QueueChange,
   QueueEntry,
   Store,
   VersionRecord,
@@ -83,11 +84,6 @@ export interface PostgresOptions {
   log?: (msg: string, extra?: Record<string, unknown>) => void;
 }
 
-/**
- * The queue entry, and the record and outbox row only if the entry went in: one
- * statement (one round trip, one commit), and of enqueues racing with one
- * idempotency key exactly one inserts. Args: queueRow, activationRow, publish_after.
- */
 /** Queue entries' columns with their activation records' bodies (null when a record is gone). Args: ids. */
 const QUEUED_RUNS_SELECT = `SELECT ${SQL.QUEUE_FIELDS.split(', ')
   .map((c) => `q.${c}`)
@@ -95,6 +91,11 @@ const QUEUED_RUNS_SELECT = `SELECT ${SQL.QUEUE_FIELDS.split(', ')
   WHERE q.activation_id = ANY(?::text[])`;
 type QueuedRunRow = QueueRow & { body: string | null };
 
+/**
+ * The queue entry, and the record and outbox row only if the entry went in: one
+ * statement (one round trip, one commit), and of enqueues racing with one
+ * idempotency key exactly one inserts. Args: queueRow, activationRow, publish_after.
+ */
 const ENQUEUE = `WITH q AS (
     INSERT INTO async_queue ${SQL.QUEUE_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (function_name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -422,10 +423,7 @@ export class PostgresStore implements Store {
     return (await this.all<QueueRow>(SQL.QUEUE_PENDING)).map(toQueueEntry);
   }
 
-  async updateQueueEntry(
-    activationId: string,
-    change: Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>,
-  ): Promise<void> {
+  async updateQueueEntry(activationId: string, change: QueueChange): Promise<void> {
     // In the next batch of records (one statement, one commit for many runs), after the records written before it.
     await this.batches.changeQueue(activationId, change);
   }

@@ -33,6 +33,7 @@ import type {
   FunctionConfig,
   FunctionRecord,
   OutboxClaim,
+  QueueChange,
   QueueEntry,
   Store,
   VersionRecord,
@@ -277,10 +278,7 @@ export class SqliteStore implements Store {
     return this.all<QueueRow>(SQL.QUEUE_PENDING).map(toQueueEntry);
   }
 
-  async updateQueueEntry(
-    activationId: string,
-    change: Partial<Pick<QueueEntry, 'attempts' | 'runAt' | 'state'>>,
-  ): Promise<void> {
+  async updateQueueEntry(activationId: string, change: QueueChange): Promise<void> {
     await this.queueWrites.write(() =>
       this.run(SQL.QUEUE_UPDATE, [change.attempts ?? null, change.runAt ?? null, change.state ?? null, activationId]),
     );
