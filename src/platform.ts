@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { SingleInvokerBalancer, type Balancer } from './balancer/balancer.ts';
+import { LocalFirstBalancer } from './balancer/local-first.ts';
 import type { Bus } from './bus/bus.ts';
 import { openBus } from './bus/registry.ts';
 import { isLoopback, resolveConfig, type NimbusConfig, type NimbusOptions } from './config/options.ts';
@@ -156,9 +157,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       );
       for (const fn of await store.listFunctions()) if (fn.config.minSandboxes > 0) void warm(fn.name);
     }
-    const chosen: Balancer = balancer
-      ? await balancer(bus, config, logger)
-      : new SingleInvokerBalancer(config.invokerId);
+    let chosen: Balancer = balancer ? await balancer(bus, config, logger) : new SingleInvokerBalancer(config.invokerId);
+    // An invoker node runs what it took from the queue itself when the function is warm here (local-first.ts).
+    const local = invoker;
+    if (local && balancer) chosen = new LocalFirstBalancer(config.invokerId, (name) => local.warm(name), chosen);
     cleanups.push(async () => chosen.close?.());
     const dispatcher = new Dispatcher(bus, chosen, quotas);
     const scheduler = new AsyncScheduler(store, bus, dispatcher, config, (msg, extra) => logger.info(extra ?? {}, msg));

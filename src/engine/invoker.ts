@@ -101,6 +101,12 @@ export class Invoker {
     return this.running;
   }
 
+  /** Whether the newest version of `name` seen here has a pool holding sandboxes: a call to it here would not start cold. */
+  warm(name: string): boolean {
+    const newest = this.latest.get(name);
+    return newest !== undefined && (this.pools.get(poolKey(name, newest))?.size ?? 0) > 0;
+  }
+
   async run(req: RunRequest): Promise<RunReply> {
     this.running++;
     try {

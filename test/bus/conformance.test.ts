@@ -59,6 +59,32 @@ function busCases(label: string, open: () => Promise<[Bus, Bus]>): void {
       await assert.rejects(b.request('svc.echo', {}, 2000), (e) => isNimbusError(e) && e.code === 'unavailable');
     });
 
+    it('answers a request to a subject it serves itself in this process: the request as it is, errors as over a wire', async () => {
+      let given: unknown;
+      const stop = await a.serve('svc.here', async (d) => {
+        given = d;
+        if ((d as { fail?: string }).fail === 'plain') throw new Error('not a platform error');
+        if ((d as { fail?: string }).fail) throw new NimbusError('throttled', 'busy here', { retryAfterMs: 5 });
+        return { ok: true };
+      });
+      try {
+        const sent = { n: 1 };
+        assert.deepEqual(await a.request('svc.here', sent, 2000), { ok: true });
+        assert.equal(given, sent, 'handed over without a copy: no wire in between');
+        await assert.rejects(
+          a.request('svc.here', { fail: 'nimbus' }, 2000),
+          (e) => isNimbusError(e) && e.code === 'throttled' && e.details.retryAfterMs === 5,
+        );
+        await assert.rejects(
+          a.request('svc.here', { fail: 'plain' }, 2000),
+          (e) => isNimbusError(e) && e.code === 'internal' && /not a platform error/.test(e.message),
+        );
+      } finally {
+        await stop();
+      }
+      await assert.rejects(a.request('svc.here', {}, 2000), (e) => isNimbusError(e) && e.code === 'unavailable');
+    });
+
     it('broadcasts to every listener, and not after it stopped listening', async () => {
       const got: string[] = [];
       const stops = await Promise.all(

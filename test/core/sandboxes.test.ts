@@ -39,6 +39,21 @@ describe('sandbox operations API', () => {
     assert.equal((await t.request('DELETE', `/v1/sandboxes/${created.json.id}`)).status, 404);
   });
 
+  it('knows whether a function is warm here (an invoker node runs its queued calls itself only then)', async () => {
+    const invoker = t.platform.invoker;
+    assert.ok(invoker);
+    await t.deploy('warmth', 'exports.handler = async () => 1');
+    assert.equal(invoker.warm('warmth'), false, 'never called');
+    assert.equal((await t.invoke('warmth')).status, 200);
+    assert.equal(invoker.warm('warmth'), true, 'its sandbox is kept warm');
+    await t.deploy('warmth', 'exports.handler = async () => 2');
+    assert.equal(invoker.warm('warmth'), false, 'redeployed: the new version has no sandbox yet');
+    assert.equal((await t.invoke('warmth')).status, 200);
+    assert.equal(invoker.warm('warmth'), true);
+    for (const s of await mine('warmth')) await t.request('DELETE', `/v1/sandboxes/${s.id}`);
+    assert.equal(invoker.warm('warmth'), false, 'its sandboxes deleted');
+  });
+
   it('answers 409 with the reason when the engine cannot resize or migrate', async () => {
     const { json } = await t.request('POST', '/v1/functions/ops/sandboxes');
     const resize = await t.request('PATCH', `/v1/sandboxes/${json.id}`, { memoryMb: 512 });

@@ -4,7 +4,8 @@
 // Broadcasts and queued messages are copied through JSON, as on a real wire.
 // Not durable: the scheduler keeps async invocations in the store and
 // re-queues them after a restart.
-import { NimbusError, errorFromJSON, isNimbusError } from '../../shared/errors.ts';
+import { NimbusError } from '../../shared/errors.ts';
+import { answerInProcess, type RequestHandler } from '../in-process.ts';
 import {
   Redeliver,
   redeliveryDelayMs,
@@ -15,7 +16,6 @@ import {
   type Unsubscribe,
 } from '../bus.ts';
 
-type Handler = (data: unknown) => Promise<unknown>;
 type Consumer = { handler: (m: QueueMessage) => Promise<void>; options: ConsumeOptions };
 
 export interface MemoryBusOptions {
@@ -26,7 +26,7 @@ const wire = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON
 
 export class MemoryBus implements Bus {
   readonly durable = false;
-  private readonly servers = new Map<string, Handler>();
+  private readonly servers = new Map<string, RequestHandler>();
   private readonly listeners = new Map<string, Set<(data: unknown) => Promise<void>>>();
   private readonly consumers = new Map<string, Consumer[]>();
   private readonly backlog = new Map<string, QueueMessage[]>();
@@ -40,7 +40,7 @@ export class MemoryBus implements Bus {
     this.maxDeliveries = options.maxDeliveries ?? 64;
   }
 
-  async serve(subject: string, handler: Handler): Promise<Unsubscribe> {
+  async serve(subject: string, handler: RequestHandler): Promise<Unsubscribe> {
     this.servers.set(subject, handler);
     return async () => {
       if (this.servers.get(subject) === handler) this.servers.delete(subject);
@@ -51,28 +51,7 @@ export class MemoryBus implements Bus {
     const handler = this.servers.get(subject);
     if (!handler || this.closed)
       throw new NimbusError('unavailable', `nothing answers on ${subject}`, { delivered: false });
-    let handled: Promise<unknown>;
-    try {
-      handled = handler(data);
-    } catch (e) {
-      handled = Promise.reject(e); // a handler that throws before its first await
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new NimbusError('unavailable', `no reply on ${subject} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      handled.then(
-        (reply) => {
-          clearTimeout(timer);
-          resolve(reply);
-        },
-        (e: unknown) => {
-          clearTimeout(timer);
-          reject(isNimbusError(e) ? errorFromJSON(wire(e.toJSON())) : e);
-        },
-      );
-    });
+    return answerInProcess(handler, data, subject, timeoutMs);
   }
 
   async broadcast(subject: string, data: unknown): Promise<void> {
