@@ -1,7 +1,8 @@
 // Reads gathered into one statement (postgres/read-groups.ts), and the store's
 // use of them: async runs starting together read their queue entries and
 // records in one statement, each seeing its own; reads arriving while one
-// statement is in flight share the next; a failed statement fails only its group.
+// statement is in flight share the next; while reads keep coming a group waits
+// for more; a failed statement fails only its group.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ReadGroups } from '../../src/storage/postgres/read-groups.ts';
@@ -51,6 +52,34 @@ describe('postgres read groups', async () => {
     await assert.rejects(first, /database away/);
     assert.deepEqual(await Promise.all(later), ['y', 'z', 'w']);
     assert.deepEqual(reads, [['x'], ['y', 'z', 'w']]);
+  });
+
+  it('while reads keep coming, a group waits for more; a read after a quiet spell goes at once', async () => {
+    const reads: string[][] = [];
+    const groups = new ReadGroups<string>(
+      async (keys) => {
+        reads.push(keys);
+        return new Map(keys.map((k) => [k, k]));
+      },
+      { lingerMs: 200 },
+    );
+    const turn = () => new Promise((r) => setImmediate(r));
+    const a = groups.get('a');
+    await turn();
+    assert.deepEqual(reads, [['a']], 'the first read in a while goes at once');
+    await a;
+    const b = groups.get('b'); // right after a: reads keep coming
+    await turn();
+    assert.deepEqual(reads, [['a']], 'b waits for more');
+    await new Promise((r) => setTimeout(r, 20));
+    const c = groups.get('c');
+    assert.deepEqual(await Promise.all([b, c]), ['b', 'c']);
+    assert.deepEqual(reads, [['a'], ['b', 'c']], 'c joined b in one statement');
+    await new Promise((r) => setTimeout(r, 300));
+    const d = groups.get('d');
+    await turn();
+    assert.deepEqual(reads.at(-1), ['d'], 'after a quiet spell: at once');
+    await d;
   });
 
   it('gives each of many async runs starting together its own entry and record', async () => {

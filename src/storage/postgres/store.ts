@@ -80,6 +80,12 @@ export interface PostgresOptions {
    * @default 10
    */
   recordLingerMs?: number;
+  /**
+   * How long the reads of async runs starting while others keep starting (a
+   * backlog) gather into one statement, ms; a run after a quiet spell reads at once.
+   * @default 10
+   */
+  runReadLingerMs?: number;
   /** Where a failed write-behind batch is told. */
   log?: (msg: string, extra?: Record<string, unknown>) => void;
 }
@@ -195,10 +201,13 @@ export class PostgresStore implements Store {
       lingerMs: options.recordLingerMs ?? 10,
       log: options.log,
     });
-    this.queuedRuns = new ReadGroups(async (ids) => {
-      const rows = await this.all<QueuedRunRow>(QUEUED_RUNS_SELECT, [ids]);
-      return new Map(rows.map((r) => [r.activation_id, r]));
-    });
+    this.queuedRuns = new ReadGroups(
+      async (ids) => {
+        const rows = await this.all<QueuedRunRow>(QUEUED_RUNS_SELECT, [ids]);
+        return new Map(rows.map((r) => [r.activation_id, r]));
+      },
+      { lingerMs: options.runReadLingerMs ?? 10 },
+    );
     this.enqueues = new EnqueueGroups({
       before: () => this.batches.flush(),
       insert: async (columns) =>
