@@ -13,10 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { listenFastify } from './fastify-front.mjs';
-import { framer } from './framer.mjs';
+import { childRelay } from './framer.mjs';
 
 const here = fileURLToPath(import.meta.url);
-const relayChild = fileURLToPath(new URL('./relay-floor.mjs', import.meta.url));
 const INVOKERS = Number(process.env.FLOOR_INVOKERS ?? 2);
 const nc = await connect({ servers: process.env.NATS_URL, noAsyncTraces: true });
 const encoder = new TextEncoder();
@@ -44,26 +43,15 @@ if (process.argv[2] === 'invoker') {
   // Ends with the front: its stdin is the front's pipe.
   process.stdin.on('end', () => process.exit(0)).resume();
   const record = process.env.PG_URL ? recorder(process.env.PG_URL) : undefined;
-  const pending = new Map();
-  let next = 0;
-  const senders = [0, 1].map(() => {
-    const child = spawn(process.execPath, [relayChild, 'child'], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
-    return framer(child.stdio[3], (m) => {
-      pending.get(m.id)?.(m.value);
-      pending.delete(m.id);
-    });
-  });
+  const relay = childRelay(2);
   nc.subscribe(`floor.${process.argv[3]}`, {
     callback: (_err, msg) => {
-      const event = JSON.parse(decoder.decode(msg.data));
-      const id = next++;
-      pending.set(id, (value) => {
+      void relay(JSON.parse(decoder.decode(msg.data))).then((value) => {
         const body = { id: randomUUID(), status: 'success', result: value, createdAt: new Date().toISOString() };
         msg.respond(encoder.encode(JSON.stringify({ ok: true, data: value })));
         const row = [body.id, 'hello', 1, body.createdAt, body.status, JSON.stringify(body)];
         record?.(row).catch((e) => console.error(String(e)));
       });
-      senders[id % senders.length]({ id, event });
     },
   });
   await nc.flush();

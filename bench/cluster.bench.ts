@@ -5,7 +5,9 @@
 // then ran), with cluster/embedded ratios. Then the floor of each shape, the
 // same path with none of nimbus's work (relay-floor.mjs behind fastify;
 // cluster-floor.mjs: NATS request/reply to two invokers, records in
-// PostgreSQL): how far a cluster of this shape can go on this machine at all.
+// PostgreSQL; async-floor.mjs: accepts stored in PostgreSQL and JetStream, run
+// by two invokers from a pull consumer): how far a cluster of this shape can go
+// on this machine at all.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -101,6 +103,63 @@ async function measure(base: string, roots: [string, number][]): Promise<Row> {
   return { sync, cpu, asyncCpu, async, drainSeconds, accepted, drainRate, backlogRate };
 }
 
+/**
+ * How a backlog drains once every invoker runs: `pending` counts what is left
+ * (a count in the store, not pages of the API, so the watching costs little).
+ * The whole drain from now to empty, and its steady part (from 2.5 s on, past
+ * the invokers' first cold starts, to 85 % done, before the last few calls
+ * leave invokers idle) with the CPU of each run of that part, by role.
+ */
+async function drainOf(pending: () => Promise<number>, roots: [string, number][]) {
+  let n = await pending();
+  const at = () => ({ t: Date.now(), n, cpu: cpuByRole(roots) });
+  const from = at();
+  let steadyFrom: typeof from | undefined;
+  let steadyTo: typeof from | undefined;
+  while (n > 0 && Date.now() - from.t < 300_000) {
+    await new Promise((r) => setTimeout(r, 250));
+    n = await pending();
+    if (!steadyFrom && Date.now() - from.t >= 2500) steadyFrom = at();
+    if (steadyFrom && !steadyTo && n <= from.n * 0.15) steadyTo = at();
+  }
+  const end = at();
+  const whole = from.n / Math.max(0.001, (end.t - from.t) / 1000);
+  const [a, b] = steadyFrom && steadyTo && steadyTo.n < steadyFrom.n ? [steadyFrom, steadyTo] : [from, end];
+  return {
+    whole,
+    steady: (a.n - b.n) / Math.max(0.001, (b.t - a.t) / 1000),
+    runCpu: perCall(a.cpu, b.cpu, a.n - b.n),
+  };
+}
+
+/**
+ * The async floor (async-floor.mjs): its accepts with no invoker running, then
+ * the drain of that backlog by two invokers and the CPU of those runs, then its
+ * accepts with the invokers running beside them.
+ */
+async function asyncFloor(env: Record<string, string>, children: { kill(): unknown }[]) {
+  const script = path.join(import.meta.dirname, 'async-floor.mjs');
+  const front = await spawnServer(process.execPath, [script], /listening (\d+)/, env);
+  children.push(front.child);
+  const url = `http://127.0.0.1:${front.match[1]}/v1/functions/hello/invoke`;
+  const acceptOnly = await load(url, { name: 'bench' }, SECONDS);
+  const db = new pg.Client({ connectionString: env.PG_URL });
+  await db.connect();
+  const pending = async () =>
+    Number((await db.query(`SELECT count(*) AS n FROM floor_queue WHERE state = 'pending'`)).rows[0].n);
+  const roots: [string, number][] = [['front end', front.child.pid ?? 0]];
+  for (let n = 0; n < 2; n++) {
+    const inv = await spawnServer(process.execPath, [script, 'invoker'], /invoker ready/, env);
+    children.push(inv.child);
+    roots.push(['invokers', inv.child.pid ?? 0]);
+  }
+  const drain = await drainOf(pending, roots);
+  const accepts = await load(url, { name: 'bench' }, SECONDS);
+  await db.end();
+  for (const child of children) child.kill();
+  return { acceptOnly, drain, accepts };
+}
+
 const temp = await mkdtemp(path.join(os.tmpdir(), 'nimbus-bench-cluster-'));
 const children: { kill(): unknown }[] = [];
 const dbName = `nimbus_bench_${randomBytes(4).toString('hex')}`;
@@ -137,7 +196,6 @@ try {
   const acceptOnly = await load(`${feBase}/v1/functions/hello/invoke?async=1`, { name: 'bench' }, SECONDS);
   const roots: [string, number][] = [['front end', fe.child.pid ?? 0]];
   // Then the backlog those accepts left is drained by the invokers, with no new calls coming in.
-  let invokersUp = 0;
   for (const id of ['inv-1', 'inv-2']) {
     const inv = await spawnNimbus(
       ['invoker', '--invoker-id', id, '--data-dir', path.join(temp, id)],
@@ -146,14 +204,15 @@ try {
     );
     children.push(inv.child);
     roots.push(['invokers', inv.child.pid ?? 0]);
-    invokersUp ||= Date.now();
   }
-  // The CPU of the runs alone: from when both invokers run, over what was still queued then.
-  const runsBefore = cpuByRole(roots);
-  const runsLeft = await queuedCount(feBase);
-  await drained(feBase);
-  const backlogAloneRate = acceptOnly.requests / Math.max(0.001, (Date.now() - invokersUp) / 1000);
-  const runCpu = perCall(runsBefore, cpuByRole(roots), runsLeft);
+  // The runs alone: the backlog those accepts left, drained once both invokers run, nothing else coming in.
+  const db = new pg.Client({ connectionString: store });
+  await db.connect();
+  const alone = await drainOf(
+    async () => Number((await db.query(`SELECT count(*) AS n FROM async_queue WHERE state = 'pending'`)).rows[0].n),
+    roots,
+  );
+  await db.end();
   const c = await measure(feBase, roots);
   for (const child of children) child.kill();
 
@@ -174,6 +233,7 @@ try {
   };
   const stackFloor = await floor('relay-floor.mjs', { RELAY_FRONT: 'fastify' });
   const clusterFloor = await floor('cluster-floor.mjs', { NATS_URL: nats.url(), PG_URL: store });
+  const af = await asyncFloor({ NATS_URL: nats.url(), PG_URL: store }, children);
 
   const met = (ok: boolean) => (ok ? 'met' : 'not met');
   const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
@@ -253,11 +313,25 @@ try {
         `>= 0.8: embedded ${met(e.backlogRate >= 0.8 * e.sync.rps)}`,
       ],
       [
-        'the no-invoker accepts, drained once invokers start, /s',
+        'the no-invoker backlog, drained once both invokers run, /s: whole / steady',
         '',
-        backlogAloneRate.toFixed(0),
+        `${alone.whole.toFixed(0)} / ${alone.steady.toFixed(0)}`,
         '',
-        `${ratio(backlogAloneRate, c.sync.rps)} x sync; >= 0.8: cluster ${met(backlogAloneRate >= 0.8 * c.sync.rps)}`,
+        `steady ${ratio(alone.steady, c.sync.rps)} x sync; >= 0.8: cluster ${met(alone.steady >= 0.8 * c.sync.rps)}`,
+      ],
+      [
+        'async floor (no platform work): accepted/s, no invoker / invokers running',
+        '',
+        `${af.acceptOnly.rps.toFixed(0)} / ${af.accepts.rps.toFixed(0)}`,
+        '',
+        `nimbus / floor: ${ratio(acceptOnly.rps, af.acceptOnly.rps)} / ${ratio(c.async.rps, af.accepts.rps)}`,
+      ],
+      [
+        'async floor: its backlog drained once both invokers run, /s: whole / steady',
+        '',
+        `${af.drain.whole.toFixed(0)} / ${af.drain.steady.toFixed(0)}`,
+        '',
+        `steady ${ratio(af.drain.steady, c.sync.rps)} x nimbus sync; nimbus / floor: ${ratio(alone.steady, af.drain.steady)}`,
       ],
       [
         'errors + non-2xx',
@@ -270,17 +344,36 @@ try {
   // Where each sync call's CPU went: on 2 shared cores, the sum bounds req/s (2,000,000 us / sum).
   // An async call's accept and run share the cores too: 2,000,000 us / its sum bounds the calls accepted
   // and run per second on this machine (the "max/s" row).
-  const roles = [...new Set([...Object.keys(e.cpu), ...Object.keys(c.cpu)])];
+  const roles = [...new Set([...Object.keys(e.cpu), ...Object.keys(c.cpu), ...Object.keys(af.drain.runCpu)])];
   const us = (v: number | undefined) => (v === undefined ? '' : v.toFixed(0));
   const sum = (cpu: Record<string, number>) => Object.values(cpu).reduce((a, b) => a + b, 0);
   const bound = (cpu: Record<string, number>) => ((os.cpus().length * 1e6) / sum(cpu)).toFixed(0);
+  const all = (cpu: Record<string, number>) => us(sum(cpu));
   console.log('\nCPU per call, us (all processes on the machine in each role; async: accept and run)\n');
   console.log(
     table([
-      ['role', 'embedded sync', 'cluster sync', 'embedded async', 'cluster async', 'cluster async run alone'],
-      ...roles.map((r) => [r, us(e.cpu[r]), us(c.cpu[r]), us(e.asyncCpu[r]), us(c.asyncCpu[r]), us(runCpu[r])]),
-      ['all', us(sum(e.cpu)), us(sum(c.cpu)), us(sum(e.asyncCpu)), us(sum(c.asyncCpu)), us(sum(runCpu))],
-      ['max/s on these cores', bound(e.cpu), bound(c.cpu), bound(e.asyncCpu), bound(c.asyncCpu), bound(runCpu)],
+      [
+        'role',
+        'embedded sync',
+        'cluster sync',
+        'embedded async',
+        'cluster async',
+        'cluster async run alone (steady)',
+        'async floor run alone (steady)',
+      ],
+      ...roles.map((r) => [
+        r,
+        us(e.cpu[r]),
+        us(c.cpu[r]),
+        us(e.asyncCpu[r]),
+        us(c.asyncCpu[r]),
+        us(alone.runCpu[r]),
+        us(af.drain.runCpu[r]),
+      ]),
+      ...[['all', all] as const, ['max/s on these cores', bound] as const].map(([name, f]) => [
+        name,
+        ...[e.cpu, c.cpu, e.asyncCpu, c.asyncCpu, alone.runCpu, af.drain.runCpu].map((cpu) => f(cpu).toString()),
+      ]),
     ]),
   );
 } finally {

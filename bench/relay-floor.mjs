@@ -6,35 +6,16 @@
 // With RELAY_FRONT=fastify the relay sits behind fastify instead of bare
 // node:http: the floor for nimbus's own stack, before the platform does anything.
 import http from 'node:http';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { listenFastify } from './fastify-front.mjs';
-import { framer } from './framer.mjs';
+import { childRelay, framer } from './framer.mjs';
 
 if (process.argv[2] === 'child') {
   const handler = async (event) => ({ message: `Hello, ${event.name ?? 'world'}!` });
   const socket = new net.Socket({ fd: 3, readable: true, writable: true });
   const send = framer(socket, async (m) => send({ id: m.id, value: await handler(m.event) }));
 } else {
-  const children = Number(process.env.RELAY_CHILDREN ?? 2);
-  const pending = new Map();
-  let next = 0;
-  const senders = Array.from({ length: children }, () => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'child'], {
-      stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
-    });
-    return framer(child.stdio[3], (m) => {
-      pending.get(m.id)?.(m.value);
-      pending.delete(m.id);
-    });
-  });
-  const relay = (event) =>
-    new Promise((resolve) => {
-      const id = next++;
-      pending.set(id, resolve);
-      senders[id % senders.length]({ id, event });
-    });
+  const relay = childRelay(Number(process.env.RELAY_CHILDREN ?? 2));
   if (process.env.RELAY_FRONT === 'fastify') await listenFastify(relay);
   else {
     const server = http.createServer((req, res) => {
