@@ -20,8 +20,15 @@ export const NatsBusOptions = z.object({
   dedupe_window: ms(120_000, 1000),
   /** Replicas of every stream and bucket (1 on a single server; 3 on a cluster). */
   replicas: z.coerce.number().int().min(1).max(5).default(1),
-  /** Messages one process runs from the queue at once. */
-  concurrency: z.coerce.number().int().min(1).max(1000).default(32),
+  /**
+   * Messages one process runs from the queue at once. Each holds its place
+   * while its run is read, waits for a sandbox, runs and is recorded, so a
+   * backlog drains only as fast as this many places allow (32 held a cluster
+   * drain to 2,200 runs/s on 2 cores, 64 reached 3,100); past the pool's wait
+   * queue (waitQueueLimit, 100) the runs of one function would be refused.
+   * @default 64
+   */
+  concurrency: z.coerce.number().int().min(1).max(1000).default(64),
   /** Invoker heartbeat period, ms. */
   heartbeat: ms(1000, 100),
   /** An invoker whose heartbeats stop for this long leaves the pool, ms. */
