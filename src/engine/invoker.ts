@@ -26,13 +26,14 @@ import { RunRequest, invokerSubject, type RunReply } from './messages.ts';
 import { FunctionPool, type Lease } from './pool.ts';
 import { parsePoolKey, poolKey } from './pool-key.ts';
 import { buildRecord, recordedDetails, statusOf, type RunFacts } from './records.ts';
-import type { StandbyInfo } from './standby-info.ts';
+import { standbyInfo, type StandbyInfo } from './standby-info.ts';
 import { KvStore } from '../state/kv-store.ts';
 import { statePort } from '../state/kv-port.ts';
 import { publishLiveLines } from '../logs/messages.ts';
 import { poolScaling } from './autoscale/pool-scaling.ts';
 import { IdleHistogram } from './keepalive/hybrid-policy.ts';
 import { keepsRecord } from './records-policy.ts';
+import { gaugeInvoker } from './invoker-gauges.ts';
 
 /** Longest a retired pool may take to drain before what is left is closed: twice the longest call, at least a minute. */
 const drainBoundMs = (timeoutMs: number) => Math.max(60_000, 2 * timeoutMs);
@@ -67,6 +68,8 @@ export class Invoker {
   private readonly recycled = new WeakSet<FunctionPool>();
   private readonly detailsBySandbox = new WeakMap<Sandbox, Record<string, string> | undefined>();
   private unsubscribe?: Unsubscribe;
+  /** Takes this invoker off the /metrics scrape (invoker-gauges.ts). */
+  private ungauge?: () => void;
   private running = 0;
   /** Each function's idle times (learned keep-alive), shared by its versions' pools on this invoker. */
   private readonly idleTimes = new Map<string, IdleHistogram>();
@@ -86,9 +89,11 @@ export class Invoker {
     invoker.unsubscribe = await deps.bus.serve(invokerSubject(deps.config.invokerId), (data) =>
       invoker.run(RunRequest.parse(data)),
     );
-    deps.metrics.sandboxSources.add(invoker.collectGauge);
-    deps.metrics.capacitySources.add(invoker.collectCapacity);
-    deps.metrics.autoscalerSources.add(invoker.collectDesired);
+    invoker.ungauge = gaugeInvoker(deps.metrics, {
+      serving: () => invoker.pools.values(),
+      all: () => invoker.allPools(),
+      capacity: invoker.capacity,
+    });
     return invoker;
   }
 
@@ -395,25 +400,7 @@ export class Invoker {
 
   /** Sandboxes saved to disk and stopped (standby), with the disk each takes. */
   listStandby(): StandbyInfo[] {
-    return this.allPools().flatMap((p) =>
-      p.standbySandboxes().map((s) => ({
-        id: s.id,
-        engine: 'microvm' as const,
-        functionName: s.spec.functionName,
-        functionVersion: s.spec.functionVersion,
-        state: 'standby' as const,
-        memoryMb: s.spec.memoryMb,
-        cpus: s.spec.cpus,
-        diskBytes: s.diskBytes,
-        since: s.since,
-        createdAt: s.createdAt,
-        inflight: 0 as const,
-        calls: 0 as const,
-        lastUsed: s.since,
-        details: {},
-        invoker: this.id,
-      })),
-    );
+    return this.allPools().flatMap((p) => p.standbySandboxes().map((s) => standbyInfo(s, this.id)));
   }
 
   /** Pools taking new calls and pools draining: both hold sandboxes. */
@@ -469,32 +456,8 @@ export class Invoker {
     return new NimbusError('not_supported', `cannot ${operation} a ${sandbox.engine} sandbox: ${reason}`);
   }
 
-  private readonly collectGauge = (g: Metrics['sandboxes']): void => {
-    for (const pool of this.allPools()) {
-      for (const s of pool.sandboxes()) g.inc({ engine: s.sandbox.engine, state: s.inflight > 0 ? 'busy' : 'idle' });
-    }
-  };
-
-  /** The autoscaler's desired count per function: its pools that take calls (a pinned older version's too), summed. */
-  private readonly collectDesired = (g: Metrics['autoscalerDesired']): void => {
-    for (const pool of this.pools.values()) {
-      const desired = pool.desiredSandboxes;
-      if (desired !== undefined) g.inc({ function: parsePoolKey(pool.key).name }, desired);
-    }
-  };
-
-  private readonly collectCapacity = (g: Metrics['capacity']): void => {
-    const u = this.capacity.usage();
-    g.set({ resource: 'sandboxes', measure: 'limit' }, u.maxSandboxesTotal);
-    g.set({ resource: 'sandboxes', measure: 'admitted' }, u.sandboxes);
-    g.set({ resource: 'memory_mb', measure: 'limit' }, u.sandboxMemoryTotalMb);
-    g.set({ resource: 'memory_mb', measure: 'admitted' }, u.memoryMb);
-  };
-
   async dispose(): Promise<void> {
-    this.deps.metrics.sandboxSources.delete(this.collectGauge);
-    this.deps.metrics.capacitySources.delete(this.collectCapacity);
-    this.deps.metrics.autoscalerSources.delete(this.collectDesired);
+    this.ungauge?.();
     await this.unsubscribe?.();
     await Promise.all(this.allPools().map((p) => p.close()));
     this.pools.clear();
