@@ -1,6 +1,7 @@
 // The invoker: the execution engine's front door. It answers run requests from
 // the bus, keeps a warm pool per function version, starts sandboxes through the
-// drivers, and stores an activation record for every run. A redeploy retires
+// drivers, and stores an activation record for every run (unless its caller
+// stores it with its own bookkeeping: the async scheduler). A redeploy retires
 // the older versions' pools: they drain (nothing sent to them fails) and their
 // sandboxes are disposed once idle.
 import { randomUUID } from 'node:crypto';
@@ -142,7 +143,7 @@ export class Invoker {
         queuedMs: startedAt - req.acceptedAt,
         failure: { code: e.code, message: e.message, stack: e.details.stack, logs },
       });
-      return this.finish(record, config);
+      return this.finish(req, record, config);
     }
     const queuedMs = Date.now() - req.acceptedAt - lease.initMs;
     if (lease.cold) this.deps.metrics.coldStart.observe({ engine: config.engine }, lease.initMs / 1000);
@@ -166,16 +167,18 @@ export class Invoker {
     });
     const engineDetails = this.recordedDetails(lease.sandbox);
     if (engineDetails) record.engineDetails = engineDetails;
-    return this.finish(record, config, outcome.ok ? outcome.output : undefined);
+    return this.finish(req, record, config, outcome.ok ? outcome.output : undefined);
   }
 
   private async finish(
+    req: RunRequest,
     record: RunReply['activation'],
     config: VersionRecord['config'],
     output?: RunReply['output'],
   ): Promise<RunReply> {
     // The records policy: an unsampled successful sync call skips the store write entirely.
-    if (config.records === undefined || keepsRecord(config.records, record))
+    // A caller that records the outcome with its own bookkeeping (async) gets it in the reply only.
+    if (!req.callerRecords && (config.records === undefined || keepsRecord(config.records, record)))
       await this.deps.store.putActivation(record);
     const m = this.deps.metrics;
     // A failed attempt that will be retried is recorded as queued; the metric counts what happened.

@@ -24,6 +24,12 @@ export const RunRequest = z.object({
   alias: z.string().max(64).optional(),
   /** The caller asked for this version (by number or alias), so it is served even when a newer one exists. */
   pinned: z.boolean().optional(),
+  /**
+   * The caller stores the outcome record itself, in the commit that moves its
+   * own bookkeeping on (the async scheduler: the record with its queue
+   * change); the invoker only returns it.
+   */
+  callerRecords: z.boolean().optional(),
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 

@@ -13,7 +13,14 @@ import { ASYNC_QUEUE, type RunRequest } from '../engine/messages.ts';
 import type { Composer } from '../compose/composer.ts';
 import { pendingRecord } from '../engine/records.ts';
 import type { InvokeInput } from '../guest/protocol.ts';
-import type { ActivationRecord, FunctionRecord, QueueEntry, Store, VersionRecord } from '../storage/store.ts';
+import type {
+  ActivationRecord,
+  FunctionRecord,
+  QueueChange,
+  QueueEntry,
+  Store,
+  VersionRecord,
+} from '../storage/store.ts';
 import { FUNCTION_FAILURES, NimbusError, isNimbusError, type ErrorCode } from '../shared/errors.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { Outbox, type OutboxTiming } from './outbox.ts';
@@ -245,22 +252,18 @@ export class AsyncScheduler {
   ): Promise<void> {
     const id = queued.id;
     const attempt = entry.attempts + 1;
-    // A record of this attempt means an earlier delivery ran it and the invoker
-    // stored the outcome, but the bookkeeping here did not finish: use it, do not run again.
+    // A record of this attempt means an earlier delivery ran it and its outcome was
+    // stored, but the queue entry did not move on: use it, do not run again.
     const reply =
       queued.attempts >= attempt
         ? { activation: queued }
         : await this.dispatch(fn, entry, queued, attempt, message.deliveries);
     const record = reply.activation;
     const failed = record.error && FUNCTION_FAILURES.has(record.error.code as ErrorCode);
-    if (!failed) {
-      await this.destine(fn, record);
-      return this.store.updateQueueEntry(id, { attempts: attempt, state: 'done' });
-    }
+    if (!failed) return this.settle(record, { attempts: attempt, state: 'done' }, fn);
     if (attempt < entry.maxAttempts) {
       const delay = this.config.asyncRetryBaseMs * 2 ** (attempt - 1);
-      if (record.status !== 'queued') await this.store.putActivation({ ...record, status: 'queued' });
-      await this.store.updateQueueEntry(id, { attempts: attempt, runAt: Date.now() + delay });
+      await this.settle({ ...record, status: 'queued' }, { attempts: attempt, runAt: Date.now() + delay });
       throw new Redeliver(delay, `attempt ${attempt} failed`);
     }
     this.log(`async activation ${id} of ${fn.name} is dead-lettered after ${attempt} attempts`, {
@@ -269,11 +272,26 @@ export class AsyncScheduler {
     await this.end(record, record.error, 'dead_letter', fn);
   }
 
-  /** Hands an ended record to its function's destination (compose/), before the entry is done: a crash in between delivers again, deduped. */
+  /**
+   * Stores an attempt's record and moves its queue entry on. Without a
+   * destination both go in one commit: the store lands a queue change after
+   * the records written before it, so neither waits for the other. With one,
+   * the record is stored first and handed to the destination before the entry
+   * is done: a crash in between delivers again, deduped.
+   */
+  private async settle(record: ActivationRecord, change: QueueChange, fn?: VersionRecord): Promise<void> {
+    if (this.compose && fn?.config.destinations) {
+      await this.store.putActivation(record);
+      await this.destine(fn, record);
+      return this.store.updateQueueEntry(record.id, change);
+    }
+    await Promise.all([this.store.putActivation(record), this.store.updateQueueEntry(record.id, change)]);
+  }
+
+  /** Hands an ended record to its function's destination (compose/). */
   private async destine(fn: VersionRecord, record: ActivationRecord): Promise<void> {
-    if (!this.compose || !fn.config.destinations) return;
     await this.compose
-      .afterAsync(fn.config, record)
+      ?.afterAsync(fn.config, record)
       .catch((e: unknown) =>
         this.log(`could not deliver activation ${record.id} to its destination: ${(e as Error).message}`),
       );
@@ -303,6 +321,8 @@ export class AsyncScheduler {
           createdAt: queued.createdAt,
           ...(queued.alias ? { alias: queued.alias, pinned: true } : {}),
           ...(queued.chainDepth ? { chainDepth: queued.chainDepth } : {}),
+          // The outcome is stored with the queue change (settle): one commit, not two.
+          callerRecords: true,
         },
         fn.config.timeoutMs,
       );
@@ -345,9 +365,7 @@ export class AsyncScheduler {
     fn?: VersionRecord,
   ): Promise<void> {
     const ended = { ...record, status, error, endedAt: record.endedAt ?? new Date().toISOString() };
-    await this.store.putActivation(ended);
-    if (fn) await this.destine(fn, ended);
-    await this.store.updateQueueEntry(record.id, { state: 'done' });
+    await this.settle(ended, { state: 'done' }, fn);
   }
 
   async stop(): Promise<void> {

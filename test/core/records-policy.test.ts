@@ -2,9 +2,11 @@
 // platform: "errors" keeps every failure and no successful sync call (GET of
 // its x-nimbus-activation-id is a 404), an async call's record is kept either
 // way, a sample keeps its share of successes within a binomial bound, and
-// /metrics counts every call whatever is kept.
+// /metrics counts every call whatever is kept. A caller that records the
+// outcome with its own bookkeeping (the async scheduler) has the invoker store nothing.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { newActivationId } from '../../src/scheduler/async-scheduler.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 const CODE = 'exports.handler = async (e) => { if (e.fail) throw new Error("asked to fail"); return e.n ?? 0; };';
@@ -45,6 +47,36 @@ describe('activation records policy', () => {
     const record = await t.settled(accepted.json.activationId);
     assert.equal(record.status, 'success');
     assert.equal(record.result, 7);
+  });
+
+  it('an invoker whose caller records the outcome itself (the async scheduler) returns it and stores nothing', async () => {
+    assert.equal((await t.deploy('byscheduler', CODE)).status, 201);
+    const invoker = t.platform.invoker;
+    assert.ok(invoker);
+    const fn = await t.platform.store.getFunction('byscheduler');
+    assert.ok(fn);
+    const run = (callerRecords: boolean) =>
+      invoker.run({
+        activationId: newActivationId(),
+        functionName: fn.name,
+        functionVersion: fn.version,
+        trigger: 'async',
+        input: { kind: 'event', event: { n: 3 } },
+        acceptedAt: Date.now(),
+        attempt: 1,
+        createdAt: new Date().toISOString(),
+        callerRecords,
+      });
+    const theirs = await run(true);
+    assert.equal(theirs.activation.status, 'success');
+    assert.equal(theirs.activation.result, 3, 'the outcome is in the reply');
+    assert.equal((await t.request('GET', `/v1/activations/${theirs.activation.id}`)).status, 404, 'not stored');
+    const mine = await run(false);
+    assert.equal(
+      (await t.request('GET', `/v1/activations/${mine.activation.id}`)).status,
+      200,
+      'stored by the invoker',
+    );
   });
 
   it('{sample: 0.1} keeps about a tenth of 1000 successes and every failure', async () => {

@@ -5,7 +5,7 @@
 // for the next; reads through the same store see what it was given, and
 // another process's read of a record created moments ago waits for its batch.
 // Queue changes (an async run done) join the batch, in one statement with the
-// records written before them.
+// records written before them. A run's read waits for its own writes only.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
@@ -135,6 +135,23 @@ describe('postgres activation batches', async () => {
       assert.deepEqual([e?.attempts, e?.state], [1, 'done']);
       assert.equal(await committed(r.id), 'success', 'its outcome went in with it');
     }
+  });
+
+  it("a run's read waits for that run's writes only, not for a batch of others still gathering", async () => {
+    const batches = new ActivationBatches((sql, columns) => writer.sql.run(sql, columns), { lingerMs: 300 });
+    const others = activation();
+    const gathering = batches.write(others, true);
+    const t = Date.now();
+    await batches.settled(activation().id);
+    assert.ok(Date.now() - t < 100, 'a run with no writes here reads at once');
+    assert.equal(await committed(others.id), undefined, 'and the others keep gathering');
+    const mine = activation({ status: 'queued' });
+    void batches.write(mine, true);
+    await batches.settled(mine.id);
+    assert.equal(await committed(mine.id), 'queued', 'its own record is committed before it reads');
+    assert.ok(Date.now() - t < 250, 'without waiting out the linger');
+    await gathering;
+    assert.equal(await committed(others.id), 'success', 'the others went in with it');
   });
 
   it('a failed batch rejects its queue changes and does not apply them later', async () => {

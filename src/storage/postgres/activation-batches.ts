@@ -6,7 +6,7 @@
 // few times a second rather than once per call or two, as SQLite's writer
 // does in embedded mode. The caller decides whether to wait for the commit: an
 // answered sync call's record does not, every other record does (an async
-// outcome is committed before its queue entry moves on). Within a batch the
+// outcome commits with or before its queue change). Within a batch the
 // later write of a record wins, and batches commit in order, so a write never
 // lands after one that came later. Changes to async queue entries (an async
 // run done, or put back for a retry) join the batch too, in the same statement
@@ -75,6 +75,8 @@ export class ActivationBatches {
   private changes = new Map<string, QueueChange>();
   /** The batch being written now; the next one starts after it. */
   private writing: Promise<void> = Promise.resolve();
+  /** Ids of the records and queue changes in the batch being written. */
+  private writingIds = new Set<string>();
   private scheduled: Promise<void> | undefined;
   /** Ends the gathering of the scheduled batch early. */
   private release: (() => void) | undefined;
@@ -122,6 +124,16 @@ export class ActivationBatches {
     return this.pending.size || this.changes.size ? this.schedule(true) : this.writing;
   }
 
+  /**
+   * Resolves once every write of this activation's record or queue entry made
+   * before this call is committed: a read of one run waits for its own
+   * writes, not for everyone's.
+   */
+  settled(activationId: string): Promise<void> {
+    if (this.pending.has(activationId) || this.changes.has(activationId)) return this.schedule(true);
+    return this.writingIds.has(activationId) ? this.writing : Promise.resolve();
+  }
+
   private schedule(now: boolean): Promise<void> {
     if (!this.scheduled) {
       const linger = this.options.lingerMs ?? 0;
@@ -145,6 +157,8 @@ export class ActivationBatches {
     const changes = this.changes;
     this.pending = new Map();
     this.changes = new Map();
+    const ids = new Set([...batch.map((r) => r.id), ...changes.keys()]);
+    this.writingIds = ids;
     const run = (async () => {
       // The queue changes go with the last slice of records: after every record written before them.
       const last = Math.max(0, Math.ceil(batch.length / MAX_BATCH) - 1) * MAX_BATCH;
@@ -163,6 +177,9 @@ export class ActivationBatches {
       }
     })();
     this.writing = run.catch(() => undefined);
+    void this.writing.then(() => {
+      if (this.writingIds === ids) this.writingIds = new Set();
+    });
     return run;
   }
 }

@@ -375,11 +375,12 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Reads that arrive together share one statement (read-groups.ts). The record went in with its
-   * entry (one enqueue statement), so unlike getActivation there is no other process's batch to wait for.
+   * Reads that arrive together share one statement (read-groups.ts), after this process's writes of
+   * this run. The record went in with its entry (one enqueue statement), so unlike getActivation
+   * there is no other process's batch to wait for.
    */
   async getQueuedRun(activationId: string): Promise<{ entry: QueueEntry; record?: ActivationRecord } | undefined> {
-    await this.batches.flush();
+    await this.batches.settled(activationId);
     const row = await this.queuedRuns.get(activationId);
     if (!row) return undefined;
     return { entry: toQueueEntry(row), ...(row.body === null ? {} : { record: toActivation({ body: row.body }) }) };
