@@ -5,7 +5,8 @@
 // for the next; reads through the same store see what it was given, and
 // another process's read of a record created moments ago waits for its batch.
 // Queue changes (an async run done) join the batch, in one statement with the
-// records written before them. A run's read waits for its own writes only.
+// records written before them, and update rows in place (HOT). A run's read
+// waits for its own writes only.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
@@ -152,6 +153,39 @@ describe('postgres activation batches', async () => {
     assert.ok(Date.now() - t < 250, 'without waiting out the linger');
     await gathering;
     assert.equal(await committed(others.id), 'success', 'the others went in with it');
+  });
+
+  it("updates an async run's queue entry and record in place (HOT): no index entries added for each run", async () => {
+    const own = new PostgresStore(url); // its connections end with it, and a backend that ends reports its counts
+    const runs = Array.from({ length: 50 }, () => activation({ trigger: 'async', status: 'queued' }));
+    for (const r of runs) await own.enqueue(r, entry(r, { attempts: 0 }));
+    const hot = async () =>
+      (
+        await direct.query(
+          `SELECT relname, n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables
+           WHERE relname IN ('async_queue', 'activations') ORDER BY relname`,
+        )
+      ).rows as { relname: string; upd: number; hot: number }[];
+    const before = await hot();
+    // Runs end a few at a time, as an invoker's batches do (a page's dead versions are pruned in between).
+    for (let i = 0; i < runs.length; i += 5)
+      await Promise.all(
+        runs
+          .slice(i, i + 5)
+          .flatMap((r) => [
+            own.putActivation({ ...r, status: 'success' }),
+            own.updateQueueEntry(r.id, { attempts: 1, state: 'done' }),
+          ]),
+      );
+    await own.close();
+    let after = before;
+    for (let i = 0; i < 50 && after[1]!.upd - before[1]!.upd < 50; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await hot();
+    }
+    const queue = { upd: after[1]!.upd - before[1]!.upd, hot: after[1]!.hot - before[1]!.hot };
+    assert.equal(queue.upd, 50, 'the counts of the ended connections were reported');
+    assert.ok(queue.hot >= 40, `queue entries updated in place: ${queue.hot} of ${queue.upd}`);
   });
 
   it('a failed batch rejects its queue changes and does not apply them later', async () => {
