@@ -68,7 +68,8 @@ export class SequenceRunner {
       runMs: Date.now() - started,
       endedAt: isoTime(),
     };
-    await this.store.putActivation(done);
+    // As an invoker does: a caller that stores the outcome with its own bookkeeping (async) gets it in the reply only.
+    if (!req.callerRecords) await this.store.putActivation(done);
     return failed ? { activation: done } : { activation: done, output: { kind: 'value', value: event ?? null } };
   }
 
