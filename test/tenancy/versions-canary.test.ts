@@ -79,9 +79,11 @@ describe('canary split through an alias (embedded, process engine)', () => {
         assert.equal(record.alias, 'prod');
         assert.equal(record.functionVersion, a.v, 'the record names the version that answered');
       }
-      // Version 1 is older than the current one: its pool serves (warm) instead of starting cold each time.
+      // Version 1 is older than the current one: its pool serves (warm) instead of starting cold at each of
+      // its ~900 calls. Each of the 8 first callers may start a sandbox, and the autoscaler trims idle ones
+      // to the demand it samples, so a later burst may start one again (10 were seen on a loaded CI machine).
       const cold = records.filter((r) => r.functionVersion === 1 && r.cold).length;
-      assert.ok(cold <= CALLERS, `${cold} cold starts on version 1`);
+      assert.ok(cold <= 3 * CALLERS, `${cold} cold starts on version 1 (a pool retired at every call?)`);
     },
   );
 
