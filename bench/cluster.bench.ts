@@ -317,7 +317,7 @@ try {
         '',
         `${alone.whole.toFixed(0)} / ${alone.steady.toFixed(0)}`,
         '',
-        `steady ${ratio(alone.steady, c.sync.rps)} x sync; >= 0.8: cluster ${met(alone.steady >= 0.8 * c.sync.rps)}`,
+        `steady ${ratio(alone.steady, c.sync.rps)} x sync (the 0.8 is set for embedded; here for comparison): ${met(alone.steady >= 0.8 * c.sync.rps)}`,
       ],
       [
         'async floor (no platform work): accepted/s, no invoker / invokers running',
