@@ -15,6 +15,7 @@ import { decoratePrincipal } from '../tenancy/principal.ts';
 import type { Store } from '../storage/store.ts';
 import type { KeyCache } from '../tenancy/keys.ts';
 import { clientErrorResponse, errorHandler, sendError, toNimbusError } from './http-errors.ts';
+import { afterUnreadBody, drainUnreadBody } from './drain-body.ts';
 
 export interface AppOptions {
   config: NimbusConfig;
@@ -42,7 +43,7 @@ export function createApp(o: AppOptions): FastifyInstance {
     routerOptions: { maxParamLength: 200 },
     // Requests refused before any route runs (a bad URL, a parameter over maxParamLength, what
     // Node's parser rejects) get the same error shape as every other answer.
-    frameworkErrors: (e, _request, reply) => sendError(reply, toNimbusError(e)),
+    frameworkErrors: (e, request, reply) => afterUnreadBody(request, () => sendError(reply, toNimbusError(e))),
     clientErrorHandler: answerClientError,
   }) as unknown as FastifyInstance;
   app.removeAllContentTypeParsers();
@@ -52,6 +53,7 @@ export function createApp(o: AppOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) => sendError(reply, o.notFound(request)));
   app.addHook('onRequest', rememberRequest);
   app.addHook('onRequest', missingHost);
+  app.addHook('onSend', drainUnreadBody);
   decoratePrincipal(app);
   // Without a root key nimbus only listens on loopback (the platform requires one beyond it).
   if (!o.apiKey) requireLoopbackHost(app, o.config.host);

@@ -68,9 +68,10 @@ function send(port: number, r: FuzzRequest): Promise<Answer> {
 }
 
 /**
- * Sends, and once more on a new connection if the first was reset before any answer. One CI run
- * in several thousand requests saw such a reset (read ECONNRESET, cause not found in 28,800
- * requests replayed here under load); a reset again on the retry fails the run, naming the request.
+ * Sends, and once more on a new connection if the first was reset before any answer; a reset
+ * again on the retry fails the run, naming the request. The reset CI saw (a GET carrying a 1.2 MB
+ * body, answered without reading it, then closed with the body unread) is fixed (drain-body.ts)
+ * and held by odd-input.test.ts; a first reset is still logged, with its request.
  */
 async function sendOrResend(port: number, r: FuzzRequest): Promise<Answer> {
   try {

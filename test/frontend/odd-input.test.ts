@@ -173,6 +173,32 @@ describe('odd input', () => {
     const get = await raw(port, 'GET /v1/functions/\xff HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n');
     assert.match(get, /\r\n\r\n\{"error":\{"code":"bad_request","message":"malformed HTTP request/);
   });
+
+  it('an answer given before the body was read waits for the rest of it, so the client gets the answer, not a reset', async () => {
+    // Bodies larger than the kernel's socket buffers take in at once (up to 10 MB on loopback), so the
+    // client is still writing when the answer comes: a server that closed then would reset the connection.
+    const big = await startTestPlatform({ bodyLimitBytes: 64 * 1024 * 1024 });
+    try {
+      await big.deploy('echo', 'exports.handler = async (e) => e');
+      const api = Number(new URL(big.url).port);
+      const fn = Number(new URL(big.functionsUrl).port);
+      // A GET's body fastify never reads; a foreign Host (421), a malformed URL (400) and a path no route
+      // serves (404) are refused before it is.
+      for (const [port, head, status] of [
+        [api, `GET /v1/functions HTTP/1.1\r\nhost: 127.0.0.1:${api}`, 200],
+        [api, 'POST /v1/functions/echo/invoke HTTP/1.1\r\nhost: evil.example', 421],
+        [api, `POST /v1/functions/%zz/invoke HTTP/1.1\r\nhost: 127.0.0.1:${api}`, 400],
+        [api, `POST /v1/nothing HTTP/1.1\r\nhost: 127.0.0.1:${api}`, 404],
+        [fn, `GET /fn/echo/ HTTP/1.1\r\nhost: 127.0.0.1:${fn}`, 200],
+      ] as const) {
+        const bytes = 24 * 1024 * 1024;
+        const answer = await withBody(port, `${head}\r\nconnection: close\r\ncontent-length: ${bytes}\r\n\r\n`, bytes);
+        assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `), `${head}: ${answer.slice(0, 200)}`);
+      }
+    } finally {
+      await big.close();
+    }
+  });
 });
 
 /** Sends bytes as they are (latin1) on a new connection; the whole answer, until the server closes. */
@@ -182,6 +208,26 @@ function raw(port: number, request: string): Promise<string> {
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+  });
+}
+
+/**
+ * Sends a request's head and then its whole body in one write, which the kernel takes in parts: a
+ * server that answers and closes without reading it resets the connection while the body is still
+ * going out. The answer, or the socket's error (EPIPE, ECONNRESET) with what came before it.
+ */
+function withBody(port: number, head: string, bodyBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(head);
+      socket.end(Buffer.alloc(bodyBytes, 'a'));
+    });
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', (e) =>
+      reject(new Error(`${e.message} after ${JSON.stringify(Buffer.concat(chunks).toString('latin1').slice(0, 40))}`)),
+    );
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
   });
 }
