@@ -9,7 +9,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** How long an answer waits for the rest of an unread body, ms. */
-export const DRAIN_MS = 2000;
+const DRAIN_MS = 2000;
 
 type Done = (error: null, payload: unknown) => void;
 
