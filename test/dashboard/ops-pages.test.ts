@@ -117,6 +117,8 @@ describe('the sandboxes, engines, metrics and cost pages in a browser', { skip: 
   it('draws the metrics charts per engine', async () => {
     await page.goto(`${t.url}/charts`);
     await page.getByTestId('metrics-totals').locator('tr[data-engine=isolate]').waitFor();
+    // The charts are made after the table renders (CI once counted none right after it): wait for the third.
+    await page.locator('.plot canvas').nth(2).waitFor();
     assert.equal(await page.locator('.plot canvas').count(), 3);
     const legend = await page.locator('.plot').first().locator('.u-legend').innerText();
     assert.match(legend, /isolate/);
